@@ -1,0 +1,40 @@
+# One command sets up and runs each job on a fresh machine (see README.md).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+OUT    ?= output
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: venv demo test lint bench lab clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev,notebooks]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	rm -f $(VENV)/.installed-* && touch $@
+
+venv: $(STAMP)
+
+## demo: generate the default cohort, reproduce the cited figures, write tables and figures
+demo: venv
+	$(BIN)/dah-outcomes demo --out $(OUT)
+
+## test: the whole suite, notebooks included
+test: venv
+	$(BIN)/ruff check dah_outcomes tests benchmarks
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+lint: venv
+	$(BIN)/ruff check dah_outcomes tests benchmarks
+	$(BIN)/ruff format --check dah_outcomes tests benchmarks
+
+bench: venv
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	$(BIN)/python benchmarks/run_all.py
+
+lab: venv
+	$(BIN)/jupyter lab notebooks/
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache
