@@ -1,0 +1,152 @@
+"""The validated cohort: two tables, their provenance and a fingerprint. No statistics here."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from dah_outcomes.errors import ArgumentError, ValidationError
+from dah_outcomes.validation import validate_tables
+
+__all__ = ["Cohort", "cohort_fingerprint"]
+
+Design = Literal["population", "case_series"]
+
+
+def cohort_fingerprint(patients: pd.DataFrame, episodes: pd.DataFrame) -> str:
+    """A sha256 fingerprint of the two tables' content, names and dtypes.
+
+    Rows are expected in canonical order (as a :class:`Cohort` stores them), so the same data
+    always gives the same fingerprint whatever order it arrived in.
+    """
+    h = hashlib.sha256()
+    for name, frame in (("patients", patients), ("episodes", episodes)):
+        h.update(f"{name}:{len(frame)}".encode())
+        for col in frame.columns:
+            h.update(f"|{col}:{frame[col].dtype}".encode())
+            hashed = pd.util.hash_pandas_object(frame[col], index=False).to_numpy()
+            h.update(np.ascontiguousarray(hashed).tobytes())
+    return h.hexdigest()
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Cohort:
+    """A validated cohort of patients and their DAH episodes.
+
+    Constructing a ``Cohort`` validates both tables against the column contract
+    (:mod:`dah_outcomes.schema`) and raises one
+    :class:`~dah_outcomes.errors.ValidationError` listing every problem. The stored tables are
+    typed copies in canonical order (patients by id, episodes by patient and number); the
+    caller's frames are never modified.
+
+    Parameters
+    ----------
+    patients : DataFrame
+        One row per patient. For a population cohort every SLE patient (so incidence can be
+        computed); for a case series the DAH patients only.
+    episodes : DataFrame
+        One row per DAH episode.
+    provenance : mapping, optional
+        Where the data came from (source, scenario, seed, mapping, package version...).
+        Stored read-only.
+    design : {"population", "case_series"}, optional
+        Whether ``patients`` is a source population. By default a cohort with patients who
+        never had DAH is a population, otherwise a case series.
+    allow_extra : bool, default False
+        Keep columns outside the contract instead of reporting them.
+
+    Attributes
+    ----------
+    fingerprint : str
+        sha256 of the tables' content; results carry it.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> patients = pd.DataFrame({"patient_id": ["A"], "followup_start": ["2010-01-01"],
+    ...                          "followup_end": ["2012-01-01"]})
+    >>> episodes = pd.DataFrame({"patient_id": ["A"], "episode_number": [1],
+    ...                          "onset_date": ["2011-03-02"], "in_hospital_death": [False]})
+    >>> Cohort(patients, episodes).n_patients
+    1
+    """
+
+    patients: pd.DataFrame = field(repr=False)
+    episodes: pd.DataFrame = field(repr=False)
+    provenance: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    design: Design | None = None
+    allow_extra: bool = field(default=False, repr=False)
+    fingerprint: str = field(init=False, default="")
+
+    def __post_init__(self) -> None:
+        for name in ("patients", "episodes"):
+            if not isinstance(getattr(self, name), pd.DataFrame):
+                raise ArgumentError(
+                    f"{name} must be a pandas DataFrame, got {type(getattr(self, name)).__name__}"
+                )
+        p, e, report = validate_tables(self.patients, self.episodes,
+                                       allow_extra=self.allow_extra)
+        if not report.ok:
+            raise ValidationError(report)
+        p = p.sort_values("patient_id", kind="stable").reset_index(drop=True)
+        e = e.sort_values(["patient_id", "episode_number"], kind="stable").reset_index(drop=True)
+        design = self.design
+        if design is None:
+            design = "population" if not p["patient_id"].isin(e["patient_id"]).all() else (
+                "case_series")
+        elif design not in ("population", "case_series"):
+            raise ArgumentError(
+                f"design must be one of ['case_series', 'population'], got {design!r}"
+            )
+        object.__setattr__(self, "patients", p)
+        object.__setattr__(self, "episodes", e)
+        object.__setattr__(self, "design", design)
+        object.__setattr__(self, "provenance", MappingProxyType(dict(self.provenance)))
+        object.__setattr__(self, "fingerprint", cohort_fingerprint(p, e))
+
+    @property
+    def n_patients(self) -> int:
+        """Number of patients (the source population for a population design)."""
+        return len(self.patients)
+
+    @property
+    def n_episodes(self) -> int:
+        """Number of DAH episodes."""
+        return len(self.episodes)
+
+    @property
+    def n_dah_patients(self) -> int:
+        """Number of patients with at least one DAH episode."""
+        return int(self.episodes["patient_id"].nunique())
+
+    def describe(self) -> dict[str, Any]:
+        """Counts, design, fingerprint and provenance as a JSON-safe dict."""
+        from dah_outcomes.results import json_safe
+
+        return {
+            "design": self.design,
+            "n_patients": self.n_patients,
+            "n_dah_patients": self.n_dah_patients,
+            "n_episodes": self.n_episodes,
+            "fingerprint": self.fingerprint,
+            "provenance": json_safe(dict(self.provenance)),
+        }
+
+    def __repr__(self) -> str:
+        return (f"Cohort(design={self.design!r}, n_patients={self.n_patients}, "
+                f"n_dah_patients={self.n_dah_patients}, n_episodes={self.n_episodes}, "
+                f"fingerprint={self.fingerprint[:12]!r})")
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
+            for k, v in self.describe().items() if k != "provenance"
+        )
+        return f"<div><strong>Cohort</strong><table>{rows}</table></div>"

@@ -1,0 +1,185 @@
+"""The column contract of a cohort, written once.
+
+Two tables make a cohort: ``patients`` (one row per patient) and ``episodes`` (one row per DAH
+episode). Each column is declared here with its kind, whether it is required, its allowed values
+or range and its meaning. The validator (:mod:`dah_outcomes.validation`), the documentation table
+(:func:`schema_markdown`) and the Frictionless Table Schema for non-Python readers
+(:func:`frictionless_schema`) are all generated from these declarations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+__all__ = [
+    "EPISODE_COLUMNS",
+    "PATIENT_COLUMNS",
+    "TABLES",
+    "Column",
+    "frictionless_schema",
+    "schema_markdown",
+]
+
+Kind = Literal["string", "date", "bool", "int", "float", "category"]
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column of the contract.
+
+    Attributes
+    ----------
+    name : str
+        Column name.
+    kind : {"string", "date", "bool", "int", "float", "category"}
+        Logical type; the pandas dtype follows from it (see :attr:`pandas_dtype`).
+    description : str
+        What the column means, in words a registry analyst would use.
+    required : bool
+        Whether the column must be present (values may still be missing unless ``nullable``
+        is False).
+    nullable : bool
+        Whether missing values are allowed.
+    allowed : tuple of str, optional
+        Allowed values of a ``category`` column.
+    minimum, maximum : float, optional
+        Inclusive range of a numeric column.
+    """
+
+    name: str
+    kind: Kind
+    description: str
+    required: bool = False
+    nullable: bool = True
+    allowed: tuple[str, ...] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+
+    @property
+    def pandas_dtype(self) -> str:
+        """The pandas dtype a valid column is stored as (nullable extension types)."""
+        return {
+            "string": "string",
+            "date": "datetime64[s]",
+            "bool": "boolean",
+            "int": "Int64",
+            "float": "Float64",
+            "category": "string",
+        }[self.kind]
+
+
+def _flag(name: str, description: str, required: bool = False) -> Column:
+    return Column(name, "bool", description, required=required)
+
+
+PATIENT_COLUMNS: tuple[Column, ...] = (
+    Column("patient_id", "string", "Unique patient identifier (pseudonymised).",
+           required=True, nullable=False),
+    Column("sex", "category", "Sex recorded at birth.", allowed=("F", "M", "unknown")),
+    Column("birth_date", "date", "Date of birth (or a date carrying the year of birth)."),
+    Column("sle_diagnosis_date", "date", "Date SLE was diagnosed (classification criteria met)."),
+    Column("followup_start", "date",
+           "Start of observation (for a source population: entry into the SLE cohort).",
+           required=True, nullable=False),
+    Column("followup_end", "date",
+           "End of observation: death, loss to follow-up or the study's closing date.",
+           required=True, nullable=False),
+    Column("death_date", "date", "Date of death; empty if alive at followup_end."),
+    Column("site", "string", "Centre or stratum the patient was recruited from."),
+)
+
+EPISODE_COLUMNS: tuple[Column, ...] = (
+    Column("patient_id", "string", "Patient the episode belongs to (a patients.patient_id).",
+           required=True, nullable=False),
+    Column("episode_number", "int", "1 for the first DAH episode, 2 for the next, and so on.",
+           required=True, nullable=False, minimum=1),
+    Column("onset_date", "date", "Date the DAH episode began (admission or diagnosis).",
+           required=True, nullable=False),
+    Column("discharge_date", "date",
+           "Date of hospital discharge, or of death in hospital; empty if unknown."),
+    _flag("first_manifestation", "DAH was the first manifestation of SLE (SLE diagnosed at it)."),
+    _flag("nephritis", "Active lupus nephritis (glomerulonephritis) at the episode."),
+    _flag("infection", "Concurrent infection documented at the episode."),
+    _flag("severe", "Severe presentation: PaO2/FiO2 < 200 or haemodynamic instability."),
+    Column("hemoglobin_drop", "float", "Fall in haemoglobin at onset, g/dL.",
+           minimum=0, maximum=15),
+    _flag("bal_confirmed", "DAH confirmed by bronchoalveolar lavage (haemorrhagic return)."),
+    _flag("icu_admission", "Admitted to intensive care during the episode."),
+    _flag("mechanical_ventilation", "Invasive mechanical ventilation during the episode."),
+    Column("ventilation_days", "int", "Days of invasive mechanical ventilation.",
+           minimum=0, maximum=365),
+    _flag("ecmo", "Extracorporeal membrane oxygenation during the episode."),
+    _flag("methylprednisolone_pulse", "Intravenous methylprednisolone pulses."),
+    Column("methylprednisolone_dose_mg", "float", "Total IV methylprednisolone, mg.",
+           minimum=0, maximum=20000),
+    _flag("oral_prednisone", "Oral prednisone (or equivalent) without IV pulses counted here."),
+    _flag("cyclophosphamide", "Cyclophosphamide (IV or oral) for the episode."),
+    _flag("plasmapheresis", "Therapeutic plasma exchange (plasmapheresis)."),
+    Column("plasmapheresis_sessions", "int", "Number of plasma-exchange sessions.",
+           minimum=0, maximum=60),
+    _flag("rituximab", "Rituximab for the episode."),
+    _flag("mycophenolate", "Mycophenolate mofetil or mycophenolic acid."),
+    _flag("hydroxychloroquine", "Hydroxychloroquine at the episode."),
+    _flag("rfviia", "Recombinant activated factor VII (rFVIIa)."),
+    Column("in_hospital_death", "bool", "Died before discharge from this episode's admission.",
+           required=True, nullable=False),
+    Column("arm", "string",
+           "Treatment arm given by the source; when absent the arm is derived from the "
+           "treatment flags by the declared arm definition."),
+)
+
+TABLES: dict[str, tuple[Column, ...]] = {"patients": PATIENT_COLUMNS, "episodes": EPISODE_COLUMNS}
+
+
+def schema_markdown() -> str:
+    """The column contract as a Markdown table per table (used for the documentation)."""
+    lines: list[str] = []
+    for table, columns in TABLES.items():
+        lines += [f"### {table}", "", "| column | type | required | allowed | meaning |",
+                  "|---|---|---|---|---|"]
+        for c in columns:
+            allowed = ", ".join(c.allowed) if c.allowed else _range_text(c)
+            req = "yes" if c.required else "no"
+            if c.required and not c.nullable:
+                req = "yes, no missing"
+            lines.append(f"| `{c.name}` | {c.kind} | {req} | {allowed} | {c.description} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _range_text(c: Column) -> str:
+    if c.minimum is None and c.maximum is None:
+        return ""
+    low = "" if c.minimum is None else f"{c.minimum:g}"
+    high = "" if c.maximum is None else f"{c.maximum:g}"
+    return f"{low} to {high}".strip()
+
+
+def frictionless_schema(table: str) -> dict[str, Any]:
+    """A Frictionless Table Schema (as a dict) for ``table`` ("patients" or "episodes")."""
+    kinds = {"string": "string", "date": "date", "bool": "boolean", "int": "integer",
+             "float": "number", "category": "string"}
+    fields = []
+    for c in TABLES[table]:
+        constraints: dict[str, Any] = {}
+        if c.required and not c.nullable:
+            constraints["required"] = True
+        if c.allowed:
+            constraints["enum"] = list(c.allowed)
+        if c.minimum is not None:
+            constraints["minimum"] = c.minimum
+        if c.maximum is not None:
+            constraints["maximum"] = c.maximum
+        field: dict[str, Any] = {"name": c.name, "type": kinds[c.kind], "description": c.description}
+        if constraints:
+            field["constraints"] = constraints
+        fields.append(field)
+    schema: dict[str, Any] = {"fields": fields}
+    if table == "patients":
+        schema["primaryKey"] = ["patient_id"]
+    else:
+        schema["primaryKey"] = ["patient_id", "episode_number"]
+        schema["foreignKeys"] = [{"fields": ["patient_id"],
+                                  "reference": {"resource": "patients", "fields": ["patient_id"]}}]
+    return schema

@@ -1,0 +1,1 @@
+"""Synthetic DAH-in-SLE cohorts from declared scenarios with known ground truth."""

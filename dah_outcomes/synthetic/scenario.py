@@ -1,0 +1,218 @@
+"""Scenario files: the declared targets and effects a synthetic cohort is generated from.
+
+A scenario is a TOML file (shipped ones live in ``dah_outcomes/synthetic/scenarios/``). It
+declares marginal *targets* (rates the calibration meets in expectation) and *effects* (odds
+ratios of ventilation and treatment choice, hazard ratios of death and recurrence) that the
+calibration keeps fixed. Loading checks every field and raises one
+:class:`~dah_outcomes.errors.ScenarioError` listing all problems.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dah_outcomes.errors import ScenarioError
+
+__all__ = [
+    "COVARIATES",
+    "TREATMENTS",
+    "Scenario",
+    "available_scenarios",
+    "load_scenario",
+]
+
+#: Treatments whose use is modelled by a calibrated logistic model.
+TREATMENTS = ("methylprednisolone_pulse", "cyclophosphamide", "plasmapheresis", "rituximab",
+              "mycophenolate", "hydroxychloroquine")
+#: Episode covariates an effect may name (besides earlier treatments, for death).
+COVARIATES = ("severe", "infection", "nephritis", "first_manifestation",
+              "mechanical_ventilation", "modern_era")
+_RATE_TARGETS = ("dah_incidence", "first_manifestation", "mechanical_ventilation", "nephritis",
+                 "recurrence", "mortality_reference_arm", "mortality_historical_era", *TREATMENTS)
+_MODELS = {
+    "mechanical_ventilation": COVARIATES,
+    "nephritis": COVARIATES,
+    **{t: COVARIATES for t in TREATMENTS},
+    "death": (*COVARIATES, *TREATMENTS),
+    "recurrence": (*COVARIATES, *TREATMENTS),
+}
+_POPULATION_NUMBERS = {
+    "female_fraction": (0.0, 1.0), "age_at_diagnosis_mean": (1.0, 90.0),
+    "age_at_diagnosis_sd": (0.0, 40.0), "annual_loss_to_followup": (0.0, 0.5),
+    "annual_background_mortality": (0.0, 0.5),
+}
+_PREVALENCES = ("severe", "infection", "bal_confirmed", "ecmo_if_ventilated", "rfviia")
+_DEATH = {"acute_days": (1.0, 365.0), "acute_shape": (0.05, 5.0),
+          "chronic_relative_rate": (0.0, 10.0)}
+_COURSE = {"length_of_stay_median_days": (1.0, 365.0), "length_of_stay_sd_log": (0.0, 3.0),
+           "ventilated_stay_factor": (0.1, 10.0), "ventilation_days_mean": (0.5, 100.0),
+           "max_episodes": (1.0, 50.0)}
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """A parsed, checked scenario.
+
+    Attributes
+    ----------
+    name, description : str
+        Identity of the scenario.
+    population : dict
+        Dates (as ``numpy.datetime64[D]``), fractions and rates of the SLE source population.
+    targets : dict of str to float
+        Marginal rates met in expectation by calibration.
+    reference_arm : str
+        Arm whose in-hospital mortality is ``targets["mortality_reference_arm"]``.
+    prevalence : dict of str to float
+        Prevalence of uncalibrated episode features.
+    effects : dict of str to dict of str to float
+        Per model, the odds or hazard ratio of each covariate (the ground truth).
+    death, course : dict of str to float
+        Shape of the death hazard and of the hospital course.
+    source : str
+        Where the scenario was read from; ``digest`` is the sha256 of its text.
+    """
+
+    name: str
+    description: str
+    population: dict[str, Any]
+    targets: dict[str, float]
+    reference_arm: str
+    prevalence: dict[str, float]
+    effects: dict[str, dict[str, float]]
+    death: dict[str, float]
+    course: dict[str, float]
+    source: str = field(repr=False)
+    digest: str = field(repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe declaration (stored in provenance)."""
+        pop = {k: (str(v) if isinstance(v, np.datetime64) else v)
+               for k, v in self.population.items()}
+        return {"name": self.name, "description": self.description, "population": pop,
+                "targets": dict(self.targets), "reference_arm": self.reference_arm,
+                "prevalence": dict(self.prevalence),
+                "effects": {m: dict(e) for m, e in self.effects.items()},
+                "death": dict(self.death), "course": dict(self.course),
+                "source": self.source, "sha256": self.digest}
+
+
+def available_scenarios() -> list[str]:
+    """Names of the scenarios shipped with the package."""
+    folder = resources.files("dah_outcomes.synthetic") / "scenarios"
+    return sorted(p.name.removesuffix(".toml") for p in folder.iterdir()
+                  if p.name.endswith(".toml"))
+
+
+def load_scenario(name_or_path: str | Path) -> Scenario:
+    """Load a shipped scenario by name, or a scenario TOML file by path.
+
+    Raises
+    ------
+    ScenarioError
+        If the scenario is unknown, unreadable, or any field is missing or out of range
+        (all problems are listed in one message).
+    """
+    path = Path(name_or_path)
+    if path.suffix == ".toml" and path.exists():
+        text, source = path.read_text(encoding="utf-8"), str(path)
+    elif str(name_or_path) in available_scenarios():
+        ref = resources.files("dah_outcomes.synthetic") / "scenarios" / f"{name_or_path}.toml"
+        text, source = ref.read_text(encoding="utf-8"), f"builtin:{name_or_path}"
+    else:
+        raise ScenarioError(
+            f"unknown scenario {str(name_or_path)!r}: give one of {available_scenarios()} "
+            "or the path of a scenario .toml file"
+        )
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"scenario {source} is not valid TOML: {exc}") from exc
+    return _parse(raw, source, hashlib.sha256(text.encode()).hexdigest())
+
+
+def _parse(raw: dict[str, Any], source: str, digest: str) -> Scenario:
+    problems: list[str] = []
+
+    def section(name: str) -> dict[str, Any]:
+        value = raw.get(name)
+        if not isinstance(value, dict):
+            problems.append(f"[{name}] section is missing")
+            return {}
+        return value
+
+    def number(sec: str, table: dict[str, Any], key: str, low: float, high: float) -> float:
+        v = table.get(key)
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            problems.append(f"[{sec}] {key} must be a number, found {v!r}")
+            return float("nan")
+        if not low <= v <= high:
+            problems.append(f"[{sec}] {key} = {v} is outside [{low}, {high}]")
+        return float(v)
+
+    pop_raw = section("population")
+    population: dict[str, Any] = {}
+    for key in ("diagnosis_start", "diagnosis_end", "study_end", "era_boundary"):
+        try:
+            population[key] = np.datetime64(str(pop_raw.get(key)), "D")
+        except ValueError:
+            problems.append(f"[population] {key} must be a date YYYY-MM-DD, "
+                            f"found {pop_raw.get(key)!r}")
+    for key, (low, high) in _POPULATION_NUMBERS.items():
+        population[key] = number("population", pop_raw, key, low, high)
+    sites = pop_raw.get("sites")
+    if not (isinstance(sites, list) and sites and all(isinstance(s, str) for s in sites)):
+        problems.append("[population] sites must be a non-empty list of names")
+        sites = ["site-A"]
+    population["sites"] = list(sites)
+    if not problems and not (population["diagnosis_start"] < population["diagnosis_end"]
+                             < population["study_end"]):
+        problems.append("[population] need diagnosis_start < diagnosis_end < study_end")
+
+    targets_raw = section("targets")
+    unknown = sorted(set(targets_raw) - set(_RATE_TARGETS))
+    if unknown:
+        problems.append(f"[targets] unknown target(s) {unknown}; known: {list(_RATE_TARGETS)}")
+    targets = {k: number("targets", targets_raw, k, 1e-6, 1 - 1e-6) for k in _RATE_TARGETS}
+
+    prevalence_raw = section("prevalence")
+    prevalence = {k: number("prevalence", prevalence_raw, k, 0.0, 1.0) for k in _PREVALENCES}
+
+    effects_raw = section("effects")
+    effects: dict[str, dict[str, float]] = {}
+    for model, allowed in _MODELS.items():
+        table = effects_raw.get(model, {})
+        bad = sorted(set(table) - set(allowed))
+        if bad:
+            problems.append(f"[effects.{model}] unknown covariate(s) {bad}; allowed: "
+                            f"{list(allowed)}")
+        effects[model] = {k: number(f"effects.{model}", table, k, 1e-3, 1e3)
+                          for k in table if k in allowed}
+    extra_models = sorted(set(effects_raw) - set(_MODELS))
+    if extra_models:
+        problems.append(f"[effects] unknown model(s) {extra_models}; known: {list(_MODELS)}")
+
+    death_raw, course_raw = section("death"), section("course")
+    death = {k: number("death", death_raw, k, lo, hi) for k, (lo, hi) in _DEATH.items()}
+    course = {k: number("course", course_raw, k, lo, hi) for k, (lo, hi) in _COURSE.items()}
+    ref = raw.get("reference_arm", {}).get("name") if isinstance(raw.get("reference_arm"),
+                                                                  dict) else None
+    if not isinstance(ref, str):
+        problems.append('[reference_arm] name must be an arm name, e.g. "MP+CYC+PLEX"')
+    name = raw.get("name")
+    if not isinstance(name, str) or not name:
+        problems.append("name must be a non-empty string")
+    if problems:
+        raise ScenarioError(f"scenario {source} has {len(problems)} problem(s):\n  - "
+                            + "\n  - ".join(problems))
+    return Scenario(name=str(name), description=str(raw.get("description", "")).strip(),
+                    population=population, targets=targets, reference_arm=str(ref),
+                    prevalence=prevalence, effects=effects, death=death, course=course,
+                    source=source, digest=digest)

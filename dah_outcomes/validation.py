@@ -1,0 +1,338 @@
+"""Collect-all validation of the two cohort tables against the column contract.
+
+Nothing is raised while checking: every problem (table, row, patient id, column, value, rule,
+hint) is gathered into a :class:`ValidationReport`; the caller (``Cohort``) raises one
+:class:`~dah_outcomes.errors.ValidationError` listing them all. Checks are vectorised, so a
+million-patient cohort validates in seconds. Rows are identified by the input frame's index
+label, so importers can index by source row number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from dah_outcomes.results import ResultMixin
+from dah_outcomes.schema import TABLES, Column
+
+__all__ = ["RULES", "ValidationReport", "coerce_table", "validate_tables"]
+
+#: Reason codes and the fix each suggests.
+RULES: dict[str, str] = {
+    "missing_column": "add the column (see `dah-outcomes schema`) or map a source column to it",
+    "unknown_column": "rename it to a contract column, drop it, or pass allow_extra=True",
+    "type": "correct the value to the column's type (dates as YYYY-MM-DD, flags as true/false)",
+    "missing_value": "fill the value; this column may not be empty",
+    "not_allowed": "use one of the allowed values listed in the schema",
+    "out_of_range": "check the unit and the value; it lies outside the plausible range",
+    "duplicate_id": "each identifier may appear once: remove or renumber the duplicates",
+    "unknown_patient": "add the patient to the patients table or correct the patient_id",
+    "followup_end_before_start": "followup_end must be on or after followup_start",
+    "death_before_followup_start": "death_date must be on or after followup_start",
+    "followup_after_death": "followup_end must equal death_date when the patient died",
+    "diagnosis_before_birth": "sle_diagnosis_date must be after birth_date",
+    "discharge_before_onset": "discharge_date must be on or after onset_date",
+    "onset_outside_followup": "onset_date must lie within the patient's follow-up",
+    "death_before_onset": "the patient's death_date is before this episode's onset_date",
+    "in_hospital_death_without_death_date": "record the patient's death_date",
+    "death_outside_episode": (
+        "in_hospital_death is true but death_date is not between onset_date and discharge_date"
+    ),
+    "episode_after_fatal_episode": "no episode can follow an episode ending in death",
+    "episode_numbering": "number each patient's episodes 1, 2, 3... without gaps",
+    "onset_not_increasing": "later episodes must start after earlier ones",
+    "inconsistent_flags": "a count or dose is recorded while its flag is false: fix one of them",
+}
+
+_PROBLEM_COLUMNS = ["table", "row", "patient_id", "column", "value", "rule", "hint"]
+
+_TRUE = {"true", "t", "yes", "y", "1", "1.0"}
+_FALSE = {"false", "f", "no", "n", "0", "0.0"}
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationReport(ResultMixin):
+    """Every problem found in a cohort, one row per problem.
+
+    Attributes
+    ----------
+    problems : DataFrame
+        Columns ``table, row, patient_id, column, value, rule, hint``; ``rule`` is a key of
+        :data:`RULES`.
+    n_rows : dict
+        Rows checked per table.
+    """
+
+    problems: pd.DataFrame = field(repr=False)
+    n_rows: dict[str, int]
+
+    @property
+    def ok(self) -> bool:
+        """True when no problem was found."""
+        return self.problems.empty
+
+    def to_frame(self) -> pd.DataFrame:
+        """The problems table (a copy)."""
+        return self.problems.copy()
+
+    def to_dict(self) -> dict:
+        """Counts and the problems as records (JSON-safe)."""
+        from dah_outcomes.results import json_safe
+
+        return {"ok": self.ok, "n_rows": dict(self.n_rows), "n_problems": len(self.problems),
+                "problems": json_safe(self.problems)}
+
+    def summary(self, limit: int = 20) -> str:
+        """A message listing the counts per rule and the first ``limit`` problems."""
+        if self.ok:
+            return "cohort is valid: " + ", ".join(f"{n} {t}" for t, n in self.n_rows.items())
+        p = self.problems
+        counts = p.groupby(["table", "rule"], sort=True).size()
+        lines = [f"cohort is invalid: {len(p)} problem(s) found"]
+        lines += [f"  {t}.{r}: {n}" for (t, r), n in counts.items()]
+        lines.append("first problems:")
+        for rec in p.head(limit).itertuples(index=False):
+            where = f"{rec.table} row {rec.row}" if rec.row is not None else rec.table
+            who = f" (patient {rec.patient_id})" if rec.patient_id is not None else ""
+            val = "" if rec.value is None else f" value {rec.value!r}"
+            lines.append(f"  - {where}{who}, column {rec.column!r}:{val} [{rec.rule}] {rec.hint}")
+        if len(p) > limit:
+            lines.append(f"  ... and {len(p) - limit} more (see the error's .problems table)")
+        return "\n".join(lines)
+
+
+class _Collector:
+    """Accumulates problem rows as column arrays (cheap even for millions of problems)."""
+
+    def __init__(self) -> None:
+        self.parts: list[pd.DataFrame] = []
+
+    def add(self, table: str, frame: pd.DataFrame, mask: np.ndarray | pd.Series, column: str,
+            rule: str, values: pd.Series | None = None) -> None:
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return
+        sub = frame.loc[mask]
+        vals = values[mask] if values is not None else sub.get(column)
+        pid = sub["patient_id"] if "patient_id" in sub else pd.Series(None, index=sub.index)
+        self.parts.append(pd.DataFrame({
+            "table": table,
+            "row": sub.index.to_numpy(dtype=object),
+            "patient_id": pid.to_numpy(dtype=object),
+            "column": column,
+            "value": _display(vals),
+            "rule": rule,
+            "hint": RULES[rule],
+        }))
+
+    def add_table(self, table: str, column: str, rule: str, value: object = None) -> None:
+        self.parts.append(pd.DataFrame([{"table": table, "row": None, "patient_id": None,
+                                         "column": column, "value": value, "rule": rule,
+                                         "hint": RULES[rule]}]))
+
+    def frame(self) -> pd.DataFrame:
+        if not self.parts:
+            return pd.DataFrame({c: pd.Series(dtype=object) for c in _PROBLEM_COLUMNS})
+        out = pd.concat(self.parts, ignore_index=True)[_PROBLEM_COLUMNS].astype(object)
+        return out.where(out.notna(), None)
+
+
+def _display(values: pd.Series | None) -> np.ndarray | None:
+    """Values as the user would write them (dates as YYYY-MM-DD, not Timestamps)."""
+    if values is None:
+        return None
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.dt.strftime("%Y-%m-%d").astype(object).to_numpy()
+    return values.astype(object).to_numpy()
+
+
+def _coerce_column(s: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray]:
+    """Convert ``s`` to the column's dtype; return it and a mask of unconvertible values."""
+    present = s.notna().to_numpy()
+    if col.kind in ("string", "category"):
+        out = s.astype("string").str.strip()
+        return out, np.zeros(len(s), dtype=bool)
+    if col.kind == "date":
+        if pd.api.types.is_datetime64_any_dtype(s):
+            out = s
+        else:
+            out = pd.to_datetime(s.astype("string").str.strip(), errors="coerce",
+                                 format="mixed", yearfirst=True)
+        out = out.astype("datetime64[s]")
+        return out, present & out.isna().to_numpy()
+    if col.kind == "bool":
+        if pd.api.types.is_bool_dtype(s):
+            return s.astype("boolean"), np.zeros(len(s), dtype=bool)
+        text = s.astype("string").str.strip().str.lower()
+        out = pd.Series(pd.NA, index=s.index, dtype="boolean")
+        out[text.isin(_TRUE).fillna(False).to_numpy(dtype=bool)] = True
+        out[text.isin(_FALSE).fillna(False).to_numpy(dtype=bool)] = False
+        return out, present & out.isna().to_numpy()
+    num = pd.to_numeric(s, errors="coerce") if not pd.api.types.is_numeric_dtype(s) else s
+    bad = present & pd.isna(num).to_numpy()
+    if col.kind == "int":
+        frac = num.notna().to_numpy() & (np.asarray(num, dtype=float) % 1 != 0)
+        num = num.where(~frac)
+        bad |= frac
+        return num.astype("Float64").astype("Int64"), bad
+    return num.astype("Float64"), bad
+
+
+def coerce_table(frame: pd.DataFrame, table: str, *, allow_extra: bool = False,
+                 collector: _Collector | None = None) -> tuple[pd.DataFrame, _Collector]:
+    """Coerce ``frame`` to the contract of ``table``, recording column-level problems.
+
+    Returns the typed frame (contract columns in contract order, extra columns after them when
+    ``allow_extra``) and the collector holding the problems found.
+    """
+    c = collector or _Collector()
+    columns = TABLES[table]
+    known = {col.name for col in columns}
+    for name in frame.columns:
+        if name not in known and not allow_extra:
+            c.add_table(table, str(name), "unknown_column")
+    out = pd.DataFrame(index=frame.index)
+    for col in columns:
+        if col.name not in frame.columns:
+            if col.required:
+                c.add_table(table, col.name, "missing_column")
+            continue
+        raw = frame[col.name]
+        typed, bad = _coerce_column(raw, col)
+        c.add(table, frame, bad, col.name, "type", values=raw)
+        if not col.nullable:
+            c.add(table, frame, (typed.isna().to_numpy() & ~bad), col.name, "missing_value")
+        if col.allowed is not None:
+            outside = typed.notna().to_numpy() & ~typed.isin(col.allowed).to_numpy(dtype=bool)
+            c.add(table, frame, outside, col.name, "not_allowed", values=raw)
+        if col.minimum is not None or col.maximum is not None:
+            v = typed.astype("Float64")
+            outside = ((v < col.minimum) if col.minimum is not None else False) | (
+                (v > col.maximum) if col.maximum is not None else False)
+            c.add(table, frame, pd.Series(outside).fillna(False).to_numpy(dtype=bool),
+                  col.name, "out_of_range", values=raw)
+        out[col.name] = typed
+    if allow_extra:
+        for name in frame.columns:
+            if name not in known:
+                out[name] = frame[name]
+    return out, c
+
+
+def _before(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """a < b where both are present."""
+    return (a < b).fillna(False).to_numpy(dtype=bool)
+
+
+def _check_patients(p: pd.DataFrame, c: _Collector) -> None:
+    if "patient_id" in p:
+        c.add("patients", p, p["patient_id"].duplicated(keep=False).to_numpy() &
+              p["patient_id"].notna().to_numpy(), "patient_id", "duplicate_id")
+    has = set(p.columns)
+    if {"followup_start", "followup_end"} <= has:
+        c.add("patients", p, _before(p["followup_end"], p["followup_start"]), "followup_end",
+              "followup_end_before_start")
+    if {"followup_start", "death_date"} <= has:
+        c.add("patients", p, _before(p["death_date"], p["followup_start"]), "death_date",
+              "death_before_followup_start")
+    if {"followup_end", "death_date"} <= has:
+        c.add("patients", p, _before(p["death_date"], p["followup_end"]), "followup_end",
+              "followup_after_death")
+    if {"birth_date", "sle_diagnosis_date"} <= has:
+        c.add("patients", p, _before(p["sle_diagnosis_date"], p["birth_date"]),
+              "sle_diagnosis_date", "diagnosis_before_birth")
+
+
+def _check_episodes(e: pd.DataFrame, p: pd.DataFrame, c: _Collector) -> None:
+    t = "episodes"
+    has = set(e.columns)
+    if {"patient_id", "episode_number"} <= has:
+        key = e[["patient_id", "episode_number"]]
+        c.add(t, e, key.duplicated(keep=False).to_numpy() & key.notna().all(axis=1).to_numpy(),
+              "episode_number", "duplicate_id")
+        # numbering 1..k: the rank of each episode number within the patient equals the number
+        rank = e.groupby("patient_id", sort=False)["episode_number"].rank(method="first")
+        c.add(t, e, (rank != e["episode_number"]).fillna(False).to_numpy(dtype=bool),
+              "episode_number", "episode_numbering")
+    if {"discharge_date", "onset_date"} <= has:
+        c.add(t, e, _before(e["discharge_date"], e["onset_date"]), "discharge_date",
+              "discharge_before_onset")
+    if {"patient_id", "episode_number", "onset_date"} <= has:
+        ordered = e.sort_values(["patient_id", "episode_number"], kind="stable")
+        prev = ordered.groupby("patient_id", sort=False)["onset_date"].shift()
+        bad = pd.Series(_before(ordered["onset_date"], prev) | (ordered["onset_date"] == prev)
+                        .fillna(False).to_numpy(dtype=bool), index=ordered.index)
+        c.add(t, e, bad.reindex(e.index).to_numpy(), "onset_date", "onset_not_increasing")
+    for flag, amount in (("mechanical_ventilation", "ventilation_days"),
+                         ("plasmapheresis", "plasmapheresis_sessions"),
+                         ("methylprednisolone_pulse", "methylprednisolone_dose_mg")):
+        if {flag, amount} <= has:
+            bad = ((e[amount] > 0) & (e[flag] == False)).fillna(False)  # noqa: E712
+            c.add(t, e, bad.to_numpy(dtype=bool), amount, "inconsistent_flags")
+    if "patient_id" not in has or "patient_id" not in p:
+        return
+    known = e["patient_id"].isin(p["patient_id"]).to_numpy(dtype=bool)
+    c.add(t, e, ~known & e["patient_id"].notna().to_numpy(), "patient_id", "unknown_patient")
+    pcols = [x for x in ("followup_start", "followup_end", "death_date") if x in p]
+    first = p.drop_duplicates("patient_id").set_index("patient_id")[pcols]
+    j = first.reindex(e["patient_id"].to_numpy())
+    j.index = e.index
+    onset = e["onset_date"] if "onset_date" in has else None
+    if onset is not None:
+        if "followup_start" in j:
+            c.add(t, e, _before(onset, j["followup_start"]) | _before(j["followup_end"], onset),
+                  "onset_date", "onset_outside_followup")
+        if "death_date" in j:
+            c.add(t, e, _before(j["death_date"], onset), "onset_date", "death_before_onset",
+                  values=onset)
+    if "in_hospital_death" in has and "death_date" in j:
+        died = e["in_hospital_death"].fillna(False).to_numpy(dtype=bool)
+        c.add(t, e, died & j["death_date"].isna().to_numpy(), "in_hospital_death",
+              "in_hospital_death_without_death_date")
+        if {"discharge_date", "onset_date"} <= has:
+            outside = _before(j["death_date"], e["onset_date"]) | _before(
+                e["discharge_date"], j["death_date"])
+            c.add(t, e, died & outside, "in_hospital_death", "death_outside_episode",
+                  values=j["death_date"])
+        if "episode_number" in has:
+            fatal = e.loc[died].groupby("patient_id")["episode_number"].min()
+            fatal_no = e["patient_id"].map(fatal)
+            c.add(t, e, (e["episode_number"] > fatal_no).fillna(False).to_numpy(dtype=bool),
+                  "episode_number", "episode_after_fatal_episode")
+
+
+def validate_tables(patients: pd.DataFrame, episodes: pd.DataFrame, *,
+                    allow_extra: bool = False) -> tuple[pd.DataFrame, pd.DataFrame,
+                                                        ValidationReport]:
+    """Coerce and check both tables; collect every problem.
+
+    Parameters
+    ----------
+    patients, episodes : DataFrame
+        The raw tables. They are not modified.
+    allow_extra : bool, default False
+        Keep columns outside the contract instead of reporting them as ``unknown_column``.
+
+    Returns
+    -------
+    patients, episodes : DataFrame
+        Typed copies (contract dtypes).
+    report : ValidationReport
+        Every problem found; ``report.ok`` when there is none.
+    """
+    c = _Collector()
+    p, _ = coerce_table(patients, "patients", allow_extra=allow_extra, collector=c)
+    e, _ = coerce_table(episodes, "episodes", allow_extra=allow_extra, collector=c)
+    _check_patients(p, c)
+    _check_episodes(e, p, c)
+    report = ValidationReport(problems=c.frame(),
+                              n_rows={"patients": len(patients), "episodes": len(episodes)})
+    return p, e, report
+
+
+def rules_table(rules: Iterable[str] = RULES) -> pd.DataFrame:
+    """The reason codes and their hints as a DataFrame (for documentation)."""
+    return pd.DataFrame({"rule": list(rules), "hint": [RULES[r] for r in rules]})
