@@ -171,7 +171,8 @@ def frictionless_schema(table: str) -> dict[str, Any]:
             constraints["minimum"] = c.minimum
         if c.maximum is not None:
             constraints["maximum"] = c.maximum
-        field: dict[str, Any] = {"name": c.name, "type": kinds[c.kind], "description": c.description}
+        field: dict[str, Any] = {"name": c.name, "type": kinds[c.kind],
+                                 "description": c.description}
         if constraints:
             field["constraints"] = constraints
         fields.append(field)

@@ -34,7 +34,7 @@ from dah_outcomes.synthetic.generator import (
     draw_population,
     recurrence_linear_predictor,
 )
-from dah_outcomes.synthetic.model import DAYS_PER_YEAR, H0
+from dah_outcomes.synthetic.model import DAYS_PER_YEAR, baseline_cumhaz
 from dah_outcomes.synthetic.scenario import Scenario
 
 __all__ = ["CALIBRATION_N", "CALIBRATION_SEED", "Calibration", "calibrate"]
@@ -142,7 +142,7 @@ def _calibrate(sc: Scenario, n: int, seed: int) -> Calibration:
             "in the historical era; check reference_arm, the treatment targets and the dates"
         )
     lin = death_linear_predictor(sc, ep)
-    h_stay = H0(ep.stay_days + 1.0, sc.death)
+    h_stay = baseline_cumhaz(ep.stay_days + 1.0, sc.death)
 
     def p_death(b0: float, bh: float) -> np.ndarray:
         return -np.expm1(-np.exp(b0 + bh * hist + lin) * h_stay)

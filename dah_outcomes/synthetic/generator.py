@@ -19,13 +19,13 @@ import pandas as pd
 from dah_outcomes.arms import DEFAULT_ARMS, assign_arms
 from dah_outcomes.synthetic.model import (
     DAYS_PER_YEAR,
-    H0_inverse,
+    baseline_cumhaz_inverse,
     linear_predictor,
     logistic_probability,
 )
 from dah_outcomes.synthetic.scenario import TREATMENTS, Scenario
 
-__all__ = ["IndexEpisodes", "Population", "draw_index_episodes", "draw_population"]
+__all__ = ["IndexEpisodes", "Population", "draw_episode_features", "draw_population"]
 
 Solver = Callable[[str, np.ndarray, "np.ndarray | None"], float]
 
@@ -164,7 +164,7 @@ def draw_death_day(sc: Scenario, intercepts: dict[str, float], ep: IndexEpisodes
     eta = (intercepts["death"] + intercepts["death_historical"] * hist
            + death_linear_predictor(sc, ep))
     e = rng.standard_exponential(len(onset))
-    t = H0_inverse(e / np.exp(eta), sc.death)
+    t = baseline_cumhaz_inverse(e / np.exp(eta), sc.death)
     t = np.where(np.isfinite(t), t, 1e9)
     return onset + np.floor(np.minimum(t, 1e9)).astype(np.int64)
 

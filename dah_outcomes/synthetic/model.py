@@ -27,7 +27,13 @@ from collections.abc import Mapping
 import numpy as np
 from scipy.special import expit
 
-__all__ = ["DAYS_PER_YEAR", "H0", "H0_inverse", "linear_predictor", "logistic_probability"]
+__all__ = [
+    "DAYS_PER_YEAR",
+    "baseline_cumhaz",
+    "baseline_cumhaz_inverse",
+    "linear_predictor",
+    "logistic_probability",
+]
 
 DAYS_PER_YEAR = 365.25
 
@@ -46,7 +52,7 @@ def logistic_probability(intercept: float, lin: np.ndarray) -> np.ndarray:
     return expit(intercept + lin)
 
 
-def H0(t_days: np.ndarray, death: Mapping[str, float]) -> np.ndarray:
+def baseline_cumhaz(t_days: np.ndarray, death: Mapping[str, float]) -> np.ndarray:
     """Baseline cumulative hazard of death at ``t_days`` after onset."""
     a, k, r = death["acute_days"], death["acute_shape"], death["chronic_relative_rate"]
     t = np.asarray(t_days, dtype=float)
@@ -54,7 +60,7 @@ def H0(t_days: np.ndarray, death: Mapping[str, float]) -> np.ndarray:
     return acute + r * np.maximum(t - a, 0.0) / DAYS_PER_YEAR
 
 
-def H0_inverse(h: np.ndarray, death: Mapping[str, float]) -> np.ndarray:
+def baseline_cumhaz_inverse(h: np.ndarray, death: Mapping[str, float]) -> np.ndarray:
     """Time (days) at which the baseline cumulative hazard reaches ``h``."""
     a, k, r = death["acute_days"], death["acute_shape"], death["chronic_relative_rate"]
     h = np.asarray(h, dtype=float)
