@@ -1,0 +1,186 @@
+"""The ``dah-outcomes`` command line.
+
+User errors print one clear message on stderr and exit with code 1, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from dah_outcomes.errors import DahOutcomesError, ValidationError
+
+__all__ = ["main"]
+
+DEMO_SEED = 2026
+DEMO_N_SLE = 200_000
+
+
+def _print_json(obj: Any) -> None:
+    print(json.dumps(obj, indent=2, sort_keys=False))
+
+
+def _progress_bar(total_label: str):  # pragma: no cover - visual only
+    from tqdm import tqdm
+
+    bar = tqdm(total=100, desc=total_label, disable=None, leave=False, file=sys.stderr)
+
+    def update(step: str, fraction: float) -> None:
+        bar.set_postfix_str(step)
+        bar.update(round(fraction * 100) - bar.n)
+        if fraction >= 1.0:
+            bar.close()
+
+    return update
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from dah_outcomes.io import save_cohort
+    from dah_outcomes.synthetic.cohorts import generate_cohort
+
+    cohort = generate_cohort(args.scenario, n_sle=args.n_sle, seed=args.seed,
+                             progress=_progress_bar("generating"))
+    paths = save_cohort(cohort, args.out, format=args.format)
+    print(f"wrote {cohort.n_patients} patients, {cohort.n_dah_patients} with DAH, "
+          f"{cohort.n_episodes} episodes to {args.out} (fingerprint {cohort.fingerprint[:12]})")
+    for p in paths.values():
+        print(f"  {p}")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from dah_outcomes.io import load_cohort
+
+    source = args.paths[0] if len(args.paths) == 1 else args.paths
+    try:
+        cohort = load_cohort(source)
+    except ValidationError as err:
+        if args.json:
+            _print_json(err.report.to_dict())
+        else:
+            print(err.report.summary(limit=args.limit))
+        return 1
+    if args.json:
+        _print_json({"ok": True, **cohort.describe()})
+    else:
+        print(f"valid: {cohort!r}")
+    return 0
+
+
+def _cmd_rates(args: argparse.Namespace) -> int:
+    from dah_outcomes.io import load_cohort
+    from dah_outcomes.outcome_rates import rates
+
+    cohort = load_cohort(args.path)
+    result = rates(cohort, args.by, ci_method=args.ci_method, conf_level=args.conf_level,
+                   death_within_days=args.death_within_days)
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        print(result)
+        if result.incidence_rate is not None:
+            r = result.incidence_rate
+            print(f"\nincidence per 1,000 person-years: {r.estimate:.3f} "
+                  f"({r.ci_low:.3f} to {r.ci_high:.3f}, exact Poisson {r.conf_level:.0%} CI)")
+    return 0
+
+
+def _cmd_scenarios(args: argparse.Namespace) -> int:
+    from dah_outcomes.synthetic.scenario import available_scenarios, load_scenario
+
+    for name in available_scenarios():
+        print(f"{name}: {load_scenario(name).description}")
+    return 0
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from dah_outcomes.schema import frictionless_schema, schema_markdown
+
+    if args.format == "json":
+        _print_json({t: frictionless_schema(t) for t in ("patients", "episodes")})
+    else:
+        print(schema_markdown())
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from dah_outcomes.demo import run_demo
+
+    return run_demo(Path(args.out), n_sle=args.n_sle, seed=args.seed,
+                    progress=_progress_bar("generating"))
+
+
+def _parser() -> argparse.ArgumentParser:
+    from dah_outcomes import __version__
+    from dah_outcomes.outcome_rates import BY_CHOICES
+    from dah_outcomes.stats.proportions import PROPORTION_METHODS
+
+    parser = argparse.ArgumentParser(
+        prog="dah-outcomes",
+        description="Outcomes research for diffuse alveolar hemorrhage (DAH) in SLE.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    g = sub.add_parser("generate", help="generate a synthetic cohort from a scenario")
+    g.add_argument("--scenario", default="seed-article",
+                   help="shipped scenario name or path of a scenario .toml (default seed-article)")
+    g.add_argument("--n-sle", type=int, default=20_000, help="SLE source population size")
+    g.add_argument("--seed", type=int, default=0, help="random seed (same seed, same bytes)")
+    g.add_argument("--out", required=True, help="output folder")
+    g.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    g.set_defaults(func=_cmd_generate)
+
+    v = sub.add_parser("validate", help="check a cohort folder (or its two files)")
+    v.add_argument("paths", nargs="+", metavar="DIR_OR_FILES")
+    v.add_argument("--json", action="store_true", help="print the report as JSON")
+    v.add_argument("--limit", type=int, default=50, help="problems to list (default 50)")
+    v.set_defaults(func=_cmd_validate)
+
+    r = sub.add_parser("rates", help="outcome rates with confidence intervals")
+    r.add_argument("path", metavar="DIR")
+    r.add_argument("--by", choices=BY_CHOICES)
+    r.add_argument("--ci-method", choices=sorted(PROPORTION_METHODS), default="wilson")
+    r.add_argument("--conf-level", type=float, default=0.95)
+    r.add_argument("--death-within-days", type=int,
+                   help="mortality as death within N days of onset (default: in-hospital)")
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(func=_cmd_rates)
+
+    s = sub.add_parser("scenarios", help="list the shipped scenarios")
+    s.set_defaults(func=_cmd_scenarios)
+
+    c = sub.add_parser("schema", help="print the cohort column contract")
+    c.add_argument("--format", choices=["markdown", "json"], default="markdown")
+    c.set_defaults(func=_cmd_schema)
+
+    d = sub.add_parser("demo", help="generate the default cohort and reproduce the cited figures")
+    d.add_argument("--out", default="output")
+    d.add_argument("--n-sle", type=int, default=DEMO_N_SLE)
+    d.add_argument("--seed", type=int, default=DEMO_SEED)
+    d.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ValidationError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except DahOutcomesError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:  # pragma: no cover
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
