@@ -3,6 +3,24 @@
 The public API is re-exported here; the modules hold the logic.
 """
 
+from dah_outcomes.arms import (
+    DEFAULT_ARMS,
+    DEFAULT_ERAS,
+    Arm,
+    ArmDefinition,
+    EraDefinition,
+    assign_arms,
+    assign_eras,
+)
+from dah_outcomes.cited_figures import CITED_FIGURES, CitedComparison, compare_cited_figures
+from dah_outcomes.cohort import Cohort
+from dah_outcomes.endpoints import (
+    ENDPOINTS,
+    Endpoint,
+    death_frame,
+    incidence_frame,
+    patient_outcomes,
+)
 from dah_outcomes.errors import (
     ArgumentError,
     CalibrationError,
@@ -14,23 +32,57 @@ from dah_outcomes.errors import (
     SmallSampleWarning,
     ValidationError,
 )
+from dah_outcomes.io import load_cohort, save_cohort
+from dah_outcomes.outcome_rates import OutcomeRates, rates
 from dah_outcomes.stats.proportions import ProportionCI, RateCI, proportion_ci, rate_ci
+from dah_outcomes.synthetic.calibration import Calibration, calibrate
+from dah_outcomes.synthetic.cohorts import generate_cohort
+from dah_outcomes.synthetic.scenario import Scenario, available_scenarios, load_scenario
+from dah_outcomes.validation import ValidationReport, validate_tables
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CITED_FIGURES",
+    "DEFAULT_ARMS",
+    "DEFAULT_ERAS",
+    "ENDPOINTS",
     "ArgumentError",
+    "Arm",
+    "ArmDefinition",
+    "Calibration",
     "CalibrationError",
+    "CitedComparison",
+    "Cohort",
     "CohortFileError",
     "DahOutcomesError",
     "DahOutcomesWarning",
+    "Endpoint",
+    "EraDefinition",
     "EstimationError",
+    "OutcomeRates",
     "ProportionCI",
     "RateCI",
+    "Scenario",
     "ScenarioError",
     "SmallSampleWarning",
     "ValidationError",
+    "ValidationReport",
     "__version__",
+    "assign_arms",
+    "assign_eras",
+    "available_scenarios",
+    "calibrate",
+    "compare_cited_figures",
+    "death_frame",
+    "generate_cohort",
+    "incidence_frame",
+    "load_cohort",
+    "load_scenario",
+    "patient_outcomes",
     "proportion_ci",
     "rate_ci",
+    "rates",
+    "save_cohort",
+    "validate_tables",
 ]

@@ -282,9 +282,12 @@ def _check_episodes(e: pd.DataFrame, p: pd.DataFrame, c: _Collector) -> None:
     j.index = e.index
     onset = e["onset_date"] if "onset_date" in has else None
     if onset is not None:
+        outside = np.zeros(len(e), dtype=bool)
         if "followup_start" in j:
-            c.add(t, e, _before(onset, j["followup_start"]) | _before(j["followup_end"], onset),
-                  "onset_date", "onset_outside_followup")
+            outside |= _before(onset, j["followup_start"])
+        if "followup_end" in j:
+            outside |= _before(j["followup_end"], onset)
+        c.add(t, e, outside, "onset_date", "onset_outside_followup")
         if "death_date" in j:
             c.add(t, e, _before(j["death_date"], onset), "onset_date", "death_before_onset",
                   values=onset)

@@ -1,0 +1,100 @@
+"""The command line: generate, validate, rates (--json), schema, demo, and clean user errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dah_outcomes.cli import main
+
+ENDPOINT_KEYS = {"incidence", "first_manifestation", "mechanical_ventilation", "plasmapheresis",
+                 "nephritis", "recurrence", "mortality"}
+ROW_KEYS = {"events", "total", "estimate", "ci_low", "ci_high", "method", "conf_level"}
+
+
+@pytest.fixture(scope="module")
+def cohort_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("cli") / "cohort"
+    assert main(["generate", "--scenario", "seed-article", "--n-sle", "20000", "--seed", "4",
+                 "--out", str(out)]) == 0
+    return out
+
+
+def test_generate_writes_tables_and_provenance(cohort_dir: Path) -> None:
+    assert {p.name for p in cohort_dir.iterdir()} == {"patients.csv", "episodes.csv",
+                                                      "provenance.json"}
+    meta = json.loads((cohort_dir / "provenance.json").read_text())
+    assert meta["provenance"]["seed"] == 4 and meta["counts"]["patients"] == 20000
+
+
+def test_validate_ok(cohort_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(cohort_dir)]) == 0
+    assert "valid" in capsys.readouterr().out
+
+
+def test_rates_json(cohort_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rates", str(cohort_dir), "--by", "arm", "--ci-method", "jeffreys",
+                 "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert set(d["rates"]) == ENDPOINT_KEYS
+    assert all(set(v) == ROW_KEYS for v in d["rates"].values())
+    assert "MP+CYC+PLEX" in d["groups"]
+    assert d["groups"]["MP+CYC+PLEX"]["mortality"]["method"] == "jeffreys"
+
+
+def test_rates_text(cohort_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rates", str(cohort_dir), "--by", "era"]) == 0
+    out = capsys.readouterr().out
+    assert "historical" in out and "per 1,000 person-years" in out
+
+
+def test_validate_lists_problems(cohort_dir: Path, tmp_path: Path,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for name in ("patients.csv", "episodes.csv"):
+        text = (cohort_dir / name).read_text()
+        if name == "episodes.csv":
+            lines = text.splitlines()
+            lines[1] = lines[1].replace(lines[1].split(",")[2], "2030-13-45", 1)
+            text = "\n".join(lines) + "\n"
+        (bad / name).write_text(text)
+    assert main(["validate", str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert "onset_date" in out and "2030-13-45" in out and "[type]" in out
+    assert main(["validate", str(bad), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is False and report["problems"][0]["rule"] == "type"
+
+
+def test_user_errors_exit_1_without_traceback(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "dah_outcomes.cli", "rates",
+                           str(tmp_path / "missing")], capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("error:") and "Traceback" not in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "dah_outcomes.cli", "generate", "--scenario",
+                           "nope", "--out", str(tmp_path / "x")], capture_output=True, text=True)
+    assert proc.returncode == 1 and "unknown scenario" in proc.stderr
+
+
+def test_schema_and_scenarios(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema"]) == 0
+    assert "| `in_hospital_death` |" in capsys.readouterr().out
+    assert main(["schema", "--format", "json"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["episodes"]["primaryKey"] == ["patient_id", "episode_number"]
+    assert main(["scenarios"]) == 0
+    assert "seed-article" in capsys.readouterr().out
+
+
+def test_demo_writes_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--out", str(tmp_path), "--n-sle", "30000", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "mortality_aggressive" in out
+    for name in ("cited_figures.csv", "rates.json", "cited_figures.png", "cited_figures.svg",
+                 "rates_by_arm.csv", "cohort/provenance.json"):
+        assert (tmp_path / name).stat().st_size > 0, name

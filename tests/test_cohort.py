@@ -1,0 +1,52 @@
+"""Cohort: typed, canonical, immutable provenance, order-free fingerprint."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from dah_outcomes import ArgumentError, Cohort
+
+
+def test_types_and_design(small_tables) -> None:
+    p, e = small_tables
+    cohort = Cohort(p, e, provenance={"source": "test"})
+    assert cohort.design == "population"  # P4 and P5 never had DAH
+    assert str(cohort.patients["followup_end"].dtype) == "datetime64[s]"
+    assert str(cohort.episodes["in_hospital_death"].dtype) == "boolean"
+    assert (cohort.n_patients, cohort.n_dah_patients, cohort.n_episodes) == (5, 3, 4)
+    case_series = Cohort(p[p["patient_id"].isin(["P1", "P2", "P3"])], e)
+    assert case_series.design == "case_series"
+
+
+def test_fingerprint_ignores_row_order_but_not_content(small_tables) -> None:
+    p, e = small_tables
+    a = Cohort(p, e)
+    b = Cohort(p.sample(frac=1, random_state=3), e.iloc[::-1])
+    assert a.fingerprint == b.fingerprint and len(a.fingerprint) == 64
+    c = Cohort(p, e.assign(nephritis=[False, True, False, True]))
+    assert c.fingerprint != a.fingerprint
+
+
+def test_cohort_is_frozen(small_tables) -> None:
+    cohort = Cohort(*small_tables, provenance={"seed": 1})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cohort.design = "case_series"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        cohort.provenance["seed"] = 2  # type: ignore[index]
+
+
+def test_bad_design_and_types(small_tables) -> None:
+    p, e = small_tables
+    with pytest.raises(ArgumentError, match="design must be one of"):
+        Cohort(p, e, design="trial")  # type: ignore[arg-type]
+    with pytest.raises(ArgumentError, match="DataFrame"):
+        Cohort(p.to_dict(), e)  # type: ignore[arg-type]
+
+
+def test_describe_and_html(small_tables) -> None:
+    cohort = Cohort(*small_tables)
+    d = cohort.describe()
+    assert d["n_dah_patients"] == 3 and d["fingerprint"] == cohort.fingerprint
+    assert "<table>" in cohort._repr_html_()
