@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from dah_outcomes.errors import ArgumentError, ValidationError
-from dah_outcomes.validation import validate_tables
+from dah_outcomes.validation import is_member, validate_tables
 
 __all__ = ["Cohort", "cohort_fingerprint"]
 
@@ -99,8 +99,8 @@ class Cohort:
         e = e.sort_values(["patient_id", "episode_number"], kind="stable").reset_index(drop=True)
         design = self.design
         if design is None:
-            design = "population" if not p["patient_id"].isin(e["patient_id"]).all() else (
-                "case_series")
+            design = "case_series" if is_member(p["patient_id"], e["patient_id"]).all() else (
+                "population")
         elif design not in ("population", "case_series"):
             raise ArgumentError(
                 f"design must be one of ['case_series', 'population'], got {design!r}"

@@ -18,7 +18,7 @@ import pandas as pd
 from dah_outcomes.results import ResultMixin
 from dah_outcomes.schema import TABLES, Column
 
-__all__ = ["RULES", "ValidationReport", "coerce_table", "validate_tables"]
+__all__ = ["RULES", "ValidationReport", "coerce_table", "is_member", "validate_tables"]
 
 #: Reason codes and the fix each suggests.
 RULES: dict[str, str] = {
@@ -222,6 +222,15 @@ def coerce_table(frame: pd.DataFrame, table: str, *, allow_extra: bool = False,
     return out, c
 
 
+def is_member(values: pd.Series, pool: pd.Series) -> np.ndarray:
+    """``values.isin(pool)`` as a boolean array, fast for millions of string ids.
+
+    pandas' ``isin`` on Arrow-backed strings loops in Python; a hash index does not.
+    """
+    index = pd.Index(pool.dropna().to_numpy(dtype=object)).unique()
+    return index.get_indexer(values.to_numpy(dtype=object)) >= 0
+
+
 def _before(a: pd.Series, b: pd.Series) -> np.ndarray:
     """a < b where both are present."""
     return (a < b).fillna(False).to_numpy(dtype=bool)
@@ -274,7 +283,7 @@ def _check_episodes(e: pd.DataFrame, p: pd.DataFrame, c: _Collector) -> None:
             c.add(t, e, bad.to_numpy(dtype=bool), amount, "inconsistent_flags")
     if "patient_id" not in has or "patient_id" not in p:
         return
-    known = e["patient_id"].isin(p["patient_id"]).to_numpy(dtype=bool)
+    known = is_member(e["patient_id"], p["patient_id"])
     c.add(t, e, ~known & e["patient_id"].notna().to_numpy(), "patient_id", "unknown_patient")
     pcols = [x for x in ("followup_start", "followup_end", "death_date") if x in p]
     first = p.drop_duplicates("patient_id").set_index("patient_id")[pcols]
