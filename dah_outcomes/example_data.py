@@ -82,8 +82,8 @@ def _readme(manifest: dict[str, Any]) -> str:
         lines.append(f"| `{folder}/` | `{ex['scenario']}` | {ex['seed']} | {ex['n_sle']:,} | "
                      f"{ex['dah_patients']:,} | {ex['episodes']:,} | "
                      f"`{sha['patients.csv'][:16]}…` / `{sha['episodes.csv'][:16]}…` |")
-    lines += ["", "Each folder holds `patients.csv`, `episodes.csv` and `provenance.json` (scenario,",
-              "seed, calibrated parameters and the true effects). Column meanings:",
+    lines += ["", "Each folder holds `patients.csv`, `episodes.csv` and `provenance.json`",
+              "(scenario, seed, calibrated parameters and the true effects). Column meanings:",
               "`dah-outcomes schema`.", ""]
     return "\n".join(lines)
 
