@@ -151,9 +151,11 @@ def schema_markdown() -> str:
 def _range_text(c: Column) -> str:
     if c.minimum is None and c.maximum is None:
         return ""
-    low = "" if c.minimum is None else f"{c.minimum:g}"
-    high = "" if c.maximum is None else f"{c.maximum:g}"
-    return f"{low} to {high}".strip()
+    if c.maximum is None:
+        return f">= {c.minimum:g}"
+    if c.minimum is None:
+        return f"<= {c.maximum:g}"
+    return f"{c.minimum:g} to {c.maximum:g}"
 
 
 def frictionless_schema(table: str) -> dict[str, Any]:

@@ -98,3 +98,24 @@ def test_demo_writes_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     for name in ("cited_figures.csv", "rates.json", "cited_figures.png", "cited_figures.svg",
                  "rates_by_arm.csv", "cohort/provenance.json"):
         assert (tmp_path / name).stat().st_size > 0, name
+
+
+def test_acceptance_rates_on_200k_seed_article(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 2's check through the command line: incidence in 5-6%, cited figures in CIs."""
+    out = tmp_path / "big"
+    assert main(["generate", "--n-sle", "200000", "--seed", "2026", "--out", str(out),
+                 "--format", "parquet"]) == 0
+    capsys.readouterr()
+    assert main(["rates", str(out), "--json"]) == 0
+    overall = json.loads(capsys.readouterr().out)["rates"]
+    assert 0.05 <= overall["incidence"]["estimate"] <= 0.06
+    for name, cited in (("first_manifestation", 0.29), ("mechanical_ventilation", 0.85),
+                        ("plasmapheresis", 0.57), ("nephritis", 0.57), ("recurrence", 0.29)):
+        assert overall[name]["ci_low"] <= cited <= overall[name]["ci_high"], name
+    assert main(["rates", str(out), "--by", "arm", "--json"]) == 0
+    arm = json.loads(capsys.readouterr().out)["groups"]["MP+CYC+PLEX"]["mortality"]
+    assert arm["ci_low"] <= 0.12 <= arm["ci_high"]
+    assert main(["rates", str(out), "--by", "era", "--json"]) == 0
+    era = json.loads(capsys.readouterr().out)["groups"]["historical"]["mortality"]
+    assert era["estimate"] > 0.5
