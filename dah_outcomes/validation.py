@@ -174,7 +174,11 @@ def _coerce_column(s: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray]:
     num = pd.to_numeric(s, errors="coerce") if not pd.api.types.is_numeric_dtype(s) else s
     bad = present & pd.isna(num).to_numpy()
     if col.kind == "int":
-        frac = num.notna().to_numpy() & (np.asarray(num, dtype=float) % 1 != 0)
+        as_float = np.asarray(num.astype("Float64").fillna(0.0), dtype=float)
+        # non-whole values, and integers beyond 2**53 that floats cannot hold exactly
+        with np.errstate(invalid="ignore"):  # inf % 1 is nan: caught by the bound below
+            frac = num.notna().to_numpy() & ((as_float % 1 != 0)
+                                             | ~(np.abs(as_float) < 2.0**53))
         num = num.where(~frac)
         bad |= frac
         return num.astype("Float64").astype("Int64"), bad
