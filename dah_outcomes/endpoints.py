@@ -28,6 +28,8 @@ __all__ = [
     "death_frame",
     "incidence_frame",
     "patient_outcomes",
+    "recurrence_frame",
+    "recurrent_episodes_frame",
 ]
 
 DAYS_PER_YEAR = 365.25
@@ -169,6 +171,29 @@ def incidence_frame(cohort: Cohort) -> pd.DataFrame:
                          "person_years": np.maximum(years, 0.0)})
 
 
+_INDEX_COVARIATES = ("severe", "infection", "nephritis", "mechanical_ventilation",
+                     "methylprednisolone_pulse", "cyclophosphamide", "plasmapheresis",
+                     "rituximab")
+
+
+def _index_frame(cohort: Cohort, arms: ArmDefinition, arm_column: str | None,
+                 eras: EraDefinition) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per DAH patient: id, arm, era, onset and index-episode covariates; and the patients."""
+    outcomes = patient_outcomes(cohort, arms=arms, arm_column=arm_column, eras=eras)
+    frame = outcomes[["patient_id", "arm", "era", "onset_date"]].copy()
+    index = cohort.episodes[cohort.episodes["episode_number"] == 1].set_index("patient_id")
+    for col in _INDEX_COVARIATES:
+        if col in index:
+            frame[col] = index[col].reindex(frame["patient_id"]).to_numpy()
+    p = cohort.patients.set_index("patient_id").reindex(frame["patient_id"])
+    p.index = frame.index
+    return frame, p
+
+
+def _days(later: pd.Series, earlier: pd.Series) -> np.ndarray:
+    return (later - earlier).dt.days.to_numpy(dtype=float)
+
+
 def death_frame(cohort: Cohort, *, arms: ArmDefinition = DEFAULT_ARMS,
                 arm_column: str | None = None, eras: EraDefinition = DEFAULT_ERAS
                 ) -> pd.DataFrame:
@@ -177,19 +202,73 @@ def death_frame(cohort: Cohort, *, arms: ArmDefinition = DEFAULT_ARMS,
     Returns
     -------
     DataFrame
-        ``patient_id, arm, era, time, event`` plus the index episode's clinical flags
-        (for adjusted models); ``event`` is 1 for death, 0 for censoring.
+        ``patient_id, arm, era, onset_date``, the index episode's clinical and treatment
+        flags (for adjusted models), ``time`` (days) and ``event`` (1 death, 0 censored).
     """
-    outcomes = patient_outcomes(cohort, arms=arms, arm_column=arm_column, eras=eras)
-    p = cohort.patients.set_index("patient_id").reindex(outcomes["patient_id"])
-    end = p["death_date"].where(p["death_date"].notna(), p["followup_end"])
-    onset = outcomes.set_index("patient_id")["onset_date"]
-    frame = outcomes[["patient_id", "arm", "era"]].copy()
-    frame["time"] = (end - onset).dt.days.to_numpy(dtype=float)
-    frame["event"] = p["death_date"].notna().to_numpy().astype(int)
-    index = cohort.episodes[cohort.episodes["episode_number"] == 1].set_index("patient_id")
-    for col in ("severe", "infection", "nephritis", "mechanical_ventilation",
-                "methylprednisolone_pulse", "cyclophosphamide", "plasmapheresis", "rituximab"):
-        if col in index:
-            frame[col] = index[col].reindex(outcomes["patient_id"]).to_numpy()
+    frame, p = _index_frame(cohort, arms, arm_column, eras)
+    died = p["death_date"].notna()
+    end = p["death_date"].where(died, p["followup_end"])
+    frame["time"] = _days(end, frame["onset_date"])
+    frame["event"] = died.to_numpy().astype(int)
     return frame
+
+
+def recurrence_frame(cohort: Cohort, *, arms: ArmDefinition = DEFAULT_ARMS,
+                     arm_column: str | None = None, eras: EraDefinition = DEFAULT_ERAS
+                     ) -> pd.DataFrame:
+    """Time from first DAH onset to the first recurrence, with death as a competing event.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`death_frame`, with ``event`` 1 = recurrence (onset of the second episode),
+        2 = death before any recurrence, 0 = censored at the end of follow-up.
+    """
+    frame, p = _index_frame(cohort, arms, arm_column, eras)
+    second = cohort.episodes[cohort.episodes["episode_number"] == 2].set_index("patient_id")
+    rec = second["onset_date"].reindex(frame["patient_id"])
+    rec.index = frame.index
+    died = p["death_date"].notna()
+    end = p["death_date"].where(died, p["followup_end"])
+    has_rec = rec.notna()
+    frame["time"] = _days(rec.where(has_rec, end), frame["onset_date"])
+    frame["event"] = np.where(has_rec, 1, np.where(died, 2, 0))
+    return frame
+
+
+def recurrent_episodes_frame(cohort: Cohort, *, arms: ArmDefinition = DEFAULT_ARMS,
+                             arm_column: str | None = None,
+                             eras: EraDefinition = DEFAULT_ERAS) -> pd.DataFrame:
+    """DAH recurrences in counting-process form, from each patient's first onset.
+
+    One row per interval ``(start, stop]`` in days since the first onset: each interval ends
+    at the onset of the next episode (``event`` 1) or at the end of follow-up or death
+    (``event`` 0). Arm, era and covariates are the index episode's.
+
+    Returns
+    -------
+    DataFrame
+        ``patient_id, arm, era, ..., start, stop, event``.
+    """
+    frame, p = _index_frame(cohort, arms, arm_column, eras)
+    end = p["death_date"].where(p["death_date"].notna(), p["followup_end"])
+    end_days = pd.Series(_days(end, frame["onset_date"]), index=frame["patient_id"])
+    first = frame.set_index("patient_id")["onset_date"]
+    e = cohort.episodes[["patient_id", "episode_number", "onset_date"]]
+    e = e[e["patient_id"].isin(first.index)]
+    later = e[e["episode_number"] > 1]
+    stops = pd.DataFrame({
+        "patient_id": later["patient_id"].to_numpy(),
+        "stop": _days(later["onset_date"].reset_index(drop=True),
+                      first.reindex(later["patient_id"]).reset_index(drop=True)),
+        "event": 1,
+    })
+    last = pd.DataFrame({"patient_id": end_days.index, "stop": end_days.to_numpy(), "event": 0})
+    rows = pd.concat([stops, last], ignore_index=True).sort_values(
+        ["patient_id", "stop", "event"], ascending=[True, True, False], kind="stable")
+    rows["start"] = rows.groupby("patient_id")["stop"].shift(fill_value=0.0)
+    # an empty final interval (follow-up ended on a recurrence's onset day) adds nothing
+    rows = rows[(rows["stop"] > rows["start"]) | (rows["event"] == 1)]
+    out = rows.merge(frame.drop(columns="onset_date"), on="patient_id", how="left")
+    cols = [c for c in frame.columns if c != "onset_date"] + ["start", "stop", "event"]
+    return out[cols].reset_index(drop=True)

@@ -114,3 +114,20 @@ def test_case_series_has_no_incidence(small_tables) -> None:
 def test_rates_argument_errors(small_tables, kwargs, fragment) -> None:
     with pytest.raises(ArgumentError, match=fragment):
         rates(Cohort(*small_tables), **kwargs)
+
+
+def test_time_to_event_frames(small_tables) -> None:
+    from dah_outcomes.endpoints import death_frame, recurrence_frame, recurrent_episodes_frame
+
+    cohort = Cohort(*small_tables)
+    d = death_frame(cohort).set_index("patient_id")
+    assert d.loc["P2", ["time", "event"]].tolist() == [9.0, 1]
+    assert d.loc["P3", ["time", "event"]].tolist() == [3136.0, 0]  # 1996-06-01 to 2005-01-01
+    r = recurrence_frame(cohort).set_index("patient_id")
+    assert r.loc["P1", ["time", "event"]].tolist() == [1581.0, 1]  # second onset 2009-05-01
+    assert r.loc["P2", ["time", "event"]].tolist() == [9.0, 2]  # death competes
+    assert r.loc["P3", "event"] == 0
+    x = recurrent_episodes_frame(cohort)
+    p1 = x[x["patient_id"] == "P1"][["start", "stop", "event"]].to_numpy().tolist()
+    assert p1 == [[0.0, 1581.0, 1], [1581.0, 3652.0, 0]]
+    assert len(x) == 4 and x["event"].sum() == 1
