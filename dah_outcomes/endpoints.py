@@ -194,6 +194,12 @@ def _days(later: pd.Series, earlier: pd.Series) -> np.ndarray:
     return (later - earlier).dt.days.to_numpy(dtype=float)
 
 
+def _end_of_followup(p: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Each patient's last observed day (death or end of follow-up) and whether they died."""
+    died = p["death_date"].notna()
+    return p["death_date"].where(died, p["followup_end"]), died
+
+
 def death_frame(cohort: Cohort, *, arms: ArmDefinition = DEFAULT_ARMS,
                 arm_column: str | None = None, eras: EraDefinition = DEFAULT_ERAS
                 ) -> pd.DataFrame:
@@ -206,8 +212,7 @@ def death_frame(cohort: Cohort, *, arms: ArmDefinition = DEFAULT_ARMS,
         flags (for adjusted models), ``time`` (days) and ``event`` (1 death, 0 censored).
     """
     frame, p = _index_frame(cohort, arms, arm_column, eras)
-    died = p["death_date"].notna()
-    end = p["death_date"].where(died, p["followup_end"])
+    end, died = _end_of_followup(p)
     frame["time"] = _days(end, frame["onset_date"])
     frame["event"] = died.to_numpy().astype(int)
     return frame
@@ -228,8 +233,7 @@ def recurrence_frame(cohort: Cohort, *, arms: ArmDefinition = DEFAULT_ARMS,
     second = cohort.episodes[cohort.episodes["episode_number"] == 2].set_index("patient_id")
     rec = second["onset_date"].reindex(frame["patient_id"])
     rec.index = frame.index
-    died = p["death_date"].notna()
-    end = p["death_date"].where(died, p["followup_end"])
+    end, died = _end_of_followup(p)
     has_rec = rec.notna()
     frame["time"] = _days(rec.where(has_rec, end), frame["onset_date"])
     frame["event"] = np.where(has_rec, 1, np.where(died, 2, 0))
@@ -251,7 +255,7 @@ def recurrent_episodes_frame(cohort: Cohort, *, arms: ArmDefinition = DEFAULT_AR
         ``patient_id, arm, era, ..., start, stop, event``.
     """
     frame, p = _index_frame(cohort, arms, arm_column, eras)
-    end = p["death_date"].where(p["death_date"].notna(), p["followup_end"])
+    end, _ = _end_of_followup(p)
     end_days = pd.Series(_days(end, frame["onset_date"]), index=frame["patient_id"])
     first = frame.set_index("patient_id")["onset_date"]
     e = cohort.episodes[["patient_id", "episode_number", "onset_date"]]
