@@ -33,8 +33,12 @@ from dah_outcomes.errors import (
     ValidationError,
 )
 from dah_outcomes.io import load_cohort, save_cohort
+from dah_outcomes.io.importer import ImportResult, read_cohort, write_import
+from dah_outcomes.io.mapping import ImportMapping, apply_mapping, draft_mapping, load_mapping
+from dah_outcomes.io.readers import RawTable, read_table
 from dah_outcomes.outcome_rates import OutcomeRates, rates
 from dah_outcomes.stats.proportions import ProportionCI, RateCI, proportion_ci, rate_ci
+from dah_outcomes.suppression import suppress_small_cells
 from dah_outcomes.synthetic.calibration import Calibration, calibrate
 from dah_outcomes.synthetic.cohorts import generate_cohort
 from dah_outcomes.synthetic.scenario import Scenario, available_scenarios, load_scenario
@@ -60,29 +64,39 @@ __all__ = [
     "Endpoint",
     "EraDefinition",
     "EstimationError",
+    "ImportMapping",
+    "ImportResult",
     "OutcomeRates",
     "ProportionCI",
     "RateCI",
+    "RawTable",
     "Scenario",
     "ScenarioError",
     "SmallSampleWarning",
     "ValidationError",
     "ValidationReport",
     "__version__",
+    "apply_mapping",
     "assign_arms",
     "assign_eras",
     "available_scenarios",
     "calibrate",
     "compare_cited_figures",
     "death_frame",
+    "draft_mapping",
     "generate_cohort",
     "incidence_frame",
     "load_cohort",
+    "load_mapping",
     "load_scenario",
     "patient_outcomes",
     "proportion_ci",
     "rate_ci",
     "rates",
+    "read_cohort",
+    "read_table",
     "save_cohort",
+    "suppress_small_cells",
     "validate_tables",
+    "write_import",
 ]

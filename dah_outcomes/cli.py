@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from dah_outcomes.errors import DahOutcomesError, ValidationError
+from dah_outcomes.io.import_cli import register as register_import_commands
 
 __all__ = ["main"]
 
@@ -124,6 +125,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Outcomes research for diffuse alveolar hemorrhage (DAH) in SLE.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    register_import_commands(sub)
 
     g = sub.add_parser("generate", help="generate a synthetic cohort from a scenario")
     g.add_argument("--scenario", default="seed-article",

@@ -159,8 +159,10 @@ def _coerce_column(s: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray]:
         if pd.api.types.is_datetime64_any_dtype(s):
             out = s
         else:
+            # The contract's dates are ISO 8601 (YYYY-MM-DD): an ambiguous 12/03/1975 is a
+            # type problem here; importers convert declared source formats before this.
             out = pd.to_datetime(s.astype("string").str.strip(), errors="coerce",
-                                 format="mixed", yearfirst=True)
+                                 format="ISO8601")
         out = out.astype("datetime64[s]")
         return out, present & out.isna().to_numpy()
     if col.kind == "bool":

@@ -1,0 +1,159 @@
+"""CDISC ADaM ADTTE datasets (``.xpt``, ``.sas7bdat`` or CSV) to a DAH cohort.
+
+ADTTE holds one record per subject per parameter: ``USUBJID``, ``PARAMCD``, ``AVAL``, ``CNSR``
+(**0 = event**; 1, 2, ... = censored for distinct reasons, so an event is ``CNSR == 0``, never
+``1 - CNSR``), ``STARTDT`` (the time origin: here the DAH index date) and ``ADT`` (the event or
+censoring date). Subject-level variables merged from ADSL (``SEX``, ``TRT01P``/``TRTP``...)
+map to patient or episode columns through ``[columns]`` like any other source.
+
+What each parameter gives (options under ``[adtte]``, defaults in brackets):
+
+* ``death_param`` [``"OS"``]: one record per subject. ``STARTDT`` is the first DAH onset and
+  the start of follow-up, ``ADT`` the end of follow-up, and ``ADT`` is the death date when
+  ``CNSR == 0``.
+* ``discharge_param`` [none]: time from onset to discharge alive (``CNSR == 0``); its ``ADT``
+  is the discharge date (or the date of death in hospital), and ``CNSR ==
+  died_in_hospital_cnsr`` [1] marks a death in hospital.
+* ``subject`` [``"USUBJID"``], ``paramcd`` [``"PARAMCD"``], ``cnsr`` [``"CNSR"``],
+  ``startdt`` [``"STARTDT"``], ``adt`` [``"ADT"``]: column names.
+
+Records of other parameters are read and accounted for (accepted with their subject) but not
+used; they are listed in provenance. Numeric dates are SAS dates (days since 1960-01-01).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from dah_outcomes.errors import ArgumentError
+from dah_outcomes.io.importer import (
+    Assembled,
+    _mapping_problems,
+    problem_frame,
+    row_issue_problems,
+)
+from dah_outcomes.io.mapping import ImportMapping, apply_mapping, find_column
+from dah_outcomes.io.readers import RawTable
+
+__all__ = ["assemble_adtte", "sas_dates"]
+
+_DEFAULTS: dict[str, Any] = {"subject": "USUBJID", "paramcd": "PARAMCD", "cnsr": "CNSR",
+                             "startdt": "STARTDT", "adt": "ADT", "death_param": "OS",
+                             "discharge_param": None, "died_in_hospital_cnsr": 1}
+_SAS_EPOCH = pd.Timestamp("1960-01-01")
+_RULES = {
+    "missing_parameter": "every subject needs a record of the death parameter "
+                         "([adtte] death_param): add it or correct USUBJID",
+    "missing_subject": "every record needs its subject identifier",
+    "duplicate_parameter": "a subject has this parameter twice: keep one record",
+}
+
+
+def sas_dates(s: pd.Series) -> pd.Series:
+    """SAS dates (days since 1960-01-01) to ISO text; other values kept for the validator."""
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return s.dt.strftime("%Y-%m-%d").astype(object).where(s.notna(), None)
+    num = pd.to_numeric(s, errors="coerce")
+    ok = (num.notna() & (num.abs() < 3e6)).to_numpy(dtype=bool)
+    out = s.astype(object).copy()
+    if ok.any():
+        days = num[ok].to_numpy(dtype=float).round()
+        out[ok] = (_SAS_EPOCH + pd.to_timedelta(days, unit="D")).strftime("%Y-%m-%d").to_numpy()
+    return out.map(lambda v: v if not hasattr(v, "strftime") else v.strftime("%Y-%m-%d"))
+
+
+def _cnsr(s: pd.Series) -> pd.Series:
+    return pd.to_numeric(s, errors="coerce")
+
+
+def assemble_adtte(raw: RawTable, m: ImportMapping) -> Assembled:
+    """Patients and their index DAH episode from an ADTTE dataset (see the module docstring)."""
+    unknown = set(m.adtte) - set(_DEFAULTS)
+    if unknown:
+        raise ArgumentError(f"unknown [adtte] option(s) {sorted(unknown)}; valid options are "
+                            f"{sorted(_DEFAULTS)}")
+    opt = {**_DEFAULTS, **m.adtte}
+    label = str(raw.path)
+    frame = raw.frame
+    cols = {}
+    for key in ("subject", "paramcd", "cnsr", "startdt", "adt"):
+        found = find_column(frame.columns, (opt[key],))
+        if found is None:
+            raise ArgumentError(f"the ADTTE dataset has no {opt[key]!r} column (set [adtte] "
+                                f"{key} = \"...\"); columns: {list(frame.columns)[:12]}")
+        cols[key] = found
+    subject = frame[cols["subject"]].astype(object).map(
+        lambda v: str(v).strip() if v is not None and not pd.isna(v) else None)
+    param = frame[cols["paramcd"]].astype(object).map(
+        lambda v: str(v).strip() if v is not None and not pd.isna(v) else None)
+    groups = pd.Series(None, index=frame.index, dtype=object)
+    known = subject.notna().to_numpy()
+    groups[known] = "subj:" + subject[known]
+    problems = [row_issue_problems(raw)]
+
+    is_death = (param == opt["death_param"]).to_numpy(dtype=bool)
+    main = frame.loc[is_death]
+    with_death = set(subject[is_death].dropna())
+    lacking = known & ~subject.isin(with_death).to_numpy(dtype=bool)
+    if lacking.any():
+        problems.append(problem_frame([pd.DataFrame({
+            "file": label, "table": "source", "row": frame.index[lacking].to_numpy(dtype=object),
+            "patient_id": subject[lacking].to_numpy(dtype=object), "column": cols["paramcd"],
+            "value": param[lacking].to_numpy(dtype=object), "rule": "missing_parameter",
+            "hint": _RULES["missing_parameter"]})]))
+
+    nobody = ~known & ~is_death  # the death records without a subject fail validation
+    if nobody.any():
+        problems.append(problem_frame([pd.DataFrame({
+            "file": label, "table": "source", "row": frame.index[nobody].to_numpy(dtype=object),
+            "column": cols["subject"], "value": None, "rule": "missing_subject",
+            "hint": _RULES["missing_subject"]})]))
+    derived = pd.DataFrame(index=main.index)
+    derived["patient_id"] = subject[is_death].to_numpy(dtype=object)
+    start = sas_dates(main[cols["startdt"]])
+    end = sas_dates(main[cols["adt"]])
+    died = (_cnsr(main[cols["cnsr"]]) == 0).fillna(False).to_numpy(dtype=bool)
+    derived["followup_start"] = start
+    derived["followup_end"] = end
+    derived["death_date"] = end.where(died, None)
+    derived["onset_date"] = start
+    derived["episode_number"] = 1
+    if opt["discharge_param"]:
+        dis = frame.loc[(param == opt["discharge_param"]).to_numpy(dtype=bool)]
+        dis_subject = subject.loc[dis.index]
+        dup = dis_subject.duplicated(keep=False) & dis_subject.notna()
+        if dup.any():
+            rows = dis.index[dup.to_numpy()]
+            problems.append(problem_frame([pd.DataFrame({
+                "file": label, "table": "source", "row": rows.to_numpy(dtype=object),
+                "patient_id": dis_subject[dup].to_numpy(dtype=object), "column": cols["paramcd"],
+                "value": opt["discharge_param"], "rule": "duplicate_parameter",
+                "hint": _RULES["duplicate_parameter"]})]))
+        first = dis.loc[~dis_subject.duplicated().to_numpy()]
+        by_subject = pd.DataFrame({
+            "discharge_date": sas_dates(first[cols["adt"]]).to_numpy(dtype=object),
+            "in_hospital_death": (_cnsr(first[cols["cnsr"]])
+                                  == opt["died_in_hospital_cnsr"]).to_numpy(dtype=object),
+        }, index=subject.loc[first.index].to_numpy(dtype=object))
+        joined = by_subject.reindex(derived["patient_id"].to_numpy())
+        derived["discharge_date"] = joined["discharge_date"].to_numpy(dtype=object)
+        derived["in_hospital_death"] = joined["in_hospital_death"].to_numpy(dtype=object)
+    # the mapping wins over derived values; ADSL-style columns are taken from the main record
+    keep = [c for c in derived.columns if c not in m.columns]
+    source = pd.concat([derived[keep], main.drop(columns=[c for c in main.columns
+                                                          if c in keep])], axis=1)
+    pt = apply_mapping(source, m, table="patients", value_labels=raw.value_labels)
+    et = apply_mapping(source, m, table="episodes", value_labels=raw.value_labels)
+    problems.append(problem_frame([*_mapping_problems(pt.missing, "patients", label),
+                                   *_mapping_problems(et.missing, "episodes", label)]))
+    others = sorted(set(param[~is_death].dropna()) - {opt["discharge_param"]})
+    notes = {"adtte": {**opt, "columns": cols,
+                       "unused_parameters": others,
+                       "records_of_unused_parameters": int(param.isin(others).sum())},
+             "unmapped_columns": sorted(set(pt.unmapped) & set(et.unmapped))}
+    return Assembled({"patients": pt.frame, "episodes": et.frame},
+                     {"patients": label, "episodes": label}, [raw],
+                     groups={label: groups}, problems=problem_frame(problems),
+                     notes=notes)

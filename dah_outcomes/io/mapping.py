@@ -1,0 +1,619 @@
+"""Mapping files: how a registry's columns become the cohort contract.
+
+A mapping is a small TOML (or YAML) file the analyst keeps beside the data::
+
+    layout = "flat"              # flat | episodes | two_tables | redcap | adtte
+    date_format = "%d/%m/%Y"     # default for date columns (ISO dates always parse)
+    decimal = ","                # decimal comma in numeric columns
+
+    [columns]                    # contract column = source column, or a table of options
+    patient_id = "Record ID"
+    sex = { source = "Gender", values = { Mujer = "F", Hombre = "M" } }
+    onset_date = "DAH date"
+    death_date = { source = "days to death", offset_from = "onset_date" }
+    hemoglobin_drop = { source = "Hb drop", unit = "g/L" }
+    site = { value = "Centre A" }
+
+Column options: ``source`` (a name, or a list of candidate names), ``values`` (a value map,
+matched ignoring case and surrounding spaces), ``format`` (strptime date format, or
+``"sas"``/``"stata"``/``"excel"`` for day counts),
+``offset_from`` + ``offset_unit`` (a number of days/weeks/months/years after another contract
+date), ``decimal``, ``unit`` (converted to the contract's unit) or ``scale``, and ``value`` (a
+constant). Contract columns the mapping does not name are taken from a source column of the
+same name (ignoring case, spaces and punctuation) when there is one.
+
+:func:`apply_mapping` only translates: a value it cannot translate is passed on unchanged, so
+that the validator reports it with the source row, the value and a hint. Nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dah_outcomes.errors import ArgumentError
+from dah_outcomes.schema import TABLES, Column
+
+__all__ = ["LAYOUTS", "ColumnRule", "ImportMapping", "apply_mapping", "draft_mapping",
+           "load_mapping", "normalize_name"]
+
+LAYOUTS = ("flat", "episodes", "two_tables", "redcap", "adtte")
+_TOP_KEYS = {"layout", "date_format", "decimal", "columns", "redcap", "adtte",
+             "use_value_labels", "description"}
+_RULE_KEYS = {"source", "values", "format", "offset_from", "offset_unit", "decimal", "unit",
+              "scale", "value"}
+_OFFSET_UNITS = {"days": 1.0, "weeks": 7.0, "months": 30.4375, "years": 365.25}
+
+#: Unit conversions to the contract's units: (contract column, source unit) -> factor.
+UNITS: dict[tuple[str, str], float] = {
+    ("hemoglobin_drop", "g/dl"): 1.0,
+    ("hemoglobin_drop", "g/l"): 0.1,
+    ("hemoglobin_drop", "mmol/l"): 1.0 / 0.6206,  # haemoglobin (monomer) 1 g/dL = 0.6206 mmol/L
+    ("methylprednisolone_dose_mg", "mg"): 1.0,
+    ("methylprednisolone_dose_mg", "g"): 1000.0,
+    ("ventilation_days", "days"): 1.0,
+    ("ventilation_days", "weeks"): 7.0,
+}
+
+#: Boolean words accepted in any source (matched after stripping and lower-casing).
+TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1", "1.0", "si", "sí", "s", "oui", "ja",
+                        "sim", "checked", "x", "+", "positive", "present"})
+FALSE_WORDS = frozenset({"false", "f", "no", "n", "0", "0.0", "non", "nein", "não", "nao",
+                         "unchecked", "-", "negative", "absent"})
+SEX_WORDS: dict[str, str] = {
+    "f": "F", "female": "F", "woman": "F", "women": "F", "femme": "F", "mujer": "F",
+    "femenino": "F", "feminino": "F", "weiblich": "F", "w": "F",
+    "m": "M", "male": "M", "man": "M", "men": "M", "homme": "M", "hombre": "M",
+    "masculino": "M", "männlich": "M", "h": "M",
+    "unknown": "unknown", "u": "unknown", "other": "unknown", "not recorded": "unknown",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnRule:
+    """How one contract column is obtained from the source."""
+
+    target: str
+    sources: tuple[str, ...] = ()
+    values: Mapping[str, Any] | None = None
+    format: str | None = None
+    offset_from: str | None = None
+    offset_unit: str = "days"
+    decimal: str | None = None
+    unit: str | None = None
+    scale: float | None = None
+    constant: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportMapping:
+    """A parsed mapping file (see the module docstring for the format)."""
+
+    layout: str | None = None
+    columns: Mapping[str, ColumnRule] = field(default_factory=dict)
+    date_format: str | None = None
+    decimal: str | None = None
+    use_value_labels: bool = True
+    redcap: Mapping[str, Any] = field(default_factory=dict)
+    adtte: Mapping[str, Any] = field(default_factory=dict)
+    text: str = field(default="", repr=False)
+    path: str | None = None
+
+
+def normalize_name(name: object) -> str:
+    """Lower case, accents and punctuation removed: ``" Fecha de Nacimiento "`` ->
+    ``"fechadenacimiento"``."""
+    text = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def _contract() -> dict[str, Column]:
+    out: dict[str, Column] = {}
+    for cols in TABLES.values():
+        for c in cols:
+            out.setdefault(c.name, c)
+    return out
+
+
+CONTRACT = _contract()
+
+
+def load_mapping(source: str | Path | Mapping[str, Any] | ImportMapping | None) -> ImportMapping:
+    """Parse a mapping from a TOML/YAML file, TOML text or a dict (``None``: identity).
+
+    Raises
+    ------
+    ArgumentError
+        On an unknown key, layout, contract column or option (listing the valid ones).
+    """
+    if source is None:
+        return ImportMapping()
+    if isinstance(source, ImportMapping):
+        return source
+    path = None
+    if isinstance(source, Mapping):
+        data, text = dict(source), json.dumps(dict(source), indent=2, default=str)
+    else:
+        text, path = _mapping_text(source)
+        try:
+            if path is not None and Path(path).suffix.lower() in (".yaml", ".yml"):
+                import yaml
+
+                data = yaml.safe_load(text) or {}
+            else:
+                data = tomllib.loads(text)
+        except (tomllib.TOMLDecodeError, ValueError) as exc:
+            raise ArgumentError(f"mapping {path or '(text)'} is not valid: {exc}") from exc
+        except Exception as exc:  # yaml.YAMLError does not subclass ValueError
+            raise ArgumentError(f"mapping {path or '(text)'} is not valid YAML: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ArgumentError(f"mapping {path or '(text)'} must be a table of keys")
+    unknown = set(data) - _TOP_KEYS
+    if unknown:
+        raise ArgumentError(f"unknown mapping key(s) {sorted(unknown)}; valid keys are "
+                            f"{sorted(_TOP_KEYS)}")
+    layout = data.get("layout")
+    if layout is not None and layout not in LAYOUTS:
+        raise ArgumentError(f"layout must be one of {list(LAYOUTS)}, got {layout!r}")
+    columns = {name: _rule(name, spec) for name, spec in (data.get("columns") or {}).items()}
+    return ImportMapping(
+        layout=layout, columns=MappingProxyType(columns), date_format=data.get("date_format"),
+        decimal=data.get("decimal"), use_value_labels=bool(data.get("use_value_labels", True)),
+        redcap=MappingProxyType(dict(data.get("redcap") or {})),
+        adtte=MappingProxyType(dict(data.get("adtte") or {})), text=text,
+        path=str(path) if path else None)
+
+
+def _mapping_text(source: str | Path) -> tuple[str, Path | None]:
+    as_path = Path(source)
+    looks_like_path = isinstance(source, Path) or ("\n" not in str(source)
+                                                  and "=" not in str(source))
+    if looks_like_path:
+        if not as_path.exists():
+            raise ArgumentError(f"mapping file {as_path} does not exist (draft one with "
+                                "`dah-outcomes init-mapping SOURCE`)")
+        return as_path.read_text(encoding="utf-8"), as_path
+    return str(source), None
+
+
+def _rule(name: str, spec: Any) -> ColumnRule:
+    if name not in CONTRACT:
+        raise ArgumentError(f"[columns] {name!r} is not a contract column; valid names are "
+                            f"{sorted(CONTRACT)}")
+    if isinstance(spec, str):
+        return ColumnRule(name, sources=(spec,))
+    if isinstance(spec, list) and all(isinstance(s, str) for s in spec):
+        return ColumnRule(name, sources=tuple(spec))
+    if not isinstance(spec, dict):
+        raise ArgumentError(f"[columns] {name} must be a source column name, a list of names "
+                            f"or a table of options {sorted(_RULE_KEYS)}; got {spec!r}")
+    unknown = set(spec) - _RULE_KEYS
+    if unknown:
+        raise ArgumentError(f"[columns] {name}: unknown option(s) {sorted(unknown)}; valid "
+                            f"options are {sorted(_RULE_KEYS)}")
+    src = spec.get("source", ())
+    sources = (src,) if isinstance(src, str) else tuple(src)
+    unit = spec.get("unit")
+    if unit is not None and (name, str(unit).lower()) not in UNITS:
+        known = sorted(u for c, u in UNITS if c == name)
+        raise ArgumentError(f"[columns] {name}: unit {unit!r} unknown; known units are {known} "
+                            "(or give scale = factor)")
+    offset_unit = spec.get("offset_unit", "days")
+    if offset_unit not in _OFFSET_UNITS:
+        raise ArgumentError(f"[columns] {name}: offset_unit must be one of "
+                            f"{sorted(_OFFSET_UNITS)}, got {offset_unit!r}")
+    values = spec.get("values")
+    return ColumnRule(
+        name, sources=sources,
+        values=MappingProxyType({_key(k): v for k, v in values.items()}) if values else None,
+        format=spec.get("format"), offset_from=spec.get("offset_from"), offset_unit=offset_unit,
+        decimal=spec.get("decimal"), unit=unit, scale=spec.get("scale"),
+        constant=spec.get("value"))
+
+
+def _key(value: object) -> str:
+    return str(value).strip().casefold()
+
+
+def find_column(columns: pd.Index, names: tuple[str, ...]) -> str | None:
+    """The first of ``names`` present in ``columns``: exact, else ignoring case/punctuation."""
+    for n in names:
+        if n in columns:
+            return n
+    norm = {normalize_name(c): c for c in reversed(list(columns))}
+    for n in names:
+        hit = norm.get(normalize_name(n))
+        if hit is not None:
+            return hit
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Translation:
+    """The output of :func:`apply_mapping`.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        Contract columns only, same index (source rows) as the input.
+    used : dict
+        Contract column -> source column it came from.
+    missing : tuple of str
+        Source columns the mapping names that the source lacks.
+    unmapped : tuple of str
+        Source columns not used (recorded in provenance: never silently ignored).
+    """
+
+    frame: pd.DataFrame
+    used: Mapping[str, str]
+    missing: tuple[str, ...]
+    unmapped: tuple[str, ...]
+
+
+def apply_mapping(frame: pd.DataFrame, mapping: ImportMapping | None = None, *,
+                  table: str = "patients",
+                  value_labels: Mapping[str, Mapping[Any, str]] | None = None) -> Translation:
+    """Translate a source frame into one contract table's columns (no validation).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Source rows (index = source row numbers). Not modified.
+    mapping : ImportMapping, optional
+        From :func:`load_mapping`; identity by default.
+    table : {"patients", "episodes"}
+        Which contract table to produce.
+    value_labels : mapping, optional
+        Column -> {code: label} (SPSS/Stata); applied before value maps when the mapping's
+        ``use_value_labels`` is true.
+
+    Returns
+    -------
+    Translation
+    """
+    if table not in TABLES:
+        raise ArgumentError(f"table must be one of {sorted(TABLES)}, got {table!r}")
+    mapping = mapping or ImportMapping()
+    out = pd.DataFrame(index=frame.index)
+    used: dict[str, str] = {}
+    missing: list[str] = []
+    pending: list[tuple[Column, ColumnRule, pd.Series]] = []
+    for col in TABLES[table]:
+        rule = mapping.columns.get(col.name)
+        if rule is not None and rule.constant is not None:
+            out[col.name] = pd.Series(str(rule.constant), index=frame.index, dtype=object)
+            continue
+        names = rule.sources if rule is not None and rule.sources else (col.name,)
+        src = find_column(frame.columns, names)
+        if src is None:
+            if rule is not None and rule.sources:
+                missing.append(" | ".join(rule.sources))
+            continue
+        used[col.name] = str(src)
+        raw = frame[src]
+        if mapping.use_value_labels and value_labels and src in value_labels:
+            raw = _apply_labels(raw, value_labels[src])
+        rule = rule or ColumnRule(col.name)
+        if rule.offset_from:
+            pending.append((col, rule, raw))  # needs its base date translated first
+            continue
+        out[col.name] = _translate(raw, col, rule, mapping)
+    for col, rule, raw in pending:
+        base = out.get(rule.offset_from)
+        if base is None and rule.offset_from in CONTRACT:
+            # the base date may belong to the other table (death days after DAH onset)
+            base = _base_date(frame, mapping, rule.offset_from)
+        out[col.name] = _offset(raw, base, rule, mapping)
+    order = [c.name for c in TABLES[table] if c.name in out.columns]
+    unmapped = tuple(str(c) for c in frame.columns if str(c) not in set(used.values()))
+    return Translation(out[order], MappingProxyType(used), tuple(missing), unmapped)
+
+
+def _base_date(frame: pd.DataFrame, mapping: ImportMapping, name: str) -> pd.Series | None:
+    rule = mapping.columns.get(name) or ColumnRule(name)
+    src = find_column(frame.columns, rule.sources or (name,))
+    if src is None or rule.offset_from:
+        return None
+    return _translate(frame[src], CONTRACT[name], rule, mapping)
+
+
+def _apply_labels(raw: pd.Series, labels: Mapping[Any, str]) -> pd.Series:
+    lookup = {_key(_num_text(k)): v for k, v in labels.items()}
+    keys = raw.map(lambda v: _key(_num_text(v)) if pd.notna(v) else None)
+    mapped = keys.map(lookup)
+    return raw.astype(object).where(mapped.isna(), mapped)
+
+
+def _num_text(v: Any) -> Any:
+    # codes read from SPSS/Stata are floats: 1.0 and 1 name the same label
+    if isinstance(v, float | np.floating) and float(v).is_integer():
+        return int(v)
+    return v
+
+
+def _strip(raw: pd.Series) -> pd.Series:
+    """Text with surrounding spaces removed; typed values untouched; empty text -> missing."""
+    if isinstance(raw.dtype, pd.StringDtype):  # vectorised path for text sources
+        text = raw.str.strip()
+        return text.mask(text == "")
+    if pd.api.types.is_string_dtype(raw) or raw.dtype == object:
+        text = raw.astype(object).map(lambda v: v.strip() if isinstance(v, str) else v)
+        return text.where(text.map(lambda v: not (isinstance(v, str) and v == "")), None)
+    return raw
+
+
+def _translate(raw: pd.Series, col: Column, rule: ColumnRule, mapping: ImportMapping) -> pd.Series:
+    s = _strip(raw)
+    if rule.values is not None:
+        s = _value_map(s, rule.values)
+    # the built-in vocabularies apply to whatever the explicit map left untouched
+    if col.kind == "bool":
+        s = _value_map(s, _BOOL_WORDS, keep_typed=True)
+    elif col.name == "sex":
+        s = _value_map(s, SEX_WORDS)
+    if col.kind == "date":
+        fmt = rule.format or mapping.date_format
+        return _dates(s, fmt)
+    if col.kind in ("int", "float"):
+        return _numbers(s, col, rule, rule.decimal or mapping.decimal)
+    if col.kind in ("string", "category"):
+        if isinstance(s.dtype, pd.StringDtype):
+            return s
+        return s.map(lambda v: _num_text(v) if v is not None and not pd.isna(v) else v).map(
+            lambda v: str(v) if v is not None and not pd.isna(v) else None)
+    return s
+
+
+def _value_map(s: pd.Series, values: Mapping[str, Any], keep_typed: bool = False) -> pd.Series:
+    table = {_key(k): v for k, v in values.items()}
+    if isinstance(s.dtype, pd.StringDtype):  # vectorised path for text sources
+        mapped = s.str.strip().str.casefold().astype(object).map(table)
+        hit = s.notna().to_numpy() & mapped.notna().to_numpy()
+        return s.astype(object).where(~hit, mapped)
+
+    def one(v: Any) -> Any:
+        if v is None or (not isinstance(v, str) and pd.isna(v)):
+            return v
+        if keep_typed and isinstance(v, bool | np.bool_):
+            return v
+        hit = table.get(_key(_num_text(v)), _MISSING)
+        return v if hit is _MISSING else hit
+
+    return s.astype(object).map(one)
+
+
+_MISSING = object()
+#: Numeric date formats: days since an epoch (SAS and Stata: 1960-01-01; Excel serial days).
+_EPOCHS = {"sas": pd.Timestamp("1960-01-01"), "stata": pd.Timestamp("1960-01-01"),
+           "excel": pd.Timestamp("1899-12-30")}
+_BOOL_WORDS = {**{w: True for w in TRUE_WORDS}, **{w: False for w in FALSE_WORDS}}
+
+
+def _dates(s: pd.Series, fmt: str | None) -> pd.Series:
+    """Parsed dates as ISO text; unparsable values kept raw so the validator reports them."""
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return s
+    if fmt is None and isinstance(s.dtype, pd.StringDtype):
+        return s  # text dates go to the validator as they are
+    obj = s.astype(object)
+    text = obj.map(lambda v: v if isinstance(v, str) else (
+        v.strftime("%Y-%m-%d") if hasattr(v, "strftime") and not pd.isna(v) else v))
+    if fmt is None:
+        return text
+    if fmt in _EPOCHS:
+        num = pd.to_numeric(text, errors="coerce")
+        ok = (num.notna() & (num.abs() < 3e6)).to_numpy(dtype=bool)
+        out = text.astype(object)
+        if ok.any():
+            days = pd.to_timedelta(num[ok].to_numpy(dtype=float).round(), unit="D")
+            out[ok] = (_EPOCHS[fmt] + days).strftime("%Y-%m-%d").to_numpy()
+        return out
+    parsed = pd.to_datetime(text.where(text.map(lambda v: isinstance(v, str))),
+                            format=fmt, errors="coerce")
+    iso = parsed.dt.strftime("%Y-%m-%d")
+    # a value breaking the declared format is marked so the validator's lenient parser cannot
+    # read it some other way (12/03/1975 is not silently taken as 3 December)
+    bad = parsed.isna() & text.map(lambda v: isinstance(v, str))
+    marked = text.map(lambda v: f"{v} (not {fmt})" if isinstance(v, str) else v)
+    return text.where(parsed.isna(), iso).where(~bad, marked)
+
+
+def _numbers(s: pd.Series, col: Column, rule: ColumnRule, decimal: str | None) -> pd.Series:
+    obj = s.astype(object)
+    factor = rule.scale if rule.scale is not None else (
+        UNITS[(col.name, str(rule.unit).lower())] if rule.unit else None)
+    if decimal and decimal != ".":
+        obj = obj.map(lambda v: v.replace(".", "").replace(decimal, ".")
+                      if isinstance(v, str) else v)
+    if factor is None or factor == 1.0:
+        return obj
+    num = pd.to_numeric(obj, errors="coerce")
+    # 12 significant digits drop the binary noise of the product (45 g/L * 0.1 is 4.5, not
+    # 4.500000000000001) while keeping every digit a registry records
+    scaled = (num * factor).map(lambda v: float(f"{v:.12g}") if pd.notna(v) else v)
+    if col.kind == "int":
+        # a converted count is rounded to whole units: the validator checks the range
+        scaled = scaled.round()
+    return obj.where(num.isna(), scaled.astype(object))
+
+
+def _offset(raw: pd.Series, base: pd.Series | None, rule: ColumnRule,
+            mapping: ImportMapping) -> pd.Series:
+    """Dates given as a number of units after another contract date."""
+    s = _strip(raw)
+    if rule.decimal or mapping.decimal:
+        d = rule.decimal or mapping.decimal
+        s = s.map(lambda v: v.replace(d, ".") if isinstance(v, str) else v)
+    if base is None:
+        return s  # the base column is absent: the raw numbers fail as dates, with their rows
+    num = pd.to_numeric(s, errors="coerce")
+    start = pd.to_datetime(base, errors="coerce", format="mixed")
+    days = np.round(num.to_numpy(dtype=float) * _OFFSET_UNITS[rule.offset_unit])
+    ok = np.isfinite(days) & (np.abs(np.nan_to_num(days)) < 1e6) & start.notna().to_numpy()
+    out = s.astype(object).copy()
+    if ok.any():
+        dates = start[ok] + pd.to_timedelta(days[ok], unit="D")
+        out[ok] = dates.dt.strftime("%Y-%m-%d").to_numpy()
+    return out
+
+
+# ---------------------------------------------------------------- drafting
+
+#: Column-name synonyms used to draft a mapping (normalised before matching).
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "patient_id": ("patient_id", "id", "patient", "record_id", "record", "subject", "usubjid",
+                   "subjid", "study_id", "pid", "case", "case_id", "paciente", "caso", "mrn"),
+    "sex": ("sex", "gender", "sexo", "genero"),
+    "birth_date": ("birth_date", "dob", "date_of_birth", "birthdate", "fecha_nacimiento",
+                   "brthdt"),
+    "sle_diagnosis_date": ("sle_diagnosis_date", "sle_date", "date_sle_diagnosis",
+                           "sle_diagnosis", "lupus_diagnosis_date", "diagnosis_date"),
+    "followup_start": ("followup_start", "fu_start", "entry_date", "start_date", "cohort_entry",
+                       "startdt"),
+    "followup_end": ("followup_end", "fu_end", "last_followup", "last_visit", "end_date",
+                     "date_last_contact", "lastfu", "last_follow_up"),
+    "death_date": ("death_date", "date_of_death", "dod", "dthdt", "fecha_muerte"),
+    "site": ("site", "centre", "center", "hospital", "redcap_data_access_group", "siteid"),
+    "episode_number": ("episode_number", "episode", "episode_no", "redcap_repeat_instance",
+                       "episodio"),
+    "onset_date": ("onset_date", "dah_date", "dah_onset", "onset", "admission_date",
+                   "date_dah", "fecha_hda"),
+    "discharge_date": ("discharge_date", "discharge", "date_discharge", "alta"),
+    "first_manifestation": ("first_manifestation", "dah_first_manifestation", "initial"),
+    "nephritis": ("nephritis", "lupus_nephritis", "ln", "glomerulonephritis", "nefritis"),
+    "infection": ("infection", "infeccion", "concurrent_infection"),
+    "severe": ("severe", "severity", "severe_presentation"),
+    "hemoglobin_drop": ("hemoglobin_drop", "hb_drop", "haemoglobin_drop", "delta_hb"),
+    "bal_confirmed": ("bal_confirmed", "bal", "bronchoalveolar_lavage"),
+    "icu_admission": ("icu_admission", "icu", "uci"),
+    "mechanical_ventilation": ("mechanical_ventilation", "mv", "ventilation", "imv",
+                               "ventilacion_mecanica"),
+    "ventilation_days": ("ventilation_days", "mv_days", "days_ventilated"),
+    "ecmo": ("ecmo",),
+    "methylprednisolone_pulse": ("methylprednisolone_pulse", "mp_pulse", "ivmp", "mp",
+                                 "methylprednisolone", "pulse_steroids"),
+    "methylprednisolone_dose_mg": ("methylprednisolone_dose_mg", "mp_dose", "ivmp_dose"),
+    "oral_prednisone": ("oral_prednisone", "prednisone", "oral_steroids"),
+    "cyclophosphamide": ("cyclophosphamide", "cyc", "cyclophosphamide_iv", "ciclofosfamida"),
+    "plasmapheresis": ("plasmapheresis", "plex", "plasma_exchange", "tpe", "plasmaferesis"),
+    "plasmapheresis_sessions": ("plasmapheresis_sessions", "plex_sessions", "tpe_sessions"),
+    "rituximab": ("rituximab", "rtx"),
+    "mycophenolate": ("mycophenolate", "mmf", "micofenolato"),
+    "hydroxychloroquine": ("hydroxychloroquine", "hcq"),
+    "rfviia": ("rfviia", "factor_viia", "rfvii"),
+    "in_hospital_death": ("in_hospital_death", "died_in_hospital", "hospital_death",
+                          "death_in_hospital", "inhospital_death", "died"),
+    "arm": ("arm", "treatment_arm", "trt01p", "trtp", "group"),
+}
+_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y/%m/%d")
+
+
+def draft_mapping(raw: Any, *, layout: str | None = None, max_values: int = 30) -> str:
+    """Draft a mapping file (TOML text) for a source table, for the analyst to finish.
+
+    Column names are matched to the contract through :data:`SYNONYMS` (ignoring case, spaces,
+    punctuation and accents); values of flag and sex columns outside the built-in vocabularies,
+    date formats and decimal commas are detected. Everything not matched is marked ``# TODO``.
+
+    Parameters
+    ----------
+    raw : RawTable or DataFrame
+        The source, e.g. from :func:`~dah_outcomes.io.readers.read_table`.
+    layout : str, optional
+        Layout to write (default ``flat``, or ``redcap`` when REDCap columns are present).
+    max_values : int, default 30
+        Columns with more distinct values than this get no value map.
+
+    Returns
+    -------
+    str
+        TOML text that :func:`load_mapping` accepts.
+    """
+    frame = raw.frame if hasattr(raw, "frame") else raw
+    if layout is None:
+        layout = "redcap" if "redcap_repeat_instrument" in frame.columns else "flat"
+    if layout not in LAYOUTS:
+        raise ArgumentError(f"layout must be one of {list(LAYOUTS)}, got {layout!r}")
+    lines = ["# Drafted by dah-outcomes init-mapping: check every line, finish the TODOs.",
+             f"# Source: {getattr(raw, 'path', '(frame)')}", f'layout = "{layout}"']
+    norm = {normalize_name(c): str(c) for c in frame.columns}
+    taken: set[str] = set()
+    body: list[str] = []
+    decimal_comma = False
+    for name, col in CONTRACT.items():
+        src = next((norm[k] for k in map(normalize_name, SYNONYMS.get(name, (name,)))
+                    if k in norm and norm[k] not in taken), None)
+        if src is None:
+            need = "required" if col.required else "optional"
+            body.append(f"# {name} = \"\"  # TODO: no source column found ({need}: "
+                        f"{col.description})")
+            continue
+        taken.add(src)
+        opts, notes = _draft_options(frame[src], col, max_values)
+        decimal_comma |= opts.pop("_decimal_comma", False)
+        spec = _toml_value(src) if not opts else _toml_inline({"source": src, **opts})
+        body.append(f"{name} = {spec}" + (f"  # {'; '.join(notes)}" if notes else ""))
+    if decimal_comma:
+        lines.append('decimal = ","  # numbers are written with a decimal comma')
+    lines += ["", "[columns]", *body]
+    rest = [str(c) for c in frame.columns if str(c) not in taken]
+    if rest:
+        lines += ["", "# Source columns not mapped (TODO: map or leave out on purpose):"]
+        lines += [f"#   {c}" for c in rest]
+    return "\n".join(lines) + "\n"
+
+
+def _draft_options(s: pd.Series, col: Column, max_values: int) -> tuple[dict[str, Any], list]:
+    opts: dict[str, Any] = {}
+    notes: list[str] = []
+    text = _strip(s).dropna().map(lambda v: str(_num_text(v)))
+    distinct = pd.unique(text)
+    if col.kind == "date" and len(text):
+        fits = [f for f in _DATE_FORMATS
+                if pd.to_datetime(text, format=f, errors="coerce").notna().all()]
+        if fits and fits[0] != "%Y-%m-%d":
+            opts["format"] = fits[0]
+            if len(fits) > 1:
+                notes.append(f"TODO: also parses as {fits[1]}: check which is right")
+        elif not fits:
+            notes.append("TODO: some values are not dates in one format; give format=")
+    elif col.kind == "bool" or col.name == "sex":
+        vocab = (TRUE_WORDS | FALSE_WORDS) if col.kind == "bool" else set(SEX_WORDS)
+        odd = [v for v in distinct if _key(v) not in vocab]
+        if odd and len(distinct) <= max_values:
+            opts["values"] = {v: "TODO" for v in odd}
+            notes.append("TODO: give the meaning of each listed value")
+    elif col.kind in ("int", "float") and len(text):
+        if text.str.fullmatch(r"-?\d+,\d+").any():
+            opts["_decimal_comma"] = True
+        if col.name == "hemoglobin_drop":
+            num = pd.to_numeric(text.str.replace(",", "."), errors="coerce")
+            if num.median() > 15:
+                opts["unit"] = "g/L"
+                notes.append("values look like g/L: converted to g/dL")
+    return opts, notes
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return repr(v)
+    if isinstance(v, dict):
+        return _toml_inline(v)
+    return json.dumps(str(v), ensure_ascii=False)
+
+
+def _toml_inline(d: Mapping[str, Any]) -> str:
+    return "{ " + ", ".join(f"{json.dumps(str(k), ensure_ascii=False)} = {_toml_value(v)}"
+                            for k, v in d.items()) + " }"

@@ -1,0 +1,360 @@
+"""Read a source table of any common format into a :class:`RawTable`, changing nothing.
+
+Values are kept as the source holds them: text formats (CSV/TSV, JSON lines) give strings,
+typed formats (Parquet, SAS, SPSS, Stata, Excel dates) keep their types. No value is coerced
+here; translation belongs to :mod:`dah_outcomes.io.mapping` and checking to
+:mod:`dah_outcomes.validation`. Every frame is indexed by the **source row number** (CSV: the
+file line where the record starts, the header being line 1; Excel: the sheet row; other
+formats: the record number from 1) so that every problem can be traced back to the source.
+
+Rows the reader cannot split cleanly (a CSV record with too many or too few fields, a JSON line
+that does not parse) are kept, padded or truncated, and listed in :attr:`RawTable.row_issues`
+so that the importer rejects them instead of losing them.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dah_outcomes.errors import ArgumentError, CohortFileError
+from dah_outcomes.io.cohort_files import sha256_file
+
+__all__ = ["FORMATS", "RawTable", "read_table"]
+
+#: Format names and the file suffixes that select them.
+FORMATS: dict[str, tuple[str, ...]] = {
+    "csv": (".csv", ".txt"),
+    "tsv": (".tsv", ".tab"),
+    "excel": (".xlsx", ".xlsm"),
+    "parquet": (".parquet", ".pq"),
+    "sas7bdat": (".sas7bdat",),
+    "xpt": (".xpt",),
+    "spss": (".sav", ".zsav"),
+    "stata": (".dta",),
+    "jsonl": (".jsonl", ".ndjson"),
+}
+_EXTRA = 'pip install "dah_outcomes[formats]"'
+_ISSUE_COLUMNS = ["row", "rule", "value", "hint"]
+_DELIMITERS = (",", ";", "\t", "|")
+
+
+@dataclass(frozen=True, slots=True)
+class RawTable:
+    """A source table as read, with what is needed to trace every value back to it.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        The data, indexed by source row number (index name ``source_row``).
+    path : Path
+        The file read.
+    sha256 : str
+        sha256 of the file's bytes (recorded in provenance).
+    format : str
+        One of :data:`FORMATS`.
+    value_labels : mapping
+        Column -> {code: label} from SPSS/Stata/SAS metadata (empty for other formats).
+    row_issues : DataFrame
+        Rows that could not be split cleanly: ``row, rule, value, hint``.
+    encoding, delimiter : str or None
+        What was detected (text formats).
+    """
+
+    frame: pd.DataFrame = field(repr=False)
+    path: Path
+    sha256: str
+    format: str
+    value_labels: Mapping[str, Mapping[Any, str]] = field(default_factory=dict, repr=False)
+    row_issues: pd.DataFrame = field(default_factory=lambda: _issues([]), repr=False)
+    encoding: str | None = None
+    delimiter: str | None = None
+
+    @property
+    def n_rows(self) -> int:
+        """Number of data rows read."""
+        return len(self.frame)
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-safe summary for provenance."""
+        return {"path": str(self.path), "sha256": self.sha256, "format": self.format,
+                "rows": self.n_rows, "columns": [str(c) for c in self.frame.columns],
+                "encoding": self.encoding, "delimiter": self.delimiter}
+
+
+def _issues(records: list[dict[str, Any]]) -> pd.DataFrame:
+    if not records:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in _ISSUE_COLUMNS})
+    return pd.DataFrame.from_records(records, columns=_ISSUE_COLUMNS)
+
+
+def detect_format(path: Path) -> str:
+    """The format implied by a file's suffix."""
+    suffix = path.suffix.lower()
+    for name, suffixes in FORMATS.items():
+        if suffix in suffixes:
+            return name
+    raise ArgumentError(
+        f"cannot tell the format of {path.name!r} from its suffix; pass format= one of "
+        f"{sorted(FORMATS)}"
+    )
+
+
+def read_table(path: str | Path, *, format: str | None = None, sheet: str | int | None = None,
+               encoding: str | None = None, delimiter: str | None = None) -> RawTable:
+    """Read one source table without altering its values.
+
+    Parameters
+    ----------
+    path : path
+        The file. It is only read, never modified.
+    format : str, optional
+        One of :data:`FORMATS`; by default taken from the suffix.
+    sheet : str or int, optional
+        Excel sheet name (or position); the first sheet by default.
+    encoding : str, optional
+        Text encoding (CSV/TSV); detected by default: UTF-8 with or without BOM, else Latin-1.
+    delimiter : str, optional
+        Field delimiter (CSV); detected by default among ``, ; TAB |``.
+
+    Returns
+    -------
+    RawTable
+
+    Raises
+    ------
+    CohortFileError
+        If the file is missing or cannot be read.
+    ArgumentError
+        If the format is unknown, or an optional reader is not installed (the message gives
+        the install command).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise CohortFileError(f"{path} does not exist")
+    if path.is_dir():
+        raise CohortFileError(f"{path} is a folder; give a table file")
+    fmt = format or detect_format(path)
+    if fmt not in FORMATS:
+        raise ArgumentError(f"format must be one of {sorted(FORMATS)}, got {fmt!r}")
+    digest = sha256_file(path)
+    try:
+        if fmt in ("csv", "tsv"):
+            return _read_delimited(path, digest, fmt, encoding,
+                                   "\t" if fmt == "tsv" and delimiter is None else delimiter)
+        if fmt == "jsonl":
+            return _read_jsonl(path, digest, encoding)
+        if fmt == "parquet":
+            frame = pd.read_parquet(path)
+            return RawTable(_numbered(frame, 1), path, digest, fmt)
+        if fmt == "excel":
+            return _read_excel(path, digest, sheet)
+        return _read_stat(path, digest, fmt, encoding)
+    except (CohortFileError, ArgumentError):
+        raise
+    except ImportError as exc:
+        raise ArgumentError(f"reading {fmt} files needs an optional package ({exc.name}): "
+                            f"{_EXTRA}") from exc
+    except (OSError, ValueError, UnicodeError, KeyError) as exc:
+        raise CohortFileError(f"cannot read {path} as {fmt}: {exc}") from exc
+
+
+def _numbered(frame: pd.DataFrame, first: int) -> pd.DataFrame:
+    frame.index = pd.RangeIndex(first, first + len(frame), name="source_row")
+    return frame
+
+
+# ---------------------------------------------------------------- delimited text
+
+def _detect_encoding(path: Path) -> str:
+    """UTF-8 with BOM, UTF-8, else Latin-1 (which decodes any byte)."""
+    with open(path, "rb") as fh:
+        if fh.read(3) == codecs.BOM_UTF8:
+            return "utf-8-sig"
+        fh.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            for block in iter(lambda: fh.read(1 << 22), b""):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "latin-1"
+    return "utf-8"
+
+
+def _detect_delimiter(first_line: str) -> str:
+    """The candidate delimiter most frequent in the header outside quotes (',' on a tie)."""
+    unquoted = "".join(part for i, part in enumerate(first_line.split('"')) if i % 2 == 0)
+    counts = {d: unquoted.count(d) for d in _DELIMITERS}
+    best = max(_DELIMITERS, key=lambda d: (counts[d], d == ","))
+    return best if counts[best] > 0 else ","
+
+
+def _count_lines(path: Path) -> int:
+    """Physical lines in the file (a last line without newline counts)."""
+    n, last = 0, b"\n"
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            n += block.count(b"\n")
+            last = block[-1:]
+    return n + (last != b"\n")
+
+
+def _read_delimited(path: Path, digest: str, fmt: str, encoding: str | None,
+                    delimiter: str | None) -> RawTable:
+    enc = encoding or _detect_encoding(path)
+    with open(path, encoding=enc, newline="") as fh:
+        first = fh.readline()
+    if not first.strip():
+        # an empty file (or one whose first line is blank) has no header: no columns, no rows
+        return RawTable(_numbered(pd.DataFrame(), 2), path, digest, fmt, encoding=enc,
+                        delimiter=delimiter)
+    delim = delimiter or _detect_delimiter(first)
+    frame = _read_fast(path, enc, delim)
+    if frame is None:
+        frame, issues = _read_careful(path, enc, delim)
+    else:
+        issues = _issues([])
+    _check_header(path, frame.columns)
+    return RawTable(frame, path, digest, fmt, row_issues=issues, encoding=enc, delimiter=delim)
+
+
+def _check_header(path: Path, columns: pd.Index) -> None:
+    dup = columns[columns.duplicated()].unique().tolist()
+    if dup:
+        raise CohortFileError(f"{path}: duplicated column names {dup}; rename them so each "
+                              "column has one name")
+
+
+def _read_fast(path: Path, enc: str, delim: str) -> pd.DataFrame | None:
+    """pyarrow's multithreaded parser, used only when its rows map exactly onto file lines.
+
+    It is exact when every record fits on one line and no line is blank: then the number of
+    lines is the number of records plus the header. Otherwise (or on a ragged row) ``None``
+    sends the caller to the careful reader, which tracks line numbers record by record.
+    """
+    import pyarrow as pa
+    from pyarrow import csv as pacsv
+
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(encoding=_arrow_encoding(enc), block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types=_all_strings(path, enc, delim), strings_can_be_null=True,
+                quoted_strings_can_be_null=True, null_values=[""]),
+        )
+    except (pa.ArrowInvalid, pa.ArrowException, ValueError):
+        return None
+    if _count_lines(path) != table.num_rows + 1:
+        return None
+    frame = table.to_pandas(types_mapper=lambda t: pd.StringDtype("pyarrow")
+                            if pa.types.is_string(t) or pa.types.is_large_string(t) else None)
+    # the header names as written (pyarrow keeps duplicates; checked by the caller)
+    frame.columns = pd.Index(table.column_names)
+    return _numbered(frame, 2)
+
+
+def _arrow_encoding(enc: str) -> str:
+    return "utf8" if enc in ("utf-8", "utf-8-sig") else enc
+
+
+def _all_strings(path: Path, enc: str, delim: str) -> dict[str, Any]:
+    import pyarrow as pa
+
+    with open(path, encoding=enc, newline="") as fh:
+        names = next(csv.reader(fh, delimiter=delim), [])
+    return {n: pa.string() for n in names}
+
+
+def _read_careful(path: Path, enc: str, delim: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Record by record, keeping each record's first line number and flagging ragged rows."""
+    issues: list[dict[str, Any]] = []
+    rows: list[list[str | None]] = []
+    lines: list[int] = []
+    with open(path, encoding=enc, newline="") as fh:
+        reader = csv.reader(fh, delimiter=delim, strict=False)
+        header = next(reader)
+        width = len(header)
+        last = reader.line_num
+        for record in reader:
+            start, last = last + 1, reader.line_num
+            if not record:  # a blank line holds no data
+                continue
+            if len(record) != width:
+                issues.append({"row": start, "rule": "ragged_row",
+                               "value": delim.join(record),
+                               "hint": f"the header has {width} fields but this row has "
+                                       f"{len(record)}: check quoting and delimiters"})
+                record = (record + [""] * width)[:width]
+            rows.append([v if v != "" else None for v in record])
+            lines.append(start)
+    _check_header(path, pd.Index(header))
+    frame = pd.DataFrame(rows if rows else None, columns=header, dtype=object)
+    frame = frame.astype("string")
+    frame.index = pd.Index(np.asarray(lines, dtype=np.int64), name="source_row")
+    return frame, _issues(issues)
+
+
+# ---------------------------------------------------------------- other formats
+
+def _read_jsonl(path: Path, digest: str, encoding: str | None) -> RawTable:
+    enc = encoding or _detect_encoding(path)
+    records: list[dict[str, Any]] = []
+    lines: list[int] = []
+    issues: list[dict[str, Any]] = []
+    with open(path, encoding=enc) as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                obj = None
+                hint = f"not valid JSON ({exc.msg})"
+            else:
+                hint = "each line must be one JSON object"
+            if not isinstance(obj, dict):
+                issues.append({"row": number, "rule": "bad_record", "value": line.strip()[:200],
+                               "hint": hint})
+                obj = {}
+            # nested values are kept as their JSON text: never silently flattened
+            records.append({k: json.dumps(v) if isinstance(v, dict | list) else v
+                            for k, v in obj.items()})
+            lines.append(number)
+    frame = pd.DataFrame.from_records(records) if records else pd.DataFrame()
+    frame.index = pd.Index(np.asarray(lines, dtype=np.int64), name="source_row")
+    return RawTable(frame, path, digest, "jsonl", row_issues=_issues(issues), encoding=enc)
+
+
+def _read_excel(path: Path, digest: str, sheet: str | int | None) -> RawTable:
+    import openpyxl  # noqa: F401 - fail early with the install hint
+
+    frame = pd.read_excel(path, sheet_name=0 if sheet is None else sheet, dtype=object,
+                          engine="openpyxl")
+    frame.columns = pd.Index([str(c) for c in frame.columns])
+    # sheet rows: the header is row 1
+    return RawTable(_numbered(frame, 2), path, digest, "excel")
+
+
+def _read_stat(path: Path, digest: str, fmt: str, encoding: str | None) -> RawTable:
+    import pyreadstat
+
+    reader = {"sas7bdat": pyreadstat.read_sas7bdat, "xpt": pyreadstat.read_xport,
+              "spss": pyreadstat.read_sav, "stata": pyreadstat.read_dta}[fmt]
+    kwargs = {"encoding": encoding} if encoding else {}
+    frame, meta = reader(str(path), **kwargs)
+    labels = {col: MappingProxyType(dict(v))
+              for col, v in (meta.variable_value_labels or {}).items()}
+    return RawTable(_numbered(frame, 1), path, digest, fmt, value_labels=MappingProxyType(labels),
+                    encoding=getattr(meta, "file_encoding", None))

@@ -1,0 +1,252 @@
+"""REDCap record exports (raw or labelled CSV) with their data dictionary. No network.
+
+* Choices ``"1, Yes | 0, No"`` decode coded values to their labels (split on ``|``, then on the
+  first comma only: labels may hold commas); ``yesno`` and ``truefalse`` fields decode 1/0.
+* Checkbox fields arrive as one column per choice, ``field___code`` (0/1, or
+  Checked/Unchecked in a labelled export).
+* Repeating instruments (``redcap_repeat_instrument``, ``redcap_repeat_instance``): each
+  instance of the episode instrument becomes one episode, numbered by its instance unless the
+  mapping names ``episode_number``.
+* Longitudinal projects (``redcap_event_name``): a record's non-repeating rows are merged into
+  one patient, taking each field's value from the event that has it; two events disagreeing
+  on a field is a problem, not a silent choice.
+
+Mapping options under ``[redcap]``: ``record_id`` (default: the dictionary's first field, else
+``record_id``) and ``episode_instrument`` (default: the only repeating instrument present).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dah_outcomes.errors import ArgumentError
+from dah_outcomes.io.importer import (
+    EXTRA_RULES,
+    Assembled,
+    flat_tables,
+    problem_frame,
+    row_issue_problems,
+)
+from dah_outcomes.io.mapping import ImportMapping, apply_mapping
+from dah_outcomes.io.readers import RawTable, read_table
+
+__all__ = ["assemble_redcap", "parse_choices", "read_dictionary"]
+
+_DD_COLUMNS = {
+    "variable / field name": "field_name", "field_name": "field_name",
+    "form name": "form_name", "form_name": "form_name",
+    "field type": "field_type", "field_type": "field_type",
+    "field label": "field_label", "field_label": "field_label",
+    "choices, calculations, or slider labels": "choices",
+    "select_choices_or_calculations": "choices",
+    "text validation type or show slider number": "validation",
+    "text_validation_type_or_show_slider_number": "validation",
+}
+_REDCAP_KEYS = {"record_id", "episode_instrument"}
+_FIXED = {"yesno": {"1": "yes", "0": "no"}, "truefalse": {"1": "true", "0": "false"}}
+
+
+def parse_choices(text: object) -> dict[str, str]:
+    """``"1, Yes | 0, No"`` -> ``{"1": "Yes", "0": "No"}`` (labels may contain commas)."""
+    if text is None or (not isinstance(text, str) and pd.isna(text)):
+        return {}
+    out: dict[str, str] = {}
+    for part in str(text).split("|"):
+        code, sep, label = part.partition(",")
+        if sep:
+            out[code.strip()] = label.strip()
+    return out
+
+
+def read_dictionary(path: str | Path | RawTable | pd.DataFrame) -> pd.DataFrame:
+    """Read a REDCap data dictionary (CSV export or API metadata names).
+
+    Returns a frame with ``field_name, form_name, field_type, field_label, choices,
+    validation`` in dictionary order.
+    """
+    if isinstance(path, pd.DataFrame):
+        frame = path
+    else:
+        frame = (path if isinstance(path, RawTable) else read_table(path, format="csv")).frame
+    rename = {c: _DD_COLUMNS[str(c).strip().lower()] for c in frame.columns
+              if str(c).strip().lower() in _DD_COLUMNS}
+    dd = frame.rename(columns=rename)
+    need = ["field_name", "form_name", "field_type"]
+    missing = [c for c in need if c not in dd.columns]
+    if missing:
+        raise ArgumentError(f"the data dictionary lacks {missing}: export it from REDCap "
+                            "(Project Setup > Data Dictionary > Download)")
+    for c in ("field_label", "choices", "validation"):
+        if c not in dd.columns:
+            dd[c] = None
+    dd = dd[["field_name", "form_name", "field_type", "field_label", "choices", "validation"]]
+    dd = dd.astype(object).where(dd.notna(), None)
+    dd["field_name"] = dd["field_name"].map(lambda v: str(v).strip())
+    dd["field_type"] = dd["field_type"].map(lambda v: str(v).strip().lower() if v else "text")
+    return dd.reset_index(drop=True)
+
+
+def _label_headers(columns: pd.Index, dd: pd.DataFrame) -> dict[str, str]:
+    """Labelled exports use field labels as headers: map them back to field names."""
+    names = set(dd["field_name"])
+    out: dict[str, str] = {}
+    by_label = {str(lab).strip(): f for f, lab in zip(dd["field_name"], dd["field_label"],
+                                                     strict=True) if lab}
+    choice_re = re.compile(r"^(?P<label>.*) \(choice=(?P<choice>.*)\)$")
+    for c in columns:
+        text = str(c).strip()
+        if text in names or text.startswith("redcap_"):
+            continue
+        if text in by_label:
+            out[str(c)] = by_label[text]
+            continue
+        hit = choice_re.match(text)
+        if hit and hit["label"].strip() in by_label:
+            field = by_label[hit["label"].strip()]
+            row = dd.loc[dd["field_name"] == field].iloc[0]
+            codes = {lab: code for code, lab in parse_choices(row["choices"]).items()}
+            if hit["choice"] in codes:
+                out[str(c)] = f"{field}___{codes[hit['choice']]}"
+    return out
+
+
+def _decode(frame: pd.DataFrame, dd: pd.DataFrame) -> pd.DataFrame:
+    """Coded choices to their labels; values that are not codes (labelled export) kept."""
+    out = frame.copy()
+    for rec in dd.itertuples(index=False):
+        if rec.field_name not in out.columns:
+            continue
+        if rec.field_type in ("radio", "dropdown"):
+            codes = parse_choices(rec.choices)
+        elif rec.field_type in _FIXED:
+            codes = _FIXED[rec.field_type]
+        else:
+            continue
+        col = out[rec.field_name].astype(object)
+        key = col.map(lambda v: str(v).strip() if v is not None and not pd.isna(v) else None)
+        mapped = key.map(codes)
+        out[rec.field_name] = col.where(mapped.isna(), mapped)
+    return out
+
+
+def assemble_redcap(raw: RawTable, m: ImportMapping, dd: pd.DataFrame | None) -> Assembled:
+    """Patients and episodes from a REDCap export (see the module docstring)."""
+    unknown = set(m.redcap) - _REDCAP_KEYS
+    if unknown:
+        raise ArgumentError(f"unknown [redcap] option(s) {sorted(unknown)}; valid options are "
+                            f"{sorted(_REDCAP_KEYS)}")
+    label = str(raw.path)
+    frame = raw.frame
+    if dd is not None:
+        frame = _decode(frame.rename(columns=_label_headers(frame.columns, dd)), dd)
+    cols = {str(c).lower(): c for c in frame.columns}
+    record = m.redcap.get("record_id") or (dd["field_name"].iloc[0] if dd is not None and len(dd)
+                                           else "record_id")
+    if record not in frame.columns:
+        raise ArgumentError(f"the export has no record-id column {record!r}; set [redcap] "
+                            f"record_id (columns: {list(frame.columns)[:10]})")
+    instr_col = cols.get("redcap_repeat_instrument")
+    inst_col = cols.get("redcap_repeat_instance")
+    event_col = cols.get("redcap_event_name")
+    instrument = _text(frame[instr_col]) if instr_col is not None else pd.Series(
+        None, index=frame.index, dtype=object)
+    present = sorted(set(instrument.dropna()))
+    episode_instr = m.redcap.get("episode_instrument")
+    if episode_instr is None and len(present) == 1:
+        episode_instr = present[0]
+    elif episode_instr is None and len(present) > 1:
+        raise ArgumentError(f"several repeating instruments {present}: name the episode one in "
+                            "the mapping: [redcap] episode_instrument = \"...\"")
+    m = _with_record_default(m, record)
+    is_base = instrument.isna().to_numpy()
+    is_episode = (instrument == episode_instr).fillna(False).to_numpy(dtype=bool) if (
+        episode_instr) else np.zeros(len(frame), dtype=bool)
+    problems = [row_issue_problems(raw)]
+    base = frame.loc[is_base]
+    # a record's non-repeating rows (its events) and rows of other instruments stand or fall
+    # together; episode rows follow their patient through the patient_id cascade
+    groups = pd.Series(None, index=frame.index, dtype=object)
+    rid = _text(frame[record])
+    together = rid.notna().to_numpy() & ~is_episode
+    groups[together] = "rec:" + rid[together]
+    if event_col is not None and len(base):
+        base, conflicts = _merge_events(base, record, label)
+        problems.append(conflicts)
+    instance = pd.to_numeric(frame[inst_col], errors="coerce") if inst_col is not None else None
+    if episode_instr is None:
+        tables, mp, unmapped = flat_tables(base, m, label, raw.value_labels)
+    else:
+        pt = apply_mapping(base, m, table="patients", value_labels=raw.value_labels)
+        et = apply_mapping(frame.loc[is_episode], m, table="episodes",
+                           value_labels=raw.value_labels)
+        e = et.frame
+        if "episode_number" not in e.columns and instance is not None:
+            e.insert(1 if "patient_id" in e.columns else 0, "episode_number",
+                     instance.loc[e.index].astype("Float64").to_numpy(dtype=object))
+        tables = {"patients": pt.frame, "episodes": e}
+        from dah_outcomes.io.importer import _mapping_problems
+
+        mp = problem_frame([*_mapping_problems(pt.missing, "patients", label),
+                            *_mapping_problems(et.missing, "episodes", label)])
+        unmapped = sorted(set(pt.unmapped) & set(et.unmapped))
+    problems.append(mp)
+    other = ~is_base & ~is_episode
+    notes: dict[str, Any] = {"unmapped_columns": unmapped, "redcap": {
+        "record_id": record, "episode_instrument": episode_instr,
+        "longitudinal": event_col is not None,
+        "rows_of_other_instruments": int(other.sum()),
+        "other_instruments": sorted(set(instrument[other].dropna()))}}
+    return Assembled(tables, {"patients": label, "episodes": label}, [raw],
+                     groups={label: groups}, problems=problem_frame(problems), notes=notes)
+
+
+def _with_record_default(m: ImportMapping, record: str) -> ImportMapping:
+    """Use the record id as patient_id unless the mapping says otherwise."""
+    if "patient_id" in m.columns:
+        return m
+    from dataclasses import replace
+    from types import MappingProxyType
+
+    from dah_outcomes.io.mapping import ColumnRule
+
+    return replace(m, columns=MappingProxyType(
+        {**m.columns, "patient_id": ColumnRule("patient_id", sources=(record,))}))
+
+
+def _text(s: pd.Series) -> pd.Series:
+    t = s.astype(object).map(lambda v: str(v).strip() if v is not None and not pd.isna(v)
+                             else None)
+    return t.where(t.map(lambda v: v not in (None, "")), None)
+
+
+def _merge_events(base: pd.DataFrame, record: str, label: str
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One row per record: each field from the event that holds it (first row's index)."""
+    rid = _text(base[record])
+    keyed = base.assign(__rid=rid.fillna("\x00row" + base.index.astype(str)))
+    first = keyed.groupby("__rid", sort=False).head(1)
+    merged = keyed.groupby("__rid", sort=False).first()  # first non-missing value per field
+    merged.index = first.index
+    merged = merged[base.columns]
+    text = keyed.drop(columns=[c for c in keyed.columns if str(c).startswith("redcap_")])
+    problems: list[pd.DataFrame] = []
+    for c in text.columns:
+        if c in (record, "__rid"):
+            continue
+        vals = _text(text[c])
+        n = vals.groupby(keyed["__rid"].to_numpy()).transform("nunique")
+        bad = (n > 1).to_numpy()
+        if bad.any():
+            problems.append(pd.DataFrame({
+                "file": label, "table": "patients", "row": base.index[bad].to_numpy(
+                    dtype=object),
+                "patient_id": rid[bad].to_numpy(dtype=object), "column": str(c),
+                "value": vals[bad].to_numpy(dtype=object),
+                "rule": "inconsistent_patient_value",
+                "hint": EXTRA_RULES["inconsistent_patient_value"]}))
+    return merged, problem_frame(problems)
