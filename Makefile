@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 OUT    ?= output
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: venv demo test lint bench lab clean
+.PHONY: venv demo test lint bench lab clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,8 +20,14 @@ venv: $(STAMP)
 demo: venv
 	$(BIN)/dah-outcomes demo --out $(OUT)
 
+## browser: Debian's Chromium for the report's browser test (skipped where it cannot install)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && \
+	  [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+	  || echo "chromium not installed: the browser test will be skipped"; }
+
 ## test: the whole suite, notebooks included
-test: venv
+test: venv browser
 	$(BIN)/ruff check dah_outcomes tests benchmarks
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 

@@ -108,6 +108,17 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from dah_outcomes.io import load_cohort
+    from dah_outcomes.report import report_from_folder, write_report
+
+    html = report_from_folder(load_cohort(args.path), args.path, by=args.by,
+                              min_cell=args.min_cell, ci_method=args.ci_method)
+    path = write_report(html, args.out)
+    print(f"wrote {path}")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from dah_outcomes.demo import run_demo
 
@@ -151,6 +162,14 @@ def _parser() -> argparse.ArgumentParser:
                    help="mortality as death within N days of onset (default: in-hospital)")
     r.add_argument("--json", action="store_true")
     r.set_defaults(func=_cmd_rates)
+
+    rp = sub.add_parser("report", help="write the self-contained HTML analysis report")
+    rp.add_argument("path", metavar="DIR")
+    rp.add_argument("--out", default="report.html")
+    rp.add_argument("--by", choices=["arm", "era", "site"], default="arm")
+    rp.add_argument("--min-cell", type=int, help="mask counts below N (small-cell suppression)")
+    rp.add_argument("--ci-method", choices=sorted(PROPORTION_METHODS), default="wilson")
+    rp.set_defaults(func=_cmd_report)
 
     s = sub.add_parser("scenarios", help="list the shipped scenarios")
     s.set_defaults(func=_cmd_scenarios)

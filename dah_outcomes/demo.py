@@ -10,6 +10,7 @@ from dah_outcomes.cited_figures import compare_cited_figures
 from dah_outcomes.io.cohort_files import save_cohort, write_atomic
 from dah_outcomes.outcome_rates import rates
 from dah_outcomes.plotting import plot_cited_figures
+from dah_outcomes.report import report, write_report
 from dah_outcomes.synthetic.cohorts import generate_cohort
 
 __all__ = ["run_demo"]
@@ -22,7 +23,8 @@ def run_demo(out: Path, *, n_sle: int = 200_000, seed: int = 2026,
 
     Writes under ``out``: ``cohort/`` (tables and provenance), ``cited_figures.csv``,
     ``rates_overall.csv``, ``rates_by_arm.csv``, ``rates_by_era.csv``, ``rates.json`` and
-    ``cited_figures.png``/``.svg``. Prints the cited figures beside their estimates.
+    ``cited_figures.png``/``.svg`` and the HTML report ``report.html``. Prints the cited
+    figures beside their estimates.
 
     Returns
     -------
@@ -45,6 +47,8 @@ def run_demo(out: Path, *, n_sle: int = 200_000, seed: int = 2026,
     for ext in ("png", "svg"):
         write_atomic(out / f"cited_figures.{ext}",
                      lambda p, e=ext: ax.figure.savefig(p, format=e, dpi=150))
+    write_report(report(cohort, title=f"DAH in SLE: synthetic cohort '{scenario}' "
+                                      f"(seed {seed})"), out / "report.html")
     shown = comparison.to_frame()[["figure", "group", "cited", "events", "total", "estimate",
                                    "ci_low", "ci_high", "agrees"]]
     for col in ("estimate", "ci_low", "ci_high"):

@@ -1,0 +1,309 @@
+"""The analysis report: one self-contained HTML page (tables, figures as inline SVG, methods,
+provenance), built from what was actually run. Every value is escaped by the template."""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from markupsafe import Markup
+
+from dah_outcomes.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition
+from dah_outcomes.cohort import Cohort
+from dah_outcomes.errors import ArgumentError
+from dah_outcomes.outcome_rates import rates
+from dah_outcomes.plotting import plot_flow, to_svg
+from dah_outcomes.stats.proportions import PROPORTION_METHODS
+from dah_outcomes.suppression import suppress_small_cells
+from dah_outcomes.table_one import table_one
+
+__all__ = ["report", "report_from_folder", "write_report"]
+
+SUPPRESSED = "<{n}"
+
+
+@dataclass
+class _Table:
+    caption: str
+    columns: list[str]
+    rows: list[list[Any]]
+    note: str = ""
+
+
+@dataclass
+class _Figure:
+    svg: Markup
+    caption: str
+    alt: str
+
+
+@dataclass
+class _Section:
+    id: str
+    heading: str
+    paragraphs: list[str] = field(default_factory=list)
+    tables: list[_Table] = field(default_factory=list)
+    figures: list[_Figure] = field(default_factory=list)
+    definitions: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _fmt_pct(x: float) -> str:
+    return "–" if x is None or not np.isfinite(x) else f"{100 * x:.1f}%"
+
+
+def _flow_section(cohort: Cohort, flow: pd.DataFrame | None, min_cell: int | None) -> _Section:
+    s = _Section("flow", "Participant flow")
+    if flow is not None and {"step", "n"} <= set(flow.columns):
+        rows = [[str(r.step).strip(), r.n if pd.notna(r.n) else f"suppressed (<{min_cell})"]
+                for r in flow.itertuples()]
+        s.tables.append(_Table("Import accounting (STROBE item 13)", ["step", "n"], rows))
+    steps = [("Patients in the cohort", cohort.n_patients),
+             ("Patients with DAH", cohort.n_dah_patients),
+             ("First episodes analysed", cohort.n_dah_patients)]
+    if cohort.design != "population":
+        steps = steps[1:]
+    exclusions = ([("SLE patients without DAH", cohort.n_patients - cohort.n_dah_patients)]
+                  if cohort.design == "population" else None)
+    ax = plot_flow(steps, exclusions)
+    s.figures.append(_Figure(Markup(to_svg(ax)), "Participant flow from the cohort to the "
+                             "analysed first episodes.",
+                             "Flow diagram: " + "; ".join(f"{a}: {b}" for a, b in steps)))
+    s.paragraphs.append(
+        f"The cohort holds {cohort.n_patients:,} patients ({cohort.design.replace('_', ' ')}), "
+        f"{cohort.n_dah_patients:,} with at least one DAH episode and {cohort.n_episodes:,} "
+        "episodes in all. Analyses describe each patient's first (index) episode.")
+    return s
+
+
+def _table_one_section(cohort: Cohort, by: str, arms: ArmDefinition, eras: EraDefinition,
+                       min_cell: int | None) -> _Section:
+    t1 = table_one(cohort, by, arms=arms, eras=eras)
+    frame = t1.to_frame()
+    groups = list(t1.counts)
+    if min_cell:
+        # mask "k (p%)" cells whose k is below the threshold
+        for g in ["overall", *groups]:
+            frame[g] = [c if not (k == "flag" and _count(c) is not None and 0 < _count(c)
+                                  < min_cell) else SUPPRESSED.format(n=min_cell)
+                        for c, k in zip(frame[g], frame["kind"], strict=True)]
+    cols = ["Characteristic", "Statistic", f"Overall (n = {sum(t1.counts.values()):,})",
+            *[f"{g} (n = {n:,})" for g, n in t1.counts.items()], "Missing", "SMD"]
+    rows = [[r["label"], r["statistic"], r["overall"], *[r[g] for g in groups], r["missing"],
+             "–" if not np.isfinite(r["smd"]) else f"{r['smd']:.2f}"]
+            for _, r in frame.iterrows()]
+    s = _Section("table1", f"Table 1. Baseline characteristics by {by}")
+    s.tables.append(_Table(
+        f"Characteristics of DAH patients at their first episode, by {by}", cols, rows,
+        "n (%) for flags (percent of patients with the item recorded); median [IQR] for "
+        "measurements. Missing: per group. SMD: standardised mean difference (mean of "
+        "pairwise SMDs for more than two groups, as R's tableone)."))
+    return s
+
+
+def _count(cell: str) -> int | None:
+    try:
+        return int(str(cell).split(" ")[0])
+    except ValueError:
+        return None
+
+
+def _outcomes_section(cohort: Cohort, by: str, ci_method: str, conf_level: float,
+                      arms: ArmDefinition, eras: EraDefinition,
+                      min_cell: int | None) -> tuple[_Section, Any]:
+    result = rates(cohort, by, ci_method=ci_method, conf_level=conf_level, arms=arms, eras=eras)
+    frame = result.to_frame()
+    frame["non_events"] = frame["total"] - frame["events"]
+    frame["events_shown"] = frame["events"].astype("Float64")
+    if min_cell:
+        # Per endpoint, the groups' counts add up to the overall row, so masking is
+        # complementary across the groups of one endpoint (the overall row is their total).
+        for _, part in frame.groupby("endpoint", sort=False):
+            groups = part[part["group"] != "overall"]
+            rows = groups if len(groups) >= 2 else part
+            masked = suppress_small_cells(rows, ["events", "non_events"], min_cell,
+                                          total_column="total")
+            hidden = masked["events"].isna() | masked["non_events"].isna()
+            frame.loc[rows.index[hidden.to_numpy()], "events_shown"] = pd.NA
+    level = f"{conf_level:.0%}"
+    rows = []
+    for r in frame.itertuples():
+        suppressed = pd.isna(r.events_shown)
+        rows.append([r.endpoint.replace("_", " "), r.group,
+                     SUPPRESSED.format(n=min_cell) if suppressed else f"{int(r.events)}",
+                     int(r.total),
+                     "suppressed" if suppressed else _fmt_pct(r.estimate),
+                     "suppressed" if suppressed else
+                     f"{_fmt_pct(r.ci_low)} to {_fmt_pct(r.ci_high)}"])
+    s = _Section("outcomes", f"Outcomes by {by}")
+    s.tables.append(_Table(
+        f"Endpoints of the first DAH episode, overall and by {by}",
+        ["Endpoint", "Group", "Events", "Total", "Estimate", f"{level} CI"], rows,
+        f"CI: {PROPORTION_METHODS[ci_method]}, {level} level. Incidence is among all SLE "
+        "patients; other endpoints among DAH patients."))
+    if result.incidence_rate is not None:
+        r = result.incidence_rate
+        s.paragraphs.append(
+            f"Incidence of a first DAH episode: {r.estimate:.2f} per 1,000 person-years "
+            f"({level} CI {r.ci_low:.2f} to {r.ci_high:.2f}, exact Poisson), "
+            f"{r.events:,} episodes over {r.person_time:,.0f} person-years.")
+    return s, result
+
+
+def _methods_section(cohort: Cohort, by: str, ci_method: str, conf_level: float,
+                     arms: ArmDefinition, eras: EraDefinition, definitions: dict[str, str],
+                     extra_methods: list[str]) -> _Section:
+    import scipy
+
+    from dah_outcomes import __version__
+
+    s = _Section("methods", "Methods")
+    arm_text = "; ".join(arms.describe())
+    s.paragraphs.append(
+        "Each DAH patient is described by the first (index) episode. Endpoints: "
+        + "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in definitions.items()) + ".")
+    s.paragraphs.append(
+        f"Treatment arms were derived from the index episode's treatment flags by an ordered "
+        f"definition (the first matching rule assigns the arm; a missing flag before a match "
+        f"gives 'Unknown'): {arm_text}. Eras by onset date: before {eras.boundaries[0]} "
+        f"'{eras.labels[0]}', from it '{eras.labels[1]}'.")
+    s.paragraphs.append(
+        f"Proportions are given with {PROPORTION_METHODS[ci_method]}s at the "
+        f"{conf_level:.0%} level; the incidence rate with an exact Poisson interval. "
+        f"Groups compared: {by}.")
+    s.paragraphs.extend(extra_methods)
+    s.paragraphs.append(
+        f"Software: dah_outcomes {__version__}, Python {platform.python_version()}, "
+        f"numpy {np.__version__}, pandas {pd.__version__}, scipy {scipy.__version__}.")
+    return s
+
+
+def _provenance_section(cohort: Cohort, min_cell: int | None, extra: dict[str, Any]
+                        ) -> _Section:
+    from dah_outcomes import __version__
+
+    prov = dict(cohort.provenance)
+    items: list[tuple[str, str]] = [("cohort fingerprint (sha256)", cohort.fingerprint),
+                                    ("package version", __version__),
+                                    ("design", str(cohort.design))]
+    scenario = prov.get("scenario")
+    if isinstance(scenario, dict):
+        items += [("scenario", str(scenario.get("name"))),
+                  ("scenario sha256", str(scenario.get("sha256")))]
+    if "seed" in prov:
+        items.append(("seed", str(prov["seed"])))
+    for key, value in extra.items():
+        items.append((key, str(value)))
+    loaded = prov.get("loaded_from")
+    if isinstance(loaded, dict):
+        for name, digest in loaded.get("sha256", {}).items():
+            items.append((f"source {name} sha256", str(digest)))
+    items.append(("small-cell suppression",
+                  f"counts below {min_cell} masked" if min_cell else "none"))
+    s = _Section("provenance", "Provenance")
+    s.definitions = items
+    s.paragraphs.append(
+        "Reporting items this report fills: STROBE 4 (study design), 6 (participants), "
+        "7 (variables: endpoint definitions), 12 (statistical methods), 13 (participant flow), "
+        "14 (descriptive data: Table 1), 16 (main results with CIs); RECORD 6.1 and 7.1 "
+        "(code lists and definitions: the arm and endpoint definitions above) and 12.1-12.3 "
+        "(data access and linkage: provenance and fingerprints).")
+    return s
+
+
+def report(cohort: Cohort, *, by: str = "arm", ci_method: str = "wilson",
+           conf_level: float = 0.95, min_cell: int | None = None,
+           arms: ArmDefinition = DEFAULT_ARMS, eras: EraDefinition = DEFAULT_ERAS,
+           flow: pd.DataFrame | None = None, title: str | None = None,
+           extra_provenance: dict[str, Any] | None = None) -> str:
+    """The analysis report as one self-contained HTML page.
+
+    Parameters
+    ----------
+    cohort : Cohort
+        The cohort to report on.
+    by : {"arm", "era", "site"}, default "arm"
+        Grouping for Table 1, outcomes and survival.
+    ci_method, conf_level
+        Proportion CI method and level.
+    min_cell : int, optional
+        Mask counts below this (with complementary masking) throughout.
+    flow : DataFrame, optional
+        An import's participant-flow table (``step, n``), shown in the flow section.
+    title : str, optional
+        Page title.
+    extra_provenance : dict, optional
+        More provenance lines (e.g. the mapping file).
+
+    Returns
+    -------
+    str
+        The HTML page (no network requests: styles inline, figures inline SVG).
+    """
+    from jinja2 import Environment, select_autoescape
+
+    if min_cell is not None and (isinstance(min_cell, bool) or not isinstance(min_cell, int)
+                                 or min_cell < 1):
+        raise ArgumentError(f"min_cell must be a positive whole number, got {min_cell!r}")
+    sections = [_flow_section(cohort, flow, min_cell),
+                _table_one_section(cohort, by, arms, eras, min_cell)]
+    outcomes, result = _outcomes_section(cohort, by, ci_method, conf_level, arms, eras,
+                                         min_cell)
+    sections.append(outcomes)
+    extra_methods: list[str] = []
+    survival = _survival_sections(cohort, by, conf_level, arms, eras, min_cell, extra_methods)
+    sections.extend(survival)
+    sections.append(_methods_section(cohort, by, ci_method, conf_level, arms, eras,
+                                     dict(result.definitions), extra_methods))
+    sections.append(_provenance_section(cohort, min_cell, extra_provenance or {}))
+    env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
+    template = env.from_string(
+        (resources.files("dah_outcomes") / "templates" / "report.html.j2").read_text("utf-8"))
+    return template.render(
+        title=title or "Diffuse alveolar haemorrhage in SLE: outcomes report",
+        subtitle=(f"{cohort.n_dah_patients:,} DAH patients, {cohort.n_episodes:,} episodes; "
+                  f"cohort {cohort.fingerprint[:12]}"),
+        sections=sections)
+
+
+def _survival_sections(cohort: Cohort, by: str, conf_level: float, arms: ArmDefinition,
+                       eras: EraDefinition, min_cell: int | None,
+                       methods: list[str]) -> list[_Section]:
+    """Survival by group (Kaplan-Meier, landmarks, log-rank); empty until available."""
+    try:
+        from dah_outcomes.survival_report import survival_sections
+    except ImportError:
+        return []
+    return survival_sections(cohort, by, conf_level, arms, eras, min_cell, methods)
+
+
+def report_from_folder(cohort: Cohort, folder: str | Path, **kwargs: Any) -> str:
+    """:func:`report` for a cohort folder, adding the import accounting it holds (``flow.csv``
+    and the row counts of ``provenance.json``) when it was written by ``dah-outcomes import``."""
+    import json
+
+    folder = Path(folder)
+    flow = None
+    extra: dict[str, Any] = {}
+    if (folder / "flow.csv").exists():
+        flow = pd.read_csv(folder / "flow.csv", na_values=["suppressed"])
+    if (folder / "provenance.json").exists():
+        meta = json.loads((folder / "provenance.json").read_text(encoding="utf-8"))
+        for key in ("rows_read", "rows_accepted", "rows_rejected"):
+            if key in meta:
+                extra[key.replace("_", " ")] = meta[key]
+        mapping = meta.get("provenance", {}).get("mapping_file")
+        if mapping:
+            extra["mapping"] = mapping
+    return report(cohort, flow=flow, extra_provenance=extra, **kwargs)
+
+
+def write_report(html: str, path: str | Path) -> Path:
+    """Write the page atomically."""
+    from dah_outcomes.io.cohort_files import write_atomic
+
+    return write_atomic(Path(path), lambda p: p.write_text(html, encoding="utf-8"))

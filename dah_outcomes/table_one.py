@@ -1,0 +1,171 @@
+"""Table 1: baseline characteristics of DAH patients by group, as tableone and gtsummary
+present them (n (%) for flags, median [IQR] for measurements, missing counts, standardised
+mean differences)."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from dah_outcomes.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition, arm_order
+from dah_outcomes.cohort import Cohort
+from dah_outcomes.endpoints import patient_outcomes
+from dah_outcomes.errors import ArgumentError
+from dah_outcomes.results import ResultMixin
+
+__all__ = ["TableOne", "table_one"]
+
+#: (column, label, kind) of the default Table 1 rows; kind "flag" or "number".
+DEFAULT_VARIABLES: tuple[tuple[str, str, str], ...] = (
+    ("age_at_onset", "Age at first DAH, years", "number"),
+    ("female", "Female", "flag"),
+    ("historical_era", "Onset before 2000", "flag"),
+    ("first_manifestation", "DAH as first manifestation of SLE", "flag"),
+    ("nephritis", "Active lupus nephritis", "flag"),
+    ("infection", "Concurrent infection", "flag"),
+    ("severe", "Severe presentation", "flag"),
+    ("hemoglobin_drop", "Haemoglobin fall, g/dL", "number"),
+    ("bal_confirmed", "BAL-confirmed", "flag"),
+    ("icu_admission", "ICU admission", "flag"),
+    ("mechanical_ventilation", "Mechanical ventilation", "flag"),
+    ("ventilation_days", "Ventilation, days (if ventilated)", "number"),
+    ("ecmo", "ECMO", "flag"),
+    ("methylprednisolone_pulse", "IV methylprednisolone pulses", "flag"),
+    ("cyclophosphamide", "Cyclophosphamide", "flag"),
+    ("plasmapheresis", "Plasmapheresis", "flag"),
+    ("rituximab", "Rituximab", "flag"),
+    ("mycophenolate", "Mycophenolate", "flag"),
+    ("hydroxychloroquine", "Hydroxychloroquine", "flag"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TableOne(ResultMixin):
+    """Baseline characteristics by group.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per variable: ``variable, label, kind, statistic`` (``n (%)`` or
+        ``median [IQR]``), one column per group with the formatted cell, ``missing`` (per group,
+        ``"a / b / c"``) and ``smd`` (mean of pairwise standardised mean differences, as R's
+        tableone prints for more than two groups).
+    counts : dict of str to int
+        Patients per group.
+    by : str
+        Grouping variable.
+    """
+
+    table: pd.DataFrame = field(repr=False)
+    counts: dict[str, int]
+    by: str
+
+    def to_frame(self) -> pd.DataFrame:
+        """The table (a copy)."""
+        return self.table.copy()
+
+    def _title(self) -> str:
+        groups = ", ".join(f"{g} (n = {n})" for g, n in self.counts.items())
+        return f"Table 1 by {self.by}: {groups}"
+
+
+#: Variables that apply only where another flag is true (missing counted among those only).
+_APPLIES_IF = {"ventilation_days": "mechanical_ventilation"}
+
+
+def _smd_pair(a: pd.Series, b: pd.Series, kind: str) -> float:
+    a, b = a.dropna().astype(float), b.dropna().astype(float)
+    if len(a) == 0 or len(b) == 0:
+        return float("nan")
+    if kind == "flag":
+        p1, p2 = a.mean(), b.mean()
+        denom = np.sqrt((p1 * (1 - p1) + p2 * (1 - p2)) / 2)
+        diff = p1 - p2
+    else:
+        denom = np.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2) if len(a) > 1 and len(b) > 1 \
+            else float("nan")
+        diff = a.mean() - b.mean()
+    if denom == 0:
+        return 0.0 if diff == 0 else float("inf")
+    return float(abs(diff) / denom)
+
+
+def _cell(s: pd.Series, kind: str) -> str:
+    known = s.dropna()
+    if kind == "flag":
+        k, n = int(known.astype(bool).sum()), len(known)
+        return f"{k} ({100 * k / n:.1f}%)" if n else "–"
+    if known.empty:
+        return "–"
+    q = known.astype(float).quantile([0.25, 0.5, 0.75])
+    return f"{q[0.5]:.1f} [{q[0.25]:.1f}, {q[0.75]:.1f}]"
+
+
+def _analysis_frame(cohort: Cohort, arms: ArmDefinition, eras: EraDefinition) -> pd.DataFrame:
+    out = patient_outcomes(cohort, arms=arms, eras=eras).set_index("patient_id")
+    index = cohort.episodes[cohort.episodes["episode_number"] == 1].set_index("patient_id")
+    p = cohort.patients.set_index("patient_id").reindex(out.index)
+    frame = pd.DataFrame(index=out.index)
+    frame["arm"], frame["era"] = out["arm"], out["era"]
+    frame["site"] = p.get("site", pd.NA)
+    if "birth_date" in p:
+        frame["age_at_onset"] = (out["onset_date"] - p["birth_date"]).dt.days / 365.25
+    if "sex" in p:
+        frame["female"] = (p["sex"] == "F").astype("boolean").where(
+            p["sex"].isin(["F", "M"]), pd.NA)
+    frame["historical_era"] = (out["era"] == eras.labels[0]).astype("boolean")
+    for col in index.columns:
+        if col not in frame and col not in ("episode_number",):
+            frame[col] = index[col].reindex(out.index)
+    if "ventilation_days" in frame and "mechanical_ventilation" in frame:
+        frame["ventilation_days"] = frame["ventilation_days"].where(
+            frame["mechanical_ventilation"].fillna(False).astype(bool))
+    return frame
+
+
+def table_one(cohort: Cohort, by: str = "arm", *, arms: ArmDefinition = DEFAULT_ARMS,
+              eras: EraDefinition = DEFAULT_ERAS,
+              variables: tuple[tuple[str, str, str], ...] = DEFAULT_VARIABLES) -> TableOne:
+    """Baseline characteristics of DAH patients (first episode) by ``by``.
+
+    Parameters
+    ----------
+    cohort : Cohort
+        A validated cohort.
+    by : {"arm", "era", "site"}
+        Grouping variable.
+    variables : tuple of (column, label, kind)
+        Rows to show; columns absent from the cohort are skipped.
+
+    Returns
+    -------
+    TableOne
+    """
+    if by not in ("arm", "era", "site"):
+        raise ArgumentError(f"by must be one of ['arm', 'era', 'site'], got {by!r}")
+    frame = _analysis_frame(cohort, arms, eras)
+    labels = frame[by].astype("string").fillna("Unknown")
+    groups = arm_order(list(labels.unique()), arms) if by == "arm" else sorted(labels.unique())
+    rows = []
+    for col, label, kind in variables:
+        if col not in frame or frame[col].isna().all() or (by == "era"
+                                                            and col == "historical_era"):
+            continue
+        applies = frame[_APPLIES_IF[col]].fillna(False).astype(bool) if col in _APPLIES_IF \
+            else pd.Series(True, index=frame.index)
+        parts = {g: frame.loc[(labels == g) & applies, col] for g in groups}
+        row = {"variable": col, "label": label, "kind": kind,
+               "statistic": "n (%)" if kind == "flag" else "median [IQR]",
+               "overall": _cell(frame.loc[applies, col], kind)}
+        row.update({g: _cell(s, kind) for g, s in parts.items()})
+        row["missing"] = " / ".join(str(int(s.isna().sum())) for s in parts.values())
+        pairs = [_smd_pair(parts[a], parts[b], kind)
+                 for a, b in itertools.combinations(groups, 2)]
+        row["smd"] = float(np.nanmean(pairs)) if pairs and not np.all(np.isnan(pairs)) else (
+            float("nan"))
+        rows.append(row)
+    counts = {g: int((labels == g).sum()) for g in groups}
+    return TableOne(table=pd.DataFrame(rows), counts=counts, by=by)
