@@ -163,7 +163,10 @@ def _calibrate(sc: Scenario, n: int, seed: int) -> Calibration:
     loss = pop.loss_day[has]
     fatal = death_day <= onset + ep.stay_days
     discharge = onset + ep.stay_days
+    # a recurrence starts at least min_recurrence_gap_days after discharge, before the
+    # earlier of death and loss to follow-up
     window = np.where(fatal, 0, np.maximum(np.minimum(death_day, loss) - discharge, 0))
+    window = np.where(window >= sc.course["min_recurrence_gap_days"], window, 0)
     window = window / DAYS_PER_YEAR
     lin_r = recurrence_linear_predictor(sc, ep)
 

@@ -144,7 +144,8 @@ def _episode_rows(sc: Scenario, params: dict[str, float], idx: np.ndarray, onset
         if number >= sc.course["max_episodes"]:
             break
         gap = rng.standard_exponential(len(alive_rows)) / rate[alive_rows] * DAYS_PER_YEAR
-        nxt = discharge + np.maximum(1, np.ceil(np.minimum(gap, 1e7))).astype(np.int64)
+        min_gap = sc.course["min_recurrence_gap_days"]
+        nxt = discharge + np.maximum(min_gap, np.ceil(np.minimum(gap, 1e7))).astype(np.int64)
         limit = np.minimum(death_day[alive_rows], censor_day[alive_rows])
         keep = ~fatal & (nxt <= limit)
         if not keep.any():

@@ -88,7 +88,9 @@ def draw_dah_onset(p0: float, lam: float, pop: Population,
     later = ~first & (u < p0 + (1 - p0) * later_p)
     # inverse CDF of the exponential truncated to the follow-up
     t_years = -np.log1p(-v * later_p) / lam
-    offset = np.minimum(np.floor(t_years * DAYS_PER_YEAR), pop.end_day - pop.diagnosis_day)
+    # a later onset is at least a day after diagnosis (day 0 means DAH at diagnosis)
+    offset = np.minimum(np.maximum(1, np.floor(t_years * DAYS_PER_YEAR)),
+                        pop.end_day - pop.diagnosis_day)
     onset = pop.diagnosis_day + np.where(later, offset, 0).astype(np.int64)
     return first | later, first, onset
 

@@ -53,7 +53,7 @@ _DEATH = {"acute_days": (1.0, 365.0), "acute_shape": (0.05, 5.0),
           "chronic_relative_rate": (0.0, 10.0)}
 _COURSE = {"length_of_stay_median_days": (1.0, 365.0), "length_of_stay_sd_log": (0.0, 3.0),
            "ventilated_stay_factor": (0.1, 10.0), "ventilation_days_mean": (0.5, 100.0),
-           "max_episodes": (1.0, 50.0)}
+           "max_episodes": (1.0, 50.0), "min_recurrence_gap_days": (1.0, 365.0)}
 
 
 @dataclass(frozen=True, slots=True)
