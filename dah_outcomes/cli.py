@@ -14,6 +14,7 @@ from typing import Any
 
 from dah_outcomes.errors import DahOutcomesError, ValidationError
 from dah_outcomes.io.import_cli import register as register_import_commands
+from dah_outcomes.omop.cli_commands import register as register_omop_commands
 
 __all__ = ["main"]
 
@@ -137,6 +138,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     register_import_commands(sub)
+    register_omop_commands(sub)
 
     g = sub.add_parser("generate", help="generate a synthetic cohort from a scenario")
     g.add_argument("--scenario", default="seed-article",

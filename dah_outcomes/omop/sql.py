@@ -1,0 +1,183 @@
+"""The extraction, written once as SQL with the few dialect differences isolated.
+
+DuckDB and Spark SQL share CTEs, window functions and CASE; they differ in date arithmetic,
+which :class:`Dialect` supplies. Every query reads the OMOP tables and a registered table
+``dah_concept_sets(set_name, concept_id)`` built by :func:`concept_set_query`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dah_outcomes.omop.definition import FEATURE_SETS, OmopDefinition
+
+__all__ = ["DIALECTS", "Dialect", "concept_set_query", "extraction_queries"]
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """Date arithmetic of one SQL engine."""
+
+    name: str
+    days_between: str  # format with a=earlier, b=later -> integer days b - a
+    add_days: str      # format with d=date, n=integer
+
+    def diff(self, a: str, b: str) -> str:
+        return self.days_between.format(a=a, b=b)
+
+    def add(self, d: str, n: int | str) -> str:
+        return self.add_days.format(d=d, n=n)
+
+
+DIALECTS = {
+    "duckdb": Dialect("duckdb", "date_diff('day', {a}, {b})",
+                      "CAST({d} + INTERVAL ({n}) DAY AS DATE)"),
+    "spark": Dialect("spark", "datediff({b}, {a})", "date_add({d}, {n})"),
+}
+
+
+def concept_set_query(has_concept: bool, has_ancestor: bool) -> str:
+    """Resolve the registered seeds into ``(set_name, concept_id)``.
+
+    Seeds are ``dah_seed_ids(set_name, concept_id, descendants)``,
+    ``dah_seed_codes(set_name, vocabulary_id, concept_code, descendants)`` and
+    ``dah_seed_excludes(set_name, concept_id)``; codes resolve through ``concept`` and
+    descendants through ``concept_ancestor`` when those tables exist.
+    """
+    seeds = ["SELECT set_name, concept_id, descendants FROM dah_seed_ids"]
+    if has_concept:
+        seeds.append("SELECT s.set_name, c.concept_id, s.descendants FROM dah_seed_codes s "
+                     "JOIN concept c ON c.vocabulary_id = s.vocabulary_id "
+                     "AND c.concept_code = s.concept_code")
+    expanded = ["SELECT set_name, concept_id FROM seeds"]
+    excluded = ["SELECT set_name, concept_id FROM dah_seed_excludes"]
+    if has_ancestor:
+        expanded.append("SELECT s.set_name, a.descendant_concept_id AS concept_id FROM seeds s "
+                        "JOIN concept_ancestor a ON a.ancestor_concept_id = s.concept_id "
+                        "WHERE s.descendants")
+        excluded.append("SELECT x.set_name, a.descendant_concept_id AS concept_id "
+                        "FROM dah_seed_excludes x JOIN concept_ancestor a "
+                        "ON a.ancestor_concept_id = x.concept_id")
+    return (f"WITH seeds AS ({' UNION ALL '.join(seeds)}), "
+            f"expanded AS ({' UNION '.join(expanded)}), "
+            f"excluded AS ({' UNION '.join(excluded)}) "
+            "SELECT DISTINCT e.set_name, e.concept_id FROM expanded e "
+            "LEFT JOIN excluded x ON x.set_name = e.set_name AND x.concept_id = e.concept_id "
+            "WHERE x.concept_id IS NULL")
+
+
+def _common(definition: OmopDefinition, d: Dialect) -> str:
+    """CTEs shared by the queries: SLE population, DAH stays, episodes."""
+    return f"""
+cs AS (SELECT set_name, concept_id FROM dah_concept_sets),
+sle AS (
+  SELECT co.person_id, MIN(co.condition_start_date) AS sle_date
+  FROM condition_occurrence co JOIN cs ON cs.set_name = 'sle'
+   AND co.condition_concept_id = cs.concept_id
+  GROUP BY co.person_id),
+obs AS (
+  SELECT person_id, MIN(observation_period_start_date) AS obs_start,
+         MAX(observation_period_end_date) AS obs_end
+  FROM observation_period GROUP BY person_id),
+dth AS (SELECT person_id, MIN(death_date) AS death_date FROM death GROUP BY person_id),
+pop AS (
+  SELECT s.person_id, s.sle_date, dth.death_date,
+         CASE WHEN dth.death_date IS NOT NULL AND dth.death_date < o.obs_end
+              THEN dth.death_date ELSE o.obs_end END AS fu_end
+  FROM sle s JOIN obs o ON o.person_id = s.person_id
+  LEFT JOIN dth ON dth.person_id = s.person_id
+  WHERE s.sle_date <= o.obs_end),
+stays AS (
+  SELECT DISTINCT v.person_id, v.visit_occurrence_id, v.visit_start_date, v.visit_end_date
+  FROM condition_occurrence co
+  JOIN cs ON cs.set_name = 'dah' AND co.condition_concept_id = cs.concept_id
+  JOIN visit_occurrence v ON v.person_id = co.person_id
+   AND co.condition_start_date >= v.visit_start_date
+   AND co.condition_start_date <= v.visit_end_date
+  JOIN cs vc ON vc.set_name = 'visit' AND v.visit_concept_id = vc.concept_id
+  JOIN pop p ON p.person_id = co.person_id
+  WHERE v.visit_end_date >= p.sle_date AND co.condition_start_date <= p.fu_end),
+ordered AS (
+  SELECT person_id, visit_start_date, visit_end_date,
+         MAX(visit_end_date) OVER (PARTITION BY person_id
+           ORDER BY visit_start_date, visit_end_date
+           ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end
+  FROM stays),
+flagged AS (
+  SELECT person_id, visit_start_date, visit_end_date,
+         CASE WHEN prev_end IS NULL
+                OR visit_start_date >= {d.add('prev_end', definition.gap_days)}
+              THEN 1 ELSE 0 END AS new_episode
+  FROM ordered),
+numbered AS (
+  SELECT person_id, visit_start_date, visit_end_date,
+         SUM(new_episode) OVER (PARTITION BY person_id
+           ORDER BY visit_start_date, visit_end_date
+           ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS episode_number
+  FROM flagged),
+episodes AS (
+  SELECT person_id, episode_number, MIN(visit_start_date) AS onset_date,
+         MAX(visit_end_date) AS discharge_date
+  FROM numbered GROUP BY person_id, episode_number)"""
+
+
+def extraction_queries(definition: OmopDefinition, dialect: str) -> dict[str, str]:
+    """SQL for ``patients`` (DAH patients), ``episodes`` and ``denominators``.
+
+    ``denominators`` aggregates the whole SLE population by sex: patients, person-years from
+    SLE entry to the first DAH onset or the end of follow-up, and patients with DAH. Only
+    these small results leave the engine.
+    """
+    d = DIALECTS[dialect]
+    common = _common(definition, d)
+    procs = [n for n, k in FEATURE_SETS.items() if k == "procedure"]
+    drugs = [n for n, k in FEATURE_SETS.items() if k == "drug"]
+    conds = [n for n, k in FEATURE_SETS.items() if k == "condition"]
+
+    def hits(table: str, date: str, concept: str, names: list[str]) -> str:
+        in_list = ", ".join(f"'{n}'" for n in names)
+        return (f"SELECT e.person_id, e.episode_number, cs.set_name, t.{date} AS day "
+                f"FROM episodes e JOIN {table} t ON t.person_id = e.person_id "
+                f"AND t.{date} >= e.onset_date AND t.{date} <= e.discharge_date "
+                f"JOIN cs ON cs.concept_id = t.{concept} AND cs.set_name IN ({in_list})")
+
+    feature_rows = " UNION ALL ".join([
+        hits("procedure_occurrence", "procedure_date", "procedure_concept_id", procs),
+        hits("drug_exposure", "drug_exposure_start_date", "drug_concept_id", drugs),
+        hits("condition_occurrence", "condition_start_date", "condition_concept_id", conds),
+    ])
+    flags = ",\n  ".join(
+        f"MAX(CASE WHEN f.set_name = '{n}' THEN 1 ELSE 0 END) AS {n}" for n in FEATURE_SETS)
+    episodes_sql = f"""WITH {common},
+features AS ({feature_rows})
+SELECT e.person_id, e.episode_number, e.onset_date, e.discharge_date,
+  CASE WHEN e.episode_number = 1 AND e.onset_date <= p.sle_date THEN 1 ELSE 0 END
+    AS first_manifestation,
+  {flags},
+  COUNT(DISTINCT CASE WHEN f.set_name = 'plasmapheresis' THEN f.day END)
+    AS plasmapheresis_sessions,
+  CASE WHEN p.death_date IS NOT NULL AND p.death_date >= e.onset_date
+        AND p.death_date <= e.discharge_date THEN 1 ELSE 0 END AS in_hospital_death
+FROM episodes e JOIN pop p ON p.person_id = e.person_id
+LEFT JOIN features f ON f.person_id = e.person_id AND f.episode_number = e.episode_number
+GROUP BY e.person_id, e.episode_number, e.onset_date, e.discharge_date, p.sle_date,
+         p.death_date
+ORDER BY e.person_id, e.episode_number"""
+    patients_sql = f"""WITH {common}
+SELECT p.person_id, pe.gender_concept_id, pe.year_of_birth, pe.month_of_birth,
+       pe.day_of_birth, p.sle_date, p.fu_end, p.death_date
+FROM pop p JOIN person pe ON pe.person_id = p.person_id
+WHERE p.person_id IN (SELECT person_id FROM episodes)
+ORDER BY p.person_id"""
+    denominators_sql = f"""WITH {common},
+first_dah AS (SELECT person_id, MIN(onset_date) AS onset FROM episodes GROUP BY person_id)
+SELECT pe.gender_concept_id, COUNT(*) AS sle_patients,
+       SUM(CASE WHEN f.onset IS NOT NULL THEN 1 ELSE 0 END) AS dah_patients,
+       SUM(CAST({d.diff('p.sle_date',
+                        'CASE WHEN f.onset IS NOT NULL THEN f.onset ELSE p.fu_end END')}
+                AS DOUBLE)) / 365.25 AS person_years
+FROM pop p JOIN person pe ON pe.person_id = p.person_id
+LEFT JOIN first_dah f ON f.person_id = p.person_id
+GROUP BY pe.gender_concept_id ORDER BY pe.gender_concept_id"""
+    return {"patients": patients_sql, "episodes": episodes_sql,
+            "denominators": denominators_sql}
