@@ -80,8 +80,8 @@ def main() -> None:
              f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()} (2 cores), Python "
              f"{platform.python_version()}, by `benchmarks/bench_omop.py`. Synthetic OMOP CDM "
              "(Parquet) from `seed-article`; each extraction in a fresh process; the extracted "
-             "DAH patients equal the generator's. Spark's peak RSS is the Python driver's only (the JVM "
-             "runs in its own process).", "",
+             "DAH patients equal the generator's. Spark's peak RSS is the Python driver's only "
+             "(the JVM runs in its own process).", "",
              "| clinical rows | persons | engine | DAH patients | extract (s) | "
              "µs per 1,000 rows | peak RSS (MB) | write (s) |",
              "|---:|---:|---|---:|---:|---:|---:|---:|"]
