@@ -87,8 +87,8 @@ def _findq(x: np.ndarray, y: np.ndarray, p: float, xmax: float) -> float:
         # approx(knots, 1:n, p, method="constant", f=1): NaN outside [knots[0], knots[-1]]
         if p < knots[0] or p > knots[-1]:
             return float("nan")
-        j = int(np.searchsorted(knots, p, side="left"))
-        return float(j if knots[j] == p else j)  # knot hit: its own index; else the right one
+        # the first knot >= p: on a knot, that knot; between knots, the right one (f=1)
+        return float(np.searchsorted(knots, p, side="left"))
 
     i1, i2 = constant_right(y + _TOL), constant_right(y - _TOL)
     if np.isnan(i1) or np.isnan(i2):

@@ -155,7 +155,8 @@ def logrank_test(data: pd.DataFrame, *, time: str, event: str, group: str,
         raise EstimationError("the log-rank variance matrix is singular: a group has no "
                               "subject at risk at any event time") from exc
     df = k - 1
-    name = "log-rank" if not (rho or gamma) else f"Fleming-Harrington (rho={rho:g}, gamma={gamma:g})"
+    name = ("log-rank" if not (rho or gamma)
+            else f"Fleming-Harrington (rho={rho:g}, gamma={gamma:g})")
     if strata is not None:
         name = f"stratified {name} (strata: {strata})"
     return LogRankResult(groups=tuple(str(x) for x in labels), observed=obs, expected=exp,
