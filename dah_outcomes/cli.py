@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from dah_outcomes.errors import DahOutcomesError, ValidationError
+from dah_outcomes.errors import ArgumentError, DahOutcomesError, ValidationError
 from dah_outcomes.io.import_cli import register as register_import_commands
 from dah_outcomes.omop.cli_commands import register as register_omop_commands
 
@@ -109,6 +109,33 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_survival(args: argparse.Namespace) -> int:
+    from dah_outcomes.io import load_cohort
+    from dah_outcomes.survival import survival_by_group
+
+    result = survival_by_group(load_cohort(args.path), args.by, endpoint=args.endpoint,
+                               conf_type=args.conf_type)
+    if args.plot:
+        from dah_outcomes.io.cohort_files import write_atomic
+        from dah_outcomes.plotting import plot_km
+
+        ax = plot_km(result.km)
+        fmt = Path(args.plot).suffix.lstrip(".").lower() or "png"
+        if fmt not in ("png", "svg", "pdf"):
+            raise ArgumentError(f"--plot must end in .png, .svg or .pdf, got {args.plot!r}")
+        write_atomic(Path(args.plot), lambda p: ax.figure.savefig(p, format=fmt, dpi=150))
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        print(result)
+        print(result.medians.to_string(index=False))
+        if result.logrank is not None:
+            lr = result.logrank
+            print(f"\n{lr.method}: chi-square {lr.statistic:.3f} on {lr.df} df, "
+                  f"p = {lr.p_value:.3g}")
+    return 0
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from dah_outcomes.io import load_cohort
     from dah_outcomes.report import report_from_folder, write_report
@@ -164,6 +191,15 @@ def _parser() -> argparse.ArgumentParser:
                    help="mortality as death within N days of onset (default: in-hospital)")
     r.add_argument("--json", action="store_true")
     r.set_defaults(func=_cmd_rates)
+
+    sv = sub.add_parser("survival", help="Kaplan-Meier survival by arm or era, with log-rank")
+    sv.add_argument("path", metavar="PATH")
+    sv.add_argument("--by", choices=["arm", "era"], default="arm")
+    sv.add_argument("--endpoint", choices=["death"], default="death")
+    sv.add_argument("--conf-type", choices=["log", "log-log", "plain"], default="log")
+    sv.add_argument("--plot", help="write the Kaplan-Meier figure (.png, .svg or .pdf)")
+    sv.add_argument("--json", action="store_true")
+    sv.set_defaults(func=_cmd_survival)
 
     rp = sub.add_parser("report", help="write the self-contained HTML analysis report")
     rp.add_argument("path", metavar="DIR")

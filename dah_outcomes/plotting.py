@@ -4,14 +4,17 @@ Axes; they never call ``plt.show()`` and never change global matplotlib state.""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 
 import matplotlib as mpl
+import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from dah_outcomes.cited_figures import CitedComparison
+from dah_outcomes.stats.kaplan_meier import KaplanMeierResult
 
-__all__ = ["new_axes", "plot_cited_figures"]
+__all__ = ["new_axes", "plot_cited_figures", "plot_flow", "plot_km", "to_svg"]
 
 
 def new_axes(width: float = 7.0, height: float = 4.5) -> Axes:
@@ -101,4 +104,99 @@ def plot_flow(steps: list[tuple[str, int]], exclusions: list[tuple[str, int]] | 
             text = "\n".join(f"{label}: {n:,}" for label, n in exclusions)
             ax.text(0.75, y, text, ha="center", va="center", bbox=box)
             ax.annotate("", xy=(0.55, y), xytext=(0.3, y), arrowprops={"arrowstyle": "->"})
+    return ax
+
+
+PALETTE = ("#1f4e79", "#c55a11", "#548235", "#7030a0", "#bf9000", "#2e75b6", "#7f7f7f")
+
+
+def plot_km(km: KaplanMeierResult, *, ax: Axes | None = None,
+            at_risk_times: Sequence[float] | None = None, ci: bool = True,
+            censor_ticks: bool = True, show_events: bool = False,
+            show_censored: bool = False, xlabel: str = "Days since DAH onset",
+            ylabel: str = "Survival probability") -> Axes:
+    """Kaplan-Meier curves with the number-at-risk table aligned under the time axis.
+
+    Parameters
+    ----------
+    km : KaplanMeierResult
+        From :func:`~dah_outcomes.stats.kaplan_meier.kaplan_meier`.
+    ax : Axes, optional
+        Axes for the curves; the risk table goes in a new Axes below it in the same figure.
+        A new figure is made when omitted.
+    at_risk_times : sequence of float, optional
+        Times of the table's columns (default: the x-axis ticks).
+    ci : bool
+        Shade the pointwise confidence band.
+    censor_ticks : bool
+        Mark censoring times with a "+".
+    show_events, show_censored : bool
+        Add rows with the cumulative events / censored by each time.
+
+    Returns
+    -------
+    Axes
+        The curves' Axes; the risk table's Axes is ``ax.figure.axes[-1]`` and carries the
+        attribute-free label ``"at-risk table"``.
+    """
+    rows = 1 + int(show_events) + int(show_censored)
+    n_lines = len(km.curves) * rows
+    with mpl.rc_context({"font.size": 9}):
+        if ax is None:
+            fig = Figure(figsize=(7.5, 4.2 + 0.22 * n_lines), layout="constrained")
+            grid = fig.add_gridspec(2, 1, height_ratios=[4.2, 0.3 + 0.22 * n_lines])
+            ax = fig.add_subplot(grid[0])
+            table = fig.add_subplot(grid[1], sharex=ax)
+        else:
+            table = ax.inset_axes((0.0, -0.15 - 0.06 * n_lines, 1.0, 0.05 * n_lines),
+                                  sharex=ax)
+        table.set_label("at-risk table")
+        t_max = max(float(c.time[-1]) for c in km.curves)
+        for i, c in enumerate(km.curves):
+            color = PALETTE[i % len(PALETTE)]
+            x = np.concatenate([[0.0], c.time])
+            y = np.concatenate([[1.0], c.survival])
+            ax.step(x, y, where="post", color=color, lw=1.6, label=c.group)
+            if ci:
+                lo = np.concatenate([[1.0], c.lower])
+                hi = np.concatenate([[1.0], c.upper])
+                ax.fill_between(x, lo, hi, step="post", color=color, alpha=0.15, lw=0)
+            if censor_ticks:
+                cens = c.n_censor > 0
+                ax.plot(c.time[cens], c.survival[cens], "+", color=color, ms=5, mew=0.8)
+        ax.set_ylim(0, 1.02)
+        ax.set_xlim(0, t_max)
+        ax.set_ylabel(ylabel)
+        ax.grid(color="#e5e5e5")
+        ax.legend(frameon=False, loc="lower left")
+        ticks = list(at_risk_times) if at_risk_times is not None else [
+            t for t in ax.get_xticks() if 0 <= t <= t_max]
+        ax.set_xticks(ticks)
+        ax.tick_params(labelbottom=False)
+        table.set_xlabel(xlabel)
+        for side in ("top", "right", "left"):
+            table.spines[side].set_visible(False)
+        line = 0
+        labels: list[tuple[float, str, str]] = []
+        for i, c in enumerate(km.curves):
+            color = PALETTE[i % len(PALETTE)]
+            entries = [("at risk", [KaplanMeierResult.n_at_risk(c, t) for t in ticks])]
+            if show_events:
+                entries.append(("events", [float(c.n_event[c.time <= t].sum()) for t in ticks]))
+            if show_censored:
+                entries.append(("censored",
+                                [float(c.n_censor[c.time <= t].sum()) for t in ticks]))
+            for name, values in entries:
+                y = n_lines - 1 - line
+                labels.append((y, f"{c.group} ({name})" if rows > 1 else c.group, color))
+                for t, v in zip(ticks, values, strict=True):
+                    table.text(t, y, f"{v:.0f}", ha="center", va="center", color=color)
+                line += 1
+        # group names as tick labels, so the layout makes room for them
+        table.set_yticks([y for y, _, _ in labels], [name for _, name, _ in labels])
+        for tick, (_, _, color) in zip(table.get_yticklabels(), labels, strict=True):
+            tick.set_color(color)
+        table.tick_params(axis="y", length=0, pad=14)
+        table.set_ylim(-0.5, n_lines - 0.5)
+        table.set_title("Number at risk", loc="left", fontsize=8)
     return ax

@@ -17,9 +17,10 @@ from dah_outcomes.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefi
 from dah_outcomes.cohort import Cohort
 from dah_outcomes.errors import ArgumentError
 from dah_outcomes.outcome_rates import rates
-from dah_outcomes.plotting import plot_flow, to_svg
+from dah_outcomes.plotting import plot_flow, plot_km, to_svg
 from dah_outcomes.stats.proportions import PROPORTION_METHODS
 from dah_outcomes.suppression import suppress_small_cells
+from dah_outcomes.survival import survival_by_group
 from dah_outcomes.table_one import table_one
 
 __all__ = ["report", "report_from_folder", "write_report"]
@@ -273,12 +274,51 @@ def report(cohort: Cohort, *, by: str = "arm", ci_method: str = "wilson",
 def _survival_sections(cohort: Cohort, by: str, conf_level: float, arms: ArmDefinition,
                        eras: EraDefinition, min_cell: int | None,
                        methods: list[str]) -> list[_Section]:
-    """Survival by group (Kaplan-Meier, landmarks, log-rank); empty until available."""
-    try:
-        from dah_outcomes.survival_report import survival_sections
-    except ImportError:
+    """Survival from first DAH onset by group: Kaplan-Meier with at-risk table, landmarks,
+    medians and the log-rank test."""
+    if by not in ("arm", "era"):
         return []
-    return survival_sections(cohort, by, conf_level, arms, eras, min_cell, methods)
+    result = survival_by_group(cohort, by, conf_level=conf_level, arms=arms, eras=eras)
+    s = _Section("survival", f"Survival by {by}")
+    horizon = 5 * 365
+    ax = plot_km(result.km, at_risk_times=[0, 365, 730, 1095, 1460, 1825])
+    ax.set_xlim(0, horizon)
+    s.figures.append(_Figure(
+        Markup(to_svg(ax)),
+        f"Kaplan-Meier survival from first DAH onset by {by} ({conf_level:.0%} pointwise CI, "
+        "log transform); + marks censoring; numbers at risk below the axis.",
+        f"Kaplan-Meier curves of survival by {by} over five years, with numbers at risk"))
+    level = f"{conf_level:.0%}"
+    rows = []
+    for _, r in result.landmarks.iterrows():
+        n = r["n_risk"]
+        small = bool(min_cell) and 0 < n < (min_cell or 0)
+        rows.append([r["group"], int(r["time"]),
+                     SUPPRESSED.format(n=min_cell) if small else int(n),
+                     _fmt_pct(r["survival"]),
+                     f"{_fmt_pct(r['ci_lower'])} to {_fmt_pct(r['ci_upper'])}"])
+    s.tables.append(_Table(f"Survival at 30 days, 90 days and 1 year by {by}",
+                           [by.capitalize(), "Day", "At risk", "Survival", f"{level} CI"], rows))
+    med = result.medians
+    s.tables.append(_Table(
+        "Median survival (days)", [by.capitalize(), "Patients", "Deaths", "Median",
+                                   f"{level} CI"],
+        [[r["group"], int(r["n"]), int(r["events"]),
+          "not reached" if pd.isna(r["time"]) else f"{r['time']:.0f}",
+          f"{'–' if pd.isna(r['ci_lower']) else f'{r.ci_lower:.0f}'} to "
+          f"{'not reached' if pd.isna(r['ci_upper']) else f'{r.ci_upper:.0f}'}"]
+         for _, r in med.iterrows()]))
+    if result.logrank is not None:
+        lr = result.logrank
+        s.paragraphs.append(f"Log-rank test across {by}s: chi-square {lr.statistic:.2f} on "
+                            f"{lr.df} df, p = {lr.p_value:.3g}.")
+        methods.append(
+            "Survival from the first DAH onset (death from any cause, censored at the end of "
+            "follow-up) was estimated by Kaplan-Meier with Greenwood variances and log-"
+            f"transformed {level} pointwise intervals; medians as R's quantile.survfit; groups "
+            "compared by the log-rank test. Arms were not randomised: differences are "
+            "confounded by indication (sicker patients receive more aggressive treatment).")
+    return [s]
 
 
 def report_from_folder(cohort: Cohort, folder: str | Path, **kwargs: Any) -> str:

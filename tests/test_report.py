@@ -25,13 +25,14 @@ def cohort() -> Cohort:
 def test_sections_and_self_contained(cohort: Cohort) -> None:
     html = report(cohort)
     for heading in ("Participant flow", "Table 1. Baseline characteristics by arm",
-                    "Outcomes by arm", "Methods", "Provenance"):
+                    "Outcomes by arm", "Survival by arm", "Log-rank test", "Methods",
+                    "Provenance"):
         assert heading in html
     assert cohort.fingerprint in html
     # no external resources: no http(s) links, scripts or stylesheets from elsewhere
     assert not re.search(r"(src|href)=\"https?://", html)
     assert "<script" not in html
-    assert html.count("<svg") >= 1 and 'scope="col"' in html and 'aria-label=' in html
+    assert html.count("<svg") >= 2 and 'scope="col"' in html and 'aria-label=' in html
 
 
 def test_values_are_escaped(small_tables) -> None:
@@ -75,6 +76,7 @@ def test_report_in_a_real_browser(cohort: Cohort, tmp_path: Path) -> None:
         assert tables.count() >= 2
         assert page.locator("#table1 table").is_visible()
         assert page.locator("#outcomes table").is_visible()
+        assert page.locator("#survival figure svg").is_visible()
         assert page.locator("figure svg").first.is_visible()
         assert page.locator("h1").inner_text().startswith("Diffuse alveolar")
         page.screenshot(path=str(tmp_path / "report.png"))

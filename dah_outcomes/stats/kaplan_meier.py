@@ -183,7 +183,8 @@ class KaplanMeierResult(ResultMixin):
     def survival_at(self, times: Sequence[float]) -> pd.DataFrame:
         """Survival (step function) and its CI at each landmark time, per group.
 
-        Times beyond a group's last observation give NaN (not extrapolated).
+        Times beyond a group's last observation give NaN (not extrapolated), or 0 when the
+        curve has already reached 0.
         """
         rows = []
         for c in self.curves:
@@ -191,15 +192,23 @@ class KaplanMeierResult(ResultMixin):
                 j = int(np.searchsorted(c.time, t, side="right")) - 1
                 beyond = t > c.time[-1]
                 if j < 0:
-                    s, lo, hi, nr = 1.0, 1.0, 1.0, float(c.n_risk[0])
+                    s, lo, hi = 1.0, 1.0, 1.0
                 else:
                     s, lo, hi = c.survival[j], c.lower[j], c.upper[j]
-                    nr = float(c.n_risk[j + 1]) if j + 1 < len(c.time) else 0.0
+                nr = self.n_at_risk(c, t)
                 if beyond:
-                    s = lo = hi = float("nan")
+                    # past the last follow-up the curve is unknown, unless it already hit 0
+                    s = 0.0 if c.survival[-1] == 0 else float("nan")
+                    lo = hi = float("nan")
                 rows.append({"group": c.group, "time": float(t), "survival": float(s),
                              "ci_lower": float(lo), "ci_upper": float(hi), "n_risk": nr})
         return pd.DataFrame(rows)
+
+    @staticmethod
+    def n_at_risk(curve: SurvivalCurve, t: float) -> float:
+        """Number at risk at time ``t``: followed up to ``t`` or beyond (R's convention)."""
+        k = int(np.searchsorted(curve.time, t, side="left"))
+        return float(curve.n_risk[k]) if k < len(curve.time) else 0.0
 
     def rmst(self, horizon: float) -> pd.DataFrame:
         """Restricted mean survival time to ``horizon`` with its SE, per group (R's rmean)."""

@@ -1,0 +1,118 @@
+"""Survival of DAH patients by treatment arm (or era, site): the DAH endpoints wired into the
+survival statistics, one call each."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from dah_outcomes.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition, arm_order
+from dah_outcomes.cohort import Cohort
+from dah_outcomes.endpoints import death_frame
+from dah_outcomes.errors import ArgumentError
+from dah_outcomes.results import ResultMixin, json_safe
+from dah_outcomes.stats.kaplan_meier import KaplanMeierResult, kaplan_meier
+from dah_outcomes.stats.logrank import LogRankResult, logrank_test
+
+__all__ = ["LANDMARKS", "SurvivalByGroup", "survival_by_group"]
+
+LANDMARKS = (30, 90, 365)
+ENDPOINT_TEXT = {"death": "time from the onset of the first DAH episode to death from any "
+                          "cause, censored at the end of follow-up"}
+
+
+@dataclass(frozen=True, slots=True)
+class SurvivalByGroup(ResultMixin):
+    """Kaplan-Meier survival by group with landmarks, medians and the log-rank test.
+
+    Attributes
+    ----------
+    endpoint, by : str
+        What is measured and how patients are grouped.
+    km : KaplanMeierResult
+        The curves.
+    logrank : LogRankResult or None
+        The log-rank test across groups (None with a single group).
+    landmarks : DataFrame
+        Survival with CI at each landmark day, per group.
+    medians : DataFrame
+        Median survival with CI per group.
+    fingerprint : str
+        The cohort's fingerprint.
+    """
+
+    endpoint: str
+    by: str
+    km: KaplanMeierResult = field(repr=False)
+    logrank: LogRankResult | None = field(repr=False)
+    landmarks: pd.DataFrame = field(repr=False)
+    medians: pd.DataFrame = field(repr=False)
+    fingerprint: str
+
+    def to_frame(self) -> pd.DataFrame:
+        """The landmark table (one row per group and landmark)."""
+        return self.landmarks.copy()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Per group: n, events, median with CI, landmark survival with CI; the log-rank test."""
+        groups: dict[str, Any] = {}
+        for _, m in self.medians.iterrows():
+            g = m["group"]
+            land = self.landmarks[self.landmarks["group"] == g]
+            groups[g] = {
+                "n": int(m["n"]), "events": int(m["events"]),
+                "median": json_safe(m["time"]),
+                "median_ci": [json_safe(m["ci_lower"]), json_safe(m["ci_upper"])],
+                "landmarks": {str(int(r["time"])): {
+                    "survival": json_safe(r["survival"]), "ci_lower": json_safe(r["ci_lower"]),
+                    "ci_upper": json_safe(r["ci_upper"]), "n_risk": json_safe(r["n_risk"])}
+                    for _, r in land.iterrows()},
+            }
+        return {"endpoint": self.endpoint, "definition": ENDPOINT_TEXT[self.endpoint],
+                "by": self.by, "time_unit": "days", "conf_type": self.km.conf_type,
+                "conf_level": self.km.conf_level, "groups": groups,
+                "logrank": None if self.logrank is None else self.logrank.to_dict(),
+                "fingerprint": self.fingerprint}
+
+
+def survival_by_group(cohort: Cohort, by: str = "arm", *, endpoint: str = "death",
+                      landmarks: Sequence[float] = LANDMARKS, conf_level: float = 0.95,
+                      conf_type: str = "log", arms: ArmDefinition = DEFAULT_ARMS,
+                      eras: EraDefinition = DEFAULT_ERAS) -> SurvivalByGroup:
+    """Survival from first DAH onset by ``by``: Kaplan-Meier, landmarks, medians, log-rank.
+
+    Parameters
+    ----------
+    cohort : Cohort
+        A validated cohort.
+    by : {"arm", "era"}
+        Grouping of patients (by their first episode).
+    endpoint : {"death"}
+        Time from first onset to death.
+    landmarks : sequence of float, default (30, 90, 365)
+        Days at which survival is tabulated.
+    conf_level, conf_type
+        CI level and transform (``log`` as R, ``log-log`` as SAS/lifelines, ``plain``).
+
+    Returns
+    -------
+    SurvivalByGroup
+    """
+    if endpoint not in ENDPOINT_TEXT:
+        raise ArgumentError(f"endpoint must be one of {sorted(ENDPOINT_TEXT)}, got {endpoint!r}")
+    if by not in ("arm", "era"):
+        raise ArgumentError(f"by must be one of ['arm', 'era'], got {by!r}")
+    frame = death_frame(cohort, arms=arms, eras=eras)
+    km = kaplan_meier(frame, time="time", event="event", group=by, conf_level=conf_level,
+                      conf_type=conf_type)
+    order = arm_order(km.groups, arms) if by == "arm" else km.groups
+    km = KaplanMeierResult(tuple(km.curve(g) for g in order), km.conf_type, km.conf_level,
+                           "days")
+    test = (logrank_test(frame, time="time", event="event", group=by)
+            if len(order) > 1 else None)
+    return SurvivalByGroup(endpoint=endpoint, by=by, km=km, logrank=test,
+                           landmarks=km.survival_at(list(landmarks)), medians=km.median(),
+                           fingerprint=cohort.fingerprint)
