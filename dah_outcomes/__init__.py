@@ -37,8 +37,11 @@ from dah_outcomes.io.importer import ImportResult, read_cohort, write_import
 from dah_outcomes.io.mapping import ImportMapping, apply_mapping, draft_mapping, load_mapping
 from dah_outcomes.io.readers import RawTable, read_table
 from dah_outcomes.outcome_rates import OutcomeRates, rates
+from dah_outcomes.stats.kaplan_meier import KaplanMeierResult, kaplan_meier
+from dah_outcomes.stats.logrank import LogRankResult, logrank_test, pairwise_logrank
 from dah_outcomes.stats.proportions import ProportionCI, RateCI, proportion_ci, rate_ci
 from dah_outcomes.suppression import suppress_small_cells
+from dah_outcomes.survival import SurvivalByGroup, survival_by_group
 from dah_outcomes.synthetic.calibration import Calibration, calibrate
 from dah_outcomes.synthetic.cohorts import generate_cohort
 from dah_outcomes.synthetic.scenario import Scenario, available_scenarios, load_scenario
@@ -66,6 +69,8 @@ __all__ = [
     "EstimationError",
     "ImportMapping",
     "ImportResult",
+    "KaplanMeierResult",
+    "LogRankResult",
     "OutcomeRates",
     "ProportionCI",
     "RateCI",
@@ -73,6 +78,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "SmallSampleWarning",
+    "SurvivalByGroup",
     "ValidationError",
     "ValidationReport",
     "__version__",
@@ -86,9 +92,12 @@ __all__ = [
     "draft_mapping",
     "generate_cohort",
     "incidence_frame",
+    "kaplan_meier",
     "load_cohort",
     "load_mapping",
     "load_scenario",
+    "logrank_test",
+    "pairwise_logrank",
     "patient_outcomes",
     "proportion_ci",
     "rate_ci",
@@ -97,6 +106,7 @@ __all__ = [
     "read_table",
     "save_cohort",
     "suppress_small_cells",
+    "survival_by_group",
     "validate_tables",
     "write_import",
 ]
