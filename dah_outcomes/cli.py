@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from dah_outcomes.errors import ArgumentError, DahOutcomesError, ValidationError
 from dah_outcomes.io.import_cli import register as register_import_commands
 from dah_outcomes.omop.cli_commands import register as register_omop_commands
@@ -136,6 +138,22 @@ def _cmd_survival(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from dah_outcomes.io import load_cohort
+    from dah_outcomes.reproduce.claims import load_claims
+    from dah_outcomes.reproduce.verdicts import reproduce
+
+    result = reproduce(load_claims(args.claims), load_cohort(args.cohort),
+                       ci_method=args.ci_method)
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        frame = result.to_frame()
+        with pd.option_context("display.width", 160, "display.max_colwidth", 90):
+            print(frame[["claim", "printed", "verdict", "why"]].to_string(index=False))
+    return 0
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from dah_outcomes.io import load_cohort
     from dah_outcomes.report import report_from_folder, write_report
@@ -200,6 +218,14 @@ def _parser() -> argparse.ArgumentParser:
     sv.add_argument("--plot", help="write the Kaplan-Meier figure (.png, .svg or .pdf)")
     sv.add_argument("--json", action="store_true")
     sv.set_defaults(func=_cmd_survival)
+
+    rc = sub.add_parser("reproduce", help="recompute reported figures (a claims file) from a "
+                                          "cohort and judge each one")
+    rc.add_argument("claims", metavar="CLAIMS")
+    rc.add_argument("--cohort", required=True, metavar="DIR")
+    rc.add_argument("--ci-method", choices=sorted(PROPORTION_METHODS), default="wilson")
+    rc.add_argument("--json", action="store_true")
+    rc.set_defaults(func=_cmd_reproduce)
 
     rp = sub.add_parser("report", help="write the self-contained HTML analysis report")
     rp.add_argument("path", metavar="DIR")

@@ -1,0 +1,1 @@
+"""Reproducing reported statistics: claims, consistency checks without data, and verdicts."""

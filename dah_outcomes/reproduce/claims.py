@@ -1,0 +1,289 @@
+"""Claims: reported figures as printed, read from a claims file, and recomputed from a cohort.
+
+A *claim* is one figure a paper or summary reports ("mortality about 12%", "recurrence 29%",
+"8 (57.1%)", "0.42 (0.21-0.80)") with what it refers to. :func:`parse_printed` reads the
+printed text exactly as given, keeping its precision, so rounding can be judged at the printed
+number of decimals; :func:`load_claims` reads a TOML or YAML claims file;
+:func:`reproduce` recomputes each claim from a cohort and gives a verdict.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from dah_outcomes.errors import ArgumentError
+
+__all__ = [
+    "STATISTICS",
+    "Claim",
+    "PrintedValue",
+    "load_claims",
+    "parse_printed",
+]
+
+#: Statistics a claim may report, and what they mean.
+STATISTICS: dict[str, str] = {
+    "proportion": "events / total of an endpoint among DAH patients (first episode)",
+    "mortality": "in-hospital death of the first episode, or death within `window_days`",
+    "incidence_proportion": "DAH patients / SLE patients over follow-up",
+    "incidence_rate": "first DAH per `per` person-years (default 1,000)",
+    "median_survival": "median time from first DAH onset to death, in days",
+    "survival_at": "Kaplan-Meier survival at `time_days` after first DAH onset",
+    "hazard_ratio": "hazard ratio of death for `term` (Cox model)",
+}
+
+Kind = Literal["point", "range", "lower_bound", "upper_bound"]
+
+_NUM = r"(\d+(?:[.,]\d+)?)"
+_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("count_percent", re.compile(rf"^(\d+)\s*(?:/\s*(\d+)\s*)?\(\s*{_NUM}\s*%\s*\)$")),
+    ("fraction", re.compile(r"^(\d+)\s*/\s*(\d+)$")),
+    ("range", re.compile(rf"^{_NUM}\s*%?\s*(?:-|–|to)\s*{_NUM}\s*(%?)$")),
+    ("bound", re.compile(rf"^(>=|<=|≥|≤|>|<|more than|less than|over|under|above|below)\s*"
+                         rf"{_NUM}\s*(%?)$")),
+    ("estimate_ci", re.compile(rf"^{_NUM}\s*(%?)\s*\(\s*(?:95%\s*CI[:,]?\s*)?{_NUM}\s*%?\s*"
+                               rf"(?:-|–|,|to)\s*{_NUM}\s*%?\s*\)$")),
+    ("point", re.compile(rf"^(~|≈|about|approximately|around|up to)?\s*{_NUM}\s*(%?)$")),
+]
+_LOWER = {">", ">=", "≥", "more than", "over", "above"}
+
+
+def _dec(text: str) -> Decimal:
+    return Decimal(text.replace(",", "."))
+
+
+def _decimals(text: str) -> int:
+    text = text.replace(",", ".")
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+@dataclass(frozen=True, slots=True)
+class PrintedValue:
+    """A figure exactly as printed.
+
+    Attributes
+    ----------
+    text : str
+        The printed text.
+    kind : {"point", "range", "lower_bound", "upper_bound"}
+        What the text asserts.
+    value : Decimal
+        The point value (or the bound, or the range's low end) in the printed unit.
+    high : Decimal or None
+        The range's high end.
+    percent : bool
+        Whether the value is printed as a percentage (so proportion = value / 100).
+    decimals : int
+        Printed decimals of ``value``: rounding is judged at this precision.
+    approximate : bool
+        Printed with "~", "about"...; ``up_to`` marks "up to N%".
+    events, total : int or None
+        Counts printed beside the figure ("8 (57.1%)", "8/14").
+    ci : tuple of Decimal or None
+        A printed confidence interval.
+    inclusive : bool
+        For bounds: ">=" rather than ">".
+    """
+
+    text: str
+    kind: Kind
+    value: Decimal
+    high: Decimal | None = None
+    percent: bool = False
+    decimals: int = 0
+    approximate: bool = False
+    up_to: bool = False
+    events: int | None = None
+    total: int | None = None
+    ci: tuple[Decimal, Decimal] | None = None
+    inclusive: bool = False
+
+    def as_fraction(self, x: Decimal) -> float:
+        """A printed-unit number as a proportion (divides percentages by 100)."""
+        return float(x / 100) if self.percent else float(x)
+
+    def rounds_to(self, estimate: float, value: Decimal | None = None) -> bool:
+        """Whether ``estimate`` (a proportion, or a plain number) prints as ``value``."""
+        target = self.value if value is None else value
+        x = Decimal(repr(estimate * 100 if self.percent else estimate))
+        q = Decimal(1).scaleb(-self.decimals)
+        return x.quantize(q, rounding=ROUND_HALF_UP) == target.quantize(q)
+
+
+def parse_printed(text: str) -> PrintedValue:
+    """Parse a printed figure: ``12%``, ``~12%``, ``>50%``, ``5-6%``, ``8 (57.1%)``, ``8/14``,
+    ``0.42 (0.21-0.80)``, ``310``.
+
+    Raises
+    ------
+    ArgumentError
+        If the text is none of the recognised forms.
+
+    Examples
+    --------
+    >>> p = parse_printed("8 (57.1%)")
+    >>> p.events, p.value, p.decimals, p.percent
+    (8, Decimal('57.1'), 1, True)
+    >>> parse_printed(">50%").kind
+    'lower_bound'
+    """
+    raw = str(text).strip()
+    s = raw.lower()
+    for name, pattern in _PATTERNS:
+        m = pattern.match(s)
+        if not m:
+            continue
+        g = m.groups()
+        if name == "count_percent":
+            return PrintedValue(raw, "point", _dec(g[2]), percent=True, decimals=_decimals(g[2]),
+                                events=int(g[0]), total=int(g[1]) if g[1] else None)
+        if name == "fraction":
+            k, n = int(g[0]), int(g[1])
+            if n == 0 or k > n:
+                break
+            return PrintedValue(raw, "point", Decimal(k) / Decimal(n) * 100, percent=True,
+                                decimals=28, events=k, total=n)
+        if name == "range":
+            percent = g[2] == "%" or "%" in s
+            return PrintedValue(raw, "range", _dec(g[0]), high=_dec(g[1]), percent=percent,
+                                decimals=max(_decimals(g[0]), _decimals(g[1])))
+        if name == "bound":
+            lower = g[0] in _LOWER
+            return PrintedValue(raw, "lower_bound" if lower else "upper_bound", _dec(g[1]),
+                                percent=g[2] == "%", decimals=_decimals(g[1]),
+                                inclusive=g[0] in {">=", "≥", "<=", "≤"})
+        if name == "estimate_ci":
+            percent = g[1] == "%"
+            return PrintedValue(raw, "point", _dec(g[0]), percent=percent,
+                                decimals=_decimals(g[0]), ci=(_dec(g[2]), _dec(g[3])))
+        if name == "point":
+            qualifier = g[0] or ""
+            return PrintedValue(raw, "point", _dec(g[1]), percent=g[2] == "%",
+                                decimals=_decimals(g[1]),
+                                approximate=qualifier not in ("", "up to"),
+                                up_to=qualifier == "up to")
+    raise ArgumentError(
+        f"cannot read the printed figure {raw!r}: write it as printed, e.g. '12%', '~12%', "
+        "'>50%', '5-6%', '8 (57.1%)', '8/14' or '0.42 (0.21-0.80)'"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """One reported figure.
+
+    Attributes
+    ----------
+    id : str
+        Short key.
+    statistic : str
+        A key of :data:`STATISTICS`.
+    printed : PrintedValue
+        The figure as printed.
+    endpoint : str or None
+        Endpoint for ``proportion`` claims (see :data:`~dah_outcomes.endpoints.ENDPOINTS`).
+    by, group : str or None
+        The subgroup the figure refers to (``by="arm", group="MP+CYC+PLEX"``).
+    n : int or None
+        The stated sample size.
+    window_days, time_days : int or None
+        For mortality within a window, and survival at a time.
+    term : str or None
+        For hazard ratios: the covariate (e.g. ``"plasmapheresis"``).
+    per : float
+        For incidence rates: person-years the rate is expressed per.
+    source : str
+        Where the figure was printed.
+    """
+
+    id: str
+    statistic: str
+    printed: PrintedValue
+    endpoint: str | None = None
+    by: str | None = None
+    group: str | None = None
+    n: int | None = None
+    window_days: int | None = None
+    time_days: int | None = None
+    term: str | None = None
+    per: float = 1000.0
+    source: str = ""
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+_FIELDS = {"id", "statistic", "value", "endpoint", "by", "group", "n", "window_days",
+           "time_days", "term", "per", "source", "population", "ci"}
+
+
+def _claim(entry: dict[str, Any], where: str, problems: list[str]) -> Claim | None:
+    unknown = sorted(set(entry) - _FIELDS)
+    if unknown:
+        problems.append(f"{where}: unknown field(s) {unknown}; allowed: {sorted(_FIELDS)}")
+    stat = entry.get("statistic")
+    if stat not in STATISTICS:
+        problems.append(f"{where}: statistic must be one of {sorted(STATISTICS)}, got {stat!r}")
+        return None
+    if "value" not in entry:
+        problems.append(f"{where}: value (the figure as printed) is missing")
+        return None
+    try:
+        printed = parse_printed(str(entry["value"]))
+    except ArgumentError as err:
+        problems.append(f"{where}: {err}")
+        return None
+    if stat == "proportion" and not entry.get("endpoint"):
+        problems.append(f"{where}: a proportion claim needs endpoint = one of the endpoints")
+    by, group = entry.get("by"), entry.get("group")
+    population = entry.get("population")
+    if population and ":" in str(population):  # "arm:MP+CYC+PLEX" shorthand
+        by, group = str(population).split(":", 1)
+    for key in ("n", "window_days", "time_days"):
+        if key in entry and not (isinstance(entry[key], int) and entry[key] > 0):
+            problems.append(f"{where}: {key} must be a positive whole number, "
+                            f"got {entry[key]!r}")
+    return Claim(id=str(entry.get("id", where)), statistic=stat, printed=printed,
+                 endpoint=entry.get("endpoint"), by=by, group=group, n=entry.get("n"),
+                 window_days=entry.get("window_days"), time_days=entry.get("time_days"),
+                 term=entry.get("term"), per=float(entry.get("per", 1000.0)),
+                 source=str(entry.get("source", "")),
+                 extra={k: v for k, v in entry.items() if k in ("population", "ci")})
+
+
+def load_claims(path: str | Path) -> list[Claim]:
+    """Read a claims file (TOML with ``[[claim]]`` tables, or YAML with a ``claims:`` list).
+
+    Raises
+    ------
+    ArgumentError
+        Listing every malformed claim at once.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ArgumentError(f"claims file {path} does not exist")
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix.lower() == ".toml":
+            data = tomllib.loads(text)
+            entries = data.get("claim", [])
+        else:
+            data = yaml.safe_load(text) or {}
+            entries = data.get("claims", []) if isinstance(data, dict) else []
+    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
+        raise ArgumentError(f"claims file {path} cannot be parsed: {exc}") from exc
+    if not entries:
+        raise ArgumentError(f"claims file {path} lists no claims: add [[claim]] tables (TOML) "
+                            "or a `claims:` list (YAML)")
+    problems: list[str] = []
+    claims = [c for i, e in enumerate(entries)
+              if (c := _claim(e, f"claim {i + 1} ({e.get('id', '?')})", problems)) is not None]
+    if problems:
+        raise ArgumentError(f"claims file {path} has {len(problems)} problem(s):\n  - "
+                            + "\n  - ".join(problems))
+    return claims
