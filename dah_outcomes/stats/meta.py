@@ -1,0 +1,255 @@
+"""Random-effects meta-analysis of proportions, matching R's metafor (``escalc`` + ``rma``).
+
+Transforms: logit (``PLO``; 0.5 added to every cell of a study with a zero cell, as metafor
+does) and Freeman-Tukey double arcsine (``PFT``; back-transformed with the harmonic mean of the
+sample sizes, as ``transf.ipft.hm``). Between-study variance by DerSimonian-Laird or REML;
+z-based CI and prediction interval as ``predict.rma``; meta-regression on moderators (REML).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from scipy.special import expit
+
+from dah_outcomes.errors import ArgumentError, EstimationError
+from dah_outcomes.results import ResultMixin
+
+__all__ = ["MetaProportionResult", "MetaRegressionResult", "meta_proportions",
+           "meta_regression", "transform_proportions"]
+
+TRANSFORMS = ("logit", "freeman-tukey")
+METHODS = ("DL", "REML")
+
+
+def transform_proportions(events: np.ndarray, totals: np.ndarray, transform: str
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """Effect sizes ``yi`` and sampling variances ``vi`` (metafor's escalc PLO / PFT)."""
+    x = np.asarray(events, dtype=float)
+    n = np.asarray(totals, dtype=float)
+    if transform == "logit":
+        add = np.where((x == 0) | (x == n), 0.5, 0.0)
+        return np.log((x + add) / (n - x + add)), 1 / (x + add) + 1 / (n - x + add)
+    yi = 0.5 * (np.arcsin(np.sqrt(x / (n + 1))) + np.arcsin(np.sqrt((x + 1) / (n + 1))))
+    return yi, 1 / (4 * n + 2)
+
+
+def _pft(p: float, n: float) -> float:
+    x = p * n
+    return 0.5 * (np.arcsin(np.sqrt(x / (n + 1))) + np.arcsin(np.sqrt((x + 1) / (n + 1))))
+
+
+def _ipft(y: float, n: float) -> float:
+    """metafor's transf.ipft: the inverse Freeman-Tukey transform at sample size ``n``."""
+    if y > _pft(1.0, n):
+        return 1.0
+    if y < _pft(0.0, n):
+        return 0.0
+    s = np.sin(2 * y)
+    inner = 1 - (s + (s - 1 / s) / n) ** 2
+    return float(0.5 * (1 - np.sign(np.cos(2 * y)) * np.sqrt(max(inner, 0.0))))
+
+
+def _reml_tau2(y: np.ndarray, v: np.ndarray, x: np.ndarray, *, threshold: float = 1e-5,
+               max_iter: int = 100) -> float:
+    """REML between-study variance by metafor's Fisher scoring, step for step: start at the
+    Hedges (HE) estimate, step (y'PPy - tr P) / tr PP, halve steps that would go below 0, stop
+    when the change is below ``threshold`` (metafor's default 1e-5), so results agree with
+    metafor to well within 1e-6 rather than differing by where each stops."""
+    k, p = x.shape
+    hat = x @ np.linalg.solve(x.T @ x, x.T)
+    p_he = np.eye(k) - hat
+    tau2 = max(0.0, float((y @ p_he @ y - np.trace(p_he * v)) / (k - p)))
+    for _ in range(max_iter):
+        w = 1 / (v + tau2)
+        wx = x * w[:, None]
+        pm = np.diag(w) - wx @ np.linalg.solve(x.T @ wx, wx.T)
+        pp = pm @ pm
+        adj = float((y @ pp @ y - np.trace(pm)) / np.trace(pp))
+        while tau2 + adj < 0:
+            adj /= 2
+        old, tau2 = tau2, tau2 + adj
+        if abs(old - tau2) <= threshold:
+            return tau2
+    raise EstimationError("the REML Fisher scoring did not converge")
+
+
+def _dl_tau2(y: np.ndarray, v: np.ndarray) -> tuple[float, float]:
+    w = 1 / v
+    mu = np.sum(w * y) / np.sum(w)
+    q = float(np.sum(w * (y - mu) ** 2))
+    c = np.sum(w) - np.sum(w**2) / np.sum(w)
+    return max(0.0, (q - (len(y) - 1)) / c), q
+
+
+@dataclass(frozen=True, slots=True)
+class MetaProportionResult(ResultMixin):
+    """A pooled proportion from a random-effects model.
+
+    Attributes
+    ----------
+    pooled, ci_low, ci_high, pi_low, pi_high : float
+        Back-transformed pooled proportion, its CI and the prediction interval.
+    mu, mu_se : float
+        Pooled estimate and SE on the transformed scale.
+    tau2, i2, q, q_p : float
+        Between-study variance, I² (percent), Cochran's Q and its p-value.
+    k : int
+        Number of studies.
+    transform, method : str
+    conf_level : float
+    studies : DataFrame
+        Per study: label, events, total, proportion, yi, vi, weight (percent).
+    """
+
+    pooled: float
+    ci_low: float
+    ci_high: float
+    pi_low: float
+    pi_high: float
+    mu: float
+    mu_se: float
+    tau2: float
+    i2: float
+    q: float
+    q_p: float
+    k: int
+    transform: str
+    method: str
+    conf_level: float
+    studies: pd.DataFrame = field(repr=False)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Studies, then the pooled row."""
+        pooled = pd.DataFrame([{"label": "pooled (random effects)", "proportion": self.pooled,
+                                "ci_low": self.ci_low, "ci_high": self.ci_high,
+                                "weight": 100.0}])
+        return pd.concat([self.studies, pooled], ignore_index=True)
+
+    def to_dict(self) -> dict:
+        from dah_outcomes.results import json_safe
+
+        return {k: json_safe(getattr(self, k)) for k in (
+            "pooled", "ci_low", "ci_high", "pi_low", "pi_high", "mu", "mu_se", "tau2", "i2",
+            "q", "q_p", "k", "transform", "method", "conf_level")} | {
+            "studies": json_safe(self.studies)}
+
+
+def _check(events, totals, transform, method, labels):
+    x = np.asarray(events, dtype=float)
+    n = np.asarray(totals, dtype=float)
+    if x.shape != n.shape or x.ndim != 1 or len(x) < 2:
+        raise ArgumentError("events and totals must be equal-length sequences of at least "
+                            "2 studies")
+    if np.any(np.isnan(x)) or np.any(n <= 0) or np.any(x < 0) or np.any(x > n):
+        raise ArgumentError("each study needs 0 <= events <= total and total > 0")
+    if transform not in TRANSFORMS:
+        raise ArgumentError(f"transform must be one of {list(TRANSFORMS)}, got {transform!r}")
+    if method not in METHODS:
+        raise ArgumentError(f"method must be one of {list(METHODS)}, got {method!r}")
+    labels = list(labels) if labels is not None else [f"study {i + 1}" for i in range(len(x))]
+    return x, n, labels
+
+
+def meta_proportions(events: Sequence[int], totals: Sequence[int], *,
+                     transform: str = "logit", method: str = "REML",
+                     conf_level: float = 0.95,
+                     labels: Sequence[str] | None = None) -> MetaProportionResult:
+    """Random-effects pooling of proportions (metafor ``rma`` on ``escalc`` PLO or PFT).
+
+    Parameters
+    ----------
+    events, totals : sequence of int
+        Per study: patients with the outcome and patients.
+    transform : {"logit", "freeman-tukey"}
+    method : {"DL", "REML"}
+        Between-study variance estimator.
+    conf_level : float
+    labels : sequence of str, optional
+        Study names.
+
+    Returns
+    -------
+    MetaProportionResult
+
+    Examples
+    --------
+    >>> r = meta_proportions([4, 8, 2], [7, 14, 7], method="DL")
+    >>> round(r.pooled, 3), r.k
+    (0.506, 3)
+    """
+    x, n, labels = _check(events, totals, transform, method, labels)
+    y, v = transform_proportions(x, n, transform)
+    tau2_dl, q = _dl_tau2(y, v)
+    tau2 = tau2_dl if method == "DL" else _reml_tau2(y, v, np.ones((len(y), 1)))
+    w = 1 / (v + tau2)
+    mu = float(np.sum(w * y) / np.sum(w))
+    se = float(np.sqrt(1 / np.sum(w)))
+    z = float(stats.norm.ppf(0.5 + conf_level / 2))
+    k = len(y)
+    wf = 1 / v
+    s2 = (k - 1) * np.sum(wf) / (np.sum(wf) ** 2 - np.sum(wf**2))
+    i2 = float(100 * tau2 / (tau2 + s2))
+    pi_half = z * np.sqrt(se**2 + tau2)
+    if transform == "logit":
+        def back(t: float) -> float:
+            return float(expit(t))
+    else:
+        n_hm = 1 / np.mean(1 / n)
+
+        def back(t: float) -> float:
+            return _ipft(t, n_hm)
+    studies = pd.DataFrame({"label": labels, "events": x.astype(int), "total": n.astype(int),
+                            "proportion": x / n, "yi": y, "vi": v,
+                            "weight": 100 * w / np.sum(w)})
+    return MetaProportionResult(
+        pooled=back(mu), ci_low=back(mu - z * se), ci_high=back(mu + z * se),
+        pi_low=back(mu - pi_half), pi_high=back(mu + pi_half), mu=mu, mu_se=se,
+        tau2=float(tau2), i2=i2, q=q, q_p=float(stats.chi2.sf(q, k - 1)), k=k,
+        transform=transform, method=method, conf_level=float(conf_level), studies=studies)
+
+
+@dataclass(frozen=True, slots=True)
+class MetaRegressionResult(ResultMixin):
+    """A mixed-effects meta-regression (REML)."""
+
+    terms: tuple[str, ...]
+    coef: np.ndarray = field(repr=False)
+    se: np.ndarray = field(repr=False)
+    p_value: np.ndarray = field(repr=False)
+    tau2: float
+    qm: float
+    qm_p: float
+    k: int
+    transform: str
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame({"term": list(self.terms), "coef": self.coef, "se": self.se,
+                             "p_value": self.p_value})
+
+
+def meta_regression(events: Sequence[int], totals: Sequence[int], moderator: Sequence[float],
+                    *, transform: str = "logit", name: str = "moderator"
+                    ) -> MetaRegressionResult:
+    """Meta-regression of transformed proportions on one numeric moderator (REML, z tests;
+    metafor ``rma(yi, vi, mods = ~ moderator, method = "REML")``)."""
+    x, n, _ = _check(events, totals, transform, "REML", None)
+    mod = np.asarray(moderator, dtype=float)
+    if mod.shape != x.shape or np.any(np.isnan(mod)):
+        raise ArgumentError("the moderator needs one non-missing value per study")
+    y, v = transform_proportions(x, n, transform)
+    design = np.column_stack([np.ones(len(y)), mod])
+    tau2 = _reml_tau2(y, v, design)
+    w = 1 / (v + tau2)
+    cov = np.linalg.inv(design.T @ (design * w[:, None]))
+    b = cov @ design.T @ (w * y)
+    se = np.sqrt(np.diag(cov))
+    p = 2 * stats.norm.sf(np.abs(b / se))
+    qm = float(b[1] ** 2 / cov[1, 1])
+    return MetaRegressionResult(terms=("intercept", name), coef=b, se=se, p_value=p,
+                                tau2=float(tau2), qm=qm, qm_p=float(stats.chi2.sf(qm, 1)),
+                                k=len(y), transform=transform)

@@ -1,0 +1,70 @@
+"""Meta-analysis of proportions against metafor 3.8-1 (tests/reference/meta_dah_mortality.json).
+
+Tolerance 1e-6 relative (absolute 1e-9 near zero). REML follows metafor's Fisher scoring step
+for step (same start, same stopping rule). GLMM (rma.glmm) is not implemented yet.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dah_outcomes import ArgumentError
+from dah_outcomes.stats.meta import meta_proportions, meta_regression
+
+REF = json.loads((Path(__file__).parents[1] / "reference" / "meta_dah_mortality.json")
+                 .read_text())
+EVENTS, TOTALS = np.array(REF["events"]), np.array(REF["total"])
+YEARS = np.array([np.nan if y == "NA" else float(y) for y in REF["year"]])
+
+
+def close(a, b, rtol=1e-6) -> None:
+    np.testing.assert_allclose(np.asarray(a, dtype=float), np.asarray(b, dtype=float),
+                               rtol=rtol, atol=1e-9)
+
+
+@pytest.mark.parametrize("key", ["PLO_DL", "PLO_REML", "PFT_DL", "PFT_REML"])
+def test_pooled_matches_metafor(key: str) -> None:
+    ref = REF[key]
+    meas, method = key.split("_")
+    r = meta_proportions(EVENTS, TOTALS, method=method,
+                         transform="logit" if meas == "PLO" else "freeman-tukey")
+    close(r.studies["yi"], ref["yi"])
+    close(r.studies["vi"], ref["vi"])
+    close([r.tau2, r.mu, r.mu_se, r.q, r.q_p, r.i2],
+          [ref["tau2"], ref["mu"], ref["mu_se"], ref["q"], ref["q_p"], ref["i2"]])
+    close([r.pooled, r.ci_low, r.ci_high, r.pi_low, r.pi_high],
+          [ref["pooled"], *ref["ci"], *ref["pi"]])
+    assert r.k == ref["k"]
+
+
+@pytest.mark.parametrize(("key", "early"), [("PLO_DL_before_2005", True),
+                                            ("PLO_DL_from_2005", False)])
+def test_subgroups_by_era(key: str, early: bool) -> None:
+    known = ~np.isnan(YEARS)
+    sub = known & ((YEARS < 2005) if early else (YEARS >= 2005))
+    r = meta_proportions(EVENTS[sub], TOTALS[sub], method="DL")
+    ref = REF[key]
+    close([r.pooled, *[r.ci_low, r.ci_high], r.tau2, r.q], [ref["pooled"], *ref["ci"],
+                                                            ref["tau2"], ref["q"]])
+
+
+def test_metaregression_on_year() -> None:
+    known = ~np.isnan(YEARS)
+    r = meta_regression(EVENTS[known], TOTALS[known], YEARS[known] - 2000)
+    ref = REF["PLO_REML_metaregression_year"]
+    close(r.coef, ref["coef"], rtol=1e-5)
+    close(r.se, ref["se"], rtol=1e-5)
+    close([r.tau2, r.qm, r.qm_p], [ref["tau2"], ref["qm"], ref["qm_p"]], rtol=1e-5)
+
+
+def test_arguments() -> None:
+    with pytest.raises(ArgumentError, match="transform"):
+        meta_proportions([1, 2], [3, 4], transform="arcsine")
+    with pytest.raises(ArgumentError, match="events <= total"):
+        meta_proportions([5, 2], [3, 4])
+    with pytest.raises(ArgumentError, match="method"):
+        meta_proportions([1, 2], [3, 4], method="GLMM")
