@@ -154,6 +154,25 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from dah_outcomes.reproduce.audit import audit_claims
+    from dah_outcomes.reproduce.claims import load_claims
+
+    evidence = None
+    if args.evidence:
+        evidence = pd.read_csv(args.evidence, dtype=str, keep_default_na=False, na_values=[""])
+        for col in ("events", "total", "year"):
+            evidence[col] = pd.to_numeric(evidence[col], errors="coerce").astype("Int64")
+    result = audit_claims(load_claims(args.claims), evidence)
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        cols = ["claim", "printed", "k", "pooled", "ci_low", "ci_high", "verdict"]
+        with pd.option_context("display.width", 160, "display.float_format", "{:.3f}".format):
+            print(result.to_frame()[cols].to_string(index=False))
+    return 0
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from dah_outcomes.io import load_cohort
     from dah_outcomes.report import report_from_folder, write_report
@@ -226,6 +245,12 @@ def _parser() -> argparse.ArgumentParser:
     rc.add_argument("--ci-method", choices=sorted(PROPORTION_METHODS), default="wilson")
     rc.add_argument("--json", action="store_true")
     rc.set_defaults(func=_cmd_reproduce)
+
+    au = sub.add_parser("audit", help="set reported figures against the published series")
+    au.add_argument("claims", metavar="CLAIMS")
+    au.add_argument("--evidence", help="published series CSV (default: the shipped extraction)")
+    au.add_argument("--json", action="store_true")
+    au.set_defaults(func=_cmd_audit)
 
     rp = sub.add_parser("report", help="write the self-contained HTML analysis report")
     rp.add_argument("path", metavar="DIR")

@@ -1,0 +1,48 @@
+"""The published DAH-in-SLE series shipped with the package (see data/published/README.md)."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import pandas as pd
+
+from dah_outcomes.errors import ArgumentError
+
+__all__ = ["OUTCOMES", "load_published_series", "select_studies"]
+
+OUTCOMES = ("death", "mechanical_ventilation", "plasmapheresis", "cyclophosphamide",
+            "rituximab", "recurrence", "nephritis", "first_manifestation", "dah_incidence")
+
+
+def load_published_series() -> pd.DataFrame:
+    """The extraction as a DataFrame (``events``/``total`` nullable integers, ``year`` Int64)."""
+    ref = resources.files("dah_outcomes.reproduce") / "data" / "dah_sle_series.csv"
+    with resources.as_file(ref) as path:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    for col in ("events", "total", "year"):
+        frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("Int64")
+    return frame
+
+
+def select_studies(frame: pd.DataFrame, outcome: str, *, unit: str = "patients",
+                   populations: tuple[str, ...] = ("adult", "unknown", "mixed"),
+                   one_per_overlap: bool = True,
+                   exclude_admission_denominators: bool = True) -> pd.DataFrame:
+    """The rows that may be pooled for ``outcome``, with the selection made explicit.
+
+    Keeps rows with both counts, the given unit and populations (paediatric series apart by
+    default), drops subgroup-only rows (``li2023_bacterial``) and, for incidence, rows whose
+    denominator is hospital admissions; keeps one study per overlap group (the largest).
+    """
+    if outcome not in OUTCOMES:
+        raise ArgumentError(f"outcome must be one of {list(OUTCOMES)}, got {outcome!r}")
+    d = frame[(frame["outcome"] == outcome) & frame["events"].notna() & frame["total"].notna()
+              & (frame["unit"] == unit) & frame["population"].isin(populations)
+              & (frame["study_id"] != "li2023_bacterial")]
+    if exclude_admission_denominators:
+        d = d[~d["note"].fillna("").str.startswith("denominator = admissions")]
+    if one_per_overlap:
+        grouped = d[d["overlap_group"].notna()]
+        keep = grouped.sort_values("total", ascending=False).drop_duplicates("overlap_group")
+        d = pd.concat([d[d["overlap_group"].isna()], keep])
+    return d.sort_values(["year", "study_id"]).reset_index(drop=True)
