@@ -37,9 +37,20 @@ from dah_outcomes.io.importer import ImportResult, read_cohort, write_import
 from dah_outcomes.io.mapping import ImportMapping, apply_mapping, draft_mapping, load_mapping
 from dah_outcomes.io.readers import RawTable, read_table
 from dah_outcomes.outcome_rates import OutcomeRates, rates
+from dah_outcomes.reproduce.audit import AuditResult, audit_claims
+from dah_outcomes.reproduce.claims import Claim, load_claims, parse_printed
+from dah_outcomes.reproduce.consistency import (
+    ci_method_matches,
+    consistent_numerators,
+    consistent_sample_sizes,
+)
+from dah_outcomes.reproduce.verdicts import ReproductionResult, reproduce
+from dah_outcomes.stats.cox import CoxResult, cox_regression
 from dah_outcomes.stats.kaplan_meier import KaplanMeierResult, kaplan_meier
 from dah_outcomes.stats.logrank import LogRankResult, logrank_test, pairwise_logrank
+from dah_outcomes.stats.meta import MetaProportionResult, meta_proportions, meta_regression
 from dah_outcomes.stats.proportions import ProportionCI, RateCI, proportion_ci, rate_ci
+from dah_outcomes.stats.weighting import ipw_weights
 from dah_outcomes.suppression import suppress_small_cells
 from dah_outcomes.survival import SurvivalByGroup, survival_by_group
 from dah_outcomes.synthetic.calibration import Calibration, calibrate
@@ -57,11 +68,14 @@ __all__ = [
     "ArgumentError",
     "Arm",
     "ArmDefinition",
+    "AuditResult",
     "Calibration",
     "CalibrationError",
     "CitedComparison",
+    "Claim",
     "Cohort",
     "CohortFileError",
+    "CoxResult",
     "DahOutcomesError",
     "DahOutcomesWarning",
     "Endpoint",
@@ -71,10 +85,12 @@ __all__ = [
     "ImportResult",
     "KaplanMeierResult",
     "LogRankResult",
+    "MetaProportionResult",
     "OutcomeRates",
     "ProportionCI",
     "RateCI",
     "RawTable",
+    "ReproductionResult",
     "Scenario",
     "ScenarioError",
     "SmallSampleWarning",
@@ -85,25 +101,36 @@ __all__ = [
     "apply_mapping",
     "assign_arms",
     "assign_eras",
+    "audit_claims",
     "available_scenarios",
     "calibrate",
+    "ci_method_matches",
     "compare_cited_figures",
+    "consistent_numerators",
+    "consistent_sample_sizes",
+    "cox_regression",
     "death_frame",
     "draft_mapping",
     "generate_cohort",
     "incidence_frame",
+    "ipw_weights",
     "kaplan_meier",
+    "load_claims",
     "load_cohort",
     "load_mapping",
     "load_scenario",
     "logrank_test",
+    "meta_proportions",
+    "meta_regression",
     "pairwise_logrank",
+    "parse_printed",
     "patient_outcomes",
     "proportion_ci",
     "rate_ci",
     "rates",
     "read_cohort",
     "read_table",
+    "reproduce",
     "save_cohort",
     "suppress_small_cells",
     "survival_by_group",
