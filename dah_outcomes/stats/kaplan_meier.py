@@ -19,7 +19,7 @@ from scipy import stats
 from dah_outcomes.errors import ArgumentError
 from dah_outcomes.results import ResultMixin
 from dah_outcomes.stats.inputs import read_survival_columns
-from dah_outcomes.stats.risk_sets import RiskTable, risk_table
+from dah_outcomes.stats.risk_sets import RiskTable, risk_table, time_index
 
 __all__ = ["CONF_TYPES", "KaplanMeierResult", "SurvivalCurve", "kaplan_meier",
            "kaplan_meier_from_counts"]
@@ -289,14 +289,32 @@ def kaplan_meier(data: pd.DataFrame, *, time: str, event: str, group: str | None
     z = _check(conf_type, conf_level)
     s = read_survival_columns(data, time=time, event=event, group=group, entry=entry,
                               weights=weights)
-    labels = s.group if s.group is not None else np.full(len(s.time), "all", dtype=object)
+    labels = s.group if s.group is not None else np.zeros(len(s.time), dtype=np.int8)
+    codes, uniques = pd.factorize(labels)
+    order = _group_order(np.asarray(uniques, dtype=object)) if s.group is not None else [0]
+    position = {u: i for i, u in enumerate(uniques)}
     curves = []
-    for g in _group_order(labels):
-        m = labels == g
-        rt = risk_table(s.time[m], s.event[m],
-                        entry=None if s.entry is None else s.entry[m],
-                        weights=None if s.weights is None else s.weights[m])
-        curves.append(_curve(str(g), rt, z, conf_type))
+    if s.entry is None:
+        # one pass for every group: counts by (time, group), then each group's rows
+        uniq, inv = time_index(s.time)
+        k, m = len(uniques), len(uniq)
+        w = np.ones(len(s.time)) if s.weights is None else s.weights
+        flat = inv * k + codes
+        exits = np.bincount(flat, weights=w, minlength=m * k).reshape(m, k)
+        died = np.bincount(flat, weights=w * (s.event == 1), minlength=m * k).reshape(m, k)
+        for g in order:
+            j = position[g]
+            keep = exits[:, j] > 0
+            n_risk = np.cumsum(exits[::-1, j])[::-1][keep]
+            rt = RiskTable(uniq[keep], n_risk, died[keep, j].reshape(-1, 1),
+                           (exits[:, j] - died[:, j])[keep])
+            curves.append(_curve(str(g) if s.group is not None else "all", rt, z, conf_type))
+    else:
+        for g in order:
+            mask = codes == position[g]
+            rt = risk_table(s.time[mask], s.event[mask], entry=s.entry[mask],
+                            weights=None if s.weights is None else s.weights[mask])
+            curves.append(_curve(str(g) if s.group is not None else "all", rt, z, conf_type))
     return KaplanMeierResult(tuple(curves), conf_type, float(conf_level), time_unit)
 
 

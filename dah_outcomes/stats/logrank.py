@@ -17,6 +17,7 @@ from scipy import stats
 from dah_outcomes.errors import ArgumentError, EstimationError
 from dah_outcomes.results import ResultMixin
 from dah_outcomes.stats.inputs import read_survival_columns
+from dah_outcomes.stats.risk_sets import time_index
 
 __all__ = ["LogRankResult", "logrank_test", "pairwise_logrank"]
 
@@ -74,7 +75,7 @@ class LogRankResult(ResultMixin):
 def _counts(time: np.ndarray, event: np.ndarray, gidx: np.ndarray, k: int
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distinct event times' at-risk and event counts by group: (n_risk, d) of shape (m, k)."""
-    uniq, inv = np.unique(time, return_inverse=True)
+    uniq, inv = time_index(time)
     m = len(uniq)
     flat = inv * k + gidx
     exits = np.bincount(flat, minlength=m * k).reshape(m, k).astype(float)
@@ -130,15 +131,18 @@ def logrank_test(data: pd.DataFrame, *, time: str, event: str, group: str,
     LogRankResult
     """
     s = read_survival_columns(data, time=time, event=event, group=group, strata=strata)
-    labels = pd.Index(pd.unique(s.group))
+    codes, uniques = pd.factorize(s.group)
     try:
-        labels = pd.Index(sorted(labels))
+        ranks = np.argsort(np.argsort(np.asarray(uniques, dtype=object)))
+        labels = pd.Index(sorted(uniques))
     except TypeError:
-        labels = pd.Index(sorted(labels, key=str))
+        keyed = [str(u) for u in uniques]
+        ranks = np.argsort(np.argsort(np.asarray(keyed, dtype=object)))
+        labels = pd.Index(sorted(uniques, key=str))
     k = len(labels)
     if k < 2:
         raise ArgumentError(f"group column {group!r} has {k} group(s); need at least 2")
-    gidx = labels.get_indexer(s.group)
+    gidx = ranks[codes]
     obs = np.zeros(k)
     exp = np.zeros(k)
     var = np.zeros((k, k))

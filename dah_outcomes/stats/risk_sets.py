@@ -11,7 +11,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["RiskTable", "risk_table"]
+__all__ = ["RiskTable", "risk_table", "time_index"]
+
+
+def time_index(time: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct times and each row's index into them (``np.unique(..., return_inverse)``).
+
+    Whole-number times (days, as registries record them) take a ``bincount`` path that needs
+    no sort; distinct times with no row are dropped, so the result equals ``np.unique``'s.
+    """
+    n = len(time)
+    if n and time.dtype.kind in "fiu":
+        lo, hi = float(time.min()), float(time.max())
+        if lo >= 0 and hi <= 4 * n + 1_000_000 and np.array_equal(time, np.floor(time)):
+            t = time.astype(np.int64)
+            present = np.bincount(t, minlength=int(hi) + 1) > 0
+            uniq = np.flatnonzero(present)
+            remap = np.cumsum(present) - 1
+            return uniq.astype(time.dtype), remap[t]
+    return np.unique(time, return_inverse=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +87,7 @@ def risk_table(
     RiskTable
     """
     w = np.ones(len(time)) if weights is None else np.asarray(weights, dtype=float)
-    uniq, inv = np.unique(time, return_inverse=True)
+    uniq, inv = time_index(np.asarray(time))
     m = len(uniq)
     n_event = np.empty((m, n_causes))
     for cause in range(1, n_causes + 1):
