@@ -17,6 +17,7 @@ import pandas as pd
 from dah_outcomes.errors import ArgumentError, DahOutcomesError, ValidationError
 from dah_outcomes.io.import_cli import register as register_import_commands
 from dah_outcomes.omop.cli_commands import register as register_omop_commands
+from dah_outcomes.progress import progress_bar
 
 __all__ = ["main"]
 
@@ -28,26 +29,12 @@ def _print_json(obj: Any) -> None:
     print(json.dumps(obj, indent=2, sort_keys=False))
 
 
-def _progress_bar(total_label: str):  # pragma: no cover - visual only
-    from tqdm import tqdm
-
-    bar = tqdm(total=100, desc=total_label, disable=None, leave=False, file=sys.stderr)
-
-    def update(step: str, fraction: float) -> None:
-        bar.set_postfix_str(step)
-        bar.update(round(fraction * 100) - bar.n)
-        if fraction >= 1.0:
-            bar.close()
-
-    return update
-
-
 def _cmd_generate(args: argparse.Namespace) -> int:
     from dah_outcomes.io import save_cohort
     from dah_outcomes.synthetic.cohorts import generate_cohort
 
     cohort = generate_cohort(args.scenario, n_sle=args.n_sle, seed=args.seed,
-                             progress=_progress_bar("generating"))
+                             progress=progress_bar("generating"))
     paths = save_cohort(cohort, args.out, format=args.format)
     print(f"wrote {cohort.n_patients} patients, {cohort.n_dah_patients} with DAH, "
           f"{cohort.n_episodes} episodes to {args.out} (fingerprint {cohort.fingerprint[:12]})")
@@ -188,7 +175,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from dah_outcomes.demo import run_demo
 
     return run_demo(Path(args.out), n_sle=args.n_sle, seed=args.seed,
-                    progress=_progress_bar("generating"))
+                    progress=progress_bar("generating"))
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -7,22 +7,9 @@ import sys
 from pathlib import Path
 
 from dah_outcomes.errors import ArgumentError, ValidationError
+from dah_outcomes.progress import progress_bar
 
 __all__ = ["register"]
-
-
-def _progress(label: str):  # pragma: no cover - visual only
-    from tqdm import tqdm
-
-    bar = tqdm(total=100, desc=label, disable=None, leave=False, file=sys.stderr)
-
-    def update(step: str, fraction: float) -> None:
-        bar.set_postfix_str(step)
-        bar.update(round(fraction * 100) - bar.n)
-        if fraction >= 1.0:
-            bar.close()
-
-    return update
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
@@ -35,7 +22,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
     try:
         result = read_cohort(source, mapping=args.mapping, dictionary=args.dictionary,
                              format=args.format, sheet=args.sheet, mode=mode,
-                             progress=_progress("importing"))
+                             progress=progress_bar("importing"))
     except ValidationError as err:
         print(err.report.summary(limit=args.limit))
         print("nothing written (strict mode: fix the problems, or use --quarantine to import "

@@ -7,23 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from dah_outcomes.progress import progress_bar
+
 __all__ = ["register"]
-
-
-def _progress(label: str):  # pragma: no cover - visual only
-    import sys
-
-    from tqdm import tqdm
-
-    bar = tqdm(total=100, desc=label, disable=None, leave=False, file=sys.stderr)
-
-    def update(step: str, fraction: float) -> None:
-        bar.set_postfix_str(step)
-        bar.update(round(fraction * 100) - bar.n)
-        if fraction >= 1.0:
-            bar.close()
-
-    return update
 
 
 def _extract(args: argparse.Namespace) -> int:
@@ -53,11 +39,11 @@ def _synthesize(args: argparse.Namespace) -> int:
     from dah_outcomes.synthetic.cohorts import generate_cohort
 
     cohort = generate_cohort(args.scenario, n_sle=args.n_sle, seed=args.seed,
-                             progress=_progress("generating"))
+                             progress=progress_bar("generating"))
     counts = write_omop(cohort, args.out, seed=args.seed,
                         noise=OmopNoise(rows_per_person=args.noise_rows),
                         to_duckdb=str(args.out).endswith(".duckdb"),
-                        progress=_progress("writing"))
+                        progress=progress_bar("writing"))
     if args.truth:
         save_cohort(cohort, args.truth)
     summary: dict[str, Any] = {"out": str(args.out), "rows": counts,
