@@ -4,6 +4,7 @@ provenance), built from what was actually run. Every value is escaped by the tem
 from __future__ import annotations
 
 import platform
+import warnings
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -13,11 +14,19 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from dah_outcomes.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition
+from dah_outcomes.arms import (
+    DEFAULT_ARMS,
+    DEFAULT_ERAS,
+    ArmDefinition,
+    EraDefinition,
+    arm_order,
+)
 from dah_outcomes.cohort import Cohort
-from dah_outcomes.errors import ArgumentError
+from dah_outcomes.endpoints import death_frame
+from dah_outcomes.errors import ArgumentError, EstimationError, SmallSampleWarning
 from dah_outcomes.outcome_rates import rates
-from dah_outcomes.plotting import plot_flow, plot_km, to_svg
+from dah_outcomes.plotting import plot_flow, plot_forest, plot_km, to_svg
+from dah_outcomes.stats.cox import cox_regression
 from dah_outcomes.stats.proportions import PROPORTION_METHODS
 from dah_outcomes.suppression import suppress_small_cells
 from dah_outcomes.survival import survival_by_group
@@ -308,6 +317,13 @@ def _survival_sections(cohort: Cohort, by: str, conf_level: float, arms: ArmDefi
           f"{'–' if pd.isna(r['ci_lower']) else f'{r.ci_lower:.0f}'} to "
           f"{'not reached' if pd.isna(r['ci_upper']) else f'{r.ci_upper:.0f}'}"]
          for _, r in med.iterrows()]))
+    forest = _hazard_ratio_figure(cohort, by, arms, eras, conf_level)
+    if forest is not None:
+        s.figures.append(forest)
+        methods.append(
+            "Hazard ratios of death come from a Cox model (Efron ties) with the first "
+            f"{by} as reference, adjusted for severe presentation, infection and mechanical "
+            "ventilation at the first episode (and era when grouping by arm).")
     if result.logrank is not None:
         lr = result.logrank
         s.paragraphs.append(f"Log-rank test across {by}s: chi-square {lr.statistic:.2f} on "
@@ -319,6 +335,43 @@ def _survival_sections(cohort: Cohort, by: str, conf_level: float, arms: ArmDefi
             "compared by the log-rank test. Arms were not randomised: differences are "
             "confounded by indication (sicker patients receive more aggressive treatment).")
     return [s]
+
+
+def _hazard_ratio_figure(cohort: Cohort, by: str, arms: ArmDefinition, eras: EraDefinition,
+                         conf_level: float) -> _Figure | None:
+    """Forest plot of the adjusted Cox hazard ratios of death by group (None if not
+    estimable, e.g. a single group or no deaths)."""
+    frame = death_frame(cohort, arms=arms, eras=eras)
+    groups = arm_order(list(frame[by].unique()), arms) if by == "arm" else sorted(
+        frame[by].unique())
+    if len(groups) < 2 or frame["event"].sum() == 0:
+        return None
+    frame[by] = pd.Categorical(frame[by], categories=groups)
+    adjust = [c for c in ("severe", "infection", "mechanical_ventilation") if c in frame
+              and frame[c].notna().all()]
+    if by == "arm":
+        frame["historical_era"] = (frame["era"] == eras.labels[0]).astype(float)
+        adjust.append("historical_era")
+    for c in adjust:
+        frame[c] = frame[c].astype(float)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SmallSampleWarning)
+            fit = cox_regression(frame, time="time", event="event", covariates=[by, *adjust],
+                                 conf_level=conf_level)
+    except (EstimationError, ArgumentError):
+        return None
+    if np.any(np.abs(fit.coef) > 15) or np.any(fit.naive_se > 1e3):
+        return None  # monotone likelihood (a group without deaths): no finite HR to draw
+    table = fit.to_frame()
+    ax = plot_forest(table)
+    ax.set_title(f"Adjusted hazard ratios of death (reference: {groups[0]})", loc="left")
+    return _Figure(Markup(to_svg(ax)),
+                   f"Cox hazard ratios of death with {conf_level:.0%} CIs; arms are not "
+                   "randomised, so residual confounding by indication remains.",
+                   "Forest plot of hazard ratios: " + "; ".join(
+                       f"{t} {h:.2f}" for t, h in zip(table["term"], table["hazard_ratio"],
+                                                      strict=True)))
 
 
 def report_from_folder(cohort: Cohort, folder: str | Path, **kwargs: Any) -> str:

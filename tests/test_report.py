@@ -25,7 +25,8 @@ def cohort() -> Cohort:
 def test_sections_and_self_contained(cohort: Cohort) -> None:
     html = report(cohort)
     for heading in ("Participant flow", "Table 1. Baseline characteristics by arm",
-                    "Outcomes by arm", "Survival by arm", "Log-rank test", "Methods",
+                    "Outcomes by arm", "Survival by arm", "Log-rank test",
+                    "Adjusted hazard ratios", "Methods",
                     "Provenance"):
         assert heading in html
     assert cohort.fingerprint in html
@@ -76,7 +77,8 @@ def test_report_in_a_real_browser(cohort: Cohort, tmp_path: Path) -> None:
         assert tables.count() >= 2
         assert page.locator("#table1 table").is_visible()
         assert page.locator("#outcomes table").is_visible()
-        assert page.locator("#survival figure svg").is_visible()
+        assert page.locator("#survival figure svg").first.is_visible()
+        assert page.locator("#survival figure svg").nth(1).is_visible()
         assert page.locator("figure svg").first.is_visible()
         assert page.locator("h1").inner_text().startswith("Diffuse alveolar")
         page.screenshot(path=str(tmp_path / "report.png"))

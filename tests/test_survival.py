@@ -66,3 +66,16 @@ def test_cli_survival_json_and_plot(cohort: Cohort, tmp_path: Path, capsys) -> N
     assert d["logrank"]["df"] == len(d["groups"]) - 1 and 0 <= d["logrank"]["p_value"] <= 1
     assert png.stat().st_size > 10_000
     assert main(["survival", str(tmp_path / "c"), "--plot", str(tmp_path / "x.gif")]) == 1
+
+
+def test_forest_plot_draws_each_term() -> None:
+    import pandas as pd
+
+    from dah_outcomes.plotting import plot_forest
+
+    table = pd.DataFrame({"term": ["a", "b"], "hazard_ratio": [0.5, 2.0],
+                          "hr_lower": [0.3, 1.5], "hr_upper": [0.8, 2.9]})
+    ax = plot_forest(table)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["b", "a"]
+    assert ax.get_xscale() == "log"
+    assert any("0.50 (0.30-0.80)" in t.get_text() for t in ax.texts)

@@ -88,6 +88,10 @@ class CoxResult(ResultMixin):
         """One row per term: coef, HR with CI, SE, z, p."""
         z = float(stats.norm.ppf(0.5 + self.conf_level / 2))
         zstat = self.coef / self.se
+        with np.errstate(over="ignore"):  # a diverging coefficient gives an infinite HR
+            return self._frame(z, zstat)
+
+    def _frame(self, z: float, zstat: np.ndarray) -> pd.DataFrame:
         return pd.DataFrame({
             "term": list(self.terms), "coef": self.coef, "se": self.se,
             "hazard_ratio": np.exp(self.coef), "hr_lower": np.exp(self.coef - z * self.se),
