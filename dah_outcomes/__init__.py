@@ -45,6 +45,7 @@ from dah_outcomes.reproduce.consistency import (
     consistent_sample_sizes,
 )
 from dah_outcomes.reproduce.verdicts import ReproductionResult, reproduce
+from dah_outcomes.stats.competing import CumulativeIncidenceResult, cumulative_incidence
 from dah_outcomes.stats.cox import CoxResult, cox_regression
 from dah_outcomes.stats.kaplan_meier import KaplanMeierResult, kaplan_meier
 from dah_outcomes.stats.logrank import LogRankResult, logrank_test, pairwise_logrank
@@ -76,6 +77,7 @@ __all__ = [
     "Cohort",
     "CohortFileError",
     "CoxResult",
+    "CumulativeIncidenceResult",
     "DahOutcomesError",
     "DahOutcomesWarning",
     "Endpoint",
@@ -109,6 +111,7 @@ __all__ = [
     "consistent_numerators",
     "consistent_sample_sizes",
     "cox_regression",
+    "cumulative_incidence",
     "death_frame",
     "draft_mapping",
     "generate_cohort",

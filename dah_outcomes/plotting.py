@@ -13,9 +13,11 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from dah_outcomes.cited_figures import CitedComparison
+from dah_outcomes.stats.competing import CumulativeIncidenceResult
 from dah_outcomes.stats.kaplan_meier import KaplanMeierResult
 
-__all__ = ["new_axes", "plot_cited_figures", "plot_flow", "plot_forest", "plot_km", "to_svg"]
+__all__ = ["new_axes", "plot_cif", "plot_cited_figures", "plot_flow", "plot_forest", "plot_km",
+           "to_svg"]
 
 
 def new_axes(width: float = 7.0, height: float = 4.5) -> Axes:
@@ -229,4 +231,22 @@ def plot_forest(table: pd.DataFrame, *, ax: Axes | None = None, label: str = "te
             ax.annotate(f"{e:.2f} ({lo:.2f}-{hi:.2f})", (1.02, yi),
                         xycoords=("axes fraction", "data"), va="center", fontsize=8)
         ax.grid(axis="x", color="#e5e5e5")
+    return ax
+
+
+def plot_cif(result: CumulativeIncidenceResult, *, cause: int = 1, ax: Axes | None = None,
+             xlabel: str = "Days since DAH onset",
+             ylabel: str = "Cumulative incidence") -> Axes:
+    """Cumulative incidence of ``cause`` by group (Aalen-Johansen step functions)."""
+    with mpl.rc_context({"font.size": 9}):
+        ax = ax or new_axes(7.0, 3.8)
+        for i, (g, part) in enumerate(result.to_frame().groupby("group", sort=False)):
+            x = np.concatenate([[0.0], part["time"].to_numpy()])
+            y = np.concatenate([[0.0], part[f"cif_{cause}"].to_numpy()])
+            ax.step(x, y, where="post", color=PALETTE[i % len(PALETTE)], lw=1.6, label=g)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.grid(color="#e5e5e5")
+        ax.legend(frameon=False, loc="upper left")
     return ax

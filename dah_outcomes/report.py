@@ -22,10 +22,11 @@ from dah_outcomes.arms import (
     arm_order,
 )
 from dah_outcomes.cohort import Cohort
-from dah_outcomes.endpoints import death_frame
+from dah_outcomes.endpoints import death_frame, recurrence_frame
 from dah_outcomes.errors import ArgumentError, EstimationError, SmallSampleWarning
 from dah_outcomes.outcome_rates import rates
-from dah_outcomes.plotting import plot_flow, plot_forest, plot_km, to_svg
+from dah_outcomes.plotting import plot_cif, plot_flow, plot_forest, plot_km, to_svg
+from dah_outcomes.stats.competing import cumulative_incidence
 from dah_outcomes.stats.cox import cox_regression
 from dah_outcomes.stats.proportions import PROPORTION_METHODS
 from dah_outcomes.suppression import suppress_small_cells
@@ -317,6 +318,20 @@ def _survival_sections(cohort: Cohort, by: str, conf_level: float, arms: ArmDefi
           f"{'–' if pd.isna(r['ci_lower']) else f'{r.ci_lower:.0f}'} to "
           f"{'not reached' if pd.isna(r['ci_upper']) else f'{r.ci_upper:.0f}'}"]
          for _, r in med.iterrows()]))
+    rec = recurrence_frame(cohort, arms=arms, eras=eras)
+    cif = cumulative_incidence(rec, time="time", event="event", group=by, n_causes=2)
+    ax = plot_cif(cif, cause=1, ylabel="Cumulative incidence of recurrence")
+    ax.set_xlim(0, horizon)
+    at = cif.at([365, 1825], cause=1)
+    s.figures.append(_Figure(
+        Markup(to_svg(ax)),
+        f"Cumulative incidence of a first recurrence by {by}, death before recurrence as a "
+        "competing event (Aalen-Johansen).",
+        "Cumulative incidence of recurrence by group: " + "; ".join(
+            f"{r.group} {r.cif:.0%} at {int(r.time)} days" for r in at.itertuples())))
+    methods.append("The cumulative incidence of a first DAH recurrence was estimated by "
+                   "Aalen-Johansen with death before recurrence as a competing event (not by "
+                   "1 - Kaplan-Meier, which would overstate it).")
     forest = _hazard_ratio_figure(cohort, by, arms, eras, conf_level)
     if forest is not None:
         s.figures.append(forest)

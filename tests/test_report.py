@@ -26,14 +26,15 @@ def test_sections_and_self_contained(cohort: Cohort) -> None:
     html = report(cohort)
     for heading in ("Participant flow", "Table 1. Baseline characteristics by arm",
                     "Outcomes by arm", "Survival by arm", "Log-rank test",
-                    "Adjusted hazard ratios", "Methods",
+                    "Adjusted hazard ratios", "Cumulative incidence of a first recurrence",
+                    "Methods",
                     "Provenance"):
         assert heading in html
     assert cohort.fingerprint in html
     # no external resources: no http(s) links, scripts or stylesheets from elsewhere
     assert not re.search(r"(src|href)=\"https?://", html)
     assert "<script" not in html
-    assert html.count("<svg") >= 2 and 'scope="col"' in html and 'aria-label=' in html
+    assert html.count("<svg") >= 4 and 'scope="col"' in html and 'aria-label=' in html
 
 
 def test_values_are_escaped(small_tables) -> None:
