@@ -42,8 +42,15 @@ def test_valid_tables_have_no_problem(small_tables) -> None:
          "followup_after_death", "followup_end"),
         ("patients", lambda p: p.assign(birth_date=["2006-01-01"] + ["1980-01-01"] * 4),
          "diagnosis_before_birth", "sle_diagnosis_date"),
+        ("patients", lambda p: p.assign(death_date=["2004-01-01", "2008-03-10", None, None,
+                                                    None]),
+         "death_before_followup_start", "death_date"),
         ("episodes", lambda e: e.assign(patient_id=["P1", "P2", "P9", "P1"]),
          "unknown_patient", "patient_id"),
+        ("episodes", lambda e: pd.concat([e, e.iloc[[1]].assign(
+            episode_number=2, onset_date="2008-03-09", discharge_date="2008-03-10",
+            in_hospital_death=False)], ignore_index=True),
+         "episode_after_fatal_episode", "episode_number"),
         ("episodes", lambda e: e.assign(discharge_date=["2004-12-01", "2008-03-10",
                                                         "1996-06-20", "2009-05-15"]),
          "discharge_before_onset", "discharge_date"),
@@ -82,6 +89,7 @@ def test_valid_tables_have_no_problem(small_tables) -> None:
     ],
 )
 def test_each_rule_is_reported(small_tables, table, edit, rule, column) -> None:
+    """Every rule of RULES has a case here (see test_every_rule_has_a_case)."""
     p, e = small_tables
     if table == "patients":
         p = edit(p)
@@ -132,3 +140,9 @@ def test_flag_spellings_are_accepted(small_tables) -> None:
     e = e.assign(in_hospital_death=["No", "YES", "n", "0"])
     cohort = Cohort(p, e)
     assert cohort.episodes["in_hospital_death"].tolist() == [False, False, True, False]
+
+
+def test_every_rule_has_a_case() -> None:
+    marks = next(m for m in test_each_rule_is_reported.pytestmark if m.name == "parametrize")
+    covered = {case[2] for case in marks.args[1]}
+    assert covered == set(RULES), sorted(set(RULES) - covered)
