@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import optimize, special, stats
 from scipy.special import expit
 
 from dah_outcomes.errors import ArgumentError, EstimationError
@@ -23,7 +23,8 @@ __all__ = ["MetaProportionResult", "MetaRegressionResult", "meta_proportions",
            "meta_regression", "transform_proportions"]
 
 TRANSFORMS = ("logit", "freeman-tukey")
-METHODS = ("DL", "REML")
+METHODS = ("DL", "REML", "GLMM")
+_GH_NODES = 7  # lme4's nAGQ, as metafor's rma.glmm calls it
 
 
 def transform_proportions(events: np.ndarray, totals: np.ndarray, transform: str
@@ -84,6 +85,56 @@ def _dl_tau2(y: np.ndarray, v: np.ndarray) -> tuple[float, float]:
     q = float(np.sum(w * (y - mu) ** 2))
     c = np.sum(w) - np.sum(w**2) / np.sum(w)
     return max(0.0, (q - (len(y) - 1)) / c), q
+
+
+def _glmm_loglik(mu: float, tau: float, x: np.ndarray, n: np.ndarray) -> float:
+    """Marginal log-likelihood of the random-intercept logistic model by adaptive
+    Gauss-Hermite quadrature (7 nodes, centred on each study's conditional mode)."""
+    nodes, weights = np.polynomial.hermite.hermgauss(_GH_NODES)
+    b = np.zeros_like(x)
+    for _ in range(100):
+        p = expit(mu + b)
+        step = (x - n * p - b / tau**2) / (n * p * (1 - p) + 1 / tau**2)
+        b = b + step
+        if np.max(np.abs(step)) < 1e-12:
+            break
+    p = expit(mu + b)
+    scale = 1 / np.sqrt(n * p * (1 - p) + 1 / tau**2)
+    at = b[:, None] + np.sqrt(2) * scale[:, None] * nodes[None, :]
+    h = x[:, None] * (mu + at) - n[:, None] * np.logaddexp(0, mu + at) - at**2 / (2 * tau**2)
+    li = (special.logsumexp(h + nodes[None, :] ** 2, b=weights[None, :], axis=1)
+          + np.log(np.sqrt(2) * scale) - 0.5 * np.log(2 * np.pi * tau**2))
+    const = special.gammaln(n + 1) - special.gammaln(x + 1) - special.gammaln(n - x + 1)
+    return float(np.sum(li + const))
+
+
+def _glmm(x: np.ndarray, n: np.ndarray, start_tau2: float) -> tuple[float, float, float]:
+    """ML estimates (mu, tau2) and the SE of mu from the inverse Hessian of the marginal
+    deviance in (mu, tau), as lme4's vcov for nAGQ > 1 (which metafor reports)."""
+    def nll(par: np.ndarray) -> float:
+        return -_glmm_loglik(par[0], float(np.exp(par[1])), x, n)
+
+    y0 = np.log((x + 0.5) / (n - x + 0.5))
+    start = np.array([float(np.mean(y0)), 0.5 * np.log(max(start_tau2, 0.05))])
+    res = optimize.minimize(nll, start, method="Nelder-Mead",
+                            options={"xatol": 1e-10, "fatol": 1e-13, "maxiter": 20000})
+    mu, tau = float(res.x[0]), float(np.exp(res.x[1]))
+
+    def f(m: float, t: float) -> float:
+        return -_glmm_loglik(m, t, x, n)
+
+    h = 1e-4
+    point = np.array([mu, tau])
+    hess = np.zeros((2, 2))
+    for i in range(2):
+        for j in range(2):
+            ei, ej = np.eye(2)[i] * h, np.eye(2)[j] * h
+            hess[i, j] = (f(*(point + ei + ej)) - f(*(point + ei - ej))
+                          - f(*(point - ei + ej)) + f(*(point - ei - ej))) / (4 * h * h)
+    cov = np.linalg.inv(hess)
+    if not cov[0, 0] > 0:
+        raise EstimationError("the GLMM Hessian is not positive definite at the estimate")
+    return mu, tau**2, float(np.sqrt(cov[0, 0]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,8 +217,10 @@ def meta_proportions(events: Sequence[int], totals: Sequence[int], *,
     events, totals : sequence of int
         Per study: patients with the outcome and patients.
     transform : {"logit", "freeman-tukey"}
-    method : {"DL", "REML"}
-        Between-study variance estimator.
+    method : {"DL", "REML", "GLMM"}
+        Between-study variance estimator; ``GLMM`` fits the random-effects logistic model by
+        maximum likelihood (7-node adaptive Gauss-Hermite quadrature, as metafor's
+        ``rma.glmm`` through lme4), logit only.
     conf_level : float
     labels : sequence of str, optional
         Study names.
@@ -183,12 +236,19 @@ def meta_proportions(events: Sequence[int], totals: Sequence[int], *,
     (0.506, 3)
     """
     x, n, labels = _check(events, totals, transform, method, labels)
+    if method == "GLMM" and transform != "logit":
+        raise ArgumentError("method='GLMM' is the random-effects logistic model: use "
+                            "transform='logit'")
     y, v = transform_proportions(x, n, transform)
     tau2_dl, q = _dl_tau2(y, v)
-    tau2 = tau2_dl if method == "DL" else _reml_tau2(y, v, np.ones((len(y), 1)))
-    w = 1 / (v + tau2)
-    mu = float(np.sum(w * y) / np.sum(w))
-    se = float(np.sqrt(1 / np.sum(w)))
+    if method == "GLMM":
+        mu, tau2, se = _glmm(x, n, tau2_dl)
+        w = 1 / (v + tau2)  # weights shown per study: inverse-variance with the GLMM tau2
+    else:
+        tau2 = tau2_dl if method == "DL" else _reml_tau2(y, v, np.ones((len(y), 1)))
+        w = 1 / (v + tau2)
+        mu = float(np.sum(w * y) / np.sum(w))
+        se = float(np.sqrt(1 / np.sum(w)))
     z = float(stats.norm.ppf(0.5 + conf_level / 2))
     k = len(y)
     wf = 1 / v
