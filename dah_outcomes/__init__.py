@@ -49,7 +49,12 @@ from dah_outcomes.stats.competing import CumulativeIncidenceResult, cumulative_i
 from dah_outcomes.stats.cox import CoxResult, cox_regression
 from dah_outcomes.stats.kaplan_meier import KaplanMeierResult, kaplan_meier
 from dah_outcomes.stats.logrank import LogRankResult, logrank_test, pairwise_logrank
-from dah_outcomes.stats.meta import MetaProportionResult, meta_proportions, meta_regression
+from dah_outcomes.stats.meta import (
+    MetaProportionResult,
+    meta_proportions,
+    meta_regression,
+    meta_subgroups,
+)
 from dah_outcomes.stats.proportions import ProportionCI, RateCI, proportion_ci, rate_ci
 from dah_outcomes.stats.weighting import ipw_weights
 from dah_outcomes.suppression import suppress_small_cells
@@ -125,6 +130,7 @@ __all__ = [
     "logrank_test",
     "meta_proportions",
     "meta_regression",
+    "meta_subgroups",
     "pairwise_logrank",
     "parse_printed",
     "patient_outcomes",

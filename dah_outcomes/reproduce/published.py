@@ -27,18 +27,23 @@ def load_published_series() -> pd.DataFrame:
 def select_studies(frame: pd.DataFrame, outcome: str, *, unit: str = "patients",
                    populations: tuple[str, ...] = ("adult", "unknown", "mixed"),
                    one_per_overlap: bool = True,
-                   exclude_admission_denominators: bool = True) -> pd.DataFrame:
+                   exclude_admission_denominators: bool = True,
+                   death_timeframes: tuple[str, ...] | None = None) -> pd.DataFrame:
     """The rows that may be pooled for ``outcome``, with the selection made explicit.
 
     Keeps rows with both counts, the given unit and populations (paediatric series apart by
     default), drops subgroup-only rows (``li2023_bacterial``) and, for incidence, rows whose
     denominator is hospital admissions; keeps one study per overlap group (the largest).
+    ``death_timeframes`` restricts death rows to the given time frames (e.g.
+    ``("in_hospital", "initial_episode")``); all time frames by default.
     """
     if outcome not in OUTCOMES:
         raise ArgumentError(f"outcome must be one of {list(OUTCOMES)}, got {outcome!r}")
     d = frame[(frame["outcome"] == outcome) & frame["events"].notna() & frame["total"].notna()
               & (frame["unit"] == unit) & frame["population"].isin(populations)
               & (frame["study_id"] != "li2023_bacterial")]
+    if death_timeframes is not None and outcome == "death":
+        d = d[d["death_timeframe"].isin(death_timeframes)]
     if exclude_admission_denominators:
         d = d[~d["note"].fillna("").str.startswith("denominator = admissions")]
     if one_per_overlap:

@@ -20,7 +20,7 @@ from dah_outcomes.errors import ArgumentError, EstimationError
 from dah_outcomes.results import ResultMixin
 
 __all__ = ["MetaProportionResult", "MetaRegressionResult", "meta_proportions",
-           "meta_regression", "transform_proportions"]
+           "meta_regression", "meta_subgroups", "transform_proportions"]
 
 TRANSFORMS = ("logit", "freeman-tukey")
 METHODS = ("DL", "REML", "GLMM")
@@ -271,6 +271,39 @@ def meta_proportions(events: Sequence[int], totals: Sequence[int], *,
         pi_low=back(mu - pi_half), pi_high=back(mu + pi_half), mu=mu, mu_se=se,
         tau2=float(tau2), i2=i2, q=q, q_p=float(stats.chi2.sf(q, k - 1)), k=k,
         transform=transform, method=method, conf_level=float(conf_level), studies=studies)
+
+
+def meta_subgroups(events: Sequence[int], totals: Sequence[int], groups: Sequence[str], *,
+                   transform: str = "logit", method: str = "REML", conf_level: float = 0.95,
+                   labels: Sequence[str] | None = None
+                   ) -> tuple[dict[str, MetaProportionResult], dict[str, float]]:
+    """Pool each subgroup separately and test whether the pooled estimates differ.
+
+    Returns
+    -------
+    results : dict of str to MetaProportionResult
+        One pooled result per subgroup (subgroups of fewer than 2 studies are left out).
+    test : dict
+        ``q_between``, ``df`` and ``p_value`` of the Wald test of equal subgroup means
+        (transformed scale, each subgroup with its own tau², as metafor's subgroup analyses).
+    """
+    g = np.asarray(groups, dtype=object)
+    x, n = np.asarray(events), np.asarray(totals)
+    names = np.asarray(labels, dtype=object) if labels is not None else None
+    results = {}
+    for level in sorted({str(v) for v in g}):
+        m = np.array([str(v) == level for v in g])
+        if m.sum() >= 2:
+            results[level] = meta_proportions(
+                x[m], n[m], transform=transform, method=method, conf_level=conf_level,
+                labels=None if names is None else list(names[m]))
+    mus = np.array([r.mu for r in results.values()])
+    w = np.array([1 / r.mu_se**2 for r in results.values()])
+    q = float(np.sum(w * (mus - np.sum(w * mus) / np.sum(w)) ** 2)) if len(mus) > 1 else (
+        float("nan"))
+    df = len(mus) - 1
+    return results, {"q_between": q, "df": df,
+                     "p_value": float(stats.chi2.sf(q, df)) if df > 0 else float("nan")}
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,3 +43,12 @@ def test_audit_cli(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["audit", str(CITED), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)["claims"]
     assert {r["claim"] for r in rows} >= {"incidence", "mortality_historical"}
+
+
+def test_death_timeframe_selection() -> None:
+    d = load_published_series()
+    all_frames = select_studies(d, "death")
+    in_hospital = select_studies(d, "death", death_timeframes=("in_hospital",
+                                                              "initial_episode"))
+    assert 0 < len(in_hospital) < len(all_frames)
+    assert set(in_hospital["death_timeframe"]) <= {"in_hospital", "initial_episode"}

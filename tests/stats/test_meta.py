@@ -53,6 +53,17 @@ def test_subgroups_by_era(key: str, early: bool) -> None:
                                                             ref["tau2"], ref["q"]])
 
 
+def test_subgroups_function_matches_the_era_split() -> None:
+    from dah_outcomes.stats.meta import meta_subgroups
+
+    known = ~np.isnan(YEARS)
+    era = np.where(YEARS[known] < 2005, "before 2005", "from 2005")
+    results, test = meta_subgroups(EVENTS[known], TOTALS[known], era, method="DL")
+    close([results["before 2005"].pooled], [REF["PLO_DL_before_2005"]["pooled"]])
+    close([results["from 2005"].pooled], [REF["PLO_DL_from_2005"]["pooled"]])
+    assert test["df"] == 1 and 0 < test["p_value"] < 1
+
+
 def test_metaregression_on_year() -> None:
     known = ~np.isnan(YEARS)
     r = meta_regression(EVENTS[known], TOTALS[known], YEARS[known] - 2000)
@@ -78,3 +89,15 @@ def test_glmm_matches_metafor() -> None:
     r = meta_proportions(EVENTS, TOTALS, method="GLMM")
     close([r.mu, r.tau2, r.mu_se, r.pooled, r.ci_low, r.ci_high],
           [ref["mu"], ref["tau2"], ref["mu_se"], ref["pooled"], *ref["ci"]], rtol=1e-4)
+
+
+def test_meta_figures() -> None:
+    from dah_outcomes.meta_plots import plot_funnel, plot_meta_forest
+
+    r = meta_proportions(EVENTS, TOTALS, method="REML", labels=REF["study_id"])
+    ax = plot_meta_forest(r)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[:len(EVENTS)] == REF["study_id"] and "prediction interval" in labels
+    assert len(ax.patches) == 1  # the pooled diamond
+    funnel = plot_funnel(r)
+    assert len(funnel.lines[0].get_xdata()) == len(EVENTS)
