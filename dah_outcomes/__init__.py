@@ -56,6 +56,7 @@ from dah_outcomes.stats.meta import (
     meta_subgroups,
 )
 from dah_outcomes.stats.proportions import ProportionCI, RateCI, proportion_ci, rate_ci
+from dah_outcomes.stats.recurrent import MeanCumulativeFunction, mean_cumulative_function
 from dah_outcomes.stats.weighting import ipw_weights
 from dah_outcomes.suppression import suppress_small_cells
 from dah_outcomes.survival import SurvivalByGroup, survival_by_group
@@ -92,6 +93,7 @@ __all__ = [
     "ImportResult",
     "KaplanMeierResult",
     "LogRankResult",
+    "MeanCumulativeFunction",
     "MetaProportionResult",
     "OutcomeRates",
     "ProportionCI",
@@ -128,6 +130,7 @@ __all__ = [
     "load_mapping",
     "load_scenario",
     "logrank_test",
+    "mean_cumulative_function",
     "meta_proportions",
     "meta_regression",
     "meta_subgroups",
