@@ -47,6 +47,7 @@ from dah_outcomes.reproduce.consistency import (
 from dah_outcomes.reproduce.verdicts import ReproductionResult, reproduce
 from dah_outcomes.stats.competing import CumulativeIncidenceResult, cumulative_incidence
 from dah_outcomes.stats.cox import CoxResult, cox_regression
+from dah_outcomes.stats.firth import FirthCoxResult, firth_cox
 from dah_outcomes.stats.kaplan_meier import KaplanMeierResult, kaplan_meier
 from dah_outcomes.stats.logrank import LogRankResult, logrank_test, pairwise_logrank
 from dah_outcomes.stats.meta import (
@@ -89,6 +90,7 @@ __all__ = [
     "Endpoint",
     "EraDefinition",
     "EstimationError",
+    "FirthCoxResult",
     "ImportMapping",
     "ImportResult",
     "KaplanMeierResult",
@@ -121,6 +123,7 @@ __all__ = [
     "cumulative_incidence",
     "death_frame",
     "draft_mapping",
+    "firth_cox",
     "generate_cohort",
     "incidence_frame",
     "ipw_weights",

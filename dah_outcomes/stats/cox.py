@@ -330,7 +330,8 @@ def cox_regression(data: pd.DataFrame, *, time: str, event: str, covariates: Seq
         warnings.warn(
             "the Cox likelihood looks monotone (a coefficient is diverging, e.g. a group "
             "without events): the hazard ratio is not estimable by plain maximum likelihood; "
-            "use a Firth-penalised fit", SmallSampleWarning, stacklevel=2)
+            "use the Firth-penalised fit dah_outcomes.firth_cox instead",
+            SmallSampleWarning, stacklevel=2)
     se = naive
     use_robust = robust or s.id is not None
     if use_robust:
