@@ -45,7 +45,12 @@ from dah_outcomes.reproduce.consistency import (
     consistent_sample_sizes,
 )
 from dah_outcomes.reproduce.verdicts import ReproductionResult, reproduce
-from dah_outcomes.stats.competing import CumulativeIncidenceResult, cumulative_incidence
+from dah_outcomes.stats.competing import (
+    CumulativeIncidenceResult,
+    GrayTestResult,
+    cumulative_incidence,
+    gray_test,
+)
 from dah_outcomes.stats.cox import CoxResult, cox_regression
 from dah_outcomes.stats.firth import FirthCoxResult, firth_cox
 from dah_outcomes.stats.kaplan_meier import KaplanMeierResult, kaplan_meier
@@ -91,6 +96,7 @@ __all__ = [
     "EraDefinition",
     "EstimationError",
     "FirthCoxResult",
+    "GrayTestResult",
     "ImportMapping",
     "ImportResult",
     "KaplanMeierResult",
@@ -125,6 +131,7 @@ __all__ = [
     "draft_mapping",
     "firth_cox",
     "generate_cohort",
+    "gray_test",
     "incidence_frame",
     "ipw_weights",
     "kaplan_meier",

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from dah_outcomes.stats.competing import cumulative_incidence
 from dah_outcomes.stats.kaplan_meier import kaplan_meier
@@ -40,3 +41,23 @@ def test_single_cause_is_one_minus_km() -> None:
     cif = cumulative_incidence(lung, time="time", event="event").to_frame()
     km = kaplan_meier(lung, time="time", event="event").curve()
     np.testing.assert_allclose(cif["cif_1"], 1 - km.survival, atol=1e-12)
+
+
+def test_gray_test_matches_cmprsk() -> None:
+    from dah_outcomes.stats.competing import gray_test
+
+    mgus = pd.read_csv(REF / "mgus2.csv")
+    ref = json.loads((REF / "mgus2.json").read_text())["gray_test"]
+    for cause, stat, p in zip(ref["causes"], ref["stat"], ref["p"], strict=True):
+        r = gray_test(mgus, time="etime", event="cause", group="sex", cause=int(cause))
+        np.testing.assert_allclose([r.statistic, r.p_value], [stat, p], rtol=1e-6)
+        assert r.df == 1
+
+
+def test_gray_test_is_invariant_to_row_order() -> None:
+    from dah_outcomes.stats.competing import gray_test
+
+    mgus = pd.read_csv(REF / "mgus2.csv")
+    a = gray_test(mgus, time="etime", event="cause", group="sex")
+    b = gray_test(mgus.sample(frac=1, random_state=2), time="etime", event="cause", group="sex")
+    assert a.statistic == pytest.approx(b.statistic, rel=1e-12)
