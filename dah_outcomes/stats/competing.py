@@ -2,8 +2,8 @@
 tied times (no jitter), matching R's multi-state ``survfit`` estimates.
 
 Gray's k-sample test compares the cumulative incidence of one cause across groups, as
-``cmprsk::cuminc`` reports it. Variances of the estimates and Fine-Gray regression are not
-implemented yet.
+``cmprsk::cuminc`` reports it; the variances of the estimates are cmprsk's. Fine-Gray regression
+is not implemented yet.
 """
 
 from __future__ import annotations
@@ -29,8 +29,9 @@ class CumulativeIncidenceResult(ResultMixin):
     Attributes
     ----------
     table : DataFrame
-        ``group, time, n_risk, cif_1 .. cif_K, survival`` at every distinct time
-        (``survival`` is the probability of no event of any cause).
+        ``group, time, n_risk``, for each cause ``cif_k`` and its variance ``var_k`` (Gray's
+        delta method, as cmprsk), and ``survival`` (no event of any cause), at every distinct
+        time.
     n_causes : int
         Number of causes (event codes 1..K).
     """
@@ -53,10 +54,38 @@ class CumulativeIncidenceResult(ResultMixin):
         for g, part in self.table.groupby("group", sort=False):
             t = part["time"].to_numpy()
             cif = part[f"cif_{cause}"].to_numpy()
+            var = part[f"var_{cause}"].to_numpy()
             for x in times:
                 j = int(np.searchsorted(t, x, side="right")) - 1
-                rows.append({"group": g, "time": float(x), "cif": 0.0 if j < 0 else cif[j]})
+                rows.append({"group": g, "time": float(x), "cif": 0.0 if j < 0 else cif[j],
+                             "variance": 0.0 if j < 0 else var[j]})
         return pd.DataFrame(rows)
+
+
+def _gray_variance(fk: np.ndarray, fkn: np.ndarray, cif: np.ndarray, d1: np.ndarray,
+                   d2: np.ndarray, rs: np.ndarray) -> np.ndarray:
+    """Variance of the cumulative incidence by Gray's (1988) delta method, as cmprsk's
+    ``cuminc``: contributions of the cause's own events and of competing events, with a
+    correction for tied events, evaluated where the cause has events and carried forward."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        def t6(d: np.ndarray) -> np.ndarray:
+            tie = np.where(d > 1, 1 - (d - 1) / (rs - 1), 1.0)
+            return fk * fk * tie * d / (rs * rs)
+
+        inv = np.where(fkn > 0, 1 / fkn, 0.0)
+        other = (d2 > 0) & (fkn > 0)
+        w2 = np.where(other, t6(d2), 0.0)
+        t4_other = cif * inv
+        w1 = np.where(d1 > 0, t6(d1), 0.0)
+        t4_own = 1 + inv * cif
+    v1 = np.cumsum(t4_other**2 * w2 + t4_own**2 * w1)
+    v2 = np.cumsum(inv * t4_other * w2 + inv * t4_own * w1)
+    v3 = np.cumsum(inv**2 * w2 + inv**2 * w1)
+    at_event = v1 + cif**2 * v3 - 2 * cif * v2
+    # a step function that changes only where the cause has events
+    idx = np.where(d1 > 0, np.arange(len(d1)), -1)
+    idx = np.maximum.accumulate(idx)
+    return np.where(idx >= 0, at_event[np.maximum(idx, 0)], 0.0)
 
 
 def cumulative_incidence(data: pd.DataFrame, *, time: str, event: str,
@@ -98,7 +127,10 @@ def cumulative_incidence(data: pd.DataFrame, *, time: str, event: str,
         before = np.concatenate([[1.0], surv[:-1]])  # S(t-)
         frame = {"group": str(g), "time": rt.time, "n_risk": rt.n_risk}
         for c in range(k):
-            frame[f"cif_{c + 1}"] = np.cumsum(before * rt.n_event[:, c] / rt.n_risk)
+            cif = np.cumsum(before * rt.n_event[:, c] / rt.n_risk)
+            frame[f"cif_{c + 1}"] = cif
+            frame[f"var_{c + 1}"] = _gray_variance(before, surv, cif, rt.n_event[:, c],
+                                                   d_any - rt.n_event[:, c], rt.n_risk)
         frame["survival"] = surv
         parts.append(pd.DataFrame(frame))
     return CumulativeIncidenceResult(pd.concat(parts, ignore_index=True), k)

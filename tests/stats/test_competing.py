@@ -29,11 +29,13 @@ def test_cmprsk_timepoints_by_sex() -> None:
     ref = json.loads((REF / "mgus2.json").read_text())["cuminc_by_sex_at"]
     r = cumulative_incidence(mgus, time="etime", event="cause", group="sex")
     times = ref["times"]
-    for row_name, values in zip(ref["rows"], ref["estimate"], strict=True):
+    for row_name, values, variances in zip(ref["rows"], ref["estimate"], ref["variance"],
+                                           strict=True):
         sex, cause = row_name.split(" ")
         got = r.at(times, cause=int(cause))
-        got = got[got["group"] == sex]["cif"].to_numpy()
-        np.testing.assert_allclose(got, values, rtol=1e-6)
+        got = got[got["group"] == sex]
+        np.testing.assert_allclose(got["cif"].to_numpy(), values, rtol=1e-6)
+        np.testing.assert_allclose(got["variance"].to_numpy(), variances, rtol=1e-6)
 
 
 def test_single_cause_is_one_minus_km() -> None:
