@@ -65,7 +65,12 @@ from dah_outcomes.stats.proportions import ProportionCI, RateCI, proportion_ci, 
 from dah_outcomes.stats.recurrent import MeanCumulativeFunction, mean_cumulative_function
 from dah_outcomes.stats.weighting import ipw_weights
 from dah_outcomes.suppression import suppress_small_cells
-from dah_outcomes.survival import SurvivalByGroup, survival_by_group
+from dah_outcomes.survival import (
+    RecurrenceByGroup,
+    SurvivalByGroup,
+    recurrence_by_group,
+    survival_by_group,
+)
 from dah_outcomes.synthetic.calibration import Calibration, calibrate
 from dah_outcomes.synthetic.cohorts import generate_cohort
 from dah_outcomes.synthetic.scenario import Scenario, available_scenarios, load_scenario
@@ -107,6 +112,7 @@ __all__ = [
     "ProportionCI",
     "RateCI",
     "RawTable",
+    "RecurrenceByGroup",
     "ReproductionResult",
     "Scenario",
     "ScenarioError",
@@ -152,6 +158,7 @@ __all__ = [
     "rates",
     "read_cohort",
     "read_table",
+    "recurrence_by_group",
     "reproduce",
     "save_cohort",
     "suppress_small_cells",

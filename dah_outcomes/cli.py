@@ -98,20 +98,50 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plot_format(path: str) -> str:
+    fmt = Path(path).suffix.lstrip(".").lower() or "png"
+    if fmt not in ("png", "svg", "pdf"):
+        raise ArgumentError(f"--plot must end in .png, .svg or .pdf, got {path!r}")
+    return fmt
+
+
+def _recurrence(cohort: Any, args: argparse.Namespace) -> int:
+    from dah_outcomes.survival import recurrence_by_group
+
+    result = recurrence_by_group(cohort, args.by)
+    if args.plot:
+        from dah_outcomes.io.cohort_files import write_atomic
+        from dah_outcomes.plotting import plot_cif
+
+        fmt = _plot_format(args.plot)
+        ax = plot_cif(result.cif, cause=1, ylabel="Cumulative incidence of recurrence")
+        write_atomic(Path(args.plot), lambda p: ax.figure.savefig(p, format=fmt, dpi=150))
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        print(result)
+        if result.gray is not None:
+            g = result.gray
+            print(f"\nGray's test: chi-square {g.statistic:.3f} on {g.df} df, "
+                  f"p = {g.p_value:.3g}")
+    return 0
+
+
 def _cmd_survival(args: argparse.Namespace) -> int:
     from dah_outcomes.io import load_cohort
     from dah_outcomes.survival import survival_by_group
 
-    result = survival_by_group(load_cohort(args.path), args.by, endpoint=args.endpoint,
+    cohort = load_cohort(args.path)
+    if args.endpoint == "recurrence":
+        return _recurrence(cohort, args)
+    result = survival_by_group(cohort, args.by, endpoint=args.endpoint,
                                conf_type=args.conf_type)
     if args.plot:
         from dah_outcomes.io.cohort_files import write_atomic
         from dah_outcomes.plotting import plot_km
 
         ax = plot_km(result.km)
-        fmt = Path(args.plot).suffix.lstrip(".").lower() or "png"
-        if fmt not in ("png", "svg", "pdf"):
-            raise ArgumentError(f"--plot must end in .png, .svg or .pdf, got {args.plot!r}")
+        fmt = _plot_format(args.plot)
         write_atomic(Path(args.plot), lambda p: ax.figure.savefig(p, format=fmt, dpi=150))
     if args.json:
         _print_json(result.to_dict())
@@ -219,7 +249,9 @@ def _parser() -> argparse.ArgumentParser:
     sv = sub.add_parser("survival", help="Kaplan-Meier survival by arm or era, with log-rank")
     sv.add_argument("path", metavar="PATH")
     sv.add_argument("--by", choices=["arm", "era"], default="arm")
-    sv.add_argument("--endpoint", choices=["death"], default="death")
+    sv.add_argument("--endpoint", choices=["death", "recurrence"], default="death",
+                    help="death (Kaplan-Meier) or recurrence with death competing "
+                         "(Aalen-Johansen, Gray's test)")
     sv.add_argument("--conf-type", choices=["log", "log-log", "plain"], default="log")
     sv.add_argument("--plot", help="write the Kaplan-Meier figure (.png, .svg or .pdf)")
     sv.add_argument("--json", action="store_true")

@@ -7,17 +7,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
+from scipy import stats
 
 from dah_outcomes.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition, arm_order
 from dah_outcomes.cohort import Cohort
-from dah_outcomes.endpoints import death_frame
+from dah_outcomes.endpoints import death_frame, recurrence_frame
 from dah_outcomes.errors import ArgumentError
 from dah_outcomes.results import ResultMixin, json_safe
+from dah_outcomes.stats.competing import (
+    CumulativeIncidenceResult,
+    GrayTestResult,
+    cumulative_incidence,
+    gray_test,
+)
 from dah_outcomes.stats.kaplan_meier import KaplanMeierResult, kaplan_meier
 from dah_outcomes.stats.logrank import LogRankResult, logrank_test
 
-__all__ = ["LANDMARKS", "SurvivalByGroup", "survival_by_group"]
+__all__ = ["LANDMARKS", "RecurrenceByGroup", "SurvivalByGroup", "recurrence_by_group",
+           "survival_by_group"]
 
 LANDMARKS = (30, 90, 365)
 ENDPOINT_TEXT = {"death": "time from the onset of the first DAH episode to death from any "
@@ -116,3 +125,82 @@ def survival_by_group(cohort: Cohort, by: str = "arm", *, endpoint: str = "death
     return SurvivalByGroup(endpoint=endpoint, by=by, km=km, logrank=test,
                            landmarks=km.survival_at(list(landmarks)), medians=km.median(),
                            fingerprint=cohort.fingerprint)
+
+
+@dataclass(frozen=True, slots=True)
+class RecurrenceByGroup(ResultMixin):
+    """Cumulative incidence of a first recurrence by group, death competing.
+
+    Attributes
+    ----------
+    by : str
+    cif : CumulativeIncidenceResult
+        Aalen-Johansen curves (cause 1 = recurrence, cause 2 = death before recurrence).
+    landmarks : DataFrame
+        Cumulative incidence of recurrence with its CI at each landmark day, per group
+        (cmprsk's variance; log(-log) transformed interval).
+    gray : GrayTestResult or None
+        Gray's test across groups.
+    fingerprint : str
+    """
+
+    by: str
+    cif: CumulativeIncidenceResult = field(repr=False)
+    landmarks: pd.DataFrame = field(repr=False)
+    gray: GrayTestResult | None = field(repr=False)
+    counts: dict[str, dict[str, int]] = field(repr=False)
+    conf_level: float
+    fingerprint: str
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.landmarks.copy()
+
+    def to_dict(self) -> dict[str, Any]:
+        groups: dict[str, Any] = {}
+        for g, c in self.counts.items():
+            land = self.landmarks[self.landmarks["group"] == g]
+            groups[g] = {**c, "landmarks": {str(int(r["time"])): {
+                "cif": json_safe(r["cif"]), "ci_lower": json_safe(r["ci_lower"]),
+                "ci_upper": json_safe(r["ci_upper"])} for _, r in land.iterrows()}}
+        return {"endpoint": "recurrence",
+                "definition": "time from the onset of the first DAH episode to the onset of "
+                              "the second, death before recurrence competing (Aalen-Johansen)",
+                "by": self.by, "time_unit": "days", "conf_level": self.conf_level,
+                "groups": groups,
+                "gray_test": None if self.gray is None else self.gray.to_dict(),
+                "fingerprint": self.fingerprint}
+
+
+def recurrence_by_group(cohort: Cohort, by: str = "arm", *,
+                        landmarks: Sequence[float] = LANDMARKS, conf_level: float = 0.95,
+                        arms: ArmDefinition = DEFAULT_ARMS,
+                        eras: EraDefinition = DEFAULT_ERAS) -> RecurrenceByGroup:
+    """Cumulative incidence of a first DAH recurrence by ``by``, death competing.
+
+    Returns
+    -------
+    RecurrenceByGroup
+        Curves, landmark table with CIs and Gray's test.
+    """
+    if by not in ("arm", "era"):
+        raise ArgumentError(f"by must be one of ['arm', 'era'], got {by!r}")
+    frame = recurrence_frame(cohort, arms=arms, eras=eras)
+    cif = cumulative_incidence(frame, time="time", event="event", group=by, n_causes=2)
+    z = float(stats.norm.ppf(0.5 + conf_level / 2))
+    land = cif.at(list(landmarks), cause=1)
+    f, v = land["cif"].to_numpy(), land["variance"].to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = z * np.sqrt(v) / (f * np.log(f))
+        upper = np.where((f > 0) & (f < 1), f ** np.exp(a), np.nan)
+        lower = np.where((f > 0) & (f < 1), f ** np.exp(-a), np.nan)
+    land = land.assign(ci_lower=lower, ci_upper=upper)
+    groups = [str(g) for g in (arm_order(list(frame[by].unique()), arms) if by == "arm"
+                               else sorted(frame[by].unique()))]
+    counts = {g: {"n": int((frame[by] == g).sum()),
+                  "recurrences": int(((frame[by] == g) & (frame["event"] == 1)).sum()),
+                  "deaths_before_recurrence": int(((frame[by] == g) & (frame["event"] == 2))
+                                                  .sum())} for g in groups}
+    gray = (gray_test(frame, time="time", event="event", group=by, cause=1)
+            if len(groups) > 1 else None)
+    return RecurrenceByGroup(by=by, cif=cif, landmarks=land, gray=gray, counts=counts,
+                             conf_level=float(conf_level), fingerprint=cohort.fingerprint)

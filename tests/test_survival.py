@@ -79,3 +79,23 @@ def test_forest_plot_draws_each_term() -> None:
     assert [t.get_text() for t in ax.get_yticklabels()] == ["b", "a"]
     assert ax.get_xscale() == "log"
     assert any("0.50 (0.30-0.80)" in t.get_text() for t in ax.texts)
+
+
+def test_recurrence_with_death_competing(cohort: Cohort, tmp_path: Path, capsys) -> None:
+    from dah_outcomes.io import save_cohort
+    from dah_outcomes.survival import recurrence_by_group
+
+    r = recurrence_by_group(cohort, "era")
+    land = r.to_frame()
+    ok = land["cif"] > 0
+    assert (land.loc[ok, "ci_lower"] < land.loc[ok, "cif"]).all()
+    assert (land.loc[ok, "cif"] < land.loc[ok, "ci_upper"]).all()
+    assert r.gray is not None and r.gray.df == 1
+    save_cohort(cohort, tmp_path / "c")
+    assert main(["survival", str(tmp_path / "c"), "--endpoint", "recurrence", "--json",
+                 "--plot", str(tmp_path / "cif.svg")]) == 0
+    d = json.loads(capsys.readouterr().out)
+    first = next(iter(d["groups"].values()))
+    assert {"n", "recurrences", "deaths_before_recurrence", "landmarks"} <= set(first)
+    assert d["gray_test"]["df"] == len(d["groups"]) - 1
+    assert (tmp_path / "cif.svg").read_text().lstrip().startswith("<?xml")
