@@ -91,6 +91,20 @@ def read_dictionary(path: str | Path | RawTable | pd.DataFrame) -> pd.DataFrame:
     return dd.reset_index(drop=True)
 
 
+#: REDCap's own columns as a labelled export heads them
+_LABELLED_SYSTEM = {"repeat instrument": "redcap_repeat_instrument",
+                    "repeat instance": "redcap_repeat_instance",
+                    "event name": "redcap_event_name"}
+
+
+def _instrument_key(value: object) -> object:
+    """Instrument names compare as REDCap's unique names: a labelled export prints
+    "DAH Episode" where the raw export has "dah_episode"."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return re.sub(r"\W+", "_", str(value).strip().lower()).strip("_")
+
+
 def _label_headers(columns: pd.Index, dd: pd.DataFrame) -> dict[str, str]:
     """Labelled exports use field labels as headers: map them back to field names."""
     names = set(dd["field_name"])
@@ -101,6 +115,9 @@ def _label_headers(columns: pd.Index, dd: pd.DataFrame) -> dict[str, str]:
     for c in columns:
         text = str(c).strip()
         if text in names or text.startswith("redcap_"):
+            continue
+        if text.lower() in _LABELLED_SYSTEM:
+            out[str(c)] = _LABELLED_SYSTEM[text.lower()]
             continue
         if text in by_label:
             out[str(c)] = by_label[text]
@@ -153,10 +170,10 @@ def assemble_redcap(raw: RawTable, m: ImportMapping, dd: pd.DataFrame | None) ->
     instr_col = cols.get("redcap_repeat_instrument")
     inst_col = cols.get("redcap_repeat_instance")
     event_col = cols.get("redcap_event_name")
-    instrument = _text(frame[instr_col]) if instr_col is not None else pd.Series(
-        None, index=frame.index, dtype=object)
+    instrument = _text(frame[instr_col]).map(_instrument_key) if instr_col is not None else (
+        pd.Series(None, index=frame.index, dtype=object))
     present = sorted(set(instrument.dropna()))
-    episode_instr = m.redcap.get("episode_instrument")
+    episode_instr = _instrument_key(m.redcap.get("episode_instrument"))
     if episode_instr is None and len(present) == 1:
         episode_instr = present[0]
     elif episode_instr is None and len(present) > 1:

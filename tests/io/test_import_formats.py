@@ -129,3 +129,40 @@ def test_missing_optional_reader_names_the_extra(monkeypatch, tmp_path: Path) ->
     monkeypatch.setattr(builtins, "__import__", fake)
     with pytest.raises(ArgumentError, match=r'pip install "dah_outcomes\[formats\]"'):
         read_table(tmp_path / "x.sav")
+
+
+def test_labelled_redcap_export_equals_raw(cohort: Cohort, tmp_path: Path) -> None:
+    """A labelled export (field labels as headers, choice labels as values, Checked /
+    Unchecked, Repeat Instrument by its label) imports to the same cohort as the raw one."""
+    from dah_outcomes.io.redcap import parse_choices, read_dictionary
+
+    export, dictionary = write_redcap(cohort, tmp_path)
+    raw = pd.read_csv(export, dtype=str, keep_default_na=False)
+    dd = read_dictionary(dictionary)
+    labelled = raw.copy()
+    for rec in dd.itertuples(index=False):
+        if rec.field_type in ("radio", "dropdown"):
+            codes = parse_choices(rec.choices)
+            labelled[rec.field_name] = labelled[rec.field_name].map(lambda v, c=codes: c.get(v, v))
+        elif rec.field_type == "yesno":
+            labelled[rec.field_name] = labelled[rec.field_name].map(
+                {"1": "Yes", "0": "No"}).fillna("")
+    headers = {}
+    for rec in dd.itertuples(index=False):
+        if rec.field_type == "checkbox":
+            for code, label in parse_choices(rec.choices).items():
+                col = f"{rec.field_name}___{code}"
+                labelled[col] = labelled[col].map({"1": "Checked", "0": "Unchecked"}).fillna("")
+                headers[col] = f"{rec.field_label} (choice={label})"
+        elif rec.field_name in labelled:
+            headers[rec.field_name] = rec.field_label
+    labelled["redcap_repeat_instrument"] = labelled["redcap_repeat_instrument"].replace(
+        {"dah_episode": "DAH Episode"})
+    headers |= {"redcap_repeat_instrument": "Repeat Instrument",
+                "redcap_repeat_instance": "Repeat Instance"}
+    path = tmp_path / "labelled.csv"
+    labelled.rename(columns=headers).to_csv(path, index=False)
+    result = read_cohort(path, mapping=REDCAP_MAPPING, dictionary=dictionary)
+    assert_accounted(result, cohort.n_patients + cohort.n_episodes)
+    assert result.rows_rejected == 0, result.rejects.head()
+    assert result.cohort.fingerprint == cohort.fingerprint
