@@ -1,10 +1,18 @@
 """Kaplan-Meier estimation by group, matching R's ``survfit`` conventions.
 
-Works from risk-set counts (:mod:`dah_outcomes.stats.risk_sets`), so aggregated registry input
-(time, events, censored per group) is as welcome as one row per patient. Confidence intervals
-use R's transforms (``log``, R's default; ``log-log``, as SAS and lifelines; ``plain``), the
-median and other quantiles follow R's ``quantile.survfit`` (midpoint of a flat stretch at the
-quantile), and the restricted mean follows ``print.survfit(rmean=)``.
+Everything is computed from risk-set counts per group (time, at risk, events, censored), so
+aggregated registry input (:func:`kaplan_meier_from_counts`) goes through the same code as one
+row per patient. Conventions follow R's survival package (3.5):
+
+- ``std_err`` is Greenwood's standard error of the cumulative hazard ``-log S`` (R's
+  ``std.err``); confidence intervals use R's transforms ``log`` (R's default), ``log-log``
+  (SAS, lifelines) and ``plain``.
+- Quantiles and their CIs follow ``quantile.survfit``: the CI bounds are where the pointwise
+  CI crosses ``1 - p``, and a flat stretch exactly at the level gives its midpoint.
+- The restricted mean and its SE follow ``print.survfit(rmean=)``.
+
+Counting is done once per call: one ``bincount`` of (day, group) when times are whole numbers,
+otherwise one sort of the times per group, never a sort of row indices.
 """
 
 from __future__ import annotations
@@ -17,20 +25,168 @@ import pandas as pd
 from scipy import stats
 
 from dah_outcomes.errors import ArgumentError
-from dah_outcomes.results import ResultMixin
-from dah_outcomes.stats.inputs import read_survival_columns
-from dah_outcomes.stats.risk_sets import RiskTable, risk_table, time_index
+from dah_outcomes.results import ResultMixin, json_safe
+from dah_outcomes.stats.inputs import SurvivalInput, read_survival_columns
+from dah_outcomes.stats.risk_sets import RiskTable, risk_table
 
-__all__ = ["CONF_TYPES", "KaplanMeierResult", "SurvivalCurve", "kaplan_meier",
-           "kaplan_meier_from_counts"]
+__all__ = [
+    "CONF_TYPES",
+    "KaplanMeierResult",
+    "RMSTDifference",
+    "SurvivalCurve",
+    "kaplan_meier",
+    "kaplan_meier_from_counts",
+    "risk_tables_by_group",
+]
 
 CONF_TYPES = ("log", "log-log", "plain")
-_TOL = float(np.sqrt(np.finfo(float).eps))
+_TOL = float(np.sqrt(np.finfo(float).eps))  # R's quantile.survfit tolerance
+
+
+# --------------------------------------------------------------------------------------------
+# counting
+
+
+def _label_codes(col: pd.Series) -> tuple[np.ndarray, list]:
+    """Integer codes 0..k-1 and their labels (sorted; a categorical keeps its level order,
+    as R keeps a factor's)."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        raw = col.cat.codes.to_numpy()
+        cats = col.cat.categories
+        present = np.bincount(raw, minlength=len(cats)) > 0
+        remap = np.cumsum(present) - 1
+        return remap[raw], list(cats[present])
+    try:
+        codes, uniques = pd.factorize(col, sort=True)
+        return codes, list(uniques)
+    except TypeError:  # mixed label types: order by their text
+        codes, uniques = pd.factorize(col)
+        order = sorted(range(len(uniques)), key=lambda i: str(uniques[i]))
+        rank = np.empty(len(order), dtype=np.intp)
+        rank[order] = np.arange(len(order))
+        return rank[codes], [uniques[i] for i in order]
+
+
+def read_grouped(data: pd.DataFrame, *, time: str, event: str, group: str | None,
+                 entry: str | None = None, weights: str | None = None,
+                 strata: str | None = None
+                 ) -> tuple[SurvivalInput, np.ndarray, list, np.ndarray | None, list]:
+    """Validated arrays plus integer codes of ``group`` and ``strata``.
+
+    Labels are factorised from the column itself (a categorical's codes are free) rather than
+    through an object array, which at 10 million rows costs more than the estimator.
+    """
+    extra = [c for c in (group, strata) if c is not None]
+    s = read_survival_columns(data, time=time, event=event, entry=entry, weights=weights,
+                              extra=extra)
+    used = [c for c in (time, event, entry, weights, *extra) if c is not None]
+
+    def column(name: str) -> pd.Series:
+        if s.n_dropped == 0:
+            return data[name]
+        return data.loc[data[used].notna().all(axis=1).to_numpy(), name]
+
+    if group is None:
+        codes, labels = np.zeros(len(s.time), dtype=np.intp), ["all"]
+    else:
+        codes, labels = _label_codes(column(group))
+    st_codes, st_labels = (None, []) if strata is None else _label_codes(column(strata))
+    return s, codes, labels, st_codes, st_labels
+
+
+def _table(time: np.ndarray, died: np.ndarray, censored: np.ndarray) -> RiskTable:
+    n_risk = np.cumsum((died + censored)[::-1])[::-1]
+    return RiskTable(time=time, n_risk=n_risk, n_event=died.reshape(-1, 1), n_censor=censored)
+
+
+def _sorted_table(t: np.ndarray, e: np.ndarray) -> RiskTable:
+    """One group's counts from a single sort of values (no index sort, no gather).
+
+    For t >= 0 the IEEE-754 bit pattern of a float64 orders like the float itself, so
+    ``bits << 1 | event`` is a uint64 key whose sort orders by time with the censored rows of a
+    tie before its events; one pass over the sorted keys then gives the distinct times, the
+    exits and the events. (-0.0 loses its sign bit in the shift and joins 0.0.)
+    """
+    key = np.ascontiguousarray(t, dtype=np.float64).view(np.uint64) << np.uint64(1)
+    key |= e.astype(np.uint64)
+    key.sort()
+    bits = key >> np.uint64(1)
+    if len(bits) == 0:
+        return _table(np.zeros(0), np.zeros(0), np.zeros(0))
+    starts = np.flatnonzero(np.concatenate(([True], bits[1:] != bits[:-1])))
+    exits = np.diff(np.append(starts, len(bits))).astype(float)
+    # events per time: the run's count of odd keys, from a running count of events
+    ends = np.append(starts[1:], len(bits)) - 1
+    n_ev = np.cumsum(key & np.uint64(1), dtype=np.int64)
+    died = (n_ev[ends] - np.concatenate(([0], n_ev[ends[:-1]]))).astype(float)
+    return _table(bits[starts].view(np.float64), died, exits - died)
+
+
+def _whole_numbers(time: np.ndarray, k: int) -> np.ndarray | None:
+    """``time`` as int64 when all are whole numbers small enough to index a (day, group)
+    count array of moderate size; otherwise None."""
+    if len(time) == 0:
+        return None
+    hi = float(time.max())
+    if (hi + 1) * k > 4 * len(time) + 1_000_000:
+        return None
+    as_int = time.astype(np.int64)
+    return as_int if np.array_equal(as_int, time) else None
+
+
+def risk_tables_by_group(time: np.ndarray, event: np.ndarray, codes: np.ndarray, k: int, *,
+                         entry: np.ndarray | None = None,
+                         weights: np.ndarray | None = None) -> list[RiskTable]:
+    """One :class:`RiskTable` per group code ``0..k-1`` (an empty table for an absent code).
+
+    Equal to ``risk_table`` on each group's rows; faster paths are taken when there is no
+    delayed entry: one ``bincount`` of (day, group) for whole-number times, else one value sort
+    per group (unweighted).
+    """
+    if entry is None:
+        days = _whole_numbers(time, k)
+        if days is not None:
+            key = days * k + codes
+            size = (int(days.max()) + 1) * k
+            exits = np.bincount(key, weights=weights, minlength=size).reshape(-1, k)
+            is_event = event == 1
+            died = np.bincount(key[is_event], minlength=size,
+                               weights=None if weights is None else weights[is_event])
+            died = died.reshape(-1, k)
+            out = []
+            for g in range(k):
+                keep = np.flatnonzero(exits[:, g])
+                d = died[keep, g].astype(float)
+                out.append(_table(keep.astype(float), d, exits[keep, g] - d))
+            return out
+        if weights is None:
+            ev = event == 1
+            if k == 1:
+                return [_sorted_table(time, ev)]
+            out = []
+            for g in range(k):
+                m = codes == g
+                out.append(_sorted_table(time[m], ev[m]))
+            return out
+    out = []
+    for g in range(k):
+        m = codes == g
+        out.append(risk_table(time[m], event[m], entry=None if entry is None else entry[m],
+                              weights=None if weights is None else weights[m]))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# the estimator
 
 
 @dataclass(frozen=True, slots=True)
 class SurvivalCurve:
-    """One group's Kaplan-Meier curve at every distinct time (events and censorings)."""
+    """One group's Kaplan-Meier curve at every distinct time (events and censorings).
+
+    ``std_err`` is the Greenwood SE of the cumulative hazard ``-log S`` (R's ``std.err``),
+    NaN once the curve has reached 0.
+    """
 
     group: str
     time: np.ndarray
@@ -38,23 +194,26 @@ class SurvivalCurve:
     n_event: np.ndarray
     n_censor: np.ndarray
     survival: np.ndarray
-    std_err: np.ndarray  # Greenwood SE of the cumulative hazard -log S (NaN where S = 0)
+    std_err: np.ndarray
     lower: np.ndarray
     upper: np.ndarray
 
 
 def _ci(surv: np.ndarray, se: np.ndarray, z: float, conf_type: str
         ) -> tuple[np.ndarray, np.ndarray]:
+    """Pointwise CI of S from the SE of -log S, as R's ``survfit_confint``."""
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if conf_type == "log":
-            ok = surv > 0
-            lower = np.where(ok, np.exp(np.log(surv) - z * se), np.nan)
-            upper = np.where(ok, np.minimum(np.exp(np.log(surv) + z * se), 1.0), np.nan)
+            # exp(log S -/+ z se) = S * exp(-/+ z se); NaN where S = 0, as R's NA
+            log_s = np.log(surv)
+            lower = np.exp(log_s - z * se)
+            upper = np.minimum(np.exp(log_s + z * se), 1.0)
         elif conf_type == "log-log":
             ok = (surv > 0) & (surv < 1)
-            xx = np.where(ok, np.log(-np.log(surv)), np.nan)
-            lower = np.exp(-np.exp(xx - z * se / np.log(surv)))
-            upper = np.exp(-np.exp(xx + z * se / np.log(surv)))
+            log_s = np.log(surv)
+            xx = np.where(ok, np.log(-log_s), np.nan)
+            lower = np.exp(-np.exp(xx - z * se / log_s))
+            upper = np.exp(-np.exp(xx + z * se / log_s))
         else:
             lower = np.maximum(surv - z * se * surv, 0.0)
             upper = np.minimum(surv + z * se * surv, 1.0)
@@ -62,44 +221,102 @@ def _ci(surv: np.ndarray, se: np.ndarray, z: float, conf_type: str
 
 
 def _curve(group: str, rt: RiskTable, z: float, conf_type: str) -> SurvivalCurve:
-    d = rt.n_event_any
-    n = rt.n_risk
+    d, n = rt.n_event_any, rt.n_risk
     with np.errstate(divide="ignore", invalid="ignore"):
         surv = np.cumprod(np.where(n > 0, 1.0 - d / n, 1.0))
-        # Greenwood: sum d / (n (n - d)); infinite once the curve reaches 0, as in R
-        inc = np.where(d > 0, d / (n * (n - d)), 0.0)
-    # once the curve reaches 0 the SE of -log S is undefined (R reports NA there)
+        inc = np.where(d > 0, d / (n * (n - d)), 0.0)  # Greenwood increments
     se = np.where(surv > 0, np.sqrt(np.cumsum(inc)), np.nan)
     lower, upper = _ci(surv, se, z, conf_type)
     return SurvivalCurve(group, rt.time, n, d, rt.n_censor, surv, se, lower, upper)
 
 
-def _findq(x: np.ndarray, y: np.ndarray, p: float, xmax: float) -> float:
-    """R's findq: where the cumulative distribution ``y`` (at times ``x``) crosses ``p``."""
-    keep = ~np.isnan(y)
+def _approx_right(knots: np.ndarray, p: float) -> int | None:
+    """R's ``approx(knots, seq_along(knots), p, method="constant", f=1)`` (0-based):
+    the first knot >= p, or None outside the knots' range."""
+    if len(knots) == 0 or p < knots[0] or p > knots[-1]:
+        return None
+    return int(np.searchsorted(knots, p, side="left"))
+
+
+def _findq(x: np.ndarray, y: np.ndarray, p: float) -> float:
+    """R's ``findq`` (survival 3.5): the time at which the cumulative distribution ``y``
+    (given at times ``x``) reaches ``p``; the midpoint of a flat stretch lying at ``p``."""
+    if np.all(np.isnan(y)) or np.nanmax(y) < p:
+        return float("nan")
+    xmax = x[-1]
+    # R's duplicated() drops repeated levels (censorings), NA counting as a level
+    keep = ~pd.Series(y).duplicated().to_numpy()
     x, y = x[keep], y[keep]
-    if len(y) == 0 or np.max(y) < p:
-        return float("nan")
-    first = np.concatenate([[True], np.diff(y) != 0])  # drop duplicated levels (censorings)
-    x, y = x[first], y[first]
-
-    def constant_right(knots: np.ndarray) -> float:
-        # approx(knots, 1:n, p, method="constant", f=1): NaN outside [knots[0], knots[-1]]
-        if p < knots[0] or p > knots[-1]:
-            return float("nan")
-        # the first knot >= p: on a knot, that knot; between knots, the right one (f=1)
-        return float(np.searchsorted(knots, p, side="left"))
-
-    i1, i2 = constant_right(y + _TOL), constant_right(y - _TOL)
-    if np.isnan(i1) or np.isnan(i2):
-        if not np.isnan(i1) and abs(p - y[-1]) < _TOL:
-            return float((x[int(i1)] + xmax) / 2)
-        return float("nan")
+    # approx() drops the NA pairs but the index values still point into the deduplicated x
+    ok = np.flatnonzero(~np.isnan(y))
+    i1 = _approx_right(y[ok] + _TOL, p)
+    i2 = _approx_right(y[ok] - _TOL, p)
+    idx1 = None if i1 is None else ok[i1]
+    idx2 = None if i2 is None else ok[i2]
+    quant = float("nan") if idx1 is None or idx2 is None else float((x[idx1] + x[idx2]) / 2)
     if p == 0:
-        return float(x[0])
-    if abs(p - y[-1]) < _TOL:
-        return float((x[int(i1)] + xmax) / 2)
-    return float((x[int(i1)] + x[int(i2)]) / 2)
+        quant = float(x[0])
+    if not np.isnan(y[-1]) and abs(p - y[-1]) < _TOL:  # a flat end of the curve at p
+        quant = float("nan") if idx1 is None else float((x[idx1] + xmax) / 2)
+    return quant
+
+
+def _rmst(c: SurvivalCurve, horizon: float) -> tuple[float, float]:
+    """Area under the curve to ``horizon`` and its SE, as R's ``print.survfit(rmean=)``."""
+    before = c.time < horizon
+    t = np.concatenate(([0.0], c.time[before], [horizon]))
+    areas = np.diff(t) * np.concatenate(([1.0], c.survival[before]))
+    # Var = sum over event times t_j of A_j^2 d_j / (n_j (n_j - d_j)), A_j the area from t_j
+    # to the horizon
+    after = np.cumsum(areas[::-1])[::-1][1:]
+    d, n = c.n_event[before], c.n_risk[before]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var = np.sum(np.where((d > 0) & (n > d), after**2 * d / (n * (n - d)), 0.0))
+    return float(areas.sum()), float(np.sqrt(var))
+
+
+@dataclass(frozen=True, slots=True)
+class RMSTDifference(ResultMixin):
+    """Difference of restricted mean survival times, ``group_a - group_b``, to a horizon.
+
+    Attributes
+    ----------
+    groups : tuple of str
+        ``(group_a, group_b)``.
+    horizon : float
+        Restriction time.
+    rmst, se : tuple of float
+        Each group's RMST and its SE (R's ``print.survfit(rmean=)``).
+    difference, se_difference : float
+        ``rmst_a - rmst_b`` and its SE (independent groups).
+    ci_lower, ci_upper : float
+        Normal (Wald) confidence interval of the difference.
+    z, p_value : float
+        Wald z statistic and two-sided p-value.
+    conf_level : float
+    method : str
+    """
+
+    groups: tuple[str, str]
+    horizon: float
+    rmst: tuple[float, float]
+    se: tuple[float, float]
+    difference: float
+    se_difference: float
+    ci_lower: float
+    ci_upper: float
+    z: float
+    p_value: float
+    conf_level: float
+    method: str = "difference of restricted mean survival times (Wald)"
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row: groups, horizon, difference with CI, z and p."""
+        return pd.DataFrame([{
+            "group_a": self.groups[0], "group_b": self.groups[1], "horizon": self.horizon,
+            "rmst_a": self.rmst[0], "rmst_b": self.rmst[1], "difference": self.difference,
+            "se": self.se_difference, "ci_lower": self.ci_lower, "ci_upper": self.ci_upper,
+            "z": self.z, "p_value": self.p_value, "conf_level": self.conf_level}])
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,19 +333,22 @@ class KaplanMeierResult(ResultMixin):
         Confidence level.
     time_unit : str
         Unit of time (e.g. ``"days"``).
+    method : str
+        The estimator and its variance, in words.
     """
 
     curves: tuple[SurvivalCurve, ...] = field(repr=False)
     conf_type: str
     conf_level: float
     time_unit: str = "days"
+    method: str = "Kaplan-Meier (Greenwood variance)"
 
     @property
     def groups(self) -> list[str]:
         """Group labels in order."""
         return [c.group for c in self.curves]
 
-    def curve(self, group: str | None = None) -> SurvivalCurve:
+    def curve(self, group: object = None) -> SurvivalCurve:
         """The curve of ``group`` (the only one when None)."""
         if group is None and len(self.curves) == 1:
             return self.curves[0]
@@ -136,6 +356,10 @@ class KaplanMeierResult(ResultMixin):
             if c.group == str(group):
                 return c
         raise ArgumentError(f"no group {group!r}; groups: {self.groups}")
+
+    @property
+    def _z(self) -> float:
+        return float(stats.norm.ppf(0.5 + self.conf_level / 2))
 
     def to_frame(self) -> pd.DataFrame:
         """Long table: one row per group and distinct time."""
@@ -149,60 +373,35 @@ class KaplanMeierResult(ResultMixin):
         return out
 
     def to_dict(self) -> dict:
-        """Summary per group: n, events, median with CI (JSON-safe)."""
-        from dah_outcomes.results import json_safe
-
-        med = self.quantile(0.5)
-        return {"conf_type": self.conf_type, "conf_level": self.conf_level,
-                "time_unit": self.time_unit, "groups": json_safe(med)}
+        """Method, CI settings and per group n, events and median with CI (JSON-safe)."""
+        return {"method": self.method, "conf_type": self.conf_type,
+                "conf_level": self.conf_level, "time_unit": self.time_unit,
+                "groups": json_safe(self.quantile(0.5))}
 
     def quantile(self, p: float = 0.5) -> pd.DataFrame:
-        """Time by which a fraction ``p`` has had the event, with CI, per group (R's rules).
+        """Time by which a fraction ``p`` has had the event, with CI, per group.
 
-        The CI bounds are where the pointwise survival CI crosses ``1 - p``.
+        Follows R's ``quantile.survfit``: the CI bounds are where the pointwise survival CI
+        crosses ``1 - p``; a flat stretch of the curve exactly at ``1 - p`` gives the midpoint
+        of the stretch. NaN where the curve (or a bound) never reaches the level.
         """
         if not 0 <= p <= 1:
             raise ArgumentError(f"p must be within [0, 1], got {p!r}")
         rows = []
         for c in self.curves:
-            x = np.concatenate([[0.0], c.time])
-            xmax = float(c.time[-1])
+            x = np.concatenate(([0.0], c.time))
             rows.append({
-                "group": c.group, "n": float(c.n_risk[0]), "events": float(c.n_event.sum()),
-                "quantile": p,
-                "time": _findq(x, np.concatenate([[0.0], 1 - c.survival]), p, xmax),
-                "ci_lower": _findq(x, np.concatenate([[0.0], 1 - c.lower]), p, xmax),
-                "ci_upper": _findq(x, np.concatenate([[0.0], 1 - c.upper]), p, xmax),
-            })
+                "group": c.group, "n": float(c.n_risk[0]) if len(c.n_risk) else 0.0,
+                "events": float(c.n_event.sum()), "quantile": p,
+                "time": _findq(x, np.concatenate(([0.0], 1 - c.survival)), p),
+                "ci_lower": _findq(x, np.concatenate(([0.0], 1 - c.lower)), p),
+                "ci_upper": _findq(x, np.concatenate(([0.0], 1 - c.upper)), p),
+                "conf_type": self.conf_type, "conf_level": self.conf_level})
         return pd.DataFrame(rows)
 
     def median(self) -> pd.DataFrame:
-        """Median survival time with CI per group."""
+        """Median survival time with CI per group (R's ``print.survfit`` median)."""
         return self.quantile(0.5)
-
-    def survival_at(self, times: Sequence[float]) -> pd.DataFrame:
-        """Survival (step function) and its CI at each landmark time, per group.
-
-        Times beyond a group's last observation give NaN (not extrapolated), or 0 when the
-        curve has already reached 0.
-        """
-        rows = []
-        for c in self.curves:
-            for t in times:
-                j = int(np.searchsorted(c.time, t, side="right")) - 1
-                beyond = t > c.time[-1]
-                if j < 0:
-                    s, lo, hi = 1.0, 1.0, 1.0
-                else:
-                    s, lo, hi = c.survival[j], c.lower[j], c.upper[j]
-                nr = self.n_at_risk(c, t)
-                if beyond:
-                    # past the last follow-up the curve is unknown, unless it already hit 0
-                    s = 0.0 if c.survival[-1] == 0 else float("nan")
-                    lo = hi = float("nan")
-                rows.append({"group": c.group, "time": float(t), "survival": float(s),
-                             "ci_lower": float(lo), "ci_upper": float(hi), "n_risk": nr})
-        return pd.DataFrame(rows)
 
     @staticmethod
     def n_at_risk(curve: SurvivalCurve, t: float) -> float:
@@ -210,68 +409,106 @@ class KaplanMeierResult(ResultMixin):
         k = int(np.searchsorted(curve.time, t, side="left"))
         return float(curve.n_risk[k]) if k < len(curve.time) else 0.0
 
-    def rmst(self, horizon: float) -> pd.DataFrame:
-        """Restricted mean survival time to ``horizon`` with its SE, per group (R's rmean)."""
+    def survival_at(self, times: Sequence[float]) -> pd.DataFrame:
+        """Survival (step function) with its CI at landmark times, per group.
+
+        As R's ``summary(fit, times=)`` within follow-up; past a group's last time the value
+        is NaN (not extrapolated), or 0 when the curve has already reached 0.
+        """
         rows = []
         for c in self.curves:
-            t = np.concatenate([[0.0], c.time[c.time < horizon], [horizon]])
-            s = np.concatenate([[1.0], c.survival[c.time < horizon]])
-            areas = np.diff(t) * s
-            mean = float(areas.sum())
-            # variance: sum over event times of A_j^2 d_j / (n_j (n_j - d_j)), A_j the area
-            # after t_j up to the horizon
-            inside = (c.time < horizon) & (c.n_event > 0)
-            after = np.cumsum(areas[::-1])[::-1]  # area from each knot to the horizon
-            a_j = after[1:][c.time[c.time < horizon].searchsorted(c.time[inside])]
-            d, n = c.n_event[inside], c.n_risk[inside]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                var = float(np.sum(np.where(n > d, a_j**2 * d / (n * (n - d)), 0.0)))
-            rows.append({"group": c.group, "horizon": float(horizon), "rmst": mean,
-                         "se": float(np.sqrt(var))})
+            for t in times:
+                j = int(np.searchsorted(c.time, t, side="right")) - 1
+                if j < 0:
+                    s, lo, hi, se = 1.0, 1.0, 1.0, 0.0
+                else:
+                    s, lo, hi, se = c.survival[j], c.lower[j], c.upper[j], c.std_err[j]
+                if len(c.time) == 0 or t > c.time[-1]:
+                    s = 0.0 if len(c.time) and c.survival[-1] == 0 else float("nan")
+                    lo = hi = se = float("nan")
+                rows.append({"group": c.group, "time": float(t), "survival": float(s),
+                             "std_err": float(se), "ci_lower": float(lo),
+                             "ci_upper": float(hi), "n_risk": self.n_at_risk(c, t),
+                             "conf_type": self.conf_type, "conf_level": self.conf_level})
         return pd.DataFrame(rows)
 
-    def rmst_difference(self, horizon: float, group_a: str, group_b: str) -> dict[str, float]:
-        """RMST(a) - RMST(b) with a normal CI and two-sided z-test."""
-        r = self.rmst(horizon).set_index("group")
-        diff = float(r.loc[group_a, "rmst"] - r.loc[group_b, "rmst"])
-        se = float(np.hypot(r.loc[group_a, "se"], r.loc[group_b, "se"]))
-        z = float(stats.norm.ppf(0.5 + self.conf_level / 2))
-        stat = diff / se if se > 0 else float("nan")
-        return {"difference": diff, "se": se, "ci_lower": diff - z * se,
-                "ci_upper": diff + z * se, "z": stat,
-                "p_value": float(2 * stats.norm.sf(abs(stat))), "horizon": float(horizon)}
+    def rmst(self, horizon: float) -> pd.DataFrame:
+        """Restricted mean survival time to ``horizon`` with its SE and CI, per group.
+
+        The SE is R's (``print.survfit(rmean=)``); the CI is normal, ``rmst +/- z se``.
+        """
+        _check_horizon(horizon)
+        rows = []
+        for c in self.curves:
+            mean, se = _rmst(c, float(horizon))
+            rows.append({"group": c.group, "horizon": float(horizon), "rmst": mean, "se": se,
+                         "ci_lower": mean - self._z * se, "ci_upper": mean + self._z * se,
+                         "conf_level": self.conf_level})
+        return pd.DataFrame(rows)
+
+    def rmst_difference(self, other_or_groups: KaplanMeierResult | Sequence[object],
+                        horizon: float) -> RMSTDifference:
+        """RMST difference between two arms, with a Wald CI and two-sided z-test.
+
+        Parameters
+        ----------
+        other_or_groups : KaplanMeierResult or pair of group labels
+            Either a second single-curve result (difference = this one minus that one), or
+            ``(group_a, group_b)`` naming two groups of this result (``a - b``).
+        horizon : float
+            Restriction time.
+        """
+        _check_horizon(horizon)
+        if isinstance(other_or_groups, KaplanMeierResult):
+            if len(self.curves) != 1 or len(other_or_groups.curves) != 1:
+                raise ArgumentError("comparing two results needs one curve in each; pass "
+                                    "(group_a, group_b) to compare groups of one result")
+            a, b = self.curves[0], other_or_groups.curves[0]
+        elif (isinstance(other_or_groups, Sequence) and not isinstance(other_or_groups, str)
+              and len(other_or_groups) == 2):
+            a, b = self.curve(other_or_groups[0]), self.curve(other_or_groups[1])
+        else:
+            raise ArgumentError("other_or_groups must be a KaplanMeierResult or a pair of "
+                                f"group labels from {self.groups}, got {other_or_groups!r}")
+        (ma, sa), (mb, sb) = _rmst(a, float(horizon)), _rmst(b, float(horizon))
+        diff, se = ma - mb, float(np.hypot(sa, sb))
+        z = diff / se if se > 0 else float("nan")
+        return RMSTDifference(
+            groups=(a.group, b.group), horizon=float(horizon), rmst=(ma, mb), se=(sa, sb),
+            difference=diff, se_difference=se, ci_lower=diff - self._z * se,
+            ci_upper=diff + self._z * se, z=z, p_value=float(2 * stats.norm.sf(abs(z))),
+            conf_level=self.conf_level)
+
+
+def _check_horizon(horizon: float) -> None:
+    if not (isinstance(horizon, int | float | np.number) and np.isfinite(horizon)
+            and horizon > 0):
+        raise ArgumentError(f"horizon must be a positive finite time, got {horizon!r}")
 
 
 def _check(conf_type: str, conf_level: float) -> float:
     if conf_type not in CONF_TYPES:
         raise ArgumentError(f"conf_type must be one of {list(CONF_TYPES)}, got {conf_type!r}")
-    if not 0 < conf_level < 1:
+    if not (isinstance(conf_level, int | float) and 0 < conf_level < 1):
         raise ArgumentError(f"conf_level must be between 0 and 1, got {conf_level!r}")
     return float(stats.norm.ppf(0.5 + conf_level / 2))
-
-
-def _group_order(labels: np.ndarray) -> list:
-    uniq = pd.unique(labels)
-    try:
-        return sorted(uniq)
-    except TypeError:
-        return sorted(uniq, key=str)
 
 
 def kaplan_meier(data: pd.DataFrame, *, time: str, event: str, group: str | None = None,
                  entry: str | None = None, weights: str | None = None,
                  conf_level: float = 0.95, conf_type: str = "log",
                  time_unit: str = "days") -> KaplanMeierResult:
-    """Kaplan-Meier survival by group.
+    """Kaplan-Meier survival by group, as R's ``survfit(Surv(time, event) ~ group)``.
 
     Parameters
     ----------
     data : DataFrame
-        One row per subject.
+        One row per subject (not modified).
     time, event : str
         Follow-up time and event indicator (1 event, 0 censored).
     group : str, optional
-        Column of group labels; one curve per group (sorted).
+        Column of group labels; one curve per group, sorted (a categorical column keeps its
+        level order, as R keeps a factor's).
     entry : str, optional
         Delayed-entry (left-truncation) time.
     weights : str, optional
@@ -279,43 +516,71 @@ def kaplan_meier(data: pd.DataFrame, *, time: str, event: str, group: str | None
     conf_level : float, default 0.95
     conf_type : {"log", "log-log", "plain"}, default "log"
         CI transform; R's default is ``log``, SAS's and lifelines' ``log-log``.
-    time_unit : str
+    time_unit : str, default "days"
         Carried into the result.
 
     Returns
     -------
     KaplanMeierResult
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"t": [5, 8, 8, 12, 20], "e": [1, 1, 0, 1, 0]})
+    >>> km = kaplan_meier(df, time="t", event="e")
+    >>> km.curve().survival.round(3).tolist()
+    [0.8, 0.6, 0.3, 0.3]
     """
     z = _check(conf_type, conf_level)
-    s = read_survival_columns(data, time=time, event=event, group=group, entry=entry,
-                              weights=weights)
-    labels = s.group if s.group is not None else np.zeros(len(s.time), dtype=np.int8)
-    codes, uniques = pd.factorize(labels)
-    order = _group_order(np.asarray(uniques, dtype=object)) if s.group is not None else [0]
-    position = {u: i for i, u in enumerate(uniques)}
-    curves = []
-    if s.entry is None:
-        # one pass for every group: counts by (time, group), then each group's rows
-        uniq, inv = time_index(s.time)
-        k, m = len(uniques), len(uniq)
-        w = np.ones(len(s.time)) if s.weights is None else s.weights
-        flat = inv * k + codes
-        exits = np.bincount(flat, weights=w, minlength=m * k).reshape(m, k)
-        died = np.bincount(flat, weights=w * (s.event == 1), minlength=m * k).reshape(m, k)
-        for g in order:
-            j = position[g]
-            keep = exits[:, j] > 0
-            n_risk = np.cumsum(exits[::-1, j])[::-1][keep]
-            rt = RiskTable(uniq[keep], n_risk, died[keep, j].reshape(-1, 1),
-                           (exits[:, j] - died[:, j])[keep])
-            curves.append(_curve(str(g) if s.group is not None else "all", rt, z, conf_type))
+    s, codes, labels, _, _ = read_grouped(data, time=time, event=event, group=group,
+                                          entry=entry, weights=weights)
+    tables = risk_tables_by_group(s.time, s.event, codes, len(labels), entry=s.entry,
+                                  weights=s.weights)
+    curves = tuple(_curve(str(lab), rt, z, conf_type) for lab, rt in zip(labels, tables,
+                                                                         strict=True))
+    return KaplanMeierResult(curves, conf_type, float(conf_level), time_unit)
+
+
+def tables_from_counts(counts: pd.DataFrame, *, time: str, events: str, censored: str,
+                       group: str | None, strata: str | None = None
+                       ) -> tuple[list, list[list[RiskTable]]]:
+    """Risk tables per (stratum, group) from aggregated counts; returns group labels and a
+    list over strata of per-group tables."""
+    if not isinstance(counts, pd.DataFrame):
+        raise ArgumentError(f"counts must be a pandas DataFrame, got {type(counts).__name__}")
+    cols = [c for c in (time, events, censored, group, strata) if c is not None]
+    missing = [c for c in cols if c not in counts.columns]
+    if missing:
+        raise ArgumentError(f"column(s) {missing} not in counts; columns: "
+                            f"{list(counts.columns)}")
+    frame = counts[cols].dropna()
+    nums = {}
+    for c in (time, events, censored):
+        if not pd.api.types.is_numeric_dtype(frame[c]):
+            raise ArgumentError(f"counts column {c!r} must be numeric, found {frame[c].dtype}")
+        v = frame[c].to_numpy(dtype=float)
+        if not np.isfinite(v).all() or (v < 0).any():
+            raise ArgumentError(f"counts column {c!r} must be finite and >= 0")
+        nums[c] = v
+    if group is None:
+        codes, labels = np.zeros(len(frame), dtype=np.intp), ["all"]
     else:
-        for g in order:
-            mask = codes == position[g]
-            rt = risk_table(s.time[mask], s.event[mask], entry=s.entry[mask],
-                            weights=None if s.weights is None else s.weights[mask])
-            curves.append(_curve(str(g) if s.group is not None else "all", rt, z, conf_type))
-    return KaplanMeierResult(tuple(curves), conf_type, float(conf_level), time_unit)
+        codes, labels = _label_codes(frame[group])
+    st = (np.zeros(len(frame), dtype=np.intp) if strata is None
+          else _label_codes(frame[strata])[0])
+    out = []
+    for s_code in range(int(st.max()) + 1 if len(st) else 0):
+        in_s = st == s_code
+        per_group = []
+        for g in range(len(labels)):
+            m = in_s & (codes == g)
+            uniq, inv = np.unique(nums[time][m], return_inverse=True)
+            d = np.bincount(inv, weights=nums[events][m], minlength=len(uniq))
+            c = np.bincount(inv, weights=nums[censored][m], minlength=len(uniq))
+            keep = (d + c) > 0
+            per_group.append(_table(uniq[keep], d[keep], c[keep]))
+        out.append(per_group)
+    return labels, out
 
 
 def kaplan_meier_from_counts(counts: pd.DataFrame, *, time: str = "time",
@@ -323,23 +588,15 @@ def kaplan_meier_from_counts(counts: pd.DataFrame, *, time: str = "time",
                              group: str | None = None, conf_level: float = 0.95,
                              conf_type: str = "log", time_unit: str = "days"
                              ) -> KaplanMeierResult:
-    """Kaplan-Meier from aggregated counts (group, time, events, censored), e.g. a registry's
-    group-by output. Equal to :func:`kaplan_meier` on the underlying rows."""
+    """Kaplan-Meier from aggregated counts: rows of (group, time, events, censored).
+
+    A registry's or database's ``GROUP BY group, time`` output is enough, so ten million
+    patients cost one group-by where they live. Equal to :func:`kaplan_meier` on the
+    underlying rows; rows with the same (group, time) are added up.
+    """
     z = _check(conf_type, conf_level)
-    for c in (time, events, censored, *([group] if group else [])):
-        if c not in counts:
-            raise ArgumentError(f"column {c!r} not in counts; columns: {list(counts.columns)}")
-    labels = counts[group].to_numpy(dtype=object) if group else np.full(len(counts), "all",
-                                                                         dtype=object)
-    curves = []
-    for g in _group_order(labels):
-        part = counts[labels == g].groupby(time, sort=True)[[events, censored]].sum()
-        d = part[events].to_numpy(dtype=float)
-        cens = part[censored].to_numpy(dtype=float)
-        exits = d + cens
-        n_risk = np.cumsum(exits[::-1])[::-1]
-        keep = exits > 0
-        rt = RiskTable(part.index.to_numpy(dtype=float)[keep], n_risk[keep],
-                       d[keep].reshape(-1, 1), cens[keep])
-        curves.append(_curve(str(g), rt, z, conf_type))
-    return KaplanMeierResult(tuple(curves), conf_type, float(conf_level), time_unit)
+    labels, per_stratum = tables_from_counts(counts, time=time, events=events,
+                                             censored=censored, group=group)
+    curves = tuple(_curve(str(lab), rt, z, conf_type)
+                   for lab, rt in zip(labels, per_stratum[0], strict=True))
+    return KaplanMeierResult(curves, conf_type, float(conf_level), time_unit)
