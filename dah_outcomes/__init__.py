@@ -61,6 +61,10 @@ from dah_outcomes.stats.meta import (
     meta_regression,
     meta_subgroups,
 )
+from dah_outcomes.stats.proportional_hazards import (
+    ProportionalHazardsTest,
+    proportional_hazards_test,
+)
 from dah_outcomes.stats.proportions import ProportionCI, RateCI, proportion_ci, rate_ci
 from dah_outcomes.stats.recurrent import MeanCumulativeFunction, mean_cumulative_function
 from dah_outcomes.stats.weighting import ipw_weights
@@ -110,6 +114,7 @@ __all__ = [
     "MetaProportionResult",
     "OutcomeRates",
     "ProportionCI",
+    "ProportionalHazardsTest",
     "RateCI",
     "RawTable",
     "RecurrenceByGroup",
@@ -154,6 +159,7 @@ __all__ = [
     "parse_printed",
     "patient_outcomes",
     "proportion_ci",
+    "proportional_hazards_test",
     "rate_ci",
     "rates",
     "read_cohort",
