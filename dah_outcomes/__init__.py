@@ -52,6 +52,7 @@ from dah_outcomes.stats.competing import (
     gray_test,
 )
 from dah_outcomes.stats.cox import CoxResult, cox_regression
+from dah_outcomes.stats.fine_gray import FineGrayResult, fine_gray
 from dah_outcomes.stats.firth import FirthCoxResult, firth_cox
 from dah_outcomes.stats.kaplan_meier import KaplanMeierResult, kaplan_meier
 from dah_outcomes.stats.logrank import LogRankResult, logrank_test, pairwise_logrank
@@ -104,6 +105,7 @@ __all__ = [
     "Endpoint",
     "EraDefinition",
     "EstimationError",
+    "FineGrayResult",
     "FirthCoxResult",
     "GrayTestResult",
     "ImportMapping",
@@ -140,6 +142,7 @@ __all__ = [
     "cumulative_incidence",
     "death_frame",
     "draft_mapping",
+    "fine_gray",
     "firth_cox",
     "generate_cohort",
     "gray_test",

@@ -1,0 +1,304 @@
+"""Fine-Gray regression of the subdistribution hazard, as ``cmprsk::crr``.
+
+A DAH recurrence that never happens because the patient died is not a censored recurrence:
+death removes the patient from the recurrence risk for good. The Fine-Gray model keeps the
+dead in the risk set of the cause of interest, with the weight ``G(t-) / G(T_i-)`` (``G``
+the Kaplan-Meier of censoring), so that its coefficients describe the cumulative incidence.
+
+Conventions follow cmprsk 2.2 ``crr``: ``G`` is evaluated just before each time, ties are
+Breslow's, and the variance is Fine and Gray's sandwich, whose middle part adds to each
+subject's score contribution ``eta_i`` the term ``psi_i`` that accounts for ``G`` being
+estimated. crr's double loops (``crrvv``) become cumulative sums over sorted times, so a
+fit costs a few passes over the data instead of ``O(n^2)``.
+
+Tests check the estimate against a weighted Cox fit on data expanded as
+``survival::finegray`` expands it, the variance against a literal transcription of crr's
+loops, and, without competing events, both against the Cox model's robust variance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from dah_outcomes.errors import ArgumentError, EstimationError
+from dah_outcomes.results import ResultMixin, json_safe
+from dah_outcomes.stats.cox import design_matrix
+from dah_outcomes.stats.inputs import read_survival_columns
+
+__all__ = ["FineGrayResult", "censoring_survival_before", "fine_gray"]
+
+
+@dataclass(frozen=True, slots=True)
+class FineGrayResult(ResultMixin):
+    """A fitted Fine-Gray subdistribution hazards model.
+
+    Attributes
+    ----------
+    terms : tuple of str
+        Term names (categorical levels named as R names them).
+    coef, se : ndarray
+        Log subdistribution hazard ratios and Fine-Gray sandwich standard errors.
+    naive_se : ndarray
+        Standard errors from the inverse information alone (crr's ``v`` before the sandwich).
+    loglik : tuple of float
+        Log pseudo-likelihood at beta = 0 and at the estimate.
+    cause : int
+        Event code of the cause of interest; every other nonzero code competes.
+    n, n_events, n_competing : int
+        Rows used, events of ``cause`` and competing events.
+    conf_level : float
+    iterations : int
+    method : str
+    """
+
+    terms: tuple[str, ...]
+    coef: np.ndarray = field(repr=False)
+    se: np.ndarray = field(repr=False)
+    naive_se: np.ndarray = field(repr=False)
+    loglik: tuple[float, float]
+    cause: int
+    n: int
+    n_events: int
+    n_competing: int
+    conf_level: float
+    iterations: int
+    method: str = "Fine-Gray subdistribution hazards (cmprsk::crr conventions)"
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per term: coef, subdistribution HR with CI, SE, z, p."""
+        z = float(stats.norm.ppf(0.5 + self.conf_level / 2))
+        zstat = self.coef / self.se
+        return pd.DataFrame({
+            "term": list(self.terms), "coef": self.coef, "se": self.se,
+            "subdistribution_hr": np.exp(self.coef),
+            "hr_lower": np.exp(self.coef - z * self.se),
+            "hr_upper": np.exp(self.coef + z * self.se), "z": zstat,
+            "p_value": 2 * stats.norm.sf(np.abs(zstat))})
+
+    def to_dict(self) -> dict:
+        """Terms, counts, log pseudo-likelihoods and method (JSON-safe)."""
+        return {"method": self.method, "terms": json_safe(self.to_frame()),
+                "loglik": list(self.loglik), "cause": self.cause, "n": self.n,
+                "n_events": self.n_events, "n_competing": self.n_competing,
+                "conf_level": self.conf_level}
+
+
+def censoring_survival_before(time: np.ndarray, censored: np.ndarray) -> np.ndarray:
+    """Kaplan-Meier of the censoring times, evaluated just before each ``time``.
+
+    ``censored`` marks the rows whose follow-up ended by censoring; every other row is
+    censored *for* the censoring distribution. This is crr's ``uuu``: the survfit of
+    censoring read at ``time * (1 - 100 eps)``, i.e. the left limit ``G(t-)``.
+    """
+    uniq, inv = np.unique(time, return_inverse=True)
+    n_c = np.bincount(inv, weights=censored.astype(float), minlength=len(uniq))
+    n_all = np.bincount(inv, minlength=len(uniq)).astype(float)
+    at_risk = np.cumsum(n_all[::-1])[::-1]
+    g = np.cumprod(1.0 - n_c / at_risk)
+    return np.concatenate(([1.0], g[:-1]))[inv]
+
+
+@dataclass(frozen=True, slots=True)
+class _Sorted:
+    """Rows sorted by time with what every pass needs."""
+
+    t: np.ndarray           # times, ascending
+    x: np.ndarray           # covariates (n, p)
+    kind: np.ndarray        # 0 censored, 1 cause of interest, 2 competing
+    g_before: np.ndarray    # G(t_i-) per row
+    ft: np.ndarray          # distinct failure times (cause of interest)
+    d: np.ndarray           # failures per distinct failure time
+    g_ft: np.ndarray        # G(t-) at each distinct failure time
+    first_ge: np.ndarray    # per failure time: first row with t >= ft (rows in risk)
+    comp_before: np.ndarray  # per failure time: competing rows with t < ft are rows[:k]
+
+
+def _prepare(t: np.ndarray, x: np.ndarray, kind: np.ndarray) -> _Sorted:
+    order = np.argsort(t, kind="stable")
+    t, x, kind = t[order], x[order], kind[order]
+    g_before = censoring_survival_before(t, kind == 0)
+    ft, d = np.unique(t[kind == 1], return_counts=True)
+    first_ge = np.searchsorted(t, ft, side="left")
+    g_ft = g_before[first_ge]  # every row at time ft has the same G(ft-)
+    return _Sorted(t, x, kind, g_before, ft, d.astype(float), g_ft, first_ge, first_ge)
+
+
+def _risk_sums(s: _Sorted, beta: np.ndarray, order: int
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """S0, S1 (and S2) at each failure time over the weighted Fine-Gray risk set."""
+    e = np.exp(s.x @ beta)
+    comp = (s.kind == 2) / s.g_before * e  # competing rows, weight G(t-)/G(T_i-) later
+
+    def at_times(v: np.ndarray) -> np.ndarray:
+        # rows still at risk (t >= ft), plus competing rows that failed before ft
+        shape = v.shape[1:]
+        rev = np.concatenate([np.cumsum((e.reshape(-1, *[1] * len(shape)) * v)[::-1],
+                                        axis=0)[::-1], np.zeros((1, *shape))])
+        fwd = np.concatenate([np.zeros((1, *shape)),
+                              np.cumsum(comp.reshape(-1, *[1] * len(shape)) * v, axis=0)])
+        gf = s.g_ft.reshape(-1, *[1] * len(shape))
+        return rev[s.first_ge] + gf * fwd[s.comp_before]
+
+    s0 = at_times(np.ones(len(s.t)))
+    s1 = at_times(s.x)
+    s2 = at_times(s.x[:, :, None] * s.x[:, None, :]) if order == 2 else None
+    return s0, s1, s2
+
+
+def _loglik_score_info(s: _Sorted, beta: np.ndarray
+                       ) -> tuple[float, np.ndarray, np.ndarray]:
+    s0, s1, s2 = _risk_sums(s, beta, 2)
+    xbar = s1 / s0[:, None]
+    fail = s.kind == 1
+    loglik = float((s.x[fail] @ beta).sum() - (s.d * np.log(s0)).sum())
+    score = s.x[fail].sum(axis=0) - (s.d[:, None] * xbar).sum(axis=0)
+    info = (np.einsum("f,fij->ij", s.d / s0, s2)
+            - np.einsum("f,fi,fj->ij", s.d, xbar, xbar))
+    return loglik, score, info
+
+
+def _influence(s: _Sorted, beta: np.ndarray) -> np.ndarray:
+    """``eta_i + psi_i`` per row (crr's ``crrvv``), in the sorted order of ``s``."""
+    n, p = s.x.shape
+    e = np.exp(s.x @ beta)
+    s0, s1, _ = _risk_sums(s, beta, 1)
+    xbar = s1 / s0[:, None]
+    a = s.d / s0                     # d Lambda_1 per failure time
+    b = a[:, None] * xbar
+    # eta: dN part minus the compensator over the time each row is in the risk set
+    eta = np.zeros((n, p))
+    fail = s.kind == 1
+    k_fail = np.searchsorted(s.ft, s.t[fail])
+    eta[fail] = s.x[fail] - xbar[k_fail]
+    upto = np.searchsorted(s.ft, s.t, side="right")  # failure times <= t_i
+    cum_a = np.concatenate(([0.0], np.cumsum(a)))
+    cum_b = np.concatenate((np.zeros((1, p)), np.cumsum(b, axis=0)))
+    eta -= e[:, None] * (s.x * cum_a[upto][:, None] - cum_b[upto])
+    # a competing row stays in the risk set after its failure, with weight G(t-)/G(T_i-)
+    comp = s.kind == 2
+    ga = np.concatenate((np.cumsum((s.g_ft * a)[::-1])[::-1], [0.0]))
+    gb = np.concatenate((np.cumsum((s.g_ft[:, None] * b)[::-1], axis=0)[::-1],
+                         np.zeros((1, p))))
+    w = e[comp] / s.g_before[comp]
+    eta[comp] -= w[:, None] * (s.x[comp] * ga[upto[comp]][:, None] - gb[upto[comp]])
+
+    # psi: the censoring martingale integral of q(u) / Y(u), Y the number with t >= u
+    uniq, first = np.unique(s.t, return_index=True)
+    y_at = n - first                  # rows with t >= each distinct time
+    cens_times = np.unique(s.t[s.kind == 0])
+    if len(cens_times) == 0:
+        return eta
+    # q(u) = sum over failures with ft >= u of G(ft-)/S0 * (C1(u) - xbar C0(u)), where
+    # C0, C1 sum e/G(T-) (times x) over competing rows with T < u
+    cw = np.where(comp, e / s.g_before, 0.0)
+    c0 = np.concatenate(([0.0], np.cumsum(cw)))
+    c1 = np.concatenate((np.zeros((1, p)), np.cumsum(cw[:, None] * s.x, axis=0)))
+    before_u = np.searchsorted(s.t, cens_times, side="left")   # rows with t < u
+    f_from = np.searchsorted(s.ft, cens_times, side="left")    # failure times >= u
+    h0 = np.concatenate((np.cumsum((s.d * s.g_ft / s0)[::-1])[::-1], [0.0]))
+    h1 = np.concatenate((np.cumsum((s.d[:, None] * s.g_ft[:, None] * xbar / s0[:, None])
+                                   [::-1], axis=0)[::-1], np.zeros((1, p))))
+    q = c1[before_u] * h0[f_from][:, None] - c0[before_u][:, None] * h1[f_from]
+    y_c = y_at[np.searchsorted(uniq, cens_times)].astype(float)
+    n_cens = np.bincount(np.searchsorted(cens_times, s.t[s.kind == 0]),
+                         minlength=len(cens_times)).astype(float)
+    # every row loses sum over censoring times u <= t_i of n_c(u) q(u) / Y(u)^2
+    drift = np.concatenate((np.zeros((1, p)),
+                            np.cumsum((n_cens / y_c**2)[:, None] * q, axis=0)))
+    psi = -drift[np.searchsorted(cens_times, s.t, side="right")]
+    cens = s.kind == 0
+    k_c = np.searchsorted(cens_times, s.t[cens])
+    psi[cens] += q[k_c] / y_c[k_c][:, None]
+    return eta + psi
+
+
+def fine_gray(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence[str],
+              cause: int = 1, conf_level: float = 0.95, max_iter: int = 50,
+              tol: float = 1e-10) -> FineGrayResult:
+    """Fit a Fine-Gray model for the subdistribution hazard of ``cause`` (``cmprsk::crr``).
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per subject.
+    time : str
+        Time to the first event of any cause, or to censoring.
+    event : str
+        0 = censored, 1..K = cause; codes other than ``cause`` compete.
+    covariates : sequence of str
+        Numeric, boolean or categorical columns (categories dummy-coded against the first).
+    cause : int, default 1
+        The cause of interest.
+    conf_level : float, default 0.95
+    max_iter : int, default 50
+    tol : float, default 1e-10
+        Relative change of the log pseudo-likelihood at which Newton-Raphson stops.
+
+    Returns
+    -------
+    FineGrayResult
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(3)
+    >>> x = rng.integers(0, 2, 400)
+    >>> t = rng.exponential(1.0, 400)
+    >>> ev = np.where(rng.uniform(size=400) < 0.4 + 0.2 * x, 1, 2)
+    >>> ev[rng.uniform(size=400) < 0.2] = 0
+    >>> df = pd.DataFrame({"t": t, "ev": ev, "x": x})
+    >>> fit = fine_gray(df, time="t", event="ev", covariates=["x"])
+    >>> fit.to_frame()["term"].tolist()
+    ['x']
+    """
+    if not covariates:
+        raise ArgumentError("give at least one covariate")
+    if not (isinstance(cause, int | np.integer) and cause >= 1):
+        raise ArgumentError(f"cause must be a positive event code, got {cause!r}")
+    raw = pd.to_numeric(data[event], errors="coerce") if event in data else None
+    top = int(max(cause, np.nanmax(raw) if raw is not None and raw.notna().any() else 1))
+    s_in = read_survival_columns(data, time=time, event=event, max_event_code=top,
+                                 extra=list(covariates))
+    complete = data[[time, event, *covariates]].notna().all(axis=1)
+    x, terms = design_matrix(data.loc[complete], covariates)
+    ev = s_in.event.astype(int)
+    kind = np.where(ev == 0, 0, np.where(ev == cause, 1, 2))
+    if not (kind == 1).any():
+        raise EstimationError(f"no events of cause {cause}: the Fine-Gray model needs some")
+    s = _prepare(s_in.time, x, kind)
+    p = x.shape[1]
+    beta = np.zeros(p)
+    ll0, score, info = _loglik_score_info(s, beta)
+    ll, iterations = ll0, 0
+    for _ in range(max_iter):
+        iterations += 1
+        try:
+            step = np.linalg.solve(info, score)
+        except np.linalg.LinAlgError as exc:
+            raise EstimationError("the Fine-Gray information matrix is singular: a covariate "
+                                  "is constant or collinear with others") from exc
+        new = beta + step
+        ll_new, s_new, i_new = _loglik_score_info(s, new)
+        halvings = 0
+        while (not np.isfinite(ll_new) or ll_new < ll - 1e-12) and halvings < 30:
+            step /= 2
+            new = beta + step
+            ll_new, s_new, i_new = _loglik_score_info(s, new)
+            halvings += 1
+        done = abs(ll_new - ll) <= tol * max(1.0, abs(ll))
+        beta, ll, score, info = new, ll_new, s_new, i_new
+        if done:
+            break
+    inv = np.linalg.inv(info)
+    infl = _influence(s, beta)
+    cov = inv @ (infl.T @ infl) @ inv
+    return FineGrayResult(
+        terms=tuple(terms), coef=beta, se=np.sqrt(np.diag(cov)),
+        naive_se=np.sqrt(np.diag(inv)), loglik=(float(ll0), float(ll)), cause=int(cause),
+        n=len(s.t), n_events=int((kind == 1).sum()), n_competing=int((kind == 2).sum()),
+        conf_level=float(conf_level), iterations=iterations)
