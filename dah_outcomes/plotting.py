@@ -235,15 +235,30 @@ def plot_forest(table: pd.DataFrame, *, ax: Axes | None = None, label: str = "te
 
 
 def plot_cif(result: CumulativeIncidenceResult, *, cause: int = 1, ax: Axes | None = None,
+             ci: bool = True, conf_level: float = 0.95,
              xlabel: str = "Days since DAH onset",
              ylabel: str = "Cumulative incidence") -> Axes:
-    """Cumulative incidence of ``cause`` by group (Aalen-Johansen step functions)."""
+    """Cumulative incidence of ``cause`` by group (Aalen-Johansen step functions).
+
+    With ``ci`` (the default) each curve carries a shaded pointwise band, the log(-log)
+    interval of cmprsk's variance
+    (:meth:`~dah_outcomes.stats.competing.CumulativeIncidenceResult.confidence_interval`).
+    """
+    bands = result.confidence_interval(cause, conf_level) if ci else None
     with mpl.rc_context({"font.size": 9}):
         ax = ax or new_axes(7.0, 3.8)
         for i, (g, part) in enumerate(result.to_frame().groupby("group", sort=False)):
+            color = PALETTE[i % len(PALETTE)]
             x = np.concatenate([[0.0], part["time"].to_numpy()])
             y = np.concatenate([[0.0], part[f"cif_{cause}"].to_numpy()])
-            ax.step(x, y, where="post", color=PALETTE[i % len(PALETTE)], lw=1.6, label=g)
+            ax.step(x, y, where="post", color=color, lw=1.6, label=g)
+            if bands is not None:
+                b = bands[bands["group"] == g]
+                lo = np.concatenate([[0.0], b["ci_lower"].to_numpy()])
+                hi = np.concatenate([[0.0], b["ci_upper"].to_numpy()])
+                ok = ~(np.isnan(lo) | np.isnan(hi))
+                ax.fill_between(x, np.where(ok, lo, y), np.where(ok, hi, y), step="post",
+                                color=color, alpha=0.15, lw=0, gid=f"ci-{g}")
         ax.set_ylim(0, 1)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)

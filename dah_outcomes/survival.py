@@ -7,21 +7,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from scipy import stats
 
 from dah_outcomes.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition, arm_order
 from dah_outcomes.cohort import Cohort
 from dah_outcomes.endpoints import death_frame, recurrence_frame
-from dah_outcomes.errors import ArgumentError
+from dah_outcomes.errors import ArgumentError, EstimationError
 from dah_outcomes.results import ResultMixin, json_safe
 from dah_outcomes.stats.competing import (
     CumulativeIncidenceResult,
     GrayTestResult,
+    cif_log_log_ci,
     cumulative_incidence,
     gray_test,
 )
+from dah_outcomes.stats.fine_gray import FineGrayResult, fine_gray
 from dah_outcomes.stats.kaplan_meier import KaplanMeierResult, kaplan_meier
 from dah_outcomes.stats.logrank import LogRankResult, logrank_test
 
@@ -141,6 +141,9 @@ class RecurrenceByGroup(ResultMixin):
         (cmprsk's variance; log(-log) transformed interval).
     gray : GrayTestResult or None
         Gray's test across groups.
+    fine_gray : FineGrayResult or None
+        Subdistribution hazard ratio of recurrence for each group against the first (None
+        with one group, or when a group has no recurrence and the ratio is not estimable).
     fingerprint : str
     """
 
@@ -148,6 +151,7 @@ class RecurrenceByGroup(ResultMixin):
     cif: CumulativeIncidenceResult = field(repr=False)
     landmarks: pd.DataFrame = field(repr=False)
     gray: GrayTestResult | None = field(repr=False)
+    fine_gray: FineGrayResult | None = field(repr=False)
     counts: dict[str, dict[str, int]] = field(repr=False)
     conf_level: float
     fingerprint: str
@@ -168,6 +172,7 @@ class RecurrenceByGroup(ResultMixin):
                 "by": self.by, "time_unit": "days", "conf_level": self.conf_level,
                 "groups": groups,
                 "gray_test": None if self.gray is None else self.gray.to_dict(),
+                "fine_gray": None if self.fine_gray is None else self.fine_gray.to_dict(),
                 "fingerprint": self.fingerprint}
 
 
@@ -186,13 +191,9 @@ def recurrence_by_group(cohort: Cohort, by: str = "arm", *,
         raise ArgumentError(f"by must be one of ['arm', 'era'], got {by!r}")
     frame = recurrence_frame(cohort, arms=arms, eras=eras)
     cif = cumulative_incidence(frame, time="time", event="event", group=by, n_causes=2)
-    z = float(stats.norm.ppf(0.5 + conf_level / 2))
     land = cif.at(list(landmarks), cause=1)
-    f, v = land["cif"].to_numpy(), land["variance"].to_numpy()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        a = z * np.sqrt(v) / (f * np.log(f))
-        upper = np.where((f > 0) & (f < 1), f ** np.exp(a), np.nan)
-        lower = np.where((f > 0) & (f < 1), f ** np.exp(-a), np.nan)
+    lower, upper = cif_log_log_ci(land["cif"].to_numpy(), land["variance"].to_numpy(),
+                                  conf_level)
     land = land.assign(ci_lower=lower, ci_upper=upper)
     groups = [str(g) for g in (arm_order(list(frame[by].unique()), arms) if by == "arm"
                                else sorted(frame[by].unique()))]
@@ -202,5 +203,15 @@ def recurrence_by_group(cohort: Cohort, by: str = "arm", *,
                                                   .sum())} for g in groups}
     gray = (gray_test(frame, time="time", event="event", group=by, cause=1)
             if len(groups) > 1 else None)
-    return RecurrenceByGroup(by=by, cif=cif, landmarks=land, gray=gray, counts=counts,
+    fg = None
+    if len(groups) > 1 and all(c["recurrences"] > 0 for c in counts.values()):
+        # the first group in arm order is the reference of the subdistribution HRs
+        coded = frame.assign(**{by: pd.Categorical(frame[by].astype(str), categories=groups)})
+        try:
+            fg = fine_gray(coded, time="time", event="event", covariates=[by], cause=1,
+                           conf_level=conf_level)
+        except EstimationError:
+            fg = None
+    return RecurrenceByGroup(by=by, cif=cif, landmarks=land, gray=gray, fine_gray=fg,
+                             counts=counts,
                              conf_level=float(conf_level), fingerprint=cohort.fingerprint)

@@ -13,7 +13,7 @@ from dah_outcomes.cli import main
 from dah_outcomes.endpoints import death_frame
 from dah_outcomes.plotting import plot_km
 from dah_outcomes.stats.kaplan_meier import kaplan_meier
-from dah_outcomes.survival import survival_by_group
+from dah_outcomes.survival import recurrence_by_group, survival_by_group
 
 
 @pytest.fixture(scope="module")
@@ -99,3 +99,40 @@ def test_recurrence_with_death_competing(cohort: Cohort, tmp_path: Path, capsys)
     assert {"n", "recurrences", "deaths_before_recurrence", "landmarks"} <= set(first)
     assert d["gray_test"]["df"] == len(d["groups"]) - 1
     assert (tmp_path / "cif.svg").read_text().lstrip().startswith("<?xml")
+
+
+def test_cif_figure_draws_the_confidence_band_of_the_estimator() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from dah_outcomes.plotting import plot_cif
+
+    cohort = generate_cohort("seed-article", n_sle=60_000, seed=11)
+    result = recurrence_by_group(cohort, by="era")
+    ax = plot_cif(result.cif, cause=1)
+    bands = {c.get_gid(): c for c in ax.collections if str(c.get_gid()).startswith("ci-")}
+    assert set(bands) == {f"ci-{g}" for g in result.cif.groups}
+    ci = result.cif.confidence_interval(1)
+    for g in result.cif.groups:
+        verts = bands[f"ci-{g}"].get_paths()[0].vertices
+        part = ci[ci["group"] == g].dropna()
+        # the band's top edge reaches the largest upper bound, its bottom the lower bounds
+        assert verts[:, 1].max() == pytest.approx(part["ci_upper"].max(), rel=1e-12)
+        assert set(np.round(part["ci_lower"], 12)) <= set(np.round(verts[:, 1], 12))
+    # the CI contains the estimate and the landmark CIs are the same numbers
+    inner = ci.dropna(subset=["ci_lower", "ci_upper"])
+    assert len(inner) > 0.9 * len(ci)
+    assert ((inner["ci_lower"] <= inner["cif"]) & (inner["cif"] <= inner["ci_upper"])).all()
+    land = result.landmarks
+    for _, r in land.dropna().iterrows():
+        row = ci[(ci["group"] == r["group"]) & (ci["time"] <= r["time"])].iloc[-1]
+        assert r["ci_upper"] == pytest.approx(row["ci_upper"], rel=1e-12)
+
+
+def test_recurrence_by_arm_carries_fine_gray_subdistribution_hazard_ratios() -> None:
+    cohort = generate_cohort("seed-article", n_sle=60_000, seed=11)
+    result = recurrence_by_group(cohort, by="era")
+    assert result.fine_gray is not None
+    d = result.to_dict()["fine_gray"]
+    assert d["cause"] == 1 and len(d["terms"]) == len(result.cif.groups) - 1
+    assert d["terms"][0]["term"].startswith("era")
