@@ -110,6 +110,24 @@ class CoxResult(ResultMixin):
 
 
 @dataclass
+class _Sorted:
+    """A stratum's rows in decreasing exit time, packed once for every Newton step.
+
+    ``packed`` holds ``[1, x, upper triangle of x x^T]`` by row, transposed so that one
+    cumulative sum along its rows gives every risk-set sum at once: the sums a step needs cost
+    one multiply and one ``cumsum``, with no gather of rows and no ``(n, p, p)`` array.
+    """
+
+    packed: np.ndarray      # (K, n): 1, x, x_a x_b (a <= b), rows in decreasing exit time
+    eta_x: np.ndarray       # (n, p) covariates in the same order
+    w: np.ndarray           # case weights in the same order
+    last_at_risk: np.ndarray  # per event time: position of the last row with exit >= t
+    ev_pos: np.ndarray      # positions of the event rows, grouped by event time (ascending)
+    ev_starts: np.ndarray   # start of each event time's group within ev_pos
+    iu: tuple[np.ndarray, np.ndarray]
+
+
+@dataclass
 class _Stratum:
     x: np.ndarray
     stop: np.ndarray
@@ -122,14 +140,67 @@ class _Stratum:
     ev_rows: np.ndarray
     stop_order: np.ndarray
     entry_order: np.ndarray | None
+    fast: _Sorted | None = None  # right-censored data only
 
 
 def _prepare(x, stop, entry, event, w) -> _Stratum:
     ev = np.flatnonzero(event == 1)
     times, tidx = np.unique(stop[ev], return_inverse=True)
     d = np.bincount(tidx, minlength=len(times)).astype(float)
-    return _Stratum(x, stop, entry, event, w, times, tidx, d, ev, np.argsort(stop, kind="stable"),
-                    None if entry is None else np.argsort(entry, kind="stable"))
+    stop_order = np.argsort(stop, kind="stable")
+    fast = None
+    if entry is None and len(times):
+        desc = stop_order[::-1]
+        xs = x[desc]
+        iu = np.triu_indices(x.shape[1])
+        packed = np.vstack([np.ones((1, len(desc))), xs.T, (xs[:, iu[0]] * xs[:, iu[1]]).T])
+        ts = stop[desc]
+        # rows with exit >= t are the first (count) rows of the decreasing order
+        last = len(ts) - np.searchsorted(ts[::-1], times, side="left") - 1
+        ev_sorted = np.flatnonzero(event[desc] == 1)[::-1]  # ascending time
+        ev_t = np.searchsorted(times, ts[ev_sorted])
+        starts = np.flatnonzero(np.concatenate(([True], ev_t[1:] != ev_t[:-1])))
+        fast = _Sorted(np.ascontiguousarray(packed), xs, w[desc], last, ev_sorted, starts, iu)
+    return _Stratum(x, stop, entry, event, w, times, tidx, d, ev, stop_order,
+                    None if entry is None else np.argsort(entry, kind="stable"), fast)
+
+
+def _slots(d: np.ndarray, ties: str) -> tuple[np.ndarray, np.ndarray]:
+    """One slot per death: its time index and Efron's fraction k/d (0 for Breslow)."""
+    counts = d.astype(int)
+    slot_t = np.repeat(np.arange(len(d)), counts)
+    k = np.arange(len(slot_t)) - np.repeat(np.cumsum(d) - d, counts)
+    frac = k / d[slot_t] if ties == "efron" else np.zeros(len(slot_t))
+    return slot_t, frac
+
+
+def _loglik_score_info_sorted(st: _Stratum, beta: np.ndarray, ties: str):
+    """Log partial likelihood, score and information from the packed sorted rows."""
+    f = st.fast
+    assert f is not None
+    p = len(beta)
+    eta = f.eta_x @ beta
+    r = f.w * np.exp(eta)
+    m_rows = f.packed * r                      # (K, n)
+    at_risk = np.cumsum(m_rows, axis=1)[:, f.last_at_risk]   # (K, m) sums over exit >= t
+    died = np.add.reduceat(m_rows[:, f.ev_pos], f.ev_starts, axis=1)  # (K, m)
+    wsum = np.add.reduceat(f.w[f.ev_pos], f.ev_starts)
+    wbar = wsum / st.d
+    slot_t, frac = _slots(st.d, ties)
+    denom = at_risk[0, slot_t] - frac * died[0, slot_t]
+    num1 = at_risk[1:1 + p, slot_t] - frac * died[1:1 + p, slot_t]      # (p, slots)
+    xbar = num1 / denom
+    wv = wbar[slot_t]
+    ev_x = f.eta_x[f.ev_pos]
+    ev_w = f.w[f.ev_pos]
+    loglik = float(np.dot(ev_w, eta[f.ev_pos]) - np.dot(wv, np.log(denom)))
+    score = ev_w @ ev_x - xbar @ wv
+    second = (at_risk[1 + p:, slot_t] - frac * died[1 + p:, slot_t]) @ (wv / denom)
+    packed_info = second - ((xbar[f.iu[0]] * xbar[f.iu[1]]) @ wv)
+    info = np.zeros((p, p))
+    info[f.iu] = packed_info
+    info[(f.iu[1], f.iu[0])] = packed_info
+    return loglik, score, info
 
 
 def _risk_sums(st: _Stratum, vals: np.ndarray) -> np.ndarray:
@@ -159,16 +230,15 @@ def _efron_terms(st: _Stratum, eta: np.ndarray, ties: str, p: int):
                    for j in range(p)], axis=1) if p else np.zeros((m, 0))
     wsum = np.bincount(st.tidx, weights=st.w[ev], minlength=m)
     wbar = wsum / st.d
-    # one slot per death: time index j and fraction k/d_j (0 for Breslow)
-    slot_t = np.repeat(np.arange(m), st.d.astype(int))
-    k = np.arange(len(slot_t)) - np.repeat(np.cumsum(st.d) - st.d, st.d.astype(int))
-    frac = k / st.d[slot_t] if ties == "efron" else np.zeros(len(slot_t))
+    slot_t, frac = _slots(st.d, ties)
     denom = s0[slot_t] - frac * e0[slot_t]
     num1 = s1[slot_t] - frac[:, None] * e1[slot_t]
     return r, wbar, slot_t, frac, denom, num1
 
 
 def _loglik_score_info(st: _Stratum, beta: np.ndarray, ties: str):
+    if st.fast is not None:
+        return _loglik_score_info_sorted(st, beta, ties)
     p = len(beta)
     eta = st.x @ beta
     r, wbar, slot_t, frac, denom, num1 = _efron_terms(st, eta, ties, p)
@@ -221,61 +291,60 @@ def _score_residuals(st: _Stratum, beta: np.ndarray, ties: str) -> np.ndarray:
     return resid
 
 
-class _Fenwick:
-    """Weighted counts by rank with prefix sums in O(log n)."""
+def _prefix_rank_counts(q: np.ndarray, q_rank: np.ndarray, rank: np.ndarray,
+                        w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each query (position ``q``, rank ``r``): the weight of the rows at positions
+    ``< q`` whose rank is below ``r``, and of those whose rank equals ``r``.
 
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.tree = np.zeros(size + 1)
-        self.point = np.zeros(size)
-
-    def add(self, r: int, v: float) -> None:
-        self.point[r] += v
-        i = r + 1
-        while i <= self.size:
-            self.tree[i] += v
-            i += i & -i
-
-    def below(self, r: int) -> float:
-        """Total weight at ranks < r."""
-        total, i = 0.0, r
-        while i > 0:
-            total += self.tree[i]
-            i -= i & -i
-        return total
+    A wavelet matrix over the ranks: one stable partition of the rows per bit, from the
+    highest, with running counts of the zero bits. A query walks down the bits of its rank,
+    adding the rows of its range whose bit is 0 where its own bit is 1; the range left at
+    the bottom holds the rows of equal rank. ``O(n log n)`` in whole-array numpy steps,
+    with no Python loop over rows.
+    """
+    n = len(rank)
+    lo = np.zeros(len(q), dtype=np.int64)
+    hi = q.astype(np.int64)
+    below = np.zeros(len(q))
+    rank_b, w_b = rank.astype(np.int64), w.astype(float)
+    for bit in range(int(rank.max()).bit_length() - 1 if n else -1, -1, -1):
+        one = ((rank_b >> bit) & 1).astype(bool)
+        zero_count = np.concatenate(([0], np.cumsum(~one)))
+        zero_weight = np.concatenate(([0.0], np.cumsum(np.where(one, 0.0, w_b))))
+        n_zero = int(zero_count[-1])
+        q_one = ((q_rank >> bit) & 1).astype(bool)
+        below += np.where(q_one, zero_weight[hi] - zero_weight[lo], 0.0)
+        lo = np.where(q_one, n_zero + lo - zero_count[lo], zero_count[lo])
+        hi = np.where(q_one, n_zero + hi - zero_count[hi], zero_count[hi])
+        order = np.concatenate((np.flatnonzero(~one), np.flatnonzero(one)))
+        rank_b, w_b = rank_b[order], w_b[order]
+    cum = np.concatenate(([0.0], np.cumsum(w_b)))
+    return below, cum[hi] - cum[lo]
 
 
 def _concordance_fast(time, event, eta, w, strata) -> float:
-    """Harrell's C for right-censored data in O(n log n): rows enter a Fenwick tree over the
-    ranks of eta in decreasing time order; each event is compared with the rows already in
-    the tree (longer follow-up, or censored at the same time)."""
+    """Harrell's C for right-censored data (R's ``concordance``): each event is compared
+    with every row of longer follow-up, or censored at the same time; ties in the linear
+    predictor count one half."""
     conc = disc = tied = 0.0
     for sidx in pd.unique(strata):
         m = strata == sidx
-        t, e, et, ww = time[m], event[m], eta[m], w[m]
-        levels, rank = np.unique(et, return_inverse=True)
-        fen = _Fenwick(len(levels))
-        order = np.lexsort((e, -t))  # decreasing time; censored (e=0) first within a time
-        total_w = 0.0
-        i = 0
-        n = len(order)
-        while i < n:
-            j = i
-            while j < n and t[order[j]] == t[order[i]]:
-                j += 1
-            block = order[i:j]
-            for r in block[e[block] == 0]:
-                fen.add(int(rank[r]), ww[r])
-                total_w += ww[r]
-            for r in block[e[block] == 1]:
-                lo, eq = fen.below(int(rank[r])), fen.point[rank[r]]
-                conc += ww[r] * lo
-                tied += ww[r] * eq
-                disc += ww[r] * (total_w - lo - eq)
-            for r in block[e[block] == 1]:
-                fen.add(int(rank[r]), ww[r])
-                total_w += ww[r]
-            i = j
+        t, e, ww = time[m], event[m], w[m]
+        order = np.lexsort((e, -t))  # decreasing time; censored first within a time
+        t_o, e_o, w_o = t[order], e[order], ww[order]
+        rank = np.unique(eta[m], return_inverse=True)[1][order]
+        ev = np.flatnonzero(e_o == 1)
+        if not len(ev):
+            continue
+        # an event is compared with the rows before its time's group of events
+        new = np.concatenate(([True], t_o[ev][1:] != t_o[ev][:-1]))
+        q = ev[new][np.cumsum(new) - 1]
+        lo, eq = _prefix_rank_counts(q, rank[ev], rank, w_o)
+        total = np.concatenate(([0.0], np.cumsum(w_o)))[q]
+        we = w_o[ev]
+        conc += float(we @ lo)
+        tied += float(we @ eq)
+        disc += float(we @ (total - lo - eq))
     total = conc + disc + tied
     return (conc + tied / 2) / total if total > 0 else float("nan")
 
@@ -408,7 +477,7 @@ def cox_regression(data: pd.DataFrame, *, time: str, event: str, covariates: Seq
         se = np.sqrt(np.diag(summed.T @ summed))
     eta = x @ beta
     # the concordance is a Python-level Fenwick pass: skipped for very large data
-    limit = 200_000 if s.entry is None else 20_000
+    limit = 5_000_000 if s.entry is None else 20_000
     conc = _concordance(s.time, s.event, s.entry, eta, w, sl) if n <= limit else float("nan")
     return CoxResult(terms=tuple(terms), coef=beta, se=se, naive_se=naive,
                      loglik=(float(ll0), float(ll)), concordance=conc, n=n,
