@@ -13,10 +13,13 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from dah_outcomes.cited_figures import CitedComparison
+from dah_outcomes.errors import ArgumentError
 from dah_outcomes.stats.competing import CumulativeIncidenceResult
 from dah_outcomes.stats.kaplan_meier import KaplanMeierResult
+from dah_outcomes.stats.proportional_hazards import ProportionalHazardsTest
 
 __all__ = ["new_axes", "plot_cif", "plot_cited_figures", "plot_flow", "plot_forest", "plot_km",
+           "plot_schoenfeld",
            "to_svg"]
 
 
@@ -264,4 +267,38 @@ def plot_cif(result: CumulativeIncidenceResult, *, cause: int = 1, ax: Axes | No
         ax.set_ylabel(ylabel)
         ax.grid(color="#e5e5e5")
         ax.legend(frameon=False, loc="upper left")
+    return ax
+
+
+def plot_schoenfeld(test: ProportionalHazardsTest, term: str, *, ax: Axes | None = None,
+                    bins: int = 10) -> Axes:
+    """Scaled Schoenfeld residuals of ``term`` against transformed time: ``beta(t)``.
+
+    Each death is a point; the line joins the residuals' means within ``bins`` equal-count
+    bins of transformed time, and the dashed line is the fitted (constant) coefficient.
+    Under proportional hazards the binned means scatter around the dashed line without a
+    trend. The title carries the term's test.
+    """
+    if term not in test.terms:
+        raise ArgumentError(f"no term {term!r}; terms: {list(test.terms)}")
+    j = test.terms.index(term)
+    x, y = test.transformed_time, test.scaled_residuals[:, j]
+    ok = ~np.isnan(y)
+    x, y = x[ok], y[ok]
+    with mpl.rc_context({"font.size": 9}):
+        ax = ax or new_axes(6.0, 3.6)
+        ax.plot(x, y, "o", ms=2.5, color="#9e9e9e", alpha=0.6, gid="residuals")
+        order = np.argsort(x, kind="stable")
+        groups = np.array_split(order, min(bins, len(order))) if len(order) else []
+        centres = [float(np.mean(x[g])) for g in groups]
+        means = [float(np.mean(y[g])) for g in groups]
+        ax.plot(centres, means, "-o", color="#1f4e79", lw=1.6, ms=3, gid="binned-means")
+        fitted = float(test.fit.coef[test.fit.terms.index(term)]) if term in test.fit.terms \
+            else 1.0
+        ax.axhline(fitted, color="#c0504d", ls="--", lw=1.2, gid="fitted")
+        p_value = test.p_value[j]
+        ax.set_title(f"{term}: proportional-hazards test p = {p_value:.3g}", fontsize=9)
+        ax.set_xlabel(f"Transformed time ({test.transform})")
+        ax.set_ylabel(f"Beta(t) for {term}")
+        ax.grid(color="#e5e5e5")
     return ax

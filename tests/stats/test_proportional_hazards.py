@@ -117,3 +117,21 @@ def test_to_dict_and_bad_transform() -> None:
     with pytest.raises(ArgumentError, match="transform must be one of"):
         proportional_hazards_test(LUNG, time="time", event="event", covariates=["age"],
                                   transform="sqrt")
+
+
+def test_residual_figure_draws_the_residuals_and_the_fitted_coefficient() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from dah_outcomes.plotting import plot_schoenfeld
+
+    z = proportional_hazards_test(VETERAN, time="time", event="event",
+                                  covariates=["trt", "karno"])
+    ax = plot_schoenfeld(z, "karno")
+    lines = {line.get_gid(): line for line in ax.get_lines()}
+    np.testing.assert_array_equal(lines["residuals"].get_ydata(), z.scaled_residuals[:, 1])
+    assert lines["fitted"].get_ydata()[0] == pytest.approx(z.fit.coef[1])
+    assert len(lines["binned-means"].get_xdata()) == 10
+    assert "p = " in ax.get_title()
+    with pytest.raises(ArgumentError, match="no term"):
+        plot_schoenfeld(z, "age")
