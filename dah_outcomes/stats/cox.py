@@ -58,8 +58,8 @@ class CoxResult(ResultMixin):
     loglik : tuple of float
         Partial log-likelihood at beta = 0 and at the estimate.
     concordance : float
-        Harrell's C of the linear predictor (NaN above 200,000 rows, or 20,000 rows of
-        counting-process data, where it is not computed).
+        Harrell's C of the linear predictor (NaN when not asked for, above 5,000,000 rows,
+        or above 20,000 rows of counting-process data, where it is not computed).
     n, n_events : int
     ties : str
     robust : bool
@@ -373,7 +373,7 @@ def cox_regression(data: pd.DataFrame, *, time: str, event: str, covariates: Seq
                    entry: str | None = None, strata: str | None = None,
                    weights: str | None = None, id: str | None = None, ties: str = "efron",
                    robust: bool = False, conf_level: float = 0.95, max_iter: int = 30,
-                   tol: float = 1e-10) -> CoxResult:
+                   tol: float = 1e-10, concordance: bool = True) -> CoxResult:
     """Fit a Cox proportional-hazards model (R's ``coxph``).
 
     Parameters
@@ -396,6 +396,9 @@ def cox_regression(data: pd.DataFrame, *, time: str, event: str, covariates: Seq
     robust : bool
         Robust SE with each row its own cluster (when ``id`` is not given).
     conf_level : float
+    concordance : bool, default True
+        Compute Harrell's C (as R's ``coxph`` does). Set False to skip its
+        ``O(n log n)`` pass when only the coefficients are wanted.
 
     Returns
     -------
@@ -478,7 +481,8 @@ def cox_regression(data: pd.DataFrame, *, time: str, event: str, covariates: Seq
     eta = x @ beta
     # the concordance is a Python-level Fenwick pass: skipped for very large data
     limit = 5_000_000 if s.entry is None else 20_000
-    conc = _concordance(s.time, s.event, s.entry, eta, w, sl) if n <= limit else float("nan")
+    conc = (_concordance(s.time, s.event, s.entry, eta, w, sl) if concordance and n <= limit
+            else float("nan"))
     return CoxResult(terms=tuple(terms), coef=beta, se=se, naive_se=naive,
                      loglik=(float(ll0), float(ll)), concordance=conc, n=n,
                      n_events=int(s.event.sum()), ties=ties, robust=use_robust,
