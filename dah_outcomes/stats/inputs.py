@@ -109,9 +109,12 @@ def read_survival_columns(
         raise ArgumentError(
             f"column(s) {missing} not found in data; available columns: {list(data.columns)}"
         )
-    complete = data[used].notna().all(axis=1).to_numpy()
-    frame = data.loc[complete, used]
-    if frame.empty:
+    # column by column, so that complete data (the usual case) is never copied
+    complete = np.ones(len(data), dtype=bool)
+    for c in dict.fromkeys(used):
+        complete &= data[c].notna().to_numpy()
+    frame = data if complete.all() else data.loc[complete, used]
+    if frame.empty or not complete.any():
         raise ArgumentError(
             f"no complete rows: every row has a missing value in one of {used}; "
             "fill or drop the missing values first"

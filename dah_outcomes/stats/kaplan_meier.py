@@ -54,6 +54,8 @@ def _label_codes(col: pd.Series) -> tuple[np.ndarray, list]:
         raw = col.cat.codes.to_numpy()
         cats = col.cat.categories
         present = np.bincount(raw, minlength=len(cats)) > 0
+        if present.all():  # no unused level: the codes are already 0..k-1
+            return raw.astype(np.intp, copy=False), list(cats)
         remap = np.cumsum(present) - 1
         return remap[raw], list(cats[present])
     try:
@@ -149,9 +151,10 @@ def risk_tables_by_group(time: np.ndarray, event: np.ndarray, codes: np.ndarray,
             key = days * k + codes
             size = (int(days.max()) + 1) * k
             exits = np.bincount(key, weights=weights, minlength=size).reshape(-1, k)
+            # event weights rather than a gather of the event rows: one pass, no copy
             is_event = event == 1
-            died = np.bincount(key[is_event], minlength=size,
-                               weights=None if weights is None else weights[is_event])
+            died = np.bincount(key, minlength=size,
+                               weights=is_event if weights is None else weights * is_event)
             died = died.reshape(-1, k)
             out = []
             for g in range(k):
