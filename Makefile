@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 OUT    ?= output
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: venv demo test lint bench lab clean browser
+.PHONY: venv demo test lint bench lab clean browser sas7bdat-fixture
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ lint: venv
 bench: venv
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python benchmarks/run_all.py
+
+## sas7bdat-fixture: rewrite the .sas7bdat import fixture with ReadStat's writer (needs gcc, zlib, PyPI)
+sas7bdat-fixture: venv
+	$(BIN)/python tests/io/fixtures/make_sas7bdat.py
 
 lab: venv
 	$(BIN)/jupyter lab notebooks/

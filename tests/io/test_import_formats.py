@@ -166,3 +166,31 @@ def test_labelled_redcap_export_equals_raw(cohort: Cohort, tmp_path: Path) -> No
     assert_accounted(result, cohort.n_patients + cohort.n_episodes)
     assert result.rows_rejected == 0, result.rejects.head()
     assert result.cohort.fingerprint == cohort.fingerprint
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_sas7bdat_round_trip(cohort: Cohort, tmp_path: Path) -> None:
+    """SAS datasets written by ReadStat's own sas7bdat writer (no Python package writes one;
+    ``fixtures/make_sas7bdat.py`` made these from the same cohort) import to the cohort."""
+    import json
+    import shutil
+
+    made = json.loads((FIXTURES / "sas7bdat.json").read_text())
+    assert made["fingerprint"] == cohort.fingerprint, (
+        "the generator's output changed: rerun tests/io/fixtures/make_sas7bdat.py")
+    for name in ("patients", "episodes"):  # read from a copy: sources are never modified
+        shutil.copy(FIXTURES / f"{name}.sas7bdat", tmp_path / f"{name}.sas7bdat")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    result = read_cohort(tmp_path)
+    assert_accounted(result, cohort.n_patients + cohort.n_episodes)
+    assert result.rows_rejected == 0
+    pd.testing.assert_frame_equal(result.cohort.patients, cohort.patients)
+    pd.testing.assert_frame_equal(result.cohort.episodes, cohort.episodes)
+    assert result.cohort.fingerprint == cohort.fingerprint
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    # an independent reader agrees on what the file holds
+    direct = pd.read_sas(FIXTURES / "patients.sas7bdat", encoding="utf-8")
+    assert len(direct) == cohort.n_patients
+    assert direct["patient_id"].tolist() == cohort.patients["patient_id"].tolist()
