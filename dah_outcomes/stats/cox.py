@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from dah_outcomes.errors import ArgumentError, EstimationError, SmallSampleWarning
+from dah_outcomes.errors import ArgumentError, SmallSampleWarning
 from dah_outcomes.results import ResultMixin
 from dah_outcomes.stats.inputs import read_survival_columns
+from dah_outcomes.stats.regression import newton_raphson, ratio_table
 
 __all__ = ["CoxResult", "cox_regression", "design_matrix"]
 
@@ -87,18 +87,7 @@ class CoxResult(ResultMixin):
 
     def to_frame(self) -> pd.DataFrame:
         """One row per term: coef, HR with CI, SE, z, p."""
-        z = float(stats.norm.ppf(0.5 + self.conf_level / 2))
-        zstat = self.coef / self.se
-        with np.errstate(over="ignore"):  # a diverging coefficient gives an infinite HR
-            return self._frame(z, zstat)
-
-    def _frame(self, z: float, zstat: np.ndarray) -> pd.DataFrame:
-        return pd.DataFrame({
-            "term": list(self.terms), "coef": self.coef, "se": self.se,
-            "hazard_ratio": np.exp(self.coef), "hr_lower": np.exp(self.coef - z * self.se),
-            "hr_upper": np.exp(self.coef + z * self.se), "z": zstat,
-            "p_value": 2 * stats.norm.sf(np.abs(zstat)),
-        })
+        return ratio_table(self.terms, self.coef, self.se, self.conf_level)
 
     def to_dict(self) -> dict:
         from dah_outcomes.results import json_safe
@@ -435,29 +424,8 @@ def cox_regression(data: pd.DataFrame, *, time: str, event: str, covariates: Seq
                 total[2] += inf
         return total
 
-    beta = np.zeros(p)
-    ll0, score, info = evaluate(beta)
-    ll = ll0
-    iterations = 0
-    for _ in range(max_iter):
-        iterations += 1
-        try:
-            step = np.linalg.solve(info, score)
-        except np.linalg.LinAlgError as exc:
-            raise EstimationError("the Cox information matrix is singular: a covariate is "
-                                  "constant or collinear with others") from exc
-        new = beta + step
-        ll_new, s_new, i_new = evaluate(new)
-        halvings = 0
-        while (not np.isfinite(ll_new) or ll_new < ll - 1e-12) and halvings < 30:
-            step /= 2
-            new = beta + step
-            ll_new, s_new, i_new = evaluate(new)
-            halvings += 1
-        done = abs(ll_new - ll) <= tol * max(1.0, abs(ll))
-        beta, ll, score, info = new, ll_new, s_new, i_new
-        if done:
-            break
+    beta, ll0, ll, info, iterations = newton_raphson(evaluate, p, model="Cox",
+                                                     max_iter=max_iter, tol=tol)
     cov = np.linalg.inv(info)
     naive = np.sqrt(np.diag(cov))
     if np.any(np.abs(beta) > 15) or np.any(naive > 1e3):

@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from dah_outcomes.errors import ArgumentError, EstimationError
 from dah_outcomes.results import ResultMixin, json_safe
 from dah_outcomes.stats.cox import design_matrix
 from dah_outcomes.stats.inputs import read_survival_columns
+from dah_outcomes.stats.regression import newton_raphson, ratio_table
 
 __all__ = ["FineGrayResult", "censoring_survival_before", "fine_gray"]
 
@@ -71,14 +71,8 @@ class FineGrayResult(ResultMixin):
 
     def to_frame(self) -> pd.DataFrame:
         """One row per term: coef, subdistribution HR with CI, SE, z, p."""
-        z = float(stats.norm.ppf(0.5 + self.conf_level / 2))
-        zstat = self.coef / self.se
-        return pd.DataFrame({
-            "term": list(self.terms), "coef": self.coef, "se": self.se,
-            "subdistribution_hr": np.exp(self.coef),
-            "hr_lower": np.exp(self.coef - z * self.se),
-            "hr_upper": np.exp(self.coef + z * self.se), "z": zstat,
-            "p_value": 2 * stats.norm.sf(np.abs(zstat))})
+        return ratio_table(self.terms, self.coef, self.se, self.conf_level,
+                           ratio="subdistribution_hr")
 
     def to_dict(self) -> dict:
         """Terms, counts, log pseudo-likelihoods and method (JSON-safe)."""
@@ -272,28 +266,8 @@ def fine_gray(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence
         raise EstimationError(f"no events of cause {cause}: the Fine-Gray model needs some")
     s = _prepare(s_in.time, x, kind)
     p = x.shape[1]
-    beta = np.zeros(p)
-    ll0, score, info = _loglik_score_info(s, beta)
-    ll, iterations = ll0, 0
-    for _ in range(max_iter):
-        iterations += 1
-        try:
-            step = np.linalg.solve(info, score)
-        except np.linalg.LinAlgError as exc:
-            raise EstimationError("the Fine-Gray information matrix is singular: a covariate "
-                                  "is constant or collinear with others") from exc
-        new = beta + step
-        ll_new, s_new, i_new = _loglik_score_info(s, new)
-        halvings = 0
-        while (not np.isfinite(ll_new) or ll_new < ll - 1e-12) and halvings < 30:
-            step /= 2
-            new = beta + step
-            ll_new, s_new, i_new = _loglik_score_info(s, new)
-            halvings += 1
-        done = abs(ll_new - ll) <= tol * max(1.0, abs(ll))
-        beta, ll, score, info = new, ll_new, s_new, i_new
-        if done:
-            break
+    beta, ll0, ll, info, iterations = newton_raphson(
+        lambda b: _loglik_score_info(s, b), p, model="Fine-Gray", max_iter=max_iter, tol=tol)
     inv = np.linalg.inv(info)
     infl = _influence(s, beta)
     cov = inv @ (infl.T @ infl) @ inv

@@ -51,17 +51,19 @@ def _crrvv(t2, ici, x, b, wt):
     group, no time-varying covariates); rows sorted by time."""
     n, p = x.shape
     e = np.exp(x @ b)
+
+    def risk_weight(j: int, i: int) -> float:
+        """Row j's weight in the risk set of row i's failure time (0: not in it)."""
+        if t2[j] < t2[i]:
+            return 0.0 if ici[j] <= 1 else e[j] * wt[i] / wt[j]
+        return e[j]
+
     xb = np.zeros((n, p + 1))
     for i in range(n):
         if ici[i] != 1:
             continue
         for j in range(n):
-            if t2[j] < t2[i]:
-                if ici[j] <= 1:
-                    continue
-                twt = e[j] * wt[i] / wt[j]
-            else:
-                twt = e[j]
+            twt = risk_weight(j, i)
             xb[i, 0] += twt
             xb[i, 1:] += twt * x[j]
     v, v2 = np.zeros((p, p)), np.zeros((p, p))
@@ -82,14 +84,8 @@ def _crrvv(t2, ici, x, b, wt):
             st1 += x[i] - xb[i, 1:] / xb[i, 0]
             vt = np.zeros((p, p))
             for j in range(n):
-                if t2[j] < t2[i]:
-                    if ici[j] <= 1:
-                        continue
-                    twt = e[j] * wt[i] / wt[j]
-                else:
-                    twt = e[j]
                 dx = x[j] - xb[i, 1:] / xb[i, 0]
-                vt += twt * np.outer(dx, dx)
+                vt += risk_weight(j, i) * np.outer(dx, dx)
             v += vt / xb[i, 0]
         if i == 0 or t2[i] > t2[i - 1]:
             qu = np.zeros(p)

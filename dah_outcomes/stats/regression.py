@@ -1,0 +1,76 @@
+"""What the proportional-hazards regressions share: the Newton-Raphson fit of a concave
+log (pseudo-)likelihood, and the table of log ratios with Wald intervals.
+
+Used by :func:`~dah_outcomes.stats.cox.cox_regression` and
+:func:`~dah_outcomes.stats.fine_gray.fine_gray`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from dah_outcomes.errors import EstimationError
+
+__all__ = ["NewtonFit", "newton_raphson", "ratio_table"]
+
+#: log-likelihood, score and information at a coefficient vector
+Evaluation = tuple[float, np.ndarray, np.ndarray]
+NewtonFit = tuple[np.ndarray, float, float, np.ndarray, int]
+
+
+def newton_raphson(evaluate: Callable[[np.ndarray], Evaluation], p: int, *, model: str,
+                   max_iter: int, tol: float) -> NewtonFit:
+    """Maximise a concave log-likelihood from zero by Newton-Raphson with step halving.
+
+    Returns the estimate, the log-likelihood at zero and at the estimate, the information at
+    the estimate and the number of iterations. Stops when the log-likelihood changes by less
+    than ``tol`` relative to its size (as R's ``coxph`` does) or after ``max_iter`` steps;
+    a step that lowers the log-likelihood is halved (up to 30 times), which keeps the fit
+    finite where a monotone likelihood pushes a coefficient away.
+
+    Raises
+    ------
+    EstimationError
+        When the information matrix is singular (a constant or collinear covariate).
+    """
+    beta = np.zeros(p)
+    ll0, score, info = evaluate(beta)
+    ll, iterations = ll0, 0
+    for _ in range(max_iter):
+        iterations += 1
+        try:
+            step = np.linalg.solve(info, score)
+        except np.linalg.LinAlgError as exc:
+            raise EstimationError(f"the {model} information matrix is singular: a covariate "
+                                  "is constant or collinear with others; drop or merge it"
+                                  ) from exc
+        new = beta + step
+        ll_new, s_new, i_new = evaluate(new)
+        halvings = 0
+        while (not np.isfinite(ll_new) or ll_new < ll - 1e-12) and halvings < 30:
+            step /= 2
+            new = beta + step
+            ll_new, s_new, i_new = evaluate(new)
+            halvings += 1
+        done = abs(ll_new - ll) <= tol * max(1.0, abs(ll))
+        beta, ll, score, info = new, ll_new, s_new, i_new
+        if done:
+            break
+    return beta, float(ll0), float(ll), info, iterations
+
+
+def ratio_table(terms: Sequence[str], coef: np.ndarray, se: np.ndarray, conf_level: float,
+                ratio: str = "hazard_ratio") -> pd.DataFrame:
+    """One row per term: coef, SE, the ratio ``exp(coef)`` named ``ratio`` with its Wald
+    interval (``hr_lower``, ``hr_upper``), z and the two-sided p-value."""
+    z = float(stats.norm.ppf(0.5 + conf_level / 2))
+    zstat = coef / se
+    with np.errstate(over="ignore"):  # a diverging coefficient gives an infinite ratio
+        return pd.DataFrame({
+            "term": list(terms), "coef": coef, "se": se, ratio: np.exp(coef),
+            "hr_lower": np.exp(coef - z * se), "hr_upper": np.exp(coef + z * se),
+            "z": zstat, "p_value": 2 * stats.norm.sf(np.abs(zstat))})
