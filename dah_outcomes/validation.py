@@ -18,7 +18,8 @@ import pandas as pd
 from dah_outcomes.results import ResultMixin
 from dah_outcomes.schema import TABLES, Column
 
-__all__ = ["RULES", "ValidationReport", "coerce_table", "is_member", "validate_tables"]
+__all__ = ["RULES", "ValidationReport", "check_tables", "coerce_table", "coerce_tables",
+           "is_member", "validate_tables"]
 
 #: Reason codes and the fix each suggests.
 RULES: dict[str, str] = {
@@ -105,16 +106,25 @@ class ValidationReport(ResultMixin):
 
 
 class _Collector:
-    """Accumulates problem rows as column arrays (cheap even for millions of problems)."""
+    """Accumulates problem rows as column arrays (cheap even for millions of problems).
+
+    Each ``add`` call is numbered, whether or not it finds a problem, so that problems found
+    chunk by chunk can be put back in the order one pass over the whole table gives (see
+    :func:`coerce_tables`).
+    """
 
     def __init__(self) -> None:
         self.parts: list[pd.DataFrame] = []
+        self.calls: list[int] = []
+        self.n_calls = 0
 
     def add(self, table: str, frame: pd.DataFrame, mask: np.ndarray | pd.Series, column: str,
             rule: str, values: pd.Series | None = None) -> None:
         mask = np.asarray(mask, dtype=bool)
+        self.n_calls += 1
         if not mask.any():
             return
+        self.calls.append(self.n_calls)
         sub = frame.loc[mask]
         vals = values[mask] if values is not None else sub.get(column)
         pid = sub["patient_id"] if "patient_id" in sub else pd.Series(None, index=sub.index)
@@ -129,6 +139,8 @@ class _Collector:
         }))
 
     def add_table(self, table: str, column: str, rule: str, value: object = None) -> None:
+        self.n_calls += 1
+        self.calls.append(self.n_calls)
         self.parts.append(pd.DataFrame([{"table": table, "row": None, "patient_id": None,
                                          "column": column, "value": value, "rule": rule,
                                          "hint": RULES[rule]}]))
@@ -138,6 +150,11 @@ class _Collector:
             return pd.DataFrame({c: pd.Series(dtype=object) for c in _PROBLEM_COLUMNS})
         out = pd.concat(self.parts, ignore_index=True)[_PROBLEM_COLUMNS].astype(object)
         return out.where(out.notna(), None)
+
+    def call_numbers(self) -> np.ndarray:
+        """The ``add`` call number of each row of :meth:`frame`."""
+        return np.repeat(np.asarray(self.calls, dtype=np.int64),
+                         [len(part) for part in self.parts])
 
 
 def _display(values: pd.Series | None) -> np.ndarray | None:
@@ -320,6 +337,57 @@ def _check_episodes(e: pd.DataFrame, p: pd.DataFrame, c: _Collector) -> None:
             fatal_no = e["patient_id"].map(fatal)
             c.add(t, e, (e["episode_number"] > fatal_no).fillna(False).to_numpy(dtype=bool),
                   "episode_number", "episode_after_fatal_episode")
+
+
+def coerce_tables(patients: pd.DataFrame, episodes: pd.DataFrame
+                  ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """Coerce both tables and collect the problems that concern one row (or one column) only.
+
+    The coercion and its checks (type, missing value, allowed values, range) look at each row
+    on its own, so the tables may be coerced in chunks of rows: the typed chunks concatenated
+    equal the typed whole, and the problems sorted stably by the returned ``order`` come out
+    as :func:`validate_tables` lists them. The cross-row checks are :func:`check_tables`.
+
+    Parameters
+    ----------
+    patients, episodes : DataFrame
+        Raw contract tables (or chunks of them), indexed by source row. Not modified.
+
+    Returns
+    -------
+    patients, episodes : DataFrame
+        Typed copies.
+    problems : DataFrame
+        Columns ``table, row, patient_id, column, value, rule, hint``.
+    order : ndarray of int
+        Sort key of each problem (table, then the check that found it).
+    """
+    cp, ce = _Collector(), _Collector()
+    p, _ = coerce_table(patients, "patients", collector=cp)
+    e, _ = coerce_table(episodes, "episodes", collector=ce)
+    # the patients' checks come first; a table has far fewer than 10**6 column checks
+    order = np.concatenate([cp.call_numbers(), 10**6 + ce.call_numbers()])
+    problems = pd.concat([cp.frame(), ce.frame()], ignore_index=True)
+    return p, e, problems, order
+
+
+def check_tables(patients: pd.DataFrame, episodes: pd.DataFrame) -> pd.DataFrame:
+    """The cross-row checks (identifiers, dates across tables, episode order) on typed tables.
+
+    Parameters
+    ----------
+    patients, episodes : DataFrame
+        Typed tables, as :func:`coerce_tables` returns them.
+
+    Returns
+    -------
+    DataFrame
+        The problems found, columns ``table, row, patient_id, column, value, rule, hint``.
+    """
+    c = _Collector()
+    _check_patients(patients, c)
+    _check_episodes(episodes, patients, c)
+    return c.frame()
 
 
 def validate_tables(patients: pd.DataFrame, episodes: pd.DataFrame, *,
