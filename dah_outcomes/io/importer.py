@@ -273,7 +273,12 @@ def _assemble(source: Any, m: ImportMapping, dictionary: Any, format: str | None
 
 
 def _guess_layout(raw: RawTable, dictionary: Any) -> str:
-    cols = {str(c).lower() for c in raw.frame.columns}
+    return guess_layout(raw.frame.columns, dictionary)
+
+
+def guess_layout(columns: Sequence[Any], dictionary: Any = None) -> str:
+    """The layout a table with these column names is in, when the mapping does not say."""
+    cols = {str(c).lower() for c in columns}
     if dictionary is not None or "redcap_repeat_instrument" in cols:
         return "redcap"
     if {"usubjid", "paramcd", "cnsr"} <= cols:
@@ -383,7 +388,14 @@ def read_cohort(source: str | Path | Sequence[str | Path], *,
     report = progress or (lambda step, fraction: None)
     m = load_mapping(mapping)
     report("reading", 0.0)
-    prep = _prepare_in_memory(source, m, dictionary, format, sheet)
+    prep = None
+    if chunk_rows != 0:
+        from dah_outcomes.io.streaming import prepare_streamed
+
+        prep = prepare_streamed(source, m, dictionary=dictionary, format=format,
+                                chunk_rows=chunk_rows or CHUNK_ROWS, progress=report)
+    if prep is None:
+        prep = _prepare_in_memory(source, m, dictionary, format, sheet)
     report("validating", 0.8)
     ledger = Ledger(prep.sources)
     p, e = resolve(prep.staged, ledger, prep.pre, prep.table_file, mode)

@@ -87,12 +87,14 @@ class Stager:
     """Type contract tables chunk by chunk (or in one go) and collect single-row problems.
 
     Only the typed columns are kept between chunks: the raw text of a chunk can be freed as
-    soon as :meth:`add` returns.
+    soon as :meth:`add` returns. ``keep_raw_ids=False`` drops the source ``patient_id``
+    values, which only serve to find the episodes of a rejected patient held on other rows.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, keep_raw_ids: bool = True) -> None:
         self._typed: dict[str, list[pd.DataFrame]] = {t: [] for t in TABLE_NAMES}
-        self._ids: dict[str, list[pd.Series] | None] = {t: [] for t in TABLE_NAMES}
+        self._ids: dict[str, list[pd.Series] | None] = {
+            t: [] if keep_raw_ids else None for t in TABLE_NAMES}
         self._problems: list[pd.DataFrame] = []
         self._order: list[np.ndarray] = []
 
