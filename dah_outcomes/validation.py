@@ -248,10 +248,22 @@ def coerce_table(frame: pd.DataFrame, table: str, *, allow_extra: bool = False,
 def is_member(values: pd.Series, pool: pd.Series) -> np.ndarray:
     """``values.isin(pool)`` as a boolean array, fast for millions of string ids.
 
-    pandas' ``isin`` on Arrow-backed strings loops in Python; a hash index does not.
+    pandas' ``isin`` on Arrow-backed strings loops in Python; a hash index does not, and
+    Arrow's own ``is_in`` does not even convert the strings to Python objects.
     """
+    if _arrow_text(values) and _arrow_text(pool):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        found = pc.is_in(pa.array(values.array),
+                         value_set=pc.unique(pa.array(pool.array).drop_null()))
+        return found.fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
     index = pd.Index(pool.dropna().to_numpy(dtype=object)).unique()
     return index.get_indexer(values.to_numpy(dtype=object)) >= 0
+
+
+def _arrow_text(s: pd.Series) -> bool:
+    return isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow"
 
 
 def _before(a: pd.Series, b: pd.Series) -> np.ndarray:

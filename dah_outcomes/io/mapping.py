@@ -330,12 +330,29 @@ def _by_uniques(raw: pd.Series, translate: Callable[[pd.Series], pd.Series]) -> 
     n = len(raw)
     if n < 64 or not isinstance(raw.dtype, pd.StringDtype):
         return translate(raw)
+    probe = raw.iloc[:4096]
+    if len(pd.unique(probe)) > len(probe) // 2:
+        return translate(raw)  # identifiers: grouping would not pay
     codes, uniques = pd.factorize(raw, use_na_sentinel=False)
-    if len(uniques) > n // 2:  # mostly distinct (identifiers): grouping would not pay
+    if len(uniques) > n // 2:
         return translate(raw)
-    _, first = np.unique(codes, return_index=True)
-    done = translate(raw.iloc[first])
+    done = translate(raw.iloc[_first_positions(codes, len(uniques))])
     return pd.Series(done.array.take(codes), index=raw.index, name=done.name)
+
+
+def _first_positions(codes: np.ndarray, k: int) -> np.ndarray:
+    """Position of the first row of each code ``0..k-1``.
+
+    ``factorize`` numbers values in order of first appearance, so a first row is one whose
+    code exceeds every code before it; one vectorised pass instead of a sort.
+    """
+    if not len(codes):
+        return np.empty(0, dtype=np.int64)
+    seen = np.maximum.accumulate(codes)
+    first = np.flatnonzero(np.concatenate([[True], codes[1:] > seen[:-1]]))
+    if len(first) == k and np.array_equal(codes[first], np.arange(k)):
+        return first
+    return np.unique(codes, return_index=True)[1]  # numbering not by appearance: sort
 
 
 def _base_date(frame: pd.DataFrame, mapping: ImportMapping, name: str) -> pd.Series | None:
