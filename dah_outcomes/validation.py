@@ -271,10 +271,69 @@ def _before(a: pd.Series, b: pd.Series) -> np.ndarray:
     return (a < b).fillna(False).to_numpy(dtype=bool)
 
 
-def _check_patients(p: pd.DataFrame, c: _Collector) -> None:
+def first_positions(codes: np.ndarray, k: int) -> np.ndarray:
+    """Position of the first element of each code ``0..k-1`` (codes from a factorisation).
+
+    Factorisations number values in order of first appearance, so a first element is one
+    whose code exceeds every code before it: one vectorised pass instead of a sort (checked,
+    with a sort as the fallback).
+    """
+    if not len(codes):
+        return np.empty(0, dtype=np.int64)
+    seen = np.maximum.accumulate(codes)
+    first = np.flatnonzero(np.concatenate([[True], codes[1:] > seen[:-1]]))
+    if len(first) == k and np.array_equal(codes[first], np.arange(k)):
+        return first
+    return np.unique(codes, return_index=True)[1]
+
+
+@dataclass(frozen=True, slots=True)
+class _IdCodes:
+    """Patient ids of both tables as integers: equal codes for equal ids, missing included.
+
+    Hashing ten million id strings once, instead of once per check (duplicates, membership,
+    the join of episodes to their patient), is most of the cross-row checks' time.
+    """
+
+    patients: np.ndarray
+    episodes: np.ndarray
+    n: int
+
+    @classmethod
+    def of(cls, p: pd.DataFrame, e: pd.DataFrame) -> _IdCodes | None:
+        if "patient_id" not in p or "patient_id" not in e:
+            return None
+        if not (_arrow_text(p["patient_id"]) and _arrow_text(e["patient_id"])):
+            return None
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        both = pa.concat_arrays([pa.array(t["patient_id"].array).cast(pa.large_string())
+                                 for t in (p, e)])
+        enc = pc.dictionary_encode(both, null_encoding="encode")
+        codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        return cls(codes[:len(p)], codes[len(p):], len(enc.dictionary))
+
+    def duplicated_patients(self) -> np.ndarray:
+        """Patients rows whose id another patients row shares (``duplicated(keep=False)``)."""
+        return np.bincount(self.patients, minlength=self.n)[self.patients] > 1
+
+    def patient_row(self) -> np.ndarray:
+        """For each episode, the position of its patient's first row (-1: no such patient)."""
+        first = np.full(self.n, -1, dtype=np.int64)
+        # the patients' ids come first in the encoding: their codes are 0..k-1
+        k = int(self.patients.max()) + 1 if len(self.patients) else 0
+        pos = first_positions(self.patients, k)
+        first[self.patients[pos]] = pos
+        return first[self.episodes]
+
+
+def _check_patients(p: pd.DataFrame, c: _Collector, ids: _IdCodes | None = None) -> None:
     if "patient_id" in p:
-        c.add("patients", p, p["patient_id"].duplicated(keep=False).to_numpy() &
-              p["patient_id"].notna().to_numpy(), "patient_id", "duplicate_id")
+        dup = (ids.duplicated_patients() if ids is not None
+               else p["patient_id"].duplicated(keep=False).to_numpy())
+        c.add("patients", p, dup & p["patient_id"].notna().to_numpy(), "patient_id",
+              "duplicate_id")
     has = set(p.columns)
     if {"followup_start", "followup_end"} <= has:
         c.add("patients", p, _before(p["followup_end"], p["followup_start"]), "followup_end",
@@ -290,7 +349,8 @@ def _check_patients(p: pd.DataFrame, c: _Collector) -> None:
               "sle_diagnosis_date", "diagnosis_before_birth")
 
 
-def _check_episodes(e: pd.DataFrame, p: pd.DataFrame, c: _Collector) -> None:
+def _check_episodes(e: pd.DataFrame, p: pd.DataFrame, c: _Collector,
+                    ids: _IdCodes | None = None) -> None:
     t = "episodes"
     has = set(e.columns)
     if {"patient_id", "episode_number"} <= has:
@@ -318,11 +378,20 @@ def _check_episodes(e: pd.DataFrame, p: pd.DataFrame, c: _Collector) -> None:
             c.add(t, e, bad.to_numpy(dtype=bool), amount, "inconsistent_flags")
     if "patient_id" not in has or "patient_id" not in p:
         return
-    known = is_member(e["patient_id"], p["patient_id"])
-    c.add(t, e, ~known & e["patient_id"].notna().to_numpy(), "patient_id", "unknown_patient")
     pcols = [x for x in ("followup_start", "followup_end", "death_date") if x in p]
-    first = p.drop_duplicates("patient_id").set_index("patient_id")[pcols]
-    j = first.reindex(e["patient_id"].to_numpy())
+    if ids is not None:
+        # the patient's first row, found by integer code (a missing id matches a missing id,
+        # as the string join does)
+        row = ids.patient_row()
+        known = np.zeros(len(e), dtype=bool)
+        if len(p):
+            known = p["patient_id"].notna().to_numpy()[np.maximum(row, 0)] & (row >= 0)
+        j = p[pcols].reset_index(drop=True).reindex(row)
+    else:
+        known = is_member(e["patient_id"], p["patient_id"])
+        first = p.drop_duplicates("patient_id").set_index("patient_id")[pcols]
+        j = first.reindex(e["patient_id"].to_numpy())
+    c.add(t, e, ~known & e["patient_id"].notna().to_numpy(), "patient_id", "unknown_patient")
     j.index = e.index
     onset = e["onset_date"] if "onset_date" in has else None
     if onset is not None:
@@ -397,8 +466,9 @@ def check_tables(patients: pd.DataFrame, episodes: pd.DataFrame) -> pd.DataFrame
         The problems found, columns ``table, row, patient_id, column, value, rule, hint``.
     """
     c = _Collector()
-    _check_patients(patients, c)
-    _check_episodes(episodes, patients, c)
+    ids = _IdCodes.of(patients, episodes)
+    _check_patients(patients, c, ids)
+    _check_episodes(episodes, patients, c, ids)
     return c.frame()
 
 
@@ -424,8 +494,9 @@ def validate_tables(patients: pd.DataFrame, episodes: pd.DataFrame, *,
     c = _Collector()
     p, _ = coerce_table(patients, "patients", allow_extra=allow_extra, collector=c)
     e, _ = coerce_table(episodes, "episodes", allow_extra=allow_extra, collector=c)
-    _check_patients(p, c)
-    _check_episodes(e, p, c)
+    ids = _IdCodes.of(p, e)
+    _check_patients(p, c, ids)
+    _check_episodes(e, p, c, ids)
     report = ValidationReport(problems=c.frame(),
                               n_rows={"patients": len(patients), "episodes": len(episodes)})
     return p, e, report

@@ -43,6 +43,7 @@ import pandas as pd
 
 from dah_outcomes.errors import ArgumentError
 from dah_outcomes.schema import TABLES, Column
+from dah_outcomes.validation import first_positions
 
 __all__ = ["LAYOUTS", "ColumnRule", "ImportMapping", "apply_mapping", "draft_mapping",
            "load_mapping", "normalize_name"]
@@ -336,23 +337,8 @@ def _by_uniques(raw: pd.Series, translate: Callable[[pd.Series], pd.Series]) -> 
     codes, uniques = pd.factorize(raw, use_na_sentinel=False)
     if len(uniques) > n // 2:
         return translate(raw)
-    done = translate(raw.iloc[_first_positions(codes, len(uniques))])
+    done = translate(raw.iloc[first_positions(codes, len(uniques))])
     return pd.Series(done.array.take(codes), index=raw.index, name=done.name)
-
-
-def _first_positions(codes: np.ndarray, k: int) -> np.ndarray:
-    """Position of the first row of each code ``0..k-1``.
-
-    ``factorize`` numbers values in order of first appearance, so a first row is one whose
-    code exceeds every code before it; one vectorised pass instead of a sort.
-    """
-    if not len(codes):
-        return np.empty(0, dtype=np.int64)
-    seen = np.maximum.accumulate(codes)
-    first = np.flatnonzero(np.concatenate([[True], codes[1:] > seen[:-1]]))
-    if len(first) == k and np.array_equal(codes[first], np.arange(k)):
-        return first
-    return np.unique(codes, return_index=True)[1]  # numbering not by appearance: sort
 
 
 def _base_date(frame: pd.DataFrame, mapping: ImportMapping, name: str) -> pd.Series | None:
