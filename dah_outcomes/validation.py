@@ -308,8 +308,10 @@ class _IdCodes:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        both = pa.concat_arrays([pa.array(t["patient_id"].array).cast(pa.large_string())
-                                 for t in (p, e)])
+        parts = [pa.chunked_array(pa.array(t["patient_id"].array)).cast(pa.large_string())
+                 for t in (p, e)]
+        both = pa.chunked_array([c for part in parts for c in part.chunks],
+                                type=pa.large_string()).combine_chunks()
         enc = pc.dictionary_encode(both, null_encoding="encode")
         codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
         return cls(codes[:len(p)], codes[len(p):], len(enc.dictionary))
