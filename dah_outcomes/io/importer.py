@@ -398,27 +398,30 @@ def read_cohort(source: str | Path | Sequence[str | Path], *,
         prep = _prepare_in_memory(source, m, dictionary, format, sheet)
     report("validating", 0.8)
     ledger = Ledger(prep.sources)
-    p, e = resolve(prep.staged, ledger, prep.pre, prep.table_file, mode)
+    tables = list(resolve(prep.staged, ledger, prep.pre, prep.table_file, mode))
+    n_source_patients = prep.staged.n_rows["patients"]
+    layout, files, notes = prep.layout, prep.files, prep.notes
+    del prep  # the typed tables of every row: freed once the cohort holds its sorted copy
     report("building the cohort", 0.9)
     from dah_outcomes import __version__
 
     provenance = {
-        "source": "import", "layout": prep.layout, "mode": mode, "files": prep.files,
+        "source": "import", "layout": layout, "mode": mode, "files": files,
         "mapping": m.text or None, "mapping_file": m.path, "package_version": __version__,
-        **json_safe(prep.notes),
+        **json_safe(notes),
     }
     if design is not None and design not in ("population", "case_series"):
         raise ArgumentError(f"design must be one of ['case_series', 'population'], "
                             f"got {design!r}")
     # the accepted rows were typed and checked exactly as Cohort would check them
-    cohort = Cohort._from_validated(p, e, provenance=provenance,
+    cohort = Cohort._from_validated(tables, provenance=provenance,
                                     design=design)  # type: ignore[arg-type]
     rejects = problem_frame(ledger.records)
     rejected = int((~ledger.alive).sum())
     accepted = int(ledger.alive.sum())
     if accepted + rejected != ledger.n:  # pragma: no cover - guarded by construction
         raise RuntimeError("internal error: import row accounting does not balance")
-    flow = _flow(ledger, rejects, cohort, n_source_patients=prep.staged.n_rows["patients"])
+    flow = _flow(ledger, rejects, cohort, n_source_patients=n_source_patients)
     report("done", 1.0)
     return ImportResult(cohort=cohort, rejects=rejects, rows_read=ledger.n,
                         rows_accepted=accepted, rows_rejected=rejected, flow=flow,
