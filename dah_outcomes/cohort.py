@@ -95,8 +95,33 @@ class Cohort:
                                        allow_extra=self.allow_extra)
         if not report.ok:
             raise ValidationError(report)
-        p = p.sort_values("patient_id", kind="stable").reset_index(drop=True)
-        e = e.sort_values(["patient_id", "episode_number"], kind="stable").reset_index(drop=True)
+        self._store([p, e])
+
+    @classmethod
+    def _from_validated(cls, tables: list[pd.DataFrame], *, provenance: Mapping[str, Any],
+                        design: Design | None) -> Cohort:
+        """A cohort from tables the caller has just typed and checked without a problem.
+
+        Only for :func:`~dah_outcomes.io.importer.read_cohort`, which runs the same checks as
+        :func:`~dah_outcomes.validation.validate_tables` (coercion, then the cross-row checks
+        on exactly these rows): validating again would repeat the most expensive step of a
+        large import for nothing. ``tables`` is ``[patients, episodes]``, typed, contract
+        columns only; the list is emptied so that the unsorted tables can be freed as soon as
+        their sorted copies exist (the peak memory of a large import).
+        """
+        self = object.__new__(cls)
+        object.__setattr__(self, "provenance", provenance)
+        object.__setattr__(self, "design", design)
+        object.__setattr__(self, "allow_extra", False)
+        self._store(tables)
+        return self
+
+    def _store(self, tables: list[pd.DataFrame]) -> None:
+        """Sort the typed ``[patients, episodes]`` into canonical order (emptying the list),
+        settle the design, fingerprint."""
+        p = tables.pop(0).sort_values("patient_id", kind="stable").reset_index(drop=True)
+        e = tables.pop(0).sort_values(["patient_id", "episode_number"],
+                                      kind="stable").reset_index(drop=True)
         design = self.design
         if design is None:
             design = "case_series" if is_member(p["patient_id"], e["patient_id"]).all() else (

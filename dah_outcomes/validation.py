@@ -18,7 +18,8 @@ import pandas as pd
 from dah_outcomes.results import ResultMixin
 from dah_outcomes.schema import TABLES, Column
 
-__all__ = ["RULES", "ValidationReport", "coerce_table", "is_member", "validate_tables"]
+__all__ = ["RULES", "ValidationReport", "check_tables", "coerce_table", "coerce_tables",
+           "is_member", "validate_tables"]
 
 #: Reason codes and the fix each suggests.
 RULES: dict[str, str] = {
@@ -105,16 +106,25 @@ class ValidationReport(ResultMixin):
 
 
 class _Collector:
-    """Accumulates problem rows as column arrays (cheap even for millions of problems)."""
+    """Accumulates problem rows as column arrays (cheap even for millions of problems).
+
+    Each ``add`` call is numbered, whether or not it finds a problem, so that problems found
+    chunk by chunk can be put back in the order one pass over the whole table gives (see
+    :func:`coerce_tables`).
+    """
 
     def __init__(self) -> None:
         self.parts: list[pd.DataFrame] = []
+        self.calls: list[int] = []
+        self.n_calls = 0
 
     def add(self, table: str, frame: pd.DataFrame, mask: np.ndarray | pd.Series, column: str,
             rule: str, values: pd.Series | None = None) -> None:
         mask = np.asarray(mask, dtype=bool)
+        self.n_calls += 1
         if not mask.any():
             return
+        self.calls.append(self.n_calls)
         sub = frame.loc[mask]
         vals = values[mask] if values is not None else sub.get(column)
         pid = sub["patient_id"] if "patient_id" in sub else pd.Series(None, index=sub.index)
@@ -129,6 +139,8 @@ class _Collector:
         }))
 
     def add_table(self, table: str, column: str, rule: str, value: object = None) -> None:
+        self.n_calls += 1
+        self.calls.append(self.n_calls)
         self.parts.append(pd.DataFrame([{"table": table, "row": None, "patient_id": None,
                                          "column": column, "value": value, "rule": rule,
                                          "hint": RULES[rule]}]))
@@ -138,6 +150,11 @@ class _Collector:
             return pd.DataFrame({c: pd.Series(dtype=object) for c in _PROBLEM_COLUMNS})
         out = pd.concat(self.parts, ignore_index=True)[_PROBLEM_COLUMNS].astype(object)
         return out.where(out.notna(), None)
+
+    def call_numbers(self) -> np.ndarray:
+        """The ``add`` call number of each row of :meth:`frame`."""
+        return np.repeat(np.asarray(self.calls, dtype=np.int64),
+                         [len(part) for part in self.parts])
 
 
 def _display(values: pd.Series | None) -> np.ndarray | None:
@@ -231,10 +248,22 @@ def coerce_table(frame: pd.DataFrame, table: str, *, allow_extra: bool = False,
 def is_member(values: pd.Series, pool: pd.Series) -> np.ndarray:
     """``values.isin(pool)`` as a boolean array, fast for millions of string ids.
 
-    pandas' ``isin`` on Arrow-backed strings loops in Python; a hash index does not.
+    pandas' ``isin`` on Arrow-backed strings loops in Python; a hash index does not, and
+    Arrow's own ``is_in`` does not even convert the strings to Python objects.
     """
+    if _arrow_text(values) and _arrow_text(pool):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        found = pc.is_in(pa.array(values.array),
+                         value_set=pc.unique(pa.array(pool.array).drop_null()))
+        return found.fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
     index = pd.Index(pool.dropna().to_numpy(dtype=object)).unique()
     return index.get_indexer(values.to_numpy(dtype=object)) >= 0
+
+
+def _arrow_text(s: pd.Series) -> bool:
+    return isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow"
 
 
 def _before(a: pd.Series, b: pd.Series) -> np.ndarray:
@@ -242,10 +271,71 @@ def _before(a: pd.Series, b: pd.Series) -> np.ndarray:
     return (a < b).fillna(False).to_numpy(dtype=bool)
 
 
-def _check_patients(p: pd.DataFrame, c: _Collector) -> None:
+def first_positions(codes: np.ndarray, k: int) -> np.ndarray:
+    """Position of the first element of each code ``0..k-1`` (codes from a factorisation).
+
+    Factorisations number values in order of first appearance, so a first element is one
+    whose code exceeds every code before it: one vectorised pass instead of a sort (checked,
+    with a sort as the fallback).
+    """
+    if not len(codes):
+        return np.empty(0, dtype=np.int64)
+    seen = np.maximum.accumulate(codes)
+    first = np.flatnonzero(np.concatenate([[True], codes[1:] > seen[:-1]]))
+    if len(first) == k and np.array_equal(codes[first], np.arange(k)):
+        return first
+    return np.unique(codes, return_index=True)[1]
+
+
+@dataclass(frozen=True, slots=True)
+class _IdCodes:
+    """Patient ids of both tables as integers: equal codes for equal ids, missing included.
+
+    Hashing ten million id strings once, instead of once per check (duplicates, membership,
+    the join of episodes to their patient), is most of the cross-row checks' time.
+    """
+
+    patients: np.ndarray
+    episodes: np.ndarray
+    n: int
+
+    @classmethod
+    def of(cls, p: pd.DataFrame, e: pd.DataFrame) -> _IdCodes | None:
+        if "patient_id" not in p or "patient_id" not in e:
+            return None
+        if not (_arrow_text(p["patient_id"]) and _arrow_text(e["patient_id"])):
+            return None
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        parts = [pa.chunked_array(pa.array(t["patient_id"].array)).cast(pa.large_string())
+                 for t in (p, e)]
+        both = pa.chunked_array([c for part in parts for c in part.chunks],
+                                type=pa.large_string()).combine_chunks()
+        enc = pc.dictionary_encode(both, null_encoding="encode")
+        codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        return cls(codes[:len(p)], codes[len(p):], len(enc.dictionary))
+
+    def duplicated_patients(self) -> np.ndarray:
+        """Patients rows whose id another patients row shares (``duplicated(keep=False)``)."""
+        return np.bincount(self.patients, minlength=self.n)[self.patients] > 1
+
+    def patient_row(self) -> np.ndarray:
+        """For each episode, the position of its patient's first row (-1: no such patient)."""
+        first = np.full(self.n, -1, dtype=np.int64)
+        # the patients' ids come first in the encoding: their codes are 0..k-1
+        k = int(self.patients.max()) + 1 if len(self.patients) else 0
+        pos = first_positions(self.patients, k)
+        first[self.patients[pos]] = pos
+        return first[self.episodes]
+
+
+def _check_patients(p: pd.DataFrame, c: _Collector, ids: _IdCodes | None = None) -> None:
     if "patient_id" in p:
-        c.add("patients", p, p["patient_id"].duplicated(keep=False).to_numpy() &
-              p["patient_id"].notna().to_numpy(), "patient_id", "duplicate_id")
+        dup = (ids.duplicated_patients() if ids is not None
+               else p["patient_id"].duplicated(keep=False).to_numpy())
+        c.add("patients", p, dup & p["patient_id"].notna().to_numpy(), "patient_id",
+              "duplicate_id")
     has = set(p.columns)
     if {"followup_start", "followup_end"} <= has:
         c.add("patients", p, _before(p["followup_end"], p["followup_start"]), "followup_end",
@@ -261,7 +351,8 @@ def _check_patients(p: pd.DataFrame, c: _Collector) -> None:
               "sle_diagnosis_date", "diagnosis_before_birth")
 
 
-def _check_episodes(e: pd.DataFrame, p: pd.DataFrame, c: _Collector) -> None:
+def _check_episodes(e: pd.DataFrame, p: pd.DataFrame, c: _Collector,
+                    ids: _IdCodes | None = None) -> None:
     t = "episodes"
     has = set(e.columns)
     if {"patient_id", "episode_number"} <= has:
@@ -289,11 +380,20 @@ def _check_episodes(e: pd.DataFrame, p: pd.DataFrame, c: _Collector) -> None:
             c.add(t, e, bad.to_numpy(dtype=bool), amount, "inconsistent_flags")
     if "patient_id" not in has or "patient_id" not in p:
         return
-    known = is_member(e["patient_id"], p["patient_id"])
-    c.add(t, e, ~known & e["patient_id"].notna().to_numpy(), "patient_id", "unknown_patient")
     pcols = [x for x in ("followup_start", "followup_end", "death_date") if x in p]
-    first = p.drop_duplicates("patient_id").set_index("patient_id")[pcols]
-    j = first.reindex(e["patient_id"].to_numpy())
+    if ids is not None:
+        # the patient's first row, found by integer code (a missing id matches a missing id,
+        # as the string join does)
+        row = ids.patient_row()
+        known = np.zeros(len(e), dtype=bool)
+        if len(p):
+            known = p["patient_id"].notna().to_numpy()[np.maximum(row, 0)] & (row >= 0)
+        j = p[pcols].reset_index(drop=True).reindex(row)
+    else:
+        known = is_member(e["patient_id"], p["patient_id"])
+        first = p.drop_duplicates("patient_id").set_index("patient_id")[pcols]
+        j = first.reindex(e["patient_id"].to_numpy())
+    c.add(t, e, ~known & e["patient_id"].notna().to_numpy(), "patient_id", "unknown_patient")
     j.index = e.index
     onset = e["onset_date"] if "onset_date" in has else None
     if onset is not None:
@@ -322,6 +422,58 @@ def _check_episodes(e: pd.DataFrame, p: pd.DataFrame, c: _Collector) -> None:
                   "episode_number", "episode_after_fatal_episode")
 
 
+def coerce_tables(patients: pd.DataFrame, episodes: pd.DataFrame
+                  ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """Coerce both tables and collect the problems that concern one row (or one column) only.
+
+    The coercion and its checks (type, missing value, allowed values, range) look at each row
+    on its own, so the tables may be coerced in chunks of rows: the typed chunks concatenated
+    equal the typed whole, and the problems sorted stably by the returned ``order`` come out
+    as :func:`validate_tables` lists them. The cross-row checks are :func:`check_tables`.
+
+    Parameters
+    ----------
+    patients, episodes : DataFrame
+        Raw contract tables (or chunks of them), indexed by source row. Not modified.
+
+    Returns
+    -------
+    patients, episodes : DataFrame
+        Typed copies.
+    problems : DataFrame
+        Columns ``table, row, patient_id, column, value, rule, hint``.
+    order : ndarray of int
+        Sort key of each problem (table, then the check that found it).
+    """
+    cp, ce = _Collector(), _Collector()
+    p, _ = coerce_table(patients, "patients", collector=cp)
+    e, _ = coerce_table(episodes, "episodes", collector=ce)
+    # the patients' checks come first; a table has far fewer than 10**6 column checks
+    order = np.concatenate([cp.call_numbers(), 10**6 + ce.call_numbers()])
+    problems = pd.concat([cp.frame(), ce.frame()], ignore_index=True)
+    return p, e, problems, order
+
+
+def check_tables(patients: pd.DataFrame, episodes: pd.DataFrame) -> pd.DataFrame:
+    """The cross-row checks (identifiers, dates across tables, episode order) on typed tables.
+
+    Parameters
+    ----------
+    patients, episodes : DataFrame
+        Typed tables, as :func:`coerce_tables` returns them.
+
+    Returns
+    -------
+    DataFrame
+        The problems found, columns ``table, row, patient_id, column, value, rule, hint``.
+    """
+    c = _Collector()
+    ids = _IdCodes.of(patients, episodes)
+    _check_patients(patients, c, ids)
+    _check_episodes(episodes, patients, c, ids)
+    return c.frame()
+
+
 def validate_tables(patients: pd.DataFrame, episodes: pd.DataFrame, *,
                     allow_extra: bool = False) -> tuple[pd.DataFrame, pd.DataFrame,
                                                         ValidationReport]:
@@ -344,8 +496,9 @@ def validate_tables(patients: pd.DataFrame, episodes: pd.DataFrame, *,
     c = _Collector()
     p, _ = coerce_table(patients, "patients", allow_extra=allow_extra, collector=c)
     e, _ = coerce_table(episodes, "episodes", allow_extra=allow_extra, collector=c)
-    _check_patients(p, c)
-    _check_episodes(e, p, c)
+    ids = _IdCodes.of(p, e)
+    _check_patients(p, c, ids)
+    _check_episodes(e, p, c, ids)
     report = ValidationReport(problems=c.frame(),
                               n_rows={"patients": len(patients), "episodes": len(episodes)})
     return p, e, report

@@ -23,31 +23,30 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import pandas as pd
 
 from dah_outcomes.cohort import Cohort
-from dah_outcomes.errors import ArgumentError, CohortFileError, ValidationError
+from dah_outcomes.errors import ArgumentError, CohortFileError
 from dah_outcomes.io.cohort_files import save_cohort, sha256_file, write_atomic
 from dah_outcomes.io.mapping import ImportMapping, apply_mapping, load_mapping
 from dah_outcomes.io.readers import FORMATS, RawTable, read_table
+from dah_outcomes.io.staging import (
+    EXTRA_RULES,
+    PROBLEM_COLUMNS,
+    Ledger,
+    Staged,
+    Stager,
+    problem_frame,
+    resolve,
+)
 from dah_outcomes.results import ResultMixin, json_safe
-from dah_outcomes.validation import ValidationReport, validate_tables
 
-__all__ = ["Assembled", "ImportResult", "plot_import_flow", "read_cohort", "write_import"]
+__all__ = ["CHUNK_ROWS", "EXTRA_RULES", "PROBLEM_COLUMNS", "Assembled", "ImportResult",
+           "Prepared", "plot_import_flow", "problem_frame", "read_cohort", "write_import"]
 
 Mode = Literal["strict", "quarantine"]
-PROBLEM_COLUMNS = ["file", "table", "row", "patient_id", "column", "value", "rule", "hint"]
-EXTRA_RULES: dict[str, str] = {
-    "ragged_row": "the row has the wrong number of fields: check quoting and delimiters",
-    "bad_record": "the record could not be parsed",
-    "source_column_missing": "the mapping names a source column the file lacks: fix the "
-                             "mapping or the file",
-    "patient_rejected": "rejected because its patient's row was rejected",
-    "row_group_rejected": "rejected with the other rows of the same patient or subject",
-    "inconsistent_patient_value": "a patient-level column differs between rows of the same "
-                                  "patient: make them agree",
-}
+#: Rows per chunk when a large flat CSV is streamed (see ``chunk_rows`` of :func:`read_cohort`).
+CHUNK_ROWS = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,21 +76,6 @@ class Assembled:
     groups: dict[str, pd.Series] = field(default_factory=dict)
     problems: pd.DataFrame = field(default_factory=lambda: problem_frame([]))
     notes: dict[str, Any] = field(default_factory=dict)
-
-
-def problem_frame(records: list[dict[str, Any]] | list[pd.DataFrame]) -> pd.DataFrame:
-    """Problems as a frame with :data:`PROBLEM_COLUMNS` (object dtype, None for missing)."""
-    if records and isinstance(records[0], pd.DataFrame):
-        out = pd.concat(records, ignore_index=True)
-    elif records:
-        out = pd.DataFrame.from_records(records)
-    else:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in PROBLEM_COLUMNS})
-    for c in PROBLEM_COLUMNS:
-        if c not in out:
-            out[c] = None
-    out = out[PROBLEM_COLUMNS].astype(object)
-    return out.where(out.notna(), None)
 
 
 def row_issue_problems(raw: RawTable) -> pd.DataFrame:
@@ -289,7 +273,12 @@ def _assemble(source: Any, m: ImportMapping, dictionary: Any, format: str | None
 
 
 def _guess_layout(raw: RawTable, dictionary: Any) -> str:
-    cols = {str(c).lower() for c in raw.frame.columns}
+    return guess_layout(raw.frame.columns, dictionary)
+
+
+def guess_layout(columns: Sequence[Any], dictionary: Any = None) -> str:
+    """The layout a table with these column names is in, when the mapping does not say."""
+    cols = {str(c).lower() for c in columns}
     if dictionary is not None or "redcap_repeat_instrument" in cols:
         return "redcap"
     if {"usubjid", "paramcd", "cnsr"} <= cols:
@@ -299,75 +288,48 @@ def _guess_layout(raw: RawTable, dictionary: Any) -> str:
 
 # ---------------------------------------------------------------- accounting
 
-class _Ledger:
-    """Every source row, its group, and whether it is still accepted."""
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A source read and typed, ready for :func:`~dah_outcomes.io.staging.resolve`.
 
-    def __init__(self, asm: Assembled) -> None:
-        labels, rows, groups = [], [], []
-        self.offsets: dict[str, int] = {}
-        self.index: dict[str, pd.Index] = {}
-        n = 0
-        for raw in asm.files:
-            label = str(raw.path)
-            if label in self.offsets:
-                raise ArgumentError(f"{label} is given twice")
-            idx = pd.Index(raw.frame.index)
-            self.offsets[label], self.index[label] = n, idx
-            g = asm.groups.get(label)
-            keys = (g.reindex(idx).to_numpy(dtype=object) if g is not None
-                    else np.full(len(idx), None, dtype=object))
-            groups += [f"{label}\x00g:{k}" if isinstance(k, str) else f"{label}\x00row:{r}"
-                       for k, r in zip(keys, idx, strict=True)]
-            labels += [label] * len(idx)
-            rows.append(idx.to_numpy())
-            n += len(idx)
-        self.file = np.asarray(labels, dtype=object)
-        self.row = np.concatenate(rows) if rows else np.empty(0, dtype=np.int64)
-        self.group = pd.factorize(pd.Series(groups, dtype=object))[0] if groups else np.empty(
-            0, dtype=np.int64)
-        self.alive = np.ones(n, dtype=bool)
-        self.records: list[pd.DataFrame] = []
+    Attributes
+    ----------
+    staged : Staged
+        Typed contract tables and their single-row problems.
+    sources : list
+        ``(label, source rows, group keys or None)`` per file read, for the
+        :class:`~dah_outcomes.io.staging.Ledger`.
+    pre : DataFrame
+        Problems found while reading and assembling.
+    table_file : dict
+        Table -> label of its source file.
+    layout : str
+        The layout used.
+    files : list of dict
+        Provenance of every file read (``RawTable.describe()``).
+    notes : dict
+        Extra provenance.
+    """
 
-    @property
-    def n(self) -> int:
-        return len(self.alive)
-
-    def uids(self, file: str, rows: Any) -> np.ndarray:
-        pos = self.index[file].get_indexer(pd.Index(rows))
-        if (pos < 0).any():  # pragma: no cover - a layout produced a row it never read
-            raise RuntimeError(f"internal error: rows {list(np.asarray(rows)[pos < 0])[:5]} "
-                               f"are not rows of {file}")
-        return self.offsets[file] + pos
-
-    def reject(self, problems: pd.DataFrame) -> None:
-        """Reject the rows named by ``problems`` and every row of their groups."""
-        uids = np.concatenate([self.uids(f, sub["row"].to_numpy(dtype=np.int64))
-                               for f, sub in problems.groupby("file", sort=False)])
-        self.records.append(problems)
-        direct = np.zeros(self.n, dtype=bool)
-        direct[uids] = True
-        hit = np.isin(self.group, np.unique(self.group[uids])) & self.alive
-        self.alive[hit] = False
-        extra = hit & ~direct
-        if extra.any():
-            self.records.append(problem_frame([pd.DataFrame({
-                "file": self.file[extra], "table": "source", "row": self.row[extra],
-                "rule": "row_group_rejected", "hint": EXTRA_RULES["row_group_rejected"]})]))
-
-    def alive_rows(self, file: str, index: pd.Index) -> np.ndarray:
-        return self.alive[self.uids(file, index)]
+    staged: Staged
+    sources: list[tuple[str, pd.Index, pd.Series | None]]
+    pre: pd.DataFrame
+    table_file: dict[str, str]
+    layout: str
+    files: list[dict[str, Any]]
+    notes: dict[str, Any]
 
 
-def _with_file(report_problems: pd.DataFrame, table_file: Mapping[str, str]) -> pd.DataFrame:
-    p = report_problems.copy()
-    p["file"] = p["table"].map(table_file)
-    return problem_frame([p])
-
-
-def _raise(problems: pd.DataFrame, n_rows: dict[str, int]) -> None:
-    cols = ["table", "row", "patient_id", "column", "value", "rule", "hint", "file"]
-    raise ValidationError(ValidationReport(problems=problems[cols].reset_index(drop=True),
-                                           n_rows=n_rows))
+def _prepare_in_memory(source: Any, m: ImportMapping, dictionary: Any, format: str | None,
+                       sheet: str | int | None) -> Prepared:
+    """Read the whole source, assemble its layout, type the tables in one go."""
+    asm, layout = _assemble(source, m, dictionary, format, sheet)
+    stager = Stager()
+    stager.add(asm.tables["patients"], asm.tables["episodes"])
+    sources = [(str(raw.path), raw.frame.index, asm.groups.get(str(raw.path)))
+               for raw in asm.files]
+    return Prepared(stager.finish(), sources, asm.problems, dict(asm.table_file), layout,
+                    [raw.describe() for raw in asm.files], dict(asm.notes))
 
 
 def read_cohort(source: str | Path | Sequence[str | Path], *,
@@ -375,7 +337,8 @@ def read_cohort(source: str | Path | Sequence[str | Path], *,
                 dictionary: str | Path | None = None, format: str | None = None,
                 sheet: str | int | None = None, mode: Mode = "strict",
                 design: str | None = None,
-                progress: Callable[[str, float], None] | None = None) -> ImportResult:
+                progress: Callable[[str, float], None] | None = None,
+                chunk_rows: int | None = None) -> ImportResult:
     """Import a registry cohort from any supported source.
 
     Parameters
@@ -399,6 +362,10 @@ def read_cohort(source: str | Path | Sequence[str | Path], *,
         Passed to :class:`~dah_outcomes.cohort.Cohort`.
     progress : callable, optional
         Called as ``progress(step, fraction)``.
+    chunk_rows : int, optional
+        A single CSV/TSV file in the flat layout is streamed in chunks of this many rows
+        (default :data:`CHUNK_ROWS`), so that its raw text is never held whole; ``0`` reads
+        it whole. Other sources are always read whole. The result is the same either way.
 
     Returns
     -------
@@ -415,75 +382,53 @@ def read_cohort(source: str | Path | Sequence[str | Path], *,
     """
     if mode not in ("strict", "quarantine"):
         raise ArgumentError(f"mode must be one of ['quarantine', 'strict'], got {mode!r}")
+    if chunk_rows is not None and chunk_rows < 0:
+        raise ArgumentError(f"chunk_rows must be 0 (read whole) or a positive number of rows, "
+                            f"got {chunk_rows}")
     report = progress or (lambda step, fraction: None)
     m = load_mapping(mapping)
     report("reading", 0.0)
-    asm, layout = _assemble(source, m, dictionary, format, sheet)
-    report("validating", 0.5)
-    ledger = _Ledger(asm)
-    tables, tf = asm.tables, asm.table_file
-    n_rows = {"patients": len(tables["patients"]), "episodes": len(tables["episodes"])}
-    pre = asm.problems
-    if mode == "strict":
-        _, _, rep = validate_tables(tables["patients"], tables["episodes"])
-        problems = problem_frame([pre, _with_file(rep.problems, tf)])
-        if len(problems):
-            _raise(problems, n_rows)
-    else:
-        if pre["row"].isna().any():
-            _raise(pre, n_rows)
-        if len(pre):
-            ledger.reject(pre)
-        while True:
-            p_all, e_all = tables["patients"], tables["episodes"]
-            p = p_all.loc[ledger.alive_rows(tf["patients"], p_all.index)]
-            e = e_all.loc[ledger.alive_rows(tf["episodes"], e_all.index)]
-            if "patient_id" in p_all.columns and "patient_id" in e.columns:
-                gone = pd.Index(p_all["patient_id"].dropna()).difference(
-                    pd.Index(p["patient_id"].dropna()))
-                orphan = e["patient_id"].isin(gone).to_numpy(dtype=bool)
-                if orphan.any():
-                    sub = e.loc[orphan]
-                    ledger.reject(problem_frame([pd.DataFrame({
-                        "file": tf["episodes"], "table": "episodes",
-                        "row": sub.index.to_numpy(dtype=object),
-                        "patient_id": sub["patient_id"].to_numpy(dtype=object),
-                        "column": "patient_id", "rule": "patient_rejected",
-                        "hint": EXTRA_RULES["patient_rejected"]})]))
-                    continue
-            _, _, rep = validate_tables(p, e)
-            if rep.ok:
-                break
-            found = _with_file(rep.problems, tf)
-            if found["row"].isna().any():
-                _raise(problem_frame([*ledger.records, found]), n_rows)
-            ledger.reject(found)
-    report("building the cohort", 0.8)
-    p_all, e_all = tables["patients"], tables["episodes"]
-    p = p_all.loc[ledger.alive_rows(tf["patients"], p_all.index)]
-    e = e_all.loc[ledger.alive_rows(tf["episodes"], e_all.index)]
+    prep = None
+    if chunk_rows != 0:
+        from dah_outcomes.io.streaming import prepare_streamed
+
+        prep = prepare_streamed(source, m, dictionary=dictionary, format=format,
+                                chunk_rows=chunk_rows or CHUNK_ROWS, progress=report)
+    if prep is None:
+        prep = _prepare_in_memory(source, m, dictionary, format, sheet)
+    report("validating", 0.8)
+    ledger = Ledger(prep.sources)
+    tables = list(resolve(prep.staged, ledger, prep.pre, prep.table_file, mode))
+    n_source_patients = prep.staged.n_rows["patients"]
+    layout, files, notes = prep.layout, prep.files, prep.notes
+    del prep  # the typed tables of every row: freed once the cohort holds its sorted copy
+    report("building the cohort", 0.9)
     from dah_outcomes import __version__
 
     provenance = {
-        "source": "import", "layout": layout, "mode": mode,
-        "files": [raw.describe() for raw in asm.files],
+        "source": "import", "layout": layout, "mode": mode, "files": files,
         "mapping": m.text or None, "mapping_file": m.path, "package_version": __version__,
-        **json_safe(asm.notes),
+        **json_safe(notes),
     }
-    cohort = Cohort(p, e, provenance=provenance, design=design)
+    if design is not None and design not in ("population", "case_series"):
+        raise ArgumentError(f"design must be one of ['case_series', 'population'], "
+                            f"got {design!r}")
+    # the accepted rows were typed and checked exactly as Cohort would check them
+    cohort = Cohort._from_validated(tables, provenance=provenance,
+                                    design=design)  # type: ignore[arg-type]
     rejects = problem_frame(ledger.records)
     rejected = int((~ledger.alive).sum())
     accepted = int(ledger.alive.sum())
     if accepted + rejected != ledger.n:  # pragma: no cover - guarded by construction
         raise RuntimeError("internal error: import row accounting does not balance")
-    flow = _flow(ledger, rejects, cohort, n_source_patients=len(p_all))
+    flow = _flow(ledger, rejects, cohort, n_source_patients=n_source_patients)
     report("done", 1.0)
     return ImportResult(cohort=cohort, rejects=rejects, rows_read=ledger.n,
                         rows_accepted=accepted, rows_rejected=rejected, flow=flow,
                         provenance=provenance, mode=mode)
 
 
-def _flow(ledger: _Ledger, rejects: pd.DataFrame, cohort: Cohort,
+def _flow(ledger: Ledger, rejects: pd.DataFrame, cohort: Cohort,
           n_source_patients: int) -> pd.DataFrame:
     """Participant flow: rows read, rejected by main reason, accepted, and what they became."""
     steps: list[tuple[str, int, str]] = [("source rows read", ledger.n, "rows")]

@@ -32,7 +32,7 @@ import json
 import re
 import tomllib
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -43,6 +43,7 @@ import pandas as pd
 
 from dah_outcomes.errors import ArgumentError
 from dah_outcomes.schema import TABLES, Column
+from dah_outcomes.validation import first_positions
 
 __all__ = ["LAYOUTS", "ColumnRule", "ImportMapping", "apply_mapping", "draft_mapping",
            "load_mapping", "normalize_name"]
@@ -307,7 +308,7 @@ def apply_mapping(frame: pd.DataFrame, mapping: ImportMapping | None = None, *,
         if rule.offset_from:
             pending.append((col, rule, raw))  # needs its base date translated first
             continue
-        out[col.name] = _translate(raw, col, rule, mapping)
+        out[col.name] = _by_uniques(raw, lambda r, c=col, u=rule: _translate(r, c, u, mapping))
     for col, rule, raw in pending:
         base = out.get(rule.offset_from)
         if base is None and rule.offset_from in CONTRACT:
@@ -317,6 +318,27 @@ def apply_mapping(frame: pd.DataFrame, mapping: ImportMapping | None = None, *,
     order = [c.name for c in TABLES[table] if c.name in out.columns]
     unmapped = tuple(str(c) for c in frame.columns if str(c) not in set(used.values()))
     return Translation(out[order], MappingProxyType(used), tuple(missing), unmapped)
+
+
+def _by_uniques(raw: pd.Series, translate: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """``translate(raw)`` computed once per distinct value and spread back to every row.
+
+    A registry column holds few distinct values (flags, codes, a few thousand dates) for
+    millions of rows, and every translation is a function of the value alone, so this gives
+    the same Series (values, dtype) as translating every row. Only text is grouped this way:
+    for other types equal hashes are not always equal translations (``True`` and ``1``).
+    """
+    n = len(raw)
+    if n < 64 or not isinstance(raw.dtype, pd.StringDtype):
+        return translate(raw)
+    probe = raw.iloc[:4096]
+    if len(pd.unique(probe)) > len(probe) // 2:
+        return translate(raw)  # identifiers: grouping would not pay
+    codes, uniques = pd.factorize(raw, use_na_sentinel=False)
+    if len(uniques) > n // 2:
+        return translate(raw)
+    done = translate(raw.iloc[first_positions(codes, len(uniques))])
+    return pd.Series(done.array.take(codes), index=raw.index, name=done.name)
 
 
 def _base_date(frame: pd.DataFrame, mapping: ImportMapping, name: str) -> pd.Series | None:

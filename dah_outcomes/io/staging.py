@@ -1,0 +1,335 @@
+"""The validation half of an import: type the contract tables once, then accept or reject rows.
+
+An import used to validate the raw tables again on every quarantine round and once more when
+building the :class:`~dah_outcomes.cohort.Cohort`. Here the work is split along what each
+check looks at:
+
+* coercion and its single-row checks (type, missing value, allowed values, range) run once,
+  possibly chunk by chunk (:class:`Stager`), since removing other rows cannot change them;
+* the cross-row checks (duplicate identifiers, episodes against their patient, episode order)
+  run on the typed rows still accepted, once per quarantine round (usually one or two).
+
+The problems found, their order and the typed tables are those
+:func:`~dah_outcomes.validation.validate_tables` gives on the accepted raw rows, so the
+cohort is built from the typed tables without validating a third time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from dah_outcomes.errors import ArgumentError, ValidationError
+from dah_outcomes.validation import ValidationReport, check_tables, coerce_tables
+
+__all__ = ["EXTRA_RULES", "PROBLEM_COLUMNS", "Ledger", "Staged", "Stager", "problem_frame",
+           "resolve"]
+
+PROBLEM_COLUMNS = ["file", "table", "row", "patient_id", "column", "value", "rule", "hint"]
+EXTRA_RULES: dict[str, str] = {
+    "ragged_row": "the row has the wrong number of fields: check quoting and delimiters",
+    "bad_record": "the record could not be parsed",
+    "source_column_missing": "the mapping names a source column the file lacks: fix the "
+                             "mapping or the file",
+    "patient_rejected": "rejected because its patient's row was rejected",
+    "row_group_rejected": "rejected with the other rows of the same patient or subject",
+    "inconsistent_patient_value": "a patient-level column differs between rows of the same "
+                                  "patient: make them agree",
+}
+TABLE_NAMES = ("patients", "episodes")
+
+
+def problem_frame(records: list[dict[str, Any]] | list[pd.DataFrame]) -> pd.DataFrame:
+    """Problems as a frame with :data:`PROBLEM_COLUMNS` (object dtype, None for missing)."""
+    if records and isinstance(records[0], pd.DataFrame):
+        out = pd.concat(records, ignore_index=True)
+    elif records:
+        out = pd.DataFrame.from_records(records)
+    else:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in PROBLEM_COLUMNS})
+    for c in PROBLEM_COLUMNS:
+        if c not in out:
+            out[c] = None
+    out = out[PROBLEM_COLUMNS].astype(object)
+    return out.where(out.notna(), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """Contract tables typed once, with the problems that concern single rows.
+
+    Attributes
+    ----------
+    patients, episodes : DataFrame
+        Typed contract tables, indexed by source row.
+    raw_ids : dict
+        Table -> the ``patient_id`` values as the source wrote them (None when absent); a
+        rejected patient's episodes are found through these, as before typing.
+    row_problems : DataFrame
+        Problems of single rows or columns, in the order
+        :func:`~dah_outcomes.validation.validate_tables` lists them.
+    n_rows : dict
+        Rows per table before any rejection.
+    """
+
+    patients: pd.DataFrame
+    episodes: pd.DataFrame
+    raw_ids: dict[str, pd.Series | None]
+    row_problems: pd.DataFrame
+    n_rows: dict[str, int]
+
+
+class Stager:
+    """Type contract tables chunk by chunk (or in one go) and collect single-row problems.
+
+    Only the typed columns are kept between chunks: the raw text of a chunk can be freed as
+    soon as :meth:`add` returns. ``keep_raw_ids=False`` drops the source ``patient_id``
+    values, which only serve to find the episodes of a rejected patient held on other rows.
+    """
+
+    def __init__(self, keep_raw_ids: bool = True) -> None:
+        self._typed: dict[str, list[pd.DataFrame]] = {t: [] for t in TABLE_NAMES}
+        self._ids: dict[str, list[pd.Series] | None] = {
+            t: [] if keep_raw_ids else None for t in TABLE_NAMES}
+        self._problems: list[pd.DataFrame] = []
+        self._order: list[np.ndarray] = []
+
+    def add(self, patients: pd.DataFrame, episodes: pd.DataFrame) -> None:
+        """Type one chunk of raw contract rows (index = source rows, in file order)."""
+        p, e, problems, order = coerce_tables(patients, episodes)
+        if self._typed["patients"]:
+            # problems of a whole column (a required column missing) are the same in every
+            # chunk: the first chunk's are kept
+            keep = problems["row"].notna().to_numpy()
+            problems, order = problems.loc[keep], order[keep]
+        for name, raw, typed in (("patients", patients, p), ("episodes", episodes, e)):
+            self._typed[name].append(typed)
+            ids = self._ids[name]
+            if ids is not None:
+                if "patient_id" in raw.columns:
+                    ids.append(raw["patient_id"])
+                else:
+                    self._ids[name] = None
+        if len(problems):
+            self._problems.append(problems)
+            self._order.append(order)
+
+    def finish(self) -> Staged:
+        """The typed tables and the problems, in one-pass order."""
+        typed = {t: _concat(frames) for t, frames in self._typed.items()}
+        ids = {t: (_concat_series(v) if v else None) for t, v in self._ids.items()}
+        if self._problems:
+            problems = pd.concat(self._problems, ignore_index=True)
+            order = np.argsort(np.concatenate(self._order), kind="stable")
+            problems = problems.iloc[order].reset_index(drop=True)
+        else:
+            problems = problem_frame([])
+        self._typed = {t: [] for t in TABLE_NAMES}
+        return Staged(typed["patients"], typed["episodes"], ids, problems,
+                      {t: len(typed[t]) for t in TABLE_NAMES})
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    return frames[0] if len(frames) == 1 else pd.concat(frames)
+
+
+def _concat_series(parts: list[pd.Series]) -> pd.Series:
+    return parts[0] if len(parts) == 1 else pd.concat(parts)
+
+
+class Ledger:
+    """Every source row, its group, and whether it is still accepted.
+
+    Parameters
+    ----------
+    sources : list of (label, index, groups)
+        Per source file: its label, the source row numbers read, and optionally a Series
+        (index source row) of group keys; rows sharing a key are accepted or rejected together,
+        rows without a key form their own group.
+    """
+
+    def __init__(self, sources: list[tuple[str, pd.Index, pd.Series | None]]) -> None:
+        files, rows, groups = [], [], []
+        self.offsets: dict[str, int] = {}
+        self.index: dict[str, pd.Index] = {}
+        self.labels: list[str] = []
+        n = n_groups = 0
+        for label, index, g in sources:
+            if label in self.offsets:
+                raise ArgumentError(f"{label} is given twice")
+            idx = pd.Index(index)
+            self.offsets[label], self.index[label] = n, idx
+            files.append(np.full(len(idx), len(self.labels), dtype=np.int32))
+            self.labels.append(label)
+            rows.append(idx.to_numpy())
+            # group numbers of different files never meet: each file's start after the last
+            local = self._groups(idx, g)
+            groups.append(local + n_groups)
+            n_groups += int(local.max()) + 1 if len(local) else 0
+            n += len(idx)
+        self.file_code = np.concatenate(files) if files else np.empty(0, dtype=np.int32)
+        self.row = np.concatenate(rows) if rows else np.empty(0, dtype=np.int64)
+        self.group = np.concatenate(groups) if groups else np.empty(0, dtype=np.int64)
+        self.alive = np.ones(n, dtype=bool)
+        self.records: list[pd.DataFrame] = []
+
+    @staticmethod
+    def _groups(idx: pd.Index, g: pd.Series | None) -> np.ndarray:
+        """Group numbers of one file's rows (0, 1, ...): rows sharing a key share a number."""
+        if g is None:
+            return np.arange(len(idx), dtype=np.int64)  # every row its own group
+        keys = g.reindex(idx).to_numpy(dtype=object)
+        keyed = np.fromiter((isinstance(k, str) for k in keys), dtype=bool, count=len(keys))
+        # 'g:' and 'row:' prefixes keep a key from meeting a row number written alike
+        out = np.asarray(["row:" + str(r) for r in idx], dtype=object)
+        out[keyed] = ["g:" + k for k in keys[keyed]]
+        return pd.factorize(out)[0].astype(np.int64)
+
+    @property
+    def n(self) -> int:
+        """Number of source rows."""
+        return len(self.alive)
+
+    @property
+    def file(self) -> np.ndarray:
+        """The file label of every row (object array)."""
+        return np.asarray(self.labels, dtype=object)[self.file_code]
+
+    def uids(self, file: str, rows: Any) -> np.ndarray:
+        """Positions in the ledger of ``rows`` (source row numbers) of ``file``."""
+        pos = self.index[file].get_indexer(pd.Index(rows))
+        if (pos < 0).any():  # pragma: no cover - a layout produced a row it never read
+            raise RuntimeError(f"internal error: rows {list(np.asarray(rows)[pos < 0])[:5]} "
+                               f"are not rows of {file}")
+        return self.offsets[file] + pos
+
+    def reject(self, problems: pd.DataFrame) -> None:
+        """Reject the rows named by ``problems`` and every row of their groups."""
+        uids = np.concatenate([self.uids(f, sub["row"].to_numpy(dtype=np.int64))
+                               for f, sub in problems.groupby("file", sort=False)])
+        self.records.append(problems)
+        direct = np.zeros(self.n, dtype=bool)
+        direct[uids] = True
+        hit = np.isin(self.group, np.unique(self.group[uids])) & self.alive
+        self.alive[hit] = False
+        extra = hit & ~direct
+        if extra.any():
+            self.records.append(problem_frame([pd.DataFrame({
+                "file": self.file[extra], "table": "source", "row": self.row[extra],
+                "rule": "row_group_rejected", "hint": EXTRA_RULES["row_group_rejected"]})]))
+
+    def alive_rows(self, file: str, index: pd.Index) -> np.ndarray:
+        """Whether each of ``index`` (source rows of ``file``) is still accepted."""
+        if self.index[file].equals(index):
+            # the common case (a table holding every row of its file) needs no lookup
+            start = self.offsets[file]
+            return self.alive[start:start + len(index)]
+        return self.alive[self.uids(file, index)]
+
+
+def _with_file(problems: pd.DataFrame, table_file: Mapping[str, str]) -> pd.DataFrame:
+    p = problems.copy()
+    p["file"] = p["table"].map(table_file)
+    return problem_frame([p])
+
+
+def raise_problems(problems: pd.DataFrame, n_rows: dict[str, int]) -> None:
+    """Raise one ValidationError listing ``problems`` (with their source file)."""
+    cols = ["table", "row", "patient_id", "column", "value", "rule", "hint", "file"]
+    raise ValidationError(ValidationReport(problems=problems[cols].reset_index(drop=True),
+                                           n_rows=n_rows))
+
+
+def resolve(staged: Staged, ledger: Ledger, pre: pd.DataFrame, table_file: Mapping[str, str],
+            mode: Literal["strict", "quarantine"]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Accept or reject rows; return the typed tables of the accepted rows.
+
+    Parameters
+    ----------
+    staged : Staged
+        The typed tables and their single-row problems.
+    ledger : Ledger
+        Every source row; rejections are recorded in it.
+    pre : DataFrame
+        Problems found before typing (unsplittable rows, mapping columns the source lacks).
+    table_file : mapping
+        Table -> label of the file its rows come from.
+    mode : {"strict", "quarantine"}
+        ``strict`` raises on any problem; ``quarantine`` rejects rows (and their groups) until
+        the accepted rows are clean, raising only on problems no rejection can cure.
+
+    Returns
+    -------
+    patients, episodes : DataFrame
+        Typed, accepted rows; checked exactly as
+        :func:`~dah_outcomes.validation.validate_tables` checks them.
+    """
+    tf = table_file
+    p_all, e_all = staged.patients, staged.episodes
+    if mode == "strict":
+        found = pd.concat([staged.row_problems, check_tables(p_all, e_all)], ignore_index=True)
+        problems = problem_frame([pre, _with_file(found, tf)])
+        if len(problems):
+            raise_problems(problems, staged.n_rows)
+        return p_all, e_all
+    if pre["row"].isna().any():
+        raise_problems(pre, staged.n_rows)
+    if len(pre):
+        ledger.reject(pre)
+    rp, re_ = staged.raw_ids["patients"], staged.raw_ids["episodes"]
+    while True:
+        p_alive = ledger.alive_rows(tf["patients"], p_all.index)
+        e_alive = ledger.alive_rows(tf["episodes"], e_all.index)
+        if rp is not None and re_ is not None:
+            orphan = _orphans(rp, p_alive, re_, e_alive)
+            if orphan.any():
+                sub = re_[orphan]
+                ledger.reject(problem_frame([pd.DataFrame({
+                    "file": tf["episodes"], "table": "episodes",
+                    "row": sub.index.to_numpy(dtype=object),
+                    "patient_id": sub.to_numpy(dtype=object),
+                    "column": "patient_id", "rule": "patient_rejected",
+                    "hint": EXTRA_RULES["patient_rejected"]})]))
+                continue
+        p = p_all if p_alive.all() else p_all.loc[p_alive]
+        e = e_all if e_alive.all() else e_all.loc[e_alive]
+        found = pd.concat([_alive_problems(staged.row_problems, ledger, tf),
+                           check_tables(p, e)], ignore_index=True)
+        if found.empty:
+            return p, e
+        found = _with_file(found, tf)
+        if found["row"].isna().any():
+            raise_problems(problem_frame([*ledger.records, found]), staged.n_rows)
+        ledger.reject(found)
+
+
+def _orphans(p_ids: pd.Series, p_alive: np.ndarray, e_ids: pd.Series,
+             e_alive: np.ndarray) -> np.ndarray:
+    """Accepted episodes whose patient (by source id) no longer has an accepted row."""
+    if p_alive.all():
+        return np.zeros(len(e_ids), dtype=bool)
+    dead = pd.unique(p_ids[~p_alive].dropna().to_numpy(dtype=object))
+    # an id is gone when none of its rows is still accepted (ids are few: rejected rows only)
+    still = pd.unique(p_ids[p_alive][p_ids[p_alive].isin(dead)].to_numpy(dtype=object))
+    gone = pd.Index(dead).difference(pd.Index(still))
+    if not len(gone):
+        return np.zeros(len(e_ids), dtype=bool)
+    return e_alive & e_ids.isin(gone).to_numpy(dtype=bool)
+
+
+def _alive_problems(problems: pd.DataFrame, ledger: Ledger,
+                    table_file: Mapping[str, str]) -> pd.DataFrame:
+    """Single-row problems of rows still accepted (and the whole-column ones)."""
+    if problems.empty:
+        return problems
+    keep = problems["row"].isna().to_numpy().copy()
+    for table, file in table_file.items():
+        mine = (problems["table"] == table).to_numpy() & ~keep
+        if mine.any():
+            rows = problems.loc[mine, "row"].to_numpy(dtype=np.int64)
+            keep[np.flatnonzero(mine)[ledger.alive[ledger.uids(file, rows)]]] = True
+    return problems.loc[keep]
