@@ -22,7 +22,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
     try:
         result = read_cohort(source, mapping=args.mapping, dictionary=args.dictionary,
                              format=args.format, sheet=args.sheet, mode=mode,
-                             progress=progress_bar("importing"))
+                             progress=progress_bar("importing"), chunk_rows=args.chunk_rows)
     except ValidationError as err:
         print(err.report.summary(limit=args.limit))
         print("nothing written (strict mode: fix the problems, or use --quarantine to import "
@@ -85,6 +85,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="mask counts below N in exported aggregate tables")
     i.add_argument("--table-format", choices=["csv", "parquet"], default="csv")
     i.add_argument("--limit", type=int, default=50, help="problems to list (default 50)")
+    i.add_argument("--chunk-rows", type=int, default=None, metavar="N",
+                   help="rows per chunk when a flat CSV/TSV is streamed (default 1,000,000; "
+                        "0 reads the whole file at once)")
     i.set_defaults(func=_cmd_import)
 
     m = subparsers.add_parser("init-mapping",

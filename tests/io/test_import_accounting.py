@@ -182,6 +182,12 @@ def test_cli_import_and_init_mapping(messy: Path, tmp_path: Path, capsys) -> Non
     text = capsys.readouterr().out
     assert "rows read: 2000" in text and "rows rejected: 4" in text
     assert (out / "rejects.csv").exists()
+    # streamed in small chunks: the same import, row for row
+    out7 = tmp_path / "o7"
+    assert _cli(["import", str(messy), "--out", str(out7), "--quarantine", "--min-cell", "5",
+                 "--chunk-rows", "7"]) == 0
+    assert "rows read: 2000" in capsys.readouterr().out
+    assert (out7 / "rejects.csv").read_bytes() == (out / "rejects.csv").read_bytes()
     mp = tmp_path / "m.toml"
     assert _cli(["init-mapping", str(messy), "--out", str(mp)]) == 0
     assert load_mapping(mp).layout == "flat"
