@@ -257,7 +257,7 @@ def main() -> None:
             f"and ours (rows) {big['ours'] / big['floor']:.1f}x the floor{versus_arm} "
             f"(goal {goal}x); "
             f"reading and validating the three columns once (`read_survival_columns` and the "
-            f"arm codes) alone takes {big['read']:.3f} s = {big['read'] / big['floor']:.1f}x "
+            f"arm codes) alone takes {big['read']:.3f} s = {big['read'] / big['floor']:.2g}x "
             "the floor, and ours (rows) does it twice.")
     slower = [f"{r['times']} {r['n']:,}" for r in rows
               if r.get("lifelines") is not None and r["lifelines"] <= r["ours"]]
