@@ -124,6 +124,11 @@ def _recurrence(cohort: Any, args: argparse.Namespace) -> int:
             g = result.gray
             print(f"\nGray's test: chi-square {g.statistic:.3f} on {g.df} df, "
                   f"p = {g.p_value:.3g}")
+        if result.fine_gray is not None:
+            print("\nFine-Gray subdistribution hazard ratios of recurrence:")
+            for r in result.fine_gray.to_frame().itertuples():
+                print(f"  {r.term}: {r.subdistribution_hr:.2f} ({r.hr_lower:.2f} to "
+                      f"{r.hr_upper:.2f}), p = {r.p_value:.3g}")
     return 0
 
 

@@ -99,6 +99,11 @@ def test_recurrence_with_death_competing(cohort: Cohort, tmp_path: Path, capsys)
     assert {"n", "recurrences", "deaths_before_recurrence", "landmarks"} <= set(first)
     assert d["gray_test"]["df"] == len(d["groups"]) - 1
     assert (tmp_path / "cif.svg").read_text().lstrip().startswith("<?xml")
+    # the text report names the test and each arm's subdistribution hazard ratio
+    assert main(["survival", str(tmp_path / "c"), "--endpoint", "recurrence"]) == 0
+    text = capsys.readouterr().out
+    assert "Gray's test" in text
+    assert "Fine-Gray subdistribution hazard ratios of recurrence:" in text
 
 
 def test_cif_figure_draws_the_confidence_band_of_the_estimator() -> None:

@@ -235,6 +235,19 @@ def _check_header(path: Path, columns: pd.Index) -> None:
                               "column has one name")
 
 
+def _arrow_csv_options(path: Path, enc: str, delim: str) -> dict[str, Any]:
+    """pyarrow CSV options of the fast readers: every column as text, empty fields missing,
+    records on one line (a quoted line break sends the caller to the careful reader)."""
+    from pyarrow import csv as pacsv
+
+    return {"read_options": pacsv.ReadOptions(encoding=_arrow_encoding(enc),
+                                              block_size=1 << 24),
+            "parse_options": pacsv.ParseOptions(delimiter=delim, newlines_in_values=False),
+            "convert_options": pacsv.ConvertOptions(
+                column_types=_all_strings(path, enc, delim), strings_can_be_null=True,
+                quoted_strings_can_be_null=True, null_values=[""])}
+
+
 def _read_fast(path: Path, enc: str, delim: str) -> pd.DataFrame | None:
     """pyarrow's multithreaded parser, used only when its rows map exactly onto file lines.
 
@@ -246,14 +259,7 @@ def _read_fast(path: Path, enc: str, delim: str) -> pd.DataFrame | None:
     from pyarrow import csv as pacsv
 
     try:
-        table = pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(encoding=_arrow_encoding(enc), block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=False),
-            convert_options=pacsv.ConvertOptions(
-                column_types=_all_strings(path, enc, delim), strings_can_be_null=True,
-                quoted_strings_can_be_null=True, null_values=[""]),
-        )
+        table = pacsv.read_csv(path, **_arrow_csv_options(path, enc, delim))
     except (pa.ArrowInvalid, pa.ArrowException, ValueError):
         return None
     if _count_lines(path) != table.num_rows + 1:

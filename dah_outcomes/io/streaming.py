@@ -26,7 +26,7 @@ import pandas as pd
 
 from dah_outcomes.errors import ArgumentError
 from dah_outcomes.io.mapping import ImportMapping
-from dah_outcomes.io.readers import _all_strings, _arrow_encoding, _detect_delimiter, detect_format
+from dah_outcomes.io.readers import _arrow_csv_options, _detect_delimiter, detect_format
 from dah_outcomes.io.staging import Stager, problem_frame
 
 __all__ = ["FileScan", "prepare_streamed", "scan_file"]
@@ -178,13 +178,7 @@ def _chunks(path: Path, enc: str, delim: str, chunk_rows: int) -> Any:
     from pyarrow import csv as pacsv
 
     try:
-        reader = pacsv.open_csv(
-            path,
-            read_options=pacsv.ReadOptions(encoding=_arrow_encoding(enc), block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=False),
-            convert_options=pacsv.ConvertOptions(
-                column_types=_all_strings(path, enc, delim), strings_can_be_null=True,
-                quoted_strings_can_be_null=True, null_values=[""]))
+        reader = pacsv.open_csv(path, **_arrow_csv_options(path, enc, delim))
     except _ARROW_ERRORS:
         return None
     names = list(reader.schema.names)

@@ -108,7 +108,7 @@ class _Sorted:
     """
 
     packed: np.ndarray      # (K, n): 1, x, x_a x_b (a <= b), rows in decreasing exit time
-    eta_x: np.ndarray       # (n, p) covariates in the same order
+    x: np.ndarray       # (n, p) covariates in the same order
     w: np.ndarray           # case weights in the same order
     last_at_risk: np.ndarray  # per event time: position of the last row with exit >= t
     ev_pos: np.ndarray      # positions of the event rows, grouped by event time (ascending)
@@ -168,7 +168,7 @@ def _loglik_score_info_sorted(st: _Stratum, beta: np.ndarray, ties: str):
     f = st.fast
     assert f is not None
     p = len(beta)
-    eta = f.eta_x @ beta
+    eta = f.x @ beta
     r = f.w * np.exp(eta)
     m_rows = f.packed * r                      # (K, n)
     at_risk = np.cumsum(m_rows, axis=1)[:, f.last_at_risk]   # (K, m) sums over exit >= t
@@ -180,7 +180,7 @@ def _loglik_score_info_sorted(st: _Stratum, beta: np.ndarray, ties: str):
     num1 = at_risk[1:1 + p, slot_t] - frac * died[1:1 + p, slot_t]      # (p, slots)
     xbar = num1 / denom
     wv = wbar[slot_t]
-    ev_x = f.eta_x[f.ev_pos]
+    ev_x = f.x[f.ev_pos]
     ev_w = f.w[f.ev_pos]
     loglik = float(np.dot(ev_w, eta[f.ev_pos]) - np.dot(wv, np.log(denom)))
     score = ev_w @ ev_x - xbar @ wv
@@ -405,9 +405,7 @@ def cox_regression(data: pd.DataFrame, *, time: str, event: str, covariates: Seq
         raise ArgumentError("give at least one covariate")
     s = read_survival_columns(data, time=time, event=event, entry=entry, weights=weights,
                               strata=strata, id=id, extra=list(covariates))
-    complete = data[[c for c in [time, event, entry, weights, strata, id, *covariates]
-                     if c is not None]].notna().all(axis=1)
-    x, terms = design_matrix(data.loc[complete], covariates)
+    x, terms = design_matrix(data.loc[s.kept], covariates)
     n, p = x.shape
     w = np.ones(n) if s.weights is None else s.weights
     sl = s.strata if s.strata is not None else np.zeros(n, dtype=object)

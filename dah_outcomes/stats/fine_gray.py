@@ -108,8 +108,8 @@ class _Sorted:
     ft: np.ndarray          # distinct failure times (cause of interest)
     d: np.ndarray           # failures per distinct failure time
     g_ft: np.ndarray        # G(t-) at each distinct failure time
-    first_ge: np.ndarray    # per failure time: first row with t >= ft (rows in risk)
-    comp_before: np.ndarray  # per failure time: competing rows with t < ft are rows[:k]
+    first_ge: np.ndarray    # per failure time: first row with t >= ft; rows before it
+                            # have t < ft (the competing ones among them stay, weighted)
 
 
 def _prepare(t: np.ndarray, x: np.ndarray, kind: np.ndarray) -> _Sorted:
@@ -119,7 +119,7 @@ def _prepare(t: np.ndarray, x: np.ndarray, kind: np.ndarray) -> _Sorted:
     ft, d = np.unique(t[kind == 1], return_counts=True)
     first_ge = np.searchsorted(t, ft, side="left")
     g_ft = g_before[first_ge]  # every row at time ft has the same G(ft-)
-    return _Sorted(t, x, kind, g_before, ft, d.astype(float), g_ft, first_ge, first_ge)
+    return _Sorted(t, x, kind, g_before, ft, d.astype(float), g_ft, first_ge)
 
 
 def _risk_sums(s: _Sorted, beta: np.ndarray, order: int
@@ -136,7 +136,7 @@ def _risk_sums(s: _Sorted, beta: np.ndarray, order: int
         fwd = np.concatenate([np.zeros((1, *shape)),
                               np.cumsum(comp.reshape(-1, *[1] * len(shape)) * v, axis=0)])
         gf = s.g_ft.reshape(-1, *[1] * len(shape))
-        return rev[s.first_ge] + gf * fwd[s.comp_before]
+        return rev[s.first_ge] + gf * fwd[s.first_ge]
 
     s0 = at_times(np.ones(len(s.t)))
     s1 = at_times(s.x)
@@ -258,8 +258,7 @@ def fine_gray(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence
     top = int(max(cause, np.nanmax(raw) if raw is not None and raw.notna().any() else 1))
     s_in = read_survival_columns(data, time=time, event=event, max_event_code=top,
                                  extra=list(covariates))
-    complete = data[[time, event, *covariates]].notna().all(axis=1)
-    x, terms = design_matrix(data.loc[complete], covariates)
+    x, terms = design_matrix(data.loc[s_in.kept], covariates)
     ev = s_in.event.astype(int)
     kind = np.where(ev == 0, 0, np.where(ev == cause, 1, 2))
     if not (kind == 1).any():

@@ -67,8 +67,7 @@ def firth_cox(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence
     if ties not in ("breslow", "efron"):
         raise ArgumentError(f"ties must be one of ['breslow', 'efron'], got {ties!r}")
     s = read_survival_columns(data, time=time, event=event, extra=list(covariates))
-    complete = data[[time, event, *covariates]].notna().all(axis=1)
-    x, terms = design_matrix(data.loc[complete], covariates)
+    x, terms = design_matrix(data.loc[s.kept], covariates)
     if s.event.sum() == 0:
         raise EstimationError("no events: nothing to estimate")
     st = _prepare(x, s.time, None, s.event, np.ones(len(s.time)))

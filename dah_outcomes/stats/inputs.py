@@ -39,8 +39,9 @@ class SurvivalInput:
         Stratum label of each row.
     id : ndarray of object or None
         Subject identifier (for clustered / recurrent data).
-    n_dropped : int
-        Rows removed because a used column was missing.
+    kept : ndarray of bool
+        Which rows of the input were used (False where a used column was missing), so that
+        callers take further columns (e.g. covariates) from exactly these rows.
     """
 
     time: np.ndarray
@@ -50,7 +51,12 @@ class SurvivalInput:
     group: np.ndarray | None
     strata: np.ndarray | None
     id: np.ndarray | None
-    n_dropped: int
+    kept: np.ndarray
+
+    @property
+    def n_dropped(self) -> int:
+        """Rows removed because a used column was missing."""
+        return int((~self.kept).sum())
 
 
 def _rows(mask: np.ndarray, index: pd.Index, limit: int = 5) -> str:
@@ -165,5 +171,5 @@ def read_survival_columns(
 
     return SurvivalInput(
         time=t, event=ev, entry=ent, weights=w, group=labels(group),
-        strata=labels(strata), id=labels(id), n_dropped=int((~complete).sum()),
+        strata=labels(strata), id=labels(id), kept=complete,
     )

@@ -81,12 +81,9 @@ def read_grouped(data: pd.DataFrame, *, time: str, event: str, group: str | None
     extra = [c for c in (group, strata) if c is not None]
     s = read_survival_columns(data, time=time, event=event, entry=entry, weights=weights,
                               extra=extra)
-    used = [c for c in (time, event, entry, weights, *extra) if c is not None]
 
     def column(name: str) -> pd.Series:
-        if s.n_dropped == 0:
-            return data[name]
-        return data.loc[data[used].notna().all(axis=1).to_numpy(), name]
+        return data[name] if s.n_dropped == 0 else data.loc[s.kept, name]
 
     if group is None:
         codes, labels = np.zeros(len(s.time), dtype=np.intp), ["all"]

@@ -110,14 +110,14 @@ class ProportionalHazardsTest(ResultMixin):
                 "n_deaths": len(self.time)}
 
 
-def _term_columns(data: pd.DataFrame, covariates: Sequence[str]) -> list[np.ndarray]:
-    """Indices of each covariate's design-matrix columns (a categorical has several)."""
-    out, start = [], 0
-    for c in covariates:
-        k = _design_matrix(data.iloc[:0] if len(data) == 0 else data, [c])[0].shape[1]
-        out.append(np.arange(start, start + k))
-        start += k
-    return out
+def _design_by_term(rows: pd.DataFrame, covariates: Sequence[str]
+                    ) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The design matrix and, per covariate, the indices of its columns (a categorical has
+    several), built one covariate at a time so the grouping comes for free."""
+    blocks = [_design_matrix(rows, [c])[0] for c in covariates]
+    ends = np.cumsum([b.shape[1] for b in blocks])
+    cols = [np.arange(end - b.shape[1], end) for b, end in zip(blocks, ends, strict=True)]
+    return np.hstack(blocks), cols
 
 
 def _transform_times(time: np.ndarray, event: np.ndarray, entry: np.ndarray | None,
@@ -181,12 +181,8 @@ def proportional_hazards_test(data: pd.DataFrame, *, time: str, event: str,
                          strata=strata, weights=weights, ties=ties)
     s = read_survival_columns(data, time=time, event=event, entry=entry, weights=weights,
                               strata=strata, extra=list(covariates))
-    complete = data[[c for c in [time, event, entry, weights, strata, *covariates]
-                     if c is not None]].notna().all(axis=1)
-    rows = data.loc[complete]
-    x, _ = _design_matrix(rows, covariates)
+    x, cols = _design_by_term(data.loc[s.kept], covariates)
     x = x - x.mean(axis=0)  # centring changes nothing but rounding, as in zph1
-    cols = _term_columns(rows, covariates)
     n, p = x.shape
     w = np.ones(n) if s.weights is None else s.weights
     ttimes = _transform_times(s.time, s.event, s.entry, transform)

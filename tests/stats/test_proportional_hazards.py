@@ -55,6 +55,7 @@ def _split_score_test(df: pd.DataFrame, covs: list[str], strata: str | None,
     g = ttimes - ttimes[df["e"].to_numpy() == 1].mean()
     g_at = dict(zip(df["t"], g, strict=False))  # g depends on the time only
     cuts = np.unique(df.loc[df["e"] == 1, "t"])
+    is_cut = set(cuts.tolist())
     total_u, total_i = 0.0, 0.0
     st_col = np.zeros(len(df)) if strata is None else df[strata].to_numpy()
     for s in np.unique(st_col):
@@ -64,7 +65,7 @@ def _split_score_test(df: pd.DataFrame, covs: list[str], strata: str | None,
             t_i, start = df["t"].iat[i], 0.0
             for c in [*cuts[cuts < t_i], t_i]:
                 ev = float(df["e"].iat[i] == 1 and c == t_i)
-                gc = g_at.get(c, 0.0) if c in set(cuts) else 0.0
+                gc = g_at[c] if c in is_cut else 0.0
                 rows.append((start, c, ev, *x[i], *(x[i] * gc),
                              1.0 if weights is None else df[weights].iat[i]))
                 start = c
