@@ -30,8 +30,9 @@ def data(n: int, tied: bool, seed: int = 0) -> pd.DataFrame:
     time_ = np.minimum(t, c)
     if tied:
         time_ = np.ceil(time_)
-    return pd.DataFrame({"time": time_, "event": (t <= c).astype(int), "a": x[:, 0],
-                         "b": x[:, 1], "c": x[:, 2]})
+    return pd.DataFrame(
+        {"time": time_, "event": (t <= c).astype(int), "a": x[:, 0], "b": x[:, 1], "c": x[:, 2]}
+    )
 
 
 def main() -> None:
@@ -63,12 +64,14 @@ def main() -> None:
             ours = cox_regression(df, time="time", event="event", covariates=["a", "b", "c"])
             t_ours = time.perf_counter() - start
             start = time.perf_counter()
-            cox_regression(df, time="time", event="event", covariates=["a", "b", "c"],
-                           concordance=False)
+            cox_regression(
+                df, time="time", event="event", covariates=["a", "b", "c"], concordance=False
+            )
             timed = {"fit only": (time.perf_counter() - start, 0.0)}
-            for name, fit in (("lifelines",
-                               lambda d: CoxPHFitter().fit(d, "time", "event").params_.to_numpy()),
-                              ("sksurv", fit_sksurv if CoxPHSurvivalAnalysis else None)):
+            for name, fit in (
+                ("lifelines", lambda d: CoxPHFitter().fit(d, "time", "event").params_.to_numpy()),
+                ("sksurv", fit_sksurv if CoxPHSurvivalAnalysis else None),
+            ):
                 if fit is None:
                     continue
                 prev = last.get(name)
@@ -77,32 +80,42 @@ def main() -> None:
                     continue
                 start = time.perf_counter()
                 coef = fit(df)
-                timed[name] = (time.perf_counter() - start,
-                               float(np.max(np.abs(ours.coef - coef))))
+                timed[name] = (time.perf_counter() - start, float(np.max(np.abs(ours.coef - coef))))
                 last[name] = (n, timed[name][0])
             rows.append((tied, n, t_ours, timed))
             print(rows[-1], flush=True)
+
     def cell(timed: dict, name: str, ours: float) -> str:
         if name not in timed:
             return "– | – | –"
         t, d = timed[name]
         return f"{t:.2f} | {t / ours:.1f}x | {d:.1e}"
 
-    lines = ["# Cox regression (3 covariates, Efron ties): ours, lifelines, scikit-survival", "",
-             f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()} (2 cores), "
-             f"Python {platform.python_version()}, by `benchmarks/bench_cox.py`, same run. "
-             "Ours includes Harrell's concordance (as R's coxph); a dash means skipped "
-             "(predicted over 90 s).", "",
-             "| times | rows | ours (s) | ours, no C (s) | lifelines (s) | lifelines / ours "
-             "| Δcoef lifelines | sksurv (s) | sksurv / ours | Δcoef sksurv |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "# Cox regression (3 covariates, Efron ties): ours, lifelines, scikit-survival",
+        "",
+        f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()} (2 cores), "
+        f"Python {platform.python_version()}, by `benchmarks/bench_cox.py`, same run. "
+        "Ours includes Harrell's concordance (as R's coxph); a dash means skipped "
+        "(predicted over 90 s).",
+        "",
+        "| times | rows | ours (s) | ours, no C (s) | lifelines (s) | lifelines / ours "
+        "| Δcoef lifelines | sksurv (s) | sksurv / ours | Δcoef sksurv |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for tied, n, a, timed in rows:
-        lines.append(f"| {'integer days' if tied else 'continuous'} | {n:,} | {a:.2f} | "
-                     f"{timed['fit only'][0]:.2f} | {cell(timed, 'lifelines', a)} | "
-                     f"{cell(timed, 'sksurv', a)} |")
-    lines += ["", "Our fit agrees with R's coxph to about 1e-9 on lung, veteran and cgd "
-              "(tests/stats/test_cox.py); R itself is not installed here, so the R timing "
-              "comparison the issue asks for is not measured.", ""]
+        lines.append(
+            f"| {'integer days' if tied else 'continuous'} | {n:,} | {a:.2f} | "
+            f"{timed['fit only'][0]:.2f} | {cell(timed, 'lifelines', a)} | "
+            f"{cell(timed, 'sksurv', a)} |"
+        )
+    lines += [
+        "",
+        "Our fit agrees with R's coxph to about 1e-9 on lung, veteran and cgd "
+        "(tests/stats/test_cox.py); R itself is not installed here, so the R timing "
+        "comparison the issue asks for is not measured.",
+        "",
+    ]
     Path(args.out).write_text("\n".join(lines))
     print("\n".join(lines))
 

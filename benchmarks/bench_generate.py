@@ -47,8 +47,9 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     for n in (int(s) for s in args.sizes.split(",")):
-        out = subprocess.run([sys.executable, "-c", CHILD, str(n)], capture_output=True,
-                             text=True, check=True).stdout
+        out = subprocess.run(
+            [sys.executable, "-c", CHILD, str(n)], capture_output=True, text=True, check=True
+        ).stdout
         rows.append(json.loads(out.strip().splitlines()[-1]))
         print(rows[-1], flush=True)
     lines = [
@@ -63,10 +64,16 @@ def main() -> None:
         "|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
-        lines.append(f"| {r['n']:,} | {r['dah_patients']:,} | {r['episodes']:,} | "
-                     f"{r['seconds']:.2f} | {r['validation']:.2f} | {r['peak_mb']:.0f} |")
-    lines += ["", f"Calibration (once per scenario, 1,000,000-patient sample): "
-              f"{rows[-1]['calibration']:.2f} s.", ""]
+        lines.append(
+            f"| {r['n']:,} | {r['dah_patients']:,} | {r['episodes']:,} | "
+            f"{r['seconds']:.2f} | {r['validation']:.2f} | {r['peak_mb']:.0f} |"
+        )
+    lines += [
+        "",
+        f"Calibration (once per scenario, 1,000,000-patient sample): "
+        f"{rows[-1]['calibration']:.2f} s.",
+        "",
+    ]
     Path(args.out).write_text("\n".join(lines))
     print("\n".join(lines))
 

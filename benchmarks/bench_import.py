@@ -64,9 +64,12 @@ print(json.dumps({"what": what, "rows": n, "seconds": seconds, "base_mb": base,
                   "peak_mb": peak_mb()}))
 """
 READERS = ("pyarrow", "duckdb", "import", "import-whole")
-LABELS = {"pyarrow": "pyarrow.csv.read_csv alone", "duckdb": "duckdb read_csv alone (.arrow())",
-          "import": "read_cohort, streamed (default)",
-          "import-whole": "read_cohort, whole file (chunk_rows=0)"}
+LABELS = {
+    "pyarrow": "pyarrow.csv.read_csv alone",
+    "duckdb": "duckdb read_csv alone (.arrow())",
+    "import": "read_cohort, streamed (default)",
+    "import-whole": "read_cohort, whole file (chunk_rows=0)",
+}
 
 
 def make_csv(path: Path, n: int, seed: int = 0) -> None:
@@ -103,8 +106,9 @@ def make_csv(path: Path, n: int, seed: int = 0) -> None:
 
 def measure(path: Path, what: str) -> dict:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-    out = subprocess.run([sys.executable, "-c", CHILD, str(path), what],
-                         capture_output=True, text=True, env=env)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(path), what], capture_output=True, text=True, env=env
+    )
     if out.returncode != 0:
         raise RuntimeError(f"{what} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -130,18 +134,28 @@ def main() -> None:
                 runs = [measure(path, what) for _ in range(repeat)]
                 best = min(runs, key=lambda r: r["seconds"])
                 assert best["rows"] == n
-                rows.append({"n": n, "size_mb": size_mb, "gen": gen, "what": what,
-                             "seconds": best["seconds"], "runs": repeat,
-                             "peak_mb": max(r["peak_mb"] for r in runs),
-                             "base_mb": best["base_mb"]})
+                rows.append(
+                    {
+                        "n": n,
+                        "size_mb": size_mb,
+                        "gen": gen,
+                        "what": what,
+                        "seconds": best["seconds"],
+                        "runs": repeat,
+                        "peak_mb": max(r["peak_mb"] for r in runs),
+                        "base_mb": best["base_mb"],
+                    }
+                )
                 print(json.dumps(rows[-1]), flush=True)
             path.unlink()
     lines = [
-        "# Import benchmark", "",
+        "# Import benchmark",
+        "",
         f"Python {platform.python_version()}, {platform.machine()}, "
         f"{_cpus()} CPUs. Each cell: a fresh process; seconds are the best of the runs "
         "shown; peak RSS is the process's maximum resident set (the interpreter with "
-        "pandas and pyarrow imported, before reading, is the 'base').", "",
+        "pandas and pyarrow imported, before reading, is the 'base').",
+        "",
         "| rows | CSV MiB | reader | runs | seconds | peak RSS MiB | base RSS MiB | "
         "ours / pyarrow | ours / duckdb |",
         "|---:|---:|---|---:|---:|---:|---:|---:|---:|",
@@ -150,15 +164,18 @@ def main() -> None:
         ref = {x["what"]: x["seconds"] for x in rows if x["n"] == r["n"]}
         ratio = ("", "")
         if r["what"].startswith("import"):
-            ratio = tuple(f"{r['seconds'] / ref[k]:.1f}x" if k in ref else ""
-                          for k in ("pyarrow", "duckdb"))
-        lines.append(f"| {r['n']:,} | {r['size_mb']:.0f} | {LABELS[r['what']]} | {r['runs']} | "
-                     f"{r['seconds']:.2f} | {r['peak_mb']:.0f} | {r['base_mb']:.0f} | "
-                     f"{ratio[0]} | {ratio[1]} |")
+            ratio = tuple(
+                f"{r['seconds'] / ref[k]:.1f}x" if k in ref else "" for k in ("pyarrow", "duckdb")
+            )
+        lines.append(
+            f"| {r['n']:,} | {r['size_mb']:.0f} | {LABELS[r['what']]} | {r['runs']} | "
+            f"{r['seconds']:.2f} | {r['peak_mb']:.0f} | {r['base_mb']:.0f} | "
+            f"{ratio[0]} | {ratio[1]} |"
+        )
     out = Path(args.out)
     # the written reading of the numbers (a "## Reading" section) survives a re-run
     old = out.read_text(encoding="utf-8") if out.exists() else ""
-    reading = old[old.index("## Reading"):] if "## Reading" in old else ""
+    reading = old[old.index("## Reading") :] if "## Reading" in old else ""
     out.write_text("\n".join(lines) + "\n\n" + reading, encoding="utf-8")
     print("\n".join(lines))
 

@@ -32,8 +32,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dah_outcomes.stats.kaplan_meier import kaplan_meier, read_grouped
 from dah_outcomes.stats.logrank import logrank_from_km, logrank_test
+from dah_outcomes.stats.nonparametric import kaplan_meier, read_grouped
 
 ARMS = ("A", "B", "C")
 LIMIT_S = 60.0
@@ -47,8 +47,13 @@ def data(n: int, integer: bool, seed: int = 0) -> pd.DataFrame:
     time_ = np.minimum(t, c)
     if integer:
         time_ = np.ceil(time_).astype(np.int64)
-    return pd.DataFrame({"time": time_, "event": (t <= c).astype(np.int8),
-                         "arm": pd.Categorical.from_codes(arm, ARMS)})
+    return pd.DataFrame(
+        {
+            "time": time_,
+            "event": (t <= c).astype(np.int8),
+            "arm": pd.Categorical.from_codes(arm, ARMS),
+        }
+    )
 
 
 def best_of(fn, repeats: int) -> tuple[float, object]:
@@ -69,8 +74,10 @@ def peak_mb(fn) -> float:
 
 
 def ours_rows(df: pd.DataFrame):
-    return (kaplan_meier(df, time="time", event="event", group="arm"),
-            logrank_test(df, time="time", event="event", group="arm"))
+    return (
+        kaplan_meier(df, time="time", event="event", group="arm"),
+        logrank_test(df, time="time", event="event", group="arm"),
+    )
 
 
 def ours_curves(df: pd.DataFrame):
@@ -82,8 +89,10 @@ def lifelines_run(df: pd.DataFrame):
     from lifelines import KaplanMeierFitter
     from lifelines.statistics import multivariate_logrank_test
 
-    fits = {g: KaplanMeierFitter().fit(part["time"], part["event"])
-            for g, part in df.groupby("arm", observed=True)}
+    fits = {
+        g: KaplanMeierFitter().fit(part["time"], part["event"])
+        for g, part in df.groupby("arm", observed=True)
+    }
     return fits, multivariate_logrank_test(df["time"], df["arm"], df["event"])
 
 
@@ -94,8 +103,7 @@ def sksurv_run(df: pd.DataFrame):
     y = np.empty(len(df), dtype=[("event", bool), ("time", float)])
     y["event"], y["time"] = df["event"].to_numpy() == 1, df["time"].to_numpy()
     arm = df["arm"].to_numpy()
-    curves = {g: kaplan_meier_estimator(y["event"][arm == g], y["time"][arm == g])
-              for g in ARMS}
+    curves = {g: kaplan_meier_estimator(y["event"][arm == g], y["time"][arm == g]) for g in ARMS}
     return curves, compare_survival(y, arm)
 
 
@@ -128,12 +136,12 @@ def fmt(value, spec: str = "{:.3f}") -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="1e3,1e4,1e5,1e6,1e7")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results" /
-                                             "km_logrank.md"))
+    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "km_logrank.md"))
     args = parser.parse_args()
     warnings.filterwarnings("ignore")  # lifelines' pandas-4 deprecation notices
     try:
         import sksurv
+
         sksurv_version = sksurv.__version__
     except ImportError:
         sksurv_version = None
@@ -148,19 +156,21 @@ def main() -> None:
             reps = 3 if n <= 1_000_000 else 2
             r: dict = {"times": "integer days" if integer else "continuous", "n": n}
             r["floor"], _ = best_of(lambda df=df, i=integer: floor(df, i), reps)
-            r["arm_floor"] = (best_of(lambda df=df: arm_floor(df), reps)[0] if integer
-                              else None)
+            r["arm_floor"] = best_of(lambda df=df: arm_floor(df), reps)[0] if integer else None
             r["ours"], (km, lr) = best_of(lambda df=df: ours_rows(df), reps)
             r["curves"], (_, lr2) = best_of(lambda df=df: ours_curves(df), reps)
             assert abs(lr.statistic - lr2.statistic) <= 1e-9 * max(1.0, lr.statistic)
             text = df.assign(arm=df["arm"].astype(str))
             r["text"], _ = best_of(lambda text=text: ours_rows(text), reps)
             del text
-            r["read"], _ = best_of(lambda df=df: read_grouped(df, time="time", event="event",
-                                                              group="arm"), reps)
+            r["read"], _ = best_of(
+                lambda df=df: read_grouped(df, time="time", event="event", group="arm"), reps
+            )
             r["ours_mb"] = peak_mb(lambda df=df: ours_rows(df))
-            for name, fn in (("lifelines", lifelines_run),
-                             ("sksurv", sksurv_run if sksurv_version else None)):
+            for name, fn in (
+                ("lifelines", lifelines_run),
+                ("sksurv", sksurv_run if sksurv_version else None),
+            ):
                 if fn is None:
                     continue
                 if last[name] == float("inf"):  # skipped at a smaller size already
@@ -174,9 +184,13 @@ def main() -> None:
                 r[name], (curves, test) = best_of(lambda df=df, fn=fn: fn(df), lib_reps)
                 last[name] = r[name]
                 if name == "lifelines":
-                    curves = {g: (f.survival_function_.index.to_numpy(),
-                                  f.survival_function_.iloc[:, 0].to_numpy())
-                              for g, f in curves.items()}
+                    curves = {
+                        g: (
+                            f.survival_function_.index.to_numpy(),
+                            f.survival_function_.iloc[:, 0].to_numpy(),
+                        )
+                        for g, f in curves.items()
+                    }
                     stat = test.test_statistic
                     if n <= 1_000_000:
                         r["lifelines_mb"] = peak_mb(lambda df=df: lifelines_run(df))
@@ -187,8 +201,9 @@ def main() -> None:
             rows.append(r)
             for name in last:
                 r.setdefault(f"{name}_skipped", None)
-            print({k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()},
-                  flush=True)
+            print(
+                {k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()}, flush=True
+            )
             prev_n = n
             del df, km, lr
 
@@ -230,39 +245,57 @@ def main() -> None:
             f"{fmt(r.get('lifelines'))} | "
             f"{fmt(r.get('lifelines') and r['lifelines'] / r['ours'], '{:.1f}x')} | "
             f"{fmt(r.get('sksurv'))} | "
-            f"{fmt(r.get('sksurv') and r['sksurv'] / r['ours'], '{:.1f}x')} |")
+            f"{fmt(r.get('sksurv') and r['sksurv'] / r['ours'], '{:.1f}x')} |"
+        )
         for name in ("lifelines", "sksurv"):
             if r.get(f"{name}_skipped"):
-                notes.append(f"- {name} skipped at {r['times']}, {r['n']:,} rows: predicted "
-                             f"{r[f'{name}_skipped']:.0f} s from the previous size.")
-    lines += ["", "Agreement (largest |S_ours - S_theirs| over every arm's distinct times; "
-              "|chi-square difference|) and peak memory (tracemalloc, MB):", "",
-              "| times | rows | ΔS lifelines | Δχ² lifelines | ΔS sksurv | Δχ² sksurv | "
-              "ours peak MB | lifelines peak MB |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|"]
+                notes.append(
+                    f"- {name} skipped at {r['times']}, {r['n']:,} rows: predicted "
+                    f"{r[f'{name}_skipped']:.0f} s from the previous size."
+                )
+    lines += [
+        "",
+        "Agreement (largest |S_ours - S_theirs| over every arm's distinct times; "
+        "|chi-square difference|) and peak memory (tracemalloc, MB):",
+        "",
+        "| times | rows | ΔS lifelines | Δχ² lifelines | ΔS sksurv | Δχ² sksurv | "
+        "ours peak MB | lifelines peak MB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in rows:
         lines.append(
             f"| {r['times']} | {r['n']:,} | {fmt(r.get('lifelines_ds'), '{:.1e}')} | "
             f"{fmt(r.get('lifelines_dchi'), '{:.1e}')} | {fmt(r.get('sksurv_ds'), '{:.1e}')} | "
             f"{fmt(r.get('sksurv_dchi'), '{:.1e}')} | {r['ours_mb']:.0f} | "
-            f"{fmt(r.get('lifelines_mb'), '{:.0f}')} |")
+            f"{fmt(r.get('lifelines_mb'), '{:.0f}')} |"
+        )
     lines += ["", "Against the goals (largest size of each kind):", ""]
     for kind, goal in (("integer days", 2.0), ("continuous", 1.5)):
         big = max((r for r in rows if r["times"] == kind), key=lambda r: r["n"])
-        versus_arm = ("" if big["arm_floor"] is None else
-                      f" ({big['curves'] / big['arm_floor']:.1f}x and "
-                      f"{big['ours'] / big['arm_floor']:.1f}x the arm floor)")
+        versus_arm = (
+            ""
+            if big["arm_floor"] is None
+            else f" ({big['curves'] / big['arm_floor']:.1f}x and "
+            f"{big['ours'] / big['arm_floor']:.1f}x the arm floor)"
+        )
         lines.append(
             f"- {kind}, {big['n']:,} rows: ours (curves) {big['curves'] / big['floor']:.1f}x "
             f"and ours (rows) {big['ours'] / big['floor']:.1f}x the floor{versus_arm} "
             f"(goal {goal}x); "
             f"reading and validating the three columns once (`read_survival_columns` and the "
             f"arm codes) alone takes {big['read']:.3f} s = {big['read'] / big['floor']:.2g}x "
-            "the floor, and ours (rows) does it twice.")
-    slower = [f"{r['times']} {r['n']:,}" for r in rows
-              if r.get("lifelines") is not None and r["lifelines"] <= r["ours"]]
-    lines.append("- faster than lifelines at every size run: "
-                 + ("yes" if not slower else f"no ({', '.join(slower)})") + ".")
+            "the floor, and ours (rows) does it twice."
+        )
+    slower = [
+        f"{r['times']} {r['n']:,}"
+        for r in rows
+        if r.get("lifelines") is not None and r["lifelines"] <= r["ours"]
+    ]
+    lines.append(
+        "- faster than lifelines at every size run: "
+        + ("yes" if not slower else f"no ({', '.join(slower)})")
+        + "."
+    )
     if notes:
         lines += ["", *notes]
     Path(args.out).write_text("\n".join(lines) + "\n")

@@ -47,8 +47,9 @@ print(json.dumps({"seconds": seconds, "dah": r.cohort.n_dah_patients,
 
 
 def run(code: str, *args: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
+    ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -68,28 +69,35 @@ def main() -> None:
         folder = scratch / f"cdm_{size:.0e}"
         shutil.rmtree(folder, ignore_errors=True)
         w = run(WRITE, str(n_sle), str(noise), str(folder))
-        engines = ["duckdb"] + (["spark"] if f"{size:.0e}" == f"{float(args.spark_size):.0e}"
-                                else [])
+        engines = ["duckdb"] + (
+            ["spark"] if f"{size:.0e}" == f"{float(args.spark_size):.0e}" else []
+        )
         for engine in engines:
             x = run(EXTRACT, str(folder), engine)
             assert x["dah"] == w["dah"], (x, w)
             rows.append({"size": size, "engine": engine, **w, **x})
             print(rows[-1], flush=True)
         shutil.rmtree(folder, ignore_errors=True)
-    lines = ["# OMOP extraction benchmark", "",
-             f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()} (2 cores), Python "
-             f"{platform.python_version()}, by `benchmarks/bench_omop.py`. Synthetic OMOP CDM "
-             "(Parquet) from `seed-article`; each extraction in a fresh process; the extracted "
-             "DAH patients equal the generator's. Spark's peak RSS is the Python driver's only "
-             "(the JVM runs in its own process).", "",
-             "| clinical rows | persons | engine | DAH patients | extract (s) | "
-             "µs per 1,000 rows | peak RSS (MB) | write (s) |",
-             "|---:|---:|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        "# OMOP extraction benchmark",
+        "",
+        f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()} (2 cores), Python "
+        f"{platform.python_version()}, by `benchmarks/bench_omop.py`. Synthetic OMOP CDM "
+        "(Parquet) from `seed-article`; each extraction in a fresh process; the extracted "
+        "DAH patients equal the generator's. Spark's peak RSS is the Python driver's only "
+        "(the JVM runs in its own process).",
+        "",
+        "| clinical rows | persons | engine | DAH patients | extract (s) | "
+        "µs per 1,000 rows | peak RSS (MB) | write (s) |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|",
+    ]
     for r in rows:
         per_k = r["seconds"] / r["clinical_rows"] * 1e9  # ns per row = µs per 1,000 rows
-        lines.append(f"| {r['clinical_rows']:,} | {r['persons']:,} | {r['engine']} | "
-                     f"{r['dah']:,} | {r['seconds']:.1f} | {per_k:.1f} | {r['peak_mb']:.0f} | "
-                     f"{r['write_seconds']:.1f} |")
+        lines.append(
+            f"| {r['clinical_rows']:,} | {r['persons']:,} | {r['engine']} | "
+            f"{r['dah']:,} | {r['seconds']:.1f} | {per_k:.1f} | {r['peak_mb']:.0f} | "
+            f"{r['write_seconds']:.1f} |"
+        )
     Path(args.out).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -3,7 +3,16 @@
 The public API is re-exported here; the modules hold the logic.
 """
 
-from dah_outcomes.arms import (
+from dah_outcomes._version import __version__
+from dah_outcomes.analyses.outcome_rates import OutcomeRates, rates
+from dah_outcomes.analyses.survival import (
+    RecurrenceByGroup,
+    SurvivalByGroup,
+    recurrence_by_group,
+    survival_by_group,
+)
+from dah_outcomes.cohort import Cohort
+from dah_outcomes.endpoints.arms import (
     DEFAULT_ARMS,
     DEFAULT_ERAS,
     Arm,
@@ -12,9 +21,7 @@ from dah_outcomes.arms import (
     assign_arms,
     assign_eras,
 )
-from dah_outcomes.cited_figures import CITED_FIGURES, CitedComparison, compare_cited_figures
-from dah_outcomes.cohort import Cohort
-from dah_outcomes.endpoints import (
+from dah_outcomes.endpoints.frames import (
     ENDPOINTS,
     Endpoint,
     death_frame,
@@ -36,8 +43,12 @@ from dah_outcomes.io import load_cohort, save_cohort
 from dah_outcomes.io.importer import ImportResult, read_cohort, write_import
 from dah_outcomes.io.mapping import ImportMapping, apply_mapping, draft_mapping, load_mapping
 from dah_outcomes.io.readers import RawTable, read_table
-from dah_outcomes.outcome_rates import OutcomeRates, rates
 from dah_outcomes.reproduce.audit import AuditResult, audit_claims
+from dah_outcomes.reproduce.cited_figures import (
+    CITED_FIGURES,
+    CitedComparison,
+    compare_cited_figures,
+)
 from dah_outcomes.reproduce.claims import Claim, load_claims, parse_printed
 from dah_outcomes.reproduce.consistency import (
     ci_method_matches,
@@ -52,9 +63,7 @@ from dah_outcomes.stats.competing import (
     gray_test,
 )
 from dah_outcomes.stats.cox import CoxResult, cox_regression
-from dah_outcomes.stats.fine_gray import FineGrayResult, fine_gray
 from dah_outcomes.stats.firth import FirthCoxResult, firth_cox
-from dah_outcomes.stats.kaplan_meier import KaplanMeierResult, kaplan_meier
 from dah_outcomes.stats.logrank import LogRankResult, logrank_test, pairwise_logrank
 from dah_outcomes.stats.meta import (
     MetaProportionResult,
@@ -62,26 +71,20 @@ from dah_outcomes.stats.meta import (
     meta_regression,
     meta_subgroups,
 )
+from dah_outcomes.stats.nonparametric import KaplanMeierResult, kaplan_meier
 from dah_outcomes.stats.proportional_hazards import (
     ProportionalHazardsTest,
     proportional_hazards_test,
 )
 from dah_outcomes.stats.proportions import ProportionCI, RateCI, proportion_ci, rate_ci
 from dah_outcomes.stats.recurrent import MeanCumulativeFunction, mean_cumulative_function
+from dah_outcomes.stats.subdistribution import FineGrayResult, fine_gray
 from dah_outcomes.stats.weighting import ipw_weights
 from dah_outcomes.suppression import suppress_small_cells
-from dah_outcomes.survival import (
-    RecurrenceByGroup,
-    SurvivalByGroup,
-    recurrence_by_group,
-    survival_by_group,
-)
 from dah_outcomes.synthetic.calibration import Calibration, calibrate
 from dah_outcomes.synthetic.cohorts import generate_cohort
 from dah_outcomes.synthetic.scenario import Scenario, available_scenarios, load_scenario
 from dah_outcomes.validation import ValidationReport, validate_tables
-
-__version__ = "0.1.0"
 
 __all__ = [
     "CITED_FIGURES",

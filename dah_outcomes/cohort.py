@@ -91,15 +91,15 @@ class Cohort:
                 raise ArgumentError(
                     f"{name} must be a pandas DataFrame, got {type(getattr(self, name)).__name__}"
                 )
-        p, e, report = validate_tables(self.patients, self.episodes,
-                                       allow_extra=self.allow_extra)
+        p, e, report = validate_tables(self.patients, self.episodes, allow_extra=self.allow_extra)
         if not report.ok:
             raise ValidationError(report)
         self._store([p, e])
 
     @classmethod
-    def _from_validated(cls, tables: list[pd.DataFrame], *, provenance: Mapping[str, Any],
-                        design: Design | None) -> Cohort:
+    def _from_validated(
+        cls, tables: list[pd.DataFrame], *, provenance: Mapping[str, Any], design: Design | None
+    ) -> Cohort:
         """A cohort from tables the caller has just typed and checked without a problem.
 
         Only for :func:`~dah_outcomes.io.importer.read_cohort`, which runs the same checks as
@@ -120,12 +120,18 @@ class Cohort:
         """Sort the typed ``[patients, episodes]`` into canonical order (emptying the list),
         settle the design, fingerprint."""
         p = tables.pop(0).sort_values("patient_id", kind="stable").reset_index(drop=True)
-        e = tables.pop(0).sort_values(["patient_id", "episode_number"],
-                                      kind="stable").reset_index(drop=True)
+        e = (
+            tables.pop(0)
+            .sort_values(["patient_id", "episode_number"], kind="stable")
+            .reset_index(drop=True)
+        )
         design = self.design
         if design is None:
-            design = "case_series" if is_member(p["patient_id"], e["patient_id"]).all() else (
-                "population")
+            design = (
+                "case_series"
+                if is_member(p["patient_id"], e["patient_id"]).all()
+                else ("population")
+            )
         elif design not in ("population", "case_series"):
             raise ArgumentError(
                 f"design must be one of ['case_series', 'population'], got {design!r}"
@@ -165,13 +171,16 @@ class Cohort:
         }
 
     def __repr__(self) -> str:
-        return (f"Cohort(design={self.design!r}, n_patients={self.n_patients}, "
-                f"n_dah_patients={self.n_dah_patients}, n_episodes={self.n_episodes}, "
-                f"fingerprint={self.fingerprint[:12]!r})")
+        return (
+            f"Cohort(design={self.design!r}, n_patients={self.n_patients}, "
+            f"n_dah_patients={self.n_dah_patients}, n_episodes={self.n_episodes}, "
+            f"fingerprint={self.fingerprint[:12]!r})"
+        )
 
     def _repr_html_(self) -> str:
         rows = "".join(
             f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
-            for k, v in self.describe().items() if k != "provenance"
+            for k, v in self.describe().items()
+            if k != "provenance"
         )
         return f"<div><strong>Cohort</strong><table>{rows}</table></div>"

@@ -74,59 +74,115 @@ def _flag(name: str, description: str, required: bool = False) -> Column:
 
 
 PATIENT_COLUMNS: tuple[Column, ...] = (
-    Column("patient_id", "string", "Unique patient identifier (pseudonymised).",
-           required=True, nullable=False),
+    Column(
+        "patient_id",
+        "string",
+        "Unique patient identifier (pseudonymised).",
+        required=True,
+        nullable=False,
+    ),
     Column("sex", "category", "Sex recorded at birth.", allowed=("F", "M", "unknown")),
     Column("birth_date", "date", "Date of birth (or a date carrying the year of birth)."),
     Column("sle_diagnosis_date", "date", "Date SLE was diagnosed (classification criteria met)."),
-    Column("followup_start", "date",
-           "Start of observation (for a source population: entry into the SLE cohort).",
-           required=True, nullable=False),
-    Column("followup_end", "date",
-           "End of observation: death, loss to follow-up or the study's closing date.",
-           required=True, nullable=False),
+    Column(
+        "followup_start",
+        "date",
+        "Start of observation (for a source population: entry into the SLE cohort).",
+        required=True,
+        nullable=False,
+    ),
+    Column(
+        "followup_end",
+        "date",
+        "End of observation: death, loss to follow-up or the study's closing date.",
+        required=True,
+        nullable=False,
+    ),
     Column("death_date", "date", "Date of death; empty if alive at followup_end."),
     Column("site", "string", "Centre or stratum the patient was recruited from."),
 )
 
 EPISODE_COLUMNS: tuple[Column, ...] = (
-    Column("patient_id", "string", "Patient the episode belongs to (a patients.patient_id).",
-           required=True, nullable=False),
-    Column("episode_number", "int", "1 for the first DAH episode, 2 for the next, and so on.",
-           required=True, nullable=False, minimum=1),
-    Column("onset_date", "date", "Date the DAH episode began (admission or diagnosis).",
-           required=True, nullable=False),
-    Column("discharge_date", "date",
-           "Date of hospital discharge, or of death in hospital; empty if unknown."),
+    Column(
+        "patient_id",
+        "string",
+        "Patient the episode belongs to (a patients.patient_id).",
+        required=True,
+        nullable=False,
+    ),
+    Column(
+        "episode_number",
+        "int",
+        "1 for the first DAH episode, 2 for the next, and so on.",
+        required=True,
+        nullable=False,
+        minimum=1,
+    ),
+    Column(
+        "onset_date",
+        "date",
+        "Date the DAH episode began (admission or diagnosis).",
+        required=True,
+        nullable=False,
+    ),
+    Column(
+        "discharge_date",
+        "date",
+        "Date of hospital discharge, or of death in hospital; empty if unknown.",
+    ),
     _flag("first_manifestation", "DAH was the first manifestation of SLE (SLE diagnosed at it)."),
     _flag("nephritis", "Active lupus nephritis (glomerulonephritis) at the episode."),
     _flag("infection", "Concurrent infection documented at the episode."),
     _flag("severe", "Severe presentation: PaO2/FiO2 < 200 or haemodynamic instability."),
-    Column("hemoglobin_drop", "float", "Fall in haemoglobin at onset, g/dL.",
-           minimum=0, maximum=15),
+    Column(
+        "hemoglobin_drop", "float", "Fall in haemoglobin at onset, g/dL.", minimum=0, maximum=15
+    ),
     _flag("bal_confirmed", "DAH confirmed by bronchoalveolar lavage (haemorrhagic return)."),
     _flag("icu_admission", "Admitted to intensive care during the episode."),
     _flag("mechanical_ventilation", "Invasive mechanical ventilation during the episode."),
-    Column("ventilation_days", "int", "Days of invasive mechanical ventilation.",
-           minimum=0, maximum=365),
+    Column(
+        "ventilation_days",
+        "int",
+        "Days of invasive mechanical ventilation.",
+        minimum=0,
+        maximum=365,
+    ),
     _flag("ecmo", "Extracorporeal membrane oxygenation during the episode."),
     _flag("methylprednisolone_pulse", "Intravenous methylprednisolone pulses."),
-    Column("methylprednisolone_dose_mg", "float", "Total IV methylprednisolone, mg.",
-           minimum=0, maximum=20000),
+    Column(
+        "methylprednisolone_dose_mg",
+        "float",
+        "Total IV methylprednisolone, mg.",
+        minimum=0,
+        maximum=20000,
+    ),
     _flag("oral_prednisone", "Oral prednisone (or equivalent) without IV pulses counted here."),
     _flag("cyclophosphamide", "Cyclophosphamide (IV or oral) for the episode."),
     _flag("plasmapheresis", "Therapeutic plasma exchange (plasmapheresis)."),
-    Column("plasmapheresis_sessions", "int", "Number of plasma-exchange sessions.",
-           minimum=0, maximum=60),
+    Column(
+        "plasmapheresis_sessions",
+        "int",
+        "Number of plasma-exchange sessions.",
+        minimum=0,
+        maximum=60,
+    ),
     _flag("rituximab", "Rituximab for the episode."),
     _flag("mycophenolate", "Mycophenolate mofetil or mycophenolic acid."),
     _flag("hydroxychloroquine", "Hydroxychloroquine at the episode."),
     _flag("rfviia", "Recombinant activated factor VII (rFVIIa)."),
-    Column("in_hospital_death", "bool", "Died before discharge from this episode's admission.",
-           required=True, nullable=False),
-    Column("arm", "string",
-           "Treatment arm given by the source; when absent the arm is derived from the "
-           "treatment flags by the declared arm definition."),
+    Column(
+        "in_hospital_death",
+        "bool",
+        "Died before discharge from this episode's admission.",
+        required=True,
+        nullable=False,
+    ),
+    Column(
+        "arm",
+        "string",
+        "Treatment arm given by the source; when absent the arm is derived from the "
+        "treatment flags by the declared arm definition.",
+    ),
 )
 
 TABLES: dict[str, tuple[Column, ...]] = {"patients": PATIENT_COLUMNS, "episodes": EPISODE_COLUMNS}
@@ -136,8 +192,12 @@ def schema_markdown() -> str:
     """The column contract as a Markdown table per table (used for the documentation)."""
     lines: list[str] = []
     for table, columns in TABLES.items():
-        lines += [f"### {table}", "", "| column | type | required | allowed | meaning |",
-                  "|---|---|---|---|---|"]
+        lines += [
+            f"### {table}",
+            "",
+            "| column | type | required | allowed | meaning |",
+            "|---|---|---|---|---|",
+        ]
         for c in columns:
             allowed = ", ".join(c.allowed) if c.allowed else _range_text(c)
             req = "yes" if c.required else "no"
@@ -160,8 +220,14 @@ def _range_text(c: Column) -> str:
 
 def frictionless_schema(table: str) -> dict[str, Any]:
     """A Frictionless Table Schema (as a dict) for ``table`` ("patients" or "episodes")."""
-    kinds = {"string": "string", "date": "date", "bool": "boolean", "int": "integer",
-             "float": "number", "category": "string"}
+    kinds = {
+        "string": "string",
+        "date": "date",
+        "bool": "boolean",
+        "int": "integer",
+        "float": "number",
+        "category": "string",
+    }
     fields = []
     for c in TABLES[table]:
         constraints: dict[str, Any] = {}
@@ -173,8 +239,11 @@ def frictionless_schema(table: str) -> dict[str, Any]:
             constraints["minimum"] = c.minimum
         if c.maximum is not None:
             constraints["maximum"] = c.maximum
-        field: dict[str, Any] = {"name": c.name, "type": kinds[c.kind],
-                                 "description": c.description}
+        field: dict[str, Any] = {
+            "name": c.name,
+            "type": kinds[c.kind],
+            "description": c.description,
+        }
         if constraints:
             field["constraints"] = constraints
         fields.append(field)
@@ -183,6 +252,10 @@ def frictionless_schema(table: str) -> dict[str, Any]:
         schema["primaryKey"] = ["patient_id"]
     else:
         schema["primaryKey"] = ["patient_id", "episode_number"]
-        schema["foreignKeys"] = [{"fields": ["patient_id"],
-                                  "reference": {"resource": "patients", "fields": ["patient_id"]}}]
+        schema["foreignKeys"] = [
+            {
+                "fields": ["patient_id"],
+                "reference": {"resource": "patients", "fields": ["patient_id"]},
+            }
+        ]
     return schema

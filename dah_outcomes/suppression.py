@@ -19,9 +19,14 @@ from dah_outcomes.errors import ArgumentError
 __all__ = ["suppress_small_cells"]
 
 
-def suppress_small_cells(table: pd.DataFrame, count_columns: Sequence[str], min_cell: int,
-                         total_column: str | None = None, *,
-                         mask_zero: bool = False) -> pd.DataFrame:
+def suppress_small_cells(
+    table: pd.DataFrame,
+    count_columns: Sequence[str],
+    min_cell: int,
+    total_column: str | None = None,
+    *,
+    mask_zero: bool = False,
+) -> pd.DataFrame:
     """Mask counts below ``min_cell`` so that they cannot be recovered from totals.
 
     Parameters
@@ -56,8 +61,7 @@ def suppress_small_cells(table: pd.DataFrame, count_columns: Sequence[str], min_
     cols = list(count_columns) + ([total_column] if total_column else [])
     missing = [c for c in cols if c not in table.columns]
     if missing:
-        raise ArgumentError(f"columns {missing} are not in the table; it has "
-                            f"{list(table.columns)}")
+        raise ArgumentError(f"columns {missing} are not in the table; it has {list(table.columns)}")
     if not cols:
         raise ArgumentError("give at least one count column")
     values = table[cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
@@ -88,8 +92,13 @@ def suppress_small_cells(table: pd.DataFrame, count_columns: Sequence[str], min_
     return out
 
 
-def _mask_smallest(values: np.ndarray, mask: np.ndarray, present: np.ndarray,
-                   rows: list[int] | None, cols: list[int] | None) -> bool:
+def _mask_smallest(
+    values: np.ndarray,
+    mask: np.ndarray,
+    present: np.ndarray,
+    rows: list[int] | None,
+    cols: list[int] | None,
+) -> bool:
     """Mask the smallest visible present cell in one row (``rows``) or column (``cols``)."""
     sel = np.zeros_like(mask)
     if rows is not None:

@@ -18,8 +18,15 @@ import pandas as pd
 from dah_outcomes.results import ResultMixin
 from dah_outcomes.schema import TABLES, Column
 
-__all__ = ["RULES", "ValidationReport", "check_tables", "coerce_table", "coerce_tables",
-           "is_member", "validate_tables"]
+__all__ = [
+    "RULES",
+    "ValidationReport",
+    "check_tables",
+    "coerce_table",
+    "coerce_tables",
+    "is_member",
+    "validate_tables",
+]
 
 #: Reason codes and the fix each suggests.
 RULES: dict[str, str] = {
@@ -83,8 +90,12 @@ class ValidationReport(ResultMixin):
         """Counts and the problems as records (JSON-safe)."""
         from dah_outcomes.results import json_safe
 
-        return {"ok": self.ok, "n_rows": dict(self.n_rows), "n_problems": len(self.problems),
-                "problems": json_safe(self.problems)}
+        return {
+            "ok": self.ok,
+            "n_rows": dict(self.n_rows),
+            "n_problems": len(self.problems),
+            "problems": json_safe(self.problems),
+        }
 
     def summary(self, limit: int = 20) -> str:
         """A message listing the counts per rule and the first ``limit`` problems."""
@@ -118,8 +129,15 @@ class _Collector:
         self.calls: list[int] = []
         self.n_calls = 0
 
-    def add(self, table: str, frame: pd.DataFrame, mask: np.ndarray | pd.Series, column: str,
-            rule: str, values: pd.Series | None = None) -> None:
+    def add(
+        self,
+        table: str,
+        frame: pd.DataFrame,
+        mask: np.ndarray | pd.Series,
+        column: str,
+        rule: str,
+        values: pd.Series | None = None,
+    ) -> None:
         mask = np.asarray(mask, dtype=bool)
         self.n_calls += 1
         if not mask.any():
@@ -128,22 +146,38 @@ class _Collector:
         sub = frame.loc[mask]
         vals = values[mask] if values is not None else sub.get(column)
         pid = sub["patient_id"] if "patient_id" in sub else pd.Series(None, index=sub.index)
-        self.parts.append(pd.DataFrame({
-            "table": table,
-            "row": sub.index.to_numpy(dtype=object),
-            "patient_id": pid.to_numpy(dtype=object),
-            "column": column,
-            "value": _display(vals),
-            "rule": rule,
-            "hint": RULES[rule],
-        }))
+        self.parts.append(
+            pd.DataFrame(
+                {
+                    "table": table,
+                    "row": sub.index.to_numpy(dtype=object),
+                    "patient_id": pid.to_numpy(dtype=object),
+                    "column": column,
+                    "value": _display(vals),
+                    "rule": rule,
+                    "hint": RULES[rule],
+                }
+            )
+        )
 
     def add_table(self, table: str, column: str, rule: str, value: object = None) -> None:
         self.n_calls += 1
         self.calls.append(self.n_calls)
-        self.parts.append(pd.DataFrame([{"table": table, "row": None, "patient_id": None,
-                                         "column": column, "value": value, "rule": rule,
-                                         "hint": RULES[rule]}]))
+        self.parts.append(
+            pd.DataFrame(
+                [
+                    {
+                        "table": table,
+                        "row": None,
+                        "patient_id": None,
+                        "column": column,
+                        "value": value,
+                        "rule": rule,
+                        "hint": RULES[rule],
+                    }
+                ]
+            )
+        )
 
     def frame(self) -> pd.DataFrame:
         if not self.parts:
@@ -153,8 +187,7 @@ class _Collector:
 
     def call_numbers(self) -> np.ndarray:
         """The ``add`` call number of each row of :meth:`frame`."""
-        return np.repeat(np.asarray(self.calls, dtype=np.int64),
-                         [len(part) for part in self.parts])
+        return np.repeat(np.asarray(self.calls, dtype=np.int64), [len(part) for part in self.parts])
 
 
 def _display(values: pd.Series | None) -> np.ndarray | None:
@@ -178,8 +211,7 @@ def _coerce_column(s: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray]:
         else:
             # The contract's dates are ISO 8601 (YYYY-MM-DD): an ambiguous 12/03/1975 is a
             # type problem here; importers convert declared source formats before this.
-            out = pd.to_datetime(s.astype("string").str.strip(), errors="coerce",
-                                 format="ISO8601")
+            out = pd.to_datetime(s.astype("string").str.strip(), errors="coerce", format="ISO8601")
         out = out.astype("datetime64[s]")
         return out, present & out.isna().to_numpy()
     if col.kind == "bool":
@@ -196,16 +228,20 @@ def _coerce_column(s: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray]:
         as_float = np.asarray(num.astype("Float64").fillna(0.0), dtype=float)
         # non-whole values, and integers beyond 2**53 that floats cannot hold exactly
         with np.errstate(invalid="ignore"):  # inf % 1 is nan: caught by the bound below
-            frac = num.notna().to_numpy() & ((as_float % 1 != 0)
-                                             | ~(np.abs(as_float) < 2.0**53))
+            frac = num.notna().to_numpy() & ((as_float % 1 != 0) | ~(np.abs(as_float) < 2.0**53))
         num = num.where(~frac)
         bad |= frac
         return num.astype("Float64").astype("Int64"), bad
     return num.astype("Float64"), bad
 
 
-def coerce_table(frame: pd.DataFrame, table: str, *, allow_extra: bool = False,
-                 collector: _Collector | None = None) -> tuple[pd.DataFrame, _Collector]:
+def coerce_table(
+    frame: pd.DataFrame,
+    table: str,
+    *,
+    allow_extra: bool = False,
+    collector: _Collector | None = None,
+) -> tuple[pd.DataFrame, _Collector]:
     """Coerce ``frame`` to the contract of ``table``, recording column-level problems.
 
     Returns the typed frame (contract columns in contract order, extra columns after them when
@@ -234,9 +270,16 @@ def coerce_table(frame: pd.DataFrame, table: str, *, allow_extra: bool = False,
         if col.minimum is not None or col.maximum is not None:
             v = typed.astype("Float64")
             outside = ((v < col.minimum) if col.minimum is not None else False) | (
-                (v > col.maximum) if col.maximum is not None else False)
-            c.add(table, frame, pd.Series(outside).fillna(False).to_numpy(dtype=bool),
-                  col.name, "out_of_range", values=raw)
+                (v > col.maximum) if col.maximum is not None else False
+            )
+            c.add(
+                table,
+                frame,
+                pd.Series(outside).fillna(False).to_numpy(dtype=bool),
+                col.name,
+                "out_of_range",
+                values=raw,
+            )
         out[col.name] = typed
     if allow_extra:
         for name in frame.columns:
@@ -255,8 +298,9 @@ def is_member(values: pd.Series, pool: pd.Series) -> np.ndarray:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        found = pc.is_in(pa.array(values.array),
-                         value_set=pc.unique(pa.array(pool.array).drop_null()))
+        found = pc.is_in(
+            pa.array(values.array), value_set=pc.unique(pa.array(pool.array).drop_null())
+        )
         return found.fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
     index = pd.Index(pool.dropna().to_numpy(dtype=object)).unique()
     return index.get_indexer(values.to_numpy(dtype=object)) >= 0
@@ -308,13 +352,16 @@ class _IdCodes:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        parts = [pa.chunked_array(pa.array(t["patient_id"].array)).cast(pa.large_string())
-                 for t in (p, e)]
-        both = pa.chunked_array([c for part in parts for c in part.chunks],
-                                type=pa.large_string()).combine_chunks()
+        parts = [
+            pa.chunked_array(pa.array(t["patient_id"].array)).cast(pa.large_string())
+            for t in (p, e)
+        ]
+        both = pa.chunked_array(
+            [c for part in parts for c in part.chunks], type=pa.large_string()
+        ).combine_chunks()
         enc = pc.dictionary_encode(both, null_encoding="encode")
         codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-        return cls(codes[:len(p)], codes[len(p):], len(enc.dictionary))
+        return cls(codes[: len(p)], codes[len(p) :], len(enc.dictionary))
 
     def duplicated_patients(self) -> np.ndarray:
         """Patients rows whose id another patients row shares (``duplicated(keep=False)``)."""
@@ -332,49 +379,92 @@ class _IdCodes:
 
 def _check_patients(p: pd.DataFrame, c: _Collector, ids: _IdCodes | None = None) -> None:
     if "patient_id" in p:
-        dup = (ids.duplicated_patients() if ids is not None
-               else p["patient_id"].duplicated(keep=False).to_numpy())
-        c.add("patients", p, dup & p["patient_id"].notna().to_numpy(), "patient_id",
-              "duplicate_id")
+        dup = (
+            ids.duplicated_patients()
+            if ids is not None
+            else p["patient_id"].duplicated(keep=False).to_numpy()
+        )
+        c.add("patients", p, dup & p["patient_id"].notna().to_numpy(), "patient_id", "duplicate_id")
     has = set(p.columns)
     if {"followup_start", "followup_end"} <= has:
-        c.add("patients", p, _before(p["followup_end"], p["followup_start"]), "followup_end",
-              "followup_end_before_start")
+        c.add(
+            "patients",
+            p,
+            _before(p["followup_end"], p["followup_start"]),
+            "followup_end",
+            "followup_end_before_start",
+        )
     if {"followup_start", "death_date"} <= has:
-        c.add("patients", p, _before(p["death_date"], p["followup_start"]), "death_date",
-              "death_before_followup_start")
+        c.add(
+            "patients",
+            p,
+            _before(p["death_date"], p["followup_start"]),
+            "death_date",
+            "death_before_followup_start",
+        )
     if {"followup_end", "death_date"} <= has:
-        c.add("patients", p, _before(p["death_date"], p["followup_end"]), "followup_end",
-              "followup_after_death")
+        c.add(
+            "patients",
+            p,
+            _before(p["death_date"], p["followup_end"]),
+            "followup_end",
+            "followup_after_death",
+        )
     if {"birth_date", "sle_diagnosis_date"} <= has:
-        c.add("patients", p, _before(p["sle_diagnosis_date"], p["birth_date"]),
-              "sle_diagnosis_date", "diagnosis_before_birth")
+        c.add(
+            "patients",
+            p,
+            _before(p["sle_diagnosis_date"], p["birth_date"]),
+            "sle_diagnosis_date",
+            "diagnosis_before_birth",
+        )
 
 
-def _check_episodes(e: pd.DataFrame, p: pd.DataFrame, c: _Collector,
-                    ids: _IdCodes | None = None) -> None:
+def _check_episodes(
+    e: pd.DataFrame, p: pd.DataFrame, c: _Collector, ids: _IdCodes | None = None
+) -> None:
     t = "episodes"
     has = set(e.columns)
     if {"patient_id", "episode_number"} <= has:
         key = e[["patient_id", "episode_number"]]
-        c.add(t, e, key.duplicated(keep=False).to_numpy() & key.notna().all(axis=1).to_numpy(),
-              "episode_number", "duplicate_id")
+        c.add(
+            t,
+            e,
+            key.duplicated(keep=False).to_numpy() & key.notna().all(axis=1).to_numpy(),
+            "episode_number",
+            "duplicate_id",
+        )
         # numbering 1..k: the rank of each episode number within the patient equals the number
         rank = e.groupby("patient_id", sort=False)["episode_number"].rank(method="first")
-        c.add(t, e, (rank != e["episode_number"]).fillna(False).to_numpy(dtype=bool),
-              "episode_number", "episode_numbering")
+        c.add(
+            t,
+            e,
+            (rank != e["episode_number"]).fillna(False).to_numpy(dtype=bool),
+            "episode_number",
+            "episode_numbering",
+        )
     if {"discharge_date", "onset_date"} <= has:
-        c.add(t, e, _before(e["discharge_date"], e["onset_date"]), "discharge_date",
-              "discharge_before_onset")
+        c.add(
+            t,
+            e,
+            _before(e["discharge_date"], e["onset_date"]),
+            "discharge_date",
+            "discharge_before_onset",
+        )
     if {"patient_id", "episode_number", "onset_date"} <= has:
         ordered = e.sort_values(["patient_id", "episode_number"], kind="stable")
         prev = ordered.groupby("patient_id", sort=False)["onset_date"].shift()
-        bad = pd.Series(_before(ordered["onset_date"], prev) | (ordered["onset_date"] == prev)
-                        .fillna(False).to_numpy(dtype=bool), index=ordered.index)
+        bad = pd.Series(
+            _before(ordered["onset_date"], prev)
+            | (ordered["onset_date"] == prev).fillna(False).to_numpy(dtype=bool),
+            index=ordered.index,
+        )
         c.add(t, e, bad.reindex(e.index).to_numpy(), "onset_date", "onset_not_increasing")
-    for flag, amount in (("mechanical_ventilation", "ventilation_days"),
-                         ("plasmapheresis", "plasmapheresis_sessions"),
-                         ("methylprednisolone_pulse", "methylprednisolone_dose_mg")):
+    for flag, amount in (
+        ("mechanical_ventilation", "ventilation_days"),
+        ("plasmapheresis", "plasmapheresis_sessions"),
+        ("methylprednisolone_pulse", "methylprednisolone_dose_mg"),
+    ):
         if {flag, amount} <= has:
             bad = ((e[amount] > 0) & (e[flag] == False)).fillna(False)  # noqa: E712
             c.add(t, e, bad.to_numpy(dtype=bool), amount, "inconsistent_flags")
@@ -404,26 +494,50 @@ def _check_episodes(e: pd.DataFrame, p: pd.DataFrame, c: _Collector,
             outside |= _before(j["followup_end"], onset)
         c.add(t, e, outside, "onset_date", "onset_outside_followup")
         if "death_date" in j:
-            c.add(t, e, _before(j["death_date"], onset), "onset_date", "death_before_onset",
-                  values=onset)
+            c.add(
+                t,
+                e,
+                _before(j["death_date"], onset),
+                "onset_date",
+                "death_before_onset",
+                values=onset,
+            )
     if "in_hospital_death" in has and "death_date" in j:
         died = e["in_hospital_death"].fillna(False).to_numpy(dtype=bool)
-        c.add(t, e, died & j["death_date"].isna().to_numpy(), "in_hospital_death",
-              "in_hospital_death_without_death_date")
+        c.add(
+            t,
+            e,
+            died & j["death_date"].isna().to_numpy(),
+            "in_hospital_death",
+            "in_hospital_death_without_death_date",
+        )
         if {"discharge_date", "onset_date"} <= has:
             outside = _before(j["death_date"], e["onset_date"]) | _before(
-                e["discharge_date"], j["death_date"])
-            c.add(t, e, died & outside, "in_hospital_death", "death_outside_episode",
-                  values=j["death_date"])
+                e["discharge_date"], j["death_date"]
+            )
+            c.add(
+                t,
+                e,
+                died & outside,
+                "in_hospital_death",
+                "death_outside_episode",
+                values=j["death_date"],
+            )
         if "episode_number" in has:
             fatal = e.loc[died].groupby("patient_id")["episode_number"].min()
             fatal_no = e["patient_id"].map(fatal)
-            c.add(t, e, (e["episode_number"] > fatal_no).fillna(False).to_numpy(dtype=bool),
-                  "episode_number", "episode_after_fatal_episode")
+            c.add(
+                t,
+                e,
+                (e["episode_number"] > fatal_no).fillna(False).to_numpy(dtype=bool),
+                "episode_number",
+                "episode_after_fatal_episode",
+            )
 
 
-def coerce_tables(patients: pd.DataFrame, episodes: pd.DataFrame
-                  ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, np.ndarray]:
+def coerce_tables(
+    patients: pd.DataFrame, episodes: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, np.ndarray]:
     """Coerce both tables and collect the problems that concern one row (or one column) only.
 
     The coercion and its checks (type, missing value, allowed values, range) look at each row
@@ -474,9 +588,9 @@ def check_tables(patients: pd.DataFrame, episodes: pd.DataFrame) -> pd.DataFrame
     return c.frame()
 
 
-def validate_tables(patients: pd.DataFrame, episodes: pd.DataFrame, *,
-                    allow_extra: bool = False) -> tuple[pd.DataFrame, pd.DataFrame,
-                                                        ValidationReport]:
+def validate_tables(
+    patients: pd.DataFrame, episodes: pd.DataFrame, *, allow_extra: bool = False
+) -> tuple[pd.DataFrame, pd.DataFrame, ValidationReport]:
     """Coerce and check both tables; collect every problem.
 
     Parameters
@@ -499,8 +613,9 @@ def validate_tables(patients: pd.DataFrame, episodes: pd.DataFrame, *,
     ids = _IdCodes.of(p, e)
     _check_patients(p, c, ids)
     _check_episodes(e, p, c, ids)
-    report = ValidationReport(problems=c.frame(),
-                              n_rows={"patients": len(patients), "episodes": len(episodes)})
+    report = ValidationReport(
+        problems=c.frame(), n_rows={"patients": len(patients), "episodes": len(episodes)}
+    )
     return p, e, report
 
 

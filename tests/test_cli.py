@@ -11,22 +11,46 @@ import pytest
 
 from dah_outcomes.cli import main
 
-ENDPOINT_KEYS = {"incidence", "first_manifestation", "mechanical_ventilation", "plasmapheresis",
-                 "nephritis", "recurrence", "mortality"}
+ENDPOINT_KEYS = {
+    "incidence",
+    "first_manifestation",
+    "mechanical_ventilation",
+    "plasmapheresis",
+    "nephritis",
+    "recurrence",
+    "mortality",
+}
 ROW_KEYS = {"events", "total", "estimate", "ci_low", "ci_high", "method", "conf_level"}
 
 
 @pytest.fixture(scope="module")
 def cohort_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("cli") / "cohort"
-    assert main(["generate", "--scenario", "seed-article", "--n-sle", "20000", "--seed", "4",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "--scenario",
+                "seed-article",
+                "--n-sle",
+                "20000",
+                "--seed",
+                "4",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     return out
 
 
 def test_generate_writes_tables_and_provenance(cohort_dir: Path) -> None:
-    assert {p.name for p in cohort_dir.iterdir()} == {"patients.csv", "episodes.csv",
-                                                      "provenance.json"}
+    assert {p.name for p in cohort_dir.iterdir()} == {
+        "patients.csv",
+        "episodes.csv",
+        "provenance.json",
+    }
     meta = json.loads((cohort_dir / "provenance.json").read_text())
     assert meta["provenance"]["seed"] == 4 and meta["counts"]["patients"] == 20000
 
@@ -37,8 +61,7 @@ def test_validate_ok(cohort_dir: Path, capsys: pytest.CaptureFixture[str]) -> No
 
 
 def test_rates_json(cohort_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["rates", str(cohort_dir), "--by", "arm", "--ci-method", "jeffreys",
-                 "--json"]) == 0
+    assert main(["rates", str(cohort_dir), "--by", "arm", "--ci-method", "jeffreys", "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert set(d["rates"]) == ENDPOINT_KEYS
     assert all(set(v) == ROW_KEYS for v in d["rates"].values())
@@ -52,8 +75,9 @@ def test_rates_text(cohort_dir: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert "historical" in out and "per 1,000 person-years" in out
 
 
-def test_validate_lists_problems(cohort_dir: Path, tmp_path: Path,
-                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate_lists_problems(
+    cohort_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "bad"
     bad.mkdir()
     for name in ("patients.csv", "episodes.csv"):
@@ -72,12 +96,27 @@ def test_validate_lists_problems(cohort_dir: Path, tmp_path: Path,
 
 
 def test_user_errors_exit_1_without_traceback(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "dah_outcomes.cli", "rates",
-                           str(tmp_path / "missing")], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "dah_outcomes.cli", "rates", str(tmp_path / "missing")],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 1
     assert proc.stderr.startswith("error:") and "Traceback" not in proc.stderr
-    proc = subprocess.run([sys.executable, "-m", "dah_outcomes.cli", "generate", "--scenario",
-                           "nope", "--out", str(tmp_path / "x")], capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dah_outcomes.cli",
+            "generate",
+            "--scenario",
+            "nope",
+            "--out",
+            str(tmp_path / "x"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 1 and "unknown scenario" in proc.stderr
 
 
@@ -95,23 +134,49 @@ def test_demo_writes_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert main(["demo", "--out", str(tmp_path), "--n-sle", "30000", "--seed", "1"]) == 0
     out = capsys.readouterr().out
     assert "mortality_aggressive" in out
-    for name in ("cited_figures.csv", "rates.json", "cited_figures.png", "cited_figures.svg",
-                 "rates_by_arm.csv", "cohort/provenance.json"):
+    for name in (
+        "cited_figures.csv",
+        "rates.json",
+        "cited_figures.png",
+        "cited_figures.svg",
+        "rates_by_arm.csv",
+        "cohort/provenance.json",
+    ):
         assert (tmp_path / name).stat().st_size > 0, name
 
 
-def test_acceptance_rates_on_200k_seed_article(tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_acceptance_rates_on_200k_seed_article(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Issue 2's check through the command line: incidence in 5-6%, cited figures in CIs."""
     out = tmp_path / "big"
-    assert main(["generate", "--n-sle", "200000", "--seed", "2026", "--out", str(out),
-                 "--format", "parquet"]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "--n-sle",
+                "200000",
+                "--seed",
+                "2026",
+                "--out",
+                str(out),
+                "--format",
+                "parquet",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert main(["rates", str(out), "--json"]) == 0
     overall = json.loads(capsys.readouterr().out)["rates"]
     assert 0.05 <= overall["incidence"]["estimate"] <= 0.06
-    for name, cited in (("first_manifestation", 0.29), ("mechanical_ventilation", 0.85),
-                        ("plasmapheresis", 0.57), ("nephritis", 0.57), ("recurrence", 0.29)):
+    for name, cited in (
+        ("first_manifestation", 0.29),
+        ("mechanical_ventilation", 0.85),
+        ("plasmapheresis", 0.57),
+        ("nephritis", 0.57),
+        ("recurrence", 0.29),
+    ):
         assert overall[name]["ci_low"] <= cited <= overall[name]["ci_high"], name
     assert main(["rates", str(out), "--by", "arm", "--json"]) == 0
     arm = json.loads(capsys.readouterr().out)["groups"]["MP+CYC+PLEX"]["mortality"]

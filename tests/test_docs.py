@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dah_outcomes.docs_build import cohort_schema_page
+from tools.docs_build import cohort_schema_page
 
 DOCS = Path(__file__).parents[1] / "docs"
 
@@ -12,4 +12,5 @@ DOCS = Path(__file__).parents[1] / "docs"
 def test_cohort_schema_page_is_up_to_date() -> None:
     committed = (DOCS / "cohort_schema.md").read_text(encoding="utf-8")
     assert committed == cohort_schema_page(), (
-        "docs/cohort_schema.md is stale: run `python -m dah_outcomes.docs_build docs`")
+        "docs/cohort_schema.md is stale: run `python -m tools.docs_build docs`"
+    )

@@ -14,22 +14,30 @@ from dah_outcomes import (
     proportion_ci,
     rates,
 )
-from dah_outcomes.arms import Arm, ArmDefinition, EraDefinition, assign_arms, assign_eras
+from dah_outcomes.endpoints.arms import Arm, ArmDefinition, EraDefinition, assign_arms, assign_eras
 
 
 def test_default_arms_follow_their_order() -> None:
-    flags = pd.DataFrame({
-        "methylprednisolone_pulse": [True, True, True, False, True, None],
-        "cyclophosphamide": [True, True, False, False, False, True],
-        "plasmapheresis": [True, False, False, False, False, True],
-        "rituximab": [True, False, True, False, False, False],
-        "oral_prednisone": [False, False, False, False, False, False],
-    }).astype("boolean")
+    flags = pd.DataFrame(
+        {
+            "methylprednisolone_pulse": [True, True, True, False, True, None],
+            "cyclophosphamide": [True, True, False, False, False, True],
+            "plasmapheresis": [True, False, False, False, False, True],
+            "rituximab": [True, False, True, False, False, False],
+            "oral_prednisone": [False, False, False, False, False, False],
+        }
+    ).astype("boolean")
     arms = assign_arms(flags).tolist()
     # rituximab with the triple regimen stays in the triple arm (first rule wins);
     # a missing flag before any match makes the arm unknown, not a later arm
-    assert arms == ["MP+CYC+PLEX", "MP+CYC", "Rituximab", "Other", "Steroids without CYC",
-                    "Unknown"]
+    assert arms == [
+        "MP+CYC+PLEX",
+        "MP+CYC",
+        "Rituximab",
+        "Other",
+        "Steroids without CYC",
+        "Unknown",
+    ]
 
 
 def test_arm_definition_checks_names() -> None:
@@ -40,8 +48,9 @@ def test_arm_definition_checks_names() -> None:
 def test_eras_by_onset() -> None:
     onset = pd.Series(pd.to_datetime(["1999-12-31", "2000-01-01", None]))
     assert assign_eras(onset).tolist() == ["historical", "modern", "Unknown"]
-    three = EraDefinition(boundaries=("1990-01-01", "2010-01-01"),
-                          labels=("early", "middle", "late"))
+    three = EraDefinition(
+        boundaries=("1990-01-01", "2010-01-01"), labels=("early", "middle", "late")
+    )
     assert assign_eras(onset, three).tolist() == ["middle", "middle", "Unknown"]
 
 
@@ -49,8 +58,11 @@ def test_patient_outcomes(small_tables) -> None:
     out = patient_outcomes(Cohort(*small_tables)).set_index("patient_id")
     assert out.loc["P1", "recurrence"] and out.loc["P1", "n_episodes"] == 2
     assert out.loc["P2", "died"] and not out.loc["P1", "died"]
-    assert out["arm"].to_dict() == {"P1": "MP+CYC+PLEX", "P2": "MP+CYC",
-                                    "P3": "Steroids without CYC"}
+    assert out["arm"].to_dict() == {
+        "P1": "MP+CYC+PLEX",
+        "P2": "MP+CYC",
+        "P3": "Steroids without CYC",
+    }
     assert out["era"].to_dict() == {"P1": "modern", "P2": "modern", "P3": "historical"}
 
 
@@ -72,9 +84,15 @@ def test_incidence_frame_person_time(small_tables) -> None:
 def test_rates_count_and_match_proportion_ci(small_tables) -> None:
     result = rates(Cohort(*small_tables), ci_method="clopper-pearson")
     t = result.to_frame().set_index("endpoint")
-    expected = {"incidence": (3, 5), "first_manifestation": (1, 3),
-                "mechanical_ventilation": (2, 3), "plasmapheresis": (1, 3),
-                "nephritis": (2, 3), "recurrence": (1, 3), "mortality": (1, 3)}
+    expected = {
+        "incidence": (3, 5),
+        "first_manifestation": (1, 3),
+        "mechanical_ventilation": (2, 3),
+        "plasmapheresis": (1, 3),
+        "nephritis": (2, 3),
+        "recurrence": (1, 3),
+        "mortality": (1, 3),
+    }
     for name, (k, n) in expected.items():
         assert (t.loc[name, "events"], t.loc[name, "total"]) == (k, n), name
         ref = proportion_ci(k, n, method="clopper-pearson")
@@ -84,12 +102,18 @@ def test_rates_count_and_match_proportion_ci(small_tables) -> None:
 
 def test_rates_by_arm_json_shape(small_tables) -> None:
     d = rates(Cohort(*small_tables), by="arm").to_dict()
-    assert set(d["rates"]) == {"incidence", "first_manifestation", "mechanical_ventilation",
-                               "plasmapheresis", "nephritis", "recurrence", "mortality"}
+    assert set(d["rates"]) == {
+        "incidence",
+        "first_manifestation",
+        "mechanical_ventilation",
+        "plasmapheresis",
+        "nephritis",
+        "recurrence",
+        "mortality",
+    }
     assert list(d["groups"]) == ["MP+CYC+PLEX", "MP+CYC", "Steroids without CYC"]
     row = d["groups"]["MP+CYC"]["mortality"]
-    assert set(row) == {"events", "total", "estimate", "ci_low", "ci_high", "method",
-                        "conf_level"}
+    assert set(row) == {"events", "total", "estimate", "ci_low", "ci_high", "method", "conf_level"}
     assert row["events"] == 1 and row["total"] == 1
 
 
@@ -109,15 +133,21 @@ def test_case_series_has_no_incidence(small_tables) -> None:
         incidence_frame(cohort)
 
 
-@pytest.mark.parametrize(("kwargs", "fragment"), [({"by": "colour"}, "by must be one of"),
-                                                  ({"ci_method": "exact"}, "ci_method")])
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [({"by": "colour"}, "by must be one of"), ({"ci_method": "exact"}, "ci_method")],
+)
 def test_rates_argument_errors(small_tables, kwargs, fragment) -> None:
     with pytest.raises(ArgumentError, match=fragment):
         rates(Cohort(*small_tables), **kwargs)
 
 
 def test_time_to_event_frames(small_tables) -> None:
-    from dah_outcomes.endpoints import death_frame, recurrence_frame, recurrent_episodes_frame
+    from dah_outcomes.endpoints.frames import (
+        death_frame,
+        recurrence_frame,
+        recurrent_episodes_frame,
+    )
 
     cohort = Cohort(*small_tables)
     d = death_frame(cohort).set_index("patient_id")

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from dah_outcomes import load_cohort
-from dah_outcomes.example_data import EXAMPLES, write_examples
+from tools.example_data import EXAMPLES, write_examples
 
 ROOT = Path(__file__).parents[1] / "data" / "synthetic"
 

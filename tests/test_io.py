@@ -20,8 +20,11 @@ def test_round_trip_keeps_the_fingerprint(small_tables, tmp_path: Path, fmt: str
     assert back.fingerprint == cohort.fingerprint
     assert back.design == cohort.design
     assert back.provenance["source"] == "test"
-    assert {p.name for p in paths.values()} == {f"patients.{fmt}", f"episodes.{fmt}",
-                                                "provenance.json"}
+    assert {p.name for p in paths.values()} == {
+        f"patients.{fmt}",
+        f"episodes.{fmt}",
+        "provenance.json",
+    }
 
 
 def test_load_from_two_files_and_sources_untouched(small_tables, tmp_path: Path) -> None:

@@ -13,8 +13,15 @@ from dah_outcomes.cli import main
 from dah_outcomes.report import report
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
@@ -24,17 +31,23 @@ def cohort() -> Cohort:
 
 def test_sections_and_self_contained(cohort: Cohort) -> None:
     html = report(cohort)
-    for heading in ("Participant flow", "Table 1. Baseline characteristics by arm",
-                    "Outcomes by arm", "Survival by arm", "Log-rank test",
-                    "Adjusted hazard ratios", "Cumulative incidence of a first recurrence",
-                    "Methods",
-                    "Provenance"):
+    for heading in (
+        "Participant flow",
+        "Table 1. Baseline characteristics by arm",
+        "Outcomes by arm",
+        "Survival by arm",
+        "Log-rank test",
+        "Adjusted hazard ratios",
+        "Cumulative incidence of a first recurrence",
+        "Methods",
+        "Provenance",
+    ):
         assert heading in html
     assert cohort.fingerprint in html
     # no external resources: no http(s) links, scripts or stylesheets from elsewhere
     assert not re.search(r"(src|href)=\"https?://", html)
     assert "<script" not in html
-    assert html.count("<svg") >= 4 and 'scope="col"' in html and 'aria-label=' in html
+    assert html.count("<svg") >= 4 and 'scope="col"' in html and "aria-label=" in html
 
 
 def test_values_are_escaped(small_tables) -> None:
@@ -59,8 +72,9 @@ def test_cli_report_and_demo(tmp_path: Path) -> None:
     assert "Outcomes by arm" in (tmp_path / "r.html").read_text()
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make browser "
-                                             "installs Debian's chromium)")
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="Chromium is not installed (make browser installs Debian's chromium)"
+)
 def test_report_in_a_real_browser(cohort: Cohort, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from dah_outcomes import Cohort, generate_cohort
+from dah_outcomes.analyses.survival import recurrence_by_group, survival_by_group
 from dah_outcomes.cli import main
-from dah_outcomes.endpoints import death_frame
+from dah_outcomes.endpoints.frames import death_frame
 from dah_outcomes.plotting import plot_km
-from dah_outcomes.stats.kaplan_meier import kaplan_meier
-from dah_outcomes.survival import recurrence_by_group, survival_by_group
+from dah_outcomes.stats.nonparametric import kaplan_meier
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +45,9 @@ def test_at_risk_numbers_drawn_equal_the_estimator(cohort: Cohort) -> None:
     table = next(a for a in ax.figure.axes if a.get_label() == "at-risk table")
     labels = [t.get_text() for t in table.get_yticklabels()]
     assert labels == km.groups
-    drawn = sorted((round(t.get_position()[1]), t.get_position()[0], int(t.get_text()))
-                   for t in table.texts)
+    drawn = sorted(
+        (round(t.get_position()[1]), t.get_position()[0], int(t.get_text())) for t in table.texts
+    )
     for row, curve in enumerate(reversed(km.curves)):
         numbers = [v for y, _, v in drawn if y == row]
         assert numbers == [int(km.n_at_risk(curve, t)) for t in times]
@@ -57,8 +58,7 @@ def test_cli_survival_json_and_plot(cohort: Cohort, tmp_path: Path, capsys) -> N
 
     save_cohort(cohort, tmp_path / "c")
     png = tmp_path / "km.png"
-    assert main(["survival", str(tmp_path / "c"), "--by", "arm", "--json", "--plot",
-                 str(png)]) == 0
+    assert main(["survival", str(tmp_path / "c"), "--by", "arm", "--json", "--plot", str(png)]) == 0
     d = json.loads(capsys.readouterr().out)
     first = d["groups"]["MP+CYC+PLEX"]
     assert set(first) == {"n", "events", "median", "median_ci", "landmarks"}
@@ -73,8 +73,14 @@ def test_forest_plot_draws_each_term() -> None:
 
     from dah_outcomes.plotting import plot_forest
 
-    table = pd.DataFrame({"term": ["a", "b"], "hazard_ratio": [0.5, 2.0],
-                          "hr_lower": [0.3, 1.5], "hr_upper": [0.8, 2.9]})
+    table = pd.DataFrame(
+        {
+            "term": ["a", "b"],
+            "hazard_ratio": [0.5, 2.0],
+            "hr_lower": [0.3, 1.5],
+            "hr_upper": [0.8, 2.9],
+        }
+    )
     ax = plot_forest(table)
     assert [t.get_text() for t in ax.get_yticklabels()] == ["b", "a"]
     assert ax.get_xscale() == "log"
@@ -82,8 +88,8 @@ def test_forest_plot_draws_each_term() -> None:
 
 
 def test_recurrence_with_death_competing(cohort: Cohort, tmp_path: Path, capsys) -> None:
+    from dah_outcomes.analyses.survival import recurrence_by_group
     from dah_outcomes.io import save_cohort
-    from dah_outcomes.survival import recurrence_by_group
 
     r = recurrence_by_group(cohort, "era")
     land = r.to_frame()
@@ -92,8 +98,20 @@ def test_recurrence_with_death_competing(cohort: Cohort, tmp_path: Path, capsys)
     assert (land.loc[ok, "cif"] < land.loc[ok, "ci_upper"]).all()
     assert r.gray is not None and r.gray.df == 1
     save_cohort(cohort, tmp_path / "c")
-    assert main(["survival", str(tmp_path / "c"), "--endpoint", "recurrence", "--json",
-                 "--plot", str(tmp_path / "cif.svg")]) == 0
+    assert (
+        main(
+            [
+                "survival",
+                str(tmp_path / "c"),
+                "--endpoint",
+                "recurrence",
+                "--json",
+                "--plot",
+                str(tmp_path / "cif.svg"),
+            ]
+        )
+        == 0
+    )
     d = json.loads(capsys.readouterr().out)
     first = next(iter(d["groups"].values()))
     assert {"n", "recurrences", "deaths_before_recurrence", "landmarks"} <= set(first)

@@ -34,8 +34,9 @@ def test_calibration_meets_every_target(name: str) -> None:
 
 
 def _digest(folder: Path) -> str:
-    return hashlib.sha256(b"".join((folder / f).read_bytes()
-                                   for f in ("patients.csv", "episodes.csv"))).hexdigest()
+    return hashlib.sha256(
+        b"".join((folder / f).read_bytes() for f in ("patients.csv", "episodes.csv"))
+    ).hexdigest()
 
 
 def test_same_seed_same_bytes(tmp_path: Path) -> None:
@@ -65,7 +66,8 @@ def test_truth_and_provenance_are_stored() -> None:
     assert truth["death_hazard_ratios"]["plasmapheresis"] == 0.8
     assert truth["death_hazard_ratios"]["historical_era"] > 1
     assert cohort.provenance["seed"] == 5 and cohort.provenance["scenario"]["name"] == (
-        "seed-article")
+        "seed-article"
+    )
 
 
 def test_confounding_by_indication_is_present() -> None:
@@ -96,9 +98,12 @@ def test_bad_arguments() -> None:
 
 
 def test_scenario_problems_are_listed_together(tmp_path: Path) -> None:
-    src = (Path(__file__).parents[1] / "dah_outcomes/synthetic/scenarios/seed-article.toml")
-    bad = src.read_text().replace("plasmapheresis = 0.57", "plasmapheresis = 1.7").replace(
-        "[effects.rituximab]", "[effects.rituximab]\nshoe_size = 2.0")
+    src = Path(__file__).parents[1] / "dah_outcomes/synthetic/scenarios/seed-article.toml"
+    bad = (
+        src.read_text()
+        .replace("plasmapheresis = 0.57", "plasmapheresis = 1.7")
+        .replace("[effects.rituximab]", "[effects.rituximab]\nshoe_size = 2.0")
+    )
     path = tmp_path / "bad.toml"
     path.write_text(bad)
     with pytest.raises(ScenarioError) as info:
@@ -108,7 +113,7 @@ def test_scenario_problems_are_listed_together(tmp_path: Path) -> None:
 
 
 def test_unreachable_target_is_a_clear_calibration_error(tmp_path: Path) -> None:
-    src = (Path(__file__).parents[1] / "dah_outcomes/synthetic/scenarios/seed-article.toml")
+    src = Path(__file__).parents[1] / "dah_outcomes/synthetic/scenarios/seed-article.toml"
     # recurrence of 99.9% cannot happen when a fifth of patients die in their first episode
     path = tmp_path / "unreachable.toml"
     path.write_text(src.read_text().replace("recurrence = 0.29 ", "recurrence = 0.999 "))

@@ -26,66 +26,165 @@ def test_valid_tables_have_no_problem(small_tables) -> None:
         ("patients", lambda p: p.drop(columns="followup_end"), "missing_column", "followup_end"),
         ("patients", lambda p: p.assign(colour="red"), "unknown_column", "colour"),
         ("patients", lambda p: p.assign(sex=["F", "X", "M", "F", "F"]), "not_allowed", "sex"),
-        ("patients", lambda p: p.assign(followup_start=["2005-01-01", "not a date",
-                                                        "1995-01-01", "2010-01-01",
-                                                        "2010-01-01"]), "type",
-         "followup_start"),
-        ("patients", lambda p: p.assign(patient_id=["P1", "P1", "P3", "P4", "P5"]),
-         "duplicate_id", "patient_id"),
-        ("patients", lambda p: p.assign(followup_end=["2004-01-01", "2008-03-10",
-                                                      "2005-01-01", "2020-01-01",
-                                                      "2012-01-01"]),
-         "followup_end_before_start", "followup_end"),
-        ("patients", lambda p: p.assign(followup_end=["2015-01-01", "2009-03-10",
-                                                      "2005-01-01", "2020-01-01",
-                                                      "2012-01-01"]),
-         "followup_after_death", "followup_end"),
-        ("patients", lambda p: p.assign(birth_date=["2006-01-01"] + ["1980-01-01"] * 4),
-         "diagnosis_before_birth", "sle_diagnosis_date"),
-        ("patients", lambda p: p.assign(death_date=["2004-01-01", "2008-03-10", None, None,
-                                                    None]),
-         "death_before_followup_start", "death_date"),
-        ("episodes", lambda e: e.assign(patient_id=["P1", "P2", "P9", "P1"]),
-         "unknown_patient", "patient_id"),
-        ("episodes", lambda e: pd.concat([e, e.iloc[[1]].assign(
-            episode_number=2, onset_date="2008-03-09", discharge_date="2008-03-10",
-            in_hospital_death=False)], ignore_index=True),
-         "episode_after_fatal_episode", "episode_number"),
-        ("episodes", lambda e: e.assign(discharge_date=["2004-12-01", "2008-03-10",
-                                                        "1996-06-20", "2009-05-15"]),
-         "discharge_before_onset", "discharge_date"),
-        ("episodes", lambda e: e.assign(onset_date=["2005-01-01", "2008-04-01", "1996-06-01",
-                                                    "2009-05-01"]),
-         "death_before_onset", "onset_date"),
-        ("episodes", lambda e: e.assign(onset_date=["2005-01-01", "2008-03-01", "1994-06-01",
-                                                    "2009-05-01"]),
-         "onset_outside_followup", "onset_date"),
-        ("episodes", lambda e: e.assign(episode_number=[1, 1, 1, 3]), "episode_numbering",
-         "episode_number"),
-        ("episodes", lambda e: e.assign(episode_number=[1, 1, 1, 1]), "duplicate_id",
-         "episode_number"),
-        ("episodes", lambda e: e.assign(onset_date=["2009-06-01", "2008-03-01", "1996-06-01",
-                                                    "2009-05-01"],
-                                        discharge_date=[None, "2008-03-10", "1996-06-20",
-                                                        "2009-05-15"]),
-         "onset_not_increasing", "onset_date"),
-        ("episodes", lambda e: e.assign(discharge_date=["2005-01-20", "2008-03-05",
-                                                        "1996-06-20", "2009-05-15"]),
-         "death_outside_episode", "in_hospital_death"),
-        ("episodes", lambda e: e.assign(in_hospital_death=[True, True, False, False]),
-         "in_hospital_death_without_death_date", "in_hospital_death"),
-        ("episodes", lambda e: e.assign(in_hospital_death=["no", "yes", "perhaps", "no"]),
-         "type", "in_hospital_death"),
-        ("episodes", lambda e: e.assign(in_hospital_death=[False, True, True, False],
-                                        discharge_date=["2005-01-20", "2008-03-10", None,
-                                                        "2009-05-15"]),
-         "in_hospital_death_without_death_date", "in_hospital_death"),
-        ("episodes", lambda e: e.assign(ventilation_days=[5, 3, 2, 1]), "inconsistent_flags",
-         "ventilation_days"),
-        ("episodes", lambda e: e.assign(ventilation_days=[5, 3, -1, 1]), "out_of_range",
-         "ventilation_days"),
-        ("episodes", lambda e: e.assign(in_hospital_death=[False, None, False, False]),
-         "missing_value", "in_hospital_death"),
+        (
+            "patients",
+            lambda p: p.assign(
+                followup_start=[
+                    "2005-01-01",
+                    "not a date",
+                    "1995-01-01",
+                    "2010-01-01",
+                    "2010-01-01",
+                ]
+            ),
+            "type",
+            "followup_start",
+        ),
+        (
+            "patients",
+            lambda p: p.assign(patient_id=["P1", "P1", "P3", "P4", "P5"]),
+            "duplicate_id",
+            "patient_id",
+        ),
+        (
+            "patients",
+            lambda p: p.assign(
+                followup_end=["2004-01-01", "2008-03-10", "2005-01-01", "2020-01-01", "2012-01-01"]
+            ),
+            "followup_end_before_start",
+            "followup_end",
+        ),
+        (
+            "patients",
+            lambda p: p.assign(
+                followup_end=["2015-01-01", "2009-03-10", "2005-01-01", "2020-01-01", "2012-01-01"]
+            ),
+            "followup_after_death",
+            "followup_end",
+        ),
+        (
+            "patients",
+            lambda p: p.assign(birth_date=["2006-01-01"] + ["1980-01-01"] * 4),
+            "diagnosis_before_birth",
+            "sle_diagnosis_date",
+        ),
+        (
+            "patients",
+            lambda p: p.assign(death_date=["2004-01-01", "2008-03-10", None, None, None]),
+            "death_before_followup_start",
+            "death_date",
+        ),
+        (
+            "episodes",
+            lambda e: e.assign(patient_id=["P1", "P2", "P9", "P1"]),
+            "unknown_patient",
+            "patient_id",
+        ),
+        (
+            "episodes",
+            lambda e: pd.concat(
+                [
+                    e,
+                    e.iloc[[1]].assign(
+                        episode_number=2,
+                        onset_date="2008-03-09",
+                        discharge_date="2008-03-10",
+                        in_hospital_death=False,
+                    ),
+                ],
+                ignore_index=True,
+            ),
+            "episode_after_fatal_episode",
+            "episode_number",
+        ),
+        (
+            "episodes",
+            lambda e: e.assign(
+                discharge_date=["2004-12-01", "2008-03-10", "1996-06-20", "2009-05-15"]
+            ),
+            "discharge_before_onset",
+            "discharge_date",
+        ),
+        (
+            "episodes",
+            lambda e: e.assign(onset_date=["2005-01-01", "2008-04-01", "1996-06-01", "2009-05-01"]),
+            "death_before_onset",
+            "onset_date",
+        ),
+        (
+            "episodes",
+            lambda e: e.assign(onset_date=["2005-01-01", "2008-03-01", "1994-06-01", "2009-05-01"]),
+            "onset_outside_followup",
+            "onset_date",
+        ),
+        (
+            "episodes",
+            lambda e: e.assign(episode_number=[1, 1, 1, 3]),
+            "episode_numbering",
+            "episode_number",
+        ),
+        (
+            "episodes",
+            lambda e: e.assign(episode_number=[1, 1, 1, 1]),
+            "duplicate_id",
+            "episode_number",
+        ),
+        (
+            "episodes",
+            lambda e: e.assign(
+                onset_date=["2009-06-01", "2008-03-01", "1996-06-01", "2009-05-01"],
+                discharge_date=[None, "2008-03-10", "1996-06-20", "2009-05-15"],
+            ),
+            "onset_not_increasing",
+            "onset_date",
+        ),
+        (
+            "episodes",
+            lambda e: e.assign(
+                discharge_date=["2005-01-20", "2008-03-05", "1996-06-20", "2009-05-15"]
+            ),
+            "death_outside_episode",
+            "in_hospital_death",
+        ),
+        (
+            "episodes",
+            lambda e: e.assign(in_hospital_death=[True, True, False, False]),
+            "in_hospital_death_without_death_date",
+            "in_hospital_death",
+        ),
+        (
+            "episodes",
+            lambda e: e.assign(in_hospital_death=["no", "yes", "perhaps", "no"]),
+            "type",
+            "in_hospital_death",
+        ),
+        (
+            "episodes",
+            lambda e: e.assign(
+                in_hospital_death=[False, True, True, False],
+                discharge_date=["2005-01-20", "2008-03-10", None, "2009-05-15"],
+            ),
+            "in_hospital_death_without_death_date",
+            "in_hospital_death",
+        ),
+        (
+            "episodes",
+            lambda e: e.assign(ventilation_days=[5, 3, 2, 1]),
+            "inconsistent_flags",
+            "ventilation_days",
+        ),
+        (
+            "episodes",
+            lambda e: e.assign(ventilation_days=[5, 3, -1, 1]),
+            "out_of_range",
+            "ventilation_days",
+        ),
+        (
+            "episodes",
+            lambda e: e.assign(in_hospital_death=[False, None, False, False]),
+            "missing_value",
+            "in_hospital_death",
+        ),
     ],
 )
 def test_each_rule_is_reported(small_tables, table, edit, rule, column) -> None:
@@ -110,7 +209,8 @@ def test_all_problems_are_collected_before_raising(small_tables) -> None:
         Cohort(p, e)
     problems = info.value.problems
     assert {"not_allowed", "unknown_column", "unknown_patient", "episode_numbering"} <= set(
-        problems["rule"])
+        problems["rule"]
+    )
     assert (problems.loc[problems["rule"] == "not_allowed", "row"].tolist()) == [1, 4]
     assert problems.loc[problems["rule"] == "not_allowed", "patient_id"].tolist() == ["P2", "P5"]
     message = str(info.value)
@@ -123,8 +223,7 @@ def test_dates_are_shown_as_written(small_tables) -> None:
     p, e = small_tables
     e = e.assign(discharge_date=["2004-12-01", "2008-03-10", "1996-06-20", "2009-05-15"])
     found = problems_of(p, e)
-    assert found.loc[found["rule"] == "discharge_before_onset", "value"].tolist() == [
-        "2004-12-01"]
+    assert found.loc[found["rule"] == "discharge_before_onset", "value"].tolist() == ["2004-12-01"]
 
 
 def test_inputs_are_not_modified(small_tables) -> None:

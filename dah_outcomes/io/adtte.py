@@ -39,13 +39,20 @@ from dah_outcomes.io.readers import RawTable
 
 __all__ = ["assemble_adtte", "sas_dates"]
 
-_DEFAULTS: dict[str, Any] = {"subject": "USUBJID", "paramcd": "PARAMCD", "cnsr": "CNSR",
-                             "startdt": "STARTDT", "adt": "ADT", "death_param": "OS",
-                             "discharge_param": None, "died_in_hospital_cnsr": 1}
+_DEFAULTS: dict[str, Any] = {
+    "subject": "USUBJID",
+    "paramcd": "PARAMCD",
+    "cnsr": "CNSR",
+    "startdt": "STARTDT",
+    "adt": "ADT",
+    "death_param": "OS",
+    "discharge_param": None,
+    "died_in_hospital_cnsr": 1,
+}
 _SAS_EPOCH = pd.Timestamp("1960-01-01")
 _RULES = {
     "missing_parameter": "every subject needs a record of the death parameter "
-                         "([adtte] death_param): add it or correct USUBJID",
+    "([adtte] death_param): add it or correct USUBJID",
     "missing_subject": "every record needs its subject identifier",
     "duplicate_parameter": "a subject has this parameter twice: keep one record",
 }
@@ -72,8 +79,9 @@ def assemble_adtte(raw: RawTable, m: ImportMapping) -> Assembled:
     """Patients and their index DAH episode from an ADTTE dataset (see the module docstring)."""
     unknown = set(m.adtte) - set(_DEFAULTS)
     if unknown:
-        raise ArgumentError(f"unknown [adtte] option(s) {sorted(unknown)}; valid options are "
-                            f"{sorted(_DEFAULTS)}")
+        raise ArgumentError(
+            f"unknown [adtte] option(s) {sorted(unknown)}; valid options are {sorted(_DEFAULTS)}"
+        )
     opt = {**_DEFAULTS, **m.adtte}
     label = str(raw.path)
     frame = raw.frame
@@ -81,13 +89,21 @@ def assemble_adtte(raw: RawTable, m: ImportMapping) -> Assembled:
     for key in ("subject", "paramcd", "cnsr", "startdt", "adt"):
         found = find_column(frame.columns, (opt[key],))
         if found is None:
-            raise ArgumentError(f"the ADTTE dataset has no {opt[key]!r} column (set [adtte] "
-                                f"{key} = \"...\"); columns: {list(frame.columns)[:12]}")
+            raise ArgumentError(
+                f"the ADTTE dataset has no {opt[key]!r} column (set [adtte] "
+                f'{key} = "..."); columns: {list(frame.columns)[:12]}'
+            )
         cols[key] = found
-    subject = frame[cols["subject"]].astype(object).map(
-        lambda v: str(v).strip() if v is not None and not pd.isna(v) else None)
-    param = frame[cols["paramcd"]].astype(object).map(
-        lambda v: str(v).strip() if v is not None and not pd.isna(v) else None)
+    subject = (
+        frame[cols["subject"]]
+        .astype(object)
+        .map(lambda v: str(v).strip() if v is not None and not pd.isna(v) else None)
+    )
+    param = (
+        frame[cols["paramcd"]]
+        .astype(object)
+        .map(lambda v: str(v).strip() if v is not None and not pd.isna(v) else None)
+    )
     groups = pd.Series(None, index=frame.index, dtype=object)
     known = subject.notna().to_numpy()
     groups[known] = "subj:" + subject[known]
@@ -98,18 +114,44 @@ def assemble_adtte(raw: RawTable, m: ImportMapping) -> Assembled:
     with_death = set(subject[is_death].dropna())
     lacking = known & ~subject.isin(with_death).to_numpy(dtype=bool)
     if lacking.any():
-        problems.append(problem_frame([pd.DataFrame({
-            "file": label, "table": "source", "row": frame.index[lacking].to_numpy(dtype=object),
-            "patient_id": subject[lacking].to_numpy(dtype=object), "column": cols["paramcd"],
-            "value": param[lacking].to_numpy(dtype=object), "rule": "missing_parameter",
-            "hint": _RULES["missing_parameter"]})]))
+        problems.append(
+            problem_frame(
+                [
+                    pd.DataFrame(
+                        {
+                            "file": label,
+                            "table": "source",
+                            "row": frame.index[lacking].to_numpy(dtype=object),
+                            "patient_id": subject[lacking].to_numpy(dtype=object),
+                            "column": cols["paramcd"],
+                            "value": param[lacking].to_numpy(dtype=object),
+                            "rule": "missing_parameter",
+                            "hint": _RULES["missing_parameter"],
+                        }
+                    )
+                ]
+            )
+        )
 
     nobody = ~known & ~is_death  # the death records without a subject fail validation
     if nobody.any():
-        problems.append(problem_frame([pd.DataFrame({
-            "file": label, "table": "source", "row": frame.index[nobody].to_numpy(dtype=object),
-            "column": cols["subject"], "value": None, "rule": "missing_subject",
-            "hint": _RULES["missing_subject"]})]))
+        problems.append(
+            problem_frame(
+                [
+                    pd.DataFrame(
+                        {
+                            "file": label,
+                            "table": "source",
+                            "row": frame.index[nobody].to_numpy(dtype=object),
+                            "column": cols["subject"],
+                            "value": None,
+                            "rule": "missing_subject",
+                            "hint": _RULES["missing_subject"],
+                        }
+                    )
+                ]
+            )
+        )
     derived = pd.DataFrame(index=main.index)
     derived["patient_id"] = subject[is_death].to_numpy(dtype=object)
     start = sas_dates(main[cols["startdt"]])
@@ -126,34 +168,67 @@ def assemble_adtte(raw: RawTable, m: ImportMapping) -> Assembled:
         dup = dis_subject.duplicated(keep=False) & dis_subject.notna()
         if dup.any():
             rows = dis.index[dup.to_numpy()]
-            problems.append(problem_frame([pd.DataFrame({
-                "file": label, "table": "source", "row": rows.to_numpy(dtype=object),
-                "patient_id": dis_subject[dup].to_numpy(dtype=object), "column": cols["paramcd"],
-                "value": opt["discharge_param"], "rule": "duplicate_parameter",
-                "hint": _RULES["duplicate_parameter"]})]))
+            problems.append(
+                problem_frame(
+                    [
+                        pd.DataFrame(
+                            {
+                                "file": label,
+                                "table": "source",
+                                "row": rows.to_numpy(dtype=object),
+                                "patient_id": dis_subject[dup].to_numpy(dtype=object),
+                                "column": cols["paramcd"],
+                                "value": opt["discharge_param"],
+                                "rule": "duplicate_parameter",
+                                "hint": _RULES["duplicate_parameter"],
+                            }
+                        )
+                    ]
+                )
+            )
         first = dis.loc[~dis_subject.duplicated().to_numpy()]
-        by_subject = pd.DataFrame({
-            "discharge_date": sas_dates(first[cols["adt"]]).to_numpy(dtype=object),
-            "in_hospital_death": (_cnsr(first[cols["cnsr"]])
-                                  == opt["died_in_hospital_cnsr"]).to_numpy(dtype=object),
-        }, index=subject.loc[first.index].to_numpy(dtype=object))
+        by_subject = pd.DataFrame(
+            {
+                "discharge_date": sas_dates(first[cols["adt"]]).to_numpy(dtype=object),
+                "in_hospital_death": (
+                    _cnsr(first[cols["cnsr"]]) == opt["died_in_hospital_cnsr"]
+                ).to_numpy(dtype=object),
+            },
+            index=subject.loc[first.index].to_numpy(dtype=object),
+        )
         joined = by_subject.reindex(derived["patient_id"].to_numpy())
         derived["discharge_date"] = joined["discharge_date"].to_numpy(dtype=object)
         derived["in_hospital_death"] = joined["in_hospital_death"].to_numpy(dtype=object)
     # the mapping wins over derived values; ADSL-style columns are taken from the main record
     keep = [c for c in derived.columns if c not in m.columns]
-    source = pd.concat([derived[keep], main.drop(columns=[c for c in main.columns
-                                                          if c in keep])], axis=1)
+    source = pd.concat(
+        [derived[keep], main.drop(columns=[c for c in main.columns if c in keep])], axis=1
+    )
     pt = apply_mapping(source, m, table="patients", value_labels=raw.value_labels)
     et = apply_mapping(source, m, table="episodes", value_labels=raw.value_labels)
-    problems.append(problem_frame([*_mapping_problems(pt.missing, "patients", label),
-                                   *_mapping_problems(et.missing, "episodes", label)]))
+    problems.append(
+        problem_frame(
+            [
+                *_mapping_problems(pt.missing, "patients", label),
+                *_mapping_problems(et.missing, "episodes", label),
+            ]
+        )
+    )
     others = sorted(set(param[~is_death].dropna()) - {opt["discharge_param"]})
-    notes = {"adtte": {**opt, "columns": cols,
-                       "unused_parameters": others,
-                       "records_of_unused_parameters": int(param.isin(others).sum())},
-             "unmapped_columns": sorted(set(pt.unmapped) & set(et.unmapped))}
-    return Assembled({"patients": pt.frame, "episodes": et.frame},
-                     {"patients": label, "episodes": label}, [raw],
-                     groups={label: groups}, problems=problem_frame(problems),
-                     notes=notes)
+    notes = {
+        "adtte": {
+            **opt,
+            "columns": cols,
+            "unused_parameters": others,
+            "records_of_unused_parameters": int(param.isin(others).sum()),
+        },
+        "unmapped_columns": sorted(set(pt.unmapped) & set(et.unmapped)),
+    }
+    return Assembled(
+        {"patients": pt.frame, "episodes": et.frame},
+        {"patients": label, "episodes": label},
+        [raw],
+        groups={label: groups},
+        problems=problem_frame(problems),
+        notes=notes,
+    )

@@ -64,8 +64,13 @@ def _write_table(frame: pd.DataFrame, path: Path, fmt: Format) -> None:
         frame.to_parquet(path, index=False)
 
 
-def save_cohort(cohort: Cohort, out_dir: str | Path, *, format: Format = "csv",
-                extra: dict[str, Any] | None = None) -> dict[str, Path]:
+def save_cohort(
+    cohort: Cohort,
+    out_dir: str | Path,
+    *,
+    format: Format = "csv",
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Path]:
     """Write ``patients``, ``episodes`` and ``provenance.json`` to ``out_dir``.
 
     Parameters
@@ -86,28 +91,33 @@ def save_cohort(cohort: Cohort, out_dir: str | Path, *, format: Format = "csv",
     """
     if format not in ("csv", "parquet"):
         raise ArgumentError(f"format must be one of ['csv', 'parquet'], got {format!r}")
-    from dah_outcomes import __version__
+    from dah_outcomes._version import __version__
 
     out = Path(out_dir)
     paths: dict[str, Path] = {}
     for name in ("patients", "episodes"):
         frame = getattr(cohort, name)
-        paths[name] = write_atomic(out / f"{name}.{format}",
-                                   lambda p, f=frame: _write_table(f, p, format))
+        paths[name] = write_atomic(
+            out / f"{name}.{format}", lambda p, f=frame: _write_table(f, p, format)
+        )
     meta = {
         "package": "dah_outcomes",
         "version": __version__,
         "design": cohort.design,
         "fingerprint": cohort.fingerprint,
-        "counts": {"patients": cohort.n_patients, "dah_patients": cohort.n_dah_patients,
-                   "episodes": cohort.n_episodes},
+        "counts": {
+            "patients": cohort.n_patients,
+            "dah_patients": cohort.n_dah_patients,
+            "episodes": cohort.n_episodes,
+        },
         "files": {p.name: sha256_file(p) for p in paths.values()},
         "provenance": json_safe(dict(cohort.provenance)),
         **(extra or {}),
     }
     text = json.dumps(meta, indent=2, sort_keys=True) + "\n"
-    paths["provenance"] = write_atomic(out / "provenance.json",
-                                       lambda p: p.write_text(text, encoding="utf-8"))
+    paths["provenance"] = write_atomic(
+        out / "provenance.json", lambda p: p.write_text(text, encoding="utf-8")
+    )
     return paths
 
 
@@ -115,8 +125,9 @@ def _read_table(path: Path) -> pd.DataFrame:
     fmt = _SUFFIXES.get(path.suffix.lower())
     try:
         if fmt == "csv":
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
-                                encoding="utf-8-sig")
+            frame = pd.read_csv(
+                path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig"
+            )
             # rows are named by their line in the file (the header is line 1)
             frame.index = pd.RangeIndex(2, len(frame) + 2)
             return frame
@@ -140,8 +151,7 @@ def _find(folder: Path, name: str) -> Path:
     )
 
 
-def load_cohort(source: str | Path | Sequence[str | Path], *,
-                allow_extra: bool = False) -> Cohort:
+def load_cohort(source: str | Path | Sequence[str | Path], *, allow_extra: bool = False) -> Cohort:
     """Read a cohort folder (or its two table files) and validate it.
 
     Parameters
@@ -166,11 +176,15 @@ def load_cohort(source: str | Path | Sequence[str | Path], *,
     if isinstance(source, str | Path):
         folder = Path(source)
         if not folder.exists():
-            raise CohortFileError(f"{folder} does not exist: give a cohort folder or the two "
-                                  "table files (patients, episodes)")
+            raise CohortFileError(
+                f"{folder} does not exist: give a cohort folder or the two "
+                "table files (patients, episodes)"
+            )
         if not folder.is_dir():
-            raise CohortFileError(f"{folder} is a file: give the cohort folder, or both the "
-                                  "patients and the episodes files")
+            raise CohortFileError(
+                f"{folder} is a file: give the cohort folder, or both the "
+                "patients and the episodes files"
+            )
         p_path, e_path = _find(folder, "patients"), _find(folder, "episodes")
         meta_path: Path | None = folder / "provenance.json"
     else:
@@ -182,10 +196,12 @@ def load_cohort(source: str | Path | Sequence[str | Path], *,
                 raise CohortFileError(f"{f} does not exist")
         p_path, e_path = files
         meta_path = p_path.parent / "provenance.json"
-    provenance: dict[str, Any] = {"source": "files", "patients_file": str(p_path),
-                                  "episodes_file": str(e_path),
-                                  "sha256": {p_path.name: sha256_file(p_path),
-                                             e_path.name: sha256_file(e_path)}}
+    provenance: dict[str, Any] = {
+        "source": "files",
+        "patients_file": str(p_path),
+        "episodes_file": str(e_path),
+        "sha256": {p_path.name: sha256_file(p_path), e_path.name: sha256_file(e_path)},
+    }
     design = None
     if meta_path is not None and meta_path.exists():
         try:
@@ -194,5 +210,10 @@ def load_cohort(source: str | Path | Sequence[str | Path], *,
             raise CohortFileError(f"cannot read {meta_path}: {exc}") from exc
         design = meta.get("design")
         provenance = {**meta.get("provenance", {}), "loaded_from": provenance}
-    return Cohort(_read_table(p_path), _read_table(e_path), provenance=provenance,
-                  design=design, allow_extra=allow_extra)
+    return Cohort(
+        _read_table(p_path),
+        _read_table(e_path),
+        provenance=provenance,
+        design=design,
+        allow_extra=allow_extra,
+    )

@@ -41,8 +41,18 @@ from dah_outcomes.io.staging import (
 )
 from dah_outcomes.results import ResultMixin, json_safe
 
-__all__ = ["CHUNK_ROWS", "EXTRA_RULES", "PROBLEM_COLUMNS", "Assembled", "ImportResult",
-           "Prepared", "plot_import_flow", "problem_frame", "read_cohort", "write_import"]
+__all__ = [
+    "CHUNK_ROWS",
+    "EXTRA_RULES",
+    "PROBLEM_COLUMNS",
+    "Assembled",
+    "ImportResult",
+    "Prepared",
+    "plot_import_flow",
+    "problem_frame",
+    "read_cohort",
+    "write_import",
+]
 
 Mode = Literal["strict", "quarantine"]
 #: Rows per chunk when a large flat CSV is streamed (see ``chunk_rows`` of :func:`read_cohort`).
@@ -83,10 +93,21 @@ def row_issue_problems(raw: RawTable) -> pd.DataFrame:
     if raw.row_issues.empty:
         return problem_frame([])
     i = raw.row_issues
-    return problem_frame([pd.DataFrame({"file": str(raw.path), "table": "source",
-                                        "row": i["row"].to_numpy(dtype=object),
-                                        "column": None, "value": i["value"], "rule": i["rule"],
-                                        "hint": i["hint"]})])
+    return problem_frame(
+        [
+            pd.DataFrame(
+                {
+                    "file": str(raw.path),
+                    "table": "source",
+                    "row": i["row"].to_numpy(dtype=object),
+                    "column": None,
+                    "value": i["value"],
+                    "rule": i["rule"],
+                    "hint": i["hint"],
+                }
+            )
+        ]
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,26 +146,41 @@ class ImportResult(ResultMixin):
 
     def summary(self) -> str:
         """One line: rows read, accepted and rejected."""
-        return (f"rows read {self.rows_read}, accepted {self.rows_accepted}, "
-                f"rejected {self.rows_rejected}")
+        return (
+            f"rows read {self.rows_read}, accepted {self.rows_accepted}, "
+            f"rejected {self.rows_rejected}"
+        )
 
 
 # ---------------------------------------------------------------- assembly by layout
+
 
 def _read(path: str | Path, format: str | None, sheet: str | int | None) -> RawTable:
     return read_table(path, format=format, sheet=sheet)
 
 
 def _mapping_problems(missing: Sequence[str], table: str, file: str) -> list[dict[str, Any]]:
-    return [{"file": file, "table": table, "row": None, "column": m, "value": None,
-             "rule": "source_column_missing", "hint": EXTRA_RULES["source_column_missing"]}
-            for m in missing]
+    return [
+        {
+            "file": file,
+            "table": table,
+            "row": None,
+            "column": m,
+            "value": None,
+            "rule": "source_column_missing",
+            "hint": EXTRA_RULES["source_column_missing"],
+        }
+        for m in missing
+    ]
 
 
-def flat_tables(frame: pd.DataFrame, m: ImportMapping, label: str,
-                value_labels: Mapping[str, Mapping[Any, str]] | None = None,
-                default_episode_number: pd.Series | None = None,
-                ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, list[str]]:
+def flat_tables(
+    frame: pd.DataFrame,
+    m: ImportMapping,
+    label: str,
+    value_labels: Mapping[str, Mapping[Any, str]] | None = None,
+    default_episode_number: pd.Series | None = None,
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, list[str]]:
     """Patients and first episodes from one row per patient.
 
     Returns the two tables, the mapping problems and the unmapped source columns.
@@ -153,18 +189,26 @@ def flat_tables(frame: pd.DataFrame, m: ImportMapping, label: str,
     et = apply_mapping(frame, m, table="episodes", value_labels=value_labels)
     e = et.frame
     constants = {n for n, r in m.columns.items() if r.constant is not None}
-    content = [c for c in e.columns if c not in ("patient_id", "episode_number")
-               and c not in constants]
+    content = [
+        c for c in e.columns if c not in ("patient_id", "episode_number") and c not in constants
+    ]
     # a row holds an episode when any episode column has a value; the others are patients
     # without DAH (a source population)
     has = e[content].notna().any(axis=1) if content else pd.Series(False, index=e.index)
     e = e.loc[has.to_numpy(dtype=bool)].copy()
     if "episode_number" not in e.columns:
-        number = 1 if default_episode_number is None else default_episode_number.reindex(
-            e.index).to_numpy(dtype=object)
+        number = (
+            1
+            if default_episode_number is None
+            else default_episode_number.reindex(e.index).to_numpy(dtype=object)
+        )
         e.insert(1 if "patient_id" in e.columns else 0, "episode_number", number)
-    problems = problem_frame([*_mapping_problems(pt.missing, "patients", label),
-                              *_mapping_problems(et.missing, "episodes", label)])
+    problems = problem_frame(
+        [
+            *_mapping_problems(pt.missing, "patients", label),
+            *_mapping_problems(et.missing, "episodes", label),
+        ]
+    )
     unmapped = sorted(set(pt.unmapped) & set(et.unmapped))
     return {"patients": pt.frame, "episodes": e}, problems, unmapped
 
@@ -173,9 +217,13 @@ def _assemble_flat(raw: RawTable, m: ImportMapping) -> Assembled:
     """One row per patient, carrying the first episode's columns when the patient had one."""
     label = str(raw.path)
     tables, problems, unmapped = flat_tables(raw.frame, m, label, raw.value_labels)
-    return Assembled(tables, {"patients": label, "episodes": label}, [raw],
-                     problems=problem_frame([row_issue_problems(raw), problems]),
-                     notes={"unmapped_columns": unmapped})
+    return Assembled(
+        tables,
+        {"patients": label, "episodes": label},
+        [raw],
+        problems=problem_frame([row_issue_problems(raw), problems]),
+        notes={"unmapped_columns": unmapped},
+    )
 
 
 def _assemble_episodes(raw: RawTable, m: ImportMapping) -> Assembled:
@@ -184,9 +232,15 @@ def _assemble_episodes(raw: RawTable, m: ImportMapping) -> Assembled:
     pt = apply_mapping(raw.frame, m, table="patients", value_labels=raw.value_labels)
     et = apply_mapping(raw.frame, m, table="episodes", value_labels=raw.value_labels)
     p = pt.frame
-    problems = [row_issue_problems(raw),
-                problem_frame([*_mapping_problems(pt.missing, "patients", label),
-                               *_mapping_problems(et.missing, "episodes", label)])]
+    problems = [
+        row_issue_problems(raw),
+        problem_frame(
+            [
+                *_mapping_problems(pt.missing, "patients", label),
+                *_mapping_problems(et.missing, "episodes", label),
+            ]
+        ),
+    ]
     groups = pd.Series(raw.frame.index.astype(str), index=raw.frame.index)
     if "patient_id" in p.columns and len(p):
         pid = p["patient_id"]
@@ -201,31 +255,61 @@ def _assemble_episodes(raw: RawTable, m: ImportMapping) -> Assembled:
             for c in cols:
                 rows = bad.index[bad[c].to_numpy()]
                 if len(rows):
-                    problems.append(problem_frame([pd.DataFrame({
-                        "file": label, "table": "patients", "row": rows.to_numpy(dtype=object),
-                        "patient_id": sub.loc[rows, "patient_id"].to_numpy(dtype=object),
-                        "column": c, "value": p.loc[rows, c].astype(object).to_numpy(),
-                        "rule": "inconsistent_patient_value",
-                        "hint": EXTRA_RULES["inconsistent_patient_value"]})]))
+                    problems.append(
+                        problem_frame(
+                            [
+                                pd.DataFrame(
+                                    {
+                                        "file": label,
+                                        "table": "patients",
+                                        "row": rows.to_numpy(dtype=object),
+                                        "patient_id": sub.loc[rows, "patient_id"].to_numpy(
+                                            dtype=object
+                                        ),
+                                        "column": c,
+                                        "value": p.loc[rows, c].astype(object).to_numpy(),
+                                        "rule": "inconsistent_patient_value",
+                                        "hint": EXTRA_RULES["inconsistent_patient_value"],
+                                    }
+                                )
+                            ]
+                        )
+                    )
         first = ~pid.duplicated() | ~known
         p = p.loc[first.to_numpy(dtype=bool)]
-    return Assembled({"patients": p, "episodes": et.frame},
-                     {"patients": label, "episodes": label}, [raw],
-                     groups={label: groups}, problems=problem_frame(problems),
-                     notes={"unmapped_columns": sorted(set(pt.unmapped) & set(et.unmapped))})
+    return Assembled(
+        {"patients": p, "episodes": et.frame},
+        {"patients": label, "episodes": label},
+        [raw],
+        groups={label: groups},
+        problems=problem_frame(problems),
+        notes={"unmapped_columns": sorted(set(pt.unmapped) & set(et.unmapped))},
+    )
 
 
 def _assemble_two(p_raw: RawTable, e_raw: RawTable, m: ImportMapping) -> Assembled:
     pl, el = str(p_raw.path), str(e_raw.path)
     pt = apply_mapping(p_raw.frame, m, table="patients", value_labels=p_raw.value_labels)
     et = apply_mapping(e_raw.frame, m, table="episodes", value_labels=e_raw.value_labels)
-    problems = problem_frame([row_issue_problems(p_raw), row_issue_problems(e_raw),
-                              problem_frame([*_mapping_problems(pt.missing, "patients", pl),
-                                             *_mapping_problems(et.missing, "episodes", el)])])
-    return Assembled({"patients": pt.frame, "episodes": et.frame},
-                     {"patients": pl, "episodes": el}, [p_raw, e_raw], problems=problems,
-                     notes={"unmapped_columns": {"patients": list(pt.unmapped),
-                                                 "episodes": list(et.unmapped)}})
+    problems = problem_frame(
+        [
+            row_issue_problems(p_raw),
+            row_issue_problems(e_raw),
+            problem_frame(
+                [
+                    *_mapping_problems(pt.missing, "patients", pl),
+                    *_mapping_problems(et.missing, "episodes", el),
+                ]
+            ),
+        ]
+    )
+    return Assembled(
+        {"patients": pt.frame, "episodes": et.frame},
+        {"patients": pl, "episodes": el},
+        [p_raw, e_raw],
+        problems=problems,
+        notes={"unmapped_columns": {"patients": list(pt.unmapped), "episodes": list(et.unmapped)}},
+    )
 
 
 def _find_table(folder: Path, name: str) -> Path:
@@ -233,29 +317,37 @@ def _find_table(folder: Path, name: str) -> Path:
     for s in suffixes:
         if (folder / f"{name}{s}").exists():
             return folder / f"{name}{s}"
-    raise CohortFileError(f"{folder} has no {name} table (e.g. {name}.csv); give a folder with "
-                          "patients and episodes tables, or a single file and a mapping")
+    raise CohortFileError(
+        f"{folder} has no {name} table (e.g. {name}.csv); give a folder with "
+        "patients and episodes tables, or a single file and a mapping"
+    )
 
 
-def _assemble(source: Any, m: ImportMapping, dictionary: Any, format: str | None,
-              sheet: str | int | None) -> tuple[Assembled, str]:
+def _assemble(
+    source: Any, m: ImportMapping, dictionary: Any, format: str | None, sheet: str | int | None
+) -> tuple[Assembled, str]:
     if isinstance(source, str | Path) and Path(source).is_dir():
         folder = Path(source)
         source = (_find_table(folder, "patients"), _find_table(folder, "episodes"))
     if isinstance(source, list | tuple):
         if len(source) != 2:
-            raise ArgumentError(f"give one file, a folder, or two files (patients, episodes); "
-                                f"got {len(source)} paths")
-        return _assemble_two(_read(source[0], format, sheet), _read(source[1], format, sheet),
-                             m), "two_tables"
+            raise ArgumentError(
+                f"give one file, a folder, or two files (patients, episodes); "
+                f"got {len(source)} paths"
+            )
+        return _assemble_two(
+            _read(source[0], format, sheet), _read(source[1], format, sheet), m
+        ), "two_tables"
     if not isinstance(source, str | Path):
-        raise ArgumentError(f"source must be a path or a pair of paths, got "
-                            f"{type(source).__name__}")
+        raise ArgumentError(
+            f"source must be a path or a pair of paths, got {type(source).__name__}"
+        )
     raw = _read(source, format, sheet)
     layout = m.layout or _guess_layout(raw, dictionary)
     if layout == "two_tables":
-        raise ArgumentError("layout 'two_tables' needs two files (patients, episodes) or a "
-                            "folder holding them")
+        raise ArgumentError(
+            "layout 'two_tables' needs two files (patients, episodes) or a folder holding them"
+        )
     if layout == "redcap":
         from dah_outcomes.io.redcap import assemble_redcap, read_dictionary
 
@@ -287,6 +379,7 @@ def guess_layout(columns: Sequence[Any], dictionary: Any = None) -> str:
 
 
 # ---------------------------------------------------------------- accounting
+
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
@@ -320,25 +413,37 @@ class Prepared:
     notes: dict[str, Any]
 
 
-def _prepare_in_memory(source: Any, m: ImportMapping, dictionary: Any, format: str | None,
-                       sheet: str | int | None) -> Prepared:
+def _prepare_in_memory(
+    source: Any, m: ImportMapping, dictionary: Any, format: str | None, sheet: str | int | None
+) -> Prepared:
     """Read the whole source, assemble its layout, type the tables in one go."""
     asm, layout = _assemble(source, m, dictionary, format, sheet)
     stager = Stager()
     stager.add(asm.tables["patients"], asm.tables["episodes"])
-    sources = [(str(raw.path), raw.frame.index, asm.groups.get(str(raw.path)))
-               for raw in asm.files]
-    return Prepared(stager.finish(), sources, asm.problems, dict(asm.table_file), layout,
-                    [raw.describe() for raw in asm.files], dict(asm.notes))
+    sources = [(str(raw.path), raw.frame.index, asm.groups.get(str(raw.path))) for raw in asm.files]
+    return Prepared(
+        stager.finish(),
+        sources,
+        asm.problems,
+        dict(asm.table_file),
+        layout,
+        [raw.describe() for raw in asm.files],
+        dict(asm.notes),
+    )
 
 
-def read_cohort(source: str | Path | Sequence[str | Path], *,
-                mapping: str | Path | Mapping[str, Any] | ImportMapping | None = None,
-                dictionary: str | Path | None = None, format: str | None = None,
-                sheet: str | int | None = None, mode: Mode = "strict",
-                design: str | None = None,
-                progress: Callable[[str, float], None] | None = None,
-                chunk_rows: int | None = None) -> ImportResult:
+def read_cohort(
+    source: str | Path | Sequence[str | Path],
+    *,
+    mapping: str | Path | Mapping[str, Any] | ImportMapping | None = None,
+    dictionary: str | Path | None = None,
+    format: str | None = None,
+    sheet: str | int | None = None,
+    mode: Mode = "strict",
+    design: str | None = None,
+    progress: Callable[[str, float], None] | None = None,
+    chunk_rows: int | None = None,
+) -> ImportResult:
     """Import a registry cohort from any supported source.
 
     Parameters
@@ -383,8 +488,9 @@ def read_cohort(source: str | Path | Sequence[str | Path], *,
     if mode not in ("strict", "quarantine"):
         raise ArgumentError(f"mode must be one of ['quarantine', 'strict'], got {mode!r}")
     if chunk_rows is not None and chunk_rows < 0:
-        raise ArgumentError(f"chunk_rows must be 0 (read whole) or a positive number of rows, "
-                            f"got {chunk_rows}")
+        raise ArgumentError(
+            f"chunk_rows must be 0 (read whole) or a positive number of rows, got {chunk_rows}"
+        )
     report = progress or (lambda step, fraction: None)
     m = load_mapping(mapping)
     report("reading", 0.0)
@@ -392,8 +498,14 @@ def read_cohort(source: str | Path | Sequence[str | Path], *,
     if chunk_rows != 0:
         from dah_outcomes.io.streaming import prepare_streamed
 
-        prep = prepare_streamed(source, m, dictionary=dictionary, format=format,
-                                chunk_rows=chunk_rows or CHUNK_ROWS, progress=report)
+        prep = prepare_streamed(
+            source,
+            m,
+            dictionary=dictionary,
+            format=format,
+            chunk_rows=chunk_rows or CHUNK_ROWS,
+            progress=report,
+        )
     if prep is None:
         prep = _prepare_in_memory(source, m, dictionary, format, sheet)
     report("validating", 0.8)
@@ -403,19 +515,22 @@ def read_cohort(source: str | Path | Sequence[str | Path], *,
     layout, files, notes = prep.layout, prep.files, prep.notes
     del prep  # the typed tables of every row: freed once the cohort holds its sorted copy
     report("building the cohort", 0.9)
-    from dah_outcomes import __version__
+    from dah_outcomes._version import __version__
 
     provenance = {
-        "source": "import", "layout": layout, "mode": mode, "files": files,
-        "mapping": m.text or None, "mapping_file": m.path, "package_version": __version__,
+        "source": "import",
+        "layout": layout,
+        "mode": mode,
+        "files": files,
+        "mapping": m.text or None,
+        "mapping_file": m.path,
+        "package_version": __version__,
         **json_safe(notes),
     }
     if design is not None and design not in ("population", "case_series"):
-        raise ArgumentError(f"design must be one of ['case_series', 'population'], "
-                            f"got {design!r}")
+        raise ArgumentError(f"design must be one of ['case_series', 'population'], got {design!r}")
     # the accepted rows were typed and checked exactly as Cohort would check them
-    cohort = Cohort._from_validated(tables, provenance=provenance,
-                                    design=design)  # type: ignore[arg-type]
+    cohort = Cohort._from_validated(tables, provenance=provenance, design=design)  # type: ignore[arg-type]
     rejects = problem_frame(ledger.records)
     rejected = int((~ledger.alive).sum())
     accepted = int(ledger.alive.sum())
@@ -423,19 +538,26 @@ def read_cohort(source: str | Path | Sequence[str | Path], *,
         raise RuntimeError("internal error: import row accounting does not balance")
     flow = _flow(ledger, rejects, cohort, n_source_patients=n_source_patients)
     report("done", 1.0)
-    return ImportResult(cohort=cohort, rejects=rejects, rows_read=ledger.n,
-                        rows_accepted=accepted, rows_rejected=rejected, flow=flow,
-                        provenance=provenance, mode=mode)
+    return ImportResult(
+        cohort=cohort,
+        rejects=rejects,
+        rows_read=ledger.n,
+        rows_accepted=accepted,
+        rows_rejected=rejected,
+        flow=flow,
+        provenance=provenance,
+        mode=mode,
+    )
 
 
-def _flow(ledger: Ledger, rejects: pd.DataFrame, cohort: Cohort,
-          n_source_patients: int) -> pd.DataFrame:
+def _flow(
+    ledger: Ledger, rejects: pd.DataFrame, cohort: Cohort, n_source_patients: int
+) -> pd.DataFrame:
     """Participant flow: rows read, rejected by main reason, accepted, and what they became."""
     steps: list[tuple[str, int, str]] = [("source rows read", ledger.n, "rows")]
     files = pd.unique(ledger.file)
     if len(files) > 1:
-        steps += [(f"  from {Path(f).name}", int((ledger.file == f).sum()), "rows")
-                  for f in files]
+        steps += [(f"  from {Path(f).name}", int((ledger.file == f).sum()), "rows") for f in files]
     steps.append(("rows rejected", int((~ledger.alive).sum()), "rows"))
     if len(rejects):
         # each rejected row counted once, under the first reason recorded for it
@@ -455,6 +577,7 @@ def _flow(ledger: Ledger, rejects: pd.DataFrame, cohort: Cohort,
 
 # ---------------------------------------------------------------- output
 
+
 def plot_import_flow(result: ImportResult, ax: Any = None) -> Any:
     """Draw the participant-flow diagram (STROBE 13c) on ``ax`` (a new Figure by default).
 
@@ -472,26 +595,35 @@ def plot_import_flow(result: ImportResult, ax: Any = None) -> Any:
     main = [
         (0.85, f"Source rows read\nn = {result.rows_read}"),
         (0.55, f"Rows accepted\nn = {result.rows_accepted}"),
-        (0.18, f"Cohort\n{f.get('patients included', 0)} patients, "
-               f"{f.get('patients with DAH', 0)} with DAH\n{f.get('DAH episodes', 0)} episodes"),
+        (
+            0.18,
+            f"Cohort\n{f.get('patients included', 0)} patients, "
+            f"{f.get('patients with DAH', 0)} with DAH\n{f.get('DAH episodes', 0)} episodes",
+        ),
     ]
     for y, text in main:
         ax.text(0.3, y, text, ha="center", va="center", bbox=box, fontsize=9)
     for (y0, _), (y1, _) in pairwise(main):
-        ax.annotate("", xy=(0.3, y1 + 0.08), xytext=(0.3, y0 - 0.08),
-                    arrowprops={"arrowstyle": "->"})
-    reasons = [f"{s.strip().removeprefix('reason: ')}: {n}" for s, n in f.items()
-               if str(s).startswith("  reason:")]
+        ax.annotate(
+            "", xy=(0.3, y1 + 0.08), xytext=(0.3, y0 - 0.08), arrowprops={"arrowstyle": "->"}
+        )
+    reasons = [
+        f"{s.strip().removeprefix('reason: ')}: {n}"
+        for s, n in f.items()
+        if str(s).startswith("  reason:")
+    ]
     side = f"Rows rejected\nn = {result.rows_rejected}" + (
-        "\n" + "\n".join(reasons[:8]) if reasons else "")
+        "\n" + "\n".join(reasons[:8]) if reasons else ""
+    )
     ax.text(0.75, 0.70, side, ha="center", va="center", bbox=box, fontsize=8)
     ax.annotate("", xy=(0.55, 0.70), xytext=(0.3, 0.70), arrowprops={"arrowstyle": "->"})
     ax.set_title("Participant flow (STROBE item 13)", fontsize=10)
     return ax
 
 
-def write_import(result: ImportResult, out_dir: str | Path, *, format: str = "csv",
-                 min_cell: int | None = None) -> dict[str, Path]:
+def write_import(
+    result: ImportResult, out_dir: str | Path, *, format: str = "csv", min_cell: int | None = None
+) -> dict[str, Path]:
     """Write the imported cohort, ``rejects.csv``, ``flow.csv``, ``flow.png`` and
     ``provenance.json`` (with ``rows_read``, ``rows_accepted``, ``rows_rejected``).
 
@@ -504,19 +636,27 @@ def write_import(result: ImportResult, out_dir: str | Path, *, format: str = "cs
     out = Path(out_dir)
     paths: dict[str, Path] = {}
     rejects = result.rejects
-    paths["rejects"] = write_atomic(out / "rejects.csv", lambda p: rejects.to_csv(
-        p, index=False, lineterminator="\n"))
+    paths["rejects"] = write_atomic(
+        out / "rejects.csv", lambda p: rejects.to_csv(p, index=False, lineterminator="\n")
+    )
     flow = result.flow
     if min_cell is not None:
         flow = _suppress_flow(flow, min_cell)
-    paths["flow"] = write_atomic(out / "flow.csv", lambda p: flow.to_csv(
-        p, index=False, lineterminator="\n", na_rep="suppressed"))
+    paths["flow"] = write_atomic(
+        out / "flow.csv",
+        lambda p: flow.to_csv(p, index=False, lineterminator="\n", na_rep="suppressed"),
+    )
     ax = plot_import_flow(result)
-    paths["flow_figure"] = write_atomic(out / "flow.png", lambda p: ax.figure.savefig(
-        p, format="png", dpi=120))
-    extra = {"rows_read": result.rows_read, "rows_accepted": result.rows_accepted,
-             "rows_rejected": result.rows_rejected, "min_cell": min_cell,
-             "import_files": {p.name: sha256_file(p) for p in paths.values()}}
+    paths["flow_figure"] = write_atomic(
+        out / "flow.png", lambda p: ax.figure.savefig(p, format="png", dpi=120)
+    )
+    extra = {
+        "rows_read": result.rows_read,
+        "rows_accepted": result.rows_accepted,
+        "rows_rejected": result.rows_rejected,
+        "min_cell": min_cell,
+        "import_files": {p.name: sha256_file(p) for p in paths.values()},
+    }
     paths.update(save_cohort(result.cohort, out, format=format, extra=extra))  # type: ignore[arg-type]
     return paths
 
@@ -535,6 +675,12 @@ def _suppress_flow(flow: pd.DataFrame, min_cell: int) -> pd.DataFrame:
 
 def result_json(result: ImportResult) -> str:
     """The counts and flow as JSON text (for ``--json``-style output)."""
-    return json.dumps({"rows_read": result.rows_read, "rows_accepted": result.rows_accepted,
-                       "rows_rejected": result.rows_rejected,
-                       "flow": json_safe(result.flow)}, indent=2)
+    return json.dumps(
+        {
+            "rows_read": result.rows_read,
+            "rows_accepted": result.rows_accepted,
+            "rows_rejected": result.rows_rejected,
+            "flow": json_safe(result.flow),
+        },
+        indent=2,
+    )

@@ -45,14 +45,38 @@ from dah_outcomes.errors import ArgumentError
 from dah_outcomes.schema import TABLES, Column
 from dah_outcomes.validation import first_positions
 
-__all__ = ["LAYOUTS", "ColumnRule", "ImportMapping", "apply_mapping", "draft_mapping",
-           "load_mapping", "normalize_name"]
+__all__ = [
+    "LAYOUTS",
+    "ColumnRule",
+    "ImportMapping",
+    "apply_mapping",
+    "draft_mapping",
+    "load_mapping",
+    "normalize_name",
+]
 
 LAYOUTS = ("flat", "episodes", "two_tables", "redcap", "adtte")
-_TOP_KEYS = {"layout", "date_format", "decimal", "columns", "redcap", "adtte",
-             "use_value_labels", "description"}
-_RULE_KEYS = {"source", "values", "format", "offset_from", "offset_unit", "decimal", "unit",
-              "scale", "value"}
+_TOP_KEYS = {
+    "layout",
+    "date_format",
+    "decimal",
+    "columns",
+    "redcap",
+    "adtte",
+    "use_value_labels",
+    "description",
+}
+_RULE_KEYS = {
+    "source",
+    "values",
+    "format",
+    "offset_from",
+    "offset_unit",
+    "decimal",
+    "unit",
+    "scale",
+    "value",
+}
 _OFFSET_UNITS = {"days": 1.0, "weeks": 7.0, "months": 30.4375, "years": 365.25}
 
 #: Unit conversions to the contract's units: (contract column, source unit) -> factor.
@@ -67,16 +91,69 @@ UNITS: dict[tuple[str, str], float] = {
 }
 
 #: Boolean words accepted in any source (matched after stripping and lower-casing).
-TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1", "1.0", "si", "sí", "s", "oui", "ja",
-                        "sim", "checked", "x", "+", "positive", "present"})
-FALSE_WORDS = frozenset({"false", "f", "no", "n", "0", "0.0", "non", "nein", "não", "nao",
-                         "unchecked", "-", "negative", "absent"})
+TRUE_WORDS = frozenset(
+    {
+        "true",
+        "t",
+        "yes",
+        "y",
+        "1",
+        "1.0",
+        "si",
+        "sí",
+        "s",
+        "oui",
+        "ja",
+        "sim",
+        "checked",
+        "x",
+        "+",
+        "positive",
+        "present",
+    }
+)
+FALSE_WORDS = frozenset(
+    {
+        "false",
+        "f",
+        "no",
+        "n",
+        "0",
+        "0.0",
+        "non",
+        "nein",
+        "não",
+        "nao",
+        "unchecked",
+        "-",
+        "negative",
+        "absent",
+    }
+)
 SEX_WORDS: dict[str, str] = {
-    "f": "F", "female": "F", "woman": "F", "women": "F", "femme": "F", "mujer": "F",
-    "femenino": "F", "feminino": "F", "weiblich": "F", "w": "F",
-    "m": "M", "male": "M", "man": "M", "men": "M", "homme": "M", "hombre": "M",
-    "masculino": "M", "männlich": "M", "h": "M",
-    "unknown": "unknown", "u": "unknown", "other": "unknown", "not recorded": "unknown",
+    "f": "F",
+    "female": "F",
+    "woman": "F",
+    "women": "F",
+    "femme": "F",
+    "mujer": "F",
+    "femenino": "F",
+    "feminino": "F",
+    "weiblich": "F",
+    "w": "F",
+    "m": "M",
+    "male": "M",
+    "man": "M",
+    "men": "M",
+    "homme": "M",
+    "hombre": "M",
+    "masculino": "M",
+    "männlich": "M",
+    "h": "M",
+    "unknown": "unknown",
+    "u": "unknown",
+    "other": "unknown",
+    "not recorded": "unknown",
 }
 
 
@@ -161,65 +238,89 @@ def load_mapping(source: str | Path | Mapping[str, Any] | ImportMapping | None) 
             raise ArgumentError(f"mapping {path or '(text)'} must be a table of keys")
     unknown = set(data) - _TOP_KEYS
     if unknown:
-        raise ArgumentError(f"unknown mapping key(s) {sorted(unknown)}; valid keys are "
-                            f"{sorted(_TOP_KEYS)}")
+        raise ArgumentError(
+            f"unknown mapping key(s) {sorted(unknown)}; valid keys are {sorted(_TOP_KEYS)}"
+        )
     layout = data.get("layout")
     if layout is not None and layout not in LAYOUTS:
         raise ArgumentError(f"layout must be one of {list(LAYOUTS)}, got {layout!r}")
     columns = {name: _rule(name, spec) for name, spec in (data.get("columns") or {}).items()}
     return ImportMapping(
-        layout=layout, columns=MappingProxyType(columns), date_format=data.get("date_format"),
-        decimal=data.get("decimal"), use_value_labels=bool(data.get("use_value_labels", True)),
+        layout=layout,
+        columns=MappingProxyType(columns),
+        date_format=data.get("date_format"),
+        decimal=data.get("decimal"),
+        use_value_labels=bool(data.get("use_value_labels", True)),
         redcap=MappingProxyType(dict(data.get("redcap") or {})),
-        adtte=MappingProxyType(dict(data.get("adtte") or {})), text=text,
-        path=str(path) if path else None)
+        adtte=MappingProxyType(dict(data.get("adtte") or {})),
+        text=text,
+        path=str(path) if path else None,
+    )
 
 
 def _mapping_text(source: str | Path) -> tuple[str, Path | None]:
     as_path = Path(source)
-    looks_like_path = isinstance(source, Path) or ("\n" not in str(source)
-                                                  and "=" not in str(source))
+    looks_like_path = isinstance(source, Path) or (
+        "\n" not in str(source) and "=" not in str(source)
+    )
     if looks_like_path:
         if not as_path.exists():
-            raise ArgumentError(f"mapping file {as_path} does not exist (draft one with "
-                                "`dah-outcomes init-mapping SOURCE`)")
+            raise ArgumentError(
+                f"mapping file {as_path} does not exist (draft one with "
+                "`dah-outcomes init-mapping SOURCE`)"
+            )
         return as_path.read_text(encoding="utf-8"), as_path
     return str(source), None
 
 
 def _rule(name: str, spec: Any) -> ColumnRule:
     if name not in CONTRACT:
-        raise ArgumentError(f"[columns] {name!r} is not a contract column; valid names are "
-                            f"{sorted(CONTRACT)}")
+        raise ArgumentError(
+            f"[columns] {name!r} is not a contract column; valid names are {sorted(CONTRACT)}"
+        )
     if isinstance(spec, str):
         return ColumnRule(name, sources=(spec,))
     if isinstance(spec, list) and all(isinstance(s, str) for s in spec):
         return ColumnRule(name, sources=tuple(spec))
     if not isinstance(spec, dict):
-        raise ArgumentError(f"[columns] {name} must be a source column name, a list of names "
-                            f"or a table of options {sorted(_RULE_KEYS)}; got {spec!r}")
+        raise ArgumentError(
+            f"[columns] {name} must be a source column name, a list of names "
+            f"or a table of options {sorted(_RULE_KEYS)}; got {spec!r}"
+        )
     unknown = set(spec) - _RULE_KEYS
     if unknown:
-        raise ArgumentError(f"[columns] {name}: unknown option(s) {sorted(unknown)}; valid "
-                            f"options are {sorted(_RULE_KEYS)}")
+        raise ArgumentError(
+            f"[columns] {name}: unknown option(s) {sorted(unknown)}; valid "
+            f"options are {sorted(_RULE_KEYS)}"
+        )
     src = spec.get("source", ())
     sources = (src,) if isinstance(src, str) else tuple(src)
     unit = spec.get("unit")
     if unit is not None and (name, str(unit).lower()) not in UNITS:
         known = sorted(u for c, u in UNITS if c == name)
-        raise ArgumentError(f"[columns] {name}: unit {unit!r} unknown; known units are {known} "
-                            "(or give scale = factor)")
+        raise ArgumentError(
+            f"[columns] {name}: unit {unit!r} unknown; known units are {known} "
+            "(or give scale = factor)"
+        )
     offset_unit = spec.get("offset_unit", "days")
     if offset_unit not in _OFFSET_UNITS:
-        raise ArgumentError(f"[columns] {name}: offset_unit must be one of "
-                            f"{sorted(_OFFSET_UNITS)}, got {offset_unit!r}")
+        raise ArgumentError(
+            f"[columns] {name}: offset_unit must be one of "
+            f"{sorted(_OFFSET_UNITS)}, got {offset_unit!r}"
+        )
     values = spec.get("values")
     return ColumnRule(
-        name, sources=sources,
+        name,
+        sources=sources,
         values=MappingProxyType({_key(k): v for k, v in values.items()}) if values else None,
-        format=spec.get("format"), offset_from=spec.get("offset_from"), offset_unit=offset_unit,
-        decimal=spec.get("decimal"), unit=unit, scale=spec.get("scale"),
-        constant=spec.get("value"))
+        format=spec.get("format"),
+        offset_from=spec.get("offset_from"),
+        offset_unit=offset_unit,
+        decimal=spec.get("decimal"),
+        unit=unit,
+        scale=spec.get("scale"),
+        constant=spec.get("value"),
+    )
 
 
 def _key(value: object) -> str:
@@ -261,9 +362,13 @@ class Translation:
     unmapped: tuple[str, ...]
 
 
-def apply_mapping(frame: pd.DataFrame, mapping: ImportMapping | None = None, *,
-                  table: str = "patients",
-                  value_labels: Mapping[str, Mapping[Any, str]] | None = None) -> Translation:
+def apply_mapping(
+    frame: pd.DataFrame,
+    mapping: ImportMapping | None = None,
+    *,
+    table: str = "patients",
+    value_labels: Mapping[str, Mapping[Any, str]] | None = None,
+) -> Translation:
     """Translate a source frame into one contract table's columns (no validation).
 
     Parameters
@@ -392,7 +497,8 @@ def _translate(raw: pd.Series, col: Column, rule: ColumnRule, mapping: ImportMap
         if isinstance(s.dtype, pd.StringDtype):
             return s
         return s.map(lambda v: _num_text(v) if v is not None and not pd.isna(v) else v).map(
-            lambda v: str(v) if v is not None and not pd.isna(v) else None)
+            lambda v: str(v) if v is not None and not pd.isna(v) else None
+        )
     return s
 
 
@@ -416,8 +522,11 @@ def _value_map(s: pd.Series, values: Mapping[str, Any], keep_typed: bool = False
 
 _MISSING = object()
 #: Numeric date formats: days since an epoch (SAS and Stata: 1960-01-01; Excel serial days).
-_EPOCHS = {"sas": pd.Timestamp("1960-01-01"), "stata": pd.Timestamp("1960-01-01"),
-           "excel": pd.Timestamp("1899-12-30")}
+_EPOCHS = {
+    "sas": pd.Timestamp("1960-01-01"),
+    "stata": pd.Timestamp("1960-01-01"),
+    "excel": pd.Timestamp("1899-12-30"),
+}
 _BOOL_WORDS = {**{w: True for w in TRUE_WORDS}, **{w: False for w in FALSE_WORDS}}
 
 
@@ -428,8 +537,13 @@ def _dates(s: pd.Series, fmt: str | None) -> pd.Series:
     if fmt is None and isinstance(s.dtype, pd.StringDtype):
         return s  # text dates go to the validator as they are
     obj = s.astype(object)
-    text = obj.map(lambda v: v if isinstance(v, str) else (
-        v.strftime("%Y-%m-%d") if hasattr(v, "strftime") and not pd.isna(v) else v))
+    text = obj.map(
+        lambda v: (
+            v
+            if isinstance(v, str)
+            else (v.strftime("%Y-%m-%d") if hasattr(v, "strftime") and not pd.isna(v) else v)
+        )
+    )
     if fmt is None:
         return text
     if fmt in _EPOCHS:
@@ -440,8 +554,9 @@ def _dates(s: pd.Series, fmt: str | None) -> pd.Series:
             days = pd.to_timedelta(num[ok].to_numpy(dtype=float).round(), unit="D")
             out[ok] = (_EPOCHS[fmt] + days).strftime("%Y-%m-%d").to_numpy()
         return out
-    parsed = pd.to_datetime(text.where(text.map(lambda v: isinstance(v, str))),
-                            format=fmt, errors="coerce")
+    parsed = pd.to_datetime(
+        text.where(text.map(lambda v: isinstance(v, str))), format=fmt, errors="coerce"
+    )
     iso = parsed.dt.strftime("%Y-%m-%d")
     # a value breaking the declared format is marked so the validator's lenient parser cannot
     # read it some other way (12/03/1975 is not silently taken as 3 December)
@@ -452,11 +567,15 @@ def _dates(s: pd.Series, fmt: str | None) -> pd.Series:
 
 def _numbers(s: pd.Series, col: Column, rule: ColumnRule, decimal: str | None) -> pd.Series:
     obj = s.astype(object)
-    factor = rule.scale if rule.scale is not None else (
-        UNITS[(col.name, str(rule.unit).lower())] if rule.unit else None)
+    factor = (
+        rule.scale
+        if rule.scale is not None
+        else (UNITS[(col.name, str(rule.unit).lower())] if rule.unit else None)
+    )
     if decimal and decimal != ".":
-        obj = obj.map(lambda v: v.replace(".", "").replace(decimal, ".")
-                      if isinstance(v, str) else v)
+        obj = obj.map(
+            lambda v: v.replace(".", "").replace(decimal, ".") if isinstance(v, str) else v
+        )
     if factor is None or factor == 1.0:
         return obj
     num = pd.to_numeric(obj, errors="coerce")
@@ -469,8 +588,9 @@ def _numbers(s: pd.Series, col: Column, rule: ColumnRule, decimal: str | None) -
     return obj.where(num.isna(), scaled.astype(object))
 
 
-def _offset(raw: pd.Series, base: pd.Series | None, rule: ColumnRule,
-            mapping: ImportMapping) -> pd.Series:
+def _offset(
+    raw: pd.Series, base: pd.Series | None, rule: ColumnRule, mapping: ImportMapping
+) -> pd.Series:
     """Dates given as a number of units after another contract date."""
     s = _strip(raw)
     if rule.decimal or mapping.decimal:
@@ -493,23 +613,69 @@ def _offset(raw: pd.Series, base: pd.Series | None, rule: ColumnRule,
 
 #: Column-name synonyms used to draft a mapping (normalised before matching).
 SYNONYMS: dict[str, tuple[str, ...]] = {
-    "patient_id": ("patient_id", "id", "patient", "record_id", "record", "subject", "usubjid",
-                   "subjid", "study_id", "pid", "case", "case_id", "paciente", "caso", "mrn"),
+    "patient_id": (
+        "patient_id",
+        "id",
+        "patient",
+        "record_id",
+        "record",
+        "subject",
+        "usubjid",
+        "subjid",
+        "study_id",
+        "pid",
+        "case",
+        "case_id",
+        "paciente",
+        "caso",
+        "mrn",
+    ),
     "sex": ("sex", "gender", "sexo", "genero"),
-    "birth_date": ("birth_date", "dob", "date_of_birth", "birthdate", "fecha_nacimiento",
-                   "brthdt"),
-    "sle_diagnosis_date": ("sle_diagnosis_date", "sle_date", "date_sle_diagnosis",
-                           "sle_diagnosis", "lupus_diagnosis_date", "diagnosis_date"),
-    "followup_start": ("followup_start", "fu_start", "entry_date", "start_date", "cohort_entry",
-                       "startdt"),
-    "followup_end": ("followup_end", "fu_end", "last_followup", "last_visit", "end_date",
-                     "date_last_contact", "lastfu", "last_follow_up"),
+    "birth_date": ("birth_date", "dob", "date_of_birth", "birthdate", "fecha_nacimiento", "brthdt"),
+    "sle_diagnosis_date": (
+        "sle_diagnosis_date",
+        "sle_date",
+        "date_sle_diagnosis",
+        "sle_diagnosis",
+        "lupus_diagnosis_date",
+        "diagnosis_date",
+    ),
+    "followup_start": (
+        "followup_start",
+        "fu_start",
+        "entry_date",
+        "start_date",
+        "cohort_entry",
+        "startdt",
+    ),
+    "followup_end": (
+        "followup_end",
+        "fu_end",
+        "last_followup",
+        "last_visit",
+        "end_date",
+        "date_last_contact",
+        "lastfu",
+        "last_follow_up",
+    ),
     "death_date": ("death_date", "date_of_death", "dod", "dthdt", "fecha_muerte"),
     "site": ("site", "centre", "center", "hospital", "redcap_data_access_group", "siteid"),
-    "episode_number": ("episode_number", "episode", "episode_no", "redcap_repeat_instance",
-                       "episodio"),
-    "onset_date": ("onset_date", "dah_date", "dah_onset", "onset", "admission_date",
-                   "date_dah", "fecha_hda"),
+    "episode_number": (
+        "episode_number",
+        "episode",
+        "episode_no",
+        "redcap_repeat_instance",
+        "episodio",
+    ),
+    "onset_date": (
+        "onset_date",
+        "dah_date",
+        "dah_onset",
+        "onset",
+        "admission_date",
+        "date_dah",
+        "fecha_hda",
+    ),
     "discharge_date": ("discharge_date", "discharge", "date_discharge", "alta"),
     "first_manifestation": ("first_manifestation", "dah_first_manifestation", "initial"),
     "nephritis": ("nephritis", "lupus_nephritis", "ln", "glomerulonephritis", "nefritis"),
@@ -518,12 +684,23 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "hemoglobin_drop": ("hemoglobin_drop", "hb_drop", "haemoglobin_drop", "delta_hb"),
     "bal_confirmed": ("bal_confirmed", "bal", "bronchoalveolar_lavage"),
     "icu_admission": ("icu_admission", "icu", "uci"),
-    "mechanical_ventilation": ("mechanical_ventilation", "mv", "ventilation", "imv",
-                               "ventilacion_mecanica"),
+    "mechanical_ventilation": (
+        "mechanical_ventilation",
+        "mv",
+        "ventilation",
+        "imv",
+        "ventilacion_mecanica",
+    ),
     "ventilation_days": ("ventilation_days", "mv_days", "days_ventilated"),
     "ecmo": ("ecmo",),
-    "methylprednisolone_pulse": ("methylprednisolone_pulse", "mp_pulse", "ivmp", "mp",
-                                 "methylprednisolone", "pulse_steroids"),
+    "methylprednisolone_pulse": (
+        "methylprednisolone_pulse",
+        "mp_pulse",
+        "ivmp",
+        "mp",
+        "methylprednisolone",
+        "pulse_steroids",
+    ),
     "methylprednisolone_dose_mg": ("methylprednisolone_dose_mg", "mp_dose", "ivmp_dose"),
     "oral_prednisone": ("oral_prednisone", "prednisone", "oral_steroids"),
     "cyclophosphamide": ("cyclophosphamide", "cyc", "cyclophosphamide_iv", "ciclofosfamida"),
@@ -533,8 +710,14 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "mycophenolate": ("mycophenolate", "mmf", "micofenolato"),
     "hydroxychloroquine": ("hydroxychloroquine", "hcq"),
     "rfviia": ("rfviia", "factor_viia", "rfvii"),
-    "in_hospital_death": ("in_hospital_death", "died_in_hospital", "hospital_death",
-                          "death_in_hospital", "inhospital_death", "died"),
+    "in_hospital_death": (
+        "in_hospital_death",
+        "died_in_hospital",
+        "hospital_death",
+        "death_in_hospital",
+        "inhospital_death",
+        "died",
+    ),
     "arm": ("arm", "treatment_arm", "trt01p", "trtp", "group"),
 }
 _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y/%m/%d")
@@ -566,19 +749,29 @@ def draft_mapping(raw: Any, *, layout: str | None = None, max_values: int = 30) 
         layout = "redcap" if "redcap_repeat_instrument" in frame.columns else "flat"
     if layout not in LAYOUTS:
         raise ArgumentError(f"layout must be one of {list(LAYOUTS)}, got {layout!r}")
-    lines = ["# Drafted by dah-outcomes init-mapping: check every line, finish the TODOs.",
-             f"# Source: {getattr(raw, 'path', '(frame)')}", f'layout = "{layout}"']
+    lines = [
+        "# Drafted by dah-outcomes init-mapping: check every line, finish the TODOs.",
+        f"# Source: {getattr(raw, 'path', '(frame)')}",
+        f'layout = "{layout}"',
+    ]
     norm = {normalize_name(c): str(c) for c in frame.columns}
     taken: set[str] = set()
     body: list[str] = []
     decimal_comma = False
     for name, col in CONTRACT.items():
-        src = next((norm[k] for k in map(normalize_name, SYNONYMS.get(name, (name,)))
-                    if k in norm and norm[k] not in taken), None)
+        src = next(
+            (
+                norm[k]
+                for k in map(normalize_name, SYNONYMS.get(name, (name,)))
+                if k in norm and norm[k] not in taken
+            ),
+            None,
+        )
         if src is None:
             need = "required" if col.required else "optional"
-            body.append(f"# {name} = \"\"  # TODO: no source column found ({need}: "
-                        f"{col.description})")
+            body.append(
+                f'# {name} = ""  # TODO: no source column found ({need}: {col.description})'
+            )
             continue
         taken.add(src)
         opts, notes = _draft_options(frame[src], col, max_values)
@@ -601,8 +794,11 @@ def _draft_options(s: pd.Series, col: Column, max_values: int) -> tuple[dict[str
     text = _strip(s).dropna().map(lambda v: str(_num_text(v)))
     distinct = pd.unique(text)
     if col.kind == "date" and len(text):
-        fits = [f for f in _DATE_FORMATS
-                if pd.to_datetime(text, format=f, errors="coerce").notna().all()]
+        fits = [
+            f
+            for f in _DATE_FORMATS
+            if pd.to_datetime(text, format=f, errors="coerce").notna().all()
+        ]
         if fits and fits[0] != "%Y-%m-%d":
             opts["format"] = fits[0]
             if len(fits) > 1:
@@ -637,5 +833,10 @@ def _toml_value(v: Any) -> str:
 
 
 def _toml_inline(d: Mapping[str, Any]) -> str:
-    return "{ " + ", ".join(f"{json.dumps(str(k), ensure_ascii=False)} = {_toml_value(v)}"
-                            for k, v in d.items()) + " }"
+    return (
+        "{ "
+        + ", ".join(
+            f"{json.dumps(str(k), ensure_ascii=False)} = {_toml_value(v)}" for k, v in d.items()
+        )
+        + " }"
+    )

@@ -86,9 +86,15 @@ class RawTable:
 
     def describe(self) -> dict[str, Any]:
         """JSON-safe summary for provenance."""
-        return {"path": str(self.path), "sha256": self.sha256, "format": self.format,
-                "rows": self.n_rows, "columns": [str(c) for c in self.frame.columns],
-                "encoding": self.encoding, "delimiter": self.delimiter}
+        return {
+            "path": str(self.path),
+            "sha256": self.sha256,
+            "format": self.format,
+            "rows": self.n_rows,
+            "columns": [str(c) for c in self.frame.columns],
+            "encoding": self.encoding,
+            "delimiter": self.delimiter,
+        }
 
 
 def _issues(records: list[dict[str, Any]]) -> pd.DataFrame:
@@ -109,8 +115,14 @@ def detect_format(path: Path) -> str:
     )
 
 
-def read_table(path: str | Path, *, format: str | None = None, sheet: str | int | None = None,
-               encoding: str | None = None, delimiter: str | None = None) -> RawTable:
+def read_table(
+    path: str | Path,
+    *,
+    format: str | None = None,
+    sheet: str | int | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+) -> RawTable:
     """Read one source table without altering its values.
 
     Parameters
@@ -149,8 +161,13 @@ def read_table(path: str | Path, *, format: str | None = None, sheet: str | int 
     digest = sha256_file(path)
     try:
         if fmt in ("csv", "tsv"):
-            return _read_delimited(path, digest, fmt, encoding,
-                                   "\t" if fmt == "tsv" and delimiter is None else delimiter)
+            return _read_delimited(
+                path,
+                digest,
+                fmt,
+                encoding,
+                "\t" if fmt == "tsv" and delimiter is None else delimiter,
+            )
         if fmt == "jsonl":
             return _read_jsonl(path, digest, encoding)
         if fmt == "parquet":
@@ -162,8 +179,9 @@ def read_table(path: str | Path, *, format: str | None = None, sheet: str | int 
     except (CohortFileError, ArgumentError):
         raise
     except ImportError as exc:
-        raise ArgumentError(f"reading {fmt} files needs an optional package ({exc.name}): "
-                            f"{_EXTRA}") from exc
+        raise ArgumentError(
+            f"reading {fmt} files needs an optional package ({exc.name}): {_EXTRA}"
+        ) from exc
     except (OSError, ValueError, UnicodeError, KeyError) as exc:
         raise CohortFileError(f"cannot read {path} as {fmt}: {exc}") from exc
 
@@ -174,6 +192,7 @@ def _numbered(frame: pd.DataFrame, first: int) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------- delimited text
+
 
 def _detect_encoding(path: Path) -> str:
     """UTF-8 with BOM, UTF-8, else Latin-1 (which decodes any byte)."""
@@ -209,15 +228,17 @@ def _count_lines(path: Path) -> int:
     return n + (last != b"\n")
 
 
-def _read_delimited(path: Path, digest: str, fmt: str, encoding: str | None,
-                    delimiter: str | None) -> RawTable:
+def _read_delimited(
+    path: Path, digest: str, fmt: str, encoding: str | None, delimiter: str | None
+) -> RawTable:
     enc = encoding or _detect_encoding(path)
     with open(path, encoding=enc, newline="") as fh:
         first = fh.readline()
     if not first.strip():
         # an empty file (or one whose first line is blank) has no header: no columns, no rows
-        return RawTable(_numbered(pd.DataFrame(), 2), path, digest, fmt, encoding=enc,
-                        delimiter=delimiter)
+        return RawTable(
+            _numbered(pd.DataFrame(), 2), path, digest, fmt, encoding=enc, delimiter=delimiter
+        )
     delim = delimiter or _detect_delimiter(first)
     frame = _read_fast(path, enc, delim)
     if frame is None:
@@ -231,8 +252,9 @@ def _read_delimited(path: Path, digest: str, fmt: str, encoding: str | None,
 def _check_header(path: Path, columns: pd.Index) -> None:
     dup = columns[columns.duplicated()].unique().tolist()
     if dup:
-        raise CohortFileError(f"{path}: duplicated column names {dup}; rename them so each "
-                              "column has one name")
+        raise CohortFileError(
+            f"{path}: duplicated column names {dup}; rename them so each column has one name"
+        )
 
 
 def _arrow_csv_options(path: Path, enc: str, delim: str) -> dict[str, Any]:
@@ -240,12 +262,16 @@ def _arrow_csv_options(path: Path, enc: str, delim: str) -> dict[str, Any]:
     records on one line (a quoted line break sends the caller to the careful reader)."""
     from pyarrow import csv as pacsv
 
-    return {"read_options": pacsv.ReadOptions(encoding=_arrow_encoding(enc),
-                                              block_size=1 << 24),
-            "parse_options": pacsv.ParseOptions(delimiter=delim, newlines_in_values=False),
-            "convert_options": pacsv.ConvertOptions(
-                column_types=_all_strings(path, enc, delim), strings_can_be_null=True,
-                quoted_strings_can_be_null=True, null_values=[""])}
+    return {
+        "read_options": pacsv.ReadOptions(encoding=_arrow_encoding(enc), block_size=1 << 24),
+        "parse_options": pacsv.ParseOptions(delimiter=delim, newlines_in_values=False),
+        "convert_options": pacsv.ConvertOptions(
+            column_types=_all_strings(path, enc, delim),
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+            null_values=[""],
+        ),
+    }
 
 
 def _read_fast(path: Path, enc: str, delim: str) -> pd.DataFrame | None:
@@ -264,8 +290,13 @@ def _read_fast(path: Path, enc: str, delim: str) -> pd.DataFrame | None:
         return None
     if _count_lines(path) != table.num_rows + 1:
         return None
-    frame = table.to_pandas(types_mapper=lambda t: pd.StringDtype("pyarrow")
-                            if pa.types.is_string(t) or pa.types.is_large_string(t) else None)
+    frame = table.to_pandas(
+        types_mapper=lambda t: (
+            pd.StringDtype("pyarrow")
+            if pa.types.is_string(t) or pa.types.is_large_string(t)
+            else None
+        )
+    )
     # the header names as written (pyarrow keeps duplicates; checked by the caller)
     frame.columns = pd.Index(table.column_names)
     return _numbered(frame, 2)
@@ -298,10 +329,15 @@ def _read_careful(path: Path, enc: str, delim: str) -> tuple[pd.DataFrame, pd.Da
             if not record:  # a blank line holds no data
                 continue
             if len(record) != width:
-                issues.append({"row": start, "rule": "ragged_row",
-                               "value": delim.join(record),
-                               "hint": f"the header has {width} fields but this row has "
-                                       f"{len(record)}: check quoting and delimiters"})
+                issues.append(
+                    {
+                        "row": start,
+                        "rule": "ragged_row",
+                        "value": delim.join(record),
+                        "hint": f"the header has {width} fields but this row has "
+                        f"{len(record)}: check quoting and delimiters",
+                    }
+                )
                 record = (record + [""] * width)[:width]
             rows.append([v if v != "" else None for v in record])
             lines.append(start)
@@ -313,6 +349,7 @@ def _read_careful(path: Path, enc: str, delim: str) -> tuple[pd.DataFrame, pd.Da
 
 
 # ---------------------------------------------------------------- other formats
+
 
 def _read_jsonl(path: Path, digest: str, encoding: str | None) -> RawTable:
     enc = encoding or _detect_encoding(path)
@@ -331,12 +368,14 @@ def _read_jsonl(path: Path, digest: str, encoding: str | None) -> RawTable:
             else:
                 hint = "each line must be one JSON object"
             if not isinstance(obj, dict):
-                issues.append({"row": number, "rule": "bad_record", "value": line.strip()[:200],
-                               "hint": hint})
+                issues.append(
+                    {"row": number, "rule": "bad_record", "value": line.strip()[:200], "hint": hint}
+                )
                 obj = {}
             # nested values are kept as their JSON text: never silently flattened
-            records.append({k: json.dumps(v) if isinstance(v, dict | list) else v
-                            for k, v in obj.items()})
+            records.append(
+                {k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in obj.items()}
+            )
             lines.append(number)
     frame = pd.DataFrame.from_records(records) if records else pd.DataFrame()
     frame.index = pd.Index(np.asarray(lines, dtype=np.int64), name="source_row")
@@ -346,8 +385,9 @@ def _read_jsonl(path: Path, digest: str, encoding: str | None) -> RawTable:
 def _read_excel(path: Path, digest: str, sheet: str | int | None) -> RawTable:
     import openpyxl  # noqa: F401 - fail early with the install hint
 
-    frame = pd.read_excel(path, sheet_name=0 if sheet is None else sheet, dtype=object,
-                          engine="openpyxl")
+    frame = pd.read_excel(
+        path, sheet_name=0 if sheet is None else sheet, dtype=object, engine="openpyxl"
+    )
     frame.columns = pd.Index([str(c) for c in frame.columns])
     # sheet rows: the header is row 1
     return RawTable(_numbered(frame, 2), path, digest, "excel")
@@ -356,11 +396,22 @@ def _read_excel(path: Path, digest: str, sheet: str | int | None) -> RawTable:
 def _read_stat(path: Path, digest: str, fmt: str, encoding: str | None) -> RawTable:
     import pyreadstat
 
-    reader = {"sas7bdat": pyreadstat.read_sas7bdat, "xpt": pyreadstat.read_xport,
-              "spss": pyreadstat.read_sav, "stata": pyreadstat.read_dta}[fmt]
+    reader = {
+        "sas7bdat": pyreadstat.read_sas7bdat,
+        "xpt": pyreadstat.read_xport,
+        "spss": pyreadstat.read_sav,
+        "stata": pyreadstat.read_dta,
+    }[fmt]
     kwargs = {"encoding": encoding} if encoding else {}
     frame, meta = reader(str(path), **kwargs)
-    labels = {col: MappingProxyType(dict(v))
-              for col, v in (meta.variable_value_labels or {}).items()}
-    return RawTable(_numbered(frame, 1), path, digest, fmt, value_labels=MappingProxyType(labels),
-                    encoding=getattr(meta, "file_encoding", None))
+    labels = {
+        col: MappingProxyType(dict(v)) for col, v in (meta.variable_value_labels or {}).items()
+    }
+    return RawTable(
+        _numbered(frame, 1),
+        path,
+        digest,
+        fmt,
+        value_labels=MappingProxyType(labels),
+        encoding=getattr(meta, "file_encoding", None),
+    )

@@ -38,10 +38,14 @@ from dah_outcomes.io.readers import RawTable, read_table
 __all__ = ["assemble_redcap", "parse_choices", "read_dictionary"]
 
 _DD_COLUMNS = {
-    "variable / field name": "field_name", "field_name": "field_name",
-    "form name": "form_name", "form_name": "form_name",
-    "field type": "field_type", "field_type": "field_type",
-    "field label": "field_label", "field_label": "field_label",
+    "variable / field name": "field_name",
+    "field_name": "field_name",
+    "form name": "form_name",
+    "form_name": "form_name",
+    "field type": "field_type",
+    "field_type": "field_type",
+    "field label": "field_label",
+    "field_label": "field_label",
     "choices, calculations, or slider labels": "choices",
     "select_choices_or_calculations": "choices",
     "text validation type or show slider number": "validation",
@@ -73,14 +77,19 @@ def read_dictionary(path: str | Path | RawTable | pd.DataFrame) -> pd.DataFrame:
         frame = path
     else:
         frame = (path if isinstance(path, RawTable) else read_table(path, format="csv")).frame
-    rename = {c: _DD_COLUMNS[str(c).strip().lower()] for c in frame.columns
-              if str(c).strip().lower() in _DD_COLUMNS}
+    rename = {
+        c: _DD_COLUMNS[str(c).strip().lower()]
+        for c in frame.columns
+        if str(c).strip().lower() in _DD_COLUMNS
+    }
     dd = frame.rename(columns=rename)
     need = ["field_name", "form_name", "field_type"]
     missing = [c for c in need if c not in dd.columns]
     if missing:
-        raise ArgumentError(f"the data dictionary lacks {missing}: export it from REDCap "
-                            "(Project Setup > Data Dictionary > Download)")
+        raise ArgumentError(
+            f"the data dictionary lacks {missing}: export it from REDCap "
+            "(Project Setup > Data Dictionary > Download)"
+        )
     for c in ("field_label", "choices", "validation"):
         if c not in dd.columns:
             dd[c] = None
@@ -92,9 +101,11 @@ def read_dictionary(path: str | Path | RawTable | pd.DataFrame) -> pd.DataFrame:
 
 
 #: REDCap's own columns as a labelled export heads them
-_LABELLED_SYSTEM = {"repeat instrument": "redcap_repeat_instrument",
-                    "repeat instance": "redcap_repeat_instance",
-                    "event name": "redcap_event_name"}
+_LABELLED_SYSTEM = {
+    "repeat instrument": "redcap_repeat_instrument",
+    "repeat instance": "redcap_repeat_instance",
+    "event name": "redcap_event_name",
+}
 
 
 def _instrument_key(value: object) -> object:
@@ -109,8 +120,11 @@ def _label_headers(columns: pd.Index, dd: pd.DataFrame) -> dict[str, str]:
     """Labelled exports use field labels as headers: map them back to field names."""
     names = set(dd["field_name"])
     out: dict[str, str] = {}
-    by_label = {str(lab).strip(): f for f, lab in zip(dd["field_name"], dd["field_label"],
-                                                     strict=True) if lab}
+    by_label = {
+        str(lab).strip(): f
+        for f, lab in zip(dd["field_name"], dd["field_label"], strict=True)
+        if lab
+    }
     choice_re = re.compile(r"^(?P<label>.*) \(choice=(?P<choice>.*)\)$")
     for c in columns:
         text = str(c).strip()
@@ -155,34 +169,47 @@ def assemble_redcap(raw: RawTable, m: ImportMapping, dd: pd.DataFrame | None) ->
     """Patients and episodes from a REDCap export (see the module docstring)."""
     unknown = set(m.redcap) - _REDCAP_KEYS
     if unknown:
-        raise ArgumentError(f"unknown [redcap] option(s) {sorted(unknown)}; valid options are "
-                            f"{sorted(_REDCAP_KEYS)}")
+        raise ArgumentError(
+            f"unknown [redcap] option(s) {sorted(unknown)}; valid options are "
+            f"{sorted(_REDCAP_KEYS)}"
+        )
     label = str(raw.path)
     frame = raw.frame
     if dd is not None:
         frame = _decode(frame.rename(columns=_label_headers(frame.columns, dd)), dd)
     cols = {str(c).lower(): c for c in frame.columns}
-    record = m.redcap.get("record_id") or (dd["field_name"].iloc[0] if dd is not None and len(dd)
-                                           else "record_id")
+    record = m.redcap.get("record_id") or (
+        dd["field_name"].iloc[0] if dd is not None and len(dd) else "record_id"
+    )
     if record not in frame.columns:
-        raise ArgumentError(f"the export has no record-id column {record!r}; set [redcap] "
-                            f"record_id (columns: {list(frame.columns)[:10]})")
+        raise ArgumentError(
+            f"the export has no record-id column {record!r}; set [redcap] "
+            f"record_id (columns: {list(frame.columns)[:10]})"
+        )
     instr_col = cols.get("redcap_repeat_instrument")
     inst_col = cols.get("redcap_repeat_instance")
     event_col = cols.get("redcap_event_name")
-    instrument = _text(frame[instr_col]).map(_instrument_key) if instr_col is not None else (
-        pd.Series(None, index=frame.index, dtype=object))
+    instrument = (
+        _text(frame[instr_col]).map(_instrument_key)
+        if instr_col is not None
+        else (pd.Series(None, index=frame.index, dtype=object))
+    )
     present = sorted(set(instrument.dropna()))
     episode_instr = _instrument_key(m.redcap.get("episode_instrument"))
     if episode_instr is None and len(present) == 1:
         episode_instr = present[0]
     elif episode_instr is None and len(present) > 1:
-        raise ArgumentError(f"several repeating instruments {present}: name the episode one in "
-                            "the mapping: [redcap] episode_instrument = \"...\"")
+        raise ArgumentError(
+            f"several repeating instruments {present}: name the episode one in "
+            'the mapping: [redcap] episode_instrument = "..."'
+        )
     m = _with_record_default(m, record)
     is_base = instrument.isna().to_numpy()
-    is_episode = (instrument == episode_instr).fillna(False).to_numpy(dtype=bool) if (
-        episode_instr) else np.zeros(len(frame), dtype=bool)
+    is_episode = (
+        (instrument == episode_instr).fillna(False).to_numpy(dtype=bool)
+        if (episode_instr)
+        else np.zeros(len(frame), dtype=bool)
+    )
     problems = [row_issue_problems(raw)]
     base = frame.loc[is_base]
     # a record's non-repeating rows (its events) and rows of other instruments stand or fall
@@ -199,27 +226,46 @@ def assemble_redcap(raw: RawTable, m: ImportMapping, dd: pd.DataFrame | None) ->
         tables, mp, unmapped = flat_tables(base, m, label, raw.value_labels)
     else:
         pt = apply_mapping(base, m, table="patients", value_labels=raw.value_labels)
-        et = apply_mapping(frame.loc[is_episode], m, table="episodes",
-                           value_labels=raw.value_labels)
+        et = apply_mapping(
+            frame.loc[is_episode], m, table="episodes", value_labels=raw.value_labels
+        )
         e = et.frame
         if "episode_number" not in e.columns and instance is not None:
-            e.insert(1 if "patient_id" in e.columns else 0, "episode_number",
-                     instance.loc[e.index].astype("Float64").to_numpy(dtype=object))
+            e.insert(
+                1 if "patient_id" in e.columns else 0,
+                "episode_number",
+                instance.loc[e.index].astype("Float64").to_numpy(dtype=object),
+            )
         tables = {"patients": pt.frame, "episodes": e}
         from dah_outcomes.io.importer import _mapping_problems
 
-        mp = problem_frame([*_mapping_problems(pt.missing, "patients", label),
-                            *_mapping_problems(et.missing, "episodes", label)])
+        mp = problem_frame(
+            [
+                *_mapping_problems(pt.missing, "patients", label),
+                *_mapping_problems(et.missing, "episodes", label),
+            ]
+        )
         unmapped = sorted(set(pt.unmapped) & set(et.unmapped))
     problems.append(mp)
     other = ~is_base & ~is_episode
-    notes: dict[str, Any] = {"unmapped_columns": unmapped, "redcap": {
-        "record_id": record, "episode_instrument": episode_instr,
-        "longitudinal": event_col is not None,
-        "rows_of_other_instruments": int(other.sum()),
-        "other_instruments": sorted(set(instrument[other].dropna()))}}
-    return Assembled(tables, {"patients": label, "episodes": label}, [raw],
-                     groups={label: groups}, problems=problem_frame(problems), notes=notes)
+    notes: dict[str, Any] = {
+        "unmapped_columns": unmapped,
+        "redcap": {
+            "record_id": record,
+            "episode_instrument": episode_instr,
+            "longitudinal": event_col is not None,
+            "rows_of_other_instruments": int(other.sum()),
+            "other_instruments": sorted(set(instrument[other].dropna())),
+        },
+    }
+    return Assembled(
+        tables,
+        {"patients": label, "episodes": label},
+        [raw],
+        groups={label: groups},
+        problems=problem_frame(problems),
+        notes=notes,
+    )
 
 
 def _with_record_default(m: ImportMapping, record: str) -> ImportMapping:
@@ -231,18 +277,20 @@ def _with_record_default(m: ImportMapping, record: str) -> ImportMapping:
 
     from dah_outcomes.io.mapping import ColumnRule
 
-    return replace(m, columns=MappingProxyType(
-        {**m.columns, "patient_id": ColumnRule("patient_id", sources=(record,))}))
+    return replace(
+        m,
+        columns=MappingProxyType(
+            {**m.columns, "patient_id": ColumnRule("patient_id", sources=(record,))}
+        ),
+    )
 
 
 def _text(s: pd.Series) -> pd.Series:
-    t = s.astype(object).map(lambda v: str(v).strip() if v is not None and not pd.isna(v)
-                             else None)
+    t = s.astype(object).map(lambda v: str(v).strip() if v is not None and not pd.isna(v) else None)
     return t.where(t.map(lambda v: v not in (None, "")), None)
 
 
-def _merge_events(base: pd.DataFrame, record: str, label: str
-                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _merge_events(base: pd.DataFrame, record: str, label: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One row per record: each field from the event that holds it (first row's index)."""
     rid = _text(base[record])
     keyed = base.assign(__rid=rid.fillna("\x00row" + base.index.astype(str)))
@@ -259,11 +307,18 @@ def _merge_events(base: pd.DataFrame, record: str, label: str
         n = vals.groupby(keyed["__rid"].to_numpy()).transform("nunique")
         bad = (n > 1).to_numpy()
         if bad.any():
-            problems.append(pd.DataFrame({
-                "file": label, "table": "patients", "row": base.index[bad].to_numpy(
-                    dtype=object),
-                "patient_id": rid[bad].to_numpy(dtype=object), "column": str(c),
-                "value": vals[bad].to_numpy(dtype=object),
-                "rule": "inconsistent_patient_value",
-                "hint": EXTRA_RULES["inconsistent_patient_value"]}))
+            problems.append(
+                pd.DataFrame(
+                    {
+                        "file": label,
+                        "table": "patients",
+                        "row": base.index[bad].to_numpy(dtype=object),
+                        "patient_id": rid[bad].to_numpy(dtype=object),
+                        "column": str(c),
+                        "value": vals[bad].to_numpy(dtype=object),
+                        "rule": "inconsistent_patient_value",
+                        "hint": EXTRA_RULES["inconsistent_patient_value"],
+                    }
+                )
+            )
     return merged, problem_frame(problems)

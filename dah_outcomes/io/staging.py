@@ -26,19 +26,26 @@ import pandas as pd
 from dah_outcomes.errors import ArgumentError, ValidationError
 from dah_outcomes.validation import ValidationReport, check_tables, coerce_tables
 
-__all__ = ["EXTRA_RULES", "PROBLEM_COLUMNS", "Ledger", "Staged", "Stager", "problem_frame",
-           "resolve"]
+__all__ = [
+    "EXTRA_RULES",
+    "PROBLEM_COLUMNS",
+    "Ledger",
+    "Staged",
+    "Stager",
+    "problem_frame",
+    "resolve",
+]
 
 PROBLEM_COLUMNS = ["file", "table", "row", "patient_id", "column", "value", "rule", "hint"]
 EXTRA_RULES: dict[str, str] = {
     "ragged_row": "the row has the wrong number of fields: check quoting and delimiters",
     "bad_record": "the record could not be parsed",
     "source_column_missing": "the mapping names a source column the file lacks: fix the "
-                             "mapping or the file",
+    "mapping or the file",
     "patient_rejected": "rejected because its patient's row was rejected",
     "row_group_rejected": "rejected with the other rows of the same patient or subject",
     "inconsistent_patient_value": "a patient-level column differs between rows of the same "
-                                  "patient: make them agree",
+    "patient: make them agree",
 }
 TABLE_NAMES = ("patients", "episodes")
 
@@ -94,7 +101,8 @@ class Stager:
     def __init__(self, keep_raw_ids: bool = True) -> None:
         self._typed: dict[str, list[pd.DataFrame]] = {t: [] for t in TABLE_NAMES}
         self._ids: dict[str, list[pd.Series] | None] = {
-            t: [] if keep_raw_ids else None for t in TABLE_NAMES}
+            t: [] if keep_raw_ids else None for t in TABLE_NAMES
+        }
         self._problems: list[pd.DataFrame] = []
         self._order: list[np.ndarray] = []
 
@@ -129,8 +137,13 @@ class Stager:
         else:
             problems = problem_frame([])
         self._typed = {t: [] for t in TABLE_NAMES}
-        return Staged(typed["patients"], typed["episodes"], ids, problems,
-                      {t: len(typed[t]) for t in TABLE_NAMES})
+        return Staged(
+            typed["patients"],
+            typed["episodes"],
+            ids,
+            problems,
+            {t: len(typed[t]) for t in TABLE_NAMES},
+        )
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -203,14 +216,19 @@ class Ledger:
         """Positions in the ledger of ``rows`` (source row numbers) of ``file``."""
         pos = self.index[file].get_indexer(pd.Index(rows))
         if (pos < 0).any():  # pragma: no cover - a layout produced a row it never read
-            raise RuntimeError(f"internal error: rows {list(np.asarray(rows)[pos < 0])[:5]} "
-                               f"are not rows of {file}")
+            raise RuntimeError(
+                f"internal error: rows {list(np.asarray(rows)[pos < 0])[:5]} are not rows of {file}"
+            )
         return self.offsets[file] + pos
 
     def reject(self, problems: pd.DataFrame) -> None:
         """Reject the rows named by ``problems`` and every row of their groups."""
-        uids = np.concatenate([self.uids(f, sub["row"].to_numpy(dtype=np.int64))
-                               for f, sub in problems.groupby("file", sort=False)])
+        uids = np.concatenate(
+            [
+                self.uids(f, sub["row"].to_numpy(dtype=np.int64))
+                for f, sub in problems.groupby("file", sort=False)
+            ]
+        )
         self.records.append(problems)
         direct = np.zeros(self.n, dtype=bool)
         direct[uids] = True
@@ -218,16 +236,28 @@ class Ledger:
         self.alive[hit] = False
         extra = hit & ~direct
         if extra.any():
-            self.records.append(problem_frame([pd.DataFrame({
-                "file": self.file[extra], "table": "source", "row": self.row[extra],
-                "rule": "row_group_rejected", "hint": EXTRA_RULES["row_group_rejected"]})]))
+            self.records.append(
+                problem_frame(
+                    [
+                        pd.DataFrame(
+                            {
+                                "file": self.file[extra],
+                                "table": "source",
+                                "row": self.row[extra],
+                                "rule": "row_group_rejected",
+                                "hint": EXTRA_RULES["row_group_rejected"],
+                            }
+                        )
+                    ]
+                )
+            )
 
     def alive_rows(self, file: str, index: pd.Index) -> np.ndarray:
         """Whether each of ``index`` (source rows of ``file``) is still accepted."""
         if self.index[file].equals(index):
             # the common case (a table holding every row of its file) needs no lookup
             start = self.offsets[file]
-            return self.alive[start:start + len(index)]
+            return self.alive[start : start + len(index)]
         return self.alive[self.uids(file, index)]
 
 
@@ -240,12 +270,18 @@ def _with_file(problems: pd.DataFrame, table_file: Mapping[str, str]) -> pd.Data
 def raise_problems(problems: pd.DataFrame, n_rows: dict[str, int]) -> None:
     """Raise one ValidationError listing ``problems`` (with their source file)."""
     cols = ["table", "row", "patient_id", "column", "value", "rule", "hint", "file"]
-    raise ValidationError(ValidationReport(problems=problems[cols].reset_index(drop=True),
-                                           n_rows=n_rows))
+    raise ValidationError(
+        ValidationReport(problems=problems[cols].reset_index(drop=True), n_rows=n_rows)
+    )
 
 
-def resolve(staged: Staged, ledger: Ledger, pre: pd.DataFrame, table_file: Mapping[str, str],
-            mode: Literal["strict", "quarantine"]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def resolve(
+    staged: Staged,
+    ledger: Ledger,
+    pre: pd.DataFrame,
+    table_file: Mapping[str, str],
+    mode: Literal["strict", "quarantine"],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Accept or reject rows; return the typed tables of the accepted rows.
 
     Parameters
@@ -288,17 +324,30 @@ def resolve(staged: Staged, ledger: Ledger, pre: pd.DataFrame, table_file: Mappi
             orphan = _orphans(rp, p_alive, re_, e_alive)
             if orphan.any():
                 sub = re_[orphan]
-                ledger.reject(problem_frame([pd.DataFrame({
-                    "file": tf["episodes"], "table": "episodes",
-                    "row": sub.index.to_numpy(dtype=object),
-                    "patient_id": sub.to_numpy(dtype=object),
-                    "column": "patient_id", "rule": "patient_rejected",
-                    "hint": EXTRA_RULES["patient_rejected"]})]))
+                ledger.reject(
+                    problem_frame(
+                        [
+                            pd.DataFrame(
+                                {
+                                    "file": tf["episodes"],
+                                    "table": "episodes",
+                                    "row": sub.index.to_numpy(dtype=object),
+                                    "patient_id": sub.to_numpy(dtype=object),
+                                    "column": "patient_id",
+                                    "rule": "patient_rejected",
+                                    "hint": EXTRA_RULES["patient_rejected"],
+                                }
+                            )
+                        ]
+                    )
+                )
                 continue
         p = p_all if p_alive.all() else p_all.loc[p_alive]
         e = e_all if e_alive.all() else e_all.loc[e_alive]
-        found = pd.concat([_alive_problems(staged.row_problems, ledger, tf),
-                           check_tables(p, e)], ignore_index=True)
+        found = pd.concat(
+            [_alive_problems(staged.row_problems, ledger, tf), check_tables(p, e)],
+            ignore_index=True,
+        )
         if found.empty:
             return p, e
         found = _with_file(found, tf)
@@ -307,8 +356,9 @@ def resolve(staged: Staged, ledger: Ledger, pre: pd.DataFrame, table_file: Mappi
         ledger.reject(found)
 
 
-def _orphans(p_ids: pd.Series, p_alive: np.ndarray, e_ids: pd.Series,
-             e_alive: np.ndarray) -> np.ndarray:
+def _orphans(
+    p_ids: pd.Series, p_alive: np.ndarray, e_ids: pd.Series, e_alive: np.ndarray
+) -> np.ndarray:
     """Accepted episodes whose patient (by source id) no longer has an accepted row."""
     if p_alive.all():
         return np.zeros(len(e_ids), dtype=bool)
@@ -321,8 +371,9 @@ def _orphans(p_ids: pd.Series, p_alive: np.ndarray, e_ids: pd.Series,
     return e_alive & e_ids.isin(gone).to_numpy(dtype=bool)
 
 
-def _alive_problems(problems: pd.DataFrame, ledger: Ledger,
-                    table_file: Mapping[str, str]) -> pd.DataFrame:
+def _alive_problems(
+    problems: pd.DataFrame, ledger: Ledger, table_file: Mapping[str, str]
+) -> pd.DataFrame:
     """Single-row problems of rows still accepted (and the whole-column ones)."""
     if problems.empty:
         return problems

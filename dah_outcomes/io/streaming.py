@@ -72,8 +72,15 @@ def scan_file(path: Path) -> FileScan:
     return FileScan(h.hexdigest(), encoding, n + (last != b"\n"))
 
 
-def prepare_streamed(source: Any, m: ImportMapping, *, dictionary: Any, format: str | None,
-                     chunk_rows: int, progress: Callable[[str, float], None]) -> Any:
+def prepare_streamed(
+    source: Any,
+    m: ImportMapping,
+    *,
+    dictionary: Any,
+    format: str | None,
+    chunk_rows: int,
+    progress: Callable[[str, float], None],
+) -> Any:
     """Read, map and type a flat CSV chunk by chunk; ``None`` when it cannot be streamed.
 
     Parameters
@@ -110,8 +117,9 @@ def prepare_streamed(source: Any, m: ImportMapping, *, dictionary: Any, format: 
     if chunks is None:
         return None
     names, batches = chunks
-    if len(set(names)) != len(names) or (m.layout is None
-                                          and guess_layout(names, dictionary) != "flat"):
+    if len(set(names)) != len(names) or (
+        m.layout is None and guess_layout(names, dictionary) != "flat"
+    ):
         return None
     label = str(path)
     # in the flat layout a row's episode lives on its patient's row, so a rejected patient
@@ -135,16 +143,29 @@ def prepare_streamed(source: Any, m: ImportMapping, *, dictionary: Any, format: 
         return None  # a ragged row: the careful reader reports it with its line
     if n_rows != total or pre is None:
         return None  # blank lines or multi-line records: rows are not lines + 1
-    files = [{"path": label, "sha256": scan.sha256, "format": fmt, "rows": n_rows,
-              "columns": [str(c) for c in names], "encoding": scan.encoding,
-              "delimiter": delim}]
-    return Prepared(stager.finish(), [(label, pd.RangeIndex(2, 2 + n_rows), None)], pre,
-                    {"patients": label, "episodes": label}, "flat", files,
-                    {"unmapped_columns": unmapped})
+    files = [
+        {
+            "path": label,
+            "sha256": scan.sha256,
+            "format": fmt,
+            "rows": n_rows,
+            "columns": [str(c) for c in names],
+            "encoding": scan.encoding,
+            "delimiter": delim,
+        }
+    ]
+    return Prepared(
+        stager.finish(),
+        [(label, pd.RangeIndex(2, 2 + n_rows), None)],
+        pre,
+        {"patients": label, "episodes": label},
+        "flat",
+        files,
+        {"unmapped_columns": unmapped},
+    )
 
 
-def _streamable(source: Any, m: ImportMapping, dictionary: Any,
-                format: str | None) -> Path | None:
+def _streamable(source: Any, m: ImportMapping, dictionary: Any, format: str | None) -> Path | None:
     if not isinstance(source, str | Path) or dictionary is not None:
         return None
     if m.layout not in (None, "flat"):
@@ -203,15 +224,21 @@ def _chunks(path: Path, enc: str, delim: str, chunk_rows: int) -> Any:
 def _frame(table: Any, names: list[str], first_row: int) -> pd.DataFrame:
     import pyarrow as pa
 
-    frame = table.to_pandas(types_mapper=lambda t: pd.StringDtype("pyarrow")
-                            if pa.types.is_string(t) or pa.types.is_large_string(t) else None)
+    frame = table.to_pandas(
+        types_mapper=lambda t: (
+            pd.StringDtype("pyarrow")
+            if pa.types.is_string(t) or pa.types.is_large_string(t)
+            else None
+        )
+    )
     frame.columns = pd.Index(names)
     frame.index = pd.RangeIndex(first_row, first_row + len(frame), name="source_row")
     return frame
 
 
-def _flat_tables(frame: pd.DataFrame, m: ImportMapping,
-                 label: str) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, list[str]]:
+def _flat_tables(
+    frame: pd.DataFrame, m: ImportMapping, label: str
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, list[str]]:
     from dah_outcomes.io.importer import flat_tables
 
     return flat_tables(frame, m, label)

@@ -23,10 +23,17 @@ __all__ = ["FEATURE_SETS", "ConceptSet", "OmopDefinition", "load_definition"]
 
 #: Episode features found by concept sets, and the OMOP table each is looked for in.
 FEATURE_SETS: dict[str, str] = {
-    "mechanical_ventilation": "procedure", "plasmapheresis": "procedure", "ecmo": "procedure",
-    "bal_confirmed": "procedure", "nephritis": "condition",
-    "methylprednisolone_pulse": "drug", "oral_prednisone": "drug", "cyclophosphamide": "drug",
-    "rituximab": "drug", "mycophenolate": "drug", "hydroxychloroquine": "drug",
+    "mechanical_ventilation": "procedure",
+    "plasmapheresis": "procedure",
+    "ecmo": "procedure",
+    "bal_confirmed": "procedure",
+    "nephritis": "condition",
+    "methylprednisolone_pulse": "drug",
+    "oral_prednisone": "drug",
+    "cyclophosphamide": "drug",
+    "rituximab": "drug",
+    "mycophenolate": "drug",
+    "hydroxychloroquine": "drug",
 }
 
 
@@ -85,21 +92,26 @@ class OmopDefinition:
             codes += [(cs.name, v, c, cs.descendants) for v, c in cs.codes]
             excl += [(cs.name, int(c)) for c in cs.exclude_concept_ids]
         ids += [("visit", int(c), False) for c in self.visit_concept_ids]
-        return (pd.DataFrame(ids, columns=["set_name", "concept_id", "descendants"]),
-                pd.DataFrame(codes, columns=["set_name", "vocabulary_id", "concept_code",
-                                             "descendants"]),
-                pd.DataFrame(excl, columns=["set_name", "concept_id"]))
+        return (
+            pd.DataFrame(ids, columns=["set_name", "concept_id", "descendants"]),
+            pd.DataFrame(
+                codes, columns=["set_name", "vocabulary_id", "concept_code", "descendants"]
+            ),
+            pd.DataFrame(excl, columns=["set_name", "concept_id"]),
+        )
 
     def describe(self) -> str:
         """The definition in human terms, with every code list (RECORD 6.1)."""
-        lines = [f"Cohort definition {self.name} v{self.version} ({self.digest[:12]})",
-                 self.description,
-                 f"SLE entry: first condition in {self.sle.describe()}.",
-                 f"DAH episode: a condition in {self.dah.describe()}, dated during a visit with "
-                 f"concept {', '.join(map(str, self.visit_concept_ids))}, on or after the "
-                 f"SLE entry stay; stays starting less than {self.gap_days} days after the "
-                 "previous one ended belong to the same episode.",
-                 "Episode features (any record dated from onset to discharge):"]
+        lines = [
+            f"Cohort definition {self.name} v{self.version} ({self.digest[:12]})",
+            self.description,
+            f"SLE entry: first condition in {self.sle.describe()}.",
+            f"DAH episode: a condition in {self.dah.describe()}, dated during a visit with "
+            f"concept {', '.join(map(str, self.visit_concept_ids))}, on or after the "
+            f"SLE entry stay; stays starting less than {self.gap_days} days after the "
+            "previous one ended belong to the same episode.",
+            "Episode features (any record dated from onset to discharge):",
+        ]
         lines += [f"  - {cs.describe()} [{FEATURE_SETS[n]}]" for n, cs in self.features.items()]
         lines.append("Death: the death table; in-hospital if dated from onset to discharge.")
         return "\n".join(lines)
@@ -146,13 +158,18 @@ def load_definition(path: str | Path | None = None) -> OmopDefinition:
         raise ArgumentError(f"definition {source} is not valid TOML: {exc}") from exc
     problems: list[str] = []
 
-    def cset(name: str, table: dict[str, Any], key_ids: str = "concept_ids",
-             key_codes: str = "codes") -> ConceptSet:
-        return ConceptSet(name=name, concept_ids=_ids(table.get(key_ids), f"[{name}]", problems),
-                          codes=_codes(table.get(key_codes), f"[{name}] codes", problems),
-                          exclude_concept_ids=_ids(table.get("exclude_concept_ids"),
-                                                   f"[{name}] exclude_concept_ids", problems),
-                          descendants=bool(table.get("descendants", True)))
+    def cset(
+        name: str, table: dict[str, Any], key_ids: str = "concept_ids", key_codes: str = "codes"
+    ) -> ConceptSet:
+        return ConceptSet(
+            name=name,
+            concept_ids=_ids(table.get(key_ids), f"[{name}]", problems),
+            codes=_codes(table.get(key_codes), f"[{name}] codes", problems),
+            exclude_concept_ids=_ids(
+                table.get("exclude_concept_ids"), f"[{name}] exclude_concept_ids", problems
+            ),
+            descendants=bool(table.get("descendants", True)),
+        )
 
     sle = cset("sle", raw.get("sle", {}))
     dah = cset("dah", raw.get("dah", {}))
@@ -169,24 +186,36 @@ def load_definition(path: str | Path | None = None) -> OmopDefinition:
     for name, kind in FEATURE_SETS.items():
         if kind == "procedure":
             features[name] = ConceptSet(
-                name, _ids(procs.get(name), f"[procedures] {name}", problems),
-                _codes(procs.get(name.replace("_confirmed", "") + "_codes"),
-                       f"[procedures] {name} codes", problems))
+                name,
+                _ids(procs.get(name), f"[procedures] {name}", problems),
+                _codes(
+                    procs.get(name.replace("_confirmed", "") + "_codes"),
+                    f"[procedures] {name} codes",
+                    problems,
+                ),
+            )
         elif kind == "drug":
             features[name] = ConceptSet(name, _ids(drugs.get(name), f"[drugs] {name}", problems))
         else:
             features[name] = cset(name, raw.get(name, {}))
     gender = raw.get("gender", {})
     if problems:
-        raise ArgumentError(f"definition {source} has {len(problems)} problem(s):\n  - "
-                            + "\n  - ".join(problems))
+        raise ArgumentError(
+            f"definition {source} has {len(problems)} problem(s):\n  - " + "\n  - ".join(problems)
+        )
     return OmopDefinition(
-        name=str(raw.get("name", "unnamed")), version=int(raw.get("version", 1)),
+        name=str(raw.get("name", "unnamed")),
+        version=int(raw.get("version", 1)),
         description=str(raw.get("description", "")),
-        sle=sle, dah=dah,
-        visit_concept_ids=_ids(episode.get("visit_concept_ids", [9201, 262]), "[episode]",
-                               problems),
-        gap_days=int(gap), features=features,
+        sle=sle,
+        dah=dah,
+        visit_concept_ids=_ids(
+            episode.get("visit_concept_ids", [9201, 262]), "[episode]", problems
+        ),
+        gap_days=int(gap),
+        features=features,
         female_concept_id=int(gender.get("female", 8532)),
         male_concept_id=int(gender.get("male", 8507)),
-        source=source, digest=hashlib.sha256(text.encode()).hexdigest())
+        source=source,
+        digest=hashlib.sha256(text.encode()).hexdigest(),
+    )

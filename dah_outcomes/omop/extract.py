@@ -20,8 +20,15 @@ from dah_outcomes.stats.proportions import ProportionCI, RateCI, proportion_ci, 
 __all__ = ["ENGINES", "ExtractionResult", "extract_cohort"]
 
 ENGINES = ("duckdb", "spark")
-_REQUIRED = ("person", "observation_period", "visit_occurrence", "condition_occurrence",
-             "procedure_occurrence", "drug_exposure", "death")
+_REQUIRED = (
+    "person",
+    "observation_period",
+    "visit_occurrence",
+    "condition_occurrence",
+    "procedure_occurrence",
+    "drug_exposure",
+    "death",
+)
 
 
 class _Engine(Protocol):
@@ -49,8 +56,10 @@ class _DuckDB:
             self.con = duckdb.connect(str(source), read_only=True)
 
     def tables(self) -> set[str]:
-        return {r[0] for r in self.con.execute(
-            "SELECT table_name FROM information_schema.tables").fetchall()}
+        return {
+            r[0]
+            for r in self.con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+        }
 
     def register(self, name: str, frame: pd.DataFrame) -> None:
         self.con.register(name, frame)
@@ -69,18 +78,25 @@ class _Spark:
 
     def __init__(self, source: Path, session: Any = None) -> None:
         if not source.is_dir():
-            raise ArgumentError("the spark engine reads a folder of Parquet tables; "
-                                f"{source} is not a folder")
+            raise ArgumentError(
+                f"the spark engine reads a folder of Parquet tables; {source} is not a folder"
+            )
         try:
             from pyspark.sql import SparkSession
         except ImportError as exc:
-            raise ArgumentError('the spark engine needs pyspark: pip install '
-                                '"dah_outcomes[spark]"') from exc
+            raise ArgumentError(
+                'the spark engine needs pyspark: pip install "dah_outcomes[spark]"'
+            ) from exc
         self.own = session is None and SparkSession.getActiveSession() is None
-        self.spark = session or SparkSession.builder.master("local[2]").appName(
-            "dah_outcomes").config("spark.ui.enabled", "false").config(
-            "spark.sql.shuffle.partitions", "4").config(
-            "spark.sql.session.timeZone", "UTC").getOrCreate()
+        self.spark = (
+            session
+            or SparkSession.builder.master("local[2]")
+            .appName("dah_outcomes")
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.shuffle.partitions", "4")
+            .config("spark.sql.session.timeZone", "UTC")
+            .getOrCreate()
+        )
         self.names: set[str] = set()
         for f in sorted(source.glob("*.parquet")):
             self.spark.read.parquet(str(f)).createOrReplaceTempView(f.stem)
@@ -93,9 +109,12 @@ class _Spark:
         from pyspark.sql import types
 
         kinds = {"int64": types.LongType(), "bool": types.BooleanType()}
-        schema = types.StructType([
-            types.StructField(c, kinds.get(str(frame[c].dtype), types.StringType()))
-            for c in frame.columns])
+        schema = types.StructType(
+            [
+                types.StructField(c, kinds.get(str(frame[c].dtype), types.StringType()))
+                for c in frame.columns
+            ]
+        )
         rows = [tuple(r) for r in frame.astype(object).itertuples(index=False)]
         self.spark.createDataFrame(rows, schema).createOrReplaceTempView(name)
         self.names.add(name)
@@ -138,12 +157,17 @@ class ExtractionResult(ResultMixin):
     def incidence(self, *, conf_level: float = 0.95) -> tuple[ProportionCI, RateCI]:
         """DAH cumulative incidence among SLE patients, and first DAH per 1,000 person-years."""
         d = self.denominators
-        n, k, py = int(d["sle_patients"].sum()), int(d["dah_patients"].sum()), float(
-            d["person_years"].sum())
+        n, k, py = (
+            int(d["sle_patients"].sum()),
+            int(d["dah_patients"].sum()),
+            float(d["person_years"].sum()),
+        )
         if n == 0 or py <= 0:
             raise EstimationError("no SLE patients (or no person-time) in the denominators")
-        return (proportion_ci(k, n, conf_level=conf_level),
-                rate_ci(k, py, per=1000.0, conf_level=conf_level))
+        return (
+            proportion_ci(k, n, conf_level=conf_level),
+            rate_ci(k, py, per=1000.0, conf_level=conf_level),
+        )
 
 
 def _open(source: str | Path, engine: str, session: Any) -> _Engine:
@@ -151,46 +175,67 @@ def _open(source: str | Path, engine: str, session: Any) -> _Engine:
         raise ArgumentError(f"engine must be one of {list(ENGINES)}, got {engine!r}")
     path = Path(source)
     if not path.exists():
-        raise CohortFileError(f"{path} does not exist: give a DuckDB file or a folder of "
-                              "OMOP Parquet tables")
+        raise CohortFileError(
+            f"{path} does not exist: give a DuckDB file or a folder of OMOP Parquet tables"
+        )
     return _DuckDB(path) if engine == "duckdb" else _Spark(path, session)
 
 
-def _to_cohort(patients: pd.DataFrame, episodes: pd.DataFrame, d: OmopDefinition,
-               provenance: dict[str, Any]) -> Cohort:
+def _to_cohort(
+    patients: pd.DataFrame, episodes: pd.DataFrame, d: OmopDefinition, provenance: dict[str, Any]
+) -> Cohort:
     pid = patients["person_id"].astype(np.int64)
     ids = pd.Series([f"SLE{i:07d}" for i in pid], dtype="string")
-    birth = pd.to_datetime(pd.DataFrame({
-        "year": patients["year_of_birth"].astype(int),
-        "month": patients["month_of_birth"].fillna(1).astype(int),
-        "day": patients["day_of_birth"].fillna(1).astype(int)}))
-    sex = np.where(patients["gender_concept_id"] == d.female_concept_id, "F",
-                   np.where(patients["gender_concept_id"] == d.male_concept_id, "M", "unknown"))
-    p = pd.DataFrame({
-        "patient_id": ids, "sex": sex, "birth_date": birth,
-        "sle_diagnosis_date": pd.to_datetime(patients["sle_date"]),
-        "followup_start": pd.to_datetime(patients["sle_date"]),
-        "followup_end": pd.to_datetime(patients["fu_end"]),
-        "death_date": pd.to_datetime(patients["death_date"]),
-    })
+    birth = pd.to_datetime(
+        pd.DataFrame(
+            {
+                "year": patients["year_of_birth"].astype(int),
+                "month": patients["month_of_birth"].fillna(1).astype(int),
+                "day": patients["day_of_birth"].fillna(1).astype(int),
+            }
+        )
+    )
+    sex = np.where(
+        patients["gender_concept_id"] == d.female_concept_id,
+        "F",
+        np.where(patients["gender_concept_id"] == d.male_concept_id, "M", "unknown"),
+    )
+    p = pd.DataFrame(
+        {
+            "patient_id": ids,
+            "sex": sex,
+            "birth_date": birth,
+            "sle_diagnosis_date": pd.to_datetime(patients["sle_date"]),
+            "followup_start": pd.to_datetime(patients["sle_date"]),
+            "followup_end": pd.to_datetime(patients["fu_end"]),
+            "death_date": pd.to_datetime(patients["death_date"]),
+        }
+    )
     id_of = dict(zip(pid, ids, strict=True))
-    e = pd.DataFrame({
-        "patient_id": pd.Series([id_of[i] for i in episodes["person_id"].astype(np.int64)],
-                                dtype="string"),
-        "episode_number": episodes["episode_number"].astype(np.int64),
-        "onset_date": pd.to_datetime(episodes["onset_date"]),
-        "discharge_date": pd.to_datetime(episodes["discharge_date"]),
-        "first_manifestation": episodes["first_manifestation"].astype(bool),
-        **{c: episodes[c].astype(bool) for c in FEATURE_SETS},
-        "plasmapheresis_sessions": episodes["plasmapheresis_sessions"].astype(np.int64),
-        "in_hospital_death": episodes["in_hospital_death"].astype(bool),
-    })
+    e = pd.DataFrame(
+        {
+            "patient_id": pd.Series(
+                [id_of[i] for i in episodes["person_id"].astype(np.int64)], dtype="string"
+            ),
+            "episode_number": episodes["episode_number"].astype(np.int64),
+            "onset_date": pd.to_datetime(episodes["onset_date"]),
+            "discharge_date": pd.to_datetime(episodes["discharge_date"]),
+            "first_manifestation": episodes["first_manifestation"].astype(bool),
+            **{c: episodes[c].astype(bool) for c in FEATURE_SETS},
+            "plasmapheresis_sessions": episodes["plasmapheresis_sessions"].astype(np.int64),
+            "in_hospital_death": episodes["in_hospital_death"].astype(bool),
+        }
+    )
     return Cohort(p, e, provenance=provenance, design="case_series")
 
 
-def extract_cohort(source: str | Path, *, engine: str = "duckdb",
-                   definition: OmopDefinition | str | Path | None = None,
-                   spark_session: Any = None) -> ExtractionResult:
+def extract_cohort(
+    source: str | Path,
+    *,
+    engine: str = "duckdb",
+    definition: OmopDefinition | str | Path | None = None,
+    spark_session: Any = None,
+) -> ExtractionResult:
     """Extract the DAH-in-SLE cohort from an OMOP CDM database.
 
     Parameters
@@ -222,9 +267,11 @@ def extract_cohort(source: str | Path, *, engine: str = "duckdb",
         have = eng.tables()
         sets = eng.query(concept_set_query("concept" in have, "concept_ancestor" in have))
         if not (sets["set_name"] == "dah").any():
-            raise ArgumentError("the DAH concept set resolved to no concept: the definition "
-                                "names codes but the database has no matching CONCEPT rows; "
-                                "add concept_ids to [dah] or load the vocabulary tables")
+            raise ArgumentError(
+                "the DAH concept set resolved to no concept: the definition "
+                "names codes but the database has no matching CONCEPT rows; "
+                "add concept_ids to [dah] or load the vocabulary tables"
+            )
         eng.register("dah_concept_sets", sets.astype({"concept_id": np.int64}))
         queries = extraction_queries(d, eng.dialect)
         patients = eng.query(queries["patients"])
@@ -232,16 +279,33 @@ def extract_cohort(source: str | Path, *, engine: str = "duckdb",
         denominators = eng.query(queries["denominators"])
     finally:
         eng.close()
-    sex = np.where(denominators["gender_concept_id"] == d.female_concept_id, "F",
-                   np.where(denominators["gender_concept_id"] == d.male_concept_id, "M",
-                            "unknown"))
-    denominators = pd.DataFrame({"sex": sex,
-                                 "sle_patients": denominators["sle_patients"].astype(np.int64),
-                                 "dah_patients": denominators["dah_patients"].astype(np.int64),
-                                 "person_years": denominators["person_years"].astype(float)})
-    provenance = {"source": "omop", "database": str(source), "engine": engine,
-                  "definition": {"name": d.name, "version": d.version, "sha256": d.digest,
-                                 "source": d.source}}
-    return ExtractionResult(cohort=_to_cohort(patients, episodes, d, provenance),
-                            denominators=denominators, definition_text=d.describe(),
-                            engine=engine)
+    sex = np.where(
+        denominators["gender_concept_id"] == d.female_concept_id,
+        "F",
+        np.where(denominators["gender_concept_id"] == d.male_concept_id, "M", "unknown"),
+    )
+    denominators = pd.DataFrame(
+        {
+            "sex": sex,
+            "sle_patients": denominators["sle_patients"].astype(np.int64),
+            "dah_patients": denominators["dah_patients"].astype(np.int64),
+            "person_years": denominators["person_years"].astype(float),
+        }
+    )
+    provenance = {
+        "source": "omop",
+        "database": str(source),
+        "engine": engine,
+        "definition": {
+            "name": d.name,
+            "version": d.version,
+            "sha256": d.digest,
+            "source": d.source,
+        },
+    }
+    return ExtractionResult(
+        cohort=_to_cohort(patients, episodes, d, provenance),
+        denominators=denominators,
+        definition_text=d.describe(),
+        engine=engine,
+    )

@@ -20,7 +20,7 @@ class Dialect:
 
     name: str
     days_between: str  # format with a=earlier, b=later -> integer days b - a
-    add_days: str      # format with d=date, n=integer
+    add_days: str  # format with d=date, n=integer
 
     def diff(self, a: str, b: str) -> str:
         return self.days_between.format(a=a, b=b)
@@ -30,8 +30,9 @@ class Dialect:
 
 
 DIALECTS = {
-    "duckdb": Dialect("duckdb", "date_diff('day', {a}, {b})",
-                      "CAST({d} + INTERVAL ({n}) DAY AS DATE)"),
+    "duckdb": Dialect(
+        "duckdb", "date_diff('day', {a}, {b})", "CAST({d} + INTERVAL ({n}) DAY AS DATE)"
+    ),
     "spark": Dialect("spark", "datediff({b}, {a})", "date_add({d}, {n})"),
 }
 
@@ -46,24 +47,32 @@ def concept_set_query(has_concept: bool, has_ancestor: bool) -> str:
     """
     seeds = ["SELECT set_name, concept_id, descendants FROM dah_seed_ids"]
     if has_concept:
-        seeds.append("SELECT s.set_name, c.concept_id, s.descendants FROM dah_seed_codes s "
-                     "JOIN concept c ON c.vocabulary_id = s.vocabulary_id "
-                     "AND c.concept_code = s.concept_code")
+        seeds.append(
+            "SELECT s.set_name, c.concept_id, s.descendants FROM dah_seed_codes s "
+            "JOIN concept c ON c.vocabulary_id = s.vocabulary_id "
+            "AND c.concept_code = s.concept_code"
+        )
     expanded = ["SELECT set_name, concept_id FROM seeds"]
     excluded = ["SELECT set_name, concept_id FROM dah_seed_excludes"]
     if has_ancestor:
-        expanded.append("SELECT s.set_name, a.descendant_concept_id AS concept_id FROM seeds s "
-                        "JOIN concept_ancestor a ON a.ancestor_concept_id = s.concept_id "
-                        "WHERE s.descendants")
-        excluded.append("SELECT x.set_name, a.descendant_concept_id AS concept_id "
-                        "FROM dah_seed_excludes x JOIN concept_ancestor a "
-                        "ON a.ancestor_concept_id = x.concept_id")
-    return (f"WITH seeds AS ({' UNION ALL '.join(seeds)}), "
-            f"expanded AS ({' UNION '.join(expanded)}), "
-            f"excluded AS ({' UNION '.join(excluded)}) "
-            "SELECT DISTINCT e.set_name, e.concept_id FROM expanded e "
-            "LEFT JOIN excluded x ON x.set_name = e.set_name AND x.concept_id = e.concept_id "
-            "WHERE x.concept_id IS NULL")
+        expanded.append(
+            "SELECT s.set_name, a.descendant_concept_id AS concept_id FROM seeds s "
+            "JOIN concept_ancestor a ON a.ancestor_concept_id = s.concept_id "
+            "WHERE s.descendants"
+        )
+        excluded.append(
+            "SELECT x.set_name, a.descendant_concept_id AS concept_id "
+            "FROM dah_seed_excludes x JOIN concept_ancestor a "
+            "ON a.ancestor_concept_id = x.concept_id"
+        )
+    return (
+        f"WITH seeds AS ({' UNION ALL '.join(seeds)}), "
+        f"expanded AS ({' UNION '.join(expanded)}), "
+        f"excluded AS ({' UNION '.join(excluded)}) "
+        "SELECT DISTINCT e.set_name, e.concept_id FROM expanded e "
+        "LEFT JOIN excluded x ON x.set_name = e.set_name AND x.concept_id = e.concept_id "
+        "WHERE x.concept_id IS NULL"
+    )
 
 
 def _common(definition: OmopDefinition, d: Dialect) -> str:
@@ -106,7 +115,7 @@ ordered AS (
 flagged AS (
   SELECT person_id, visit_start_date, visit_end_date,
          CASE WHEN prev_end IS NULL
-                OR visit_start_date >= {d.add('prev_end', definition.gap_days)}
+                OR visit_start_date >= {d.add("prev_end", definition.gap_days)}
               THEN 1 ELSE 0 END AS new_episode
   FROM ordered),
 numbered AS (
@@ -136,18 +145,23 @@ def extraction_queries(definition: OmopDefinition, dialect: str) -> dict[str, st
 
     def hits(table: str, date: str, concept: str, names: list[str]) -> str:
         in_list = ", ".join(f"'{n}'" for n in names)
-        return (f"SELECT e.person_id, e.episode_number, cs.set_name, t.{date} AS day "
-                f"FROM episodes e JOIN {table} t ON t.person_id = e.person_id "
-                f"AND t.{date} >= e.onset_date AND t.{date} <= e.discharge_date "
-                f"JOIN cs ON cs.concept_id = t.{concept} AND cs.set_name IN ({in_list})")
+        return (
+            f"SELECT e.person_id, e.episode_number, cs.set_name, t.{date} AS day "
+            f"FROM episodes e JOIN {table} t ON t.person_id = e.person_id "
+            f"AND t.{date} >= e.onset_date AND t.{date} <= e.discharge_date "
+            f"JOIN cs ON cs.concept_id = t.{concept} AND cs.set_name IN ({in_list})"
+        )
 
-    feature_rows = " UNION ALL ".join([
-        hits("procedure_occurrence", "procedure_date", "procedure_concept_id", procs),
-        hits("drug_exposure", "drug_exposure_start_date", "drug_concept_id", drugs),
-        hits("condition_occurrence", "condition_start_date", "condition_concept_id", conds),
-    ])
+    feature_rows = " UNION ALL ".join(
+        [
+            hits("procedure_occurrence", "procedure_date", "procedure_concept_id", procs),
+            hits("drug_exposure", "drug_exposure_start_date", "drug_concept_id", drugs),
+            hits("condition_occurrence", "condition_start_date", "condition_concept_id", conds),
+        ]
+    )
     flags = ",\n  ".join(
-        f"MAX(CASE WHEN f.set_name = '{n}' THEN 1 ELSE 0 END) AS {n}" for n in FEATURE_SETS)
+        f"MAX(CASE WHEN f.set_name = '{n}' THEN 1 ELSE 0 END) AS {n}" for n in FEATURE_SETS
+    )
     episodes_sql = f"""WITH {common},
 features AS ({feature_rows})
 SELECT e.person_id, e.episode_number, e.onset_date, e.discharge_date,
@@ -173,11 +187,11 @@ ORDER BY p.person_id"""
 first_dah AS (SELECT person_id, MIN(onset_date) AS onset FROM episodes GROUP BY person_id)
 SELECT pe.gender_concept_id, COUNT(*) AS sle_patients,
        SUM(CASE WHEN f.onset IS NOT NULL THEN 1 ELSE 0 END) AS dah_patients,
-       SUM(CAST({d.diff('p.sle_date',
-                        'CASE WHEN f.onset IS NOT NULL THEN f.onset ELSE p.fu_end END')}
+       SUM(CAST({
+        d.diff("p.sle_date", "CASE WHEN f.onset IS NOT NULL THEN f.onset ELSE p.fu_end END")
+    }
                 AS DOUBLE)) / 365.25 AS person_years
 FROM pop p JOIN person pe ON pe.person_id = p.person_id
 LEFT JOIN first_dah f ON f.person_id = p.person_id
 GROUP BY pe.gender_concept_id ORDER BY pe.gender_concept_id"""
-    return {"patients": patients_sql, "episodes": episodes_sql,
-            "denominators": denominators_sql}
+    return {"patients": patients_sql, "episodes": episodes_sql, "denominators": denominators_sql}

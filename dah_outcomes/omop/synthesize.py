@@ -49,15 +49,29 @@ CONCEPTS: dict[int, tuple[str, str, str, str]] = {
     9202: ("Visit", "OP", "Outpatient Visit", "Visit"),
     8532: ("Gender", "F", "FEMALE", "Gender"),
     8507: ("Gender", "M", "MALE", "Gender"),
-    **{NOISE_BASE + i: ("SNOMED", f"noise-{i}", f"Unrelated condition {i}", "Condition")
-       for i in range(20)},
+    **{
+        NOISE_BASE + i: ("SNOMED", f"noise-{i}", f"Unrelated condition {i}", "Condition")
+        for i in range(20)
+    },
 }
 _PROCEDURES = {"mechanical_ventilation": 4230167, "ecmo": 4052536, "bal_confirmed": BAL_LOCAL}
-_DRUGS = {"methylprednisolone_pulse": 1506270, "oral_prednisone": 1551099,
-          "cyclophosphamide": 1310317, "rituximab": 1314273, "mycophenolate": 19003999,
-          "hydroxychloroquine": 1777087}
-TABLES = ("person", "observation_period", "visit_occurrence", "condition_occurrence",
-          "procedure_occurrence", "drug_exposure", "death")
+_DRUGS = {
+    "methylprednisolone_pulse": 1506270,
+    "oral_prednisone": 1551099,
+    "cyclophosphamide": 1310317,
+    "rituximab": 1314273,
+    "mycophenolate": 19003999,
+    "hydroxychloroquine": 1777087,
+}
+TABLES = (
+    "person",
+    "observation_period",
+    "visit_occurrence",
+    "condition_occurrence",
+    "procedure_occurrence",
+    "drug_exposure",
+    "death",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,11 +118,16 @@ def _chunks(cohort: Cohort, size: int) -> Iterator[tuple[pd.DataFrame, pd.DataFr
     for start in range(0, len(p), size):
         lo, hi = pid[start], pid[min(start + size, len(p)) - 1]
         mask = (eid >= lo) & (eid <= hi)
-        yield p.iloc[start:start + size], e[mask]
+        yield p.iloc[start : start + size], e[mask]
 
 
-def _table_rows(p: pd.DataFrame, e: pd.DataFrame, noise: OmopNoise, first_noise_id: int,
-                rng: np.random.Generator) -> dict[str, dict[str, object]]:
+def _table_rows(
+    p: pd.DataFrame,
+    e: pd.DataFrame,
+    noise: OmopNoise,
+    first_noise_id: int,
+    rng: np.random.Generator,
+) -> dict[str, dict[str, object]]:
     pid = person_ids(p["patient_id"])
     dx, end = _day(p["sle_diagnosis_date"]), _day(p["followup_end"])
     birth = p["birth_date"].dt
@@ -121,18 +140,19 @@ def _table_rows(p: pd.DataFrame, e: pd.DataFrame, noise: OmopNoise, first_noise_
     person = {
         "person_id": all_ids,
         "gender_concept_id": np.where(female, 8532, 8507),
-        "year_of_birth": np.concatenate([birth.year.to_numpy(),
-                                         rng.integers(1930, 2005, n_noise)]),
+        "year_of_birth": np.concatenate([birth.year.to_numpy(), rng.integers(1930, 2005, n_noise)]),
         "month_of_birth": np.concatenate([birth.month.to_numpy(), rng.integers(1, 13, n_noise)]),
         "day_of_birth": np.concatenate([birth.day.to_numpy(), rng.integers(1, 29, n_noise)]),
         "race_concept_id": np.zeros(len(all_ids), dtype=np.int64),
         "ethnicity_concept_id": np.zeros(len(all_ids), dtype=np.int64),
     }
     prior = rng.integers(0, 366, len(p))
-    obs = {"person_id": all_ids,
-           "observation_period_start_date": np.concatenate([dx - prior, noise_start]),
-           "observation_period_end_date": np.concatenate([end, noise_end]),
-           "period_type_concept_id": np.full(len(all_ids), 32817)}
+    obs = {
+        "person_id": all_ids,
+        "observation_period_start_date": np.concatenate([dx - prior, noise_start]),
+        "observation_period_end_date": np.concatenate([end, noise_end]),
+        "period_type_concept_id": np.full(len(all_ids), 32817),
+    }
     cond: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = [(pid, dx, np.full(len(p), 257628))]
     visits: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     procs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
@@ -146,8 +166,13 @@ def _table_rows(p: pd.DataFrame, e: pd.DataFrame, noise: OmopNoise, first_noise_
     if noise.repeat_codes:
         again = rng.random(len(p)) < 0.7
         span = np.maximum(end - dx, 0)
-        cond.append((pid[again], dx[again] + (rng.random(again.sum()) * (span[again] + 1))
-                     .astype(np.int64), np.full(again.sum(), 257628)))
+        cond.append(
+            (
+                pid[again],
+                dx[again] + (rng.random(again.sum()) * (span[again] + 1)).astype(np.int64),
+                np.full(again.sum(), 257628),
+            )
+        )
     # episodes: an inpatient stay each, DAH coded at onset, features within the stay
     epid = person_ids(e["patient_id"])
     onset, disch = _day(e["onset_date"]), _day(e["discharge_date"])
@@ -156,8 +181,13 @@ def _table_rows(p: pd.DataFrame, e: pd.DataFrame, noise: OmopNoise, first_noise_
     cond.append((epid, onset, np.full(len(e), DAH_LOCAL)))
     if noise.repeat_codes:
         rep = rng.random(len(e)) < 0.5
-        cond.append((epid[rep], onset[rep] + (rng.random(rep.sum()) * (stay[rep] + 1))
-                     .astype(np.int64), np.full(rep.sum(), DAH_LOCAL)))
+        cond.append(
+            (
+                epid[rep],
+                onset[rep] + (rng.random(rep.sum()) * (stay[rep] + 1)).astype(np.int64),
+                np.full(rep.sum(), DAH_LOCAL),
+            )
+        )
     neph = e["nephritis"].fillna(False).to_numpy(dtype=bool)
     cond.append((epid[neph], onset[neph], np.full(neph.sum(), 4285717)))
 
@@ -168,20 +198,28 @@ def _table_rows(p: pd.DataFrame, e: pd.DataFrame, noise: OmopNoise, first_noise_
         m = e[col].fillna(False).to_numpy(dtype=bool)
         procs.append((epid[m], within(m), np.full(m.sum(), concept)))
     sessions = e["plasmapheresis_sessions"].fillna(0).to_numpy(dtype=np.int64)
-    sessions = np.where(e["plasmapheresis"].fillna(False).to_numpy(dtype=bool),
-                        np.maximum(sessions, 1), 0)
+    sessions = np.where(
+        e["plasmapheresis"].fillna(False).to_numpy(dtype=bool), np.maximum(sessions, 1), 0
+    )
     sessions = np.minimum(sessions, stay + 1)  # one session a day at most
     rows = np.repeat(np.arange(len(e)), sessions)
-    offsets = np.concatenate([rng.permutation(int(s) + 1)[:n] if n else np.zeros(0, int)
-                              for s, n in zip(stay, sessions, strict=True)]) if len(rows) else (
-        np.zeros(0, dtype=np.int64))
+    offsets = (
+        np.concatenate(
+            [
+                rng.permutation(int(s) + 1)[:n] if n else np.zeros(0, int)
+                for s, n in zip(stay, sessions, strict=True)
+            ]
+        )
+        if len(rows)
+        else (np.zeros(0, dtype=np.int64))
+    )
     procs.append((epid[rows], onset[rows] + offsets, np.full(len(rows), 4049372)))
     for col, concept in _DRUGS.items():
         m = e[col].fillna(False).to_numpy(dtype=bool)
         drugs.append((epid[m], within(m), np.full(m.sum(), concept)))
     if noise.near_misses and len(e):
         # treatment codes a day outside the window must not count
-        miss = ~e["plasmapheresis"].fillna(False).to_numpy(dtype=bool) & (rng.random(len(e)) < .2)
+        miss = ~e["plasmapheresis"].fillna(False).to_numpy(dtype=bool) & (rng.random(len(e)) < 0.2)
         procs.append((epid[miss], disch[miss] + 1, np.full(miss.sum(), 4049372)))
         miss = ~e["rituximab"].fillna(False).to_numpy(dtype=bool) & (rng.random(len(e)) < 0.2)
         drugs.append((epid[miss], onset[miss] - 1, np.full(miss.sum(), 1314273)))
@@ -204,32 +242,52 @@ def _table_rows(p: pd.DataFrame, e: pd.DataFrame, noise: OmopNoise, first_noise_
         return np.concatenate([x[i] for x in parts]) if parts else np.zeros(0, dtype=np.int64)
 
     return {
-        "person": person, "observation_period": obs,
-        "visit_occurrence": {"person_id": cat(visits, 0), "visit_start_date": cat(visits, 1),
-                             "visit_end_date": cat(visits, 2), "visit_concept_id": cat(visits, 3),
-                             "visit_type_concept_id": None},
-        "condition_occurrence": {"person_id": cat(cond, 0), "condition_start_date": cat(cond, 1),
-                                 "condition_concept_id": cat(cond, 2),
-                                 "condition_type_concept_id": None},
-        "procedure_occurrence": {"person_id": cat(procs, 0), "procedure_date": cat(procs, 1),
-                                 "procedure_concept_id": cat(procs, 2),
-                                 "procedure_type_concept_id": None},
-        "drug_exposure": {"person_id": cat(drugs, 0), "drug_exposure_start_date": cat(drugs, 1),
-                          "drug_concept_id": cat(drugs, 2),
-                          "drug_exposure_end_date": cat(drugs, 1), "drug_type_concept_id": None},
-        "death": {"person_id": pid[death], "death_date": _day(p["death_date"][death]),
-                  "death_type_concept_id": None},
+        "person": person,
+        "observation_period": obs,
+        "visit_occurrence": {
+            "person_id": cat(visits, 0),
+            "visit_start_date": cat(visits, 1),
+            "visit_end_date": cat(visits, 2),
+            "visit_concept_id": cat(visits, 3),
+            "visit_type_concept_id": None,
+        },
+        "condition_occurrence": {
+            "person_id": cat(cond, 0),
+            "condition_start_date": cat(cond, 1),
+            "condition_concept_id": cat(cond, 2),
+            "condition_type_concept_id": None,
+        },
+        "procedure_occurrence": {
+            "person_id": cat(procs, 0),
+            "procedure_date": cat(procs, 1),
+            "procedure_concept_id": cat(procs, 2),
+            "procedure_type_concept_id": None,
+        },
+        "drug_exposure": {
+            "person_id": cat(drugs, 0),
+            "drug_exposure_start_date": cat(drugs, 1),
+            "drug_concept_id": cat(drugs, 2),
+            "drug_exposure_end_date": cat(drugs, 1),
+            "drug_type_concept_id": None,
+        },
+        "death": {
+            "person_id": pid[death],
+            "death_date": _day(p["death_date"][death]),
+            "death_type_concept_id": None,
+        },
     }
 
 
 def _arrow(table: str, cols: dict[str, object], id_start: int) -> pa.Table:
     n = len(next(iter(v for v in cols.values() if v is not None)))  # type: ignore[arg-type]
     arrays, names = [], []
-    key = {"visit_occurrence": "visit_occurrence_id",
-           "condition_occurrence": "condition_occurrence_id",
-           "procedure_occurrence": "procedure_occurrence_id",
-           "drug_exposure": "drug_exposure_id",
-           "observation_period": "observation_period_id"}.get(table)
+    key = {
+        "visit_occurrence": "visit_occurrence_id",
+        "condition_occurrence": "condition_occurrence_id",
+        "procedure_occurrence": "procedure_occurrence_id",
+        "drug_exposure": "drug_exposure_id",
+        "observation_period": "observation_period_id",
+    }.get(table)
     if key:
         names.append(key)
         arrays.append(pa.array(id_start + np.arange(n, dtype=np.int64)))
@@ -244,9 +302,16 @@ def _arrow(table: str, cols: dict[str, object], id_start: int) -> pa.Table:
     return pa.table(arrays, names=names)
 
 
-def write_omop(cohort: Cohort, out: str | Path, *, noise: OmopNoise | None = None,
-               seed: int = 0, chunk_patients: int = 200_000, to_duckdb: bool = False,
-               progress: Callable[[str, float], None] | None = None) -> dict[str, int]:
+def write_omop(
+    cohort: Cohort,
+    out: str | Path,
+    *,
+    noise: OmopNoise | None = None,
+    seed: int = 0,
+    chunk_patients: int = 200_000,
+    to_duckdb: bool = False,
+    progress: Callable[[str, float], None] | None = None,
+) -> dict[str, int]:
     """Write ``cohort`` (a generated population cohort) as an OMOP CDM database.
 
     Parameters
@@ -270,8 +335,9 @@ def write_omop(cohort: Cohort, out: str | Path, *, noise: OmopNoise | None = Non
         Rows written per table.
     """
     if cohort.design != "population":
-        raise ArgumentError("write_omop needs a population cohort (all SLE patients), as "
-                            "generate_cohort returns")
+        raise ArgumentError(
+            "write_omop needs a population cohort (all SLE patients), as generate_cohort returns"
+        )
     noise = noise or OmopNoise()
     rng = np.random.default_rng(seed)
     out = Path(out)
@@ -296,14 +362,20 @@ def write_omop(cohort: Cohort, out: str | Path, *, noise: OmopNoise | None = Non
     finally:
         for w in writers.values():
             w.close()
-    concept = pd.DataFrame([(cid, *v) for cid, v in CONCEPTS.items()],
-                           columns=["concept_id", "vocabulary_id", "concept_code", "concept_name",
-                                    "domain_id"])
+    concept = pd.DataFrame(
+        [(cid, *v) for cid, v in CONCEPTS.items()],
+        columns=["concept_id", "vocabulary_id", "concept_code", "concept_name", "domain_id"],
+    )
     pq.write_table(pa.Table.from_pandas(concept, preserve_index=False), folder / "concept.parquet")
-    ancestor = pd.DataFrame({"ancestor_concept_id": concept["concept_id"],
-                             "descendant_concept_id": concept["concept_id"]})
-    pq.write_table(pa.Table.from_pandas(ancestor, preserve_index=False),
-                   folder / "concept_ancestor.parquet")
+    ancestor = pd.DataFrame(
+        {
+            "ancestor_concept_id": concept["concept_id"],
+            "descendant_concept_id": concept["concept_id"],
+        }
+    )
+    pq.write_table(
+        pa.Table.from_pandas(ancestor, preserve_index=False), folder / "concept_ancestor.parquet"
+    )
     counts["concept"] = len(concept)
     if to_duckdb:
         import shutil

@@ -17,10 +17,15 @@ from dah_outcomes.stats.meta import meta_proportions
 __all__ = ["AuditResult", "audit_claims"]
 
 #: claim endpoint/statistic -> outcome name in the published extraction
-_OUTCOME = {"mortality": "death", "incidence_proportion": "dah_incidence",
-            "mechanical_ventilation": "mechanical_ventilation",
-            "plasmapheresis": "plasmapheresis", "nephritis": "nephritis",
-            "recurrence": "recurrence", "first_manifestation": "first_manifestation"}
+_OUTCOME = {
+    "mortality": "death",
+    "incidence_proportion": "dah_incidence",
+    "mechanical_ventilation": "mechanical_ventilation",
+    "plasmapheresis": "plasmapheresis",
+    "nephritis": "nephritis",
+    "recurrence": "recurrence",
+    "first_manifestation": "first_manifestation",
+}
 HISTORICAL_BEFORE = 2005
 
 
@@ -41,13 +46,17 @@ class AuditResult(ResultMixin):
 
 
 def _outcome(claim: Claim) -> str | None:
-    key = claim.statistic if claim.statistic in ("mortality", "incidence_proportion") else (
-        claim.endpoint or "")
+    key = (
+        claim.statistic
+        if claim.statistic in ("mortality", "incidence_proportion")
+        else (claim.endpoint or "")
+    )
     return _OUTCOME.get(key)
 
 
-def audit_claims(claims: list[Claim], evidence: pd.DataFrame | None = None, *,
-                 max_n: int = 30) -> AuditResult:
+def audit_claims(
+    claims: list[Claim], evidence: pd.DataFrame | None = None, *, max_n: int = 30
+) -> AuditResult:
     """Set each claim against the published evidence.
 
     Parameters
@@ -73,8 +82,11 @@ def audit_claims(claims: list[Claim], evidence: pd.DataFrame | None = None, *,
     rows = []
     for claim in claims:
         outcome = _outcome(claim)
-        row: dict[str, object] = {"claim": claim.id, "printed": claim.printed.text,
-                                  "outcome": outcome}
+        row: dict[str, object] = {
+            "claim": claim.id,
+            "printed": claim.printed.text,
+            "outcome": outcome,
+        }
         if outcome is None:
             rows.append({**row, "verdict": "no published evidence for this statistic"})
             continue
@@ -86,11 +98,16 @@ def audit_claims(claims: list[Claim], evidence: pd.DataFrame | None = None, *,
         elif claim.by is not None:
             note = f"no series reports {claim.by} = {claim.group} separately: all series used"
         if len(studies) < 2:
-            rows.append({**row, "k": len(studies),
-                         "verdict": "fewer than 2 published series: not pooled"})
+            rows.append(
+                {**row, "k": len(studies), "verdict": "fewer than 2 published series: not pooled"}
+            )
             continue
-        m = meta_proportions(studies["events"].astype(int), studies["total"].astype(int),
-                             method="REML", labels=studies["study_id"])
+        m = meta_proportions(
+            studies["events"].astype(int),
+            studies["total"].astype(int),
+            method="REML",
+            labels=studies["study_id"],
+        )
         pv = claim.printed
         low = pv.as_fraction(pv.value)
         high = pv.as_fraction(pv.high) if pv.high is not None else low
@@ -101,19 +118,36 @@ def audit_claims(claims: list[Claim], evidence: pd.DataFrame | None = None, *,
         else:
             inside_ci = high >= m.ci_low and low <= m.ci_high
             inside_pi = high >= m.pi_low and low <= m.pi_high
-        verdict = ("within the pooled CI" if inside_ci else
-                   "within the prediction interval only" if inside_pi else
-                   "outside the published evidence")
+        verdict = (
+            "within the pooled CI"
+            if inside_ci
+            else "within the prediction interval only"
+            if inside_pi
+            else "outside the published evidence"
+        )
         sizes = ""
         if pv.percent and pv.kind == "point" and pv.decimals < 28:
             text = f"{pv.value}%"
             fits = consistent_sample_sizes([text], max_n=max_n, rounding="any")
             strict = sorted(set(fits.loc[fits["rounding"] != "truncate", "n"]))
             trunc_only = sorted(set(fits["n"]) - set(strict))
-            sizes = (f"n <= {max_n} fitting: {strict if strict else 'none'}"
-                     + (f"; only if truncated: {trunc_only}" if trunc_only else ""))
-        rows.append({**row, "k": m.k, "studies": ", ".join(studies["study_id"]),
-                     "pooled": m.pooled, "ci_low": m.ci_low, "ci_high": m.ci_high,
-                     "pi_low": m.pi_low, "pi_high": m.pi_high, "i2": m.i2,
-                     "verdict": verdict, "series_sizes": sizes, "note": note})
+            sizes = f"n <= {max_n} fitting: {strict if strict else 'none'}" + (
+                f"; only if truncated: {trunc_only}" if trunc_only else ""
+            )
+        rows.append(
+            {
+                **row,
+                "k": m.k,
+                "studies": ", ".join(studies["study_id"]),
+                "pooled": m.pooled,
+                "ci_low": m.ci_low,
+                "ci_high": m.ci_high,
+                "pi_low": m.pi_low,
+                "pi_high": m.pi_high,
+                "i2": m.i2,
+                "verdict": verdict,
+                "series_sizes": sizes,
+                "note": note,
+            }
+        )
     return AuditResult(pd.DataFrame(rows))

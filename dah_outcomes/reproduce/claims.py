@@ -46,10 +46,20 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("count_percent", re.compile(rf"^(\d+)\s*(?:/\s*(\d+)\s*)?\(\s*{_NUM}\s*%\s*\)$")),
     ("fraction", re.compile(r"^(\d+)\s*/\s*(\d+)$")),
     ("range", re.compile(rf"^{_NUM}\s*%?\s*(?:-|–|to)\s*{_NUM}\s*(%?)$")),
-    ("bound", re.compile(rf"^(>=|<=|≥|≤|>|<|more than|less than|over|under|above|below)\s*"
-                         rf"{_NUM}\s*(%?)$")),
-    ("estimate_ci", re.compile(rf"^{_NUM}\s*(%?)\s*\(\s*(?:95%\s*CI[:,]?\s*)?{_NUM}\s*%?\s*"
-                               rf"(?:-|–|,|to)\s*{_NUM}\s*%?\s*\)$")),
+    (
+        "bound",
+        re.compile(
+            rf"^(>=|<=|≥|≤|>|<|more than|less than|over|under|above|below)\s*"
+            rf"{_NUM}\s*(%?)$"
+        ),
+    ),
+    (
+        "estimate_ci",
+        re.compile(
+            rf"^{_NUM}\s*(%?)\s*\(\s*(?:95%\s*CI[:,]?\s*)?{_NUM}\s*%?\s*"
+            rf"(?:-|–|,|to)\s*{_NUM}\s*%?\s*\)$"
+        ),
+    ),
     ("point", re.compile(rf"^(~|≈|about|approximately|around|up to)?\s*{_NUM}\s*(%?)$")),
 ]
 _LOWER = {">", ">=", "≥", "more than", "over", "above"}
@@ -142,33 +152,69 @@ def parse_printed(text: str) -> PrintedValue:
             continue
         g = m.groups()
         if name == "count_percent":
-            return PrintedValue(raw, "point", _dec(g[2]), percent=True, decimals=_decimals(g[2]),
-                                events=int(g[0]), total=int(g[1]) if g[1] else None)
+            return PrintedValue(
+                raw,
+                "point",
+                _dec(g[2]),
+                percent=True,
+                decimals=_decimals(g[2]),
+                events=int(g[0]),
+                total=int(g[1]) if g[1] else None,
+            )
         if name == "fraction":
             k, n = int(g[0]), int(g[1])
             if n == 0 or k > n:
                 break
-            return PrintedValue(raw, "point", Decimal(k) / Decimal(n) * 100, percent=True,
-                                decimals=28, events=k, total=n)
+            return PrintedValue(
+                raw,
+                "point",
+                Decimal(k) / Decimal(n) * 100,
+                percent=True,
+                decimals=28,
+                events=k,
+                total=n,
+            )
         if name == "range":
             percent = g[2] == "%" or "%" in s
-            return PrintedValue(raw, "range", _dec(g[0]), high=_dec(g[1]), percent=percent,
-                                decimals=max(_decimals(g[0]), _decimals(g[1])))
+            return PrintedValue(
+                raw,
+                "range",
+                _dec(g[0]),
+                high=_dec(g[1]),
+                percent=percent,
+                decimals=max(_decimals(g[0]), _decimals(g[1])),
+            )
         if name == "bound":
             lower = g[0] in _LOWER
-            return PrintedValue(raw, "lower_bound" if lower else "upper_bound", _dec(g[1]),
-                                percent=g[2] == "%", decimals=_decimals(g[1]),
-                                inclusive=g[0] in {">=", "≥", "<=", "≤"})
+            return PrintedValue(
+                raw,
+                "lower_bound" if lower else "upper_bound",
+                _dec(g[1]),
+                percent=g[2] == "%",
+                decimals=_decimals(g[1]),
+                inclusive=g[0] in {">=", "≥", "<=", "≤"},
+            )
         if name == "estimate_ci":
             percent = g[1] == "%"
-            return PrintedValue(raw, "point", _dec(g[0]), percent=percent,
-                                decimals=_decimals(g[0]), ci=(_dec(g[2]), _dec(g[3])))
+            return PrintedValue(
+                raw,
+                "point",
+                _dec(g[0]),
+                percent=percent,
+                decimals=_decimals(g[0]),
+                ci=(_dec(g[2]), _dec(g[3])),
+            )
         if name == "point":
             qualifier = g[0] or ""
-            return PrintedValue(raw, "point", _dec(g[1]), percent=g[2] == "%",
-                                decimals=_decimals(g[1]),
-                                approximate=qualifier not in ("", "up to"),
-                                up_to=qualifier == "up to")
+            return PrintedValue(
+                raw,
+                "point",
+                _dec(g[1]),
+                percent=g[2] == "%",
+                decimals=_decimals(g[1]),
+                approximate=qualifier not in ("", "up to"),
+                up_to=qualifier == "up to",
+            )
     raise ArgumentError(
         f"cannot read the printed figure {raw!r}: write it as printed, e.g. '12%', '~12%', "
         "'>50%', '5-6%', '8 (57.1%)', '8/14' or '0.42 (0.21-0.80)'"
@@ -218,8 +264,22 @@ class Claim:
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
-_FIELDS = {"id", "statistic", "value", "endpoint", "by", "group", "n", "window_days",
-           "time_days", "term", "per", "source", "population", "ci"}
+_FIELDS = {
+    "id",
+    "statistic",
+    "value",
+    "endpoint",
+    "by",
+    "group",
+    "n",
+    "window_days",
+    "time_days",
+    "term",
+    "per",
+    "source",
+    "population",
+    "ci",
+}
 
 
 def _claim(entry: dict[str, Any], where: str, problems: list[str]) -> Claim | None:
@@ -246,14 +306,22 @@ def _claim(entry: dict[str, Any], where: str, problems: list[str]) -> Claim | No
         by, group = str(population).split(":", 1)
     for key in ("n", "window_days", "time_days"):
         if key in entry and not (isinstance(entry[key], int) and entry[key] > 0):
-            problems.append(f"{where}: {key} must be a positive whole number, "
-                            f"got {entry[key]!r}")
-    return Claim(id=str(entry.get("id", where)), statistic=stat, printed=printed,
-                 endpoint=entry.get("endpoint"), by=by, group=group, n=entry.get("n"),
-                 window_days=entry.get("window_days"), time_days=entry.get("time_days"),
-                 term=entry.get("term"), per=float(entry.get("per", 1000.0)),
-                 source=str(entry.get("source", "")),
-                 extra={k: v for k, v in entry.items() if k in ("population", "ci")})
+            problems.append(f"{where}: {key} must be a positive whole number, got {entry[key]!r}")
+    return Claim(
+        id=str(entry.get("id", where)),
+        statistic=stat,
+        printed=printed,
+        endpoint=entry.get("endpoint"),
+        by=by,
+        group=group,
+        n=entry.get("n"),
+        window_days=entry.get("window_days"),
+        time_days=entry.get("time_days"),
+        term=entry.get("term"),
+        per=float(entry.get("per", 1000.0)),
+        source=str(entry.get("source", "")),
+        extra={k: v for k, v in entry.items() if k in ("population", "ci")},
+    )
 
 
 def load_claims(path: str | Path) -> list[Claim]:
@@ -278,12 +346,18 @@ def load_claims(path: str | Path) -> list[Claim]:
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
         raise ArgumentError(f"claims file {path} cannot be parsed: {exc}") from exc
     if not entries:
-        raise ArgumentError(f"claims file {path} lists no claims: add [[claim]] tables (TOML) "
-                            "or a `claims:` list (YAML)")
+        raise ArgumentError(
+            f"claims file {path} lists no claims: add [[claim]] tables (TOML) "
+            "or a `claims:` list (YAML)"
+        )
     problems: list[str] = []
-    claims = [c for i, e in enumerate(entries)
-              if (c := _claim(e, f"claim {i + 1} ({e.get('id', '?')})", problems)) is not None]
+    claims = [
+        c
+        for i, e in enumerate(entries)
+        if (c := _claim(e, f"claim {i + 1} ({e.get('id', '?')})", problems)) is not None
+    ]
     if problems:
-        raise ArgumentError(f"claims file {path} has {len(problems)} problem(s):\n  - "
-                            + "\n  - ".join(problems))
+        raise ArgumentError(
+            f"claims file {path} has {len(problems)} problem(s):\n  - " + "\n  - ".join(problems)
+        )
     return claims

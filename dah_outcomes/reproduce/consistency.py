@@ -18,14 +18,20 @@ import pandas as pd
 from dah_outcomes.errors import ArgumentError
 from dah_outcomes.stats.proportions import PROPORTION_METHODS, proportion_ci
 
-__all__ = ["ROUNDINGS", "ci_method_matches", "consistent_numerators",
-           "consistent_sample_sizes", "printed_percent"]
+__all__ = [
+    "ROUNDINGS",
+    "ci_method_matches",
+    "consistent_numerators",
+    "consistent_sample_sizes",
+    "printed_percent",
+]
 
 ROUNDINGS = ("half-up", "half-even", "truncate")
 
 
-def printed_percent(percent: str | float | int | Decimal, decimals: int | None = None
-                    ) -> tuple[Fraction, int]:
+def printed_percent(
+    percent: str | float | int | Decimal, decimals: int | None = None
+) -> tuple[Fraction, int]:
     """The printed percentage as an exact fraction and its number of decimals.
 
     Strings keep their printed precision (``"85.7%"`` has one decimal); ``~``, ``about`` and
@@ -66,8 +72,9 @@ def _check_rounding(rounding: str) -> tuple[str, ...]:
     return (rounding,)
 
 
-def consistent_numerators(percent: str | float, n: int, decimals: int | None = None,
-                          rounding: str = "half-up") -> list[int]:
+def consistent_numerators(
+    percent: str | float, n: int, decimals: int | None = None, rounding: str = "half-up"
+) -> list[int]:
     """Every integer ``k`` in 0..n whose ``100 k / n`` prints as ``percent``.
 
     Parameters
@@ -94,13 +101,20 @@ def consistent_numerators(percent: str | float, n: int, decimals: int | None = N
     # only numerators near target * n / 100 can round to it
     centre = target * n / 100
     lo, hi = max(0, math.floor(centre) - 2), min(n, math.ceil(centre) + 2)
-    return [k for k in range(lo, hi + 1)
-            if any(_rounds(Fraction(100 * k, n), places, r) == target for r in conventions)]
+    return [
+        k
+        for k in range(lo, hi + 1)
+        if any(_rounds(Fraction(100 * k, n), places, r) == target for r in conventions)
+    ]
 
 
-def consistent_sample_sizes(percents: Sequence[str | float], max_n: int,
-                            decimals: int | None = None, rounding: str = "any",
-                            min_n: int = 1) -> pd.DataFrame:
+def consistent_sample_sizes(
+    percents: Sequence[str | float],
+    max_n: int,
+    decimals: int | None = None,
+    rounding: str = "any",
+    min_n: int = 1,
+) -> pd.DataFrame:
     """Every ``n`` up to ``max_n`` for which each percentage has a fitting numerator.
 
     Returns
@@ -116,15 +130,25 @@ def consistent_sample_sizes(percents: Sequence[str | float], max_n: int,
         for r in _check_rounding(rounding):
             ks = [consistent_numerators(p, n, decimals, r) for p in percents]
             if all(ks):
-                rows.append({"n": n, "rounding": r,
-                             **{str(p): k for p, k in zip(percents, ks, strict=True)}})
+                rows.append(
+                    {
+                        "n": n,
+                        "rounding": r,
+                        **{str(p): k for p, k in zip(percents, ks, strict=True)},
+                    }
+                )
     return pd.DataFrame(rows, columns=["n", "rounding", *map(str, percents)])
 
 
-def ci_method_matches(events: int, total: int, printed_low: str | float,
-                      printed_high: str | float, *,
-                      levels: Iterable[float] = (0.90, 0.95, 0.99),
-                      decimals: int | None = None) -> pd.DataFrame:
+def ci_method_matches(
+    events: int,
+    total: int,
+    printed_low: str | float,
+    printed_high: str | float,
+    *,
+    levels: Iterable[float] = (0.90, 0.95, 0.99),
+    decimals: int | None = None,
+) -> pd.DataFrame:
     """Which CI methods and levels reproduce a printed interval at its printed precision.
 
     Bounds may be printed as percentages (``"28.9%"``) or proportions (``0.289``).
@@ -134,10 +158,12 @@ def ci_method_matches(events: int, total: int, printed_low: str | float,
     DataFrame
         ``method, conf_level, ci_low, ci_high, matches`` for every combination tried.
     """
+
     def parse(v: str | float) -> tuple[Fraction, int, bool]:
         percent = isinstance(v, str) and v.strip().endswith("%")
-        value, places = printed_percent(v, decimals) if percent else printed_percent(
-            str(v), decimals)
+        value, places = (
+            printed_percent(v, decimals) if percent else printed_percent(str(v), decimals)
+        )
         return value, places, percent
 
     lo, lo_places, lo_pct = parse(printed_low)
@@ -150,8 +176,17 @@ def ci_method_matches(events: int, total: int, printed_low: str | float,
             def shown(x: float, places: int, pct: bool) -> Fraction:
                 return _rounds(Fraction(x * (100 if pct else 1)), places, "half-up")
 
-            match = (shown(ci.ci_low, lo_places, lo_pct) == lo
-                     and shown(ci.ci_high, hi_places, hi_pct) == hi)
-            rows.append({"method": method, "conf_level": level, "ci_low": ci.ci_low,
-                         "ci_high": ci.ci_high, "matches": match})
+            match = (
+                shown(ci.ci_low, lo_places, lo_pct) == lo
+                and shown(ci.ci_high, hi_places, hi_pct) == hi
+            )
+            rows.append(
+                {
+                    "method": method,
+                    "conf_level": level,
+                    "ci_low": ci.ci_low,
+                    "ci_high": ci.ci_high,
+                    "matches": match,
+                }
+            )
     return pd.DataFrame(rows)

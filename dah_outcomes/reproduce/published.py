@@ -10,8 +10,17 @@ from dah_outcomes.errors import ArgumentError
 
 __all__ = ["OUTCOMES", "load_published_series", "select_studies"]
 
-OUTCOMES = ("death", "mechanical_ventilation", "plasmapheresis", "cyclophosphamide",
-            "rituximab", "recurrence", "nephritis", "first_manifestation", "dah_incidence")
+OUTCOMES = (
+    "death",
+    "mechanical_ventilation",
+    "plasmapheresis",
+    "cyclophosphamide",
+    "rituximab",
+    "recurrence",
+    "nephritis",
+    "first_manifestation",
+    "dah_incidence",
+)
 
 
 def load_published_series() -> pd.DataFrame:
@@ -24,11 +33,16 @@ def load_published_series() -> pd.DataFrame:
     return frame
 
 
-def select_studies(frame: pd.DataFrame, outcome: str, *, unit: str = "patients",
-                   populations: tuple[str, ...] = ("adult", "unknown", "mixed"),
-                   one_per_overlap: bool = True,
-                   exclude_admission_denominators: bool = True,
-                   death_timeframes: tuple[str, ...] | None = None) -> pd.DataFrame:
+def select_studies(
+    frame: pd.DataFrame,
+    outcome: str,
+    *,
+    unit: str = "patients",
+    populations: tuple[str, ...] = ("adult", "unknown", "mixed"),
+    one_per_overlap: bool = True,
+    exclude_admission_denominators: bool = True,
+    death_timeframes: tuple[str, ...] | None = None,
+) -> pd.DataFrame:
     """The rows that may be pooled for ``outcome``, with the selection made explicit.
 
     Keeps rows with both counts, the given unit and populations (paediatric series apart by
@@ -39,9 +53,14 @@ def select_studies(frame: pd.DataFrame, outcome: str, *, unit: str = "patients",
     """
     if outcome not in OUTCOMES:
         raise ArgumentError(f"outcome must be one of {list(OUTCOMES)}, got {outcome!r}")
-    d = frame[(frame["outcome"] == outcome) & frame["events"].notna() & frame["total"].notna()
-              & (frame["unit"] == unit) & frame["population"].isin(populations)
-              & (frame["study_id"] != "li2023_bacterial")]
+    d = frame[
+        (frame["outcome"] == outcome)
+        & frame["events"].notna()
+        & frame["total"].notna()
+        & (frame["unit"] == unit)
+        & frame["population"].isin(populations)
+        & (frame["study_id"] != "li2023_bacterial")
+    ]
     if death_timeframes is not None and outcome == "death":
         d = d[d["death_timeframe"].isin(death_timeframes)]
     if exclude_admission_denominators:

@@ -8,9 +8,9 @@ from typing import Literal
 
 import pandas as pd
 
+from dah_outcomes.analyses.outcome_rates import rates
 from dah_outcomes.cohort import Cohort
 from dah_outcomes.errors import ArgumentError, EstimationError
-from dah_outcomes.outcome_rates import rates
 from dah_outcomes.reproduce.claims import Claim, PrintedValue
 from dah_outcomes.results import ResultMixin
 
@@ -49,15 +49,20 @@ def judge(printed: PrintedValue, r: Recomputed) -> tuple[Verdict, str]:
     """
     pv = printed
     digits = min(max(pv.decimals, 1), 6)
-    shown = (f"{r.estimate * 100:.{digits}f}%" if pv.percent
-             else f"{r.estimate:.{min(pv.decimals, 6)}f}")
-    ci = (f"{r.ci_low * 100:.1f}%-{r.ci_high * 100:.1f}%" if pv.percent
-          else f"{r.ci_low:.3g}-{r.ci_high:.3g}")
+    shown = (
+        f"{r.estimate * 100:.{digits}f}%" if pv.percent else f"{r.estimate:.{min(pv.decimals, 6)}f}"
+    )
+    ci = (
+        f"{r.ci_low * 100:.1f}%-{r.ci_high * 100:.1f}%"
+        if pv.percent
+        else f"{r.ci_low:.3g}-{r.ci_high:.3g}"
+    )
     level = f"{r.conf_level:.0%} CI {ci}"
     if pv.kind == "range":
         low, high = pv.as_fraction(pv.value), pv.as_fraction(pv.high or pv.value)
         q = Decimal(repr(r.estimate * 100 if pv.percent else r.estimate)).quantize(
-            Decimal(1).scaleb(-pv.decimals))
+            Decimal(1).scaleb(-pv.decimals)
+        )
         if pv.value <= q <= (pv.high or pv.value):
             return "reproduced", f"recomputed {shown} lies in the printed range {pv.text}"
         if r.ci_high >= low and r.ci_low <= high:
@@ -66,21 +71,27 @@ def judge(printed: PrintedValue, r: Recomputed) -> tuple[Verdict, str]:
     if pv.kind in ("lower_bound", "upper_bound"):
         bound = pv.as_fraction(pv.value)
         lower = pv.kind == "lower_bound"
-        meets = (r.estimate >= bound if pv.inclusive else r.estimate > bound) if lower else (
-            r.estimate <= bound if pv.inclusive else r.estimate < bound)
+        meets = (
+            (r.estimate >= bound if pv.inclusive else r.estimate > bound)
+            if lower
+            else (r.estimate <= bound if pv.inclusive else r.estimate < bound)
+        )
         if meets:
             return "reproduced", f"recomputed {shown} satisfies {pv.text}"
         reachable = r.ci_high > bound if lower else r.ci_low < bound
         if reachable:
-            return "consistent", (f"recomputed {shown} does not satisfy {pv.text}, "
-                                  f"but its {level} does")
+            return "consistent", (
+                f"recomputed {shown} does not satisfy {pv.text}, but its {level} does"
+            )
         return "not reproduced", f"recomputed {shown} ({level}) cannot satisfy {pv.text}"
     # a point, possibly with counts
     if pv.events is not None and r.events is not None:
         counts_match = pv.events == r.events and (pv.total is None or pv.total == r.total)
         if counts_match and pv.decimals < 28 and not pv.rounds_to(r.estimate):
-            return "not reproduced", (f"counts {r.events}/{r.total} match but print as "
-                                      f"{shown}, not {pv.text}: the printed percentage is wrong")
+            return "not reproduced", (
+                f"counts {r.events}/{r.total} match but print as "
+                f"{shown}, not {pv.text}: the printed percentage is wrong"
+            )
         if counts_match:
             return "reproduced", f"recomputed {r.events}/{r.total} = {shown}"
     if pv.up_to:
@@ -109,36 +120,49 @@ class ReproductionResult(ResultMixin):
         """``{"claims": [...], "fingerprint": ..., "conf_level": ...}``."""
         from dah_outcomes.results import json_safe
 
-        return {"claims": json_safe(self.table), "fingerprint": self.fingerprint,
-                "conf_level": self.conf_level}
+        return {
+            "claims": json_safe(self.table),
+            "fingerprint": self.fingerprint,
+            "conf_level": self.conf_level,
+        }
 
 
 def _recompute(claim: Claim, cohort: Cohort, ci_method: str, conf_level: float) -> Recomputed:
     stat = claim.statistic
     if stat in ("proportion", "mortality", "incidence_proportion"):
         endpoint = {"mortality": "mortality", "incidence_proportion": "incidence"}.get(
-            stat, claim.endpoint or "")
+            stat, claim.endpoint or ""
+        )
         window = claim.window_days if stat == "mortality" else None
-        result = rates(cohort, claim.by, ci_method=ci_method, conf_level=conf_level,
-                       death_within_days=window)
+        result = rates(
+            cohort, claim.by, ci_method=ci_method, conf_level=conf_level, death_within_days=window
+        )
         ci = result.get(endpoint, claim.group or "overall")
-        return Recomputed(ci.estimate, ci.ci_low, ci.ci_high, ci.method, ci.conf_level,
-                          ci.events, ci.total)
+        return Recomputed(
+            ci.estimate, ci.ci_low, ci.ci_high, ci.method, ci.conf_level, ci.events, ci.total
+        )
     if stat == "incidence_rate":
         rate = rates(cohort, conf_level=conf_level).incidence_rate
         if rate is None:
             raise EstimationError("an incidence rate needs a population cohort with person-time")
         scale = claim.per / rate.per
-        return Recomputed(rate.estimate * scale, rate.ci_low * scale, rate.ci_high * scale,
-                          f"exact Poisson, per {claim.per:g} person-years", rate.conf_level,
-                          rate.events, None)
+        return Recomputed(
+            rate.estimate * scale,
+            rate.ci_low * scale,
+            rate.ci_high * scale,
+            f"exact Poisson, per {claim.per:g} person-years",
+            rate.conf_level,
+            rate.events,
+            None,
+        )
     from dah_outcomes.reproduce.survival_claims import recompute_survival_claim
 
     return recompute_survival_claim(claim, cohort, conf_level)
 
 
-def reproduce(claims: list[Claim], cohort: Cohort, *, ci_method: str = "wilson",
-              conf_level: float = 0.95) -> ReproductionResult:
+def reproduce(
+    claims: list[Claim], cohort: Cohort, *, ci_method: str = "wilson", conf_level: float = 0.95
+) -> ReproductionResult:
     """Recompute each claim from ``cohort`` and judge it.
 
     Parameters
@@ -164,16 +188,32 @@ def reproduce(claims: list[Claim], cohort: Cohort, *, ci_method: str = "wilson",
     rows = []
     for claim in claims:
         population = f"{claim.by}={claim.group}" if claim.by else "all DAH patients"
-        row = {"claim": claim.id, "statistic": claim.statistic, "printed": claim.printed.text,
-               "population": population, "source": claim.source}
+        row = {
+            "claim": claim.id,
+            "statistic": claim.statistic,
+            "printed": claim.printed.text,
+            "population": population,
+            "source": claim.source,
+        }
         try:
             r = _recompute(claim, cohort, ci_method, conf_level)
         except (ArgumentError, EstimationError) as err:
             rows.append({**row, "verdict": "not recomputable", "why": str(err)})
             continue
         verdict, why = judge(claim.printed, r)
-        rows.append({**row, "events": r.events, "total": r.total, "estimate": r.estimate,
-                     "ci_low": r.ci_low, "ci_high": r.ci_high, "method": r.method,
-                     "verdict": verdict, "why": why})
-    return ReproductionResult(table=pd.DataFrame(rows), fingerprint=cohort.fingerprint,
-                              conf_level=float(conf_level))
+        rows.append(
+            {
+                **row,
+                "events": r.events,
+                "total": r.total,
+                "estimate": r.estimate,
+                "ci_low": r.ci_low,
+                "ci_high": r.ci_high,
+                "method": r.method,
+                "verdict": verdict,
+                "why": why,
+            }
+        )
+    return ReproductionResult(
+        table=pd.DataFrame(rows), fingerprint=cohort.fingerprint, conf_level=float(conf_level)
+    )

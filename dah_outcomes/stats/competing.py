@@ -60,8 +60,9 @@ class CumulativeIncidenceResult(ResultMixin):
             raise ArgumentError(f"conf_level must be between 0 and 1, got {conf_level!r}")
         part = self.table[["group", "time", f"cif_{cause}", f"var_{cause}"]]
         part = part.rename(columns={f"cif_{cause}": "cif", f"var_{cause}": "variance"})
-        lower, upper = cif_log_log_ci(part["cif"].to_numpy(), part["variance"].to_numpy(),
-                                      conf_level)
+        lower, upper = cif_log_log_ci(
+            part["cif"].to_numpy(), part["variance"].to_numpy(), conf_level
+        )
         return part.assign(ci_lower=lower, ci_upper=upper, conf_level=conf_level)
 
     def at(self, times: Sequence[float], cause: int = 1) -> pd.DataFrame:
@@ -75,29 +76,37 @@ class CumulativeIncidenceResult(ResultMixin):
             var = part[f"var_{cause}"].to_numpy()
             for x in times:
                 j = int(np.searchsorted(t, x, side="right")) - 1
-                rows.append({"group": g, "time": float(x), "cif": 0.0 if j < 0 else cif[j],
-                             "variance": 0.0 if j < 0 else var[j]})
+                rows.append(
+                    {
+                        "group": g,
+                        "time": float(x),
+                        "cif": 0.0 if j < 0 else cif[j],
+                        "variance": 0.0 if j < 0 else var[j],
+                    }
+                )
         return pd.DataFrame(rows)
 
 
-def cif_log_log_ci(cif: np.ndarray, variance: np.ndarray, conf_level: float = 0.95
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def cif_log_log_ci(
+    cif: np.ndarray, variance: np.ndarray, conf_level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
     """log(-log) confidence bounds of cumulative incidences from their variances."""
     z = float(stats.norm.ppf(0.5 + conf_level / 2))
     f = np.asarray(cif, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         a = z * np.sqrt(np.asarray(variance, dtype=float)) / (f * np.log(f))
         inside = (f > 0) & (f < 1)
-        return (np.where(inside, f ** np.exp(-a), np.nan),
-                np.where(inside, f ** np.exp(a), np.nan))
+        return (np.where(inside, f ** np.exp(-a), np.nan), np.where(inside, f ** np.exp(a), np.nan))
 
 
-def _gray_variance(fk: np.ndarray, fkn: np.ndarray, cif: np.ndarray, d1: np.ndarray,
-                   d2: np.ndarray, rs: np.ndarray) -> np.ndarray:
+def _gray_variance(
+    fk: np.ndarray, fkn: np.ndarray, cif: np.ndarray, d1: np.ndarray, d2: np.ndarray, rs: np.ndarray
+) -> np.ndarray:
     """Variance of the cumulative incidence by Gray's (1988) delta method, as cmprsk's
     ``cuminc``: contributions of the cause's own events and of competing events, with a
     correction for tied events, evaluated where the cause has events and carried forward."""
     with np.errstate(divide="ignore", invalid="ignore"):
+
         def t6(d: np.ndarray) -> np.ndarray:
             tie = np.where(d > 1, 1 - (d - 1) / (rs - 1), 1.0)
             return fk * fk * tie * d / (rs * rs)
@@ -118,9 +127,15 @@ def _gray_variance(fk: np.ndarray, fkn: np.ndarray, cif: np.ndarray, d1: np.ndar
     return np.where(idx >= 0, at_event[np.maximum(idx, 0)], 0.0)
 
 
-def cumulative_incidence(data: pd.DataFrame, *, time: str, event: str,
-                         group: str | None = None, n_causes: int | None = None,
-                         weights: str | None = None) -> CumulativeIncidenceResult:
+def cumulative_incidence(
+    data: pd.DataFrame,
+    *,
+    time: str,
+    event: str,
+    group: str | None = None,
+    n_causes: int | None = None,
+    weights: str | None = None,
+) -> CumulativeIncidenceResult:
     """Aalen-Johansen cumulative incidence functions.
 
     Parameters
@@ -144,14 +159,16 @@ def cumulative_incidence(data: pd.DataFrame, *, time: str, event: str,
     """
     raw = pd.to_numeric(data[event], errors="coerce") if event in data else None
     k = int(n_causes or (np.nanmax(raw) if raw is not None and raw.notna().any() else 1))
-    s = read_survival_columns(data, time=time, event=event, group=group, weights=weights,
-                              max_event_code=k)
+    s = read_survival_columns(
+        data, time=time, event=event, group=group, weights=weights, max_event_code=k
+    )
     labels = s.group if s.group is not None else np.full(len(s.time), "all", dtype=object)
     parts = []
     for g in sorted(pd.unique(labels), key=str):
         m = labels == g
-        rt = risk_table(s.time[m], s.event[m],
-                        weights=None if s.weights is None else s.weights[m], n_causes=k)
+        rt = risk_table(
+            s.time[m], s.event[m], weights=None if s.weights is None else s.weights[m], n_causes=k
+        )
         d_any = rt.n_event_any
         surv = np.cumprod(1 - d_any / rt.n_risk)
         before = np.concatenate([[1.0], surv[:-1]])  # S(t-)
@@ -159,8 +176,9 @@ def cumulative_incidence(data: pd.DataFrame, *, time: str, event: str,
         for c in range(k):
             cif = np.cumsum(before * rt.n_event[:, c] / rt.n_risk)
             frame[f"cif_{c + 1}"] = cif
-            frame[f"var_{c + 1}"] = _gray_variance(before, surv, cif, rt.n_event[:, c],
-                                                   d_any - rt.n_event[:, c], rt.n_risk)
+            frame[f"var_{c + 1}"] = _gray_variance(
+                before, surv, cif, rt.n_event[:, c], d_any - rt.n_event[:, c], rt.n_risk
+            )
         frame["survival"] = surv
         parts.append(pd.DataFrame(frame))
     return CumulativeIncidenceResult(pd.concat(parts, ignore_index=True), k)
@@ -178,12 +196,22 @@ class GrayTestResult(ResultMixin):
     rho: float
 
     def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([{"cause": self.cause, "statistic": self.statistic,
-                              "df": self.df, "p_value": self.p_value, "rho": self.rho}])
+        return pd.DataFrame(
+            [
+                {
+                    "cause": self.cause,
+                    "statistic": self.statistic,
+                    "df": self.df,
+                    "p_value": self.p_value,
+                    "rho": self.rho,
+                }
+            ]
+        )
 
 
-def _gray_stratum(t: np.ndarray, m: np.ndarray, g: np.ndarray, ng: int, rho: float
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def _gray_stratum(
+    t: np.ndarray, m: np.ndarray, g: np.ndarray, ng: int, rho: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Score and variance of Gray's test in one stratum (m: 0 censored, 1 cause of
     interest, 2 other cause; g: group 0..ng-1), following Gray (1988)."""
     order = np.argsort(t, kind="stable")
@@ -243,8 +271,16 @@ def _gray_stratum(t: np.ndarray, m: np.ndarray, g: np.ndarray, ng: int, rho: flo
     return score, var
 
 
-def gray_test(data: pd.DataFrame, *, time: str, event: str, group: str, cause: int = 1,
-              strata: str | None = None, rho: float = 0.0) -> GrayTestResult:
+def gray_test(
+    data: pd.DataFrame,
+    *,
+    time: str,
+    event: str,
+    group: str,
+    cause: int = 1,
+    strata: str | None = None,
+    rho: float = 0.0,
+) -> GrayTestResult:
     """Gray's k-sample test of equal cumulative incidence of ``cause`` (cmprsk's test).
 
     Parameters
@@ -263,8 +299,9 @@ def gray_test(data: pd.DataFrame, *, time: str, event: str, group: str, cause: i
     """
     raw = pd.to_numeric(data[event], errors="coerce") if event in data else None
     k = int(np.nanmax(raw)) if raw is not None and raw.notna().any() else 1
-    s = read_survival_columns(data, time=time, event=event, group=group, strata=strata,
-                              max_event_code=max(k, cause))
+    s = read_survival_columns(
+        data, time=time, event=event, group=group, strata=strata, max_event_code=max(k, cause)
+    )
     labels = sorted(pd.unique(s.group), key=str)
     ng = len(labels)
     if ng < 2:
@@ -278,6 +315,11 @@ def gray_test(data: pd.DataFrame, *, time: str, event: str, group: str, cause: i
         sc, v = _gray_stratum(s.time[mask], m[mask], gidx[mask], ng, rho)
         score, var = score + sc, var + v
     stat = float(score @ np.linalg.solve(var, score))
-    return GrayTestResult(groups=tuple(str(x) for x in labels), cause=cause, statistic=stat,
-                          df=ng - 1, p_value=float(stats.chi2.sf(stat, ng - 1)),
-                          rho=float(rho))
+    return GrayTestResult(
+        groups=tuple(str(x) for x in labels),
+        cause=cause,
+        statistic=stat,
+        df=ng - 1,
+        p_value=float(stats.chi2.sf(stat, ng - 1)),
+        rho=float(rho),
+    )

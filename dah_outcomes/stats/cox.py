@@ -33,9 +33,13 @@ def design_matrix(data: pd.DataFrame, covariates: Sequence[str]) -> tuple[np.nda
     for c in covariates:
         s = data[c]
         if isinstance(s.dtype, pd.CategoricalDtype) or not (
-                pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
-            levels = (list(s.cat.categories) if isinstance(s.dtype, pd.CategoricalDtype)
-                      else sorted(s.dropna().unique(), key=str))
+            pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)
+        ):
+            levels = (
+                list(s.cat.categories)
+                if isinstance(s.dtype, pd.CategoricalDtype)
+                else sorted(s.dropna().unique(), key=str)
+            )
             for level in levels[1:]:
                 cols.append((s == level).to_numpy(dtype=float))
                 names.append(f"{c}{level}")
@@ -92,10 +96,16 @@ class CoxResult(ResultMixin):
     def to_dict(self) -> dict:
         from dah_outcomes.results import json_safe
 
-        return {"terms": json_safe(self.to_frame()), "loglik": list(self.loglik),
-                "concordance": json_safe(self.concordance), "n": self.n,
-                "n_events": self.n_events, "ties": self.ties, "robust": self.robust,
-                "conf_level": self.conf_level}
+        return {
+            "terms": json_safe(self.to_frame()),
+            "loglik": list(self.loglik),
+            "concordance": json_safe(self.concordance),
+            "n": self.n,
+            "n_events": self.n_events,
+            "ties": self.ties,
+            "robust": self.robust,
+            "conf_level": self.conf_level,
+        }
 
 
 @dataclass
@@ -107,12 +117,12 @@ class _Sorted:
     one multiply and one ``cumsum``, with no gather of rows and no ``(n, p, p)`` array.
     """
 
-    packed: np.ndarray      # (K, n): 1, x, x_a x_b (a <= b), rows in decreasing exit time
-    x: np.ndarray       # (n, p) covariates in the same order
-    w: np.ndarray           # case weights in the same order
+    packed: np.ndarray  # (K, n): 1, x, x_a x_b (a <= b), rows in decreasing exit time
+    x: np.ndarray  # (n, p) covariates in the same order
+    w: np.ndarray  # case weights in the same order
     last_at_risk: np.ndarray  # per event time: position of the last row with exit >= t
-    ev_pos: np.ndarray      # positions of the event rows, grouped by event time (ascending)
-    ev_starts: np.ndarray   # start of each event time's group within ev_pos
+    ev_pos: np.ndarray  # positions of the event rows, grouped by event time (ascending)
+    ev_starts: np.ndarray  # start of each event time's group within ev_pos
     iu: tuple[np.ndarray, np.ndarray]
 
 
@@ -123,9 +133,9 @@ class _Stratum:
     entry: np.ndarray | None
     event: np.ndarray
     w: np.ndarray
-    times: np.ndarray       # distinct event times
-    tidx: np.ndarray        # event rows -> index in times
-    d: np.ndarray           # events per time
+    times: np.ndarray  # distinct event times
+    tidx: np.ndarray  # event rows -> index in times
+    d: np.ndarray  # events per time
     ev_rows: np.ndarray
     stop_order: np.ndarray
     entry_order: np.ndarray | None
@@ -150,8 +160,20 @@ def _prepare(x, stop, entry, event, w) -> _Stratum:
         ev_t = np.searchsorted(times, ts[ev_sorted])
         starts = np.flatnonzero(np.concatenate(([True], ev_t[1:] != ev_t[:-1])))
         fast = _Sorted(np.ascontiguousarray(packed), xs, w[desc], last, ev_sorted, starts, iu)
-    return _Stratum(x, stop, entry, event, w, times, tidx, d, ev, stop_order,
-                    None if entry is None else np.argsort(entry, kind="stable"), fast)
+    return _Stratum(
+        x,
+        stop,
+        entry,
+        event,
+        w,
+        times,
+        tidx,
+        d,
+        ev,
+        stop_order,
+        None if entry is None else np.argsort(entry, kind="stable"),
+        fast,
+    )
 
 
 def _slots(d: np.ndarray, ties: str) -> tuple[np.ndarray, np.ndarray]:
@@ -170,21 +192,21 @@ def _loglik_score_info_sorted(st: _Stratum, beta: np.ndarray, ties: str):
     p = len(beta)
     eta = f.x @ beta
     r = f.w * np.exp(eta)
-    m_rows = f.packed * r                      # (K, n)
-    at_risk = np.cumsum(m_rows, axis=1)[:, f.last_at_risk]   # (K, m) sums over exit >= t
+    m_rows = f.packed * r  # (K, n)
+    at_risk = np.cumsum(m_rows, axis=1)[:, f.last_at_risk]  # (K, m) sums over exit >= t
     died = np.add.reduceat(m_rows[:, f.ev_pos], f.ev_starts, axis=1)  # (K, m)
     wsum = np.add.reduceat(f.w[f.ev_pos], f.ev_starts)
     wbar = wsum / st.d
     slot_t, frac = _slots(st.d, ties)
     denom = at_risk[0, slot_t] - frac * died[0, slot_t]
-    num1 = at_risk[1:1 + p, slot_t] - frac * died[1:1 + p, slot_t]      # (p, slots)
+    num1 = at_risk[1 : 1 + p, slot_t] - frac * died[1 : 1 + p, slot_t]  # (p, slots)
     xbar = num1 / denom
     wv = wbar[slot_t]
     ev_x = f.x[f.ev_pos]
     ev_w = f.w[f.ev_pos]
     loglik = float(np.dot(ev_w, eta[f.ev_pos]) - np.dot(wv, np.log(denom)))
     score = ev_w @ ev_x - xbar @ wv
-    second = (at_risk[1 + p:, slot_t] - frac * died[1 + p:, slot_t]) @ (wv / denom)
+    second = (at_risk[1 + p :, slot_t] - frac * died[1 + p :, slot_t]) @ (wv / denom)
     packed_info = second - ((xbar[f.iu[0]] * xbar[f.iu[1]]) @ wv)
     info = np.zeros((p, p))
     info[f.iu] = packed_info
@@ -194,11 +216,14 @@ def _loglik_score_info_sorted(st: _Stratum, beta: np.ndarray, ties: str):
 
 def _risk_sums(st: _Stratum, vals: np.ndarray) -> np.ndarray:
     """Sum of ``vals`` (rows first axis) over each event time's risk set entry < t <= stop."""
+
     def rev(order: np.ndarray, key: np.ndarray) -> np.ndarray:
         v = vals[order]
-        c = np.concatenate([np.cumsum(v[::-1], axis=0)[::-1],
-                            np.zeros((1, *vals.shape[1:]))], axis=0)
+        c = np.concatenate(
+            [np.cumsum(v[::-1], axis=0)[::-1], np.zeros((1, *vals.shape[1:]))], axis=0
+        )
         return c[np.searchsorted(key[order], st.times, side="left")]  # key >= t
+
     out = rev(st.stop_order, st.stop)
     if st.entry is not None:
         # rows that enter at or after t are not yet at risk
@@ -215,8 +240,13 @@ def _efron_terms(st: _Stratum, eta: np.ndarray, ties: str, p: int):
     m = len(st.times)
     ev = st.ev_rows
     e0 = np.bincount(st.tidx, weights=r[ev], minlength=m)
-    e1 = np.stack([np.bincount(st.tidx, weights=r[ev] * x[ev, j], minlength=m)
-                   for j in range(p)], axis=1) if p else np.zeros((m, 0))
+    e1 = (
+        np.stack(
+            [np.bincount(st.tidx, weights=r[ev] * x[ev, j], minlength=m) for j in range(p)], axis=1
+        )
+        if p
+        else np.zeros((m, 0))
+    )
     wsum = np.bincount(st.tidx, weights=st.w[ev], minlength=m)
     wbar = wsum / st.d
     slot_t, frac = _slots(st.d, ties)
@@ -256,19 +286,27 @@ def _score_residuals(st: _Stratum, beta: np.ndarray, ties: str) -> np.ndarray:
     xbar = num1 / denom[:, None]
     haz = wbar[slot_t] / denom
     h = np.bincount(slot_t, weights=haz, minlength=m)
-    hx = np.stack([np.bincount(slot_t, weights=haz * xbar[:, j], minlength=m)
-                   for j in range(p)], axis=1)
+    hx = np.stack(
+        [np.bincount(slot_t, weights=haz * xbar[:, j], minlength=m) for j in range(p)], axis=1
+    )
     # the tied deaths themselves are at risk only for the (1 - k/d) share of each slot
     h_own = np.bincount(slot_t, weights=(1 - frac) * haz, minlength=m)
-    hx_own = np.stack([np.bincount(slot_t, weights=(1 - frac) * haz * xbar[:, j], minlength=m)
-                       for j in range(p)], axis=1)
-    xmean = np.stack([np.bincount(slot_t, weights=xbar[:, j], minlength=m)
-                      for j in range(p)], axis=1) / st.d[:, None]
+    hx_own = np.stack(
+        [np.bincount(slot_t, weights=(1 - frac) * haz * xbar[:, j], minlength=m) for j in range(p)],
+        axis=1,
+    )
+    xmean = (
+        np.stack([np.bincount(slot_t, weights=xbar[:, j], minlength=m) for j in range(p)], axis=1)
+        / st.d[:, None]
+    )
     ch = np.concatenate([[0.0], np.cumsum(h)])
     chx = np.concatenate([np.zeros((1, p)), np.cumsum(hx, axis=0)])
     hi = np.searchsorted(st.times, st.stop, side="right")  # times <= stop
-    lo = (np.zeros(len(st.stop), dtype=int) if st.entry is None
-          else np.searchsorted(st.times, st.entry, side="right"))  # times <= entry excluded
+    lo = (
+        np.zeros(len(st.stop), dtype=int)
+        if st.entry is None
+        else np.searchsorted(st.times, st.entry, side="right")
+    )  # times <= entry excluded
     big_h = ch[hi] - ch[lo]
     big_hx = chx[hi] - chx[lo]
     ev = st.ev_rows
@@ -280,8 +318,9 @@ def _score_residuals(st: _Stratum, beta: np.ndarray, ties: str) -> np.ndarray:
     return resid
 
 
-def _prefix_rank_counts(q: np.ndarray, q_rank: np.ndarray, rank: np.ndarray,
-                        w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _prefix_rank_counts(
+    q: np.ndarray, q_rank: np.ndarray, rank: np.ndarray, w: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """For each query (position ``q``, rank ``r``): the weight of the rows at positions
     ``< q`` whose rank is below ``r``, and of those whose rank equals ``r``.
 
@@ -358,11 +397,23 @@ def _concordance(time, event, entry, eta, w, strata) -> float:
     return (conc + tied / 2) / total if total > 0 else float("nan")
 
 
-def cox_regression(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence[str],
-                   entry: str | None = None, strata: str | None = None,
-                   weights: str | None = None, id: str | None = None, ties: str = "efron",
-                   robust: bool = False, conf_level: float = 0.95, max_iter: int = 30,
-                   tol: float = 1e-10, concordance: bool = True) -> CoxResult:
+def cox_regression(
+    data: pd.DataFrame,
+    *,
+    time: str,
+    event: str,
+    covariates: Sequence[str],
+    entry: str | None = None,
+    strata: str | None = None,
+    weights: str | None = None,
+    id: str | None = None,
+    ties: str = "efron",
+    robust: bool = False,
+    conf_level: float = 0.95,
+    max_iter: int = 30,
+    tol: float = 1e-10,
+    concordance: bool = True,
+) -> CoxResult:
     """Fit a Cox proportional-hazards model (R's ``coxph``).
 
     Parameters
@@ -403,14 +454,24 @@ def cox_regression(data: pd.DataFrame, *, time: str, event: str, covariates: Seq
         raise ArgumentError(f"ties must be one of {list(TIES)}, got {ties!r}")
     if not covariates:
         raise ArgumentError("give at least one covariate")
-    s = read_survival_columns(data, time=time, event=event, entry=entry, weights=weights,
-                              strata=strata, id=id, extra=list(covariates))
+    s = read_survival_columns(
+        data,
+        time=time,
+        event=event,
+        entry=entry,
+        weights=weights,
+        strata=strata,
+        id=id,
+        extra=list(covariates),
+    )
     x, terms = design_matrix(data.loc[s.kept], covariates)
     n, p = x.shape
     w = np.ones(n) if s.weights is None else s.weights
     sl = s.strata if s.strata is not None else np.zeros(n, dtype=object)
-    groups = [_prepare(x[m], s.time[m], None if s.entry is None else s.entry[m], s.event[m],
-                       w[m]) for m in (sl == g for g in pd.unique(sl))]
+    groups = [
+        _prepare(x[m], s.time[m], None if s.entry is None else s.entry[m], s.event[m], w[m])
+        for m in (sl == g for g in pd.unique(sl))
+    ]
 
     def evaluate(beta):
         total = [0.0, np.zeros(p), np.zeros((p, p))]
@@ -422,8 +483,9 @@ def cox_regression(data: pd.DataFrame, *, time: str, event: str, covariates: Seq
                 total[2] += inf
         return total
 
-    beta, ll0, ll, info, iterations = newton_raphson(evaluate, p, model="Cox",
-                                                     max_iter=max_iter, tol=tol)
+    beta, ll0, ll, info, iterations = newton_raphson(
+        evaluate, p, model="Cox", max_iter=max_iter, tol=tol
+    )
     cov = np.linalg.inv(info)
     naive = np.sqrt(np.diag(cov))
     if np.any(np.abs(beta) > 15) or np.any(naive > 1e3):
@@ -431,7 +493,9 @@ def cox_regression(data: pd.DataFrame, *, time: str, event: str, covariates: Seq
             "the Cox likelihood looks monotone (a coefficient is diverging, e.g. a group "
             "without events): the hazard ratio is not estimable by plain maximum likelihood; "
             "use the Firth-penalised fit dah_outcomes.firth_cox instead",
-            SmallSampleWarning, stacklevel=2)
+            SmallSampleWarning,
+            stacklevel=2,
+        )
     se = naive
     use_robust = robust or s.id is not None
     if use_robust:
@@ -447,9 +511,22 @@ def cox_regression(data: pd.DataFrame, *, time: str, event: str, covariates: Seq
     eta = x @ beta
     # the concordance is a Python-level Fenwick pass: skipped for very large data
     limit = 5_000_000 if s.entry is None else 20_000
-    conc = (_concordance(s.time, s.event, s.entry, eta, w, sl) if concordance and n <= limit
-            else float("nan"))
-    return CoxResult(terms=tuple(terms), coef=beta, se=se, naive_se=naive,
-                     loglik=(float(ll0), float(ll)), concordance=conc, n=n,
-                     n_events=int(s.event.sum()), ties=ties, robust=use_robust,
-                     conf_level=float(conf_level), iterations=iterations)
+    conc = (
+        _concordance(s.time, s.event, s.entry, eta, w, sl)
+        if concordance and n <= limit
+        else float("nan")
+    )
+    return CoxResult(
+        terms=tuple(terms),
+        coef=beta,
+        se=se,
+        naive_se=naive,
+        loglik=(float(ll0), float(ll)),
+        concordance=conc,
+        n=n,
+        n_events=int(s.event.sum()),
+        ties=ties,
+        robust=use_robust,
+        conf_level=float(conf_level),
+        iterations=iterations,
+    )

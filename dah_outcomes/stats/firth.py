@@ -39,14 +39,28 @@ class FirthCoxResult(ResultMixin):
     conf_level: float
 
     def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame({"term": list(self.terms), "coef": self.coef,
-                             "hazard_ratio": np.exp(self.coef),
-                             "hr_lower": np.exp(self.ci_lower), "hr_upper": np.exp(self.ci_upper),
-                             "p_value": self.p_value, "method": "Firth, profile likelihood"})
+        return pd.DataFrame(
+            {
+                "term": list(self.terms),
+                "coef": self.coef,
+                "hazard_ratio": np.exp(self.coef),
+                "hr_lower": np.exp(self.ci_lower),
+                "hr_upper": np.exp(self.ci_upper),
+                "p_value": self.p_value,
+                "method": "Firth, profile likelihood",
+            }
+        )
 
 
-def firth_cox(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence[str],
-              ties: str = "breslow", conf_level: float = 0.95) -> FirthCoxResult:
+def firth_cox(
+    data: pd.DataFrame,
+    *,
+    time: str,
+    event: str,
+    covariates: Sequence[str],
+    ties: str = "breslow",
+    conf_level: float = 0.95,
+) -> FirthCoxResult:
     """Fit a Firth-penalised Cox model (no strata, no weights).
 
     Parameters
@@ -92,8 +106,9 @@ def firth_cox(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence
         if not free:
             b = full(np.zeros(0))
             return b, pen(b)
-        res = optimize.minimize(lambda v: -pen(full(v)), np.zeros(len(free)), method="BFGS",
-                                options={"gtol": 1e-8})
+        res = optimize.minimize(
+            lambda v: -pen(full(v)), np.zeros(len(free)), method="BFGS", options={"gtol": 1e-8}
+        )
         return full(res.x), -float(res.fun)
 
     beta, lmax = fit()
@@ -102,6 +117,7 @@ def firth_cox(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence
     crit = float(stats.chi2.ppf(conf_level, 1))
     lower, upper, pvals = np.empty(p), np.empty(p), np.empty(p)
     for j in range(p):
+
         def drop(b: float, j: int = j) -> float:
             return 2 * (lmax - fit({j: b})[1]) - crit
 
@@ -117,7 +133,15 @@ def firth_cox(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence
         lower[j] = optimize.brentq(drop, lo, beta[j]) if drop(lo) > 0 else -np.inf
         upper[j] = optimize.brentq(drop, beta[j], hi) if drop(hi) > 0 else np.inf
         pvals[j] = float(stats.chi2.sf(max(0.0, 2 * (lmax - fit({j: 0.0})[1])), 1))
-    return FirthCoxResult(terms=tuple(terms), coef=beta, ci_lower=lower, ci_upper=upper,
-                          p_value=pvals, penalized_loglik=lmax, n=len(s.time),
-                          n_events=int(s.event.sum()), ties=ties,
-                          conf_level=float(conf_level))
+    return FirthCoxResult(
+        terms=tuple(terms),
+        coef=beta,
+        ci_lower=lower,
+        ci_upper=upper,
+        p_value=pvals,
+        penalized_loglik=lmax,
+        n=len(s.time),
+        n_events=int(s.event.sum()),
+        ties=ties,
+        conf_level=float(conf_level),
+    )

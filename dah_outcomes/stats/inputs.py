@@ -107,8 +107,15 @@ def read_survival_columns(
     """
     if not isinstance(data, pd.DataFrame):
         raise ArgumentError(f"data must be a pandas DataFrame, got {type(data).__name__}")
-    roles = {"time": time, "event": event, "group": group, "entry": entry,
-             "weights": weights, "strata": strata, "id": id}
+    roles = {
+        "time": time,
+        "event": event,
+        "group": group,
+        "entry": entry,
+        "weights": weights,
+        "strata": strata,
+        "id": id,
+    }
     used = [c for c in roles.values() if c is not None] + list(extra)
     missing = [c for c in used if c not in data.columns]
     if missing:
@@ -143,8 +150,11 @@ def read_survival_columns(
     ev_f = numeric("event", event)
     ev = ev_f.astype(np.int64)
     if (bad := (ev_f != ev) | (ev < 0) | (ev > max_event_code)).any():
-        allowed = "0 (censored) or 1 (event)" if max_event_code == 1 else (
-            f"0 (censored) or a cause code 1..{max_event_code}")
+        allowed = (
+            "0 (censored) or 1 (event)"
+            if max_event_code == 1
+            else (f"0 (censored) or a cause code 1..{max_event_code}")
+        )
         raise ArgumentError(
             f"event column {event!r} must hold {allowed}; bad rows {_rows(bad, frame.index)} "
             f"with values {sorted(set(ev_f[bad].tolist()))[:5]}"
@@ -170,6 +180,12 @@ def read_survival_columns(
         return None if col is None else frame[col].to_numpy(dtype=object)
 
     return SurvivalInput(
-        time=t, event=ev, entry=ent, weights=w, group=labels(group),
-        strata=labels(strata), id=labels(id), kept=complete,
+        time=t,
+        event=ev,
+        entry=ent,
+        weights=w,
+        group=labels(group),
+        strata=labels(strata),
+        id=labels(id),
+        kept=complete,
     )

@@ -21,7 +21,7 @@ from scipy import stats
 
 from dah_outcomes.errors import ArgumentError, EstimationError
 from dah_outcomes.results import ResultMixin, json_safe
-from dah_outcomes.stats.kaplan_meier import (
+from dah_outcomes.stats.nonparametric import (
     KaplanMeierResult,
     read_grouped,
     risk_tables_by_group,
@@ -29,8 +29,14 @@ from dah_outcomes.stats.kaplan_meier import (
 )
 from dah_outcomes.stats.risk_sets import RiskTable
 
-__all__ = ["ADJUST_METHODS", "LogRankResult", "logrank_from_counts", "logrank_from_km",
-           "logrank_test", "pairwise_logrank"]
+__all__ = [
+    "ADJUST_METHODS",
+    "LogRankResult",
+    "logrank_from_counts",
+    "logrank_from_km",
+    "logrank_test",
+    "pairwise_logrank",
+]
 
 ADJUST_METHODS = ("holm", "bonferroni", "none")
 
@@ -78,23 +84,35 @@ class LogRankResult(ResultMixin):
         """One row per group: n, observed, expected, (O-E)^2/E and (O-E)^2/V, as R prints."""
         o_e = self.observed - self.expected
         with np.errstate(divide="ignore", invalid="ignore"):
-            return pd.DataFrame({
-                "group": list(self.groups),
-                "n": self.n if self.n is not None else np.nan,
-                "observed": self.observed, "expected": self.expected,
-                "o_minus_e_sq_over_e": o_e**2 / self.expected,
-                "o_minus_e_sq_over_v": o_e**2 / np.diag(self.variance)})
+            return pd.DataFrame(
+                {
+                    "group": list(self.groups),
+                    "n": self.n if self.n is not None else np.nan,
+                    "observed": self.observed,
+                    "expected": self.expected,
+                    "o_minus_e_sq_over_e": o_e**2 / self.expected,
+                    "o_minus_e_sq_over_v": o_e**2 / np.diag(self.variance),
+                }
+            )
 
     def to_dict(self) -> dict:
         """Statistic, df, p-value, method and per-group counts (JSON-safe)."""
-        return {"method": self.method, "statistic": self.statistic, "df": self.df,
-                "p_value": self.p_value, "rho": self.rho, "gamma": self.gamma,
-                "stratified": self.stratified, "groups": json_safe(self.to_frame()),
-                "variance": json_safe(self.variance)}
+        return {
+            "method": self.method,
+            "statistic": self.statistic,
+            "df": self.df,
+            "p_value": self.p_value,
+            "rho": self.rho,
+            "gamma": self.gamma,
+            "stratified": self.stratified,
+            "groups": json_safe(self.to_frame()),
+            "variance": json_safe(self.variance),
+        }
 
 
-def _stratum(tables: list[RiskTable], rho: float, gamma: float
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _stratum(
+    tables: list[RiskTable], rho: float, gamma: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Observed, expected and variance of one stratum from its per-group risk tables.
 
     Each group's sorted times are placed among the pooled event times by one
@@ -137,8 +155,13 @@ def _stratum(tables: list[RiskTable], rho: float, gamma: float
     return obs, exp, var
 
 
-def _test(labels: list, per_stratum: list[list[RiskTable]], rho: float, gamma: float,
-          stratified: str | None) -> LogRankResult:
+def _test(
+    labels: list,
+    per_stratum: list[list[RiskTable]],
+    rho: float,
+    gamma: float,
+    stratified: str | None,
+) -> LogRankResult:
     k = len(labels)
     obs, exp, var = np.zeros(k), np.zeros(k), np.zeros((k, k))
     n = np.zeros(k)
@@ -151,24 +174,38 @@ def _test(labels: list, per_stratum: list[list[RiskTable]], rho: float, gamma: f
     # (any one gives the same value, the variance having rank k - 1)
     used = np.flatnonzero(exp > 0)
     if len(used) < 2:
-        raise EstimationError(f"only {len(used)} group(s) have subjects at risk at an event "
-                              "time; a comparison needs at least 2")
+        raise EstimationError(
+            f"only {len(used)} group(s) have subjects at risk at an event "
+            "time; a comparison needs at least 2"
+        )
     diff = (obs - exp)[used][1:]
     try:
         stat = float(diff @ np.linalg.solve(var[np.ix_(used[1:], used[1:])], diff))
     except np.linalg.LinAlgError as exc:
-        raise EstimationError("the log-rank variance matrix is singular (e.g. all event "
-                              "weights are zero); check rho and gamma") from exc
+        raise EstimationError(
+            "the log-rank variance matrix is singular (e.g. all event "
+            "weights are zero); check rho and gamma"
+        ) from exc
     df = len(used) - 1
-    name = ("log-rank" if not (rho or gamma)
-            else f"Fleming-Harrington G(rho={rho:g}, gamma={gamma:g})")
+    name = (
+        "log-rank" if not (rho or gamma) else f"Fleming-Harrington G(rho={rho:g}, gamma={gamma:g})"
+    )
     if stratified is not None:
         name = f"stratified {name} (strata: {stratified})"
-    return LogRankResult(groups=tuple(str(x) for x in labels), observed=obs, expected=exp,
-                         variance=var, statistic=stat, df=df,
-                         p_value=float(stats.chi2.sf(stat, df)), rho=float(rho),
-                         gamma=float(gamma), stratified=stratified is not None,
-                         method=name, n=n)
+    return LogRankResult(
+        groups=tuple(str(x) for x in labels),
+        observed=obs,
+        expected=exp,
+        variance=var,
+        statistic=stat,
+        df=df,
+        p_value=float(stats.chi2.sf(stat, df)),
+        rho=float(rho),
+        gamma=float(gamma),
+        stratified=stratified is not None,
+        method=name,
+        n=n,
+    )
 
 
 def _check_weights(rho: float, gamma: float) -> None:
@@ -177,9 +214,16 @@ def _check_weights(rho: float, gamma: float) -> None:
             raise ArgumentError(f"{name} must be a finite number >= 0, got {v!r}")
 
 
-def logrank_test(data: pd.DataFrame, *, time: str, event: str, group: str,
-                 strata: str | None = None, rho: float = 0.0,
-                 gamma: float = 0.0) -> LogRankResult:
+def logrank_test(
+    data: pd.DataFrame,
+    *,
+    time: str,
+    event: str,
+    group: str,
+    strata: str | None = None,
+    rho: float = 0.0,
+    gamma: float = 0.0,
+) -> LogRankResult:
     """Log-rank test of equal survival across k groups, as R's ``survdiff``.
 
     Parameters
@@ -208,8 +252,9 @@ def logrank_test(data: pd.DataFrame, *, time: str, event: str, group: str,
         Fewer than two groups ever at risk at an event time, or a singular variance.
     """
     _check_weights(rho, gamma)
-    s, codes, labels, st_codes, st_labels = read_grouped(data, time=time, event=event,
-                                                         group=group, strata=strata)
+    s, codes, labels, st_codes, st_labels = read_grouped(
+        data, time=time, event=event, group=group, strata=strata
+    )
     k = len(labels)
     if k < 2:
         raise ArgumentError(f"group column {group!r} has {k} group(s); need at least 2")
@@ -223,18 +268,25 @@ def logrank_test(data: pd.DataFrame, *, time: str, event: str, group: str,
     return _test(labels, per_stratum, rho, gamma, strata)
 
 
-def logrank_from_counts(counts: pd.DataFrame, *, time: str = "time", events: str = "events",
-                        censored: str = "censored", group: str = "group",
-                        strata: str | None = None, rho: float = 0.0,
-                        gamma: float = 0.0) -> LogRankResult:
+def logrank_from_counts(
+    counts: pd.DataFrame,
+    *,
+    time: str = "time",
+    events: str = "events",
+    censored: str = "censored",
+    group: str = "group",
+    strata: str | None = None,
+    rho: float = 0.0,
+    gamma: float = 0.0,
+) -> LogRankResult:
     """Log-rank test from aggregated counts: rows of (group[, stratum], time, events,
     censored). Equal to :func:`logrank_test` on the underlying rows."""
     _check_weights(rho, gamma)
-    labels, per_stratum = tables_from_counts(counts, time=time, events=events,
-                                             censored=censored, group=group, strata=strata)
+    labels, per_stratum = tables_from_counts(
+        counts, time=time, events=events, censored=censored, group=group, strata=strata
+    )
     if len(labels) < 2:
-        raise ArgumentError(f"group column {group!r} has {len(labels)} group(s); need at "
-                            "least 2")
+        raise ArgumentError(f"group column {group!r} has {len(labels)} group(s); need at least 2")
     return _test(labels, per_stratum, rho, gamma, strata)
 
 
@@ -252,9 +304,17 @@ def _adjust(p: np.ndarray, method: str) -> np.ndarray:
     return out
 
 
-def pairwise_logrank(data: pd.DataFrame, *, time: str, event: str, group: str,
-                     strata: str | None = None, rho: float = 0.0, gamma: float = 0.0,
-                     adjust: str = "holm") -> pd.DataFrame:
+def pairwise_logrank(
+    data: pd.DataFrame,
+    *,
+    time: str,
+    event: str,
+    group: str,
+    strata: str | None = None,
+    rho: float = 0.0,
+    gamma: float = 0.0,
+    adjust: str = "holm",
+) -> pd.DataFrame:
     """Every pair of groups compared by a (weighted, stratified) log-rank test.
 
     Each pair uses only its two groups' rows, as R's ``survminer::pairwise_survdiff``.
@@ -272,11 +332,11 @@ def pairwise_logrank(data: pd.DataFrame, *, time: str, event: str, group: str,
     if adjust not in ADJUST_METHODS:
         raise ArgumentError(f"adjust must be one of {list(ADJUST_METHODS)}, got {adjust!r}")
     _check_weights(rho, gamma)
-    s, codes, labels, st_codes, st_labels = read_grouped(data, time=time, event=event,
-                                                         group=group, strata=strata)
+    s, codes, labels, st_codes, st_labels = read_grouped(
+        data, time=time, event=event, group=group, strata=strata
+    )
     if len(labels) < 2:
-        raise ArgumentError(f"group column {group!r} has {len(labels)} group(s); need at "
-                            "least 2")
+        raise ArgumentError(f"group column {group!r} has {len(labels)} group(s); need at least 2")
     rows = []
     for a, b in itertools.combinations(range(len(labels)), 2):
         pair = (codes == a) | (codes == b)
@@ -287,20 +347,29 @@ def pairwise_logrank(data: pd.DataFrame, *, time: str, event: str, group: str,
             per_stratum = []
             for j in range(len(st_labels)):
                 m = st_codes[pair] == j
-                per_stratum.append(risk_tables_by_group(s.time[pair][m], s.event[pair][m],
-                                                        sub_codes[m], 2))
+                per_stratum.append(
+                    risk_tables_by_group(s.time[pair][m], s.event[pair][m], sub_codes[m], 2)
+                )
         r = _test([labels[a], labels[b]], per_stratum, rho, gamma, strata)
-        rows.append({"group_a": str(labels[a]), "group_b": str(labels[b]),
-                     "statistic": r.statistic, "df": r.df, "p_value": r.p_value,
-                     "method": r.method})
+        rows.append(
+            {
+                "group_a": str(labels[a]),
+                "group_b": str(labels[b]),
+                "statistic": r.statistic,
+                "df": r.df,
+                "p_value": r.p_value,
+                "method": r.method,
+            }
+        )
     out = pd.DataFrame(rows)
     out.insert(5, "p_adjusted", _adjust(out["p_value"].to_numpy(), adjust))
     out.insert(6, "adjust", adjust)
     return out
 
 
-def logrank_from_km(km: KaplanMeierResult, *, rho: float = 0.0,
-                    gamma: float = 0.0) -> LogRankResult:
+def logrank_from_km(
+    km: KaplanMeierResult, *, rho: float = 0.0, gamma: float = 0.0
+) -> LogRankResult:
     """The (unstratified) log-rank test of the groups of a fitted Kaplan-Meier result.
 
     The curves already hold each group's risk table, so this costs no second pass over the
@@ -319,7 +388,9 @@ def logrank_from_km(km: KaplanMeierResult, *, rho: float = 0.0,
     for c in km.curves:
         following = np.append(c.n_risk[1:], 0.0)
         if not np.allclose(c.n_risk - following, c.n_event + c.n_censor):
-            raise ArgumentError(f"curve {c.group!r} has delayed entry; use logrank_test on "
-                                "the rows (survdiff has no delayed entry either)")
+            raise ArgumentError(
+                f"curve {c.group!r} has delayed entry; use logrank_test on "
+                "the rows (survdiff has no delayed entry either)"
+            )
         tables.append(RiskTable(c.time, c.n_risk, c.n_event.reshape(-1, 1), c.n_censor))
     return _test(km.groups, [tables], rho, gamma, None)

@@ -19,16 +19,23 @@ from scipy.special import expit
 from dah_outcomes.errors import ArgumentError, EstimationError
 from dah_outcomes.results import ResultMixin
 
-__all__ = ["MetaProportionResult", "MetaRegressionResult", "meta_proportions",
-           "meta_regression", "meta_subgroups", "transform_proportions"]
+__all__ = [
+    "MetaProportionResult",
+    "MetaRegressionResult",
+    "meta_proportions",
+    "meta_regression",
+    "meta_subgroups",
+    "transform_proportions",
+]
 
 TRANSFORMS = ("logit", "freeman-tukey")
 METHODS = ("DL", "REML", "GLMM")
 _GH_NODES = 7  # lme4's nAGQ, as metafor's rma.glmm calls it
 
 
-def transform_proportions(events: np.ndarray, totals: np.ndarray, transform: str
-                          ) -> tuple[np.ndarray, np.ndarray]:
+def transform_proportions(
+    events: np.ndarray, totals: np.ndarray, transform: str
+) -> tuple[np.ndarray, np.ndarray]:
     """Effect sizes ``yi`` and sampling variances ``vi`` (metafor's escalc PLO / PFT)."""
     x = np.asarray(events, dtype=float)
     n = np.asarray(totals, dtype=float)
@@ -55,8 +62,9 @@ def _ipft(y: float, n: float) -> float:
     return float(0.5 * (1 - np.sign(np.cos(2 * y)) * np.sqrt(max(inner, 0.0))))
 
 
-def _reml_tau2(y: np.ndarray, v: np.ndarray, x: np.ndarray, *, threshold: float = 1e-5,
-               max_iter: int = 100) -> float:
+def _reml_tau2(
+    y: np.ndarray, v: np.ndarray, x: np.ndarray, *, threshold: float = 1e-5, max_iter: int = 100
+) -> float:
     """REML between-study variance by metafor's Fisher scoring, step for step: start at the
     Hedges (HE) estimate, step (y'PPy - tr P) / tr PP, halve steps that would go below 0, stop
     when the change is below ``threshold`` (metafor's default 1e-5), so results agree with
@@ -102,8 +110,11 @@ def _glmm_loglik(mu: float, tau: float, x: np.ndarray, n: np.ndarray) -> float:
     scale = 1 / np.sqrt(n * p * (1 - p) + 1 / tau**2)
     at = b[:, None] + np.sqrt(2) * scale[:, None] * nodes[None, :]
     h = x[:, None] * (mu + at) - n[:, None] * np.logaddexp(0, mu + at) - at**2 / (2 * tau**2)
-    li = (special.logsumexp(h + nodes[None, :] ** 2, b=weights[None, :], axis=1)
-          + np.log(np.sqrt(2) * scale) - 0.5 * np.log(2 * np.pi * tau**2))
+    li = (
+        special.logsumexp(h + nodes[None, :] ** 2, b=weights[None, :], axis=1)
+        + np.log(np.sqrt(2) * scale)
+        - 0.5 * np.log(2 * np.pi * tau**2)
+    )
     const = special.gammaln(n + 1) - special.gammaln(x + 1) - special.gammaln(n - x + 1)
     return float(np.sum(li + const))
 
@@ -111,13 +122,15 @@ def _glmm_loglik(mu: float, tau: float, x: np.ndarray, n: np.ndarray) -> float:
 def _glmm(x: np.ndarray, n: np.ndarray, start_tau2: float) -> tuple[float, float, float]:
     """ML estimates (mu, tau2) and the SE of mu from the inverse Hessian of the marginal
     deviance in (mu, tau), as lme4's vcov for nAGQ > 1 (which metafor reports)."""
+
     def nll(par: np.ndarray) -> float:
         return -_glmm_loglik(par[0], float(np.exp(par[1])), x, n)
 
     y0 = np.log((x + 0.5) / (n - x + 0.5))
     start = np.array([float(np.mean(y0)), 0.5 * np.log(max(start_tau2, 0.05))])
-    res = optimize.minimize(nll, start, method="Nelder-Mead",
-                            options={"xatol": 1e-10, "fatol": 1e-13, "maxiter": 20000})
+    res = optimize.minimize(
+        nll, start, method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-13, "maxiter": 20000}
+    )
     mu, tau = float(res.x[0]), float(np.exp(res.x[1]))
 
     def f(m: float, t: float) -> float:
@@ -129,8 +142,12 @@ def _glmm(x: np.ndarray, n: np.ndarray, start_tau2: float) -> tuple[float, float
     for i in range(2):
         for j in range(2):
             ei, ej = np.eye(2)[i] * h, np.eye(2)[j] * h
-            hess[i, j] = (f(*(point + ei + ej)) - f(*(point + ei - ej))
-                          - f(*(point - ei + ej)) + f(*(point - ei - ej))) / (4 * h * h)
+            hess[i, j] = (
+                f(*(point + ei + ej))
+                - f(*(point + ei - ej))
+                - f(*(point - ei + ej))
+                + f(*(point - ei - ej))
+            ) / (4 * h * h)
     cov = np.linalg.inv(hess)
     if not cov[0, 0] > 0:
         raise EstimationError("the GLMM Hessian is not positive definite at the estimate")
@@ -176,26 +193,51 @@ class MetaProportionResult(ResultMixin):
 
     def to_frame(self) -> pd.DataFrame:
         """Studies, then the pooled row."""
-        pooled = pd.DataFrame([{"label": "pooled (random effects)", "proportion": self.pooled,
-                                "ci_low": self.ci_low, "ci_high": self.ci_high,
-                                "weight": 100.0}])
+        pooled = pd.DataFrame(
+            [
+                {
+                    "label": "pooled (random effects)",
+                    "proportion": self.pooled,
+                    "ci_low": self.ci_low,
+                    "ci_high": self.ci_high,
+                    "weight": 100.0,
+                }
+            ]
+        )
         return pd.concat([self.studies, pooled], ignore_index=True)
 
     def to_dict(self) -> dict:
         from dah_outcomes.results import json_safe
 
-        return {k: json_safe(getattr(self, k)) for k in (
-            "pooled", "ci_low", "ci_high", "pi_low", "pi_high", "mu", "mu_se", "tau2", "i2",
-            "q", "q_p", "k", "transform", "method", "conf_level")} | {
-            "studies": json_safe(self.studies)}
+        return {
+            k: json_safe(getattr(self, k))
+            for k in (
+                "pooled",
+                "ci_low",
+                "ci_high",
+                "pi_low",
+                "pi_high",
+                "mu",
+                "mu_se",
+                "tau2",
+                "i2",
+                "q",
+                "q_p",
+                "k",
+                "transform",
+                "method",
+                "conf_level",
+            )
+        } | {"studies": json_safe(self.studies)}
 
 
 def _check(events, totals, transform, method, labels):
     x = np.asarray(events, dtype=float)
     n = np.asarray(totals, dtype=float)
     if x.shape != n.shape or x.ndim != 1 or len(x) < 2:
-        raise ArgumentError("events and totals must be equal-length sequences of at least "
-                            "2 studies")
+        raise ArgumentError(
+            "events and totals must be equal-length sequences of at least 2 studies"
+        )
     if np.any(np.isnan(x)) or np.any(n <= 0) or np.any(x < 0) or np.any(x > n):
         raise ArgumentError("each study needs 0 <= events <= total and total > 0")
     if transform not in TRANSFORMS:
@@ -206,10 +248,15 @@ def _check(events, totals, transform, method, labels):
     return x, n, labels
 
 
-def meta_proportions(events: Sequence[int], totals: Sequence[int], *,
-                     transform: str = "logit", method: str = "REML",
-                     conf_level: float = 0.95,
-                     labels: Sequence[str] | None = None) -> MetaProportionResult:
+def meta_proportions(
+    events: Sequence[int],
+    totals: Sequence[int],
+    *,
+    transform: str = "logit",
+    method: str = "REML",
+    conf_level: float = 0.95,
+    labels: Sequence[str] | None = None,
+) -> MetaProportionResult:
     """Random-effects pooling of proportions (metafor ``rma`` on ``escalc`` PLO or PFT).
 
     Parameters
@@ -237,8 +284,9 @@ def meta_proportions(events: Sequence[int], totals: Sequence[int], *,
     """
     x, n, labels = _check(events, totals, transform, method, labels)
     if method == "GLMM" and transform != "logit":
-        raise ArgumentError("method='GLMM' is the random-effects logistic model: use "
-                            "transform='logit'")
+        raise ArgumentError(
+            "method='GLMM' is the random-effects logistic model: use transform='logit'"
+        )
     y, v = transform_proportions(x, n, transform)
     tau2_dl, q = _dl_tau2(y, v)
     if method == "GLMM":
@@ -256,6 +304,7 @@ def meta_proportions(events: Sequence[int], totals: Sequence[int], *,
     i2 = float(100 * tau2 / (tau2 + s2))
     pi_half = z * np.sqrt(se**2 + tau2)
     if transform == "logit":
+
         def back(t: float) -> float:
             return float(expit(t))
     else:
@@ -263,20 +312,48 @@ def meta_proportions(events: Sequence[int], totals: Sequence[int], *,
 
         def back(t: float) -> float:
             return _ipft(t, n_hm)
-    studies = pd.DataFrame({"label": labels, "events": x.astype(int), "total": n.astype(int),
-                            "proportion": x / n, "yi": y, "vi": v,
-                            "weight": 100 * w / np.sum(w)})
+
+    studies = pd.DataFrame(
+        {
+            "label": labels,
+            "events": x.astype(int),
+            "total": n.astype(int),
+            "proportion": x / n,
+            "yi": y,
+            "vi": v,
+            "weight": 100 * w / np.sum(w),
+        }
+    )
     return MetaProportionResult(
-        pooled=back(mu), ci_low=back(mu - z * se), ci_high=back(mu + z * se),
-        pi_low=back(mu - pi_half), pi_high=back(mu + pi_half), mu=mu, mu_se=se,
-        tau2=float(tau2), i2=i2, q=q, q_p=float(stats.chi2.sf(q, k - 1)), k=k,
-        transform=transform, method=method, conf_level=float(conf_level), studies=studies)
+        pooled=back(mu),
+        ci_low=back(mu - z * se),
+        ci_high=back(mu + z * se),
+        pi_low=back(mu - pi_half),
+        pi_high=back(mu + pi_half),
+        mu=mu,
+        mu_se=se,
+        tau2=float(tau2),
+        i2=i2,
+        q=q,
+        q_p=float(stats.chi2.sf(q, k - 1)),
+        k=k,
+        transform=transform,
+        method=method,
+        conf_level=float(conf_level),
+        studies=studies,
+    )
 
 
-def meta_subgroups(events: Sequence[int], totals: Sequence[int], groups: Sequence[str], *,
-                   transform: str = "logit", method: str = "REML", conf_level: float = 0.95,
-                   labels: Sequence[str] | None = None
-                   ) -> tuple[dict[str, MetaProportionResult], dict[str, float]]:
+def meta_subgroups(
+    events: Sequence[int],
+    totals: Sequence[int],
+    groups: Sequence[str],
+    *,
+    transform: str = "logit",
+    method: str = "REML",
+    conf_level: float = 0.95,
+    labels: Sequence[str] | None = None,
+) -> tuple[dict[str, MetaProportionResult], dict[str, float]]:
     """Pool each subgroup separately and test whether the pooled estimates differ.
 
     Returns
@@ -295,15 +372,26 @@ def meta_subgroups(events: Sequence[int], totals: Sequence[int], groups: Sequenc
         m = np.array([str(v) == level for v in g])
         if m.sum() >= 2:
             results[level] = meta_proportions(
-                x[m], n[m], transform=transform, method=method, conf_level=conf_level,
-                labels=None if names is None else list(names[m]))
+                x[m],
+                n[m],
+                transform=transform,
+                method=method,
+                conf_level=conf_level,
+                labels=None if names is None else list(names[m]),
+            )
     mus = np.array([r.mu for r in results.values()])
     w = np.array([1 / r.mu_se**2 for r in results.values()])
-    q = float(np.sum(w * (mus - np.sum(w * mus) / np.sum(w)) ** 2)) if len(mus) > 1 else (
-        float("nan"))
+    q = (
+        float(np.sum(w * (mus - np.sum(w * mus) / np.sum(w)) ** 2))
+        if len(mus) > 1
+        else (float("nan"))
+    )
     df = len(mus) - 1
-    return results, {"q_between": q, "df": df,
-                     "p_value": float(stats.chi2.sf(q, df)) if df > 0 else float("nan")}
+    return results, {
+        "q_between": q,
+        "df": df,
+        "p_value": float(stats.chi2.sf(q, df)) if df > 0 else float("nan"),
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,13 +409,19 @@ class MetaRegressionResult(ResultMixin):
     transform: str
 
     def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame({"term": list(self.terms), "coef": self.coef, "se": self.se,
-                             "p_value": self.p_value})
+        return pd.DataFrame(
+            {"term": list(self.terms), "coef": self.coef, "se": self.se, "p_value": self.p_value}
+        )
 
 
-def meta_regression(events: Sequence[int], totals: Sequence[int], moderator: Sequence[float],
-                    *, transform: str = "logit", name: str = "moderator"
-                    ) -> MetaRegressionResult:
+def meta_regression(
+    events: Sequence[int],
+    totals: Sequence[int],
+    moderator: Sequence[float],
+    *,
+    transform: str = "logit",
+    name: str = "moderator",
+) -> MetaRegressionResult:
     """Meta-regression of transformed proportions on one numeric moderator (REML, z tests;
     metafor ``rma(yi, vi, mods = ~ moderator, method = "REML")``)."""
     x, n, _ = _check(events, totals, transform, "REML", None)
@@ -343,6 +437,14 @@ def meta_regression(events: Sequence[int], totals: Sequence[int], moderator: Seq
     se = np.sqrt(np.diag(cov))
     p = 2 * stats.norm.sf(np.abs(b / se))
     qm = float(b[1] ** 2 / cov[1, 1])
-    return MetaRegressionResult(terms=("intercept", name), coef=b, se=se, p_value=p,
-                                tau2=float(tau2), qm=qm, qm_p=float(stats.chi2.sf(qm, 1)),
-                                k=len(y), transform=transform)
+    return MetaRegressionResult(
+        terms=("intercept", name),
+        coef=b,
+        se=se,
+        p_value=p,
+        tau2=float(tau2),
+        qm=qm,
+        qm_p=float(stats.chi2.sf(qm, 1)),
+        k=len(y),
+        transform=transform,
+    )

@@ -72,8 +72,14 @@ class ProportionalHazardsTest(ResultMixin):
 
     def to_frame(self) -> pd.DataFrame:
         """One row per term and a last ``GLOBAL`` row: chi-square, df, p."""
-        return pd.DataFrame({"term": [*self.terms, "GLOBAL"], "chisq": self.chisq,
-                             "df": self.df, "p_value": self.p_value})
+        return pd.DataFrame(
+            {
+                "term": [*self.terms, "GLOBAL"],
+                "chisq": self.chisq,
+                "df": self.df,
+                "p_value": self.p_value,
+            }
+        )
 
     def residual_frame(self) -> pd.DataFrame:
         """Scaled Schoenfeld residuals: one row per death, one column per term."""
@@ -92,26 +98,36 @@ class ProportionalHazardsTest(ResultMixin):
                     "hazard ratio averages over follow-up; look at the residual plot, and "
                     f"consider stratifying on {term} (if it is a confounder, not the "
                     "exposure), splitting follow-up into periods with one hazard ratio each, "
-                    "or reporting restricted mean survival time instead.")
+                    "or reporting restricted mean survival time instead."
+                )
             else:
                 lines.append(f"{term}: no evidence against proportional hazards (p = {p:.3g}).")
         p_global = self.p_value[-1]
-        verdict = ("the model as a whole departs from proportional hazards"
-                   if p_global < self.alpha
-                   else "no evidence against proportional hazards for the model as a whole")
-        lines.append(f"Global test: {verdict} (p = {p_global:.3g}). With few deaths the test "
-                     "has little power: a large p is not proof that hazards are proportional.")
+        verdict = (
+            "the model as a whole departs from proportional hazards"
+            if p_global < self.alpha
+            else "no evidence against proportional hazards for the model as a whole"
+        )
+        lines.append(
+            f"Global test: {verdict} (p = {p_global:.3g}). With few deaths the test "
+            "has little power: a large p is not proof that hazards are proportional."
+        )
         return lines
 
     def to_dict(self) -> dict:
         """Tests, advice, transform and method (JSON-safe)."""
-        return {"method": self.method, "transform": self.transform,
-                "tests": json_safe(self.to_frame()), "advice": self.advice(),
-                "n_deaths": len(self.time)}
+        return {
+            "method": self.method,
+            "transform": self.transform,
+            "tests": json_safe(self.to_frame()),
+            "advice": self.advice(),
+            "n_deaths": len(self.time),
+        }
 
 
-def _design_by_term(rows: pd.DataFrame, covariates: Sequence[str]
-                    ) -> tuple[np.ndarray, list[np.ndarray]]:
+def _design_by_term(
+    rows: pd.DataFrame, covariates: Sequence[str]
+) -> tuple[np.ndarray, list[np.ndarray]]:
     """The design matrix and, per covariate, the indices of its columns (a categorical has
     several), built one covariate at a time so the grouping comes for free."""
     blocks = [_design_matrix(rows, [c])[0] for c in covariates]
@@ -120,8 +136,9 @@ def _design_by_term(rows: pd.DataFrame, covariates: Sequence[str]
     return np.hstack(blocks), cols
 
 
-def _transform_times(time: np.ndarray, event: np.ndarray, entry: np.ndarray | None,
-                     transform: str) -> np.ndarray:
+def _transform_times(
+    time: np.ndarray, event: np.ndarray, entry: np.ndarray | None, transform: str
+) -> np.ndarray:
     if transform == "identity":
         return time.astype(float)
     if transform == "log":
@@ -139,11 +156,19 @@ def _transform_times(time: np.ndarray, event: np.ndarray, entry: np.ndarray | No
     return 1.0 - np.concatenate(([1.0], surv))[before]
 
 
-def proportional_hazards_test(data: pd.DataFrame, *, time: str, event: str,
-                              covariates: Sequence[str], entry: str | None = None,
-                              strata: str | None = None, weights: str | None = None,
-                              ties: str = "efron", transform: str = "km",
-                              alpha: float = 0.05) -> ProportionalHazardsTest:
+def proportional_hazards_test(
+    data: pd.DataFrame,
+    *,
+    time: str,
+    event: str,
+    covariates: Sequence[str],
+    entry: str | None = None,
+    strata: str | None = None,
+    weights: str | None = None,
+    ties: str = "efron",
+    transform: str = "km",
+    alpha: float = 0.05,
+) -> ProportionalHazardsTest:
     """Test the proportional-hazards assumption of a Cox model (R's ``cox.zph``).
 
     Fits :func:`~dah_outcomes.stats.cox.cox_regression` with the same arguments, then
@@ -177,10 +202,25 @@ def proportional_hazards_test(data: pd.DataFrame, *, time: str, event: str,
     """
     if transform not in TRANSFORMS:
         raise ArgumentError(f"transform must be one of {list(TRANSFORMS)}, got {transform!r}")
-    fit = cox_regression(data, time=time, event=event, covariates=covariates, entry=entry,
-                         strata=strata, weights=weights, ties=ties)
-    s = read_survival_columns(data, time=time, event=event, entry=entry, weights=weights,
-                              strata=strata, extra=list(covariates))
+    fit = cox_regression(
+        data,
+        time=time,
+        event=event,
+        covariates=covariates,
+        entry=entry,
+        strata=strata,
+        weights=weights,
+        ties=ties,
+    )
+    s = read_survival_columns(
+        data,
+        time=time,
+        event=event,
+        entry=entry,
+        weights=weights,
+        strata=strata,
+        extra=list(covariates),
+    )
     x, cols = _design_by_term(data.loc[s.kept], covariates)
     x = x - x.mean(axis=0)  # centring changes nothing but rounding, as in zph1
     n, p = x.shape
@@ -196,8 +236,7 @@ def proportional_hazards_test(data: pd.DataFrame, *, time: str, event: str,
     used = []
     for k, g in enumerate(pd.unique(sl)):
         m = sl == g
-        st = _prepare(x[m], s.time[m], None if s.entry is None else s.entry[m], s.event[m],
-                      w[m])
+        st = _prepare(x[m], s.time[m], None if s.entry is None else s.entry[m], s.event[m], w[m])
         ev = st.event == 1
         # a covariate constant within the stratum plays no part there (R's `used`)
         varies = (x[m] != x[m][:1]).any(axis=0) if m.any() else np.zeros(p, bool)
@@ -212,8 +251,9 @@ def proportional_hazards_test(data: pd.DataFrame, *, time: str, event: str,
         e2 = np.zeros((len(st.times), p, p))
         np.add.at(e2, st.tidx, rx[st.ev_rows])
         wv = wbar[slot_t]
-        v = ((s2[slot_t] - frac[:, None, None] * e2[slot_t]) / denom[:, None, None]
-             - xbar[:, :, None] * xbar[:, None, :])
+        v = (s2[slot_t] - frac[:, None, None] * e2[slot_t]) / denom[:, None, None] - xbar[
+            :, :, None
+        ] * xbar[:, None, :]
         # g(t) of each distinct death time (equal for all rows ending then)
         g_time = np.empty(len(st.times))
         g_time[st.tidx] = g_all[m][st.ev_rows]
@@ -221,15 +261,23 @@ def proportional_hazards_test(data: pd.DataFrame, *, time: str, event: str,
         ew = st.w[st.ev_rows]
         xe = st.x[st.ev_rows]
         u[:p] += (ew[:, None] * xe).sum(axis=0) - (wv[:, None] * xbar).sum(axis=0)
-        u[p:] += ((ew * g_time[st.tidx])[:, None] * xe).sum(axis=0) \
-            - ((wv * gs)[:, None] * xbar).sum(axis=0)
+        u[p:] += ((ew * g_time[st.tidx])[:, None] * xe).sum(axis=0) - (
+            (wv * gs)[:, None] * xbar
+        ).sum(axis=0)
         imat[:p, :p] += np.einsum("s,sij->ij", wv, v)
         imat[:p, p:] += np.einsum("s,sij->ij", wv * gs, v)
         imat[p:, p:] += np.einsum("s,sij->ij", wv * gs * gs, v)
         # Schoenfeld residual: x minus the mean over the tied set's slots of the risk means
-        mean_of_means = np.stack([np.bincount(slot_t, weights=xbar[:, j],
-                                              minlength=len(st.times)) for j in range(p)],
-                                 axis=1) / st.d[:, None]
+        mean_of_means = (
+            np.stack(
+                [
+                    np.bincount(slot_t, weights=xbar[:, j], minlength=len(st.times))
+                    for j in range(p)
+                ],
+                axis=1,
+            )
+            / st.d[:, None]
+        )
         order = np.lexsort((st.ev_rows, st.tidx))  # deaths in time order
         rows_ev = st.ev_rows[order]
         schoen.append(st.x[rows_ev] - mean_of_means[st.tidx[order]])
@@ -251,26 +299,41 @@ def proportional_hazards_test(data: pd.DataFrame, *, time: str, event: str,
     dfs.append(p)
     chisq_a, df_a = np.array(chisq), np.array(dfs, dtype=float)
 
-    scaled = _scaled_residuals(np.concatenate(schoen), np.concatenate(stratum_of),
-                               np.array(used), imat[:p, :p], cols, beta)
+    scaled = _scaled_residuals(
+        np.concatenate(schoen), np.concatenate(stratum_of), np.array(used), imat[:p, :p], cols, beta
+    )
     return ProportionalHazardsTest(
-        terms=tuple(covariates), chisq=chisq_a, df=df_a,
-        p_value=stats.chi2.sf(chisq_a, df_a), transform=transform,
-        time=np.concatenate(death_time), transformed_time=np.concatenate(death_g),
-        scaled_residuals=scaled, fit=fit, alpha=float(alpha))
+        terms=tuple(covariates),
+        chisq=chisq_a,
+        df=df_a,
+        p_value=stats.chi2.sf(chisq_a, df_a),
+        transform=transform,
+        time=np.concatenate(death_time),
+        transformed_time=np.concatenate(death_g),
+        scaled_residuals=scaled,
+        fit=fit,
+        alpha=float(alpha),
+    )
 
 
 def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     try:
         return np.linalg.solve(a, b)
     except np.linalg.LinAlgError as exc:
-        raise EstimationError("the information matrix of the proportional-hazards test is "
-                              "singular: a covariate is constant or collinear") from exc
+        raise EstimationError(
+            "the information matrix of the proportional-hazards test is "
+            "singular: a covariate is constant or collinear"
+        ) from exc
 
 
-def _scaled_residuals(schoen: np.ndarray, stratum: np.ndarray, used: np.ndarray,
-                      info: np.ndarray, cols: list[np.ndarray], beta: np.ndarray
-                      ) -> np.ndarray:
+def _scaled_residuals(
+    schoen: np.ndarray,
+    stratum: np.ndarray,
+    used: np.ndarray,
+    info: np.ndarray,
+    cols: list[np.ndarray],
+    beta: np.ndarray,
+) -> np.ndarray:
     """``V^-1 r + beta`` per death, V the information per death (R's ``vmean``); a term of
     several columns is collapsed to its linear predictor, whose coefficient is 1."""
     for c in cols:  # a factor's columns share their deaths (R's fix for unused levels)
@@ -290,7 +353,8 @@ def _scaled_residuals(schoen: np.ndarray, stratum: np.ndarray, used: np.ndarray,
         keep = np.flatnonzero(used_t[k] > 0)
         rows = stratum == k
         if len(keep) and rows.any():
-            out[np.ix_(rows, keep)] = np.linalg.solve(vmean[np.ix_(keep, keep)],
-                                                      r[np.ix_(rows, keep)].T).T
+            out[np.ix_(rows, keep)] = np.linalg.solve(
+                vmean[np.ix_(keep, keep)], r[np.ix_(rows, keep)].T
+            ).T
     shift = np.array([beta[c[0]] if len(c) == 1 else 1.0 for c in cols])
     return out + shift

@@ -41,9 +41,16 @@ class MeanCumulativeFunction(ResultMixin):
         return self.table.copy()
 
 
-def mean_cumulative_function(data: pd.DataFrame, *, time: str, event: str, id: str,
-                             entry: str | None = None, group: str | None = None,
-                             conf_level: float = 0.95) -> MeanCumulativeFunction:
+def mean_cumulative_function(
+    data: pd.DataFrame,
+    *,
+    time: str,
+    event: str,
+    id: str,
+    entry: str | None = None,
+    group: str | None = None,
+    conf_level: float = 0.95,
+) -> MeanCumulativeFunction:
     """Mean cumulative function of recurrent events, by group.
 
     Parameters
@@ -95,7 +102,18 @@ def mean_cumulative_function(data: pd.DataFrame, *, time: str, event: str, id: s
         se = np.sqrt(var)
         with np.errstate(divide="ignore", invalid="ignore"):
             factor = np.where(mcf > 0, np.exp(z * se / mcf), np.nan)
-        parts.append(pd.DataFrame({"group": str(g), "time": rt.time, "n_risk": rt.n_risk,
-                                   "n_event": d, "mcf": mcf, "se": se,
-                                   "ci_lower": mcf / factor, "ci_upper": mcf * factor}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "group": str(g),
+                    "time": rt.time,
+                    "n_risk": rt.n_risk,
+                    "n_event": d,
+                    "mcf": mcf,
+                    "se": se,
+                    "ci_lower": mcf / factor,
+                    "ci_upper": mcf * factor,
+                }
+            )
+        )
     return MeanCumulativeFunction(pd.concat(parts, ignore_index=True), float(conf_level))

@@ -22,8 +22,9 @@ Evaluation = tuple[float, np.ndarray, np.ndarray]
 NewtonFit = tuple[np.ndarray, float, float, np.ndarray, int]
 
 
-def newton_raphson(evaluate: Callable[[np.ndarray], Evaluation], p: int, *, model: str,
-                   max_iter: int, tol: float) -> NewtonFit:
+def newton_raphson(
+    evaluate: Callable[[np.ndarray], Evaluation], p: int, *, model: str, max_iter: int, tol: float
+) -> NewtonFit:
     """Maximise a concave log-likelihood from zero by Newton-Raphson with step halving.
 
     Returns the estimate, the log-likelihood at zero and at the estimate, the information at
@@ -45,9 +46,10 @@ def newton_raphson(evaluate: Callable[[np.ndarray], Evaluation], p: int, *, mode
         try:
             step = np.linalg.solve(info, score)
         except np.linalg.LinAlgError as exc:
-            raise EstimationError(f"the {model} information matrix is singular: a covariate "
-                                  "is constant or collinear with others; drop or merge it"
-                                  ) from exc
+            raise EstimationError(
+                f"the {model} information matrix is singular: a covariate "
+                "is constant or collinear with others; drop or merge it"
+            ) from exc
         new = beta + step
         ll_new, s_new, i_new = evaluate(new)
         halvings = 0
@@ -63,14 +65,27 @@ def newton_raphson(evaluate: Callable[[np.ndarray], Evaluation], p: int, *, mode
     return beta, float(ll0), float(ll), info, iterations
 
 
-def ratio_table(terms: Sequence[str], coef: np.ndarray, se: np.ndarray, conf_level: float,
-                ratio: str = "hazard_ratio") -> pd.DataFrame:
+def ratio_table(
+    terms: Sequence[str],
+    coef: np.ndarray,
+    se: np.ndarray,
+    conf_level: float,
+    ratio: str = "hazard_ratio",
+) -> pd.DataFrame:
     """One row per term: coef, SE, the ratio ``exp(coef)`` named ``ratio`` with its Wald
     interval (``hr_lower``, ``hr_upper``), z and the two-sided p-value."""
     z = float(stats.norm.ppf(0.5 + conf_level / 2))
     zstat = coef / se
     with np.errstate(over="ignore"):  # a diverging coefficient gives an infinite ratio
-        return pd.DataFrame({
-            "term": list(terms), "coef": coef, "se": se, ratio: np.exp(coef),
-            "hr_lower": np.exp(coef - z * se), "hr_upper": np.exp(coef + z * se),
-            "z": zstat, "p_value": 2 * stats.norm.sf(np.abs(zstat))})
+        return pd.DataFrame(
+            {
+                "term": list(terms),
+                "coef": coef,
+                "se": se,
+                ratio: np.exp(coef),
+                "hr_lower": np.exp(coef - z * se),
+                "hr_upper": np.exp(coef + z * se),
+                "z": zstat,
+                "p_value": 2 * stats.norm.sf(np.abs(zstat)),
+            }
+        )

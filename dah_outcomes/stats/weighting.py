@@ -14,8 +14,9 @@ from dah_outcomes.stats.cox import design_matrix
 __all__ = ["ipw_weights", "logistic_fit"]
 
 
-def logistic_fit(x: np.ndarray, y: np.ndarray, *, max_iter: int = 50,
-                 tol: float = 1e-10) -> np.ndarray:
+def logistic_fit(
+    x: np.ndarray, y: np.ndarray, *, max_iter: int = 50, tol: float = 1e-10
+) -> np.ndarray:
     """Maximum-likelihood logistic regression (with intercept) by Newton-Raphson.
 
     Returns the coefficients, intercept first.
@@ -29,16 +30,19 @@ def logistic_fit(x: np.ndarray, y: np.ndarray, *, max_iter: int = 50,
         try:
             step = np.linalg.solve(info, grad)
         except np.linalg.LinAlgError as exc:
-            raise EstimationError("the propensity model is singular: a confounder is constant "
-                                  "or perfectly predicts treatment") from exc
+            raise EstimationError(
+                "the propensity model is singular: a confounder is constant "
+                "or perfectly predicts treatment"
+            ) from exc
         beta += step
         if np.max(np.abs(step)) < tol:
             return beta
     raise EstimationError("the propensity model did not converge (separation?)")
 
 
-def ipw_weights(data: pd.DataFrame, *, treatment: str, confounders: Sequence[str],
-                stabilized: bool = True) -> np.ndarray:
+def ipw_weights(
+    data: pd.DataFrame, *, treatment: str, confounders: Sequence[str], stabilized: bool = True
+) -> np.ndarray:
     """Inverse-probability-of-treatment weights for a binary treatment.
 
     Parameters

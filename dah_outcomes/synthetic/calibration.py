@@ -73,9 +73,13 @@ class Calibration(ResultMixin):
 
     def to_frame(self) -> pd.DataFrame:
         """One row per target: declared value and calibrated expectation."""
-        return pd.DataFrame({"target": list(self.targets),
-                             "declared": list(self.targets.values()),
-                             "expected": [self.expected[k] for k in self.targets]})
+        return pd.DataFrame(
+            {
+                "target": list(self.targets),
+                "declared": list(self.targets.values()),
+                "expected": [self.expected[k] for k in self.targets],
+            }
+        )
 
 
 def _root(f: Callable[[float], float], lo: float, hi: float, what: str, target: float) -> float:
@@ -89,8 +93,12 @@ def _root(f: Callable[[float], float], lo: float, hi: float, what: str, target: 
     return float(brentq(f, lo, hi, xtol=1e-12, rtol=1e-12))
 
 
-def calibrate(sc: Scenario, *, n: int = CALIBRATION_N, seed: int = CALIBRATION_SEED,
-              ) -> Calibration:
+def calibrate(
+    sc: Scenario,
+    *,
+    n: int = CALIBRATION_N,
+    seed: int = CALIBRATION_SEED,
+) -> Calibration:
     """Solve the intercepts of ``sc`` (cached per scenario text, ``n`` and ``seed``).
 
     Raises
@@ -113,8 +121,13 @@ def _calibrate(sc: Scenario, n: int, seed: int) -> Calibration:
 
     # DAH occurrence: p0 follows from the two targets; the later-onset hazard is solved.
     p0 = t["first_manifestation"] * t["dah_incidence"]
-    log_lam = _root(lambda ll: dah_occurrence(p0, np.exp(ll), years).mean() - t["dah_incidence"],
-                    -20.0, 5.0, "dah_incidence", t["dah_incidence"])
+    log_lam = _root(
+        lambda ll: dah_occurrence(p0, np.exp(ll), years).mean() - t["dah_incidence"],
+        -20.0,
+        5.0,
+        "dah_incidence",
+        t["dah_incidence"],
+    )
     lam = float(np.exp(log_lam))
     params: dict[str, float] = {"dah_at_diagnosis": p0, "dah_hazard_per_year": lam}
     expected["dah_incidence"] = float(dah_occurrence(p0, lam, years).mean())
@@ -148,11 +161,21 @@ def _calibrate(sc: Scenario, n: int, seed: int) -> Calibration:
         return -np.expm1(-np.exp(b0 + bh * hist + lin) * h_stay)
 
     def b0_for(bh: float) -> float:
-        return _root(lambda b0: p_death(b0, bh)[ref].mean() - t["mortality_reference_arm"],
-                     -40.0, 20.0, "mortality_reference_arm", t["mortality_reference_arm"])
+        return _root(
+            lambda b0: p_death(b0, bh)[ref].mean() - t["mortality_reference_arm"],
+            -40.0,
+            20.0,
+            "mortality_reference_arm",
+            t["mortality_reference_arm"],
+        )
 
-    bh = _root(lambda bh: p_death(b0_for(bh), bh)[hist].mean() - t["mortality_historical_era"],
-               -10.0, 10.0, "mortality_historical_era", t["mortality_historical_era"])
+    bh = _root(
+        lambda bh: p_death(b0_for(bh), bh)[hist].mean() - t["mortality_historical_era"],
+        -10.0,
+        10.0,
+        "mortality_historical_era",
+        t["mortality_historical_era"],
+    )
     params["death"], params["death_historical"] = b0_for(bh), bh
     p = p_death(params["death"], bh)
     expected["mortality_reference_arm"] = float(p[ref].mean())
@@ -173,8 +196,16 @@ def _calibrate(sc: Scenario, n: int, seed: int) -> Calibration:
     def p_rec(lr: float) -> np.ndarray:
         return -np.expm1(-np.exp(lr + lin_r) * window)
 
-    params["recurrence"] = _root(lambda lr: p_rec(lr).mean() - t["recurrence"], -20.0, 10.0,
-                                 "recurrence", t["recurrence"])
+    params["recurrence"] = _root(
+        lambda lr: p_rec(lr).mean() - t["recurrence"], -20.0, 10.0, "recurrence", t["recurrence"]
+    )
     expected["recurrence"] = float(p_rec(params["recurrence"]).mean())
-    return Calibration(scenario=sc.name, parameters=params, targets=dict(t),
-                       expected=expected, n_sle=n, n_dah=int(has.sum()), seed=seed)
+    return Calibration(
+        scenario=sc.name,
+        parameters=params,
+        targets=dict(t),
+        expected=expected,
+        n_sle=n,
+        n_dah=int(has.sum()),
+        seed=seed,
+    )

@@ -26,17 +26,35 @@ from dah_outcomes.synthetic.scenario import Scenario, load_scenario
 __all__ = ["generate_cohort"]
 
 Progress = Callable[[str, float], None]
-_FLAGS = ("first_manifestation", "nephritis", "infection", "severe", "bal_confirmed",
-          "icu_admission", "mechanical_ventilation", "ecmo", "methylprednisolone_pulse",
-          "oral_prednisone", "cyclophosphamide", "plasmapheresis", "rituximab", "mycophenolate",
-          "hydroxychloroquine", "rfviia")
+_FLAGS = (
+    "first_manifestation",
+    "nephritis",
+    "infection",
+    "severe",
+    "bal_confirmed",
+    "icu_admission",
+    "mechanical_ventilation",
+    "ecmo",
+    "methylprednisolone_pulse",
+    "oral_prednisone",
+    "cyclophosphamide",
+    "plasmapheresis",
+    "rituximab",
+    "mycophenolate",
+    "hydroxychloroquine",
+    "rfviia",
+)
 _COUNTS = ("ventilation_days", "plasmapheresis_sessions")
 _AMOUNTS = ("hemoglobin_drop", "methylprednisolone_dose_mg")
 
 
-def generate_cohort(scenario: str | Path | Scenario = "seed-article", *, n_sle: int = 20_000,
-                    seed: int | np.random.Generator = 0,
-                    progress: Progress | None = None) -> Cohort:
+def generate_cohort(
+    scenario: str | Path | Scenario = "seed-article",
+    *,
+    n_sle: int = 20_000,
+    seed: int | np.random.Generator = 0,
+    progress: Progress | None = None,
+) -> Cohort:
     """Generate a synthetic population cohort of SLE patients with DAH episodes.
 
     Parameters
@@ -71,16 +89,18 @@ def generate_cohort(scenario: str | Path | Scenario = "seed-article", *, n_sle: 
     elif isinstance(seed, int | np.integer) and not isinstance(seed, bool) and seed >= 0:
         rng, seed_label = np.random.default_rng(int(seed)), int(seed)
     else:
-        raise ArgumentError(f"seed must be a non-negative integer or a numpy Generator, "
-                            f"got {seed!r}")
+        raise ArgumentError(
+            f"seed must be a non-negative integer or a numpy Generator, got {seed!r}"
+        )
     report = progress or (lambda step, frac: None)
     report("calibrating", 0.0)
     cal = calibrate(sc)
     params = cal.parameters
     report("population", 0.2)
     pop = draw_population(sc, int(n_sle), rng)
-    has, first, onset_all = draw_dah_onset(params["dah_at_diagnosis"],
-                                           params["dah_hazard_per_year"], pop, rng)
+    has, first, onset_all = draw_dah_onset(
+        params["dah_at_diagnosis"], params["dah_hazard_per_year"], pop, rng
+    )
     idx = np.flatnonzero(has)
     onset = onset_all[idx]
     boundary = int(sc.population["era_boundary"].astype(np.int64))
@@ -101,8 +121,12 @@ def generate_cohort(scenario: str | Path | Scenario = "seed-article", *, n_sle: 
         "scenario": sc.to_dict(),
         "seed": seed_label,
         "n_sle": int(n_sle),
-        "calibration": {"parameters": cal.parameters, "expected": cal.expected,
-                        "n_sle": cal.n_sle, "seed": cal.seed},
+        "calibration": {
+            "parameters": cal.parameters,
+            "expected": cal.expected,
+            "n_sle": cal.n_sle,
+            "seed": cal.seed,
+        },
         "truth": _truth(sc, params),
     }
     report("validating", 0.85)
@@ -118,17 +142,26 @@ def _truth(sc: Scenario, params: dict[str, float]) -> dict[str, object]:
     return {
         "death_hazard_ratios": death,
         "recurrence_hazard_ratios": dict(sc.effects["recurrence"]),
-        "odds_ratios": {m: dict(sc.effects[m]) for m in sc.effects
-                        if m not in ("death", "recurrence")},
+        "odds_ratios": {
+            m: dict(sc.effects[m]) for m in sc.effects if m not in ("death", "recurrence")
+        },
         "note": "death hazard ratios act on time from each patient's first DAH onset and use "
-                "the index episode's covariates; odds ratios are for the logistic models of "
-                "ventilation, nephritis and treatment choice",
+        "the index episode's covariates; odds ratios are for the logistic models of "
+        "ventilation, nephritis and treatment choice",
     }
 
 
-def _episode_rows(sc: Scenario, params: dict[str, float], idx: np.ndarray, onset: np.ndarray,
-                  ep: IndexEpisodes, death_day: np.ndarray, censor_day: np.ndarray,
-                  boundary: int, rng: np.random.Generator) -> pd.DataFrame:
+def _episode_rows(
+    sc: Scenario,
+    params: dict[str, float],
+    idx: np.ndarray,
+    onset: np.ndarray,
+    ep: IndexEpisodes,
+    death_day: np.ndarray,
+    censor_day: np.ndarray,
+    boundary: int,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
     """Index episodes plus recurrences, until death, end of follow-up or max_episodes."""
     # A recurrence's hazard uses the index episode's covariates (nephritis, treatment).
     rate = np.exp(params["recurrence"] + recurrence_linear_predictor(sc, ep))
@@ -152,8 +185,9 @@ def _episode_rows(sc: Scenario, params: dict[str, float], idx: np.ndarray, onset
             break
         alive_rows, cur_onset = alive_rows[keep], nxt[keep]
         number += 1
-        cur_ep = draw_episode_features(sc, dict(params), cur_onset >= boundary,
-                                       np.zeros(len(alive_rows), dtype=bool), rng)
+        cur_ep = draw_episode_features(
+            sc, dict(params), cur_onset >= boundary, np.zeros(len(alive_rows), dtype=bool), rng
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -161,8 +195,14 @@ def _dates(days: np.ndarray) -> np.ndarray:
     return np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype("datetime64[s]")
 
 
-def _frame(rows: np.ndarray, number: int, onset: np.ndarray, discharge: np.ndarray,
-           fatal: np.ndarray, ep: IndexEpisodes) -> pd.DataFrame:
+def _frame(
+    rows: np.ndarray,
+    number: int,
+    onset: np.ndarray,
+    discharge: np.ndarray,
+    fatal: np.ndarray,
+    ep: IndexEpisodes,
+) -> pd.DataFrame:
     x = episode_dict(ep)
     width = 7
     data: dict[str, object] = {
@@ -187,13 +227,15 @@ def _patient_table(sc: Scenario, pop, end: np.ndarray, death: np.ndarray) -> pd.
     sites = np.array(sc.population["sites"], dtype=object)
     death_dates = pd.Series(_dates(np.where(death >= 0, death, 0)))
     death_dates[death < 0] = pd.NaT
-    return pd.DataFrame({
-        "patient_id": pd.array([f"SLE{i + 1:07d}" for i in range(n)], dtype="string"),
-        "sex": pd.array(np.where(pop.female, "F", "M"), dtype="string"),
-        "birth_date": _dates(birth),
-        "sle_diagnosis_date": _dates(pop.diagnosis_day),
-        "followup_start": _dates(pop.diagnosis_day),
-        "followup_end": _dates(end),
-        "death_date": death_dates.to_numpy(dtype="datetime64[s]"),
-        "site": pd.array(sites[pop.site], dtype="string"),
-    })
+    return pd.DataFrame(
+        {
+            "patient_id": pd.array([f"SLE{i + 1:07d}" for i in range(n)], dtype="string"),
+            "sex": pd.array(np.where(pop.female, "F", "M"), dtype="string"),
+            "birth_date": _dates(birth),
+            "sle_diagnosis_date": _dates(pop.diagnosis_day),
+            "followup_start": _dates(pop.diagnosis_day),
+            "followup_end": _dates(end),
+            "death_date": death_dates.to_numpy(dtype="datetime64[s]"),
+            "site": pd.array(sites[pop.site], dtype="string"),
+        }
+    )

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dah_outcomes.arms import DEFAULT_ARMS, assign_arms
+from dah_outcomes.endpoints.arms import DEFAULT_ARMS, assign_arms
 from dah_outcomes.synthetic.model import (
     DAYS_PER_YEAR,
     baseline_cumhaz_inverse,
@@ -38,9 +38,9 @@ class Population:
     age: np.ndarray
     female: np.ndarray
     site: np.ndarray
-    loss_day: np.ndarray        # loss to follow-up (or study end, whichever first)
+    loss_day: np.ndarray  # loss to follow-up (or study end, whichever first)
     background_death_day: np.ndarray
-    end_day: np.ndarray         # end of follow-up without DAH: min(loss, background death)
+    end_day: np.ndarray  # end of follow-up without DAH: min(loss, background death)
 
     @property
     def followup_years(self) -> np.ndarray:
@@ -77,8 +77,9 @@ def dah_occurrence(p0: float, lam: float, years: np.ndarray) -> np.ndarray:
     return p0 + (1 - p0) * -np.expm1(-lam * years)
 
 
-def draw_dah_onset(p0: float, lam: float, pop: Population,
-                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def draw_dah_onset(
+    p0: float, lam: float, pop: Population, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Which patients have DAH, whether at diagnosis, and the onset day."""
     n = len(pop.diagnosis_day)
     u, v = rng.random(n), rng.random(n)
@@ -89,8 +90,9 @@ def draw_dah_onset(p0: float, lam: float, pop: Population,
     # inverse CDF of the exponential truncated to the follow-up
     t_years = -np.log1p(-v * later_p) / lam
     # a later onset is at least a day after diagnosis (day 0 means DAH at diagnosis)
-    offset = np.minimum(np.maximum(1, np.floor(t_years * DAYS_PER_YEAR)),
-                        pop.end_day - pop.diagnosis_day)
+    offset = np.minimum(
+        np.maximum(1, np.floor(t_years * DAYS_PER_YEAR)), pop.end_day - pop.diagnosis_day
+    )
     onset = pop.diagnosis_day + np.where(later, offset, 0).astype(np.int64)
     return first | later, first, onset
 
@@ -104,9 +106,14 @@ class IndexEpisodes:
     stay_days: np.ndarray
 
 
-def draw_episode_features(sc: Scenario, intercepts: dict[str, float], modern: np.ndarray,
-                          first_manifestation: np.ndarray, rng: np.random.Generator,
-                          solve: Solver | None = None) -> IndexEpisodes:
+def draw_episode_features(
+    sc: Scenario,
+    intercepts: dict[str, float],
+    modern: np.ndarray,
+    first_manifestation: np.ndarray,
+    rng: np.random.Generator,
+    solve: Solver | None = None,
+) -> IndexEpisodes:
     """Draw the clinical features, ICU course and treatments of ``len(modern)`` episodes.
 
     With ``solve`` (calibration), each calibrated intercept missing from ``intercepts`` is
@@ -133,8 +140,9 @@ def draw_episode_features(sc: Scenario, intercepts: dict[str, float], modern: np
     x["rfviia"] = (rng.random(n) < prev["rfviia"]).astype(float)
     x["icu_admission"] = (vent | (rng.random(n) < 0.3)).astype(float)
     course = sc.course
-    stay = rng.lognormal(np.log(course["length_of_stay_median_days"]),
-                         course["length_of_stay_sd_log"], n)
+    stay = rng.lognormal(
+        np.log(course["length_of_stay_median_days"]), course["length_of_stay_sd_log"], n
+    )
     stay = np.maximum(1, np.ceil(stay * np.where(vent, course["ventilated_stay_factor"], 1.0)))
     vent_days = np.minimum(stay, 1 + rng.poisson(course["ventilation_days_mean"] - 0.5, n))
     x["ventilation_days"] = np.where(vent, vent_days, 0.0)
@@ -142,9 +150,18 @@ def draw_episode_features(sc: Scenario, intercepts: dict[str, float], modern: np
     x["methylprednisolone_dose_mg"] = np.where(mp, rng.choice([1500.0, 3000.0, 5000.0], n), 0.0)
     plex = x["plasmapheresis"] > 0
     x["plasmapheresis_sessions"] = np.where(plex, 3 + rng.poisson(2.0, n), 0).astype(float)
-    flags = pd.DataFrame({k: x[k].astype(bool) for k in
-                          ("methylprednisolone_pulse", "cyclophosphamide", "plasmapheresis",
-                           "rituximab", "oral_prednisone")})
+    flags = pd.DataFrame(
+        {
+            k: x[k].astype(bool)
+            for k in (
+                "methylprednisolone_pulse",
+                "cyclophosphamide",
+                "plasmapheresis",
+                "rituximab",
+                "oral_prednisone",
+            )
+        }
+    )
     arm = assign_arms(flags, DEFAULT_ARMS).to_numpy(dtype=object)
     return IndexEpisodes(features=x, arm=arm, stay_days=stay.astype(np.int64))
 
@@ -159,12 +176,18 @@ def recurrence_linear_predictor(sc: Scenario, ep: IndexEpisodes) -> np.ndarray:
     return linear_predictor(sc.effects["recurrence"], ep.features, len(ep.arm))
 
 
-def draw_death_day(sc: Scenario, intercepts: dict[str, float], ep: IndexEpisodes,
-                   onset: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def draw_death_day(
+    sc: Scenario,
+    intercepts: dict[str, float],
+    ep: IndexEpisodes,
+    onset: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """Day of death (possibly after the end of follow-up) under the PH model."""
     hist = 1.0 - ep.features["modern_era"]
-    eta = (intercepts["death"] + intercepts["death_historical"] * hist
-           + death_linear_predictor(sc, ep))
+    eta = (
+        intercepts["death"] + intercepts["death_historical"] * hist + death_linear_predictor(sc, ep)
+    )
     e = rng.standard_exponential(len(onset))
     t = baseline_cumhaz_inverse(e / np.exp(eta), sc.death)
     t = np.where(np.isfinite(t), t, 1e9)

@@ -38,8 +38,9 @@ __all__ = [
 DAYS_PER_YEAR = 365.25
 
 
-def linear_predictor(effects: Mapping[str, float], covariates: Mapping[str, np.ndarray],
-                     n: int) -> np.ndarray:
+def linear_predictor(
+    effects: Mapping[str, float], covariates: Mapping[str, np.ndarray], n: int
+) -> np.ndarray:
     """Sum of ``log(ratio) * x`` over the declared effects (0 when there are none)."""
     lin = np.zeros(n)
     for name, ratio in effects.items():

@@ -29,13 +29,33 @@ __all__ = [
 ]
 
 #: Treatments whose use is modelled by a calibrated logistic model.
-TREATMENTS = ("methylprednisolone_pulse", "cyclophosphamide", "plasmapheresis", "rituximab",
-              "mycophenolate", "hydroxychloroquine")
+TREATMENTS = (
+    "methylprednisolone_pulse",
+    "cyclophosphamide",
+    "plasmapheresis",
+    "rituximab",
+    "mycophenolate",
+    "hydroxychloroquine",
+)
 #: Episode covariates an effect may name (besides earlier treatments, for death).
-COVARIATES = ("severe", "infection", "nephritis", "first_manifestation",
-              "mechanical_ventilation", "modern_era")
-_RATE_TARGETS = ("dah_incidence", "first_manifestation", "mechanical_ventilation", "nephritis",
-                 "recurrence", "mortality_reference_arm", "mortality_historical_era", *TREATMENTS)
+COVARIATES = (
+    "severe",
+    "infection",
+    "nephritis",
+    "first_manifestation",
+    "mechanical_ventilation",
+    "modern_era",
+)
+_RATE_TARGETS = (
+    "dah_incidence",
+    "first_manifestation",
+    "mechanical_ventilation",
+    "nephritis",
+    "recurrence",
+    "mortality_reference_arm",
+    "mortality_historical_era",
+    *TREATMENTS,
+)
 _MODELS = {
     "mechanical_ventilation": COVARIATES,
     "nephritis": COVARIATES,
@@ -44,16 +64,26 @@ _MODELS = {
     "recurrence": (*COVARIATES, *TREATMENTS),
 }
 _POPULATION_NUMBERS = {
-    "female_fraction": (0.0, 1.0), "age_at_diagnosis_mean": (1.0, 90.0),
-    "age_at_diagnosis_sd": (0.0, 40.0), "annual_loss_to_followup": (0.0, 0.5),
+    "female_fraction": (0.0, 1.0),
+    "age_at_diagnosis_mean": (1.0, 90.0),
+    "age_at_diagnosis_sd": (0.0, 40.0),
+    "annual_loss_to_followup": (0.0, 0.5),
     "annual_background_mortality": (0.0, 0.5),
 }
 _PREVALENCES = ("severe", "infection", "bal_confirmed", "ecmo_if_ventilated", "rfviia")
-_DEATH = {"acute_days": (1.0, 365.0), "acute_shape": (0.05, 5.0),
-          "chronic_relative_rate": (0.0, 10.0)}
-_COURSE = {"length_of_stay_median_days": (1.0, 365.0), "length_of_stay_sd_log": (0.0, 3.0),
-           "ventilated_stay_factor": (0.1, 10.0), "ventilation_days_mean": (0.5, 100.0),
-           "max_episodes": (1.0, 50.0), "min_recurrence_gap_days": (1.0, 365.0)}
+_DEATH = {
+    "acute_days": (1.0, 365.0),
+    "acute_shape": (0.05, 5.0),
+    "chronic_relative_rate": (0.0, 10.0),
+}
+_COURSE = {
+    "length_of_stay_median_days": (1.0, 365.0),
+    "length_of_stay_sd_log": (0.0, 3.0),
+    "ventilated_stay_factor": (0.1, 10.0),
+    "ventilation_days_mean": (0.5, 100.0),
+    "max_episodes": (1.0, 50.0),
+    "min_recurrence_gap_days": (1.0, 365.0),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,21 +124,30 @@ class Scenario:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe declaration (stored in provenance)."""
-        pop = {k: (str(v) if isinstance(v, np.datetime64) else v)
-               for k, v in self.population.items()}
-        return {"name": self.name, "description": self.description, "population": pop,
-                "targets": dict(self.targets), "reference_arm": self.reference_arm,
-                "prevalence": dict(self.prevalence),
-                "effects": {m: dict(e) for m, e in self.effects.items()},
-                "death": dict(self.death), "course": dict(self.course),
-                "source": self.source, "sha256": self.digest}
+        pop = {
+            k: (str(v) if isinstance(v, np.datetime64) else v) for k, v in self.population.items()
+        }
+        return {
+            "name": self.name,
+            "description": self.description,
+            "population": pop,
+            "targets": dict(self.targets),
+            "reference_arm": self.reference_arm,
+            "prevalence": dict(self.prevalence),
+            "effects": {m: dict(e) for m, e in self.effects.items()},
+            "death": dict(self.death),
+            "course": dict(self.course),
+            "source": self.source,
+            "sha256": self.digest,
+        }
 
 
 def available_scenarios() -> list[str]:
     """Names of the scenarios shipped with the package."""
     folder = resources.files("dah_outcomes.synthetic") / "scenarios"
-    return sorted(p.name.removesuffix(".toml") for p in folder.iterdir()
-                  if p.name.endswith(".toml"))
+    return sorted(
+        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
+    )
 
 
 def load_scenario(name_or_path: str | Path) -> Scenario:
@@ -163,8 +202,9 @@ def _parse(raw: dict[str, Any], source: str, digest: str) -> Scenario:
         try:
             population[key] = np.datetime64(str(pop_raw.get(key)), "D")
         except ValueError:
-            problems.append(f"[population] {key} must be a date YYYY-MM-DD, "
-                            f"found {pop_raw.get(key)!r}")
+            problems.append(
+                f"[population] {key} must be a date YYYY-MM-DD, found {pop_raw.get(key)!r}"
+            )
     for key, (low, high) in _POPULATION_NUMBERS.items():
         population[key] = number("population", pop_raw, key, low, high)
     sites = pop_raw.get("sites")
@@ -172,8 +212,9 @@ def _parse(raw: dict[str, Any], source: str, digest: str) -> Scenario:
         problems.append("[population] sites must be a non-empty list of names")
         sites = ["site-A"]
     population["sites"] = list(sites)
-    if not problems and not (population["diagnosis_start"] < population["diagnosis_end"]
-                             < population["study_end"]):
+    if not problems and not (
+        population["diagnosis_start"] < population["diagnosis_end"] < population["study_end"]
+    ):
         problems.append("[population] need diagnosis_start < diagnosis_end < study_end")
 
     targets_raw = section("targets")
@@ -191,10 +232,12 @@ def _parse(raw: dict[str, Any], source: str, digest: str) -> Scenario:
         table = effects_raw.get(model, {})
         bad = sorted(set(table) - set(allowed))
         if bad:
-            problems.append(f"[effects.{model}] unknown covariate(s) {bad}; allowed: "
-                            f"{list(allowed)}")
-        effects[model] = {k: number(f"effects.{model}", table, k, 1e-3, 1e3)
-                          for k in table if k in allowed}
+            problems.append(
+                f"[effects.{model}] unknown covariate(s) {bad}; allowed: {list(allowed)}"
+            )
+        effects[model] = {
+            k: number(f"effects.{model}", table, k, 1e-3, 1e3) for k in table if k in allowed
+        }
     extra_models = sorted(set(effects_raw) - set(_MODELS))
     if extra_models:
         problems.append(f"[effects] unknown model(s) {extra_models}; known: {list(_MODELS)}")
@@ -202,17 +245,30 @@ def _parse(raw: dict[str, Any], source: str, digest: str) -> Scenario:
     death_raw, course_raw = section("death"), section("course")
     death = {k: number("death", death_raw, k, lo, hi) for k, (lo, hi) in _DEATH.items()}
     course = {k: number("course", course_raw, k, lo, hi) for k, (lo, hi) in _COURSE.items()}
-    ref = raw.get("reference_arm", {}).get("name") if isinstance(raw.get("reference_arm"),
-                                                                  dict) else None
+    ref = (
+        raw.get("reference_arm", {}).get("name")
+        if isinstance(raw.get("reference_arm"), dict)
+        else None
+    )
     if not isinstance(ref, str):
         problems.append('[reference_arm] name must be an arm name, e.g. "MP+CYC+PLEX"')
     name = raw.get("name")
     if not isinstance(name, str) or not name:
         problems.append("name must be a non-empty string")
     if problems:
-        raise ScenarioError(f"scenario {source} has {len(problems)} problem(s):\n  - "
-                            + "\n  - ".join(problems))
-    return Scenario(name=str(name), description=str(raw.get("description", "")).strip(),
-                    population=population, targets=targets, reference_arm=str(ref),
-                    prevalence=prevalence, effects=effects, death=death, course=course,
-                    source=source, digest=digest)
+        raise ScenarioError(
+            f"scenario {source} has {len(problems)} problem(s):\n  - " + "\n  - ".join(problems)
+        )
+    return Scenario(
+        name=str(name),
+        description=str(raw.get("description", "")).strip(),
+        population=population,
+        targets=targets,
+        reference_arm=str(ref),
+        prevalence=prevalence,
+        effects=effects,
+        death=death,
+        course=course,
+        source=source,
+        digest=digest,
+    )

@@ -27,8 +27,9 @@ from dah_outcomes.synthetic.scenario import TREATMENTS, Scenario
 __all__ = ["marginal_hazard_ratio"]
 
 
-def marginal_hazard_ratio(sc: Scenario, treatment: str = "plasmapheresis", *,
-                          n_sle: int = 2_000_000, seed: int = 99) -> float:
+def marginal_hazard_ratio(
+    sc: Scenario, treatment: str = "plasmapheresis", *, n_sle: int = 2_000_000, seed: int = 99
+) -> float:
     """The marginal hazard ratio of death for ``treatment`` under ``sc``.
 
     Parameters
@@ -55,8 +56,9 @@ def marginal_hazard_ratio(sc: Scenario, treatment: str = "plasmapheresis", *,
     params = calibrate(sc).parameters
     rng = np.random.default_rng(seed)
     pop = draw_population(sc, n_sle, rng)
-    has, first, onset = draw_dah_onset(params["dah_at_diagnosis"], params["dah_hazard_per_year"],
-                                       pop, rng)
+    has, first, onset = draw_dah_onset(
+        params["dah_at_diagnosis"], params["dah_hazard_per_year"], pop, rng
+    )
     onset = onset[has]
     modern = onset >= int(sc.population["era_boundary"].astype(np.int64))
     ep = draw_episode_features(sc, dict(params), modern, first[has], rng)
@@ -66,11 +68,17 @@ def marginal_hazard_ratio(sc: Scenario, treatment: str = "plasmapheresis", *,
     for a in (0.0, 1.0):
         features = {**ep.features, treatment: np.full(len(onset), a)}
         cf = IndexEpisodes(features=features, arm=ep.arm, stay_days=ep.stay_days)
-        eta = (params["death"] + params["death_historical"] * (1.0 - modern)
-               + death_linear_predictor(sc, cf))
+        eta = (
+            params["death"]
+            + params["death_historical"] * (1.0 - modern)
+            + death_linear_predictor(sc, cf)
+        )
         t = np.floor(np.minimum(baseline_cumhaz_inverse(e / np.exp(eta), sc.death), 1e9))
-        frames.append(pd.DataFrame({"time": np.minimum(t, censor),
-                                    "event": (t <= censor).astype(int), "treated": a}))
+        frames.append(
+            pd.DataFrame(
+                {"time": np.minimum(t, censor), "event": (t <= censor).astype(int), "treated": a}
+            )
+        )
     data = pd.concat(frames, ignore_index=True)
     fit = cox_regression(data, time="time", event="event", covariates=["treated"])
     return float(np.exp(fit.coef[0]))

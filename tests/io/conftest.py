@@ -10,12 +10,27 @@ import pytest
 
 from dah_outcomes import Cohort, generate_cohort
 
-FLAGS = ["first_manifestation", "nephritis", "infection", "severe", "bal_confirmed",
-         "icu_admission", "mechanical_ventilation", "ecmo", "oral_prednisone",
-         "mycophenolate", "hydroxychloroquine", "rfviia"]
+FLAGS = [
+    "first_manifestation",
+    "nephritis",
+    "infection",
+    "severe",
+    "bal_confirmed",
+    "icu_admission",
+    "mechanical_ventilation",
+    "ecmo",
+    "oral_prednisone",
+    "mycophenolate",
+    "hydroxychloroquine",
+    "rfviia",
+]
 #: REDCap checkbox "treatment": code -> contract flag
-TREATMENTS = {"1": "methylprednisolone_pulse", "2": "cyclophosphamide", "3": "plasmapheresis",
-              "4": "rituximab"}
+TREATMENTS = {
+    "1": "methylprednisolone_pulse",
+    "2": "cyclophosphamide",
+    "3": "plasmapheresis",
+    "4": "rituximab",
+}
 
 
 @pytest.fixture(scope="session")
@@ -49,50 +64,82 @@ def plain(frame: pd.DataFrame) -> pd.DataFrame:
 
 def write_redcap(cohort: Cohort, folder: Path) -> tuple[Path, Path]:
     """A raw REDCap export (patients form + repeating dah_episode form) and its dictionary."""
-    dd = [("record_id", "demographics", "text", "Record ID", "", ""),
-          ("sex", "demographics", "radio", "Sex", "1, Female | 2, Male | 9, Unknown", ""),
-          ("birth_date", "demographics", "text", "Date of birth", "", "date_ymd"),
-          ("sle_diagnosis_date", "demographics", "text", "SLE diagnosis", "", "date_ymd"),
-          ("followup_start", "demographics", "text", "Follow-up start", "", "date_ymd"),
-          ("followup_end", "demographics", "text", "Last follow-up", "", "date_ymd"),
-          ("death_date", "demographics", "text", "Date of death", "", "date_ymd"),
-          ("site", "demographics", "dropdown", "Centre",
-           " | ".join(f"{i}, site-{c}" for i, c in enumerate("ABCDE", start=1)), ""),
-          ("onset_date", "dah_episode", "text", "DAH onset", "", "date_ymd"),
-          ("discharge_date", "dah_episode", "text", "Discharge", "", "date_ymd"),
-          *[(f, "dah_episode", "yesno", f.replace("_", " "), "", "") for f in FLAGS],
-          ("hemoglobin_drop", "dah_episode", "text", "Hb drop (g/L)", "", "number"),
-          ("ventilation_days", "dah_episode", "text", "Days on MV", "", "integer"),
-          ("methylprednisolone_dose_mg", "dah_episode", "text", "MP dose", "", "number"),
-          ("plasmapheresis_sessions", "dah_episode", "text", "PLEX sessions", "", "integer"),
-          ("treatment", "dah_episode", "checkbox", "Treatments, for this episode",
-           "1, IV methylprednisolone | 2, Cyclophosphamide | 3, Plasma exchange | "
-           "4, Rituximab", ""),
-          ("in_hospital_death", "dah_episode", "yesno", "Died in hospital", "", "")]
-    dd_frame = pd.DataFrame(dd, columns=["Variable / Field Name", "Form Name", "Field Type",
-                                         "Field Label",
-                                         "Choices, Calculations, OR Slider Labels",
-                                         "Text Validation Type OR Show Slider Number"])
+    dd = [
+        ("record_id", "demographics", "text", "Record ID", "", ""),
+        ("sex", "demographics", "radio", "Sex", "1, Female | 2, Male | 9, Unknown", ""),
+        ("birth_date", "demographics", "text", "Date of birth", "", "date_ymd"),
+        ("sle_diagnosis_date", "demographics", "text", "SLE diagnosis", "", "date_ymd"),
+        ("followup_start", "demographics", "text", "Follow-up start", "", "date_ymd"),
+        ("followup_end", "demographics", "text", "Last follow-up", "", "date_ymd"),
+        ("death_date", "demographics", "text", "Date of death", "", "date_ymd"),
+        (
+            "site",
+            "demographics",
+            "dropdown",
+            "Centre",
+            " | ".join(f"{i}, site-{c}" for i, c in enumerate("ABCDE", start=1)),
+            "",
+        ),
+        ("onset_date", "dah_episode", "text", "DAH onset", "", "date_ymd"),
+        ("discharge_date", "dah_episode", "text", "Discharge", "", "date_ymd"),
+        *[(f, "dah_episode", "yesno", f.replace("_", " "), "", "") for f in FLAGS],
+        ("hemoglobin_drop", "dah_episode", "text", "Hb drop (g/L)", "", "number"),
+        ("ventilation_days", "dah_episode", "text", "Days on MV", "", "integer"),
+        ("methylprednisolone_dose_mg", "dah_episode", "text", "MP dose", "", "number"),
+        ("plasmapheresis_sessions", "dah_episode", "text", "PLEX sessions", "", "integer"),
+        (
+            "treatment",
+            "dah_episode",
+            "checkbox",
+            "Treatments, for this episode",
+            "1, IV methylprednisolone | 2, Cyclophosphamide | 3, Plasma exchange | 4, Rituximab",
+            "",
+        ),
+        ("in_hospital_death", "dah_episode", "yesno", "Died in hospital", "", ""),
+    ]
+    dd_frame = pd.DataFrame(
+        dd,
+        columns=[
+            "Variable / Field Name",
+            "Form Name",
+            "Field Type",
+            "Field Label",
+            "Choices, Calculations, OR Slider Labels",
+            "Text Validation Type OR Show Slider Number",
+        ],
+    )
     sex_code = {"F": "1", "M": "2", "unknown": "9"}
     site_code = {f"site-{c}": str(i) for i, c in enumerate("ABCDE", start=1)}
     p = cohort.patients
     rows = []
     for rec in p.itertuples(index=False):
-        rows.append({"record_id": rec.patient_id, "redcap_repeat_instrument": "",
-                     "redcap_repeat_instance": "", "sex": sex_code[rec.sex],
-                     "birth_date": _d(rec.birth_date), "sle_diagnosis_date":
-                     _d(rec.sle_diagnosis_date), "followup_start": _d(rec.followup_start),
-                     "followup_end": _d(rec.followup_end), "death_date": _d(rec.death_date),
-                     "site": site_code[rec.site]})
+        rows.append(
+            {
+                "record_id": rec.patient_id,
+                "redcap_repeat_instrument": "",
+                "redcap_repeat_instance": "",
+                "sex": sex_code[rec.sex],
+                "birth_date": _d(rec.birth_date),
+                "sle_diagnosis_date": _d(rec.sle_diagnosis_date),
+                "followup_start": _d(rec.followup_start),
+                "followup_end": _d(rec.followup_end),
+                "death_date": _d(rec.death_date),
+                "site": site_code[rec.site],
+            }
+        )
     for rec in cohort.episodes.to_dict("records"):
-        row = {"record_id": rec["patient_id"], "redcap_repeat_instrument": "dah_episode",
-               "redcap_repeat_instance": str(rec["episode_number"]),
-               "onset_date": _d(rec["onset_date"]), "discharge_date": _d(rec["discharge_date"]),
-               "hemoglobin_drop": _n(rec["hemoglobin_drop"], 10),
-               "ventilation_days": _n(rec["ventilation_days"]),
-               "methylprednisolone_dose_mg": _n(rec["methylprednisolone_dose_mg"]),
-               "plasmapheresis_sessions": _n(rec["plasmapheresis_sessions"]),
-               "in_hospital_death": _b(rec["in_hospital_death"])}
+        row = {
+            "record_id": rec["patient_id"],
+            "redcap_repeat_instrument": "dah_episode",
+            "redcap_repeat_instance": str(rec["episode_number"]),
+            "onset_date": _d(rec["onset_date"]),
+            "discharge_date": _d(rec["discharge_date"]),
+            "hemoglobin_drop": _n(rec["hemoglobin_drop"], 10),
+            "ventilation_days": _n(rec["ventilation_days"]),
+            "methylprednisolone_dose_mg": _n(rec["methylprednisolone_dose_mg"]),
+            "plasmapheresis_sessions": _n(rec["plasmapheresis_sessions"]),
+            "in_hospital_death": _b(rec["in_hospital_death"]),
+        }
         row.update({f: _b(rec[f]) for f in FLAGS})
         row.update({f"treatment___{code}": _b(rec[f]) for code, f in TREATMENTS.items()})
         rows.append(row)
@@ -124,20 +171,31 @@ def write_adtte(cs: Cohort, path: Path) -> None:
     def sas(s: pd.Series) -> np.ndarray:
         return ((s - pd.Timestamp("1960-01-01")).dt.days).to_numpy(dtype=float)
 
-    subj = {"SEX": p["sex"].to_numpy(dtype=object), "BRTHDT": sas(p["birth_date"]),
-            "SLEDT": sas(p["sle_diagnosis_date"]), "SITEID": p["site"].to_numpy(dtype=object),
-            **{f.upper(): e[f].astype(float).to_numpy() for f in
-               [*FLAGS, *TREATMENTS.values()]},
-            "HBDROP": e["hemoglobin_drop"].astype(float).to_numpy(),
-            "MVDAYS": e["ventilation_days"].astype(float).to_numpy(),
-            "MPDOSE": e["methylprednisolone_dose_mg"].astype(float).to_numpy(),
-            "PLEXN": e["plasmapheresis_sessions"].astype(float).to_numpy()}
+    subj = {
+        "SEX": p["sex"].to_numpy(dtype=object),
+        "BRTHDT": sas(p["birth_date"]),
+        "SLEDT": sas(p["sle_diagnosis_date"]),
+        "SITEID": p["site"].to_numpy(dtype=object),
+        **{f.upper(): e[f].astype(float).to_numpy() for f in [*FLAGS, *TREATMENTS.values()]},
+        "HBDROP": e["hemoglobin_drop"].astype(float).to_numpy(),
+        "MVDAYS": e["ventilation_days"].astype(float).to_numpy(),
+        "MPDOSE": e["methylprednisolone_dose_mg"].astype(float).to_numpy(),
+        "PLEXN": e["plasmapheresis_sessions"].astype(float).to_numpy(),
+    }
     start = sas(e["onset_date"])
     died = p["death_date"].notna().to_numpy()
-    os_ = pd.DataFrame({"STUDYID": "DAH01", "USUBJID": p.index.to_numpy(dtype=object),
-                        "PARAMCD": "OS", "PARAM": "Time to death (days)",
-                        "STARTDT": start, "ADT": sas(p["followup_end"]),
-                        "CNSR": np.where(died, 0, 1), **subj})
+    os_ = pd.DataFrame(
+        {
+            "STUDYID": "DAH01",
+            "USUBJID": p.index.to_numpy(dtype=object),
+            "PARAMCD": "OS",
+            "PARAM": "Time to death (days)",
+            "STARTDT": start,
+            "ADT": sas(p["followup_end"]),
+            "CNSR": np.where(died, 0, 1),
+            **subj,
+        }
+    )
     os_["AVAL"] = os_["ADT"] - os_["STARTDT"]
     dis = os_.copy()
     dis["PARAMCD"], dis["PARAM"] = "HOSPDIS", "Time to discharge alive (days)"
@@ -146,8 +204,9 @@ def write_adtte(cs: Cohort, path: Path) -> None:
     dis["AVAL"] = dis["ADT"] - dis["STARTDT"]
     mv = os_.copy()  # a parameter the importer does not use: read and accounted for
     mv["PARAMCD"], mv["PARAM"], mv["CNSR"] = "TTMV", "Time to ventilation", 1
-    out = pd.concat([os_, dis, mv], ignore_index=True).sort_values(["USUBJID", "PARAMCD"],
-                                                                   kind="stable")
+    out = pd.concat([os_, dis, mv], ignore_index=True).sort_values(
+        ["USUBJID", "PARAMCD"], kind="stable"
+    )
     if path.suffix == ".xpt":
         import pyreadstat
 

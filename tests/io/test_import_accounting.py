@@ -11,8 +11,8 @@ import pytest
 from conftest import REDCAP_MAPPING, write_redcap
 
 from dah_outcomes import Cohort, DahOutcomesError, ValidationError
+from dah_outcomes.cli.import_commands import register
 from dah_outcomes.io.cohort_files import sha256_file
-from dah_outcomes.io.import_cli import register
 from dah_outcomes.io.importer import read_cohort, write_import
 from dah_outcomes.io.mapping import apply_mapping, draft_mapping, load_mapping
 from dah_outcomes.io.readers import read_table
@@ -28,7 +28,7 @@ def messy(cohort: Cohort, tmp_path: Path) -> Path:
     """The flat source with three bad rows: a bad sex, a bad date, a duplicated id."""
     first = cohort.episodes[cohort.episodes["episode_number"] == 1]
     flat = cohort.patients.merge(first, on="patient_id", how="left").astype(object)
-    flat.loc[3, "sex"] = "X"              # line 5
+    flat.loc[3, "sex"] = "X"  # line 5
     flat.loc[10, "followup_end"] = "2020-13-45"  # line 12
     flat.loc[20, "patient_id"] = flat.loc[21, "patient_id"]  # lines 22 and 23
     path = tmp_path / "flat.csv"
@@ -45,8 +45,9 @@ def test_strict_raises_with_every_problem_and_source_rows(messy: Path) -> None:
     assert {"not_allowed", "type", "duplicate_id"} <= set(p["rule"])
 
 
-def test_quarantine_rejects_rows_and_accounts_for_all(messy: Path, cohort: Cohort,
-                                                       tmp_path: Path) -> None:
+def test_quarantine_rejects_rows_and_accounts_for_all(
+    messy: Path, cohort: Cohort, tmp_path: Path
+) -> None:
     before = sha256_file(messy)
     r = read_cohort(messy, mode="quarantine")
     accounted(r)
@@ -59,14 +60,23 @@ def test_quarantine_rejects_rows_and_accounts_for_all(messy: Path, cohort: Cohor
     paths = write_import(r, out, min_cell=5)
     meta = json.loads((out / "provenance.json").read_text())
     assert (meta["rows_read"], meta["rows_accepted"], meta["rows_rejected"]) == (
-        r.rows_read, r.rows_accepted, r.rows_rejected)
+        r.rows_read,
+        r.rows_accepted,
+        r.rows_rejected,
+    )
     assert meta["provenance"]["files"][0]["sha256"] == before
     assert meta["provenance"]["package_version"]
     assert len(pd.read_csv(out / "rejects.csv")) == len(r.rejects)
     assert (out / "flow.png").stat().st_size > 0
     assert "suppressed" in (out / "flow.csv").read_text()  # reason counts below 5
-    assert {p.name for p in paths.values()} >= {"patients.csv", "episodes.csv", "rejects.csv",
-                                                 "flow.csv", "flow.png", "provenance.json"}
+    assert {p.name for p in paths.values()} >= {
+        "patients.csv",
+        "episodes.csv",
+        "rejects.csv",
+        "flow.csv",
+        "flow.png",
+        "provenance.json",
+    }
     assert sha256_file(messy) == before  # the source is never modified
 
 
@@ -101,7 +111,9 @@ def test_mapping_translates_values_dates_offsets_units(tmp_path: Path) -> None:
     path.write_text(
         "ID;Sexo;Ingreso;Alta;Dias hasta muerte;Hb (g/L);VM;Murio\n"
         "1;Mujer;03/02/2010;20/02/2010;;25,0;sí;no\n"
-        "2;Hombre;15/06/2012;01/07/2012;10;31,5;No;SI\n", encoding="latin-1")
+        "2;Hombre;15/06/2012;01/07/2012;10;31,5;No;SI\n",
+        encoding="latin-1",
+    )
     mapping = """
 layout = "flat"
 date_format = "%d/%m/%Y"
@@ -139,9 +151,11 @@ def test_bad_mapping_lists_valid_choices() -> None:
 
 def test_draft_mapping_matches_names_and_marks_todos(tmp_path: Path) -> None:
     path = tmp_path / "s.csv"
-    path.write_text("Patient ID,Gender,DOB,DAH date,PLEX,Died in hospital,colour\n"
-                    "1,Mujer,03/02/1980,13/02/2010,Yes,no,red\n"
-                    "2,varon,15/06/1970,28/06/2012,No,yes,blue\n")
+    path.write_text(
+        "Patient ID,Gender,DOB,DAH date,PLEX,Died in hospital,colour\n"
+        "1,Mujer,03/02/1980,13/02/2010,Yes,no,red\n"
+        "2,varon,15/06/1970,28/06/2012,No,yes,blue\n"
+    )
     text = draft_mapping(read_table(path))
     m = load_mapping(text)  # the draft is valid TOML and a valid mapping
     assert m.columns["patient_id"].sources == ("Patient ID",)
@@ -152,8 +166,14 @@ def test_draft_mapping_matches_names_and_marks_todos(tmp_path: Path) -> None:
 
 
 def test_suppression_cannot_be_undone_from_totals() -> None:
-    t = pd.DataFrame({"site": list("ABCD"), "died": [3, 40, 12, 20], "alive": [50, 2, 9, 30],
-                      "total": [53, 42, 21, 50]})
+    t = pd.DataFrame(
+        {
+            "site": list("ABCD"),
+            "died": [3, 40, 12, 20],
+            "alive": [50, 2, 9, 30],
+            "total": [53, 42, 21, 50],
+        }
+    )
     out = suppress_small_cells(t, ["died", "alive"], 5, total_column="total")
     mask = out[["died", "alive", "total"]].isna().to_numpy()
     assert mask[0, 0] and mask[1, 1]  # the primary cells
@@ -177,15 +197,28 @@ def test_cli_import_and_init_mapping(messy: Path, tmp_path: Path, capsys) -> Non
     out = tmp_path / "o"
     assert _cli(["import", str(messy), "--out", str(out)]) == 1
     assert not out.exists()  # strict: nothing written
-    assert _cli(["import", str(messy), "--out", str(out), "--quarantine",
-                 "--min-cell", "5"]) == 0
+    assert _cli(["import", str(messy), "--out", str(out), "--quarantine", "--min-cell", "5"]) == 0
     text = capsys.readouterr().out
     assert "rows read: 2000" in text and "rows rejected: 4" in text
     assert (out / "rejects.csv").exists()
     # streamed in small chunks: the same import, row for row
     out7 = tmp_path / "o7"
-    assert _cli(["import", str(messy), "--out", str(out7), "--quarantine", "--min-cell", "5",
-                 "--chunk-rows", "7"]) == 0
+    assert (
+        _cli(
+            [
+                "import",
+                str(messy),
+                "--out",
+                str(out7),
+                "--quarantine",
+                "--min-cell",
+                "5",
+                "--chunk-rows",
+                "7",
+            ]
+        )
+        == 0
+    )
     assert "rows read: 2000" in capsys.readouterr().out
     assert (out7 / "rejects.csv").read_bytes() == (out / "rejects.csv").read_bytes()
     mp = tmp_path / "m.toml"

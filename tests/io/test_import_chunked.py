@@ -52,9 +52,14 @@ def _outcome(path: Path, mode: str, chunk_rows: int) -> dict:
         r = read_cohort(path, mode=mode, chunk_rows=chunk_rows)
     except ValidationError as err:
         return {"problems": err.problems}
-    return {"fingerprint": r.cohort.fingerprint, "design": r.cohort.design,
-            "counts": (r.rows_read, r.rows_accepted, r.rows_rejected), "rejects": r.rejects,
-            "flow": r.flow, "files": r.provenance["files"]}
+    return {
+        "fingerprint": r.cohort.fingerprint,
+        "design": r.cohort.design,
+        "counts": (r.rows_read, r.rows_accepted, r.rows_rejected),
+        "rejects": r.rejects,
+        "flow": r.flow,
+        "files": r.provenance["files"],
+    }
 
 
 def _same(a: dict, b: dict) -> None:
@@ -67,8 +72,17 @@ def _same(a: dict, b: dict) -> None:
 
 
 def test_messy_source_is_streamed(messy: Path) -> None:
-    assert prepare_streamed(messy, load_mapping(None), dictionary=None, format=None,
-                            chunk_rows=7, progress=lambda step, f: None) is not None
+    assert (
+        prepare_streamed(
+            messy,
+            load_mapping(None),
+            dictionary=None,
+            format=None,
+            chunk_rows=7,
+            progress=lambda step, f: None,
+        )
+        is not None
+    )
 
 
 @pytest.mark.parametrize("mode", ["strict", "quarantine"])
@@ -81,23 +95,32 @@ def test_chunked_equals_whole_file(messy: Path, mode: str) -> None:
     else:
         read, accepted, rejected = whole["counts"]
         assert read == accepted + rejected and rejected >= 10
-        assert {"duplicate_id", "onset_outside_followup", "inconsistent_flags",
-                "in_hospital_death_without_death_date"} <= set(whole["rejects"]["rule"])
+        assert {
+            "duplicate_id",
+            "onset_outside_followup",
+            "inconsistent_flags",
+            "in_hospital_death_without_death_date",
+        } <= set(whole["rejects"]["rule"])
 
 
 def test_clean_source_chunked_keeps_the_fingerprint(cohort: Cohort, tmp_path: Path) -> None:
     first = cohort.episodes[cohort.episodes["episode_number"] == 1]
-    cohort.patients.merge(first, on="patient_id", how="left").to_csv(tmp_path / "f.csv",
-                                                                    index=False)
+    cohort.patients.merge(first, on="patient_id", how="left").to_csv(
+        tmp_path / "f.csv", index=False
+    )
     r = read_cohort(tmp_path / "f.csv", chunk_rows=300)
     assert r.rows_rejected == 0
     assert r.cohort.fingerprint == Cohort(cohort.patients, first).fingerprint
 
 
 def test_scan_file_agrees_with_the_three_passes(tmp_path: Path) -> None:
-    cases = {"ascii.csv": b"a,b\n1,2\n3,4", "utf8.csv": "a,b\n\xf1,\xe9\n".encode(),
-             "bom.csv": b"\xef\xbb\xbfa,b\n1,2\n", "latin1.csv": "a,b\n\xf1,2\n".encode("latin-1"),
-             "empty.csv": b""}
+    cases = {
+        "ascii.csv": b"a,b\n1,2\n3,4",
+        "utf8.csv": "a,b\n\xf1,\xe9\n".encode(),
+        "bom.csv": b"\xef\xbb\xbfa,b\n1,2\n",
+        "latin1.csv": "a,b\n\xf1,2\n".encode("latin-1"),
+        "empty.csv": b"",
+    }
     for name, data in cases.items():
         path = tmp_path / name
         path.write_bytes(data)
@@ -110,8 +133,7 @@ def test_scan_file_agrees_with_the_three_passes(tmp_path: Path) -> None:
 @pytest.mark.parametrize("mode", ["strict", "quarantine"])
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=corrupted())
-def test_chunked_equals_whole_file_on_malformed_inputs(mode: str,
-                                                       case: tuple[str, int]) -> None:
+def test_chunked_equals_whole_file_on_malformed_inputs(mode: str, case: tuple[str, int]) -> None:
     text, _ = case
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "source.csv"

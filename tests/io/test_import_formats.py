@@ -35,14 +35,25 @@ def _write(frame: pd.DataFrame, path: Path, fmt: str) -> None:
     else:
         import pyreadstat
 
-        writer = {"spss": pyreadstat.write_sav, "stata": pyreadstat.write_dta,
-                  "xpt": lambda f, p: pyreadstat.write_xport(f, p, file_format_version=8)}[fmt]
+        writer = {
+            "spss": pyreadstat.write_sav,
+            "stata": pyreadstat.write_dta,
+            "xpt": lambda f, p: pyreadstat.write_xport(f, p, file_format_version=8),
+        }[fmt]
         writer(plain(frame), str(path))
 
 
-SUFFIX = {"csv": ".csv", "csv-bom-semicolon": ".csv", "tsv-latin1": ".tsv",
-          "parquet": ".parquet", "excel": ".xlsx", "jsonl": ".jsonl", "spss": ".sav",
-          "stata": ".dta", "xpt": ".xpt"}
+SUFFIX = {
+    "csv": ".csv",
+    "csv-bom-semicolon": ".csv",
+    "tsv-latin1": ".tsv",
+    "parquet": ".parquet",
+    "excel": ".xlsx",
+    "jsonl": ".jsonl",
+    "spss": ".sav",
+    "stata": ".dta",
+    "xpt": ".xpt",
+}
 
 
 @pytest.mark.parametrize("fmt", list(SUFFIX))
@@ -145,8 +156,9 @@ def test_labelled_redcap_export_equals_raw(cohort: Cohort, tmp_path: Path) -> No
             codes = parse_choices(rec.choices)
             labelled[rec.field_name] = labelled[rec.field_name].map(lambda v, c=codes: c.get(v, v))
         elif rec.field_type == "yesno":
-            labelled[rec.field_name] = labelled[rec.field_name].map(
-                {"1": "Yes", "0": "No"}).fillna("")
+            labelled[rec.field_name] = (
+                labelled[rec.field_name].map({"1": "Yes", "0": "No"}).fillna("")
+            )
     headers = {}
     for rec in dd.itertuples(index=False):
         if rec.field_type == "checkbox":
@@ -157,9 +169,12 @@ def test_labelled_redcap_export_equals_raw(cohort: Cohort, tmp_path: Path) -> No
         elif rec.field_name in labelled:
             headers[rec.field_name] = rec.field_label
     labelled["redcap_repeat_instrument"] = labelled["redcap_repeat_instrument"].replace(
-        {"dah_episode": "DAH Episode"})
-    headers |= {"redcap_repeat_instrument": "Repeat Instrument",
-                "redcap_repeat_instance": "Repeat Instance"}
+        {"dah_episode": "DAH Episode"}
+    )
+    headers |= {
+        "redcap_repeat_instrument": "Repeat Instrument",
+        "redcap_repeat_instance": "Repeat Instance",
+    }
     path = tmp_path / "labelled.csv"
     labelled.rename(columns=headers).to_csv(path, index=False)
     result = read_cohort(path, mapping=REDCAP_MAPPING, dictionary=dictionary)
@@ -179,7 +194,8 @@ def test_sas7bdat_round_trip(cohort: Cohort, tmp_path: Path) -> None:
 
     made = json.loads((FIXTURES / "sas7bdat.json").read_text())
     assert made["fingerprint"] == cohort.fingerprint, (
-        "the generator's output changed: rerun tests/io/fixtures/make_sas7bdat.py")
+        "the generator's output changed: rerun tests/io/fixtures/make_sas7bdat.py"
+    )
     for name in ("patients", "episodes"):  # read from a copy: sources are never modified
         shutil.copy(FIXTURES / f"{name}.sas7bdat", tmp_path / f"{name}.sas7bdat")
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}

@@ -21,12 +21,40 @@ _text = _flat.to_csv(index=False, date_format="%Y-%m-%d").splitlines()
 HEADER = _text[0].split(",")
 ROWS = [line.split(",") for line in _text[1:]]
 DATES = [i for i, h in enumerate(HEADER) if h.endswith("_date") or h.startswith("followup")]
-NOISE = ["abc", "-1", "1e308", "NaN", "9" * 30, "TRUE", "", "2020-02-30", "  F ", "ñ",
-         "-0", "0x1F", "inf", "None", "sí", "99999-01-01"]
+NOISE = [
+    "abc",
+    "-1",
+    "1e308",
+    "NaN",
+    "9" * 30,
+    "TRUE",
+    "",
+    "2020-02-30",
+    "  F ",
+    "ñ",
+    "-0",
+    "0x1F",
+    "inf",
+    "None",
+    "sí",
+    "99999-01-01",
+]
 
-OPS = ["drop_column", "type_noise", "bad_date", "dup_id", "ragged_long", "ragged_short",
-       "whitespace", "mixed_case", "header_case", "huge", "blank_line", "empty",
-       "header_only"]
+OPS = [
+    "drop_column",
+    "type_noise",
+    "bad_date",
+    "dup_id",
+    "ragged_long",
+    "ragged_short",
+    "whitespace",
+    "mixed_case",
+    "header_case",
+    "huge",
+    "blank_line",
+    "empty",
+    "header_only",
+]
 
 
 @st.composite

@@ -13,10 +13,24 @@ from dah_outcomes.omop.definition import FEATURE_SETS, load_definition
 from dah_outcomes.omop.extract import extract_cohort
 from dah_outcomes.omop.synthesize import OmopNoise, write_omop
 
-EPISODE_COLUMNS = ["patient_id", "episode_number", "onset_date", "discharge_date",
-                   "first_manifestation", *FEATURE_SETS, "in_hospital_death"]
-PATIENT_COLUMNS = ["patient_id", "sex", "birth_date", "sle_diagnosis_date", "followup_start",
-                   "followup_end", "death_date"]
+EPISODE_COLUMNS = [
+    "patient_id",
+    "episode_number",
+    "onset_date",
+    "discharge_date",
+    "first_manifestation",
+    *FEATURE_SETS,
+    "in_hospital_death",
+]
+PATIENT_COLUMNS = [
+    "patient_id",
+    "sex",
+    "birth_date",
+    "sle_diagnosis_date",
+    "followup_start",
+    "followup_end",
+    "death_date",
+]
 
 
 @pytest.fixture(scope="module")
@@ -54,10 +68,12 @@ def comparable(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 def assert_same(extracted, generated) -> None:
     p_true, e_true = truth(generated)
-    pd.testing.assert_frame_equal(comparable(extracted.cohort.patients, PATIENT_COLUMNS),
-                                  comparable(p_true, PATIENT_COLUMNS))
-    pd.testing.assert_frame_equal(comparable(extracted.cohort.episodes, EPISODE_COLUMNS),
-                                  comparable(e_true, EPISODE_COLUMNS))
+    pd.testing.assert_frame_equal(
+        comparable(extracted.cohort.patients, PATIENT_COLUMNS), comparable(p_true, PATIENT_COLUMNS)
+    )
+    pd.testing.assert_frame_equal(
+        comparable(extracted.cohort.episodes, EPISODE_COLUMNS), comparable(e_true, EPISODE_COLUMNS)
+    )
 
 
 def test_duckdb_parquet_round_trip(generated, omop_folder) -> None:
@@ -86,8 +102,9 @@ def test_spark_gives_the_identical_cohort(omop_folder) -> None:
     duck = extract_cohort(omop_folder, engine="duckdb")
     spark = extract_cohort(omop_folder, engine="spark")
     assert spark.cohort.fingerprint == duck.cohort.fingerprint
-    pd.testing.assert_frame_equal(spark.denominators, duck.denominators, check_exact=False,
-                                  rtol=1e-12)
+    pd.testing.assert_frame_equal(
+        spark.denominators, duck.denominators, check_exact=False, rtol=1e-12
+    )
 
 
 def test_cli_synthesize_and_extract(tmp_path, capsys) -> None:
@@ -95,8 +112,23 @@ def test_cli_synthesize_and_extract(tmp_path, capsys) -> None:
     from dah_outcomes.io import load_cohort
 
     db = tmp_path / "cdm.duckdb"
-    assert main(["omop", "synthesize", "--n-sle", "4000", "--seed", "2", "--out", str(db),
-                 "--truth", str(tmp_path / "truth")]) == 0
+    assert (
+        main(
+            [
+                "omop",
+                "synthesize",
+                "--n-sle",
+                "4000",
+                "--seed",
+                "2",
+                "--out",
+                str(db),
+                "--truth",
+                str(tmp_path / "truth"),
+            ]
+        )
+        == 0
+    )
     assert main(["omop", "extract", "--db", str(db), "--out", str(tmp_path / "x")]) == 0
     out = capsys.readouterr().out
     assert "per 1,000 person-years" in out and "SNOMED 78144005" in out

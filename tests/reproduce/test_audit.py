@@ -22,10 +22,12 @@ def test_published_series_loads_with_provenance_columns() -> None:
 
 
 def test_selection_reproduces_the_metafor_reference_set() -> None:
-    ref = json.loads((Path(__file__).parents[1] / "reference" /
-                      "meta_dah_mortality.json").read_text())
-    chosen = select_studies(load_published_series(), "death",
-                            populations=("adult", "unknown", "mixed", "paediatric"))
+    ref = json.loads(
+        (Path(__file__).parents[1] / "reference" / "meta_dah_mortality.json").read_text()
+    )
+    chosen = select_studies(
+        load_published_series(), "death", populations=("adult", "unknown", "mixed", "paediatric")
+    )
     assert sorted(chosen["study_id"]) == sorted(ref["study_id"])
 
 
@@ -48,7 +50,6 @@ def test_audit_cli(capsys: pytest.CaptureFixture[str]) -> None:
 def test_death_timeframe_selection() -> None:
     d = load_published_series()
     all_frames = select_studies(d, "death")
-    in_hospital = select_studies(d, "death", death_timeframes=("in_hospital",
-                                                              "initial_episode"))
+    in_hospital = select_studies(d, "death", death_timeframes=("in_hospital", "initial_episode"))
     assert 0 < len(in_hospital) < len(all_frames)
     assert set(in_hospital["death_timeframe"]) <= {"in_hospital", "initial_episode"}

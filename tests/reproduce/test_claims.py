@@ -49,10 +49,10 @@ def r(est: float, lo: float, hi: float, k: int | None = None, n: int | None = No
 @pytest.mark.parametrize(
     ("printed", "recomputed", "verdict"),
     [
-        ("12%", r(0.1249, 0.10, 0.15), "reproduced"),          # rounds to 12
-        ("12%", r(0.1250, 0.10, 0.15), "consistent"),          # rounds half up to 13
+        ("12%", r(0.1249, 0.10, 0.15), "reproduced"),  # rounds to 12
+        ("12%", r(0.1250, 0.10, 0.15), "consistent"),  # rounds half up to 13
         ("12%", r(0.30, 0.25, 0.35), "not reproduced"),
-        ("12.0%", r(0.1249, 0.10, 0.15), "consistent"),        # one decimal: 12.5 != 12.0
+        ("12.0%", r(0.1249, 0.10, 0.15), "consistent"),  # one decimal: 12.5 != 12.0
         ("5-6%", r(0.0549, 0.05, 0.06), "reproduced"),
         ("5-6%", r(0.0660, 0.058, 0.075), "consistent"),
         (">50%", r(0.54, 0.52, 0.56), "reproduced"),
@@ -72,14 +72,19 @@ def test_cited_claims_file_loads() -> None:
     assert [c.id for c in claims][:2] == ["incidence", "first_manifestation"]
     aggressive = next(c for c in claims if c.id == "mortality_aggressive")
     assert (aggressive.by, aggressive.group, aggressive.printed.approximate) == (
-        "arm", "MP+CYC+PLEX", True)
+        "arm",
+        "MP+CYC+PLEX",
+        True,
+    )
 
 
 def test_claims_file_problems_listed_together(tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
-    path.write_text('[[claim]]\nid="a"\nstatistic="vibes"\nvalue="1%"\n'
-                    '[[claim]]\nid="b"\nstatistic="proportion"\nendpoint="mortality"\n'
-                    'value="lots"\ncolour=1\n')
+    path.write_text(
+        '[[claim]]\nid="a"\nstatistic="vibes"\nvalue="1%"\n'
+        '[[claim]]\nid="b"\nstatistic="proportion"\nendpoint="mortality"\n'
+        'value="lots"\ncolour=1\n'
+    )
     with pytest.raises(ArgumentError) as info:
         load_claims(path)
     msg = str(info.value)
@@ -88,16 +93,22 @@ def test_claims_file_problems_listed_together(tmp_path: Path) -> None:
 
 def test_reproduce_on_counted_cohort(small_tables, tmp_path: Path) -> None:
     path = tmp_path / "claims.yaml"
-    path.write_text("claims:\n"
-                    "  - {id: mort, statistic: mortality, value: '1 (33.3%)'}\n"
-                    "  - {id: vent, statistic: proportion, endpoint: mechanical_ventilation,"
-                    " value: '67%'}\n"
-                    "  - {id: inc, statistic: incidence_proportion, value: '60%'}\n"
-                    "  - {id: arm, statistic: mortality, value: '100%', population:"
-                    " 'arm:MP+CYC'}\n")
+    path.write_text(
+        "claims:\n"
+        "  - {id: mort, statistic: mortality, value: '1 (33.3%)'}\n"
+        "  - {id: vent, statistic: proportion, endpoint: mechanical_ventilation,"
+        " value: '67%'}\n"
+        "  - {id: inc, statistic: incidence_proportion, value: '60%'}\n"
+        "  - {id: arm, statistic: mortality, value: '100%', population:"
+        " 'arm:MP+CYC'}\n"
+    )
     result = reproduce(load_claims(path), Cohort(*small_tables)).to_frame().set_index("claim")
-    assert result["verdict"].to_dict() == {"mort": "reproduced", "vent": "reproduced",
-                                           "inc": "reproduced", "arm": "reproduced"}
+    assert result["verdict"].to_dict() == {
+        "mort": "reproduced",
+        "vent": "reproduced",
+        "inc": "reproduced",
+        "arm": "reproduced",
+    }
     assert result.loc["mort", "events"] == 1 and result.loc["mort", "total"] == 3
 
 
@@ -115,13 +126,18 @@ def test_survival_claims_and_cli(tmp_path: Path, capsys) -> None:
         '[[claim]]\nid = "hr"\nstatistic = "hazard_ratio"\nterm = "plasmapheresis"\n'
         'value = "0.42 (0.21-0.80)"\n'
         '[[claim]]\nid = "median"\nstatistic = "median_survival"\nvalue = "310"\n'
-        'by = "era"\ngroup = "historical"\n')
+        'by = "era"\ngroup = "historical"\n'
+    )
     assert main(["reproduce", str(path), "--cohort", str(tmp_path / "c"), "--json"]) == 0
     rows = {r["claim"]: r for r in json.loads(capsys.readouterr().out)["claims"]}
     assert rows["s90"]["method"].startswith("Kaplan-Meier survival at 90")
     assert rows["hr"]["verdict"] in ("reproduced", "consistent", "not reproduced")
     assert 0 < rows["hr"]["estimate"] < 2
-    assert rows["median"]["verdict"] in ("reproduced", "consistent", "not reproduced",
-                                         "not recomputable")
+    assert rows["median"]["verdict"] in (
+        "reproduced",
+        "consistent",
+        "not reproduced",
+        "not recomputable",
+    )
     assert main(["reproduce", str(CITED), "--cohort", str(tmp_path / "c")]) == 0
     assert "mortality_aggressive" in capsys.readouterr().out

@@ -45,8 +45,12 @@ def test_ci_method_matches_finds_the_method() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(n=st.integers(1, 200), data=st.data(), rounding=st.sampled_from(ROUNDINGS),
-       decimals=st.integers(0, 1))
+@given(
+    n=st.integers(1, 200),
+    data=st.data(),
+    rounding=st.sampled_from(ROUNDINGS),
+    decimals=st.integers(0, 1),
+)
 def test_complete_and_sound(n: int, data, rounding: str, decimals: int) -> None:
     k = data.draw(st.integers(0, n))
     printed = _rounds(Fraction(100 * k, n), decimals, rounding)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from dah_outcomes.stats.competing import cumulative_incidence
-from dah_outcomes.stats.kaplan_meier import kaplan_meier
+from dah_outcomes.stats.nonparametric import kaplan_meier
 
 REF = Path(__file__).parents[1] / "reference"
 
@@ -29,8 +29,9 @@ def test_cmprsk_timepoints_by_sex() -> None:
     ref = json.loads((REF / "mgus2.json").read_text())["cuminc_by_sex_at"]
     r = cumulative_incidence(mgus, time="etime", event="cause", group="sex")
     times = ref["times"]
-    for row_name, values, variances in zip(ref["rows"], ref["estimate"], ref["variance"],
-                                           strict=True):
+    for row_name, values, variances in zip(
+        ref["rows"], ref["estimate"], ref["variance"], strict=True
+    ):
         sex, cause = row_name.split(" ")
         got = r.at(times, cause=int(cause))
         got = got[got["group"] == sex]

@@ -39,45 +39,73 @@ def check(fit, ref: dict) -> None:
 def test_lung(index: int) -> None:
     lung, ref = load("lung")
     r = ref["cox"][index]
-    check(cox_regression(lung, time="time", event="event", covariates=["age", "sex", "ph.ecog"],
-                         ties=r["ties"]), r)
+    check(
+        cox_regression(
+            lung, time="time", event="event", covariates=["age", "sex", "ph.ecog"], ties=r["ties"]
+        ),
+        r,
+    )
 
 
 def test_veteran_categorical_terms() -> None:
     vet, ref = load("veteran")
     # R keeps survival::veteran's factor level order (squamous is the reference)
-    vet["celltype"] = pd.Categorical(vet["celltype"],
-                                     categories=["squamous", "smallcell", "adeno", "large"])
-    check(cox_regression(vet, time="time", event="event",
-                         covariates=["trt", "karno", "age", "celltype"]), ref["cox"][0])
+    vet["celltype"] = pd.Categorical(
+        vet["celltype"], categories=["squamous", "smallcell", "adeno", "large"]
+    )
+    check(
+        cox_regression(
+            vet, time="time", event="event", covariates=["trt", "karno", "age", "celltype"]
+        ),
+        ref["cox"][0],
+    )
 
 
 def test_cgd_andersen_gill_robust() -> None:
     cgd, ref = load("cgd")
-    fit = cox_regression(cgd, time="stop", entry="start", event="event",
-                         covariates=["treat", "age", "inherit", "steroids"], id="id")
+    fit = cox_regression(
+        cgd,
+        time="stop",
+        entry="start",
+        event="event",
+        covariates=["treat", "age", "inherit", "steroids"],
+        id="id",
+    )
     assert fit.robust
     check(fit, ref["andersen_gill"])
 
 
 def test_strata_equal_separate_baselines() -> None:
     lung, _ = load("lung")
-    fit = cox_regression(lung, time="time", event="event", covariates=["age", "ph.ecog"],
-                         strata="sex")
+    fit = cox_regression(
+        lung, time="time", event="event", covariates=["age", "ph.ecog"], strata="sex"
+    )
     # a stratum shift in time leaves a stratified fit unchanged
     shifted = lung.assign(time=np.where(lung["sex"] == 2, lung["time"] * 3, lung["time"]))
-    again = cox_regression(shifted, time="time", event="event", covariates=["age", "ph.ecog"],
-                           strata="sex")
+    again = cox_regression(
+        shifted, time="time", event="event", covariates=["age", "ph.ecog"], strata="sex"
+    )
     np.testing.assert_allclose(fit.coef, again.coef, rtol=1e-10)
 
 
 def test_weights_equal_duplicated_rows() -> None:
     lung, _ = load("lung")
     lung = lung.dropna(subset=["ph.ecog"])
-    doubled = cox_regression(pd.concat([lung, lung]), time="time", event="event",
-                             covariates=["age", "sex"], ties="breslow")
-    weighted = cox_regression(lung.assign(w=2.0), time="time", event="event",
-                              covariates=["age", "sex"], weights="w", ties="breslow")
+    doubled = cox_regression(
+        pd.concat([lung, lung]),
+        time="time",
+        event="event",
+        covariates=["age", "sex"],
+        ties="breslow",
+    )
+    weighted = cox_regression(
+        lung.assign(w=2.0),
+        time="time",
+        event="event",
+        covariates=["age", "sex"],
+        weights="w",
+        ties="breslow",
+    )
     np.testing.assert_allclose(doubled.coef, weighted.coef, rtol=1e-8)
 
 
@@ -118,15 +146,14 @@ def test_concordance_equals_pairwise_count_with_ties_and_weights(seed: int) -> N
 
     rng = np.random.default_rng(seed)
     n = 157
-    t = rng.integers(1, 30, n).astype(float)       # many tied times
+    t = rng.integers(1, 30, n).astype(float)  # many tied times
     e = rng.integers(0, 2, n).astype(float)
-    eta = rng.integers(0, 6, n).astype(float)      # many tied predictions
+    eta = rng.integers(0, 6, n).astype(float)  # many tied predictions
     w = rng.uniform(0.5, 2.0, n)
     c, ti, tot = _pair_counts(t, e, eta, w)
     got = _concordance_fast(t, e, eta, w, np.zeros(n))
     assert got == pytest.approx((c + ti / 2) / tot, rel=1e-12)
     # strata: pairs are formed within a stratum only
     s = rng.integers(0, 2, n)
-    c, ti, tot = sum(_pair_counts(t[s == k], e[s == k], eta[s == k], w[s == k])
-                     for k in (0, 1))
+    c, ti, tot = sum(_pair_counts(t[s == k], e[s == k], eta[s == k], w[s == k]) for k in (0, 1))
     assert _concordance_fast(t, e, eta, w, s) == pytest.approx((c + ti / 2) / tot, rel=1e-12)

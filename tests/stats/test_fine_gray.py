@@ -22,16 +22,21 @@ import pytest
 
 from dah_outcomes.errors import ArgumentError, EstimationError
 from dah_outcomes.stats.cox import cox_regression
-from dah_outcomes.stats.fine_gray import censoring_survival_before, fine_gray
+from dah_outcomes.stats.subdistribution import censoring_survival_before, fine_gray
 
 
 def _data(n: int, seed: int, ties: bool = True) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     x1, x2 = rng.normal(size=n), rng.integers(0, 2, n)
     t = rng.exponential(10 / np.exp(0.4 * x1 - 0.5 * x2))
-    return pd.DataFrame({"t": np.ceil(t) if ties else t,
-                         "ev": rng.choice([0, 1, 2], n, p=[0.3, 0.4, 0.3]),
-                         "x1": x1, "x2": x2})
+    return pd.DataFrame(
+        {
+            "t": np.ceil(t) if ties else t,
+            "ev": rng.choice([0, 1, 2], n, p=[0.3, 0.4, 0.3]),
+            "x1": x1,
+            "x2": x2,
+        }
+    )
 
 
 def _km_censoring_before(t: np.ndarray, cens: np.ndarray) -> np.ndarray:
@@ -152,8 +157,15 @@ def test_estimate_equals_weighted_cox_on_finegray_data(seed: int, ties: bool) ->
     df = _data(200, seed, ties)
     fit = fine_gray(df, time="t", event="ev", covariates=["x1", "x2"])
     expanded = _finegray_expand(df)
-    cox = cox_regression(expanded, time="stop", event="e", entry="start", weights="w",
-                         covariates=["x1", "x2"], ties="breslow")
+    cox = cox_regression(
+        expanded,
+        time="stop",
+        event="e",
+        entry="start",
+        weights="w",
+        covariates=["x1", "x2"],
+        ties="breslow",
+    )
     np.testing.assert_allclose(fit.coef, cox.coef, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(fit.naive_se, cox.naive_se, rtol=1e-8)
     assert fit.loglik[1] == pytest.approx(cox.loglik[1], rel=1e-9)
@@ -162,8 +174,9 @@ def test_estimate_equals_weighted_cox_on_finegray_data(seed: int, ties: bool) ->
 def test_without_competing_events_it_is_a_cox_model() -> None:
     df = _data(300, 6).assign(ev=lambda d: d["ev"].where(d["ev"] != 2, 0))
     fit = fine_gray(df, time="t", event="ev", covariates=["x1", "x2"])
-    cox = cox_regression(df, time="t", event="ev", covariates=["x1", "x2"], ties="breslow",
-                         robust=True)
+    cox = cox_regression(
+        df, time="t", event="ev", covariates=["x1", "x2"], ties="breslow", robust=True
+    )
     np.testing.assert_allclose(fit.coef, cox.coef, rtol=1e-9)
     np.testing.assert_allclose(fit.se, cox.se, rtol=1e-9)
 
@@ -186,8 +199,9 @@ def test_recovers_the_subdistribution_hazard_ratio_of_fine_gray_1999() -> None:
     fit = fine_gray(df, time="t", event="ev", covariates=["x"])
     assert abs(fit.coef[0] - beta) < 3 * fit.se[0]
     # the cause-specific Cox hazard ratio answers another question and misses beta here
-    naive = cox_regression(df.assign(e1=(df["ev"] == 1).astype(int)), time="t", event="e1",
-                           covariates=["x"])
+    naive = cox_regression(
+        df.assign(e1=(df["ev"] == 1).astype(int)), time="t", event="e1", covariates=["x"]
+    )
     assert abs(naive.coef[0] - beta) > abs(fit.coef[0] - beta)
 
 

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dah_outcomes.errors import ArgumentError
-from dah_outcomes.stats.kaplan_meier import (
+from dah_outcomes.stats.nonparametric import (
     KaplanMeierResult,
     RMSTDifference,
     kaplan_meier,
@@ -33,19 +33,23 @@ JSON = {n: json.loads((REF / f"{n}.json").read_text()) for n in ("lung", "vetera
 
 def close(ours, theirs) -> None:
     theirs = np.array([np.nan if v is None else v for v in np.ravel(theirs)], dtype=float)
-    np.testing.assert_allclose(np.asarray(ours, dtype=float).ravel(), theirs, rtol=1e-6,
-                               atol=1e-9)
+    np.testing.assert_allclose(np.asarray(ours, dtype=float).ravel(), theirs, rtol=1e-6, atol=1e-9)
 
 
-KM_CASES = [(name, i, ct) for name in DATA for i in range(len(JSON[name]["kaplan_meier"]))
-            for ct in ("log", "log-log", "plain")]
+KM_CASES = [
+    (name, i, ct)
+    for name in DATA
+    for i in range(len(JSON[name]["kaplan_meier"]))
+    for ct in ("log", "log-log", "plain")
+]
 
 
 @pytest.mark.parametrize(("name", "block", "conf_type"), KM_CASES)
 def test_kaplan_meier_matches_survfit(name: str, block: int, conf_type: str) -> None:
     ref = JSON[name]["kaplan_meier"][block]
-    km = kaplan_meier(DATA[name], time="time", event="event", group=ref["group_by"],
-                      conf_type=conf_type)
+    km = kaplan_meier(
+        DATA[name], time="time", event="event", group=ref["group_by"], conf_type=conf_type
+    )
     medians = km.median().set_index("group")
     rmst = km.rmst(365).set_index("group")
     assert sorted(km.groups) == sorted(ref["groups"])
@@ -66,13 +70,13 @@ def test_kaplan_meier_matches_survfit(name: str, block: int, conf_type: str) -> 
 
 @pytest.mark.parametrize(("name", "block", "conf_type"), KM_CASES)
 def test_non_integer_times_take_the_sort_path_and_still_match_survfit(
-        name: str, block: int, conf_type: str) -> None:
+    name: str, block: int, conf_type: str
+) -> None:
     # Shifting every time by 0.5 keeps order and ties but leaves the whole-number (bincount)
     # path, so this checks the value-sort path against the same R numbers.
     ref = JSON[name]["kaplan_meier"][block]
     df = DATA[name].assign(time=DATA[name]["time"] + 0.5)
-    km = kaplan_meier(df, time="time", event="event", group=ref["group_by"],
-                      conf_type=conf_type)
+    km = kaplan_meier(df, time="time", event="event", group=ref["group_by"], conf_type=conf_type)
     for label, g in ref["groups"].items():
         c = km.curve(None if ref["group_by"] is None else label)
         close(c.time - 0.5, g["time"])
@@ -86,8 +90,12 @@ def test_non_integer_times_take_the_sort_path_and_still_match_survfit(
 def test_categorical_groups_keep_level_order() -> None:
     vet = DATA["veteran"]
     levels = list(JSON["veteran"]["kaplan_meier"][1]["groups"])  # R's factor level order
-    km = kaplan_meier(vet.assign(celltype=pd.Categorical(vet["celltype"], levels)),
-                      time="time", event="event", group="celltype")
+    km = kaplan_meier(
+        vet.assign(celltype=pd.Categorical(vet["celltype"], levels)),
+        time="time",
+        event="event",
+        group="celltype",
+    )
     assert km.groups == levels
     plain = kaplan_meier(vet, time="time", event="event", group="celltype")
     assert plain.groups == sorted(levels)
@@ -97,17 +105,23 @@ def test_categorical_groups_keep_level_order() -> None:
 
 def test_aggregated_counts_equal_rows() -> None:
     lung = DATA["lung"]
-    counts = (lung.assign(censored=1 - lung["event"])
-              .groupby(["sex", "time"], as_index=False)[["event", "censored"]].sum())
+    counts = (
+        lung.assign(censored=1 - lung["event"])
+        .groupby(["sex", "time"], as_index=False)[["event", "censored"]]
+        .sum()
+    )
     a = kaplan_meier(lung, time="time", event="event", group="sex", conf_type="log-log")
-    b = kaplan_meier_from_counts(counts, time="time", events="event", censored="censored",
-                                 group="sex", conf_type="log-log")
+    b = kaplan_meier_from_counts(
+        counts, time="time", events="event", censored="censored", group="sex", conf_type="log-log"
+    )
     pd.testing.assert_frame_equal(a.to_frame(), b.to_frame())
     # the same (group, time) split over several rows is added up
-    doubled = pd.concat([counts.assign(event=0, censored=counts["censored"]),
-                         counts.assign(censored=0)])
-    c = kaplan_meier_from_counts(doubled, time="time", events="event", censored="censored",
-                                 group="sex", conf_type="log-log")
+    doubled = pd.concat(
+        [counts.assign(event=0, censored=counts["censored"]), counts.assign(censored=0)]
+    )
+    c = kaplan_meier_from_counts(
+        doubled, time="time", events="event", censored="censored", group="sex", conf_type="log-log"
+    )
     pd.testing.assert_frame_equal(a.to_frame(), c.to_frame())
 
 
@@ -135,8 +149,7 @@ def test_rmst_difference_by_groups_and_by_results() -> None:
     assert diff.difference == pytest.approx(r.loc["2", "rmst"] - r.loc["1", "rmst"])
     assert diff.se_difference == pytest.approx(np.hypot(r.loc["2", "se"], r.loc["1", "se"]))
     assert diff.ci_lower < diff.difference < diff.ci_upper
-    assert diff.ci_upper - diff.difference == pytest.approx(1.959963984540054
-                                                            * diff.se_difference)
+    assert diff.ci_upper - diff.difference == pytest.approx(1.959963984540054 * diff.se_difference)
     assert 0 < diff.p_value < 0.05
     women = kaplan_meier(lung[lung["sex"] == 2], time="time", event="event")
     men = kaplan_meier(lung[lung["sex"] == 1], time="time", event="event")
@@ -172,18 +185,34 @@ def test_delayed_entry_and_weights() -> None:
     np.testing.assert_allclose(doubled.curve().n_risk, 2 * plain.curve().n_risk)
     zero_entry = kaplan_meier(lung, time="time", event="event", entry="entry")
     pd.testing.assert_frame_equal(zero_entry.to_frame(), plain.to_frame())
-    late = kaplan_meier(lung.assign(entry=lung["time"] * 0.5), time="time", event="event",
-                        entry="entry")
+    late = kaplan_meier(
+        lung.assign(entry=lung["time"] * 0.5), time="time", event="event", entry="entry"
+    )
     assert (late.curve().n_risk <= plain.curve().n_risk).all()
 
 
 def test_result_views() -> None:
-    km = kaplan_meier(DATA["veteran"], time="time", event="event", group="trt",
-                      conf_type="log-log", conf_level=0.9)
+    km = kaplan_meier(
+        DATA["veteran"],
+        time="time",
+        event="event",
+        group="trt",
+        conf_type="log-log",
+        conf_level=0.9,
+    )
     frame = km.to_frame()
     assert set(frame["conf_type"]) == {"log-log"} and set(frame["conf_level"]) == {0.9}
-    assert list(frame.columns[:9]) == ["group", "time", "n_risk", "n_event", "n_censor",
-                                       "survival", "std_err", "ci_lower", "ci_upper"]
+    assert list(frame.columns[:9]) == [
+        "group",
+        "time",
+        "n_risk",
+        "n_event",
+        "n_censor",
+        "survival",
+        "std_err",
+        "ci_lower",
+        "ci_upper",
+    ]
     d = km.to_dict()
     json.dumps(d)
     assert d["conf_type"] == "log-log" and "Kaplan-Meier" in d["method"]
@@ -209,15 +238,24 @@ def test_bad_arguments() -> None:
         kaplan_meier(lung, time="time", event="event").quantile(1.5)
 
 
-times = st.one_of(st.integers(0, 40).map(float),
-                  st.sampled_from([0.0, 0.5, 1.25, 3.0, 7.75, 1e-9]),
-                  st.floats(0, 100, allow_nan=False, allow_infinity=False))
+times = st.one_of(
+    st.integers(0, 40).map(float),
+    st.sampled_from([0.0, 0.5, 1.25, 3.0, 7.75, 1e-9]),
+    st.floats(0, 100, allow_nan=False, allow_infinity=False),
+)
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.lists(st.tuples(times, st.integers(0, 1), st.sampled_from("abc"),
-                          st.sampled_from([1.0, 0.5, 2.0])), min_size=1, max_size=60),
-       st.booleans())
+@given(
+    st.lists(
+        st.tuples(
+            times, st.integers(0, 1), st.sampled_from("abc"), st.sampled_from([1.0, 0.5, 2.0])
+        ),
+        min_size=1,
+        max_size=60,
+    ),
+    st.booleans(),
+)
 def test_grouped_counts_equal_risk_table(rows, weighted) -> None:
     # every fast path (bincount of whole numbers, value sort) gives what risk_table gives
     df = pd.DataFrame(rows, columns=["t", "e", "g", "w"])
@@ -235,14 +273,14 @@ def test_grouped_counts_equal_risk_table(rows, weighted) -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(times, st.integers(0, 1), st.sampled_from("abc")),
-                min_size=2, max_size=60),
-       st.sampled_from(["log", "log-log", "plain"]))
+@given(
+    st.lists(st.tuples(times, st.integers(0, 1), st.sampled_from("abc")), min_size=2, max_size=60),
+    st.sampled_from(["log", "log-log", "plain"]),
+)
 def test_invariants(rows, conf_type) -> None:
     df = pd.DataFrame(rows, columns=["t", "e", "g"])
     km = kaplan_meier(df, time="t", event="e", group="g", conf_type=conf_type)
-    wide = kaplan_meier(df, time="t", event="e", group="g", conf_type=conf_type,
-                        conf_level=0.99)
+    wide = kaplan_meier(df, time="t", event="e", group="g", conf_type=conf_type, conf_level=0.99)
     for c, cw in zip(km.curves, wide.curves, strict=True):
         assert ((c.survival >= 0) & (c.survival <= 1)).all()
         assert (np.diff(c.survival) <= 1e-12).all()
@@ -251,15 +289,18 @@ def test_invariants(rows, conf_type) -> None:
         assert (c.upper[ok] >= c.survival[ok] - 1e-12).all()
         assert (cw.lower[ok] <= c.lower[ok] + 1e-12).all()  # wider at a higher level
         assert (cw.upper[ok] >= c.upper[ok] - 1e-12).all()
-    shuffled = kaplan_meier(df.sample(frac=1, random_state=1), time="t", event="e", group="g",
-                            conf_type=conf_type)
+    shuffled = kaplan_meier(
+        df.sample(frac=1, random_state=1), time="t", event="e", group="g", conf_type=conf_type
+    )
     pd.testing.assert_frame_equal(km.to_frame(), shuffled.to_frame())
     mapping = {"a": "z", "b": "y", "c": "x"}
-    renamed = kaplan_meier(df.assign(g=df["g"].map(mapping)), time="t", event="e", group="g",
-                           conf_type=conf_type)
+    renamed = kaplan_meier(
+        df.assign(g=df["g"].map(mapping)), time="t", event="e", group="g", conf_type=conf_type
+    )
     a, b = km.to_frame(), renamed.to_frame()
     for g in km.groups:
         pd.testing.assert_frame_equal(
             a[a["group"] == g].drop(columns="group").reset_index(drop=True),
-            b[b["group"] == mapping[g]].drop(columns="group").reset_index(drop=True))
+            b[b["group"] == mapping[g]].drop(columns="group").reset_index(drop=True),
+        )
     assert isinstance(km, KaplanMeierResult)

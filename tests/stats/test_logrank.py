@@ -15,7 +15,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dah_outcomes.errors import ArgumentError, EstimationError
-from dah_outcomes.stats.kaplan_meier import kaplan_meier
 from dah_outcomes.stats.logrank import (
     LogRankResult,
     logrank_from_counts,
@@ -23,6 +22,7 @@ from dah_outcomes.stats.logrank import (
     logrank_test,
     pairwise_logrank,
 )
+from dah_outcomes.stats.nonparametric import kaplan_meier
 
 REF = Path(__file__).parents[1] / "reference"
 DATA = {n: pd.read_csv(REF / f"{n}.csv") for n in ("lung", "veteran")}
@@ -34,8 +34,9 @@ CASES = [(n, i) for n in DATA for i in range(len(JSON[n]["logrank"]))]
 
 
 def close(ours, theirs) -> None:
-    np.testing.assert_allclose(np.asarray(ours, dtype=float), np.asarray(theirs, dtype=float),
-                               rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(
+        np.asarray(ours, dtype=float), np.asarray(theirs, dtype=float), rtol=1e-6, atol=1e-9
+    )
 
 
 def check(r: LogRankResult, name: str, ref: dict) -> None:
@@ -53,8 +54,14 @@ def check(r: LogRankResult, name: str, ref: dict) -> None:
 @pytest.mark.parametrize(("name", "index"), CASES)
 def test_logrank_matches_survdiff(name: str, index: int) -> None:
     ref = JSON[name]["logrank"][index]
-    r = logrank_test(DATA[name], time="time", event="event", group=ref["group_by"],
-                     strata=ref["strata"], rho=ref["rho"])
+    r = logrank_test(
+        DATA[name],
+        time="time",
+        event="event",
+        group=ref["group_by"],
+        strata=ref["strata"],
+        rho=ref["rho"],
+    )
     check(r, name, ref)
     assert r.stratified == (ref["strata"] is not None)
     assert ("Fleming-Harrington" in r.method) == bool(ref["rho"])
@@ -66,20 +73,31 @@ def test_non_integer_times_and_counts_match_survdiff(name: str, index: int) -> N
     # path takes a (group, stratum, time) aggregate. Both must give R's numbers.
     ref = JSON[name]["logrank"][index]
     df = DATA[name].dropna(subset=[c for c in (ref["group_by"], ref["strata"]) if c])
-    shifted = logrank_test(df.assign(time=df["time"] + 0.5), time="time", event="event",
-                           group=ref["group_by"], strata=ref["strata"], rho=ref["rho"])
+    shifted = logrank_test(
+        df.assign(time=df["time"] + 0.5),
+        time="time",
+        event="event",
+        group=ref["group_by"],
+        strata=ref["strata"],
+        rho=ref["rho"],
+    )
     check(shifted, name, ref)
     keys = [c for c in (ref["group_by"], ref["strata"]) if c] + ["time"]
-    counts = (df.assign(censored=1 - df["event"])
-              .groupby(keys, as_index=False)[["event", "censored"]].sum())
-    from_counts = logrank_from_counts(counts, events="event", group=ref["group_by"],
-                                      strata=ref["strata"], rho=ref["rho"])
+    counts = (
+        df.assign(censored=1 - df["event"])
+        .groupby(keys, as_index=False)[["event", "censored"]]
+        .sum()
+    )
+    from_counts = logrank_from_counts(
+        counts, events="event", group=ref["group_by"], strata=ref["strata"], rho=ref["rho"]
+    )
     check(from_counts, name, ref)
 
 
 @pytest.mark.filterwarnings("ignore:Starting with pandas version 4.0")
-@pytest.mark.parametrize(("name", "index"), [c for c in CASES
-                                             if JSON[c[0]]["logrank"][c[1]]["strata"] is None])
+@pytest.mark.parametrize(
+    ("name", "index"), [c for c in CASES if JSON[c[0]]["logrank"][c[1]]["strata"] is None]
+)
 def test_test_from_fitted_curves_matches_survdiff(name: str, index: int) -> None:
     ref = JSON[name]["logrank"][index]
     km = kaplan_meier(DATA[name], time="time", event="event", group=ref["group_by"])
@@ -88,8 +106,13 @@ def test_test_from_fitted_curves_matches_survdiff(name: str, index: int) -> None
 
 def test_test_from_curves_refuses_delayed_entry() -> None:
     lung = DATA["lung"]
-    km = kaplan_meier(lung.assign(entry=lung["time"] * 0.5), time="time", event="event",
-                      group="sex", entry="entry")
+    km = kaplan_meier(
+        lung.assign(entry=lung["time"] * 0.5),
+        time="time",
+        event="event",
+        group="sex",
+        entry="entry",
+    )
     with pytest.raises(ArgumentError, match="delayed entry"):
         logrank_from_km(km)
     with pytest.raises(ArgumentError, match="at least 2"):
@@ -103,10 +126,16 @@ def test_gamma_matches_lifelines() -> None:
     lung = DATA["lung"]
     a, b = lung[lung["sex"] == 1], lung[lung["sex"] == 2]
     for rho, gamma in ((0, 1), (1, 1), (0.5, 2)):
-        ours = logrank_test(lung, time="time", event="event", group="sex", rho=rho,
-                            gamma=gamma)
-        theirs = ll_logrank(a["time"], b["time"], a["event"], b["event"],
-                            weightings="fleming-harrington", p=rho, q=gamma)
+        ours = logrank_test(lung, time="time", event="event", group="sex", rho=rho, gamma=gamma)
+        theirs = ll_logrank(
+            a["time"],
+            b["time"],
+            a["event"],
+            b["event"],
+            weightings="fleming-harrington",
+            p=rho,
+            q=gamma,
+        )
         close(ours.statistic, theirs.test_statistic)
         close(ours.p_value, theirs.p_value)
 
@@ -117,15 +146,15 @@ def test_pairwise_holm_and_bonferroni() -> None:
     assert len(out) == 6 and set(out["adjust"]) == {"holm"}
     # each row equals the two-group test on that pair's rows
     row = out[(out["group_a"] == "adeno") & (out["group_b"] == "large")].iloc[0]
-    pair = logrank_test(vet[vet["celltype"].isin(["adeno", "large"])], time="time",
-                        event="event", group="celltype")
+    pair = logrank_test(
+        vet[vet["celltype"].isin(["adeno", "large"])], time="time", event="event", group="celltype"
+    )
     close(row["statistic"], pair.statistic)
     # Holm (R's p.adjust): sorted p times (m, m-1, ...), made monotone, capped at 1
     p = np.sort(out["p_value"].to_numpy())
     holm = np.minimum(np.maximum.accumulate(p * np.arange(6, 0, -1)), 1)
     close(np.sort(out["p_adjusted"].to_numpy()), holm)
-    bonf = pairwise_logrank(vet, time="time", event="event", group="celltype",
-                            adjust="bonferroni")
+    bonf = pairwise_logrank(vet, time="time", event="event", group="celltype", adjust="bonferroni")
     close(bonf["p_adjusted"], np.minimum(bonf["p_value"] * 6, 1))
     strat = pairwise_logrank(vet, time="time", event="event", group="trt", strata="celltype")
     ref = JSON["veteran"]["logrank"][2]  # trt stratified by celltype: one pair
@@ -160,19 +189,25 @@ def test_group_never_at_risk_is_left_out_as_survdiff_does() -> None:
     # survdiff drops groups with zero expected events and lowers df (survdiff.R: df <- exp > 0)
     lung = DATA["lung"]
     extra = pd.DataFrame({"time": [1.0, 2.0], "event": [0, 0], "sex": [3, 3]})
-    with_extra = logrank_test(pd.concat([lung, extra]), time="time", event="event",
-                              group="sex")
+    with_extra = logrank_test(pd.concat([lung, extra]), time="time", event="event", group="sex")
     ref = JSON["lung"]["logrank"][0]
     assert with_extra.df == 1
     close(with_extra.statistic, ref["chisq"])
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.lists(st.tuples(st.one_of(st.integers(0, 30).map(float),
-                                    st.floats(0, 30, allow_nan=False)),
-                          st.integers(0, 1), st.sampled_from("abc")),
-                min_size=4, max_size=60),
-       st.sampled_from([0.0, 1.0]))
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.integers(0, 30).map(float), st.floats(0, 30, allow_nan=False)),
+            st.integers(0, 1),
+            st.sampled_from("abc"),
+        ),
+        min_size=4,
+        max_size=60,
+    ),
+    st.sampled_from([0.0, 1.0]),
+)
 def test_invariant_to_row_order_and_labels(rows, rho) -> None:
     df = pd.DataFrame(rows, columns=["t", "e", "g"])
     if df["g"].nunique() < 2:
@@ -181,10 +216,16 @@ def test_invariant_to_row_order_and_labels(rows, rho) -> None:
         r = logrank_test(df, time="t", event="e", group="g", rho=rho)
     except EstimationError:
         return
-    shuffled = logrank_test(df.sample(frac=1, random_state=3), time="t", event="e", group="g",
-                            rho=rho)
-    renamed = logrank_test(df.assign(g=df["g"].map({"a": "z", "b": "y", "c": "x"})),
-                           time="t", event="e", group="g", rho=rho)
+    shuffled = logrank_test(
+        df.sample(frac=1, random_state=3), time="t", event="e", group="g", rho=rho
+    )
+    renamed = logrank_test(
+        df.assign(g=df["g"].map({"a": "z", "b": "y", "c": "x"})),
+        time="t",
+        event="e",
+        group="g",
+        rho=rho,
+    )
     np.testing.assert_allclose(shuffled.statistic, r.statistic, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(renamed.statistic, r.statistic, rtol=1e-7, atol=1e-9)
     assert r.statistic >= -1e-9 and 0 <= r.p_value <= 1

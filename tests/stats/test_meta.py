@@ -16,41 +16,49 @@ import pytest
 from dah_outcomes import ArgumentError
 from dah_outcomes.stats.meta import meta_proportions, meta_regression
 
-REF = json.loads((Path(__file__).parents[1] / "reference" / "meta_dah_mortality.json")
-                 .read_text())
+REF = json.loads((Path(__file__).parents[1] / "reference" / "meta_dah_mortality.json").read_text())
 EVENTS, TOTALS = np.array(REF["events"]), np.array(REF["total"])
 YEARS = np.array([np.nan if y == "NA" else float(y) for y in REF["year"]])
 
 
 def close(a, b, rtol=1e-6) -> None:
-    np.testing.assert_allclose(np.asarray(a, dtype=float), np.asarray(b, dtype=float),
-                               rtol=rtol, atol=1e-9)
+    np.testing.assert_allclose(
+        np.asarray(a, dtype=float), np.asarray(b, dtype=float), rtol=rtol, atol=1e-9
+    )
 
 
 @pytest.mark.parametrize("key", ["PLO_DL", "PLO_REML", "PFT_DL", "PFT_REML"])
 def test_pooled_matches_metafor(key: str) -> None:
     ref = REF[key]
     meas, method = key.split("_")
-    r = meta_proportions(EVENTS, TOTALS, method=method,
-                         transform="logit" if meas == "PLO" else "freeman-tukey")
+    r = meta_proportions(
+        EVENTS, TOTALS, method=method, transform="logit" if meas == "PLO" else "freeman-tukey"
+    )
     close(r.studies["yi"], ref["yi"])
     close(r.studies["vi"], ref["vi"])
-    close([r.tau2, r.mu, r.mu_se, r.q, r.q_p, r.i2],
-          [ref["tau2"], ref["mu"], ref["mu_se"], ref["q"], ref["q_p"], ref["i2"]])
-    close([r.pooled, r.ci_low, r.ci_high, r.pi_low, r.pi_high],
-          [ref["pooled"], *ref["ci"], *ref["pi"]])
+    close(
+        [r.tau2, r.mu, r.mu_se, r.q, r.q_p, r.i2],
+        [ref["tau2"], ref["mu"], ref["mu_se"], ref["q"], ref["q_p"], ref["i2"]],
+    )
+    close(
+        [r.pooled, r.ci_low, r.ci_high, r.pi_low, r.pi_high],
+        [ref["pooled"], *ref["ci"], *ref["pi"]],
+    )
     assert r.k == ref["k"]
 
 
-@pytest.mark.parametrize(("key", "early"), [("PLO_DL_before_2005", True),
-                                            ("PLO_DL_from_2005", False)])
+@pytest.mark.parametrize(
+    ("key", "early"), [("PLO_DL_before_2005", True), ("PLO_DL_from_2005", False)]
+)
 def test_subgroups_by_era(key: str, early: bool) -> None:
     known = ~np.isnan(YEARS)
     sub = known & ((YEARS < 2005) if early else (YEARS >= 2005))
     r = meta_proportions(EVENTS[sub], TOTALS[sub], method="DL")
     ref = REF[key]
-    close([r.pooled, *[r.ci_low, r.ci_high], r.tau2, r.q], [ref["pooled"], *ref["ci"],
-                                                            ref["tau2"], ref["q"]])
+    close(
+        [r.pooled, *[r.ci_low, r.ci_high], r.tau2, r.q],
+        [ref["pooled"], *ref["ci"], ref["tau2"], ref["q"]],
+    )
 
 
 def test_subgroups_function_matches_the_era_split() -> None:
@@ -87,17 +95,20 @@ def test_arguments() -> None:
 def test_glmm_matches_metafor() -> None:
     ref = REF["PLO_GLMM"]
     r = meta_proportions(EVENTS, TOTALS, method="GLMM")
-    close([r.mu, r.tau2, r.mu_se, r.pooled, r.ci_low, r.ci_high],
-          [ref["mu"], ref["tau2"], ref["mu_se"], ref["pooled"], *ref["ci"]], rtol=1e-4)
+    close(
+        [r.mu, r.tau2, r.mu_se, r.pooled, r.ci_low, r.ci_high],
+        [ref["mu"], ref["tau2"], ref["mu_se"], ref["pooled"], *ref["ci"]],
+        rtol=1e-4,
+    )
 
 
 def test_meta_figures() -> None:
-    from dah_outcomes.meta_plots import plot_funnel, plot_meta_forest
+    from dah_outcomes.plotting.meta import plot_funnel, plot_meta_forest
 
     r = meta_proportions(EVENTS, TOTALS, method="REML", labels=REF["study_id"])
     ax = plot_meta_forest(r)
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert labels[:len(EVENTS)] == REF["study_id"] and "prediction interval" in labels
+    assert labels[: len(EVENTS)] == REF["study_id"] and "prediction interval" in labels
     assert len(ax.patches) == 1  # the pooled diamond
     funnel = plot_funnel(r)
     assert len(funnel.lines[0].get_xdata()) == len(EVENTS)

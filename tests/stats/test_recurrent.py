@@ -17,8 +17,9 @@ REF = Path(__file__).parents[1] / "reference"
 def test_mcf_matches_survfit_cumhaz() -> None:
     cgd = pd.read_csv(REF / "cgd.csv")
     ref = json.loads((REF / "cgd.json").read_text())["mean_cumulative_function"]
-    out = mean_cumulative_function(cgd, time="stop", entry="start", event="event", id="id",
-                                   group="treat").to_frame()
+    out = mean_cumulative_function(
+        cgd, time="stop", entry="start", event="event", id="id", group="treat"
+    ).to_frame()
     for strata in dict.fromkeys(ref["strata"]):
         g = strata.split("=")[1]
         idx = [i for i, s in enumerate(ref["strata"]) if s == strata]

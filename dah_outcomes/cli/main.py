@@ -14,10 +14,10 @@ from typing import Any
 
 import pandas as pd
 
+from dah_outcomes.cli.import_commands import register as register_import_commands
+from dah_outcomes.cli.omop_commands import register as register_omop_commands
+from dah_outcomes.cli.progress import progress_bar
 from dah_outcomes.errors import ArgumentError, DahOutcomesError, ValidationError
-from dah_outcomes.io.import_cli import register as register_import_commands
-from dah_outcomes.omop.cli_commands import register as register_omop_commands
-from dah_outcomes.progress import progress_bar
 
 __all__ = ["main"]
 
@@ -33,11 +33,14 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     from dah_outcomes.io import save_cohort
     from dah_outcomes.synthetic.cohorts import generate_cohort
 
-    cohort = generate_cohort(args.scenario, n_sle=args.n_sle, seed=args.seed,
-                             progress=progress_bar("generating"))
+    cohort = generate_cohort(
+        args.scenario, n_sle=args.n_sle, seed=args.seed, progress=progress_bar("generating")
+    )
     paths = save_cohort(cohort, args.out, format=args.format)
-    print(f"wrote {cohort.n_patients} patients, {cohort.n_dah_patients} with DAH, "
-          f"{cohort.n_episodes} episodes to {args.out} (fingerprint {cohort.fingerprint[:12]})")
+    print(
+        f"wrote {cohort.n_patients} patients, {cohort.n_dah_patients} with DAH, "
+        f"{cohort.n_episodes} episodes to {args.out} (fingerprint {cohort.fingerprint[:12]})"
+    )
     for p in paths.values():
         print(f"  {p}")
     return 0
@@ -63,20 +66,27 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_rates(args: argparse.Namespace) -> int:
+    from dah_outcomes.analyses.outcome_rates import rates
     from dah_outcomes.io import load_cohort
-    from dah_outcomes.outcome_rates import rates
 
     cohort = load_cohort(args.path)
-    result = rates(cohort, args.by, ci_method=args.ci_method, conf_level=args.conf_level,
-                   death_within_days=args.death_within_days)
+    result = rates(
+        cohort,
+        args.by,
+        ci_method=args.ci_method,
+        conf_level=args.conf_level,
+        death_within_days=args.death_within_days,
+    )
     if args.json:
         _print_json(result.to_dict())
     else:
         print(result)
         if result.incidence_rate is not None:
             r = result.incidence_rate
-            print(f"\nincidence per 1,000 person-years: {r.estimate:.3f} "
-                  f"({r.ci_low:.3f} to {r.ci_high:.3f}, exact Poisson {r.conf_level:.0%} CI)")
+            print(
+                f"\nincidence per 1,000 person-years: {r.estimate:.3f} "
+                f"({r.ci_low:.3f} to {r.ci_high:.3f}, exact Poisson {r.conf_level:.0%} CI)"
+            )
     return 0
 
 
@@ -106,7 +116,7 @@ def _plot_format(path: str) -> str:
 
 
 def _recurrence(cohort: Any, args: argparse.Namespace) -> int:
-    from dah_outcomes.survival import recurrence_by_group
+    from dah_outcomes.analyses.survival import recurrence_by_group
 
     result = recurrence_by_group(cohort, args.by)
     if args.plot:
@@ -122,25 +132,25 @@ def _recurrence(cohort: Any, args: argparse.Namespace) -> int:
         print(result)
         if result.gray is not None:
             g = result.gray
-            print(f"\nGray's test: chi-square {g.statistic:.3f} on {g.df} df, "
-                  f"p = {g.p_value:.3g}")
+            print(f"\nGray's test: chi-square {g.statistic:.3f} on {g.df} df, p = {g.p_value:.3g}")
         if result.fine_gray is not None:
             print("\nFine-Gray subdistribution hazard ratios of recurrence:")
             for r in result.fine_gray.to_frame().itertuples():
-                print(f"  {r.term}: {r.subdistribution_hr:.2f} ({r.hr_lower:.2f} to "
-                      f"{r.hr_upper:.2f}), p = {r.p_value:.3g}")
+                print(
+                    f"  {r.term}: {r.subdistribution_hr:.2f} ({r.hr_lower:.2f} to "
+                    f"{r.hr_upper:.2f}), p = {r.p_value:.3g}"
+                )
     return 0
 
 
 def _cmd_survival(args: argparse.Namespace) -> int:
+    from dah_outcomes.analyses.survival import survival_by_group
     from dah_outcomes.io import load_cohort
-    from dah_outcomes.survival import survival_by_group
 
     cohort = load_cohort(args.path)
     if args.endpoint == "recurrence":
         return _recurrence(cohort, args)
-    result = survival_by_group(cohort, args.by, endpoint=args.endpoint,
-                               conf_type=args.conf_type)
+    result = survival_by_group(cohort, args.by, endpoint=args.endpoint, conf_type=args.conf_type)
     if args.plot:
         from dah_outcomes.io.cohort_files import write_atomic
         from dah_outcomes.plotting import plot_km
@@ -155,8 +165,9 @@ def _cmd_survival(args: argparse.Namespace) -> int:
         print(result.medians.to_string(index=False))
         if result.logrank is not None:
             lr = result.logrank
-            print(f"\n{lr.method}: chi-square {lr.statistic:.3f} on {lr.df} df, "
-                  f"p = {lr.p_value:.3g}")
+            print(
+                f"\n{lr.method}: chi-square {lr.statistic:.3f} on {lr.df} df, p = {lr.p_value:.3g}"
+            )
     return 0
 
 
@@ -165,8 +176,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     from dah_outcomes.reproduce.claims import load_claims
     from dah_outcomes.reproduce.verdicts import reproduce
 
-    result = reproduce(load_claims(args.claims), load_cohort(args.cohort),
-                       ci_method=args.ci_method)
+    result = reproduce(load_claims(args.claims), load_cohort(args.cohort), ci_method=args.ci_method)
     if args.json:
         _print_json(result.to_dict())
     else:
@@ -197,38 +207,48 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from dah_outcomes.io import load_cohort
-    from dah_outcomes.report import report_from_folder, write_report
+    from dah_outcomes.report.page import report_from_folder, write_report
 
-    html = report_from_folder(load_cohort(args.path), args.path, by=args.by,
-                              min_cell=args.min_cell, ci_method=args.ci_method)
+    html = report_from_folder(
+        load_cohort(args.path),
+        args.path,
+        by=args.by,
+        min_cell=args.min_cell,
+        ci_method=args.ci_method,
+    )
     path = write_report(html, args.out)
     print(f"wrote {path}")
     return 0
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from dah_outcomes.demo import run_demo
+    from dah_outcomes.cli.demo import run_demo
 
-    return run_demo(Path(args.out), n_sle=args.n_sle, seed=args.seed,
-                    progress=progress_bar("generating"))
+    return run_demo(
+        Path(args.out), n_sle=args.n_sle, seed=args.seed, progress=progress_bar("generating")
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
-    from dah_outcomes import __version__
-    from dah_outcomes.outcome_rates import BY_CHOICES
+    from dah_outcomes._version import __version__
+    from dah_outcomes.analyses.outcome_rates import BY_CHOICES
     from dah_outcomes.stats.proportions import PROPORTION_METHODS
 
     parser = argparse.ArgumentParser(
         prog="dah-outcomes",
-        description="Outcomes research for diffuse alveolar hemorrhage (DAH) in SLE.")
+        description="Outcomes research for diffuse alveolar hemorrhage (DAH) in SLE.",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     register_import_commands(sub)
     register_omop_commands(sub)
 
     g = sub.add_parser("generate", help="generate a synthetic cohort from a scenario")
-    g.add_argument("--scenario", default="seed-article",
-                   help="shipped scenario name or path of a scenario .toml (default seed-article)")
+    g.add_argument(
+        "--scenario",
+        default="seed-article",
+        help="shipped scenario name or path of a scenario .toml (default seed-article)",
+    )
     g.add_argument("--n-sle", type=int, default=20_000, help="SLE source population size")
     g.add_argument("--seed", type=int, default=0, help="random seed (same seed, same bytes)")
     g.add_argument("--out", required=True, help="output folder")
@@ -246,24 +266,33 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--by", choices=BY_CHOICES)
     r.add_argument("--ci-method", choices=sorted(PROPORTION_METHODS), default="wilson")
     r.add_argument("--conf-level", type=float, default=0.95)
-    r.add_argument("--death-within-days", type=int,
-                   help="mortality as death within N days of onset (default: in-hospital)")
+    r.add_argument(
+        "--death-within-days",
+        type=int,
+        help="mortality as death within N days of onset (default: in-hospital)",
+    )
     r.add_argument("--json", action="store_true")
     r.set_defaults(func=_cmd_rates)
 
     sv = sub.add_parser("survival", help="Kaplan-Meier survival by arm or era, with log-rank")
     sv.add_argument("path", metavar="PATH")
     sv.add_argument("--by", choices=["arm", "era"], default="arm")
-    sv.add_argument("--endpoint", choices=["death", "recurrence"], default="death",
-                    help="death (Kaplan-Meier) or recurrence with death competing "
-                         "(Aalen-Johansen, Gray's test)")
+    sv.add_argument(
+        "--endpoint",
+        choices=["death", "recurrence"],
+        default="death",
+        help="death (Kaplan-Meier) or recurrence with death competing "
+        "(Aalen-Johansen, Gray's test)",
+    )
     sv.add_argument("--conf-type", choices=["log", "log-log", "plain"], default="log")
     sv.add_argument("--plot", help="write the Kaplan-Meier figure (.png, .svg or .pdf)")
     sv.add_argument("--json", action="store_true")
     sv.set_defaults(func=_cmd_survival)
 
-    rc = sub.add_parser("reproduce", help="recompute reported figures (a claims file) from a "
-                                          "cohort and judge each one")
+    rc = sub.add_parser(
+        "reproduce",
+        help="recompute reported figures (a claims file) from a cohort and judge each one",
+    )
     rc.add_argument("claims", metavar="CLAIMS")
     rc.add_argument("--cohort", required=True, metavar="DIR")
     rc.add_argument("--ci-method", choices=sorted(PROPORTION_METHODS), default="wilson")

@@ -12,8 +12,8 @@ from typing import Literal
 
 import pandas as pd
 
+from dah_outcomes.analyses.outcome_rates import OutcomeRates, rates
 from dah_outcomes.cohort import Cohort
-from dah_outcomes.outcome_rates import OutcomeRates, rates
 from dah_outcomes.results import ResultMixin
 
 __all__ = ["CITED_FIGURES", "CitedComparison", "CitedFigure", "compare_cited_figures"]
@@ -51,22 +51,50 @@ class CitedFigure:
 
 
 CITED_FIGURES: tuple[CitedFigure, ...] = (
-    CitedFigure("incidence", "DAH in 5-6% of SLE patients", "incidence", None, None,
-                "range", 0.05, 0.06),
-    CitedFigure("first_manifestation", "initial manifestation of SLE in up to 29%",
-                "first_manifestation", None, None, "in_ci", 0.29),
-    CitedFigure("mechanical_ventilation", "mechanical ventilation in 85%",
-                "mechanical_ventilation", None, None, "in_ci", 0.85),
-    CitedFigure("plasmapheresis", "plasmapheresis in 57%", "plasmapheresis", None, None,
-                "in_ci", 0.57),
-    CitedFigure("nephritis", "glomerulonephritis in 57%", "nephritis", None, None, "in_ci",
-                0.57),
+    CitedFigure(
+        "incidence", "DAH in 5-6% of SLE patients", "incidence", None, None, "range", 0.05, 0.06
+    ),
+    CitedFigure(
+        "first_manifestation",
+        "initial manifestation of SLE in up to 29%",
+        "first_manifestation",
+        None,
+        None,
+        "in_ci",
+        0.29,
+    ),
+    CitedFigure(
+        "mechanical_ventilation",
+        "mechanical ventilation in 85%",
+        "mechanical_ventilation",
+        None,
+        None,
+        "in_ci",
+        0.85,
+    ),
+    CitedFigure(
+        "plasmapheresis", "plasmapheresis in 57%", "plasmapheresis", None, None, "in_ci", 0.57
+    ),
+    CitedFigure("nephritis", "glomerulonephritis in 57%", "nephritis", None, None, "in_ci", 0.57),
     CitedFigure("recurrence", "recurrence in 29%", "recurrence", None, None, "in_ci", 0.29),
-    CitedFigure("mortality_aggressive",
-                "mortality about 12% with IV methylprednisolone + cyclophosphamide + "
-                "plasmapheresis", "mortality", "arm", "MP+CYC+PLEX", "in_ci", 0.12),
-    CitedFigure("mortality_historical", "mortality above 50% in the historical era",
-                "mortality", "era", "historical", "above", 0.50),
+    CitedFigure(
+        "mortality_aggressive",
+        "mortality about 12% with IV methylprednisolone + cyclophosphamide + plasmapheresis",
+        "mortality",
+        "arm",
+        "MP+CYC+PLEX",
+        "in_ci",
+        0.12,
+    ),
+    CitedFigure(
+        "mortality_historical",
+        "mortality above 50% in the historical era",
+        "mortality",
+        "era",
+        "historical",
+        "above",
+        0.50,
+    ),
 )
 
 
@@ -100,9 +128,13 @@ def _passes(fig: CitedFigure, est: float, low: float, high: float) -> bool:
     return low <= fig.low <= high
 
 
-def compare_cited_figures(cohort: Cohort, *, ci_method: str = "wilson",
-                          conf_level: float = 0.95,
-                          figures: tuple[CitedFigure, ...] = CITED_FIGURES) -> CitedComparison:
+def compare_cited_figures(
+    cohort: Cohort,
+    *,
+    ci_method: str = "wilson",
+    conf_level: float = 0.95,
+    figures: tuple[CitedFigure, ...] = CITED_FIGURES,
+) -> CitedComparison:
     """Recompute each cited figure from ``cohort`` and apply its check.
 
     Returns
@@ -115,16 +147,34 @@ def compare_cited_figures(cohort: Cohort, *, ci_method: str = "wilson",
     rows = []
     for fig in figures:
         if fig.by not in by_rates:
-            by_rates[fig.by] = rates(cohort, fig.by, ci_method=ci_method,
-                                     conf_level=conf_level)
+            by_rates[fig.by] = rates(cohort, fig.by, ci_method=ci_method, conf_level=conf_level)
         ci = by_rates[fig.by].get(fig.endpoint, fig.group or "overall")
-        cited = (f"{fig.low:.0%}-{fig.high:.0%}" if fig.high is not None else
-                 f">{fig.low:.0%}" if fig.check == "above" else f"{fig.low:.0%}")
-        rows.append({
-            "figure": fig.name, "as_cited": fig.as_cited, "cited": cited, "check": fig.check,
-            "endpoint": fig.endpoint, "group": fig.group or "overall", "events": ci.events,
-            "total": ci.total, "estimate": ci.estimate, "ci_low": ci.ci_low,
-            "ci_high": ci.ci_high, "agrees": _passes(fig, ci.estimate, ci.ci_low, ci.ci_high),
-        })
-    return CitedComparison(table=pd.DataFrame(rows), ci_method=ci_method,
-                           conf_level=float(conf_level), fingerprint=cohort.fingerprint)
+        cited = (
+            f"{fig.low:.0%}-{fig.high:.0%}"
+            if fig.high is not None
+            else f">{fig.low:.0%}"
+            if fig.check == "above"
+            else f"{fig.low:.0%}"
+        )
+        rows.append(
+            {
+                "figure": fig.name,
+                "as_cited": fig.as_cited,
+                "cited": cited,
+                "check": fig.check,
+                "endpoint": fig.endpoint,
+                "group": fig.group or "overall",
+                "events": ci.events,
+                "total": ci.total,
+                "estimate": ci.estimate,
+                "ci_low": ci.ci_low,
+                "ci_high": ci.ci_high,
+                "agrees": _passes(fig, ci.estimate, ci.ci_low, ci.ci_high),
+            }
+        )
+    return CitedComparison(
+        table=pd.DataFrame(rows),
+        ci_method=ci_method,
+        conf_level=float(conf_level),
+        fingerprint=cohort.fingerprint,
+    )

@@ -10,9 +10,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from dah_outcomes.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition, arm_order
 from dah_outcomes.cohort import Cohort
-from dah_outcomes.endpoints import patient_outcomes
+from dah_outcomes.endpoints.arms import (
+    DEFAULT_ARMS,
+    DEFAULT_ERAS,
+    ArmDefinition,
+    EraDefinition,
+    arm_order,
+)
+from dah_outcomes.endpoints.frames import patient_outcomes
 from dah_outcomes.errors import ArgumentError
 from dah_outcomes.results import ResultMixin
 
@@ -85,8 +91,11 @@ def _smd_pair(a: pd.Series, b: pd.Series, kind: str) -> float:
         denom = np.sqrt((p1 * (1 - p1) + p2 * (1 - p2)) / 2)
         diff = p1 - p2
     else:
-        denom = np.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2) if len(a) > 1 and len(b) > 1 \
+        denom = (
+            np.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2)
+            if len(a) > 1 and len(b) > 1
             else float("nan")
+        )
         diff = a.mean() - b.mean()
     if denom == 0:
         return 0.0 if diff == 0 else float("inf")
@@ -114,21 +123,28 @@ def _analysis_frame(cohort: Cohort, arms: ArmDefinition, eras: EraDefinition) ->
     if "birth_date" in p:
         frame["age_at_onset"] = (out["onset_date"] - p["birth_date"]).dt.days / 365.25
     if "sex" in p:
-        frame["female"] = (p["sex"] == "F").astype("boolean").where(
-            p["sex"].isin(["F", "M"]), pd.NA)
+        frame["female"] = (
+            (p["sex"] == "F").astype("boolean").where(p["sex"].isin(["F", "M"]), pd.NA)
+        )
     frame["historical_era"] = (out["era"] == eras.labels[0]).astype("boolean")
     for col in index.columns:
         if col not in frame and col not in ("episode_number",):
             frame[col] = index[col].reindex(out.index)
     if "ventilation_days" in frame and "mechanical_ventilation" in frame:
         frame["ventilation_days"] = frame["ventilation_days"].where(
-            frame["mechanical_ventilation"].fillna(False).astype(bool))
+            frame["mechanical_ventilation"].fillna(False).astype(bool)
+        )
     return frame
 
 
-def table_one(cohort: Cohort, by: str = "arm", *, arms: ArmDefinition = DEFAULT_ARMS,
-              eras: EraDefinition = DEFAULT_ERAS,
-              variables: tuple[tuple[str, str, str], ...] = DEFAULT_VARIABLES) -> TableOne:
+def table_one(
+    cohort: Cohort,
+    by: str = "arm",
+    *,
+    arms: ArmDefinition = DEFAULT_ARMS,
+    eras: EraDefinition = DEFAULT_ERAS,
+    variables: tuple[tuple[str, str, str], ...] = DEFAULT_VARIABLES,
+) -> TableOne:
     """Baseline characteristics of DAH patients (first episode) by ``by``.
 
     Parameters
@@ -151,21 +167,27 @@ def table_one(cohort: Cohort, by: str = "arm", *, arms: ArmDefinition = DEFAULT_
     groups = arm_order(list(labels.unique()), arms) if by == "arm" else sorted(labels.unique())
     rows = []
     for col, label, kind in variables:
-        if col not in frame or frame[col].isna().all() or (by == "era"
-                                                            and col == "historical_era"):
+        if col not in frame or frame[col].isna().all() or (by == "era" and col == "historical_era"):
             continue
-        applies = frame[_APPLIES_IF[col]].fillna(False).astype(bool) if col in _APPLIES_IF \
+        applies = (
+            frame[_APPLIES_IF[col]].fillna(False).astype(bool)
+            if col in _APPLIES_IF
             else pd.Series(True, index=frame.index)
+        )
         parts = {g: frame.loc[(labels == g) & applies, col] for g in groups}
-        row = {"variable": col, "label": label, "kind": kind,
-               "statistic": "n (%)" if kind == "flag" else "median [IQR]",
-               "overall": _cell(frame.loc[applies, col], kind)}
+        row = {
+            "variable": col,
+            "label": label,
+            "kind": kind,
+            "statistic": "n (%)" if kind == "flag" else "median [IQR]",
+            "overall": _cell(frame.loc[applies, col], kind),
+        }
         row.update({g: _cell(s, kind) for g, s in parts.items()})
         row["missing"] = " / ".join(str(int(s.isna().sum())) for s in parts.values())
-        pairs = [_smd_pair(parts[a], parts[b], kind)
-                 for a, b in itertools.combinations(groups, 2)]
-        row["smd"] = float(np.nanmean(pairs)) if pairs and not np.all(np.isnan(pairs)) else (
-            float("nan"))
+        pairs = [_smd_pair(parts[a], parts[b], kind) for a, b in itertools.combinations(groups, 2)]
+        row["smd"] = (
+            float(np.nanmean(pairs)) if pairs and not np.all(np.isnan(pairs)) else (float("nan"))
+        )
         rows.append(row)
     counts = {g: int((labels == g).sum()) for g in groups}
     return TableOne(table=pd.DataFrame(rows), counts=counts, by=by)

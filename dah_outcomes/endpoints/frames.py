@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dah_outcomes.arms import (
+from dah_outcomes.cohort import Cohort
+from dah_outcomes.endpoints.arms import (
     DEFAULT_ARMS,
     DEFAULT_ERAS,
     ArmDefinition,
@@ -19,7 +20,6 @@ from dah_outcomes.arms import (
     assign_arms,
     assign_eras,
 )
-from dah_outcomes.cohort import Cohort
 from dah_outcomes.errors import ArgumentError
 
 __all__ = [
@@ -60,36 +60,79 @@ class Endpoint:
     column: str
 
 
-ENDPOINTS: dict[str, Endpoint] = {e.name: e for e in (
-    Endpoint("incidence", "DAH cumulative incidence", "sle_patients",
-             "SLE patients with at least one DAH episode during follow-up, over all SLE "
-             "patients of the source population", "dah"),
-    Endpoint("first_manifestation", "DAH as first manifestation of SLE", "dah_patients",
-             "DAH patients whose first episode was the first manifestation of SLE",
-             "first_manifestation"),
-    Endpoint("mechanical_ventilation", "Mechanical ventilation", "dah_patients",
-             "DAH patients invasively ventilated during their first episode",
-             "mechanical_ventilation"),
-    Endpoint("plasmapheresis", "Plasmapheresis", "dah_patients",
-             "DAH patients given plasma exchange during their first episode", "plasmapheresis"),
-    Endpoint("nephritis", "Active lupus nephritis", "dah_patients",
-             "DAH patients with active lupus nephritis at their first episode", "nephritis"),
-    Endpoint("recurrence", "Recurrence", "dah_patients",
-             "DAH patients with a further DAH episode during follow-up (crude proportion; "
-             "patients who died in their first episode count as not recurring)", "recurrence"),
-    Endpoint("mortality", "Mortality", "dah_patients",
-             "DAH patients who died in hospital during their first episode", "died"),
-)}
+ENDPOINTS: dict[str, Endpoint] = {
+    e.name: e
+    for e in (
+        Endpoint(
+            "incidence",
+            "DAH cumulative incidence",
+            "sle_patients",
+            "SLE patients with at least one DAH episode during follow-up, over all SLE "
+            "patients of the source population",
+            "dah",
+        ),
+        Endpoint(
+            "first_manifestation",
+            "DAH as first manifestation of SLE",
+            "dah_patients",
+            "DAH patients whose first episode was the first manifestation of SLE",
+            "first_manifestation",
+        ),
+        Endpoint(
+            "mechanical_ventilation",
+            "Mechanical ventilation",
+            "dah_patients",
+            "DAH patients invasively ventilated during their first episode",
+            "mechanical_ventilation",
+        ),
+        Endpoint(
+            "plasmapheresis",
+            "Plasmapheresis",
+            "dah_patients",
+            "DAH patients given plasma exchange during their first episode",
+            "plasmapheresis",
+        ),
+        Endpoint(
+            "nephritis",
+            "Active lupus nephritis",
+            "dah_patients",
+            "DAH patients with active lupus nephritis at their first episode",
+            "nephritis",
+        ),
+        Endpoint(
+            "recurrence",
+            "Recurrence",
+            "dah_patients",
+            "DAH patients with a further DAH episode during follow-up (crude proportion; "
+            "patients who died in their first episode count as not recurring)",
+            "recurrence",
+        ),
+        Endpoint(
+            "mortality",
+            "Mortality",
+            "dah_patients",
+            "DAH patients who died in hospital during their first episode",
+            "died",
+        ),
+    )
+}
 
 
 def _window_definition(days: int) -> str:
-    return (f"DAH patients who died within {days} days of the onset of their first episode "
-            f"(patients alive but followed for fewer than {days} days are excluded)")
+    return (
+        f"DAH patients who died within {days} days of the onset of their first episode "
+        f"(patients alive but followed for fewer than {days} days are excluded)"
+    )
 
 
-def patient_outcomes(cohort: Cohort, *, arms: ArmDefinition = DEFAULT_ARMS,
-                     arm_column: str | None = None, eras: EraDefinition = DEFAULT_ERAS,
-                     death_within_days: int | None = None) -> pd.DataFrame:
+def patient_outcomes(
+    cohort: Cohort,
+    *,
+    arms: ArmDefinition = DEFAULT_ARMS,
+    arm_column: str | None = None,
+    eras: EraDefinition = DEFAULT_ERAS,
+    death_within_days: int | None = None,
+) -> pd.DataFrame:
     """One row per DAH patient, describing the first (index) episode and its outcomes.
 
     Parameters
@@ -113,10 +156,13 @@ def patient_outcomes(cohort: Cohort, *, arms: ArmDefinition = DEFAULT_ARMS,
         nullable booleans: missing where the source did not record them).
     """
     if death_within_days is not None and (
-            isinstance(death_within_days, bool) or not isinstance(death_within_days, int)
-            or death_within_days < 1):
-        raise ArgumentError(f"death_within_days must be a positive whole number of days, "
-                            f"got {death_within_days!r}")
+        isinstance(death_within_days, bool)
+        or not isinstance(death_within_days, int)
+        or death_within_days < 1
+    ):
+        raise ArgumentError(
+            f"death_within_days must be a positive whole number of days, got {death_within_days!r}"
+        )
     e = cohort.episodes
     if arm_column is None and "arm" in e and e["arm"].notna().any():
         arm_column = "arm"
@@ -124,13 +170,17 @@ def patient_outcomes(cohort: Cohort, *, arms: ArmDefinition = DEFAULT_ARMS,
     n_ep = e.groupby("patient_id")["episode_number"].max()
     out = pd.DataFrame(index=index.index)
     out["onset_date"] = index["onset_date"]
-    out["arm"] = assign_arms(index, arms, column=arm_column) if (
-        arm_column or all(f in index for a in arms.arms for f in a.flags)) else "Unknown"
+    out["arm"] = (
+        assign_arms(index, arms, column=arm_column)
+        if (arm_column or all(f in index for a in arms.arms for f in a.flags))
+        else "Unknown"
+    )
     out["era"] = assign_eras(index["onset_date"], eras)
     out["n_episodes"] = n_ep.reindex(out.index).astype("Int64")
     for flag in ("first_manifestation", "mechanical_ventilation", "plasmapheresis", "nephritis"):
-        out[flag] = index[flag] if flag in index else pd.Series(pd.NA, index=out.index,
-                                                               dtype="boolean")
+        out[flag] = (
+            index[flag] if flag in index else pd.Series(pd.NA, index=out.index, dtype="boolean")
+        )
     out["recurrence"] = (out["n_episodes"] > 1).astype("boolean")
     if death_within_days is None:
         out["died"] = index["in_hospital_death"].astype("boolean")
@@ -167,17 +217,26 @@ def incidence_frame(cohort: Cohort) -> pd.DataFrame:
     dah = onset.notna()
     stop = onset.where(dah, p["followup_end"])
     years = (stop - p["followup_start"]).dt.days.to_numpy(dtype=float) / DAYS_PER_YEAR
-    return pd.DataFrame({"patient_id": p.index, "dah": dah.to_numpy(),
-                         "person_years": np.maximum(years, 0.0)})
+    return pd.DataFrame(
+        {"patient_id": p.index, "dah": dah.to_numpy(), "person_years": np.maximum(years, 0.0)}
+    )
 
 
-_INDEX_COVARIATES = ("severe", "infection", "nephritis", "mechanical_ventilation",
-                     "methylprednisolone_pulse", "cyclophosphamide", "plasmapheresis",
-                     "rituximab")
+_INDEX_COVARIATES = (
+    "severe",
+    "infection",
+    "nephritis",
+    "mechanical_ventilation",
+    "methylprednisolone_pulse",
+    "cyclophosphamide",
+    "plasmapheresis",
+    "rituximab",
+)
 
 
-def _index_frame(cohort: Cohort, arms: ArmDefinition, arm_column: str | None,
-                 eras: EraDefinition) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _index_frame(
+    cohort: Cohort, arms: ArmDefinition, arm_column: str | None, eras: EraDefinition
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per DAH patient: id, arm, era, onset and index-episode covariates; and the patients."""
     outcomes = patient_outcomes(cohort, arms=arms, arm_column=arm_column, eras=eras)
     frame = outcomes[["patient_id", "arm", "era", "onset_date"]].copy()
@@ -200,9 +259,13 @@ def _end_of_followup(p: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     return p["death_date"].where(died, p["followup_end"]), died
 
 
-def death_frame(cohort: Cohort, *, arms: ArmDefinition = DEFAULT_ARMS,
-                arm_column: str | None = None, eras: EraDefinition = DEFAULT_ERAS
-                ) -> pd.DataFrame:
+def death_frame(
+    cohort: Cohort,
+    *,
+    arms: ArmDefinition = DEFAULT_ARMS,
+    arm_column: str | None = None,
+    eras: EraDefinition = DEFAULT_ERAS,
+) -> pd.DataFrame:
     """Time from first DAH onset to death (days), censored at the end of follow-up.
 
     Returns
@@ -218,9 +281,13 @@ def death_frame(cohort: Cohort, *, arms: ArmDefinition = DEFAULT_ARMS,
     return frame
 
 
-def recurrence_frame(cohort: Cohort, *, arms: ArmDefinition = DEFAULT_ARMS,
-                     arm_column: str | None = None, eras: EraDefinition = DEFAULT_ERAS
-                     ) -> pd.DataFrame:
+def recurrence_frame(
+    cohort: Cohort,
+    *,
+    arms: ArmDefinition = DEFAULT_ARMS,
+    arm_column: str | None = None,
+    eras: EraDefinition = DEFAULT_ERAS,
+) -> pd.DataFrame:
     """Time from first DAH onset to the first recurrence, with death as a competing event.
 
     Returns
@@ -240,9 +307,13 @@ def recurrence_frame(cohort: Cohort, *, arms: ArmDefinition = DEFAULT_ARMS,
     return frame
 
 
-def recurrent_episodes_frame(cohort: Cohort, *, arms: ArmDefinition = DEFAULT_ARMS,
-                             arm_column: str | None = None,
-                             eras: EraDefinition = DEFAULT_ERAS) -> pd.DataFrame:
+def recurrent_episodes_frame(
+    cohort: Cohort,
+    *,
+    arms: ArmDefinition = DEFAULT_ARMS,
+    arm_column: str | None = None,
+    eras: EraDefinition = DEFAULT_ERAS,
+) -> pd.DataFrame:
     """DAH recurrences in counting-process form, from each patient's first onset.
 
     One row per interval ``(start, stop]`` in days since the first onset: each interval ends
@@ -261,15 +332,20 @@ def recurrent_episodes_frame(cohort: Cohort, *, arms: ArmDefinition = DEFAULT_AR
     e = cohort.episodes[["patient_id", "episode_number", "onset_date"]]
     e = e[e["patient_id"].isin(first.index)]
     later = e[e["episode_number"] > 1]
-    stops = pd.DataFrame({
-        "patient_id": later["patient_id"].to_numpy(),
-        "stop": _days(later["onset_date"].reset_index(drop=True),
-                      first.reindex(later["patient_id"]).reset_index(drop=True)),
-        "event": 1,
-    })
+    stops = pd.DataFrame(
+        {
+            "patient_id": later["patient_id"].to_numpy(),
+            "stop": _days(
+                later["onset_date"].reset_index(drop=True),
+                first.reindex(later["patient_id"]).reset_index(drop=True),
+            ),
+            "event": 1,
+        }
+    )
     last = pd.DataFrame({"patient_id": end_days.index, "stop": end_days.to_numpy(), "event": 0})
     rows = pd.concat([stops, last], ignore_index=True).sort_values(
-        ["patient_id", "stop", "event"], ascending=[True, True, False], kind="stable")
+        ["patient_id", "stop", "event"], ascending=[True, True, False], kind="stable"
+    )
     rows["start"] = rows.groupby("patient_id")["stop"].shift(fill_value=0.0)
     # an empty final interval (follow-up ended on a recurrence's onset day) adds nothing
     rows = rows[(rows["stop"] > rows["start"]) | (rows["event"] == 1)]

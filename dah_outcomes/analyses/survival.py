@@ -9,9 +9,15 @@ from typing import Any
 
 import pandas as pd
 
-from dah_outcomes.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition, arm_order
 from dah_outcomes.cohort import Cohort
-from dah_outcomes.endpoints import death_frame, recurrence_frame
+from dah_outcomes.endpoints.arms import (
+    DEFAULT_ARMS,
+    DEFAULT_ERAS,
+    ArmDefinition,
+    EraDefinition,
+    arm_order,
+)
+from dah_outcomes.endpoints.frames import death_frame, recurrence_frame
 from dah_outcomes.errors import ArgumentError, EstimationError
 from dah_outcomes.results import ResultMixin, json_safe
 from dah_outcomes.stats.competing import (
@@ -21,16 +27,23 @@ from dah_outcomes.stats.competing import (
     cumulative_incidence,
     gray_test,
 )
-from dah_outcomes.stats.fine_gray import FineGrayResult, fine_gray
-from dah_outcomes.stats.kaplan_meier import KaplanMeierResult, kaplan_meier
 from dah_outcomes.stats.logrank import LogRankResult, logrank_test
+from dah_outcomes.stats.nonparametric import KaplanMeierResult, kaplan_meier
+from dah_outcomes.stats.subdistribution import FineGrayResult, fine_gray
 
-__all__ = ["LANDMARKS", "RecurrenceByGroup", "SurvivalByGroup", "recurrence_by_group",
-           "survival_by_group"]
+__all__ = [
+    "LANDMARKS",
+    "RecurrenceByGroup",
+    "SurvivalByGroup",
+    "recurrence_by_group",
+    "survival_by_group",
+]
 
 LANDMARKS = (30, 90, 365)
-ENDPOINT_TEXT = {"death": "time from the onset of the first DAH episode to death from any "
-                          "cause, censored at the end of follow-up"}
+ENDPOINT_TEXT = {
+    "death": "time from the onset of the first DAH episode to death from any "
+    "cause, censored at the end of follow-up"
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,25 +85,44 @@ class SurvivalByGroup(ResultMixin):
             g = m["group"]
             land = self.landmarks[self.landmarks["group"] == g]
             groups[g] = {
-                "n": int(m["n"]), "events": int(m["events"]),
+                "n": int(m["n"]),
+                "events": int(m["events"]),
                 "median": json_safe(m["time"]),
                 "median_ci": [json_safe(m["ci_lower"]), json_safe(m["ci_upper"])],
-                "landmarks": {str(int(r["time"])): {
-                    "survival": json_safe(r["survival"]), "ci_lower": json_safe(r["ci_lower"]),
-                    "ci_upper": json_safe(r["ci_upper"]), "n_risk": json_safe(r["n_risk"])}
-                    for _, r in land.iterrows()},
+                "landmarks": {
+                    str(int(r["time"])): {
+                        "survival": json_safe(r["survival"]),
+                        "ci_lower": json_safe(r["ci_lower"]),
+                        "ci_upper": json_safe(r["ci_upper"]),
+                        "n_risk": json_safe(r["n_risk"]),
+                    }
+                    for _, r in land.iterrows()
+                },
             }
-        return {"endpoint": self.endpoint, "definition": ENDPOINT_TEXT[self.endpoint],
-                "by": self.by, "time_unit": "days", "conf_type": self.km.conf_type,
-                "conf_level": self.km.conf_level, "groups": groups,
-                "logrank": None if self.logrank is None else self.logrank.to_dict(),
-                "fingerprint": self.fingerprint}
+        return {
+            "endpoint": self.endpoint,
+            "definition": ENDPOINT_TEXT[self.endpoint],
+            "by": self.by,
+            "time_unit": "days",
+            "conf_type": self.km.conf_type,
+            "conf_level": self.km.conf_level,
+            "groups": groups,
+            "logrank": None if self.logrank is None else self.logrank.to_dict(),
+            "fingerprint": self.fingerprint,
+        }
 
 
-def survival_by_group(cohort: Cohort, by: str = "arm", *, endpoint: str = "death",
-                      landmarks: Sequence[float] = LANDMARKS, conf_level: float = 0.95,
-                      conf_type: str = "log", arms: ArmDefinition = DEFAULT_ARMS,
-                      eras: EraDefinition = DEFAULT_ERAS) -> SurvivalByGroup:
+def survival_by_group(
+    cohort: Cohort,
+    by: str = "arm",
+    *,
+    endpoint: str = "death",
+    landmarks: Sequence[float] = LANDMARKS,
+    conf_level: float = 0.95,
+    conf_type: str = "log",
+    arms: ArmDefinition = DEFAULT_ARMS,
+    eras: EraDefinition = DEFAULT_ERAS,
+) -> SurvivalByGroup:
     """Survival from first DAH onset by ``by``: Kaplan-Meier, landmarks, medians, log-rank.
 
     Parameters
@@ -115,16 +147,21 @@ def survival_by_group(cohort: Cohort, by: str = "arm", *, endpoint: str = "death
     if by not in ("arm", "era"):
         raise ArgumentError(f"by must be one of ['arm', 'era'], got {by!r}")
     frame = death_frame(cohort, arms=arms, eras=eras)
-    km = kaplan_meier(frame, time="time", event="event", group=by, conf_level=conf_level,
-                      conf_type=conf_type)
+    km = kaplan_meier(
+        frame, time="time", event="event", group=by, conf_level=conf_level, conf_type=conf_type
+    )
     order = arm_order(km.groups, arms) if by == "arm" else km.groups
-    km = KaplanMeierResult(tuple(km.curve(g) for g in order), km.conf_type, km.conf_level,
-                           "days")
-    test = (logrank_test(frame, time="time", event="event", group=by)
-            if len(order) > 1 else None)
-    return SurvivalByGroup(endpoint=endpoint, by=by, km=km, logrank=test,
-                           landmarks=km.survival_at(list(landmarks)), medians=km.median(),
-                           fingerprint=cohort.fingerprint)
+    km = KaplanMeierResult(tuple(km.curve(g) for g in order), km.conf_type, km.conf_level, "days")
+    test = logrank_test(frame, time="time", event="event", group=by) if len(order) > 1 else None
+    return SurvivalByGroup(
+        endpoint=endpoint,
+        by=by,
+        km=km,
+        logrank=test,
+        landmarks=km.survival_at(list(landmarks)),
+        medians=km.median(),
+        fingerprint=cohort.fingerprint,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,23 +200,40 @@ class RecurrenceByGroup(ResultMixin):
         groups: dict[str, Any] = {}
         for g, c in self.counts.items():
             land = self.landmarks[self.landmarks["group"] == g]
-            groups[g] = {**c, "landmarks": {str(int(r["time"])): {
-                "cif": json_safe(r["cif"]), "ci_lower": json_safe(r["ci_lower"]),
-                "ci_upper": json_safe(r["ci_upper"])} for _, r in land.iterrows()}}
-        return {"endpoint": "recurrence",
-                "definition": "time from the onset of the first DAH episode to the onset of "
-                              "the second, death before recurrence competing (Aalen-Johansen)",
-                "by": self.by, "time_unit": "days", "conf_level": self.conf_level,
-                "groups": groups,
-                "gray_test": None if self.gray is None else self.gray.to_dict(),
-                "fine_gray": None if self.fine_gray is None else self.fine_gray.to_dict(),
-                "fingerprint": self.fingerprint}
+            groups[g] = {
+                **c,
+                "landmarks": {
+                    str(int(r["time"])): {
+                        "cif": json_safe(r["cif"]),
+                        "ci_lower": json_safe(r["ci_lower"]),
+                        "ci_upper": json_safe(r["ci_upper"]),
+                    }
+                    for _, r in land.iterrows()
+                },
+            }
+        return {
+            "endpoint": "recurrence",
+            "definition": "time from the onset of the first DAH episode to the onset of "
+            "the second, death before recurrence competing (Aalen-Johansen)",
+            "by": self.by,
+            "time_unit": "days",
+            "conf_level": self.conf_level,
+            "groups": groups,
+            "gray_test": None if self.gray is None else self.gray.to_dict(),
+            "fine_gray": None if self.fine_gray is None else self.fine_gray.to_dict(),
+            "fingerprint": self.fingerprint,
+        }
 
 
-def recurrence_by_group(cohort: Cohort, by: str = "arm", *,
-                        landmarks: Sequence[float] = LANDMARKS, conf_level: float = 0.95,
-                        arms: ArmDefinition = DEFAULT_ARMS,
-                        eras: EraDefinition = DEFAULT_ERAS) -> RecurrenceByGroup:
+def recurrence_by_group(
+    cohort: Cohort,
+    by: str = "arm",
+    *,
+    landmarks: Sequence[float] = LANDMARKS,
+    conf_level: float = 0.95,
+    arms: ArmDefinition = DEFAULT_ARMS,
+    eras: EraDefinition = DEFAULT_ERAS,
+) -> RecurrenceByGroup:
     """Cumulative incidence of a first DAH recurrence by ``by``, death competing.
 
     Returns
@@ -192,26 +246,42 @@ def recurrence_by_group(cohort: Cohort, by: str = "arm", *,
     frame = recurrence_frame(cohort, arms=arms, eras=eras)
     cif = cumulative_incidence(frame, time="time", event="event", group=by, n_causes=2)
     land = cif.at(list(landmarks), cause=1)
-    lower, upper = cif_log_log_ci(land["cif"].to_numpy(), land["variance"].to_numpy(),
-                                  conf_level)
+    lower, upper = cif_log_log_ci(land["cif"].to_numpy(), land["variance"].to_numpy(), conf_level)
     land = land.assign(ci_lower=lower, ci_upper=upper)
-    groups = [str(g) for g in (arm_order(list(frame[by].unique()), arms) if by == "arm"
-                               else sorted(frame[by].unique()))]
-    counts = {g: {"n": int((frame[by] == g).sum()),
-                  "recurrences": int(((frame[by] == g) & (frame["event"] == 1)).sum()),
-                  "deaths_before_recurrence": int(((frame[by] == g) & (frame["event"] == 2))
-                                                  .sum())} for g in groups}
-    gray = (gray_test(frame, time="time", event="event", group=by, cause=1)
-            if len(groups) > 1 else None)
+    groups = [
+        str(g)
+        for g in (
+            arm_order(list(frame[by].unique()), arms) if by == "arm" else sorted(frame[by].unique())
+        )
+    ]
+    counts = {
+        g: {
+            "n": int((frame[by] == g).sum()),
+            "recurrences": int(((frame[by] == g) & (frame["event"] == 1)).sum()),
+            "deaths_before_recurrence": int(((frame[by] == g) & (frame["event"] == 2)).sum()),
+        }
+        for g in groups
+    }
+    gray = (
+        gray_test(frame, time="time", event="event", group=by, cause=1) if len(groups) > 1 else None
+    )
     fg = None
     if len(groups) > 1 and all(c["recurrences"] > 0 for c in counts.values()):
         # the first group in arm order is the reference of the subdistribution HRs
         coded = frame.assign(**{by: pd.Categorical(frame[by].astype(str), categories=groups)})
         try:
-            fg = fine_gray(coded, time="time", event="event", covariates=[by], cause=1,
-                           conf_level=conf_level)
+            fg = fine_gray(
+                coded, time="time", event="event", covariates=[by], cause=1, conf_level=conf_level
+            )
         except EstimationError:
             fg = None
-    return RecurrenceByGroup(by=by, cif=cif, landmarks=land, gray=gray, fine_gray=fg,
-                             counts=counts,
-                             conf_level=float(conf_level), fingerprint=cohort.fingerprint)
+    return RecurrenceByGroup(
+        by=by,
+        cif=cif,
+        landmarks=land,
+        gray=gray,
+        fine_gray=fg,
+        counts=counts,
+        conf_level=float(conf_level),
+        fingerprint=cohort.fingerprint,
+    )

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from dah_outcomes.arms import DEFAULT_ARMS, ArmDefinition
 from dah_outcomes.cohort import Cohort
-from dah_outcomes.endpoints import ENDPOINTS, patient_outcomes
+from dah_outcomes.endpoints.arms import DEFAULT_ARMS, ArmDefinition
+from dah_outcomes.endpoints.frames import ENDPOINTS, patient_outcomes
 from dah_outcomes.errors import ArgumentError
 from dah_outcomes.results import ResultMixin
 
@@ -46,8 +46,7 @@ class SeriesSpread(ResultMixin):
     percents: np.ndarray = field(repr=False)
     seed: int
 
-    def quantiles(self, probs: tuple[float, ...] = (0.025, 0.25, 0.5, 0.75, 0.975)
-                  ) -> pd.Series:
+    def quantiles(self, probs: tuple[float, ...] = (0.025, 0.25, 0.5, 0.75, 0.975)) -> pd.Series:
         """Quantiles of the series percentages."""
         return pd.Series(np.quantile(self.percents, probs), index=probs, name="percent")
 
@@ -56,22 +55,39 @@ class SeriesSpread(ResultMixin):
         counts = np.round(self.percents * self.series_size / 100).astype(int)
         freq = np.bincount(counts, minlength=self.series_size + 1)
         k = np.arange(self.series_size + 1)
-        return pd.DataFrame({"events": k, "percent": np.round(k / self.series_size * 100, 1),
-                             "series": freq, "share": freq / self.n_series})
+        return pd.DataFrame(
+            {
+                "events": k,
+                "percent": np.round(k / self.series_size * 100, 1),
+                "series": freq,
+                "share": freq / self.n_series,
+            }
+        )
 
     def to_dict(self) -> dict:
         """Summary and frequency table (JSON-safe)."""
         from dah_outcomes.results import json_safe
 
-        return {"endpoint": self.endpoint, "series_size": self.series_size,
-                "n_series": self.n_series, "cohort_rate": self.cohort_rate, "seed": self.seed,
-                "quantiles": json_safe(self.quantiles().to_dict()),
-                "frequencies": json_safe(self.to_frame())}
+        return {
+            "endpoint": self.endpoint,
+            "series_size": self.series_size,
+            "n_series": self.n_series,
+            "cohort_rate": self.cohort_rate,
+            "seed": self.seed,
+            "quantiles": json_safe(self.quantiles().to_dict()),
+            "frequencies": json_safe(self.to_frame()),
+        }
 
 
-def small_series_spread(cohort: Cohort, endpoint: str = "recurrence", *, series_size: int = 14,
-                        n_series: int = 2000, seed: int = 0,
-                        arms: ArmDefinition = DEFAULT_ARMS) -> SeriesSpread:
+def small_series_spread(
+    cohort: Cohort,
+    endpoint: str = "recurrence",
+    *,
+    series_size: int = 14,
+    n_series: int = 2000,
+    seed: int = 0,
+    arms: ArmDefinition = DEFAULT_ARMS,
+) -> SeriesSpread:
     """Draw ``n_series`` series of ``series_size`` DAH patients and tally the endpoint.
 
     Each series samples patients without replacement from the cohort's DAH patients, so its
@@ -90,8 +106,10 @@ def small_series_spread(cohort: Cohort, endpoint: str = "recurrence", *, series_
     outcomes = patient_outcomes(cohort, arms=arms)
     flags = outcomes[ENDPOINTS[endpoint].column].dropna().to_numpy(dtype=bool)
     if not 1 <= series_size <= len(flags):
-        raise ArgumentError(f"series_size must be between 1 and the {len(flags)} DAH patients "
-                            f"with a known {endpoint}, got {series_size}")
+        raise ArgumentError(
+            f"series_size must be between 1 and the {len(flags)} DAH patients "
+            f"with a known {endpoint}, got {series_size}"
+        )
     if n_series < 1:
         raise ArgumentError(f"n_series must be positive, got {n_series}")
     rng = np.random.default_rng(seed)
@@ -99,6 +117,11 @@ def small_series_spread(cohort: Cohort, endpoint: str = "recurrence", *, series_
     # no need to materialise the samples.
     k = int(flags.sum())
     events = rng.hypergeometric(k, len(flags) - k, series_size, size=n_series)
-    return SeriesSpread(endpoint=endpoint, series_size=series_size, n_series=n_series,
-                        cohort_rate=float(flags.mean()), percents=events / series_size * 100,
-                        seed=seed)
+    return SeriesSpread(
+        endpoint=endpoint,
+        series_size=series_size,
+        n_series=n_series,
+        cohort_rate=float(flags.mean()),
+        percents=events / series_size * 100,
+        seed=seed,
+    )

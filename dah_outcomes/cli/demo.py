@@ -6,19 +6,24 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from dah_outcomes.cited_figures import compare_cited_figures
+from dah_outcomes.analyses.outcome_rates import rates
 from dah_outcomes.io.cohort_files import save_cohort, write_atomic
-from dah_outcomes.outcome_rates import rates
 from dah_outcomes.plotting import plot_cited_figures
-from dah_outcomes.report import report, write_report
+from dah_outcomes.report.page import report, write_report
+from dah_outcomes.reproduce.cited_figures import compare_cited_figures
 from dah_outcomes.synthetic.cohorts import generate_cohort
 
 __all__ = ["run_demo"]
 
 
-def run_demo(out: Path, *, n_sle: int = 200_000, seed: int = 2026,
-             scenario: str = "seed-article",
-             progress: Callable[[str, float], None] | None = None) -> int:
+def run_demo(
+    out: Path,
+    *,
+    n_sle: int = 200_000,
+    seed: int = 2026,
+    scenario: str = "seed-article",
+    progress: Callable[[str, float], None] | None = None,
+) -> int:
     """Generate ``scenario``, compare it with the cited figures and write tables and figures.
 
     Writes under ``out``: ``cohort/`` (tables and provenance), ``cited_figures.csv``,
@@ -45,16 +50,22 @@ def run_demo(out: Path, *, n_sle: int = 200_000, seed: int = 2026,
     write_atomic(out / "rates.json", lambda p: p.write_text(json.dumps(payload, indent=2)))
     ax = plot_cited_figures(comparison)
     for ext in ("png", "svg"):
-        write_atomic(out / f"cited_figures.{ext}",
-                     lambda p, e=ext: ax.figure.savefig(p, format=e, dpi=150))
-    write_report(report(cohort, title=f"DAH in SLE: synthetic cohort '{scenario}' "
-                                      f"(seed {seed})"), out / "report.html")
-    shown = comparison.to_frame()[["figure", "group", "cited", "events", "total", "estimate",
-                                   "ci_low", "ci_high", "agrees"]]
+        write_atomic(
+            out / f"cited_figures.{ext}", lambda p, e=ext: ax.figure.savefig(p, format=e, dpi=150)
+        )
+    write_report(
+        report(cohort, title=f"DAH in SLE: synthetic cohort '{scenario}' (seed {seed})"),
+        out / "report.html",
+    )
+    shown = comparison.to_frame()[
+        ["figure", "group", "cited", "events", "total", "estimate", "ci_low", "ci_high", "agrees"]
+    ]
     for col in ("estimate", "ci_low", "ci_high"):
         shown[col] = (shown[col] * 100).map("{:.1f}%".format)
-    print(f"Scenario {scenario}: {cohort.n_patients:,} SLE patients, "
-          f"{cohort.n_dah_patients:,} with DAH, {cohort.n_episodes:,} episodes (seed {seed})")
+    print(
+        f"Scenario {scenario}: {cohort.n_patients:,} SLE patients, "
+        f"{cohort.n_dah_patients:,} with DAH, {cohort.n_episodes:,} episodes (seed {seed})"
+    )
     print(shown.to_string(index=False))
     verdict = "all agree" if comparison.all_agree else "NOT all agree (see agrees column)"
     print(f"\nCited figures against the cohort: {verdict}. Outputs in {out}/")

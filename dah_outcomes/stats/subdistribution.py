@@ -71,15 +71,22 @@ class FineGrayResult(ResultMixin):
 
     def to_frame(self) -> pd.DataFrame:
         """One row per term: coef, subdistribution HR with CI, SE, z, p."""
-        return ratio_table(self.terms, self.coef, self.se, self.conf_level,
-                           ratio="subdistribution_hr")
+        return ratio_table(
+            self.terms, self.coef, self.se, self.conf_level, ratio="subdistribution_hr"
+        )
 
     def to_dict(self) -> dict:
         """Terms, counts, log pseudo-likelihoods and method (JSON-safe)."""
-        return {"method": self.method, "terms": json_safe(self.to_frame()),
-                "loglik": list(self.loglik), "cause": self.cause, "n": self.n,
-                "n_events": self.n_events, "n_competing": self.n_competing,
-                "conf_level": self.conf_level}
+        return {
+            "method": self.method,
+            "terms": json_safe(self.to_frame()),
+            "loglik": list(self.loglik),
+            "cause": self.cause,
+            "n": self.n,
+            "n_events": self.n_events,
+            "n_competing": self.n_competing,
+            "conf_level": self.conf_level,
+        }
 
 
 def censoring_survival_before(time: np.ndarray, censored: np.ndarray) -> np.ndarray:
@@ -101,15 +108,15 @@ def censoring_survival_before(time: np.ndarray, censored: np.ndarray) -> np.ndar
 class _Sorted:
     """Rows sorted by time with what every pass needs."""
 
-    t: np.ndarray           # times, ascending
-    x: np.ndarray           # covariates (n, p)
-    kind: np.ndarray        # 0 censored, 1 cause of interest, 2 competing
-    g_before: np.ndarray    # G(t_i-) per row
-    ft: np.ndarray          # distinct failure times (cause of interest)
-    d: np.ndarray           # failures per distinct failure time
-    g_ft: np.ndarray        # G(t-) at each distinct failure time
-    first_ge: np.ndarray    # per failure time: first row with t >= ft; rows before it
-                            # have t < ft (the competing ones among them stay, weighted)
+    t: np.ndarray  # times, ascending
+    x: np.ndarray  # covariates (n, p)
+    kind: np.ndarray  # 0 censored, 1 cause of interest, 2 competing
+    g_before: np.ndarray  # G(t_i-) per row
+    ft: np.ndarray  # distinct failure times (cause of interest)
+    d: np.ndarray  # failures per distinct failure time
+    g_ft: np.ndarray  # G(t-) at each distinct failure time
+    first_ge: np.ndarray  # per failure time: first row with t >= ft; rows before it
+    # have t < ft (the competing ones among them stay, weighted)
 
 
 def _prepare(t: np.ndarray, x: np.ndarray, kind: np.ndarray) -> _Sorted:
@@ -122,8 +129,9 @@ def _prepare(t: np.ndarray, x: np.ndarray, kind: np.ndarray) -> _Sorted:
     return _Sorted(t, x, kind, g_before, ft, d.astype(float), g_ft, first_ge)
 
 
-def _risk_sums(s: _Sorted, beta: np.ndarray, order: int
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def _risk_sums(
+    s: _Sorted, beta: np.ndarray, order: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """S0, S1 (and S2) at each failure time over the weighted Fine-Gray risk set."""
     e = np.exp(s.x @ beta)
     comp = (s.kind == 2) / s.g_before * e  # competing rows, weight G(t-)/G(T_i-) later
@@ -131,10 +139,15 @@ def _risk_sums(s: _Sorted, beta: np.ndarray, order: int
     def at_times(v: np.ndarray) -> np.ndarray:
         # rows still at risk (t >= ft), plus competing rows that failed before ft
         shape = v.shape[1:]
-        rev = np.concatenate([np.cumsum((e.reshape(-1, *[1] * len(shape)) * v)[::-1],
-                                        axis=0)[::-1], np.zeros((1, *shape))])
-        fwd = np.concatenate([np.zeros((1, *shape)),
-                              np.cumsum(comp.reshape(-1, *[1] * len(shape)) * v, axis=0)])
+        rev = np.concatenate(
+            [
+                np.cumsum((e.reshape(-1, *[1] * len(shape)) * v)[::-1], axis=0)[::-1],
+                np.zeros((1, *shape)),
+            ]
+        )
+        fwd = np.concatenate(
+            [np.zeros((1, *shape)), np.cumsum(comp.reshape(-1, *[1] * len(shape)) * v, axis=0)]
+        )
         gf = s.g_ft.reshape(-1, *[1] * len(shape))
         return rev[s.first_ge] + gf * fwd[s.first_ge]
 
@@ -144,15 +157,13 @@ def _risk_sums(s: _Sorted, beta: np.ndarray, order: int
     return s0, s1, s2
 
 
-def _loglik_score_info(s: _Sorted, beta: np.ndarray
-                       ) -> tuple[float, np.ndarray, np.ndarray]:
+def _loglik_score_info(s: _Sorted, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     s0, s1, s2 = _risk_sums(s, beta, 2)
     xbar = s1 / s0[:, None]
     fail = s.kind == 1
     loglik = float((s.x[fail] @ beta).sum() - (s.d * np.log(s0)).sum())
     score = s.x[fail].sum(axis=0) - (s.d[:, None] * xbar).sum(axis=0)
-    info = (np.einsum("f,fij->ij", s.d / s0, s2)
-            - np.einsum("f,fi,fj->ij", s.d, xbar, xbar))
+    info = np.einsum("f,fij->ij", s.d / s0, s2) - np.einsum("f,fi,fj->ij", s.d, xbar, xbar)
     return loglik, score, info
 
 
@@ -162,7 +173,7 @@ def _influence(s: _Sorted, beta: np.ndarray) -> np.ndarray:
     e = np.exp(s.x @ beta)
     s0, s1, _ = _risk_sums(s, beta, 1)
     xbar = s1 / s0[:, None]
-    a = s.d / s0                     # d Lambda_1 per failure time
+    a = s.d / s0  # d Lambda_1 per failure time
     b = a[:, None] * xbar
     # eta: dN part minus the compensator over the time each row is in the risk set
     eta = np.zeros((n, p))
@@ -176,14 +187,13 @@ def _influence(s: _Sorted, beta: np.ndarray) -> np.ndarray:
     # a competing row stays in the risk set after its failure, with weight G(t-)/G(T_i-)
     comp = s.kind == 2
     ga = np.concatenate((np.cumsum((s.g_ft * a)[::-1])[::-1], [0.0]))
-    gb = np.concatenate((np.cumsum((s.g_ft[:, None] * b)[::-1], axis=0)[::-1],
-                         np.zeros((1, p))))
+    gb = np.concatenate((np.cumsum((s.g_ft[:, None] * b)[::-1], axis=0)[::-1], np.zeros((1, p))))
     w = e[comp] / s.g_before[comp]
     eta[comp] -= w[:, None] * (s.x[comp] * ga[upto[comp]][:, None] - gb[upto[comp]])
 
     # psi: the censoring martingale integral of q(u) / Y(u), Y the number with t >= u
     uniq, first = np.unique(s.t, return_index=True)
-    y_at = n - first                  # rows with t >= each distinct time
+    y_at = n - first  # rows with t >= each distinct time
     cens_times = np.unique(s.t[s.kind == 0])
     if len(cens_times) == 0:
         return eta
@@ -192,18 +202,22 @@ def _influence(s: _Sorted, beta: np.ndarray) -> np.ndarray:
     cw = np.where(comp, e / s.g_before, 0.0)
     c0 = np.concatenate(([0.0], np.cumsum(cw)))
     c1 = np.concatenate((np.zeros((1, p)), np.cumsum(cw[:, None] * s.x, axis=0)))
-    before_u = np.searchsorted(s.t, cens_times, side="left")   # rows with t < u
-    f_from = np.searchsorted(s.ft, cens_times, side="left")    # failure times >= u
+    before_u = np.searchsorted(s.t, cens_times, side="left")  # rows with t < u
+    f_from = np.searchsorted(s.ft, cens_times, side="left")  # failure times >= u
     h0 = np.concatenate((np.cumsum((s.d * s.g_ft / s0)[::-1])[::-1], [0.0]))
-    h1 = np.concatenate((np.cumsum((s.d[:, None] * s.g_ft[:, None] * xbar / s0[:, None])
-                                   [::-1], axis=0)[::-1], np.zeros((1, p))))
+    h1 = np.concatenate(
+        (
+            np.cumsum((s.d[:, None] * s.g_ft[:, None] * xbar / s0[:, None])[::-1], axis=0)[::-1],
+            np.zeros((1, p)),
+        )
+    )
     q = c1[before_u] * h0[f_from][:, None] - c0[before_u][:, None] * h1[f_from]
     y_c = y_at[np.searchsorted(uniq, cens_times)].astype(float)
-    n_cens = np.bincount(np.searchsorted(cens_times, s.t[s.kind == 0]),
-                         minlength=len(cens_times)).astype(float)
+    n_cens = np.bincount(
+        np.searchsorted(cens_times, s.t[s.kind == 0]), minlength=len(cens_times)
+    ).astype(float)
     # every row loses sum over censoring times u <= t_i of n_c(u) q(u) / Y(u)^2
-    drift = np.concatenate((np.zeros((1, p)),
-                            np.cumsum((n_cens / y_c**2)[:, None] * q, axis=0)))
+    drift = np.concatenate((np.zeros((1, p)), np.cumsum((n_cens / y_c**2)[:, None] * q, axis=0)))
     psi = -drift[np.searchsorted(cens_times, s.t, side="right")]
     cens = s.kind == 0
     k_c = np.searchsorted(cens_times, s.t[cens])
@@ -211,9 +225,17 @@ def _influence(s: _Sorted, beta: np.ndarray) -> np.ndarray:
     return eta + psi
 
 
-def fine_gray(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence[str],
-              cause: int = 1, conf_level: float = 0.95, max_iter: int = 50,
-              tol: float = 1e-10) -> FineGrayResult:
+def fine_gray(
+    data: pd.DataFrame,
+    *,
+    time: str,
+    event: str,
+    covariates: Sequence[str],
+    cause: int = 1,
+    conf_level: float = 0.95,
+    max_iter: int = 50,
+    tol: float = 1e-10,
+) -> FineGrayResult:
     """Fit a Fine-Gray model for the subdistribution hazard of ``cause`` (``cmprsk::crr``).
 
     Parameters
@@ -256,8 +278,9 @@ def fine_gray(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence
         raise ArgumentError(f"cause must be a positive event code, got {cause!r}")
     raw = pd.to_numeric(data[event], errors="coerce") if event in data else None
     top = int(max(cause, np.nanmax(raw) if raw is not None and raw.notna().any() else 1))
-    s_in = read_survival_columns(data, time=time, event=event, max_event_code=top,
-                                 extra=list(covariates))
+    s_in = read_survival_columns(
+        data, time=time, event=event, max_event_code=top, extra=list(covariates)
+    )
     x, terms = design_matrix(data.loc[s_in.kept], covariates)
     ev = s_in.event.astype(int)
     kind = np.where(ev == 0, 0, np.where(ev == cause, 1, 2))
@@ -266,12 +289,21 @@ def fine_gray(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence
     s = _prepare(s_in.time, x, kind)
     p = x.shape[1]
     beta, ll0, ll, info, iterations = newton_raphson(
-        lambda b: _loglik_score_info(s, b), p, model="Fine-Gray", max_iter=max_iter, tol=tol)
+        lambda b: _loglik_score_info(s, b), p, model="Fine-Gray", max_iter=max_iter, tol=tol
+    )
     inv = np.linalg.inv(info)
     infl = _influence(s, beta)
     cov = inv @ (infl.T @ infl) @ inv
     return FineGrayResult(
-        terms=tuple(terms), coef=beta, se=np.sqrt(np.diag(cov)),
-        naive_se=np.sqrt(np.diag(inv)), loglik=(float(ll0), float(ll)), cause=int(cause),
-        n=len(s.t), n_events=int((kind == 1).sum()), n_competing=int((kind == 2).sum()),
-        conf_level=float(conf_level), iterations=iterations)
+        terms=tuple(terms),
+        coef=beta,
+        se=np.sqrt(np.diag(cov)),
+        naive_se=np.sqrt(np.diag(inv)),
+        loglik=(float(ll0), float(ll)),
+        cause=int(cause),
+        n=len(s.t),
+        n_events=int((kind == 1).sum()),
+        n_competing=int((kind == 2).sum()),
+        conf_level=float(conf_level),
+        iterations=iterations,
+    )

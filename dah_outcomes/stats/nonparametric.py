@@ -69,18 +69,25 @@ def _label_codes(col: pd.Series) -> tuple[np.ndarray, list]:
         return rank[codes], [uniques[i] for i in order]
 
 
-def read_grouped(data: pd.DataFrame, *, time: str, event: str, group: str | None,
-                 entry: str | None = None, weights: str | None = None,
-                 strata: str | None = None
-                 ) -> tuple[SurvivalInput, np.ndarray, list, np.ndarray | None, list]:
+def read_grouped(
+    data: pd.DataFrame,
+    *,
+    time: str,
+    event: str,
+    group: str | None,
+    entry: str | None = None,
+    weights: str | None = None,
+    strata: str | None = None,
+) -> tuple[SurvivalInput, np.ndarray, list, np.ndarray | None, list]:
     """Validated arrays plus integer codes of ``group`` and ``strata``.
 
     Labels are factorised from the column itself (a categorical's codes are free) rather than
     through an object array, which at 10 million rows costs more than the estimator.
     """
     extra = [c for c in (group, strata) if c is not None]
-    s = read_survival_columns(data, time=time, event=event, entry=entry, weights=weights,
-                              extra=extra)
+    s = read_survival_columns(
+        data, time=time, event=event, entry=entry, weights=weights, extra=extra
+    )
 
     def column(name: str) -> pd.Series:
         return data[name] if s.n_dropped == 0 else data.loc[s.kept, name]
@@ -133,9 +140,15 @@ def _whole_numbers(time: np.ndarray, k: int) -> np.ndarray | None:
     return as_int if np.array_equal(as_int, time) else None
 
 
-def risk_tables_by_group(time: np.ndarray, event: np.ndarray, codes: np.ndarray, k: int, *,
-                         entry: np.ndarray | None = None,
-                         weights: np.ndarray | None = None) -> list[RiskTable]:
+def risk_tables_by_group(
+    time: np.ndarray,
+    event: np.ndarray,
+    codes: np.ndarray,
+    k: int,
+    *,
+    entry: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
+) -> list[RiskTable]:
     """One :class:`RiskTable` per group code ``0..k-1`` (an empty table for an absent code).
 
     Equal to ``risk_table`` on each group's rows; faster paths are taken when there is no
@@ -150,8 +163,9 @@ def risk_tables_by_group(time: np.ndarray, event: np.ndarray, codes: np.ndarray,
             exits = np.bincount(key, weights=weights, minlength=size).reshape(-1, k)
             # event weights rather than a gather of the event rows: one pass, no copy
             is_event = event == 1
-            died = np.bincount(key, minlength=size,
-                               weights=is_event if weights is None else weights * is_event)
+            died = np.bincount(
+                key, minlength=size, weights=is_event if weights is None else weights * is_event
+            )
             died = died.reshape(-1, k)
             out = []
             for g in range(k):
@@ -171,8 +185,14 @@ def risk_tables_by_group(time: np.ndarray, event: np.ndarray, codes: np.ndarray,
     out = []
     for g in range(k):
         m = codes == g
-        out.append(risk_table(time[m], event[m], entry=None if entry is None else entry[m],
-                              weights=None if weights is None else weights[m]))
+        out.append(
+            risk_table(
+                time[m],
+                event[m],
+                entry=None if entry is None else entry[m],
+                weights=None if weights is None else weights[m],
+            )
+        )
     return out
 
 
@@ -199,8 +219,9 @@ class SurvivalCurve:
     upper: np.ndarray
 
 
-def _ci(surv: np.ndarray, se: np.ndarray, z: float, conf_type: str
-        ) -> tuple[np.ndarray, np.ndarray]:
+def _ci(
+    surv: np.ndarray, se: np.ndarray, z: float, conf_type: str
+) -> tuple[np.ndarray, np.ndarray]:
     """Pointwise CI of S from the SE of -log S, as R's ``survfit_confint``."""
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if conf_type == "log":
@@ -312,11 +333,24 @@ class RMSTDifference(ResultMixin):
 
     def to_frame(self) -> pd.DataFrame:
         """One row: groups, horizon, difference with CI, z and p."""
-        return pd.DataFrame([{
-            "group_a": self.groups[0], "group_b": self.groups[1], "horizon": self.horizon,
-            "rmst_a": self.rmst[0], "rmst_b": self.rmst[1], "difference": self.difference,
-            "se": self.se_difference, "ci_lower": self.ci_lower, "ci_upper": self.ci_upper,
-            "z": self.z, "p_value": self.p_value, "conf_level": self.conf_level}])
+        return pd.DataFrame(
+            [
+                {
+                    "group_a": self.groups[0],
+                    "group_b": self.groups[1],
+                    "horizon": self.horizon,
+                    "rmst_a": self.rmst[0],
+                    "rmst_b": self.rmst[1],
+                    "difference": self.difference,
+                    "se": self.se_difference,
+                    "ci_lower": self.ci_lower,
+                    "ci_upper": self.ci_upper,
+                    "z": self.z,
+                    "p_value": self.p_value,
+                    "conf_level": self.conf_level,
+                }
+            ]
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,20 +397,35 @@ class KaplanMeierResult(ResultMixin):
 
     def to_frame(self) -> pd.DataFrame:
         """Long table: one row per group and distinct time."""
-        parts = [pd.DataFrame({"group": c.group, "time": c.time, "n_risk": c.n_risk,
-                               "n_event": c.n_event, "n_censor": c.n_censor,
-                               "survival": c.survival, "std_err": c.std_err,
-                               "ci_lower": c.lower, "ci_upper": c.upper})
-                 for c in self.curves]
+        parts = [
+            pd.DataFrame(
+                {
+                    "group": c.group,
+                    "time": c.time,
+                    "n_risk": c.n_risk,
+                    "n_event": c.n_event,
+                    "n_censor": c.n_censor,
+                    "survival": c.survival,
+                    "std_err": c.std_err,
+                    "ci_lower": c.lower,
+                    "ci_upper": c.upper,
+                }
+            )
+            for c in self.curves
+        ]
         out = pd.concat(parts, ignore_index=True)
         out["conf_type"], out["conf_level"] = self.conf_type, self.conf_level
         return out
 
     def to_dict(self) -> dict:
         """Method, CI settings and per group n, events and median with CI (JSON-safe)."""
-        return {"method": self.method, "conf_type": self.conf_type,
-                "conf_level": self.conf_level, "time_unit": self.time_unit,
-                "groups": json_safe(self.quantile(0.5))}
+        return {
+            "method": self.method,
+            "conf_type": self.conf_type,
+            "conf_level": self.conf_level,
+            "time_unit": self.time_unit,
+            "groups": json_safe(self.quantile(0.5)),
+        }
 
     def quantile(self, p: float = 0.5) -> pd.DataFrame:
         """Time by which a fraction ``p`` has had the event, with CI, per group.
@@ -390,13 +439,19 @@ class KaplanMeierResult(ResultMixin):
         rows = []
         for c in self.curves:
             x = np.concatenate(([0.0], c.time))
-            rows.append({
-                "group": c.group, "n": float(c.n_risk[0]) if len(c.n_risk) else 0.0,
-                "events": float(c.n_event.sum()), "quantile": p,
-                "time": _findq(x, np.concatenate(([0.0], 1 - c.survival)), p),
-                "ci_lower": _findq(x, np.concatenate(([0.0], 1 - c.lower)), p),
-                "ci_upper": _findq(x, np.concatenate(([0.0], 1 - c.upper)), p),
-                "conf_type": self.conf_type, "conf_level": self.conf_level})
+            rows.append(
+                {
+                    "group": c.group,
+                    "n": float(c.n_risk[0]) if len(c.n_risk) else 0.0,
+                    "events": float(c.n_event.sum()),
+                    "quantile": p,
+                    "time": _findq(x, np.concatenate(([0.0], 1 - c.survival)), p),
+                    "ci_lower": _findq(x, np.concatenate(([0.0], 1 - c.lower)), p),
+                    "ci_upper": _findq(x, np.concatenate(([0.0], 1 - c.upper)), p),
+                    "conf_type": self.conf_type,
+                    "conf_level": self.conf_level,
+                }
+            )
         return pd.DataFrame(rows)
 
     def median(self) -> pd.DataFrame:
@@ -426,10 +481,19 @@ class KaplanMeierResult(ResultMixin):
                 if len(c.time) == 0 or t > c.time[-1]:
                     s = 0.0 if len(c.time) and c.survival[-1] == 0 else float("nan")
                     lo = hi = se = float("nan")
-                rows.append({"group": c.group, "time": float(t), "survival": float(s),
-                             "std_err": float(se), "ci_lower": float(lo),
-                             "ci_upper": float(hi), "n_risk": self.n_at_risk(c, t),
-                             "conf_type": self.conf_type, "conf_level": self.conf_level})
+                rows.append(
+                    {
+                        "group": c.group,
+                        "time": float(t),
+                        "survival": float(s),
+                        "std_err": float(se),
+                        "ci_lower": float(lo),
+                        "ci_upper": float(hi),
+                        "n_risk": self.n_at_risk(c, t),
+                        "conf_type": self.conf_type,
+                        "conf_level": self.conf_level,
+                    }
+                )
         return pd.DataFrame(rows)
 
     def rmst(self, horizon: float) -> pd.DataFrame:
@@ -441,13 +505,22 @@ class KaplanMeierResult(ResultMixin):
         rows = []
         for c in self.curves:
             mean, se = _rmst(c, float(horizon))
-            rows.append({"group": c.group, "horizon": float(horizon), "rmst": mean, "se": se,
-                         "ci_lower": mean - self._z * se, "ci_upper": mean + self._z * se,
-                         "conf_level": self.conf_level})
+            rows.append(
+                {
+                    "group": c.group,
+                    "horizon": float(horizon),
+                    "rmst": mean,
+                    "se": se,
+                    "ci_lower": mean - self._z * se,
+                    "ci_upper": mean + self._z * se,
+                    "conf_level": self.conf_level,
+                }
+            )
         return pd.DataFrame(rows)
 
-    def rmst_difference(self, other_or_groups: KaplanMeierResult | Sequence[object],
-                        horizon: float) -> RMSTDifference:
+    def rmst_difference(
+        self, other_or_groups: KaplanMeierResult | Sequence[object], horizon: float
+    ) -> RMSTDifference:
         """RMST difference between two arms, with a Wald CI and two-sided z-test.
 
         Parameters
@@ -461,28 +534,42 @@ class KaplanMeierResult(ResultMixin):
         _check_horizon(horizon)
         if isinstance(other_or_groups, KaplanMeierResult):
             if len(self.curves) != 1 or len(other_or_groups.curves) != 1:
-                raise ArgumentError("comparing two results needs one curve in each; pass "
-                                    "(group_a, group_b) to compare groups of one result")
+                raise ArgumentError(
+                    "comparing two results needs one curve in each; pass "
+                    "(group_a, group_b) to compare groups of one result"
+                )
             a, b = self.curves[0], other_or_groups.curves[0]
-        elif (isinstance(other_or_groups, Sequence) and not isinstance(other_or_groups, str)
-              and len(other_or_groups) == 2):
+        elif (
+            isinstance(other_or_groups, Sequence)
+            and not isinstance(other_or_groups, str)
+            and len(other_or_groups) == 2
+        ):
             a, b = self.curve(other_or_groups[0]), self.curve(other_or_groups[1])
         else:
-            raise ArgumentError("other_or_groups must be a KaplanMeierResult or a pair of "
-                                f"group labels from {self.groups}, got {other_or_groups!r}")
+            raise ArgumentError(
+                "other_or_groups must be a KaplanMeierResult or a pair of "
+                f"group labels from {self.groups}, got {other_or_groups!r}"
+            )
         (ma, sa), (mb, sb) = _rmst(a, float(horizon)), _rmst(b, float(horizon))
         diff, se = ma - mb, float(np.hypot(sa, sb))
         z = diff / se if se > 0 else float("nan")
         return RMSTDifference(
-            groups=(a.group, b.group), horizon=float(horizon), rmst=(ma, mb), se=(sa, sb),
-            difference=diff, se_difference=se, ci_lower=diff - self._z * se,
-            ci_upper=diff + self._z * se, z=z, p_value=float(2 * stats.norm.sf(abs(z))),
-            conf_level=self.conf_level)
+            groups=(a.group, b.group),
+            horizon=float(horizon),
+            rmst=(ma, mb),
+            se=(sa, sb),
+            difference=diff,
+            se_difference=se,
+            ci_lower=diff - self._z * se,
+            ci_upper=diff + self._z * se,
+            z=z,
+            p_value=float(2 * stats.norm.sf(abs(z))),
+            conf_level=self.conf_level,
+        )
 
 
 def _check_horizon(horizon: float) -> None:
-    if not (isinstance(horizon, int | float | np.number) and np.isfinite(horizon)
-            and horizon > 0):
+    if not (isinstance(horizon, int | float | np.number) and np.isfinite(horizon) and horizon > 0):
         raise ArgumentError(f"horizon must be a positive finite time, got {horizon!r}")
 
 
@@ -494,10 +581,18 @@ def _check(conf_type: str, conf_level: float) -> float:
     return float(stats.norm.ppf(0.5 + conf_level / 2))
 
 
-def kaplan_meier(data: pd.DataFrame, *, time: str, event: str, group: str | None = None,
-                 entry: str | None = None, weights: str | None = None,
-                 conf_level: float = 0.95, conf_type: str = "log",
-                 time_unit: str = "days") -> KaplanMeierResult:
+def kaplan_meier(
+    data: pd.DataFrame,
+    *,
+    time: str,
+    event: str,
+    group: str | None = None,
+    entry: str | None = None,
+    weights: str | None = None,
+    conf_level: float = 0.95,
+    conf_type: str = "log",
+    time_unit: str = "days",
+) -> KaplanMeierResult:
     """Kaplan-Meier survival by group, as R's ``survfit(Surv(time, event) ~ group)``.
 
     Parameters
@@ -532,18 +627,27 @@ def kaplan_meier(data: pd.DataFrame, *, time: str, event: str, group: str | None
     [0.8, 0.6, 0.3, 0.3]
     """
     z = _check(conf_type, conf_level)
-    s, codes, labels, _, _ = read_grouped(data, time=time, event=event, group=group,
-                                          entry=entry, weights=weights)
-    tables = risk_tables_by_group(s.time, s.event, codes, len(labels), entry=s.entry,
-                                  weights=s.weights)
-    curves = tuple(_curve(str(lab), rt, z, conf_type) for lab, rt in zip(labels, tables,
-                                                                         strict=True))
+    s, codes, labels, _, _ = read_grouped(
+        data, time=time, event=event, group=group, entry=entry, weights=weights
+    )
+    tables = risk_tables_by_group(
+        s.time, s.event, codes, len(labels), entry=s.entry, weights=s.weights
+    )
+    curves = tuple(
+        _curve(str(lab), rt, z, conf_type) for lab, rt in zip(labels, tables, strict=True)
+    )
     return KaplanMeierResult(curves, conf_type, float(conf_level), time_unit)
 
 
-def tables_from_counts(counts: pd.DataFrame, *, time: str, events: str, censored: str,
-                       group: str | None, strata: str | None = None
-                       ) -> tuple[list, list[list[RiskTable]]]:
+def tables_from_counts(
+    counts: pd.DataFrame,
+    *,
+    time: str,
+    events: str,
+    censored: str,
+    group: str | None,
+    strata: str | None = None,
+) -> tuple[list, list[list[RiskTable]]]:
     """Risk tables per (stratum, group) from aggregated counts; returns group labels and a
     list over strata of per-group tables."""
     if not isinstance(counts, pd.DataFrame):
@@ -551,8 +655,7 @@ def tables_from_counts(counts: pd.DataFrame, *, time: str, events: str, censored
     cols = [c for c in (time, events, censored, group, strata) if c is not None]
     missing = [c for c in cols if c not in counts.columns]
     if missing:
-        raise ArgumentError(f"column(s) {missing} not in counts; columns: "
-                            f"{list(counts.columns)}")
+        raise ArgumentError(f"column(s) {missing} not in counts; columns: {list(counts.columns)}")
     frame = counts[cols].dropna()
     nums = {}
     for c in (time, events, censored):
@@ -566,8 +669,7 @@ def tables_from_counts(counts: pd.DataFrame, *, time: str, events: str, censored
         codes, labels = np.zeros(len(frame), dtype=np.intp), ["all"]
     else:
         codes, labels = _label_codes(frame[group])
-    st = (np.zeros(len(frame), dtype=np.intp) if strata is None
-          else _label_codes(frame[strata])[0])
+    st = np.zeros(len(frame), dtype=np.intp) if strata is None else _label_codes(frame[strata])[0]
     out = []
     for s_code in range(int(st.max()) + 1 if len(st) else 0):
         in_s = st == s_code
@@ -583,11 +685,17 @@ def tables_from_counts(counts: pd.DataFrame, *, time: str, events: str, censored
     return labels, out
 
 
-def kaplan_meier_from_counts(counts: pd.DataFrame, *, time: str = "time",
-                             events: str = "events", censored: str = "censored",
-                             group: str | None = None, conf_level: float = 0.95,
-                             conf_type: str = "log", time_unit: str = "days"
-                             ) -> KaplanMeierResult:
+def kaplan_meier_from_counts(
+    counts: pd.DataFrame,
+    *,
+    time: str = "time",
+    events: str = "events",
+    censored: str = "censored",
+    group: str | None = None,
+    conf_level: float = 0.95,
+    conf_type: str = "log",
+    time_unit: str = "days",
+) -> KaplanMeierResult:
     """Kaplan-Meier from aggregated counts: rows of (group, time, events, censored).
 
     A registry's or database's ``GROUP BY group, time`` output is enough, so ten million
@@ -595,8 +703,10 @@ def kaplan_meier_from_counts(counts: pd.DataFrame, *, time: str = "time",
     underlying rows; rows with the same (group, time) are added up.
     """
     z = _check(conf_type, conf_level)
-    labels, per_stratum = tables_from_counts(counts, time=time, events=events,
-                                             censored=censored, group=group)
-    curves = tuple(_curve(str(lab), rt, z, conf_type)
-                   for lab, rt in zip(labels, per_stratum[0], strict=True))
+    labels, per_stratum = tables_from_counts(
+        counts, time=time, events=events, censored=censored, group=group
+    )
+    curves = tuple(
+        _curve(str(lab), rt, z, conf_type) for lab, rt in zip(labels, per_stratum[0], strict=True)
+    )
     return KaplanMeierResult(curves, conf_type, float(conf_level), time_unit)

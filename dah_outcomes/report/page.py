@@ -14,24 +14,24 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from dah_outcomes.arms import (
+from dah_outcomes.analyses.baseline import table_one
+from dah_outcomes.analyses.outcome_rates import rates
+from dah_outcomes.analyses.survival import survival_by_group
+from dah_outcomes.cohort import Cohort
+from dah_outcomes.endpoints.arms import (
     DEFAULT_ARMS,
     DEFAULT_ERAS,
     ArmDefinition,
     EraDefinition,
     arm_order,
 )
-from dah_outcomes.cohort import Cohort
-from dah_outcomes.endpoints import death_frame, recurrence_frame
+from dah_outcomes.endpoints.frames import death_frame, recurrence_frame
 from dah_outcomes.errors import ArgumentError, EstimationError, SmallSampleWarning
-from dah_outcomes.outcome_rates import rates
 from dah_outcomes.plotting import plot_cif, plot_flow, plot_forest, plot_km, to_svg
 from dah_outcomes.stats.competing import cumulative_incidence
 from dah_outcomes.stats.cox import cox_regression
 from dah_outcomes.stats.proportions import PROPORTION_METHODS
 from dah_outcomes.suppression import suppress_small_cells
-from dah_outcomes.survival import survival_by_group
-from dah_outcomes.table_one import table_one
 
 __all__ = ["report", "report_from_folder", "write_report"]
 
@@ -70,49 +70,84 @@ def _fmt_pct(x: float) -> str:
 def _flow_section(cohort: Cohort, flow: pd.DataFrame | None, min_cell: int | None) -> _Section:
     s = _Section("flow", "Participant flow")
     if flow is not None and {"step", "n"} <= set(flow.columns):
-        rows = [[str(r.step).strip(), r.n if pd.notna(r.n) else f"suppressed (<{min_cell})"]
-                for r in flow.itertuples()]
+        rows = [
+            [str(r.step).strip(), r.n if pd.notna(r.n) else f"suppressed (<{min_cell})"]
+            for r in flow.itertuples()
+        ]
         s.tables.append(_Table("Import accounting (STROBE item 13)", ["step", "n"], rows))
-    steps = [("Patients in the cohort", cohort.n_patients),
-             ("Patients with DAH", cohort.n_dah_patients),
-             ("First episodes analysed", cohort.n_dah_patients)]
+    steps = [
+        ("Patients in the cohort", cohort.n_patients),
+        ("Patients with DAH", cohort.n_dah_patients),
+        ("First episodes analysed", cohort.n_dah_patients),
+    ]
     if cohort.design != "population":
         steps = steps[1:]
-    exclusions = ([("SLE patients without DAH", cohort.n_patients - cohort.n_dah_patients)]
-                  if cohort.design == "population" else None)
+    exclusions = (
+        [("SLE patients without DAH", cohort.n_patients - cohort.n_dah_patients)]
+        if cohort.design == "population"
+        else None
+    )
     ax = plot_flow(steps, exclusions)
-    s.figures.append(_Figure(Markup(to_svg(ax)), "Participant flow from the cohort to the "
-                             "analysed first episodes.",
-                             "Flow diagram: " + "; ".join(f"{a}: {b}" for a, b in steps)))
+    s.figures.append(
+        _Figure(
+            Markup(to_svg(ax)),
+            "Participant flow from the cohort to the analysed first episodes.",
+            "Flow diagram: " + "; ".join(f"{a}: {b}" for a, b in steps),
+        )
+    )
     s.paragraphs.append(
         f"The cohort holds {cohort.n_patients:,} patients ({cohort.design.replace('_', ' ')}), "
         f"{cohort.n_dah_patients:,} with at least one DAH episode and {cohort.n_episodes:,} "
-        "episodes in all. Analyses describe each patient's first (index) episode.")
+        "episodes in all. Analyses describe each patient's first (index) episode."
+    )
     return s
 
 
-def _table_one_section(cohort: Cohort, by: str, arms: ArmDefinition, eras: EraDefinition,
-                       min_cell: int | None) -> _Section:
+def _table_one_section(
+    cohort: Cohort, by: str, arms: ArmDefinition, eras: EraDefinition, min_cell: int | None
+) -> _Section:
     t1 = table_one(cohort, by, arms=arms, eras=eras)
     frame = t1.to_frame()
     groups = list(t1.counts)
     if min_cell:
         # mask "k (p%)" cells whose k is below the threshold
         for g in ["overall", *groups]:
-            frame[g] = [c if not (k == "flag" and _count(c) is not None and 0 < _count(c)
-                                  < min_cell) else SUPPRESSED.format(n=min_cell)
-                        for c, k in zip(frame[g], frame["kind"], strict=True)]
-    cols = ["Characteristic", "Statistic", f"Overall (n = {sum(t1.counts.values()):,})",
-            *[f"{g} (n = {n:,})" for g, n in t1.counts.items()], "Missing", "SMD"]
-    rows = [[r["label"], r["statistic"], r["overall"], *[r[g] for g in groups], r["missing"],
-             "–" if not np.isfinite(r["smd"]) else f"{r['smd']:.2f}"]
-            for _, r in frame.iterrows()]
+            frame[g] = [
+                c
+                if not (k == "flag" and _count(c) is not None and 0 < _count(c) < min_cell)
+                else SUPPRESSED.format(n=min_cell)
+                for c, k in zip(frame[g], frame["kind"], strict=True)
+            ]
+    cols = [
+        "Characteristic",
+        "Statistic",
+        f"Overall (n = {sum(t1.counts.values()):,})",
+        *[f"{g} (n = {n:,})" for g, n in t1.counts.items()],
+        "Missing",
+        "SMD",
+    ]
+    rows = [
+        [
+            r["label"],
+            r["statistic"],
+            r["overall"],
+            *[r[g] for g in groups],
+            r["missing"],
+            "–" if not np.isfinite(r["smd"]) else f"{r['smd']:.2f}",
+        ]
+        for _, r in frame.iterrows()
+    ]
     s = _Section("table1", f"Table 1. Baseline characteristics by {by}")
-    s.tables.append(_Table(
-        f"Characteristics of DAH patients at their first episode, by {by}", cols, rows,
-        "n (%) for flags (percent of patients with the item recorded); median [IQR] for "
-        "measurements. Missing: per group. SMD: standardised mean difference (mean of "
-        "pairwise SMDs for more than two groups, as R's tableone)."))
+    s.tables.append(
+        _Table(
+            f"Characteristics of DAH patients at their first episode, by {by}",
+            cols,
+            rows,
+            "n (%) for flags (percent of patients with the item recorded); median [IQR] for "
+            "measurements. Missing: per group. SMD: standardised mean difference (mean of "
+            "pairwise SMDs for more than two groups, as R's tableone).",
+        )
+    )
     return s
 
 
@@ -123,9 +158,15 @@ def _count(cell: str) -> int | None:
         return None
 
 
-def _outcomes_section(cohort: Cohort, by: str, ci_method: str, conf_level: float,
-                      arms: ArmDefinition, eras: EraDefinition,
-                      min_cell: int | None) -> tuple[_Section, Any]:
+def _outcomes_section(
+    cohort: Cohort,
+    by: str,
+    ci_method: str,
+    conf_level: float,
+    arms: ArmDefinition,
+    eras: EraDefinition,
+    min_cell: int | None,
+) -> tuple[_Section, Any]:
     result = rates(cohort, by, ci_method=ci_method, conf_level=conf_level, arms=arms, eras=eras)
     frame = result.to_frame()
     frame["non_events"] = frame["total"] - frame["events"]
@@ -136,75 +177,100 @@ def _outcomes_section(cohort: Cohort, by: str, ci_method: str, conf_level: float
         for _, part in frame.groupby("endpoint", sort=False):
             groups = part[part["group"] != "overall"]
             rows = groups if len(groups) >= 2 else part
-            masked = suppress_small_cells(rows, ["events", "non_events"], min_cell,
-                                          total_column="total")
+            masked = suppress_small_cells(
+                rows, ["events", "non_events"], min_cell, total_column="total"
+            )
             hidden = masked["events"].isna() | masked["non_events"].isna()
             frame.loc[rows.index[hidden.to_numpy()], "events_shown"] = pd.NA
     level = f"{conf_level:.0%}"
     rows = []
     for r in frame.itertuples():
         suppressed = pd.isna(r.events_shown)
-        rows.append([r.endpoint.replace("_", " "), r.group,
-                     SUPPRESSED.format(n=min_cell) if suppressed else f"{int(r.events)}",
-                     int(r.total),
-                     "suppressed" if suppressed else _fmt_pct(r.estimate),
-                     "suppressed" if suppressed else
-                     f"{_fmt_pct(r.ci_low)} to {_fmt_pct(r.ci_high)}"])
+        rows.append(
+            [
+                r.endpoint.replace("_", " "),
+                r.group,
+                SUPPRESSED.format(n=min_cell) if suppressed else f"{int(r.events)}",
+                int(r.total),
+                "suppressed" if suppressed else _fmt_pct(r.estimate),
+                "suppressed" if suppressed else f"{_fmt_pct(r.ci_low)} to {_fmt_pct(r.ci_high)}",
+            ]
+        )
     s = _Section("outcomes", f"Outcomes by {by}")
-    s.tables.append(_Table(
-        f"Endpoints of the first DAH episode, overall and by {by}",
-        ["Endpoint", "Group", "Events", "Total", "Estimate", f"{level} CI"], rows,
-        f"CI: {PROPORTION_METHODS[ci_method]}, {level} level. Incidence is among all SLE "
-        "patients; other endpoints among DAH patients."))
+    s.tables.append(
+        _Table(
+            f"Endpoints of the first DAH episode, overall and by {by}",
+            ["Endpoint", "Group", "Events", "Total", "Estimate", f"{level} CI"],
+            rows,
+            f"CI: {PROPORTION_METHODS[ci_method]}, {level} level. Incidence is among all SLE "
+            "patients; other endpoints among DAH patients.",
+        )
+    )
     if result.incidence_rate is not None:
         r = result.incidence_rate
         s.paragraphs.append(
             f"Incidence of a first DAH episode: {r.estimate:.2f} per 1,000 person-years "
             f"({level} CI {r.ci_low:.2f} to {r.ci_high:.2f}, exact Poisson), "
-            f"{r.events:,} episodes over {r.person_time:,.0f} person-years.")
+            f"{r.events:,} episodes over {r.person_time:,.0f} person-years."
+        )
     return s, result
 
 
-def _methods_section(cohort: Cohort, by: str, ci_method: str, conf_level: float,
-                     arms: ArmDefinition, eras: EraDefinition, definitions: dict[str, str],
-                     extra_methods: list[str]) -> _Section:
+def _methods_section(
+    cohort: Cohort,
+    by: str,
+    ci_method: str,
+    conf_level: float,
+    arms: ArmDefinition,
+    eras: EraDefinition,
+    definitions: dict[str, str],
+    extra_methods: list[str],
+) -> _Section:
     import scipy
 
-    from dah_outcomes import __version__
+    from dah_outcomes._version import __version__
 
     s = _Section("methods", "Methods")
     arm_text = "; ".join(arms.describe())
     s.paragraphs.append(
         "Each DAH patient is described by the first (index) episode. Endpoints: "
-        + "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in definitions.items()) + ".")
+        + "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in definitions.items())
+        + "."
+    )
     s.paragraphs.append(
         f"Treatment arms were derived from the index episode's treatment flags by an ordered "
         f"definition (the first matching rule assigns the arm; a missing flag before a match "
         f"gives 'Unknown'): {arm_text}. Eras by onset date: before {eras.boundaries[0]} "
-        f"'{eras.labels[0]}', from it '{eras.labels[1]}'.")
+        f"'{eras.labels[0]}', from it '{eras.labels[1]}'."
+    )
     s.paragraphs.append(
         f"Proportions are given with {PROPORTION_METHODS[ci_method]}s at the "
         f"{conf_level:.0%} level; the incidence rate with an exact Poisson interval. "
-        f"Groups compared: {by}.")
+        f"Groups compared: {by}."
+    )
     s.paragraphs.extend(extra_methods)
     s.paragraphs.append(
         f"Software: dah_outcomes {__version__}, Python {platform.python_version()}, "
-        f"numpy {np.__version__}, pandas {pd.__version__}, scipy {scipy.__version__}.")
+        f"numpy {np.__version__}, pandas {pd.__version__}, scipy {scipy.__version__}."
+    )
     return s
 
 
-def _provenance_section(cohort: Cohort, min_cell: int | None, extra: dict[str, Any]
-                        ) -> _Section:
-    from dah_outcomes import __version__
+def _provenance_section(cohort: Cohort, min_cell: int | None, extra: dict[str, Any]) -> _Section:
+    from dah_outcomes._version import __version__
 
     prov = dict(cohort.provenance)
-    items: list[tuple[str, str]] = [("cohort fingerprint (sha256)", cohort.fingerprint),
-                                    ("package version", __version__),
-                                    ("design", str(cohort.design))]
+    items: list[tuple[str, str]] = [
+        ("cohort fingerprint (sha256)", cohort.fingerprint),
+        ("package version", __version__),
+        ("design", str(cohort.design)),
+    ]
     scenario = prov.get("scenario")
     if isinstance(scenario, dict):
-        items += [("scenario", str(scenario.get("name"))),
-                  ("scenario sha256", str(scenario.get("sha256")))]
+        items += [
+            ("scenario", str(scenario.get("name"))),
+            ("scenario sha256", str(scenario.get("sha256"))),
+        ]
     if "seed" in prov:
         items.append(("seed", str(prov["seed"])))
     for key, value in extra.items():
@@ -213,8 +279,9 @@ def _provenance_section(cohort: Cohort, min_cell: int | None, extra: dict[str, A
     if isinstance(loaded, dict):
         for name, digest in loaded.get("sha256", {}).items():
             items.append((f"source {name} sha256", str(digest)))
-    items.append(("small-cell suppression",
-                  f"counts below {min_cell} masked" if min_cell else "none"))
+    items.append(
+        ("small-cell suppression", f"counts below {min_cell} masked" if min_cell else "none")
+    )
     s = _Section("provenance", "Provenance")
     s.definitions = items
     s.paragraphs.append(
@@ -222,15 +289,24 @@ def _provenance_section(cohort: Cohort, min_cell: int | None, extra: dict[str, A
         "7 (variables: endpoint definitions), 12 (statistical methods), 13 (participant flow), "
         "14 (descriptive data: Table 1), 16 (main results with CIs); RECORD 6.1 and 7.1 "
         "(code lists and definitions: the arm and endpoint definitions above) and 12.1-12.3 "
-        "(data access and linkage: provenance and fingerprints).")
+        "(data access and linkage: provenance and fingerprints)."
+    )
     return s
 
 
-def report(cohort: Cohort, *, by: str = "arm", ci_method: str = "wilson",
-           conf_level: float = 0.95, min_cell: int | None = None,
-           arms: ArmDefinition = DEFAULT_ARMS, eras: EraDefinition = DEFAULT_ERAS,
-           flow: pd.DataFrame | None = None, title: str | None = None,
-           extra_provenance: dict[str, Any] | None = None) -> str:
+def report(
+    cohort: Cohort,
+    *,
+    by: str = "arm",
+    ci_method: str = "wilson",
+    conf_level: float = 0.95,
+    min_cell: int | None = None,
+    arms: ArmDefinition = DEFAULT_ARMS,
+    eras: EraDefinition = DEFAULT_ERAS,
+    flow: pd.DataFrame | None = None,
+    title: str | None = None,
+    extra_provenance: dict[str, Any] | None = None,
+) -> str:
     """The analysis report as one self-contained HTML page.
 
     Parameters
@@ -257,33 +333,48 @@ def report(cohort: Cohort, *, by: str = "arm", ci_method: str = "wilson",
     """
     from jinja2 import Environment, select_autoescape
 
-    if min_cell is not None and (isinstance(min_cell, bool) or not isinstance(min_cell, int)
-                                 or min_cell < 1):
+    if min_cell is not None and (
+        isinstance(min_cell, bool) or not isinstance(min_cell, int) or min_cell < 1
+    ):
         raise ArgumentError(f"min_cell must be a positive whole number, got {min_cell!r}")
-    sections = [_flow_section(cohort, flow, min_cell),
-                _table_one_section(cohort, by, arms, eras, min_cell)]
-    outcomes, result = _outcomes_section(cohort, by, ci_method, conf_level, arms, eras,
-                                         min_cell)
+    sections = [
+        _flow_section(cohort, flow, min_cell),
+        _table_one_section(cohort, by, arms, eras, min_cell),
+    ]
+    outcomes, result = _outcomes_section(cohort, by, ci_method, conf_level, arms, eras, min_cell)
     sections.append(outcomes)
     extra_methods: list[str] = []
     survival = _survival_sections(cohort, by, conf_level, arms, eras, min_cell, extra_methods)
     sections.extend(survival)
-    sections.append(_methods_section(cohort, by, ci_method, conf_level, arms, eras,
-                                     dict(result.definitions), extra_methods))
+    sections.append(
+        _methods_section(
+            cohort, by, ci_method, conf_level, arms, eras, dict(result.definitions), extra_methods
+        )
+    )
     sections.append(_provenance_section(cohort, min_cell, extra_provenance or {}))
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
     template = env.from_string(
-        (resources.files("dah_outcomes") / "templates" / "report.html.j2").read_text("utf-8"))
+        (resources.files("dah_outcomes.report") / "templates" / "report.html.j2").read_text("utf-8")
+    )
     return template.render(
         title=title or "Diffuse alveolar haemorrhage in SLE: outcomes report",
-        subtitle=(f"{cohort.n_dah_patients:,} DAH patients, {cohort.n_episodes:,} episodes; "
-                  f"cohort {cohort.fingerprint[:12]}"),
-        sections=sections)
+        subtitle=(
+            f"{cohort.n_dah_patients:,} DAH patients, {cohort.n_episodes:,} episodes; "
+            f"cohort {cohort.fingerprint[:12]}"
+        ),
+        sections=sections,
+    )
 
 
-def _survival_sections(cohort: Cohort, by: str, conf_level: float, arms: ArmDefinition,
-                       eras: EraDefinition, min_cell: int | None,
-                       methods: list[str]) -> list[_Section]:
+def _survival_sections(
+    cohort: Cohort,
+    by: str,
+    conf_level: float,
+    arms: ArmDefinition,
+    eras: EraDefinition,
+    min_cell: int | None,
+    methods: list[str],
+) -> list[_Section]:
     """Survival from first DAH onset by group: Kaplan-Meier with at-risk table, landmarks,
     medians and the log-rank test."""
     if by not in ("arm", "era"):
@@ -293,77 +384,113 @@ def _survival_sections(cohort: Cohort, by: str, conf_level: float, arms: ArmDefi
     horizon = 5 * 365
     ax = plot_km(result.km, at_risk_times=[0, 365, 730, 1095, 1460, 1825])
     ax.set_xlim(0, horizon)
-    s.figures.append(_Figure(
-        Markup(to_svg(ax)),
-        f"Kaplan-Meier survival from first DAH onset by {by} ({conf_level:.0%} pointwise CI, "
-        "log transform); + marks censoring; numbers at risk below the axis.",
-        f"Kaplan-Meier curves of survival by {by} over five years, with numbers at risk"))
+    s.figures.append(
+        _Figure(
+            Markup(to_svg(ax)),
+            f"Kaplan-Meier survival from first DAH onset by {by} ({conf_level:.0%} pointwise CI, "
+            "log transform); + marks censoring; numbers at risk below the axis.",
+            f"Kaplan-Meier curves of survival by {by} over five years, with numbers at risk",
+        )
+    )
     level = f"{conf_level:.0%}"
     rows = []
     for _, r in result.landmarks.iterrows():
         n = r["n_risk"]
         small = bool(min_cell) and 0 < n < (min_cell or 0)
-        rows.append([r["group"], int(r["time"]),
-                     SUPPRESSED.format(n=min_cell) if small else int(n),
-                     _fmt_pct(r["survival"]),
-                     f"{_fmt_pct(r['ci_lower'])} to {_fmt_pct(r['ci_upper'])}"])
-    s.tables.append(_Table(f"Survival at 30 days, 90 days and 1 year by {by}",
-                           [by.capitalize(), "Day", "At risk", "Survival", f"{level} CI"], rows))
+        rows.append(
+            [
+                r["group"],
+                int(r["time"]),
+                SUPPRESSED.format(n=min_cell) if small else int(n),
+                _fmt_pct(r["survival"]),
+                f"{_fmt_pct(r['ci_lower'])} to {_fmt_pct(r['ci_upper'])}",
+            ]
+        )
+    s.tables.append(
+        _Table(
+            f"Survival at 30 days, 90 days and 1 year by {by}",
+            [by.capitalize(), "Day", "At risk", "Survival", f"{level} CI"],
+            rows,
+        )
+    )
     med = result.medians
-    s.tables.append(_Table(
-        "Median survival (days)", [by.capitalize(), "Patients", "Deaths", "Median",
-                                   f"{level} CI"],
-        [[r["group"], int(r["n"]), int(r["events"]),
-          "not reached" if pd.isna(r["time"]) else f"{r['time']:.0f}",
-          f"{'–' if pd.isna(r['ci_lower']) else f'{r.ci_lower:.0f}'} to "
-          f"{'not reached' if pd.isna(r['ci_upper']) else f'{r.ci_upper:.0f}'}"]
-         for _, r in med.iterrows()]))
+    s.tables.append(
+        _Table(
+            "Median survival (days)",
+            [by.capitalize(), "Patients", "Deaths", "Median", f"{level} CI"],
+            [
+                [
+                    r["group"],
+                    int(r["n"]),
+                    int(r["events"]),
+                    "not reached" if pd.isna(r["time"]) else f"{r['time']:.0f}",
+                    f"{'–' if pd.isna(r['ci_lower']) else f'{r.ci_lower:.0f}'} to "
+                    f"{'not reached' if pd.isna(r['ci_upper']) else f'{r.ci_upper:.0f}'}",
+                ]
+                for _, r in med.iterrows()
+            ],
+        )
+    )
     rec = recurrence_frame(cohort, arms=arms, eras=eras)
     cif = cumulative_incidence(rec, time="time", event="event", group=by, n_causes=2)
     ax = plot_cif(cif, cause=1, ylabel="Cumulative incidence of recurrence")
     ax.set_xlim(0, horizon)
     at = cif.at([365, 1825], cause=1)
-    s.figures.append(_Figure(
-        Markup(to_svg(ax)),
-        f"Cumulative incidence of a first recurrence by {by}, death before recurrence as a "
-        "competing event (Aalen-Johansen).",
-        "Cumulative incidence of recurrence by group: " + "; ".join(
-            f"{r.group} {r.cif:.0%} at {int(r.time)} days" for r in at.itertuples())))
-    methods.append("The cumulative incidence of a first DAH recurrence was estimated by "
-                   "Aalen-Johansen with death before recurrence as a competing event (not by "
-                   "1 - Kaplan-Meier, which would overstate it).")
+    s.figures.append(
+        _Figure(
+            Markup(to_svg(ax)),
+            f"Cumulative incidence of a first recurrence by {by}, death before recurrence as a "
+            "competing event (Aalen-Johansen).",
+            "Cumulative incidence of recurrence by group: "
+            + "; ".join(f"{r.group} {r.cif:.0%} at {int(r.time)} days" for r in at.itertuples()),
+        )
+    )
+    methods.append(
+        "The cumulative incidence of a first DAH recurrence was estimated by "
+        "Aalen-Johansen with death before recurrence as a competing event (not by "
+        "1 - Kaplan-Meier, which would overstate it)."
+    )
     forest = _hazard_ratio_figure(cohort, by, arms, eras, conf_level)
     if forest is not None:
         s.figures.append(forest)
         methods.append(
             "Hazard ratios of death come from a Cox model (Efron ties) with the first "
             f"{by} as reference, adjusted for severe presentation, infection and mechanical "
-            "ventilation at the first episode (and era when grouping by arm).")
+            "ventilation at the first episode (and era when grouping by arm)."
+        )
     if result.logrank is not None:
         lr = result.logrank
-        s.paragraphs.append(f"Log-rank test across {by}s: chi-square {lr.statistic:.2f} on "
-                            f"{lr.df} df, p = {lr.p_value:.3g}.")
+        s.paragraphs.append(
+            f"Log-rank test across {by}s: chi-square {lr.statistic:.2f} on "
+            f"{lr.df} df, p = {lr.p_value:.3g}."
+        )
         methods.append(
             "Survival from the first DAH onset (death from any cause, censored at the end of "
             "follow-up) was estimated by Kaplan-Meier with Greenwood variances and log-"
             f"transformed {level} pointwise intervals; medians as R's quantile.survfit; groups "
             "compared by the log-rank test. Arms were not randomised: differences are "
-            "confounded by indication (sicker patients receive more aggressive treatment).")
+            "confounded by indication (sicker patients receive more aggressive treatment)."
+        )
     return [s]
 
 
-def _hazard_ratio_figure(cohort: Cohort, by: str, arms: ArmDefinition, eras: EraDefinition,
-                         conf_level: float) -> _Figure | None:
+def _hazard_ratio_figure(
+    cohort: Cohort, by: str, arms: ArmDefinition, eras: EraDefinition, conf_level: float
+) -> _Figure | None:
     """Forest plot of the adjusted Cox hazard ratios of death by group (None if not
     estimable, e.g. a single group or no deaths)."""
     frame = death_frame(cohort, arms=arms, eras=eras)
-    groups = arm_order(list(frame[by].unique()), arms) if by == "arm" else sorted(
-        frame[by].unique())
+    groups = (
+        arm_order(list(frame[by].unique()), arms) if by == "arm" else sorted(frame[by].unique())
+    )
     if len(groups) < 2 or frame["event"].sum() == 0:
         return None
     frame[by] = pd.Categorical(frame[by], categories=groups)
-    adjust = [c for c in ("severe", "infection", "mechanical_ventilation") if c in frame
-              and frame[c].notna().all()]
+    adjust = [
+        c
+        for c in ("severe", "infection", "mechanical_ventilation")
+        if c in frame and frame[c].notna().all()
+    ]
     if by == "arm":
         frame["historical_era"] = (frame["era"] == eras.labels[0]).astype(float)
         adjust.append("historical_era")
@@ -372,8 +499,9 @@ def _hazard_ratio_figure(cohort: Cohort, by: str, arms: ArmDefinition, eras: Era
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SmallSampleWarning)
-            fit = cox_regression(frame, time="time", event="event", covariates=[by, *adjust],
-                                 conf_level=conf_level)
+            fit = cox_regression(
+                frame, time="time", event="event", covariates=[by, *adjust], conf_level=conf_level
+            )
     except (EstimationError, ArgumentError):
         return None
     if np.any(np.abs(fit.coef) > 15) or np.any(fit.naive_se > 1e3):
@@ -381,12 +509,15 @@ def _hazard_ratio_figure(cohort: Cohort, by: str, arms: ArmDefinition, eras: Era
     table = fit.to_frame()
     ax = plot_forest(table)
     ax.set_title(f"Adjusted hazard ratios of death (reference: {groups[0]})", loc="left")
-    return _Figure(Markup(to_svg(ax)),
-                   f"Cox hazard ratios of death with {conf_level:.0%} CIs; arms are not "
-                   "randomised, so residual confounding by indication remains.",
-                   "Forest plot of hazard ratios: " + "; ".join(
-                       f"{t} {h:.2f}" for t, h in zip(table["term"], table["hazard_ratio"],
-                                                      strict=True)))
+    return _Figure(
+        Markup(to_svg(ax)),
+        f"Cox hazard ratios of death with {conf_level:.0%} CIs; arms are not "
+        "randomised, so residual confounding by indication remains.",
+        "Forest plot of hazard ratios: "
+        + "; ".join(
+            f"{t} {h:.2f}" for t, h in zip(table["term"], table["hazard_ratio"], strict=True)
+        ),
+    )
 
 
 def report_from_folder(cohort: Cohort, folder: str | Path, **kwargs: Any) -> str:

@@ -7,9 +7,15 @@ from typing import Any
 
 import pandas as pd
 
-from dah_outcomes.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition, arm_order
 from dah_outcomes.cohort import Cohort
-from dah_outcomes.endpoints import (
+from dah_outcomes.endpoints.arms import (
+    DEFAULT_ARMS,
+    DEFAULT_ERAS,
+    ArmDefinition,
+    EraDefinition,
+    arm_order,
+)
+from dah_outcomes.endpoints.frames import (
     ENDPOINTS,
     _window_definition,
     incidence_frame,
@@ -71,19 +77,30 @@ class OutcomeRates(ResultMixin):
         """One endpoint's estimate as a :class:`ProportionCI`."""
         rows = self.table[(self.table["endpoint"] == endpoint) & (self.table["group"] == group)]
         if rows.empty:
-            raise ArgumentError(f"no rate for endpoint {endpoint!r} in group {group!r}; "
-                                f"endpoints: {sorted(self.table['endpoint'].unique())}, groups: "
-                                f"{sorted(self.table['group'].unique())}")
+            raise ArgumentError(
+                f"no rate for endpoint {endpoint!r} in group {group!r}; "
+                f"endpoints: {sorted(self.table['endpoint'].unique())}, groups: "
+                f"{sorted(self.table['group'].unique())}"
+            )
         r = rows.iloc[0]
-        return ProportionCI(int(r["events"]), int(r["total"]), float(r["estimate"]),
-                            float(r["ci_low"]), float(r["ci_high"]), str(r["method"]),
-                            float(r["conf_level"]))
+        return ProportionCI(
+            int(r["events"]),
+            int(r["total"]),
+            float(r["estimate"]),
+            float(r["ci_low"]),
+            float(r["ci_high"]),
+            str(r["method"]),
+            float(r["conf_level"]),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """``{"rates": {endpoint: {...}}, "groups": {group: {endpoint: {...}}}, ...}``."""
+
         def block(frame: pd.DataFrame) -> dict[str, Any]:
-            return {r["endpoint"]: {k: json_safe(r[k]) for k in _ROW_FIELDS}
-                    for _, r in frame.iterrows()}
+            return {
+                r["endpoint"]: {k: json_safe(r[k]) for k in _ROW_FIELDS}
+                for _, r in frame.iterrows()
+            }
 
         out: dict[str, Any] = {
             "rates": block(self.table[self.table["group"] == "overall"]),
@@ -91,7 +108,8 @@ class OutcomeRates(ResultMixin):
             "ci_method": self.ci_method,
             "conf_level": self.conf_level,
             "incidence_rate_per_1000_person_years": (
-                None if self.incidence_rate is None else self.incidence_rate.to_dict()),
+                None if self.incidence_rate is None else self.incidence_rate.to_dict()
+            ),
             "definitions": dict(self.definitions),
             "fingerprint": self.fingerprint,
         }
@@ -105,20 +123,37 @@ class OutcomeRates(ResultMixin):
         return f"Outcome rates ({PROPORTION_METHODS[self.ci_method]}, {level} CI)"
 
 
-def _row(endpoint: str, group: str, flags: pd.Series, method: str, level: float,
-         unit: str) -> dict[str, Any]:
+def _row(
+    endpoint: str, group: str, flags: pd.Series, method: str, level: float, unit: str
+) -> dict[str, Any]:
     known = flags.dropna().astype(bool)
     ci = proportion_ci(int(known.sum()), len(known), method=method, conf_level=level)
-    return {"endpoint": endpoint, "group": group, "events": ci.events, "total": ci.total,
-            "n_missing": int(len(flags) - len(known)), "estimate": ci.estimate,
-            "ci_low": ci.ci_low, "ci_high": ci.ci_high, "method": method,
-            "conf_level": ci.conf_level, "unit": unit}
+    return {
+        "endpoint": endpoint,
+        "group": group,
+        "events": ci.events,
+        "total": ci.total,
+        "n_missing": int(len(flags) - len(known)),
+        "estimate": ci.estimate,
+        "ci_low": ci.ci_low,
+        "ci_high": ci.ci_high,
+        "method": method,
+        "conf_level": ci.conf_level,
+        "unit": unit,
+    }
 
 
-def rates(cohort: Cohort, by: str | None = None, *, ci_method: str = "wilson",
-          conf_level: float = 0.95, arms: ArmDefinition = DEFAULT_ARMS,
-          arm_column: str | None = None, eras: EraDefinition = DEFAULT_ERAS,
-          death_within_days: int | None = None) -> OutcomeRates:
+def rates(
+    cohort: Cohort,
+    by: str | None = None,
+    *,
+    ci_method: str = "wilson",
+    conf_level: float = 0.95,
+    arms: ArmDefinition = DEFAULT_ARMS,
+    arm_column: str | None = None,
+    eras: EraDefinition = DEFAULT_ERAS,
+    death_within_days: int | None = None,
+) -> OutcomeRates:
     """Rates of every DAH endpoint with confidence intervals.
 
     Parameters
@@ -151,10 +186,12 @@ def rates(cohort: Cohort, by: str | None = None, *, ci_method: str = "wilson",
     if by is not None and by not in BY_CHOICES:
         raise ArgumentError(f"by must be one of {list(BY_CHOICES)} or None, got {by!r}")
     if ci_method not in PROPORTION_METHODS:
-        raise ArgumentError(f"ci_method must be one of {sorted(PROPORTION_METHODS)}, "
-                            f"got {ci_method!r}")
-    outcomes = patient_outcomes(cohort, arms=arms, arm_column=arm_column, eras=eras,
-                                death_within_days=death_within_days)
+        raise ArgumentError(
+            f"ci_method must be one of {sorted(PROPORTION_METHODS)}, got {ci_method!r}"
+        )
+    outcomes = patient_outcomes(
+        cohort, arms=arms, arm_column=arm_column, eras=eras, death_within_days=death_within_days
+    )
     definitions = {name: e.definition for name, e in ENDPOINTS.items()}
     if death_within_days is not None:
         definitions["mortality"] = _window_definition(death_within_days)
@@ -162,22 +199,25 @@ def rates(cohort: Cohort, by: str | None = None, *, ci_method: str = "wilson",
     incidence_rate = None
     if cohort.design == "population":
         inc = incidence_frame(cohort)
-        rows.append(_row("incidence", "overall", inc["dah"], ci_method, conf_level,
-                         "sle_patients"))
-        incidence_rate = rate_ci(int(inc["dah"].sum()), float(inc["person_years"].sum()),
-                                 per=1000.0, conf_level=conf_level)
+        rows.append(_row("incidence", "overall", inc["dah"], ci_method, conf_level, "sle_patients"))
+        incidence_rate = rate_ci(
+            int(inc["dah"].sum()),
+            float(inc["person_years"].sum()),
+            per=1000.0,
+            conf_level=conf_level,
+        )
     else:
         definitions.pop("incidence")
     endpoints = [e for e in ENDPOINTS.values() if e.unit == "dah_patients"]
     for e in endpoints:
-        rows.append(_row(e.name, "overall", outcomes[e.column], ci_method, conf_level,
-                         e.unit))
+        rows.append(_row(e.name, "overall", outcomes[e.column], ci_method, conf_level, e.unit))
     if by is not None:
         if by in ("site", "sex"):
             p = cohort.patients.set_index("patient_id")
             if by not in p:
-                raise ArgumentError(f"cannot group by {by!r}: the patients table has no "
-                                    f"{by!r} column")
+                raise ArgumentError(
+                    f"cannot group by {by!r}: the patients table has no {by!r} column"
+                )
             outcomes[by] = p[by].reindex(outcomes["patient_id"]).fillna("Unknown").to_numpy()
         labels = outcomes[by].astype(str)
         order = arm_order(list(labels.unique()), arms) if by == "arm" else sorted(labels.unique())
@@ -186,6 +226,12 @@ def rates(cohort: Cohort, by: str | None = None, *, ci_method: str = "wilson",
             for e in endpoints:
                 rows.append(_row(e.name, g, sub[e.column], ci_method, conf_level, e.unit))
     table = pd.DataFrame(rows)
-    return OutcomeRates(table=table, incidence_rate=incidence_rate, by=by, ci_method=ci_method,
-                        conf_level=float(conf_level), definitions=definitions,
-                        fingerprint=cohort.fingerprint)
+    return OutcomeRates(
+        table=table,
+        incidence_rate=incidence_rate,
+        by=by,
+        ci_method=ci_method,
+        conf_level=float(conf_level),
+        definitions=definitions,
+        fingerprint=cohort.fingerprint,
+    )

@@ -9,15 +9,16 @@ from matplotlib.axes import Axes
 from matplotlib.patches import Polygon
 from scipy import stats
 
-from dah_outcomes.plotting import new_axes
+from dah_outcomes.plotting._axes import new_axes
 from dah_outcomes.stats.meta import MetaProportionResult
 from dah_outcomes.stats.proportions import proportion_ci
 
 __all__ = ["plot_funnel", "plot_meta_forest"]
 
 
-def plot_meta_forest(result: MetaProportionResult, *, ax: Axes | None = None,
-                     xlabel: str = "Proportion") -> Axes:
+def plot_meta_forest(
+    result: MetaProportionResult, *, ax: Axes | None = None, xlabel: str = "Proportion"
+) -> Axes:
     """Per-study proportions with exact (Clopper-Pearson) CIs, square size by weight, the
     pooled estimate as a diamond and the prediction interval as a line beneath it."""
     s = result.studies
@@ -28,23 +29,44 @@ def plot_meta_forest(result: MetaProportionResult, *, ax: Axes | None = None,
         for yi, (_, r) in zip(y, s.iterrows(), strict=True):
             ci = proportion_ci(int(r["events"]), int(r["total"]), method="clopper-pearson")
             ax.hlines(yi, ci.ci_low, ci.ci_high, color="#4a4a4a", lw=1)
-            ax.plot(r["proportion"], yi, "s", color="#1f4e79",
-                    ms=3 + 9 * np.sqrt(r["weight"] / s["weight"].max()))
-            ax.annotate(f"{int(r['events'])}/{int(r['total'])}", (1.01, yi),
-                        xycoords=("axes fraction", "data"), va="center")
-        diamond = Polygon([(result.ci_low, 0.5), (result.pooled, 0.8), (result.ci_high, 0.5),
-                           (result.pooled, 0.2)], closed=True, color="#c55a11")
+            ax.plot(
+                r["proportion"],
+                yi,
+                "s",
+                color="#1f4e79",
+                ms=3 + 9 * np.sqrt(r["weight"] / s["weight"].max()),
+            )
+            ax.annotate(
+                f"{int(r['events'])}/{int(r['total'])}",
+                (1.01, yi),
+                xycoords=("axes fraction", "data"),
+                va="center",
+            )
+        diamond = Polygon(
+            [
+                (result.ci_low, 0.5),
+                (result.pooled, 0.8),
+                (result.ci_high, 0.5),
+                (result.pooled, 0.2),
+            ],
+            closed=True,
+            color="#c55a11",
+        )
         ax.add_patch(diamond)
         ax.hlines(-0.2, result.pi_low, result.pi_high, color="#c55a11", lw=2)
-        ax.set_yticks([*y, 0.5, -0.2],
-                      [*s["label"].astype(str), "pooled (random effects)", "prediction interval"])
+        ax.set_yticks(
+            [*y, 0.5, -0.2],
+            [*s["label"].astype(str), "pooled (random effects)", "prediction interval"],
+        )
         ax.axvline(result.pooled, color="#c55a11", lw=0.6, ls=":")
         ax.set_xlim(0, 1)
         ax.set_ylim(-0.8, k + 1.8)
         ax.set_xlabel(xlabel)
-        ax.set_title(f"{result.method}, {result.transform}: pooled {result.pooled:.0%} "
-                     f"({result.ci_low:.0%}-{result.ci_high:.0%}); I² {result.i2:.0f}%",
-                     loc="left")
+        ax.set_title(
+            f"{result.method}, {result.transform}: pooled {result.pooled:.0%} "
+            f"({result.ci_low:.0%}-{result.ci_high:.0%}); I² {result.i2:.0f}%",
+            loc="left",
+        )
         ax.grid(axis="x", color="#e5e5e5")
     return ax
 

@@ -93,27 +93,44 @@ class ArmDefinition:
     def describe(self) -> list[str]:
         """One sentence per arm, in order."""
         return [f"{a.name}: {a.description}" for a in self.arms] + [
-            f"{self.otherwise}: any other treatment combination"]
+            f"{self.otherwise}: any other treatment combination"
+        ]
 
 
 _STEROIDS = ("methylprednisolone_pulse", "oral_prednisone")
 
 #: The default arms, in order of precedence.
-DEFAULT_ARMS = ArmDefinition(arms=(
-    Arm("MP+CYC+PLEX", all_of=("methylprednisolone_pulse", "cyclophosphamide", "plasmapheresis"),
-        description="IV methylprednisolone pulses + cyclophosphamide + plasmapheresis"),
-    Arm("MP+CYC", all_of=("methylprednisolone_pulse", "cyclophosphamide"),
-        none_of=("plasmapheresis",),
-        description="IV methylprednisolone pulses + cyclophosphamide, no plasmapheresis"),
-    Arm("Rituximab", all_of=("rituximab",),
-        description="any regimen containing rituximab (and not an arm above)"),
-    Arm("Steroids without CYC", any_of=_STEROIDS, none_of=("cyclophosphamide",),
-        description="glucocorticoids (IV pulses or oral) without cyclophosphamide"),
-))
+DEFAULT_ARMS = ArmDefinition(
+    arms=(
+        Arm(
+            "MP+CYC+PLEX",
+            all_of=("methylprednisolone_pulse", "cyclophosphamide", "plasmapheresis"),
+            description="IV methylprednisolone pulses + cyclophosphamide + plasmapheresis",
+        ),
+        Arm(
+            "MP+CYC",
+            all_of=("methylprednisolone_pulse", "cyclophosphamide"),
+            none_of=("plasmapheresis",),
+            description="IV methylprednisolone pulses + cyclophosphamide, no plasmapheresis",
+        ),
+        Arm(
+            "Rituximab",
+            all_of=("rituximab",),
+            description="any regimen containing rituximab (and not an arm above)",
+        ),
+        Arm(
+            "Steroids without CYC",
+            any_of=_STEROIDS,
+            none_of=("cyclophosphamide",),
+            description="glucocorticoids (IV pulses or oral) without cyclophosphamide",
+        ),
+    )
+)
 
 
-def assign_arms(episodes: pd.DataFrame, definition: ArmDefinition = DEFAULT_ARMS, *,
-                column: str | None = None) -> pd.Series:
+def assign_arms(
+    episodes: pd.DataFrame, definition: ArmDefinition = DEFAULT_ARMS, *, column: str | None = None
+) -> pd.Series:
     """Arm of each episode.
 
     Parameters
@@ -133,8 +150,9 @@ def assign_arms(episodes: pd.DataFrame, definition: ArmDefinition = DEFAULT_ARMS
     """
     if column is not None:
         if column not in episodes:
-            raise ArgumentError(f"arm column {column!r} not found; columns: "
-                                f"{list(episodes.columns)}")
+            raise ArgumentError(
+                f"arm column {column!r} not found; columns: {list(episodes.columns)}"
+            )
         return episodes[column].astype("string").fillna(UNKNOWN).astype(object)
     needed = sorted({f for a in definition.arms for f in a.flags})
     missing = [f for f in needed if f not in episodes]
@@ -165,8 +183,10 @@ class EraDefinition:
 
     def __post_init__(self) -> None:
         if len(self.labels) != len(self.boundaries) + 1:
-            raise ArgumentError("an era definition needs one more label than boundaries, got "
-                                f"{len(self.labels)} labels and {len(self.boundaries)} boundaries")
+            raise ArgumentError(
+                "an era definition needs one more label than boundaries, got "
+                f"{len(self.labels)} labels and {len(self.boundaries)} boundaries"
+            )
         if list(self.boundaries) != sorted(self.boundaries):
             raise ArgumentError(f"era boundaries must be increasing, got {self.boundaries}")
 

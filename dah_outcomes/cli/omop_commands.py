@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from dah_outcomes.progress import progress_bar
+from dah_outcomes.cli.progress import progress_bar
 
 __all__ = ["register"]
 
@@ -18,18 +18,23 @@ def _extract(args: argparse.Namespace) -> int:
 
     result = extract_cohort(args.db, engine=args.engine, definition=args.definition)
     out = Path(args.out)
-    save_cohort(result.cohort, out, extra={"denominators": result.denominators.to_dict(
-        orient="records")})
+    save_cohort(
+        result.cohort, out, extra={"denominators": result.denominators.to_dict(orient="records")}
+    )
     denominators = result.denominators
     write_atomic(out / "denominators.csv", lambda p: denominators.to_csv(p, index=False))
     text = result.definition_text + "\n"
     write_atomic(out / "definition.txt", lambda p: p.write_text(text, encoding="utf-8"))
     inc, rate = result.incidence()
     print(result.definition_text)
-    print(f"\n{result.cohort.n_dah_patients:,} DAH patients, {result.cohort.n_episodes:,} "
-          f"episodes among {inc.total:,} SLE patients ({args.engine}); written to {out}")
-    print(f"incidence {inc.estimate:.2%} ({inc.ci_low:.2%} to {inc.ci_high:.2%}); "
-          f"{rate.estimate:.2f} per 1,000 person-years ({rate.ci_low:.2f} to {rate.ci_high:.2f})")
+    print(
+        f"\n{result.cohort.n_dah_patients:,} DAH patients, {result.cohort.n_episodes:,} "
+        f"episodes among {inc.total:,} SLE patients ({args.engine}); written to {out}"
+    )
+    print(
+        f"incidence {inc.estimate:.2%} ({inc.ci_low:.2%} to {inc.ci_high:.2%}); "
+        f"{rate.estimate:.2f} per 1,000 person-years ({rate.ci_low:.2f} to {rate.ci_high:.2f})"
+    )
     return 0
 
 
@@ -38,16 +43,24 @@ def _synthesize(args: argparse.Namespace) -> int:
     from dah_outcomes.omop.synthesize import OmopNoise, write_omop
     from dah_outcomes.synthetic.cohorts import generate_cohort
 
-    cohort = generate_cohort(args.scenario, n_sle=args.n_sle, seed=args.seed,
-                             progress=progress_bar("generating"))
-    counts = write_omop(cohort, args.out, seed=args.seed,
-                        noise=OmopNoise(rows_per_person=args.noise_rows),
-                        to_duckdb=str(args.out).endswith(".duckdb"),
-                        progress=progress_bar("writing"))
+    cohort = generate_cohort(
+        args.scenario, n_sle=args.n_sle, seed=args.seed, progress=progress_bar("generating")
+    )
+    counts = write_omop(
+        cohort,
+        args.out,
+        seed=args.seed,
+        noise=OmopNoise(rows_per_person=args.noise_rows),
+        to_duckdb=str(args.out).endswith(".duckdb"),
+        progress=progress_bar("writing"),
+    )
     if args.truth:
         save_cohort(cohort, args.truth)
-    summary: dict[str, Any] = {"out": str(args.out), "rows": counts,
-                               "fingerprint": cohort.fingerprint}
+    summary: dict[str, Any] = {
+        "out": str(args.out),
+        "rows": counts,
+        "fingerprint": cohort.fingerprint,
+    }
     print(json.dumps(summary, indent=2))
     return 0
 
@@ -66,9 +79,12 @@ def register(sub: Any) -> None:
     sy.add_argument("--scenario", default="seed-article")
     sy.add_argument("--n-sle", type=int, default=20_000)
     sy.add_argument("--seed", type=int, default=0)
-    sy.add_argument("--noise-rows", type=float, default=5.0,
-                    help="unrelated condition rows per person (Poisson mean)")
-    sy.add_argument("--out", required=True,
-                    help="folder of Parquet tables, or a .duckdb file")
+    sy.add_argument(
+        "--noise-rows",
+        type=float,
+        default=5.0,
+        help="unrelated condition rows per person (Poisson mean)",
+    )
+    sy.add_argument("--out", required=True, help="folder of Parquet tables, or a .duckdb file")
     sy.add_argument("--truth", help="also write the generating cohort to this folder")
     sy.set_defaults(func=_synthesize)

@@ -1,0 +1,25 @@
+"""Analyses: a validated cohort in, a frozen result out. They wire the DAH endpoints to the
+statistics and are what the command line, the report and the notebooks call."""
+
+from dah_outcomes.analyses.baseline import TableOne, table_one
+from dah_outcomes.analyses.outcome_rates import OutcomeRates, rates
+from dah_outcomes.analyses.small_series import SeriesSpread, small_series_spread
+from dah_outcomes.analyses.survival import (
+    RecurrenceByGroup,
+    SurvivalByGroup,
+    recurrence_by_group,
+    survival_by_group,
+)
+
+__all__ = [
+    "OutcomeRates",
+    "RecurrenceByGroup",
+    "SeriesSpread",
+    "SurvivalByGroup",
+    "TableOne",
+    "rates",
+    "recurrence_by_group",
+    "small_series_spread",
+    "survival_by_group",
+    "table_one",
+]

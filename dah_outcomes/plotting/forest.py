@@ -1,0 +1,56 @@
+"""Forest plots of ratios (hazard ratios and the like) on a log axis."""
+
+from __future__ import annotations
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+
+from dah_outcomes.plotting._axes import new_axes
+
+__all__ = ["plot_forest"]
+
+
+def plot_forest(
+    table: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    label: str = "term",
+    estimate: str = "hazard_ratio",
+    low: str = "hr_lower",
+    high: str = "hr_upper",
+    xlabel: str = "Hazard ratio (log scale)",
+) -> Axes:
+    """Forest plot of ratios with CIs on a log axis (one row per term, first at the top).
+
+    ``table`` is e.g. ``CoxResult.to_frame()``. Returns the Axes.
+    """
+    with mpl.rc_context({"font.size": 9}):
+        ax = ax or new_axes(7.0, 0.35 * len(table) + 1.2)
+        t = table.iloc[::-1].reset_index(drop=True)
+        y = np.arange(len(t))
+        ax.hlines(y, t[low], t[high], color="#1f4e79", lw=1.6)
+        ax.plot(t[estimate], y, "s", color="#1f4e79", ms=5)
+        ax.axvline(1.0, color="#7f7f7f", lw=0.8, ls="--")
+        ax.set_xscale("log")
+        lo_all, hi_all = float(np.nanmin(t[low])), float(np.nanmax(t[high]))
+        nice = [
+            v
+            for v in (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50)
+            if lo_all / 1.5 <= v <= hi_all * 1.5
+        ] or [1]
+        ax.set_xticks(nice, [f"{v:g}" for v in nice])
+        ax.xaxis.set_minor_formatter(mpl.ticker.NullFormatter())
+        ax.set_yticks(y, t[label].astype(str).tolist())
+        ax.set_xlabel(xlabel)
+        for yi, (e, lo, hi) in enumerate(zip(t[estimate], t[low], t[high], strict=True)):
+            ax.annotate(
+                f"{e:.2f} ({lo:.2f}-{hi:.2f})",
+                (1.02, yi),
+                xycoords=("axes fraction", "data"),
+                va="center",
+                fontsize=8,
+            )
+        ax.grid(axis="x", color="#e5e5e5")
+    return ax

@@ -1,0 +1,201 @@
+"""Survival figures: Kaplan-Meier curves with an aligned number-at-risk table, cumulative
+incidence with its band, and scaled Schoenfeld residuals. Each draws on a given Axes (or a
+new Figure) and returns the Axes; none changes global matplotlib state."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib as mpl
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from dah_outcomes.errors import ArgumentError
+from dah_outcomes.plotting._axes import PALETTE, new_axes
+from dah_outcomes.stats.competing import CumulativeIncidenceResult
+from dah_outcomes.stats.nonparametric import KaplanMeierResult
+from dah_outcomes.stats.proportional_hazards import ProportionalHazardsTest
+
+__all__ = ["plot_cif", "plot_km", "plot_schoenfeld"]
+
+
+def plot_km(
+    km: KaplanMeierResult,
+    *,
+    ax: Axes | None = None,
+    at_risk_times: Sequence[float] | None = None,
+    ci: bool = True,
+    censor_ticks: bool = True,
+    show_events: bool = False,
+    show_censored: bool = False,
+    xlabel: str = "Days since DAH onset",
+    ylabel: str = "Survival probability",
+) -> Axes:
+    """Kaplan-Meier curves with the number-at-risk table aligned under the time axis.
+
+    Parameters
+    ----------
+    km : KaplanMeierResult
+        From :func:`~dah_outcomes.stats.kaplan_meier.kaplan_meier`.
+    ax : Axes, optional
+        Axes for the curves; the risk table goes in a new Axes below it in the same figure.
+        A new figure is made when omitted.
+    at_risk_times : sequence of float, optional
+        Times of the table's columns (default: the x-axis ticks).
+    ci : bool
+        Shade the pointwise confidence band.
+    censor_ticks : bool
+        Mark censoring times with a "+".
+    show_events, show_censored : bool
+        Add rows with the cumulative events / censored by each time.
+
+    Returns
+    -------
+    Axes
+        The curves' Axes; the risk table's Axes is ``ax.figure.axes[-1]`` and carries the
+        attribute-free label ``"at-risk table"``.
+    """
+    rows = 1 + int(show_events) + int(show_censored)
+    n_lines = len(km.curves) * rows
+    with mpl.rc_context({"font.size": 9}):
+        if ax is None:
+            fig = Figure(figsize=(7.5, 4.2 + 0.22 * n_lines), layout="constrained")
+            grid = fig.add_gridspec(2, 1, height_ratios=[4.2, 0.3 + 0.22 * n_lines])
+            ax = fig.add_subplot(grid[0])
+            table = fig.add_subplot(grid[1], sharex=ax)
+        else:
+            table = ax.inset_axes((0.0, -0.15 - 0.06 * n_lines, 1.0, 0.05 * n_lines), sharex=ax)
+        table.set_label("at-risk table")
+        t_max = max(float(c.time[-1]) for c in km.curves)
+        for i, c in enumerate(km.curves):
+            color = PALETTE[i % len(PALETTE)]
+            x = np.concatenate([[0.0], c.time])
+            y = np.concatenate([[1.0], c.survival])
+            ax.step(x, y, where="post", color=color, lw=1.6, label=c.group)
+            if ci:
+                lo = np.concatenate([[1.0], c.lower])
+                hi = np.concatenate([[1.0], c.upper])
+                ax.fill_between(x, lo, hi, step="post", color=color, alpha=0.15, lw=0)
+            if censor_ticks:
+                cens = c.n_censor > 0
+                ax.plot(c.time[cens], c.survival[cens], "+", color=color, ms=5, mew=0.8)
+        ax.set_ylim(0, 1.02)
+        ax.set_xlim(0, t_max)
+        ax.set_ylabel(ylabel)
+        ax.grid(color="#e5e5e5")
+        ax.legend(frameon=False, loc="lower left")
+        ticks = (
+            list(at_risk_times)
+            if at_risk_times is not None
+            else [t for t in ax.get_xticks() if 0 <= t <= t_max]
+        )
+        ax.set_xticks(ticks)
+        ax.tick_params(labelbottom=False)
+        table.set_xlabel(xlabel)
+        for side in ("top", "right", "left"):
+            table.spines[side].set_visible(False)
+        line = 0
+        labels: list[tuple[float, str, str]] = []
+        for i, c in enumerate(km.curves):
+            color = PALETTE[i % len(PALETTE)]
+            entries = [("at risk", [KaplanMeierResult.n_at_risk(c, t) for t in ticks])]
+            if show_events:
+                entries.append(("events", [float(c.n_event[c.time <= t].sum()) for t in ticks]))
+            if show_censored:
+                entries.append(("censored", [float(c.n_censor[c.time <= t].sum()) for t in ticks]))
+            for name, values in entries:
+                y = n_lines - 1 - line
+                labels.append((y, f"{c.group} ({name})" if rows > 1 else c.group, color))
+                for t, v in zip(ticks, values, strict=True):
+                    table.text(t, y, f"{v:.0f}", ha="center", va="center", color=color)
+                line += 1
+        # group names as tick labels, so the layout makes room for them
+        table.set_yticks([y for y, _, _ in labels], [name for _, name, _ in labels])
+        for tick, (_, _, color) in zip(table.get_yticklabels(), labels, strict=True):
+            tick.set_color(color)
+        table.tick_params(axis="y", length=0, pad=14)
+        table.set_ylim(-0.5, n_lines - 0.5)
+        table.set_title("Number at risk", loc="left", fontsize=8)
+    return ax
+
+
+def plot_cif(
+    result: CumulativeIncidenceResult,
+    *,
+    cause: int = 1,
+    ax: Axes | None = None,
+    ci: bool = True,
+    conf_level: float = 0.95,
+    xlabel: str = "Days since DAH onset",
+    ylabel: str = "Cumulative incidence",
+) -> Axes:
+    """Cumulative incidence of ``cause`` by group (Aalen-Johansen step functions).
+
+    With ``ci`` (the default) each curve carries a shaded pointwise band, the log(-log)
+    interval of cmprsk's variance
+    (:meth:`~dah_outcomes.stats.competing.CumulativeIncidenceResult.confidence_interval`).
+    """
+    bands = result.confidence_interval(cause, conf_level) if ci else None
+    with mpl.rc_context({"font.size": 9}):
+        ax = ax or new_axes(7.0, 3.8)
+        for i, (g, part) in enumerate(result.to_frame().groupby("group", sort=False)):
+            color = PALETTE[i % len(PALETTE)]
+            x = np.concatenate([[0.0], part["time"].to_numpy()])
+            y = np.concatenate([[0.0], part[f"cif_{cause}"].to_numpy()])
+            ax.step(x, y, where="post", color=color, lw=1.6, label=g)
+            if bands is not None:
+                b = bands[bands["group"] == g]
+                lo = np.concatenate([[0.0], b["ci_lower"].to_numpy()])
+                hi = np.concatenate([[0.0], b["ci_upper"].to_numpy()])
+                ok = ~(np.isnan(lo) | np.isnan(hi))
+                ax.fill_between(
+                    x,
+                    np.where(ok, lo, y),
+                    np.where(ok, hi, y),
+                    step="post",
+                    color=color,
+                    alpha=0.15,
+                    lw=0,
+                    gid=f"ci-{g}",
+                )
+        ax.set_ylim(0, 1)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.grid(color="#e5e5e5")
+        ax.legend(frameon=False, loc="upper left")
+    return ax
+
+
+def plot_schoenfeld(
+    test: ProportionalHazardsTest, term: str, *, ax: Axes | None = None, bins: int = 10
+) -> Axes:
+    """Scaled Schoenfeld residuals of ``term`` against transformed time: ``beta(t)``.
+
+    Each death is a point; the line joins the residuals' means within ``bins`` equal-count
+    bins of transformed time, and the dashed line is the fitted (constant) coefficient.
+    Under proportional hazards the binned means scatter around the dashed line without a
+    trend. The title carries the term's test.
+    """
+    if term not in test.terms:
+        raise ArgumentError(f"no term {term!r}; terms: {list(test.terms)}")
+    j = test.terms.index(term)
+    x, y = test.transformed_time, test.scaled_residuals[:, j]
+    ok = ~np.isnan(y)
+    x, y = x[ok], y[ok]
+    with mpl.rc_context({"font.size": 9}):
+        ax = ax or new_axes(6.0, 3.6)
+        ax.plot(x, y, "o", ms=2.5, color="#9e9e9e", alpha=0.6, gid="residuals")
+        order = np.argsort(x, kind="stable")
+        groups = np.array_split(order, min(bins, len(order))) if len(order) else []
+        centres = [float(np.mean(x[g])) for g in groups]
+        means = [float(np.mean(y[g])) for g in groups]
+        ax.plot(centres, means, "-o", color="#1f4e79", lw=1.6, ms=3, gid="binned-means")
+        fitted = float(test.fit.coef[test.fit.terms.index(term)]) if term in test.fit.terms else 1.0
+        ax.axhline(fitted, color="#c0504d", ls="--", lw=1.2, gid="fitted")
+        p_value = test.p_value[j]
+        ax.set_title(f"{term}: proportional-hazards test p = {p_value:.3g}", fontsize=9)
+        ax.set_xlabel(f"Transformed time ({test.transform})")
+        ax.set_ylabel(f"Beta(t) for {term}")
+        ax.grid(color="#e5e5e5")
+    return ax

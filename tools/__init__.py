@@ -1,0 +1,1 @@
+"""Repository tools (docs build, example data); not part of the installed package."""
