@@ -50,7 +50,7 @@ def estimates(seed: int, n_sle: int) -> dict[str, tuple[float, float, float]]:
 
     def hr(fit, term="plasmapheresis"):
         row = fit.to_frame().set_index("term").loc[term]
-        return float(row["hazard_ratio"]), float(row["hr_lower"]), float(row["hr_upper"])
+        return float(row["hazard_ratio"]), float(row["ci_lower"]), float(row["ci_upper"])
 
     out["naive"] = hr(cox_regression(f, time="time", event="event", covariates=["plasmapheresis"]))
     out["adjusted"] = hr(cox_regression(f, time="time", event="event", covariates=ADJUST))

@@ -20,7 +20,7 @@ ENDPOINT_KEYS = {
     "recurrence",
     "mortality",
 }
-ROW_KEYS = {"events", "total", "estimate", "ci_low", "ci_high", "method", "conf_level"}
+ROW_KEYS = {"events", "total", "estimate", "ci_lower", "ci_upper", "method", "conf_level"}
 
 
 @pytest.fixture(scope="module")
@@ -177,10 +177,10 @@ def test_acceptance_rates_on_200k_seed_article(
         ("nephritis", 0.57),
         ("recurrence", 0.29),
     ):
-        assert overall[name]["ci_low"] <= cited <= overall[name]["ci_high"], name
+        assert overall[name]["ci_lower"] <= cited <= overall[name]["ci_upper"], name
     assert main(["rates", str(out), "--by", "arm", "--json"]) == 0
     arm = json.loads(capsys.readouterr().out)["groups"]["MP+CYC+PLEX"]["mortality"]
-    assert arm["ci_low"] <= 0.12 <= arm["ci_high"]
+    assert arm["ci_lower"] <= 0.12 <= arm["ci_upper"]
     assert main(["rates", str(out), "--by", "era", "--json"]) == 0
     era = json.loads(capsys.readouterr().out)["groups"]["historical"]["mortality"]
     assert era["estimate"] > 0.5

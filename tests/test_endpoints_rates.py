@@ -96,7 +96,7 @@ def test_rates_count_and_match_proportion_ci(small_tables) -> None:
     for name, (k, n) in expected.items():
         assert (t.loc[name, "events"], t.loc[name, "total"]) == (k, n), name
         ref = proportion_ci(k, n, method="clopper-pearson")
-        assert t.loc[name, "ci_low"] == ref.ci_low and t.loc[name, "ci_high"] == ref.ci_high
+        assert t.loc[name, "ci_lower"] == ref.ci_lower and t.loc[name, "ci_upper"] == ref.ci_upper
     assert result.incidence_rate is not None and result.incidence_rate.events == 3
 
 
@@ -113,7 +113,7 @@ def test_rates_by_arm_json_shape(small_tables) -> None:
     }
     assert list(d["groups"]) == ["MP+CYC+PLEX", "MP+CYC", "Steroids without CYC"]
     row = d["groups"]["MP+CYC"]["mortality"]
-    assert set(row) == {"events", "total", "estimate", "ci_low", "ci_high", "method", "conf_level"}
+    assert set(row) == {"events", "total", "estimate", "ci_lower", "ci_upper", "method", "conf_level"}
     assert row["events"] == 1 and row["total"] == 1
 
 

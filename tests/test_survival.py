@@ -77,8 +77,8 @@ def test_forest_plot_draws_each_term() -> None:
         {
             "term": ["a", "b"],
             "hazard_ratio": [0.5, 2.0],
-            "hr_lower": [0.3, 1.5],
-            "hr_upper": [0.8, 2.9],
+            "ci_lower": [0.3, 1.5],
+            "ci_upper": [0.8, 2.9],
         }
     )
     ax = plot_forest(table)

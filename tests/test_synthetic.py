@@ -85,7 +85,7 @@ def test_published_series_scenario_mortality() -> None:
     cohort = generate_cohort("published-series", n_sle=300_000, seed=1)
     r = rates(cohort, by="era")
     hist = r.get("mortality", "historical")
-    assert hist.ci_low <= 0.60 <= hist.ci_high
+    assert hist.ci_lower <= 0.60 <= hist.ci_upper
 
 
 def test_bad_arguments() -> None:

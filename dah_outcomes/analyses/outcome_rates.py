@@ -34,7 +34,7 @@ from dah_outcomes.stats.proportions import (
 __all__ = ["BY_CHOICES", "OutcomeRates", "rates"]
 
 BY_CHOICES = ("arm", "era", "site", "sex")
-_ROW_FIELDS = ("events", "total", "estimate", "ci_low", "ci_high", "method", "conf_level")
+_ROW_FIELDS = ("events", "total", "estimate", "ci_lower", "ci_upper", "method", "conf_level")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +45,7 @@ class OutcomeRates(ResultMixin):
     ----------
     table : DataFrame
         One row per (endpoint, group): ``endpoint, group, events, total, n_missing, estimate,
-        ci_low, ci_high, method, conf_level, unit``. ``group`` is ``"overall"`` for the whole
+        ci_lower, ci_upper, method, conf_level, unit``. ``group`` is ``"overall"`` for the whole
         cohort.
     incidence_rate : RateCI or None
         First DAH per 1,000 person-years (population cohorts only).
@@ -87,8 +87,8 @@ class OutcomeRates(ResultMixin):
             int(r["events"]),
             int(r["total"]),
             float(r["estimate"]),
-            float(r["ci_low"]),
-            float(r["ci_high"]),
+            float(r["ci_lower"]),
+            float(r["ci_upper"]),
             str(r["method"]),
             float(r["conf_level"]),
         )
@@ -135,8 +135,8 @@ def _row(
         "total": ci.total,
         "n_missing": int(len(flags) - len(known)),
         "estimate": ci.estimate,
-        "ci_low": ci.ci_low,
-        "ci_high": ci.ci_high,
+        "ci_lower": ci.ci_lower,
+        "ci_upper": ci.ci_upper,
         "method": method,
         "conf_level": ci.conf_level,
         "unit": unit,

@@ -58,9 +58,9 @@ def run_demo(
         out / "report.html",
     )
     shown = comparison.to_frame()[
-        ["figure", "group", "cited", "events", "total", "estimate", "ci_low", "ci_high", "agrees"]
+        ["figure", "group", "cited", "events", "total", "estimate", "ci_lower", "ci_upper", "agrees"]
     ]
-    for col in ("estimate", "ci_low", "ci_high"):
+    for col in ("estimate", "ci_lower", "ci_upper"):
         shown[col] = (shown[col] * 100).map("{:.1f}%".format)
     print(
         f"Scenario {scenario}: {cohort.n_patients:,} SLE patients, "

@@ -85,7 +85,7 @@ def _cmd_rates(args: argparse.Namespace) -> int:
             r = result.incidence_rate
             print(
                 f"\nincidence per 1,000 person-years: {r.estimate:.3f} "
-                f"({r.ci_low:.3f} to {r.ci_high:.3f}, exact Poisson {r.conf_level:.0%} CI)"
+                f"({r.ci_lower:.3f} to {r.ci_upper:.3f}, exact Poisson {r.conf_level:.0%} CI)"
             )
     return 0
 
@@ -137,8 +137,8 @@ def _recurrence(cohort: Any, args: argparse.Namespace) -> int:
             print("\nFine-Gray subdistribution hazard ratios of recurrence:")
             for r in result.fine_gray.to_frame().itertuples():
                 print(
-                    f"  {r.term}: {r.subdistribution_hr:.2f} ({r.hr_lower:.2f} to "
-                    f"{r.hr_upper:.2f}), p = {r.p_value:.3g}"
+                    f"  {r.term}: {r.subdistribution_hr:.2f} ({r.ci_lower:.2f} to "
+                    f"{r.ci_upper:.2f}), p = {r.p_value:.3g}"
                 )
     return 0
 
@@ -199,7 +199,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(result.to_dict())
     else:
-        cols = ["claim", "printed", "k", "pooled", "ci_low", "ci_high", "verdict"]
+        cols = ["claim", "printed", "k", "pooled", "ci_lower", "ci_upper", "verdict"]
         with pd.option_context("display.width", 160, "display.float_format", "{:.3f}".format):
             print(result.to_frame()[cols].to_string(index=False))
     return 0

@@ -32,8 +32,8 @@ def _extract(args: argparse.Namespace) -> int:
         f"episodes among {inc.total:,} SLE patients ({args.engine}); written to {out}"
     )
     print(
-        f"incidence {inc.estimate:.2%} ({inc.ci_low:.2%} to {inc.ci_high:.2%}); "
-        f"{rate.estimate:.2f} per 1,000 person-years ({rate.ci_low:.2f} to {rate.ci_high:.2f})"
+        f"incidence {inc.estimate:.2%} ({inc.ci_lower:.2%} to {inc.ci_upper:.2%}); "
+        f"{rate.estimate:.2f} per 1,000 person-years ({rate.ci_lower:.2f} to {rate.ci_upper:.2f})"
     )
     return 0
 

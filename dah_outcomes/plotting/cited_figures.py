@@ -31,8 +31,8 @@ def plot_cited_figures(comparison: CitedComparison, ax: Axes | None = None) -> A
         y = range(len(t))
         ax.hlines(
             y,
-            t["ci_low"] * 100,
-            t["ci_high"] * 100,
+            t["ci_lower"] * 100,
+            t["ci_upper"] * 100,
             color="#1f4e79",
             lw=2,
             label=f"estimate, {comparison.conf_level:.0%} CI",

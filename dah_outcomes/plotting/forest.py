@@ -18,8 +18,8 @@ def plot_forest(
     ax: Axes | None = None,
     label: str = "term",
     estimate: str = "hazard_ratio",
-    low: str = "hr_lower",
-    high: str = "hr_upper",
+    low: str = "ci_lower",
+    high: str = "ci_upper",
     xlabel: str = "Hazard ratio (log scale)",
 ) -> Axes:
     """Forest plot of ratios with CIs on a log axis (one row per term, first at the top).

@@ -28,7 +28,7 @@ def plot_meta_forest(
         y = np.arange(k, 0, -1) + 1.0
         for yi, (_, r) in zip(y, s.iterrows(), strict=True):
             ci = proportion_ci(int(r["events"]), int(r["total"]), method="clopper-pearson")
-            ax.hlines(yi, ci.ci_low, ci.ci_high, color="#4a4a4a", lw=1)
+            ax.hlines(yi, ci.ci_lower, ci.ci_upper, color="#4a4a4a", lw=1)
             ax.plot(
                 r["proportion"],
                 yi,
@@ -44,16 +44,16 @@ def plot_meta_forest(
             )
         diamond = Polygon(
             [
-                (result.ci_low, 0.5),
+                (result.ci_lower, 0.5),
                 (result.pooled, 0.8),
-                (result.ci_high, 0.5),
+                (result.ci_upper, 0.5),
                 (result.pooled, 0.2),
             ],
             closed=True,
             color="#c55a11",
         )
         ax.add_patch(diamond)
-        ax.hlines(-0.2, result.pi_low, result.pi_high, color="#c55a11", lw=2)
+        ax.hlines(-0.2, result.pi_lower, result.pi_upper, color="#c55a11", lw=2)
         ax.set_yticks(
             [*y, 0.5, -0.2],
             [*s["label"].astype(str), "pooled (random effects)", "prediction interval"],
@@ -64,7 +64,7 @@ def plot_meta_forest(
         ax.set_xlabel(xlabel)
         ax.set_title(
             f"{result.method}, {result.transform}: pooled {result.pooled:.0%} "
-            f"({result.ci_low:.0%}-{result.ci_high:.0%}); I² {result.i2:.0f}%",
+            f"({result.ci_lower:.0%}-{result.ci_upper:.0%}); I² {result.i2:.0f}%",
             loc="left",
         )
         ax.grid(axis="x", color="#e5e5e5")

@@ -193,7 +193,7 @@ def _outcomes_section(
                 SUPPRESSED.format(n=min_cell) if suppressed else f"{int(r.events)}",
                 int(r.total),
                 "suppressed" if suppressed else _fmt_pct(r.estimate),
-                "suppressed" if suppressed else f"{_fmt_pct(r.ci_low)} to {_fmt_pct(r.ci_high)}",
+                "suppressed" if suppressed else f"{_fmt_pct(r.ci_lower)} to {_fmt_pct(r.ci_upper)}",
             ]
         )
     s = _Section("outcomes", f"Outcomes by {by}")
@@ -210,7 +210,7 @@ def _outcomes_section(
         r = result.incidence_rate
         s.paragraphs.append(
             f"Incidence of a first DAH episode: {r.estimate:.2f} per 1,000 person-years "
-            f"({level} CI {r.ci_low:.2f} to {r.ci_high:.2f}, exact Poisson), "
+            f"({level} CI {r.ci_lower:.2f} to {r.ci_upper:.2f}, exact Poisson), "
             f"{r.events:,} episodes over {r.person_time:,.0f} person-years."
         )
     return s, result

@@ -112,12 +112,12 @@ def audit_claims(
         low = pv.as_fraction(pv.value)
         high = pv.as_fraction(pv.high) if pv.high is not None else low
         if pv.kind == "lower_bound":
-            inside_ci, inside_pi = m.ci_high > low, m.pi_high > low
+            inside_ci, inside_pi = m.ci_upper > low, m.pi_upper > low
         elif pv.kind == "upper_bound":
-            inside_ci, inside_pi = m.ci_low < low, m.pi_low < low
+            inside_ci, inside_pi = m.ci_lower < low, m.pi_lower < low
         else:
-            inside_ci = high >= m.ci_low and low <= m.ci_high
-            inside_pi = high >= m.pi_low and low <= m.pi_high
+            inside_ci = high >= m.ci_lower and low <= m.ci_upper
+            inside_pi = high >= m.pi_lower and low <= m.pi_upper
         verdict = (
             "within the pooled CI"
             if inside_ci
@@ -140,10 +140,10 @@ def audit_claims(
                 "k": m.k,
                 "studies": ", ".join(studies["study_id"]),
                 "pooled": m.pooled,
-                "ci_low": m.ci_low,
-                "ci_high": m.ci_high,
-                "pi_low": m.pi_low,
-                "pi_high": m.pi_high,
+                "ci_lower": m.ci_lower,
+                "ci_upper": m.ci_upper,
+                "pi_lower": m.pi_lower,
+                "pi_upper": m.pi_upper,
                 "i2": m.i2,
                 "verdict": verdict,
                 "series_sizes": sizes,

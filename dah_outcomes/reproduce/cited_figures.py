@@ -141,7 +141,7 @@ def compare_cited_figures(
     -------
     CitedComparison
         Columns ``figure, as_cited, cited, check, endpoint, group, events, total, estimate,
-        ci_low, ci_high, agrees``.
+        ci_lower, ci_upper, agrees``.
     """
     by_rates: dict[str | None, OutcomeRates] = {}
     rows = []
@@ -167,9 +167,9 @@ def compare_cited_figures(
                 "events": ci.events,
                 "total": ci.total,
                 "estimate": ci.estimate,
-                "ci_low": ci.ci_low,
-                "ci_high": ci.ci_high,
-                "agrees": _passes(fig, ci.estimate, ci.ci_low, ci.ci_high),
+                "ci_lower": ci.ci_lower,
+                "ci_upper": ci.ci_upper,
+                "agrees": _passes(fig, ci.estimate, ci.ci_lower, ci.ci_upper),
             }
         )
     return CitedComparison(

@@ -156,7 +156,7 @@ def ci_method_matches(
     Returns
     -------
     DataFrame
-        ``method, conf_level, ci_low, ci_high, matches`` for every combination tried.
+        ``method, conf_level, ci_lower, ci_upper, matches`` for every combination tried.
     """
 
     def parse(v: str | float) -> tuple[Fraction, int, bool]:
@@ -177,15 +177,15 @@ def ci_method_matches(
                 return _rounds(Fraction(x * (100 if pct else 1)), places, "half-up")
 
             match = (
-                shown(ci.ci_low, lo_places, lo_pct) == lo
-                and shown(ci.ci_high, hi_places, hi_pct) == hi
+                shown(ci.ci_lower, lo_places, lo_pct) == lo
+                and shown(ci.ci_upper, hi_places, hi_pct) == hi
             )
             rows.append(
                 {
                     "method": method,
                     "conf_level": level,
-                    "ci_low": ci.ci_low,
-                    "ci_high": ci.ci_high,
+                    "ci_lower": ci.ci_lower,
+                    "ci_upper": ci.ci_upper,
                     "matches": match,
                 }
             )

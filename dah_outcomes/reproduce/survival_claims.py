@@ -73,8 +73,8 @@ def recompute_survival_claim(claim: Claim, cohort: Cohort, conf_level: float) ->
     row = fit.to_frame().iloc[0]
     return Recomputed(
         float(row["hazard_ratio"]),
-        float(row["hr_lower"]),
-        float(row["hr_upper"]),
+        float(row["ci_lower"]),
+        float(row["ci_upper"]),
         "Cox (Efron), unadjusted",
         conf_level,
         fit.n_events,

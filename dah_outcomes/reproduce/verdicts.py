@@ -29,8 +29,8 @@ class Recomputed:
     """A claim's statistic recomputed from data, on the proportion (or natural) scale."""
 
     estimate: float
-    ci_low: float
-    ci_high: float
+    ci_lower: float
+    ci_upper: float
     method: str
     conf_level: float
     events: int | None = None
@@ -53,9 +53,9 @@ def judge(printed: PrintedValue, r: Recomputed) -> tuple[Verdict, str]:
         f"{r.estimate * 100:.{digits}f}%" if pv.percent else f"{r.estimate:.{min(pv.decimals, 6)}f}"
     )
     ci = (
-        f"{r.ci_low * 100:.1f}%-{r.ci_high * 100:.1f}%"
+        f"{r.ci_lower * 100:.1f}%-{r.ci_upper * 100:.1f}%"
         if pv.percent
-        else f"{r.ci_low:.3g}-{r.ci_high:.3g}"
+        else f"{r.ci_lower:.3g}-{r.ci_upper:.3g}"
     )
     level = f"{r.conf_level:.0%} CI {ci}"
     if pv.kind == "range":
@@ -65,7 +65,7 @@ def judge(printed: PrintedValue, r: Recomputed) -> tuple[Verdict, str]:
         )
         if pv.value <= q <= (pv.high or pv.value):
             return "reproduced", f"recomputed {shown} lies in the printed range {pv.text}"
-        if r.ci_high >= low and r.ci_low <= high:
+        if r.ci_upper >= low and r.ci_lower <= high:
             return "consistent", f"recomputed {shown} ({level}) overlaps {pv.text}"
         return "not reproduced", f"recomputed {shown} ({level}) lies outside {pv.text}"
     if pv.kind in ("lower_bound", "upper_bound"):
@@ -78,7 +78,7 @@ def judge(printed: PrintedValue, r: Recomputed) -> tuple[Verdict, str]:
         )
         if meets:
             return "reproduced", f"recomputed {shown} satisfies {pv.text}"
-        reachable = r.ci_high > bound if lower else r.ci_low < bound
+        reachable = r.ci_upper > bound if lower else r.ci_lower < bound
         if reachable:
             return "consistent", (
                 f"recomputed {shown} does not satisfy {pv.text}, but its {level} does"
@@ -99,7 +99,7 @@ def judge(printed: PrintedValue, r: Recomputed) -> tuple[Verdict, str]:
             return "reproduced", f"recomputed {shown} is within {pv.text}"
     elif pv.decimals < 28 and pv.rounds_to(r.estimate) and pv.events is None:
         return "reproduced", f"recomputed {shown} prints as {pv.text}"
-    if _in(pv.as_fraction(pv.value), r.ci_low, r.ci_high):
+    if _in(pv.as_fraction(pv.value), r.ci_lower, r.ci_upper):
         return "consistent", f"recomputed {shown}; the printed {pv.text} lies in its {level}"
     return "not reproduced", f"recomputed {shown}; the printed {pv.text} lies outside its {level}"
 
@@ -139,7 +139,7 @@ def _recompute(claim: Claim, cohort: Cohort, ci_method: str, conf_level: float) 
         )
         ci = result.get(endpoint, claim.group or "overall")
         return Recomputed(
-            ci.estimate, ci.ci_low, ci.ci_high, ci.method, ci.conf_level, ci.events, ci.total
+            ci.estimate, ci.ci_lower, ci.ci_upper, ci.method, ci.conf_level, ci.events, ci.total
         )
     if stat == "incidence_rate":
         rate = rates(cohort, conf_level=conf_level).incidence_rate
@@ -148,8 +148,8 @@ def _recompute(claim: Claim, cohort: Cohort, ci_method: str, conf_level: float) 
         scale = claim.per / rate.per
         return Recomputed(
             rate.estimate * scale,
-            rate.ci_low * scale,
-            rate.ci_high * scale,
+            rate.ci_lower * scale,
+            rate.ci_upper * scale,
             f"exact Poisson, per {claim.per:g} person-years",
             rate.conf_level,
             rate.events,
@@ -179,8 +179,8 @@ def reproduce(
     Returns
     -------
     ReproductionResult
-        Columns ``claim, statistic, printed, population, events, total, estimate, ci_low,
-        ci_high, method, verdict, why``. A claim that cannot be recomputed from this cohort
+        Columns ``claim, statistic, printed, population, events, total, estimate, ci_lower,
+        ci_upper, method, verdict, why``. A claim that cannot be recomputed from this cohort
         gets the verdict ``"not recomputable"`` with the reason.
     """
     if not claims:
@@ -207,8 +207,8 @@ def reproduce(
                 "events": r.events,
                 "total": r.total,
                 "estimate": r.estimate,
-                "ci_low": r.ci_low,
-                "ci_high": r.ci_high,
+                "ci_lower": r.ci_lower,
+                "ci_upper": r.ci_upper,
                 "method": r.method,
                 "verdict": verdict,
                 "why": why,

@@ -44,8 +44,8 @@ class FirthCoxResult(ResultMixin):
                 "term": list(self.terms),
                 "coef": self.coef,
                 "hazard_ratio": np.exp(self.coef),
-                "hr_lower": np.exp(self.ci_lower),
-                "hr_upper": np.exp(self.ci_upper),
+                "ci_lower": np.exp(self.ci_lower),
+                "ci_upper": np.exp(self.ci_upper),
                 "p_value": self.p_value,
                 "method": "Firth, profile likelihood",
             }

@@ -160,7 +160,7 @@ class MetaProportionResult(ResultMixin):
 
     Attributes
     ----------
-    pooled, ci_low, ci_high, pi_low, pi_high : float
+    pooled, ci_lower, ci_upper, pi_lower, pi_upper : float
         Back-transformed pooled proportion, its CI and the prediction interval.
     mu, mu_se : float
         Pooled estimate and SE on the transformed scale.
@@ -175,10 +175,10 @@ class MetaProportionResult(ResultMixin):
     """
 
     pooled: float
-    ci_low: float
-    ci_high: float
-    pi_low: float
-    pi_high: float
+    ci_lower: float
+    ci_upper: float
+    pi_lower: float
+    pi_upper: float
     mu: float
     mu_se: float
     tau2: float
@@ -198,8 +198,8 @@ class MetaProportionResult(ResultMixin):
                 {
                     "label": "pooled (random effects)",
                     "proportion": self.pooled,
-                    "ci_low": self.ci_low,
-                    "ci_high": self.ci_high,
+                    "ci_lower": self.ci_lower,
+                    "ci_upper": self.ci_upper,
                     "weight": 100.0,
                 }
             ]
@@ -213,10 +213,10 @@ class MetaProportionResult(ResultMixin):
             k: json_safe(getattr(self, k))
             for k in (
                 "pooled",
-                "ci_low",
-                "ci_high",
-                "pi_low",
-                "pi_high",
+                "ci_lower",
+                "ci_upper",
+                "pi_lower",
+                "pi_upper",
                 "mu",
                 "mu_se",
                 "tau2",
@@ -326,10 +326,10 @@ def meta_proportions(
     )
     return MetaProportionResult(
         pooled=back(mu),
-        ci_low=back(mu - z * se),
-        ci_high=back(mu + z * se),
-        pi_low=back(mu - pi_half),
-        pi_high=back(mu + pi_half),
+        ci_lower=back(mu - z * se),
+        ci_upper=back(mu + z * se),
+        pi_lower=back(mu - pi_half),
+        pi_upper=back(mu + pi_half),
         mu=mu,
         mu_se=se,
         tau2=float(tau2),

@@ -49,7 +49,7 @@ class ProportionCI(ResultMixin):
         Numerator and denominator.
     estimate : float
         ``events / total`` (NaN when ``total`` is 0).
-    ci_low, ci_high : float
+    ci_lower, ci_upper : float
         Interval bounds, within [0, 1].
     method : str
         Key of :data:`PROPORTION_METHODS`.
@@ -60,8 +60,8 @@ class ProportionCI(ResultMixin):
     events: int
     total: int
     estimate: float
-    ci_low: float
-    ci_high: float
+    ci_lower: float
+    ci_upper: float
     method: str
     conf_level: float
 
@@ -83,7 +83,7 @@ class RateCI(ResultMixin):
         Number of events.
     person_time : float
         Person-time at risk, in ``time_unit``.
-    estimate, ci_low, ci_high : float
+    estimate, ci_lower, ci_upper : float
         Rate per ``per`` units of person-time, and its bounds.
     per : float
         Multiplier of the rate (1000 gives events per 1,000 person-years).
@@ -98,8 +98,8 @@ class RateCI(ResultMixin):
     events: int
     person_time: float
     estimate: float
-    ci_low: float
-    ci_high: float
+    ci_lower: float
+    ci_upper: float
     per: float
     time_unit: str
     method: str
@@ -165,7 +165,7 @@ def proportion_ci(
     Examples
     --------
     >>> ci = proportion_ci(4, 7)
-    >>> round(ci.estimate, 4), round(ci.ci_low, 4), round(ci.ci_high, 4)
+    >>> round(ci.estimate, 4), round(ci.ci_lower, 4), round(ci.ci_upper, 4)
     (0.5714, 0.2505, 0.8418)
     """
     k = _check_count("events", events)
@@ -183,8 +183,8 @@ def proportion_ci(
         events=k,
         total=n,
         estimate=k / n,
-        ci_low=float(max(0.0, low)),
-        ci_high=float(min(1.0, high)),
+        ci_lower=float(max(0.0, low)),
+        ci_upper=float(min(1.0, high)),
         method=method,
         conf_level=float(conf_level),
     )
@@ -281,7 +281,7 @@ def rate_ci(
     Examples
     --------
     >>> r = rate_ci(5, 1000, per=1000)
-    >>> round(r.estimate, 3), round(r.ci_low, 4), round(r.ci_high, 3)
+    >>> round(r.estimate, 3), round(r.ci_lower, 4), round(r.ci_upper, 3)
     (5.0, 1.6235, 11.668)
     """
     k = _check_count("events", events)
@@ -307,8 +307,8 @@ def rate_ci(
         events=k,
         person_time=t,
         estimate=k / t * per,
-        ci_low=low * per,
-        ci_high=high * per,
+        ci_lower=low * per,
+        ci_upper=high * per,
         per=float(per),
         time_unit=time_unit,
         method=method,

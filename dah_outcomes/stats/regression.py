@@ -73,7 +73,7 @@ def ratio_table(
     ratio: str = "hazard_ratio",
 ) -> pd.DataFrame:
     """One row per term: coef, SE, the ratio ``exp(coef)`` named ``ratio`` with its Wald
-    interval (``hr_lower``, ``hr_upper``), z and the two-sided p-value."""
+    interval (``ci_lower``, ``ci_upper``), z and the two-sided p-value."""
     z = float(stats.norm.ppf(0.5 + conf_level / 2))
     zstat = coef / se
     with np.errstate(over="ignore"):  # a diverging coefficient gives an infinite ratio
@@ -83,8 +83,8 @@ def ratio_table(
                 "coef": coef,
                 "se": se,
                 ratio: np.exp(coef),
-                "hr_lower": np.exp(coef - z * se),
-                "hr_upper": np.exp(coef + z * se),
+                "ci_lower": np.exp(coef - z * se),
+                "ci_upper": np.exp(coef + z * se),
                 "z": zstat,
                 "p_value": 2 * stats.norm.sf(np.abs(zstat)),
             }

@@ -27,8 +27,8 @@ def check(fit, ref: dict) -> None:
     assert list(frame["term"]) == ref["terms"]
     np.testing.assert_allclose(frame["coef"], ref["coef"], rtol=1e-5)
     np.testing.assert_allclose(frame["se"], ref["se"], rtol=1e-5)
-    np.testing.assert_allclose(frame["hr_lower"], ref["hr_lower"], rtol=1e-5)
-    np.testing.assert_allclose(frame["hr_upper"], ref["hr_upper"], rtol=1e-5)
+    np.testing.assert_allclose(frame["ci_lower"], ref["hr_lower"], rtol=1e-5)
+    np.testing.assert_allclose(frame["ci_upper"], ref["hr_upper"], rtol=1e-5)
     np.testing.assert_allclose(frame["p_value"], ref["p"], rtol=1e-4)
     np.testing.assert_allclose(fit.loglik, ref["loglik"], rtol=1e-8)
     assert fit.concordance == pytest.approx(ref["concordance"], rel=1e-8)

@@ -210,7 +210,7 @@ def test_result_views_and_errors() -> None:
     fit = fine_gray(df, time="t", event="ev", covariates=["x1", "x2"], cause=2)
     frame = fit.to_frame()
     assert list(frame["term"]) == ["x1", "x2"]
-    assert (frame["hr_lower"] < frame["subdistribution_hr"]).all()
+    assert (frame["ci_lower"] < frame["subdistribution_hr"]).all()
     d = fit.to_dict()
     assert d["cause"] == 2 and d["n_events"] == int((df["ev"] == 2).sum())
     with pytest.raises(ArgumentError, match="covariate"):

@@ -45,4 +45,4 @@ def test_close_to_plain_cox_with_many_events() -> None:
     firth = firth_cox(df, time="t", event="e", covariates=["x"])
     assert firth.coef[0] == pytest.approx(plain.coef[0], abs=0.01)
     frame = firth.to_frame()
-    assert frame.loc[0, "hr_lower"] < frame.loc[0, "hazard_ratio"] < frame.loc[0, "hr_upper"]
+    assert frame.loc[0, "ci_lower"] < frame.loc[0, "hazard_ratio"] < frame.loc[0, "ci_upper"]

@@ -41,7 +41,7 @@ def test_pooled_matches_metafor(key: str) -> None:
         [ref["tau2"], ref["mu"], ref["mu_se"], ref["q"], ref["q_p"], ref["i2"]],
     )
     close(
-        [r.pooled, r.ci_low, r.ci_high, r.pi_low, r.pi_high],
+        [r.pooled, r.ci_lower, r.ci_upper, r.pi_lower, r.pi_upper],
         [ref["pooled"], *ref["ci"], *ref["pi"]],
     )
     assert r.k == ref["k"]
@@ -56,7 +56,7 @@ def test_subgroups_by_era(key: str, early: bool) -> None:
     r = meta_proportions(EVENTS[sub], TOTALS[sub], method="DL")
     ref = REF[key]
     close(
-        [r.pooled, *[r.ci_low, r.ci_high], r.tau2, r.q],
+        [r.pooled, *[r.ci_lower, r.ci_upper], r.tau2, r.q],
         [ref["pooled"], *ref["ci"], ref["tau2"], ref["q"]],
     )
 
@@ -96,7 +96,7 @@ def test_glmm_matches_metafor() -> None:
     ref = REF["PLO_GLMM"]
     r = meta_proportions(EVENTS, TOTALS, method="GLMM")
     close(
-        [r.mu, r.tau2, r.mu_se, r.pooled, r.ci_low, r.ci_high],
+        [r.mu, r.tau2, r.mu_se, r.pooled, r.ci_lower, r.ci_upper],
         [ref["mu"], ref["tau2"], ref["mu_se"], ref["pooled"], *ref["ci"]],
         rtol=1e-4,
     )

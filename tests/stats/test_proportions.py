@@ -31,8 +31,8 @@ def test_binomial_interval_matches_r(case: dict, method: str) -> None:
     ci = proportion_ci(case["k"], case["n"], method=method)
     low, high = case[R_KEYS[method]]
     assert ci.estimate == pytest.approx(case["estimate"], abs=TOL)
-    assert ci.ci_low == pytest.approx(low, abs=TOL)
-    assert ci.ci_high == pytest.approx(high, abs=TOL)
+    assert ci.ci_lower == pytest.approx(low, abs=TOL)
+    assert ci.ci_upper == pytest.approx(high, abs=TOL)
     assert ci.method == method and ci.conf_level == 0.95
 
 
@@ -40,14 +40,14 @@ def test_binomial_interval_matches_r(case: dict, method: str) -> None:
 def test_poisson_interval_matches_r(case: dict) -> None:
     r = rate_ci(case["events"], case["person_time"])
     assert r.estimate == pytest.approx(case["rate"], rel=TOL)
-    assert r.ci_low == pytest.approx(case["exact_ci"][0], abs=TOL)
-    assert r.ci_high == pytest.approx(case["exact_ci"][1], rel=TOL)
+    assert r.ci_lower == pytest.approx(case["exact_ci"][0], abs=TOL)
+    assert r.ci_upper == pytest.approx(case["exact_ci"][1], rel=TOL)
 
 
 def test_rate_per_thousand_scales_every_number() -> None:
     base = rate_ci(14, 3200)
     scaled = rate_ci(14, 3200, per=1000)
-    for name in ("estimate", "ci_low", "ci_high"):
+    for name in ("estimate", "ci_lower", "ci_upper"):
         assert getattr(scaled, name) == pytest.approx(1000 * getattr(base, name))
 
 
@@ -76,7 +76,7 @@ def test_rate_rejects_zero_person_time() -> None:
 
 def test_empty_denominator_gives_nan_not_error() -> None:
     ci = proportion_ci(0, 0)
-    assert math.isnan(ci.estimate) and math.isnan(ci.ci_low)
+    assert math.isnan(ci.estimate) and math.isnan(ci.ci_lower)
 
 
 @given(
@@ -88,17 +88,17 @@ def test_empty_denominator_gives_nan_not_error() -> None:
 def test_interval_invariants(n: int, frac: float, method: str, level: float) -> None:
     k = round(frac * n)
     ci = proportion_ci(k, n, method=method, conf_level=level)
-    assert 0.0 <= ci.ci_low <= ci.estimate <= ci.ci_high <= 1.0
+    assert 0.0 <= ci.ci_lower <= ci.estimate <= ci.ci_upper <= 1.0
     wider = proportion_ci(k, n, method=method, conf_level=min(0.9999, level + 0.0005))
-    assert wider.ci_low <= ci.ci_low + 1e-12 and wider.ci_high >= ci.ci_high - 1e-12
+    assert wider.ci_lower <= ci.ci_lower + 1e-12 and wider.ci_upper >= ci.ci_upper - 1e-12
     # Symmetry: the interval for n-k is the mirror image.
     mirror = proportion_ci(n - k, n, method=method, conf_level=level)
-    assert mirror.ci_low == pytest.approx(1 - ci.ci_high, abs=1e-9)
+    assert mirror.ci_lower == pytest.approx(1 - ci.ci_upper, abs=1e-9)
 
 
 def test_result_views_agree() -> None:
     ci = proportion_ci(8, 14, method="clopper-pearson")
     d = ci.to_dict()
     frame = ci.to_frame()
-    assert d["events"] == 8 and frame.loc[0, "ci_high"] == d["ci_high"]
+    assert d["events"] == 8 and frame.loc[0, "ci_upper"] == d["ci_upper"]
     assert "Clopper-Pearson" in str(ci) and "<table" in ci._repr_html_()
