@@ -58,7 +58,17 @@ def run_demo(
         out / "report.html",
     )
     shown = comparison.to_frame()[
-        ["figure", "group", "cited", "events", "total", "estimate", "ci_lower", "ci_upper", "agrees"]
+        [
+            "figure",
+            "group",
+            "cited",
+            "events",
+            "total",
+            "estimate",
+            "ci_lower",
+            "ci_upper",
+            "agrees",
+        ]
     ]
     for col in ("estimate", "ci_lower", "ci_upper"):
         shown[col] = (shown[col] * 100).map("{:.1f}%".format)

@@ -1,0 +1,158 @@
+"""Commands that analyse a cohort: ``rates``, ``survival`` and ``report``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from dah_outcomes.cli.output import print_json
+from dah_outcomes.errors import ArgumentError
+
+__all__ = ["register"]
+
+
+def _cmd_rates(args: argparse.Namespace) -> int:
+    from dah_outcomes.analyses.outcome_rates import rates
+    from dah_outcomes.io import load_cohort
+
+    cohort = load_cohort(args.path)
+    result = rates(
+        cohort,
+        args.by,
+        ci_method=args.ci_method,
+        conf_level=args.conf_level,
+        death_within_days=args.death_within_days,
+    )
+    if args.json:
+        print_json(result.to_dict())
+    else:
+        print(result)
+        if result.incidence_rate is not None:
+            r = result.incidence_rate
+            print(
+                f"\nincidence per 1,000 person-years: {r.estimate:.3f} "
+                f"({r.ci_lower:.3f} to {r.ci_upper:.3f}, exact Poisson {r.conf_level:.0%} CI)"
+            )
+    return 0
+
+
+def _plot_format(path: str) -> str:
+    fmt = Path(path).suffix.lstrip(".").lower() or "png"
+    if fmt not in ("png", "svg", "pdf"):
+        raise ArgumentError(f"--plot must end in .png, .svg or .pdf, got {path!r}")
+    return fmt
+
+
+def _recurrence(cohort: Any, args: argparse.Namespace) -> int:
+    from dah_outcomes.analyses.survival import recurrence_by_group
+
+    result = recurrence_by_group(cohort, args.by)
+    if args.plot:
+        from dah_outcomes.io.cohort_files import write_atomic
+        from dah_outcomes.plotting import plot_cif
+
+        fmt = _plot_format(args.plot)
+        ax = plot_cif(result.cif, cause=1, ylabel="Cumulative incidence of recurrence")
+        write_atomic(Path(args.plot), lambda p: ax.figure.savefig(p, format=fmt, dpi=150))
+    if args.json:
+        print_json(result.to_dict())
+    else:
+        print(result)
+        if result.gray is not None:
+            g = result.gray
+            print(f"\nGray's test: chi-square {g.statistic:.3f} on {g.df} df, p = {g.p_value:.3g}")
+        if result.fine_gray is not None:
+            print("\nFine-Gray subdistribution hazard ratios of recurrence:")
+            for r in result.fine_gray.to_frame().itertuples():
+                print(
+                    f"  {r.term}: {r.subdistribution_hr:.2f} ({r.ci_lower:.2f} to "
+                    f"{r.ci_upper:.2f}), p = {r.p_value:.3g}"
+                )
+    return 0
+
+
+def _cmd_survival(args: argparse.Namespace) -> int:
+    from dah_outcomes.analyses.survival import survival_by_group
+    from dah_outcomes.io import load_cohort
+
+    cohort = load_cohort(args.path)
+    if args.endpoint == "recurrence":
+        return _recurrence(cohort, args)
+    result = survival_by_group(cohort, args.by, endpoint=args.endpoint, conf_type=args.conf_type)
+    if args.plot:
+        from dah_outcomes.io.cohort_files import write_atomic
+        from dah_outcomes.plotting import plot_km
+
+        ax = plot_km(result.km)
+        fmt = _plot_format(args.plot)
+        write_atomic(Path(args.plot), lambda p: ax.figure.savefig(p, format=fmt, dpi=150))
+    if args.json:
+        print_json(result.to_dict())
+    else:
+        print(result)
+        print(result.medians.to_string(index=False))
+        if result.logrank is not None:
+            lr = result.logrank
+            print(
+                f"\n{lr.method}: chi-square {lr.statistic:.3f} on {lr.df} df, p = {lr.p_value:.3g}"
+            )
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from dah_outcomes.io import load_cohort
+    from dah_outcomes.report.page import report_from_folder, write_report
+
+    html = report_from_folder(
+        load_cohort(args.path),
+        args.path,
+        by=args.by,
+        min_cell=args.min_cell,
+        ci_method=args.ci_method,
+    )
+    path = write_report(html, args.out)
+    print(f"wrote {path}")
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Add this family's subcommands to the top-level parser's subparsers."""
+    from dah_outcomes.analyses.outcome_rates import BY_CHOICES
+    from dah_outcomes.stats.proportions import PROPORTION_METHODS
+
+    r = sub.add_parser("rates", help="outcome rates with confidence intervals")
+    r.add_argument("path", metavar="DIR")
+    r.add_argument("--by", choices=BY_CHOICES)
+    r.add_argument("--ci-method", choices=sorted(PROPORTION_METHODS), default="wilson")
+    r.add_argument("--conf-level", type=float, default=0.95)
+    r.add_argument(
+        "--death-within-days",
+        type=int,
+        help="mortality as death within N days of onset (default: in-hospital)",
+    )
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(func=_cmd_rates)
+
+    sv = sub.add_parser("survival", help="Kaplan-Meier survival by arm or era, with log-rank")
+    sv.add_argument("path", metavar="PATH")
+    sv.add_argument("--by", choices=["arm", "era"], default="arm")
+    sv.add_argument(
+        "--endpoint",
+        choices=["death", "recurrence"],
+        default="death",
+        help="death (Kaplan-Meier) or recurrence with death competing "
+        "(Aalen-Johansen, Gray's test)",
+    )
+    sv.add_argument("--conf-type", choices=["log", "log-log", "plain"], default="log")
+    sv.add_argument("--plot", help="write the Kaplan-Meier figure (.png, .svg or .pdf)")
+    sv.add_argument("--json", action="store_true")
+    sv.set_defaults(func=_cmd_survival)
+
+    rp = sub.add_parser("report", help="write the self-contained HTML analysis report")
+    rp.add_argument("path", metavar="DIR")
+    rp.add_argument("--out", default="report.html")
+    rp.add_argument("--by", choices=["arm", "era", "site"], default="arm")
+    rp.add_argument("--min-cell", type=int, help="mask counts below N (small-cell suppression)")
+    rp.add_argument("--ci-method", choices=sorted(PROPORTION_METHODS), default="wilson")
+    rp.set_defaults(func=_cmd_report)

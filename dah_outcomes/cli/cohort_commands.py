@@ -1,0 +1,114 @@
+"""Commands on cohorts as data: ``generate``, ``validate``, ``scenarios``, ``schema``,
+``demo``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from dah_outcomes.cli.output import print_json
+from dah_outcomes.cli.progress import progress_bar
+from dah_outcomes.errors import ValidationError
+
+__all__ = ["register"]
+
+DEMO_SEED = 2026
+DEMO_N_SLE = 200_000
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from dah_outcomes.io import save_cohort
+    from dah_outcomes.synthetic.cohorts import generate_cohort
+
+    cohort = generate_cohort(
+        args.scenario, n_sle=args.n_sle, seed=args.seed, progress=progress_bar("generating")
+    )
+    paths = save_cohort(cohort, args.out, format=args.format)
+    print(
+        f"wrote {cohort.n_patients} patients, {cohort.n_dah_patients} with DAH, "
+        f"{cohort.n_episodes} episodes to {args.out} (fingerprint {cohort.fingerprint[:12]})"
+    )
+    for p in paths.values():
+        print(f"  {p}")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from dah_outcomes.io import load_cohort
+
+    source = args.paths[0] if len(args.paths) == 1 else args.paths
+    try:
+        cohort = load_cohort(source)
+    except ValidationError as err:
+        if args.json:
+            print_json(err.report.to_dict())
+        else:
+            print(err.report.summary(limit=args.limit))
+        return 1
+    if args.json:
+        print_json({"ok": True, **cohort.describe()})
+    else:
+        print(f"valid: {cohort!r}")
+    return 0
+
+
+def _cmd_scenarios(args: argparse.Namespace) -> int:
+    from dah_outcomes.synthetic.scenario import available_scenarios, load_scenario
+
+    for name in available_scenarios():
+        print(f"{name}: {load_scenario(name).description}")
+    return 0
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from dah_outcomes.schema import frictionless_schema, schema_markdown
+
+    if args.format == "json":
+        print_json({t: frictionless_schema(t) for t in ("patients", "episodes")})
+    else:
+        print(schema_markdown())
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from dah_outcomes.cli.demo import run_demo
+
+    return run_demo(
+        Path(args.out), n_sle=args.n_sle, seed=args.seed, progress=progress_bar("generating")
+    )
+
+
+def register(sub: Any) -> None:
+    """Add this family's subcommands to the top-level parser's subparsers."""
+
+    g = sub.add_parser("generate", help="generate a synthetic cohort from a scenario")
+    g.add_argument(
+        "--scenario",
+        default="seed-article",
+        help="shipped scenario name or path of a scenario .toml (default seed-article)",
+    )
+    g.add_argument("--n-sle", type=int, default=20_000, help="SLE source population size")
+    g.add_argument("--seed", type=int, default=0, help="random seed (same seed, same bytes)")
+    g.add_argument("--out", required=True, help="output folder")
+    g.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    g.set_defaults(func=_cmd_generate)
+
+    v = sub.add_parser("validate", help="check a cohort folder (or its two files)")
+    v.add_argument("paths", nargs="+", metavar="DIR_OR_FILES")
+    v.add_argument("--json", action="store_true", help="print the report as JSON")
+    v.add_argument("--limit", type=int, default=50, help="problems to list (default 50)")
+    v.set_defaults(func=_cmd_validate)
+
+    s = sub.add_parser("scenarios", help="list the shipped scenarios")
+    s.set_defaults(func=_cmd_scenarios)
+
+    c = sub.add_parser("schema", help="print the cohort column contract")
+    c.add_argument("--format", choices=["markdown", "json"], default="markdown")
+    c.set_defaults(func=_cmd_schema)
+
+    d = sub.add_parser("demo", help="generate the default cohort and reproduce the cited figures")
+    d.add_argument("--out", default="output")
+    d.add_argument("--n-sle", type=int, default=DEMO_N_SLE)
+    d.add_argument("--seed", type=int, default=DEMO_SEED)
+    d.set_defaults(func=_cmd_demo)

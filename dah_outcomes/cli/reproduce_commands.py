@@ -1,0 +1,67 @@
+"""Commands on reported figures: ``reproduce`` and ``audit``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import pandas as pd
+
+from dah_outcomes.cli.output import print_json
+
+__all__ = ["register"]
+
+
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from dah_outcomes.io import load_cohort
+    from dah_outcomes.reproduce.claims import load_claims
+    from dah_outcomes.reproduce.verdicts import reproduce
+
+    result = reproduce(load_claims(args.claims), load_cohort(args.cohort), ci_method=args.ci_method)
+    if args.json:
+        print_json(result.to_dict())
+    else:
+        frame = result.to_frame()
+        with pd.option_context("display.width", 160, "display.max_colwidth", 90):
+            print(frame[["claim", "printed", "verdict", "why"]].to_string(index=False))
+    return 0
+
+
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from dah_outcomes.reproduce.audit import audit_claims
+    from dah_outcomes.reproduce.claims import load_claims
+
+    evidence = None
+    if args.evidence:
+        evidence = pd.read_csv(args.evidence, dtype=str, keep_default_na=False, na_values=[""])
+        for col in ("events", "total", "year"):
+            evidence[col] = pd.to_numeric(evidence[col], errors="coerce").astype("Int64")
+    result = audit_claims(load_claims(args.claims), evidence)
+    if args.json:
+        print_json(result.to_dict())
+    else:
+        cols = ["claim", "printed", "k", "pooled", "ci_lower", "ci_upper", "verdict"]
+        with pd.option_context("display.width", 160, "display.float_format", "{:.3f}".format):
+            print(result.to_frame()[cols].to_string(index=False))
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Add this family's subcommands to the top-level parser's subparsers."""
+    from dah_outcomes.stats.proportions import PROPORTION_METHODS
+
+    rc = sub.add_parser(
+        "reproduce",
+        help="recompute reported figures (a claims file) from a cohort and judge each one",
+    )
+    rc.add_argument("claims", metavar="CLAIMS")
+    rc.add_argument("--cohort", required=True, metavar="DIR")
+    rc.add_argument("--ci-method", choices=sorted(PROPORTION_METHODS), default="wilson")
+    rc.add_argument("--json", action="store_true")
+    rc.set_defaults(func=_cmd_reproduce)
+
+    au = sub.add_parser("audit", help="set reported figures against the published series")
+    au.add_argument("claims", metavar="CLAIMS")
+    au.add_argument("--evidence", help="published series CSV (default: the shipped extraction)")
+    au.add_argument("--json", action="store_true")
+    au.set_defaults(func=_cmd_audit)
