@@ -11,6 +11,7 @@ from dah_outcomes.io.cohort_files import save_cohort, write_atomic
 from dah_outcomes.plotting import plot_cited_figures
 from dah_outcomes.report.page import report, write_report
 from dah_outcomes.reproduce.cited_figures import compare_cited_figures
+from dah_outcomes.reproduce.verdicts import VERDICTS
 from dah_outcomes.synthetic.cohorts import generate_cohort
 
 __all__ = ["run_demo"]
@@ -24,17 +25,31 @@ def run_demo(
     scenario: str = "seed-article",
     progress: Callable[[str, float], None] | None = None,
 ) -> int:
-    """Generate ``scenario``, compare it with the cited figures and write tables and figures.
+    """Generate ``scenario``, reproduce the cited figures from it and write tables and figures.
 
-    Writes under ``out``: ``cohort/`` (tables and provenance), ``cited_figures.csv``,
-    ``rates_overall.csv``, ``rates_by_arm.csv``, ``rates_by_era.csv``, ``rates.json`` and
-    ``cited_figures.png``/``.svg`` and the HTML report ``report.html``. Prints the cited
-    figures beside their estimates.
+    Writes under ``out``: ``cohort/`` (tables and provenance), ``cited_figures.csv`` (the
+    verdict table of ``dah-outcomes reproduce cited-figures``), ``rates_overall.csv``,
+    ``rates_by_arm.csv``, ``rates_by_era.csv``, ``rates.json``, ``cited_figures.png``/``.svg``
+    and the HTML report ``report.html``. Prints each cited figure beside its estimate, with its
+    verdict.
+
+    Parameters
+    ----------
+    out : Path
+        Output folder (created if needed).
+    n_sle : int, default 200_000
+        SLE patients to generate.
+    seed : int, default 2026
+        Random seed of the generator.
+    scenario : str, default "seed-article"
+        A shipped scenario name or a scenario file.
+    progress : callable, optional
+        Called as ``progress(stage, fraction)`` while the cohort is generated.
 
     Returns
     -------
     int
-        0 (the demo reports disagreements; it does not fail on them).
+        0 (the demo reports verdicts against the cited figures; it does not fail on them).
     """
     cohort = generate_cohort(scenario, n_sle=n_sle, seed=seed, progress=progress)
     save_cohort(cohort, out / "cohort")
@@ -59,15 +74,15 @@ def run_demo(
     )
     shown = comparison.to_frame()[
         [
-            "figure",
-            "group",
-            "cited",
+            "claim",
+            "population",
+            "printed",
             "events",
             "total",
             "estimate",
             "ci_lower",
             "ci_upper",
-            "agrees",
+            "verdict",
         ]
     ]
     for col in ("estimate", "ci_lower", "ci_upper"):
@@ -77,6 +92,8 @@ def run_demo(
         f"{cohort.n_dah_patients:,} with DAH, {cohort.n_episodes:,} episodes (seed {seed})"
     )
     print(shown.to_string(index=False))
-    verdict = "all agree" if comparison.all_agree else "NOT all agree (see agrees column)"
-    print(f"\nCited figures against the cohort: {verdict}. Outputs in {out}/")
+    counts = ", ".join(f"{n} {v}" for v, n in comparison.verdict_counts.items() if n)
+    print(f"\nCited figures against the cohort: {counts}. Outputs in {out}/")
+    for verdict, meaning in VERDICTS.items():
+        print(f"  {verdict}: {meaning}")
     return 0

@@ -47,21 +47,36 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any) -> None:
-    """Add this family's subcommands to the top-level parser's subparsers."""
+    """Add this family's subcommands to the top-level parser's subparsers.
+
+    Parameters
+    ----------
+    sub : argparse subparsers action
+        What ``ArgumentParser.add_subparsers()`` returned.
+
+    Returns
+    -------
+    None
+    """
+    from dah_outcomes.reproduce.claims import SHIPPED_CLAIMS
     from dah_outcomes.stats.proportions import PROPORTION_METHODS
 
+    claims_help = (
+        "a TOML or YAML claims file, or the name of one shipped with the package: "
+        + ", ".join(sorted(SHIPPED_CLAIMS))
+    )
     rc = sub.add_parser(
         "reproduce",
         help="recompute reported figures (a claims file) from a cohort and judge each one",
     )
-    rc.add_argument("claims", metavar="CLAIMS")
+    rc.add_argument("claims", metavar="CLAIMS", help=claims_help)
     rc.add_argument("--cohort", required=True, metavar="DIR")
     rc.add_argument("--ci-method", choices=sorted(PROPORTION_METHODS), default="wilson")
     rc.add_argument("--json", action="store_true")
     rc.set_defaults(func=_cmd_reproduce)
 
     au = sub.add_parser("audit", help="set reported figures against the published series")
-    au.add_argument("claims", metavar="CLAIMS")
+    au.add_argument("claims", metavar="CLAIMS", help=claims_help)
     au.add_argument("--evidence", help="published series CSV (default: the shipped extraction)")
     au.add_argument("--json", action="store_true")
     au.set_defaults(func=_cmd_audit)

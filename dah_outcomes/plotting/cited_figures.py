@@ -1,33 +1,63 @@
-"""The cited figures beside a cohort's estimates and their confidence intervals."""
+"""The cited figures (or any percentage claims) beside a cohort's estimates and their CIs."""
 
 from __future__ import annotations
+
+import math
 
 import matplotlib as mpl
 from matplotlib.axes import Axes
 
+from dah_outcomes.errors import ArgumentError
 from dah_outcomes.plotting._axes import new_axes
-from dah_outcomes.reproduce.cited_figures import CitedComparison
+from dah_outcomes.reproduce.claims import parse_printed
+from dah_outcomes.reproduce.verdicts import ReproductionResult
 
 __all__ = ["plot_cited_figures"]
 
+# statistics whose estimate is a proportion, so it shares the percent axis with the figure
+_PROPORTIONS = ("proportion", "mortality", "incidence_proportion")
 
-def plot_cited_figures(comparison: CitedComparison, ax: Axes | None = None) -> Axes:
-    """Dot-and-whisker plot: each recomputed estimate with its CI beside the cited value.
+
+def plot_cited_figures(result: ReproductionResult, ax: Axes | None = None) -> Axes:
+    """Dot-and-whisker plot: each recomputed estimate with its CI beside the printed figure.
+
+    Only claims printed as percentages of a proportion are drawn (they share one percent
+    axis); medians, rates and hazard ratios of the same result are left out. The claim's
+    verdict is written on the right-hand axis, beside it.
 
     Parameters
     ----------
-    comparison : CitedComparison
-        From :func:`~dah_outcomes.cited_figures.compare_cited_figures`.
+    result : ReproductionResult
+        From :func:`~dah_outcomes.reproduce.cited_figures.compare_cited_figures` or
+        :func:`~dah_outcomes.reproduce.verdicts.reproduce`.
     ax : Axes, optional
         Where to draw; a new Figure is made when omitted.
 
     Returns
     -------
     Axes
+
+    Raises
+    ------
+    ArgumentError
+        If no claim of ``result`` is a percentage.
     """
+    table = result.to_frame()
+    printed = table["printed"].map(parse_printed)
+    keep = table["statistic"].isin(_PROPORTIONS) & printed.map(lambda p: p.percent)
+    if not keep.any():
+        raise ArgumentError(
+            "no claim of this result is printed as a percentage: plot_cited_figures draws "
+            f"claims with statistic one of {list(_PROPORTIONS)}"
+        )
+    # reversed so that the first claim is drawn at the top
+    t = table[keep].iloc[::-1].reset_index(drop=True)
+    figures = list(printed[keep].iloc[::-1])
+    for col in ("estimate", "ci_lower", "ci_upper"):
+        if col not in t:  # every claim not recomputable: the column was never filled
+            t[col] = math.nan
     with mpl.rc_context({"font.size": 9}):
-        ax = ax or new_axes(7.5, 0.45 * len(comparison.table) + 1.2)
-        t = comparison.table.iloc[::-1].reset_index(drop=True)
+        ax = ax or new_axes(7.5, 0.45 * len(t) + 1.2)
         y = range(len(t))
         ax.hlines(
             y,
@@ -35,33 +65,41 @@ def plot_cited_figures(comparison: CitedComparison, ax: Axes | None = None) -> A
             t["ci_upper"] * 100,
             color="#1f4e79",
             lw=2,
-            label=f"estimate, {comparison.conf_level:.0%} CI",
+            label=f"estimate, {result.conf_level:.0%} CI",
         )
         ax.plot(t["estimate"] * 100, y, "o", color="#1f4e79")
-        labelled = False
-        for i, r in t.iterrows():
-            label = None if labelled else "cited"
-            labelled = True
-            low = float(r["cited"].lstrip(">").split("-")[0].rstrip("%"))
-            if "-" in r["cited"]:
-                high = float(r["cited"].split("-")[1].rstrip("%"))
-                ax.hlines(i, low, high, color="#c55a11", lw=6, alpha=0.5, label=label)
-            else:
-                ax.plot(
-                    low,
+        for i, pv in enumerate(figures):
+            label = "cited" if i == 0 else None
+            if pv.kind == "range":
+                ax.hlines(
                     i,
-                    "D" if r["check"] != "above" else ">",
+                    float(pv.value),
+                    float(pv.high),
                     color="#c55a11",
-                    ms=6,
+                    lw=6,
+                    alpha=0.5,
                     label=label,
                 )
+            else:
+                # a bound points the way it holds; a point is a diamond
+                marker = {"lower_bound": ">", "upper_bound": "<"}.get(pv.kind, "D")
+                ax.plot(float(pv.value), i, marker, color="#c55a11", ms=6, label=label)
+        # the whole-cohort population goes without saying; a subgroup is named
         labels = [
-            f"{r.figure} ({r.group})" if r.group != "overall" else r.figure for r in t.itertuples()
+            r.claim if r.population.startswith("all ") else f"{r.claim} ({r.population})"
+            for r in t.itertuples()
         ]
         ax.set_yticks(list(y), labels)
+        ax.set_ylim(-0.6, len(t) - 0.4)
+        # the verdicts on a right-hand axis, row by row, so they read beside their figure
+        verdicts = ax.twinx()
+        verdicts.set_ylim(ax.get_ylim())
+        verdicts.set_yticks(list(y), list(t["verdict"]))
+        verdicts.tick_params(axis="y", length=0)
         ax.set_xlabel("percent")
         ax.set_xlim(0, 100)
         ax.grid(axis="x", color="#dddddd")
-        ax.legend(loc="lower right", frameon=False)
-        ax.set_title("Cited figures (orange) against the recomputed estimates (blue)")
+        # below the axes, where it cannot cover a row
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=2, frameon=False)
+        ax.set_title("Cited figures (orange) and recomputed estimates (blue)")
     return ax

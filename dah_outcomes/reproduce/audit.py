@@ -150,4 +150,4 @@ def audit_claims(
                 "note": note,
             }
         )
-    return AuditResult(pd.DataFrame(rows))
+    return AuditResult(table=pd.DataFrame(rows))

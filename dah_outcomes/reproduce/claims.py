@@ -1,18 +1,21 @@
-"""Claims: reported figures as printed, read from a claims file, and recomputed from a cohort.
+"""Claims: reported figures as printed, read from a claims file.
 
 A *claim* is one figure a paper or summary reports ("mortality about 12%", "recurrence 29%",
 "8 (57.1%)", "0.42 (0.21-0.80)") with what it refers to. :func:`parse_printed` reads the
 printed text exactly as given, keeping its precision, so rounding can be judged at the printed
-number of decimals; :func:`load_claims` reads a TOML or YAML claims file;
-:func:`reproduce` recomputes each claim from a cohort and gives a verdict.
+number of decimals; :func:`load_claims` reads a TOML or YAML claims file, or one shipped with
+the package by name (:data:`SHIPPED_CLAIMS`). Recomputing claims from a cohort is the job of
+:mod:`~dah_outcomes.reproduce.recompute`; judging them, of :mod:`~dah_outcomes.reproduce.verdicts`.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,6 +24,7 @@ import yaml
 from dah_outcomes.errors import ArgumentError
 
 __all__ = [
+    "SHIPPED_CLAIMS",
     "STATISTICS",
     "Claim",
     "PrintedValue",
@@ -37,6 +41,12 @@ STATISTICS: dict[str, str] = {
     "median_survival": "median time from first DAH onset to death, in days",
     "survival_at": "Kaplan-Meier survival at `time_days` after first DAH onset",
     "hazard_ratio": "hazard ratio of death for `term` (Cox model)",
+}
+
+#: Claims files shipped with the package (in ``dah_outcomes/reproduce/data/``), by the name
+#: :func:`load_claims` and ``dah-outcomes reproduce``/``audit`` accept in place of a path.
+SHIPPED_CLAIMS: Mapping[str, str] = {
+    "cited-figures": "cited_figures.toml",
 }
 
 Kind = Literal["point", "range", "lower_bound", "upper_bound"]
@@ -119,12 +129,17 @@ class PrintedValue:
         """A printed-unit number as a proportion (divides percentages by 100)."""
         return float(x / 100) if self.percent else float(x)
 
+    def printed_as(self, estimate: float) -> Decimal:
+        """``estimate`` (a proportion, or a plain number) as it prints in this figure's unit
+        and precision, rounding half up."""
+        # repr gives the shortest decimal that round-trips, so 0.125 is 12.5, not 12.4999...
+        x = Decimal(repr(estimate * 100 if self.percent else estimate))
+        return x.quantize(Decimal(1).scaleb(-self.decimals), rounding=ROUND_HALF_UP)
+
     def rounds_to(self, estimate: float, value: Decimal | None = None) -> bool:
         """Whether ``estimate`` (a proportion, or a plain number) prints as ``value``."""
         target = self.value if value is None else value
-        x = Decimal(repr(estimate * 100 if self.percent else estimate))
-        q = Decimal(1).scaleb(-self.decimals)
-        return x.quantize(q, rounding=ROUND_HALF_UP) == target.quantize(q)
+        return self.printed_as(estimate) == target.quantize(Decimal(1).scaleb(-self.decimals))
 
 
 def parse_printed(text: str) -> PrintedValue:
@@ -324,30 +339,59 @@ def _claim(entry: dict[str, Any], where: str, problems: list[str]) -> Claim | No
     )
 
 
-def load_claims(path: str | Path) -> list[Claim]:
+def _read_source(source: str | Path) -> tuple[str, str, str]:
+    """The text of a claims source, its suffix and how to name it in messages."""
+    # A shipped name wins over a file of that name in the working directory; the names carry
+    # no suffix, so only a suffix-less file could be shadowed.
+    if isinstance(source, str) and source in SHIPPED_CLAIMS:
+        ref = resources.files("dah_outcomes.reproduce") / "data" / SHIPPED_CLAIMS[source]
+        return ref.read_text(encoding="utf-8"), Path(SHIPPED_CLAIMS[source]).suffix, source
+    path = Path(source)
+    if not path.exists():
+        raise ArgumentError(
+            f"claims file {path} does not exist: give the path of a TOML or YAML claims file "
+            f"or the name of a shipped one ({', '.join(sorted(SHIPPED_CLAIMS))})"
+        )
+    return path.read_text(encoding="utf-8"), path.suffix, str(path)
+
+
+def load_claims(source: str | Path) -> list[Claim]:
     """Read a claims file (TOML with ``[[claim]]`` tables, or YAML with a ``claims:`` list).
+
+    Parameters
+    ----------
+    source : str or Path
+        A path to a ``.toml``, ``.yaml`` or ``.yml`` file, or the name of a claims file shipped
+        with the package, a key of :data:`SHIPPED_CLAIMS` (``"cited-figures"``).
+
+    Returns
+    -------
+    list of Claim
+        The claims in file order.
 
     Raises
     ------
     ArgumentError
-        Listing every malformed claim at once.
+        If the source does not exist or cannot be parsed, listing every malformed claim at once.
+
+    Examples
+    --------
+    >>> [c.id for c in load_claims("cited-figures")][:2]
+    ['incidence', 'first_manifestation']
     """
-    path = Path(path)
-    if not path.exists():
-        raise ArgumentError(f"claims file {path} does not exist")
-    text = path.read_text(encoding="utf-8")
+    text, suffix, where = _read_source(source)
     try:
-        if path.suffix.lower() == ".toml":
+        if suffix.lower() == ".toml":
             data = tomllib.loads(text)
             entries = data.get("claim", [])
         else:
             data = yaml.safe_load(text) or {}
             entries = data.get("claims", []) if isinstance(data, dict) else []
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
-        raise ArgumentError(f"claims file {path} cannot be parsed: {exc}") from exc
+        raise ArgumentError(f"claims file {where} cannot be parsed: {exc}") from exc
     if not entries:
         raise ArgumentError(
-            f"claims file {path} lists no claims: add [[claim]] tables (TOML) "
+            f"claims file {where} lists no claims: add [[claim]] tables (TOML) "
             "or a `claims:` list (YAML)"
         )
     problems: list[str] = []
@@ -358,6 +402,6 @@ def load_claims(path: str | Path) -> list[Claim]:
     ]
     if problems:
         raise ArgumentError(
-            f"claims file {path} has {len(problems)} problem(s):\n  - " + "\n  - ".join(problems)
+            f"claims file {where} has {len(problems)} problem(s):\n  - " + "\n  - ".join(problems)
         )
     return claims

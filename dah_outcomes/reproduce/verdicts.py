@@ -1,51 +1,62 @@
-"""Recomputing claims from a cohort and judging them at the printed precision."""
+"""Judging claims against their recomputed figures, at the printed precision.
+
+One rule judges every claim, whichever way it is reached (``dah-outcomes reproduce``, the demo,
+:func:`~dah_outcomes.reproduce.cited_figures.compare_cited_figures`): :func:`judge` gives one of
+the verdicts of :data:`VERDICTS`, and :func:`reproduce` assembles them into a
+:class:`ReproductionResult`. Recomputing each figure is
+:func:`~dah_outcomes.reproduce.recompute.recompute`'s job.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Literal
 
 import pandas as pd
 
-from dah_outcomes.analyses.outcome_rates import rates
 from dah_outcomes.cohort import Cohort
 from dah_outcomes.errors import ArgumentError, EstimationError
 from dah_outcomes.reproduce.claims import Claim, PrintedValue
-from dah_outcomes.results import ResultMixin
+from dah_outcomes.reproduce.recompute import Recomputed, recompute
+from dah_outcomes.results import ResultMixin, json_safe
 
-__all__ = ["VERDICTS", "Recomputed", "ReproductionResult", "judge", "reproduce"]
+__all__ = ["VERDICTS", "ReproductionResult", "judge", "reproduce"]
 
-Verdict = Literal["reproduced", "consistent", "not reproduced"]
+Verdict = Literal["reproduced", "consistent", "not reproduced", "not recomputable"]
+
+#: The one verdict vocabulary, in order from best to worst, with what each word means.
 VERDICTS: dict[str, str] = {
     "reproduced": "the recomputed figure prints as the claim does, at the printed precision",
     "consistent": "not the printed figure, but the printed figure lies inside the recomputed CI",
     "not reproduced": "the printed figure lies outside the recomputed CI",
+    "not recomputable": "this cohort cannot give the statistic (the reason says why)",
 }
 
-
-@dataclass(frozen=True, slots=True)
-class Recomputed:
-    """A claim's statistic recomputed from data, on the proportion (or natural) scale."""
-
-    estimate: float
-    ci_lower: float
-    ci_upper: float
-    method: str
-    conf_level: float
-    events: int | None = None
-    total: int | None = None
-
-
-def _in(x: float, low: float, high: float) -> bool:
-    return low <= x <= high
+#: Verdicts under which the cohort does not contradict a claim.
+_AGREEING = ("reproduced", "consistent")
 
 
 def judge(printed: PrintedValue, r: Recomputed) -> tuple[Verdict, str]:
     """Verdict and reason for a printed figure against a recomputed one.
 
     Rounding is judged at the printed number of decimals (round half up). A range is
-    reproduced when the rounded estimate lies in it; a bound when the estimate satisfies it.
+    reproduced when the rounded estimate lies in it, and consistent when the CI overlaps it; a
+    bound is reproduced when the estimate satisfies it, and consistent when the CI reaches
+    it; a point is reproduced when the estimate prints as it (or, with counts, when the
+    counts match and print as it), and consistent when it lies in the CI.
+
+    Parameters
+    ----------
+    printed : PrintedValue
+        The figure as printed (from :func:`~dah_outcomes.reproduce.claims.parse_printed`).
+    r : Recomputed
+        The figure recomputed from data.
+
+    Returns
+    -------
+    tuple of (str, str)
+        The verdict (``"reproduced"``, ``"consistent"`` or ``"not reproduced"``, see
+        :data:`VERDICTS`) and a one-line reason quoting the numbers.
     """
     pv = printed
     digits = min(max(pv.decimals, 1), 6)
@@ -60,10 +71,7 @@ def judge(printed: PrintedValue, r: Recomputed) -> tuple[Verdict, str]:
     level = f"{r.conf_level:.0%} CI {ci}"
     if pv.kind == "range":
         low, high = pv.as_fraction(pv.value), pv.as_fraction(pv.high or pv.value)
-        q = Decimal(repr(r.estimate * 100 if pv.percent else r.estimate)).quantize(
-            Decimal(1).scaleb(-pv.decimals)
-        )
-        if pv.value <= q <= (pv.high or pv.value):
+        if pv.value <= pv.printed_as(r.estimate) <= (pv.high or pv.value):
             return "reproduced", f"recomputed {shown} lies in the printed range {pv.text}"
         if r.ci_upper >= low and r.ci_lower <= high:
             return "consistent", f"recomputed {shown} ({level}) overlaps {pv.text}"
@@ -99,14 +107,24 @@ def judge(printed: PrintedValue, r: Recomputed) -> tuple[Verdict, str]:
             return "reproduced", f"recomputed {shown} is within {pv.text}"
     elif pv.decimals < 28 and pv.rounds_to(r.estimate) and pv.events is None:
         return "reproduced", f"recomputed {shown} prints as {pv.text}"
-    if _in(pv.as_fraction(pv.value), r.ci_lower, r.ci_upper):
+    if r.ci_lower <= pv.as_fraction(pv.value) <= r.ci_upper:
         return "consistent", f"recomputed {shown}; the printed {pv.text} lies in its {level}"
     return "not reproduced", f"recomputed {shown}; the printed {pv.text} lies outside its {level}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ReproductionResult(ResultMixin):
-    """One row per claim: the printed figure, the recomputed one and the verdict."""
+    """One row per claim: the printed figure, the recomputed one and the verdict.
+
+    Attributes
+    ----------
+    table : DataFrame
+        See :func:`reproduce` for the columns.
+    fingerprint : str
+        The fingerprint of the cohort the claims were recomputed from.
+    conf_level : float
+        Confidence level of the recomputed intervals.
+    """
 
     table: pd.DataFrame = field(repr=False)
     fingerprint: str
@@ -118,46 +136,26 @@ class ReproductionResult(ResultMixin):
 
     def to_dict(self) -> dict:
         """``{"claims": [...], "fingerprint": ..., "conf_level": ...}``."""
-        from dah_outcomes.results import json_safe
-
         return {
             "claims": json_safe(self.table),
             "fingerprint": self.fingerprint,
             "conf_level": self.conf_level,
         }
 
+    @property
+    def verdict_counts(self) -> dict[str, int]:
+        """How many claims got each verdict of :data:`VERDICTS` (every verdict, zeros too)."""
+        counts = self.table["verdict"].value_counts()
+        return {v: int(counts.get(v, 0)) for v in VERDICTS}
 
-def _recompute(claim: Claim, cohort: Cohort, ci_method: str, conf_level: float) -> Recomputed:
-    stat = claim.statistic
-    if stat in ("proportion", "mortality", "incidence_proportion"):
-        endpoint = {"mortality": "mortality", "incidence_proportion": "incidence"}.get(
-            stat, claim.endpoint or ""
-        )
-        window = claim.window_days if stat == "mortality" else None
-        result = rates(
-            cohort, claim.by, ci_method=ci_method, conf_level=conf_level, death_within_days=window
-        )
-        ci = result.get(endpoint, claim.group or "overall")
-        return Recomputed(
-            ci.estimate, ci.ci_lower, ci.ci_upper, ci.method, ci.conf_level, ci.events, ci.total
-        )
-    if stat == "incidence_rate":
-        rate = rates(cohort, conf_level=conf_level).incidence_rate
-        if rate is None:
-            raise EstimationError("an incidence rate needs a population cohort with person-time")
-        scale = claim.per / rate.per
-        return Recomputed(
-            rate.estimate * scale,
-            rate.ci_lower * scale,
-            rate.ci_upper * scale,
-            f"exact Poisson, per {claim.per:g} person-years",
-            rate.conf_level,
-            rate.events,
-            None,
-        )
-    from dah_outcomes.reproduce.survival_claims import recompute_survival_claim
+    @property
+    def all_reproduced_or_consistent(self) -> bool:
+        """True when the cohort contradicts no claim: every verdict is ``"reproduced"`` or
+        ``"consistent"`` (a claim it cannot recompute counts against)."""
+        return bool(self.table["verdict"].isin(_AGREEING).all())
 
-    return recompute_survival_claim(claim, cohort, conf_level)
+    def _title(self) -> str:
+        return f"Claims against cohort {self.fingerprint[:12]} ({self.conf_level:.0%} CI)"
 
 
 def reproduce(
@@ -179,15 +177,26 @@ def reproduce(
     Returns
     -------
     ReproductionResult
-        Columns ``claim, statistic, printed, population, events, total, estimate, ci_lower,
-        ci_upper, method, verdict, why``. A claim that cannot be recomputed from this cohort
-        gets the verdict ``"not recomputable"`` with the reason.
+        Columns ``claim, statistic, printed, population, source, events, total, estimate,
+        ci_lower, ci_upper, method, verdict, why``. A claim that cannot be recomputed from this
+        cohort gets the verdict ``"not recomputable"`` with the reason.
+
+    Raises
+    ------
+    ArgumentError
+        If ``claims`` is empty.
     """
     if not claims:
         raise ArgumentError("no claims given")
     rows = []
     for claim in claims:
-        population = f"{claim.by}={claim.group}" if claim.by else "all DAH patients"
+        # incidence is counted among SLE patients; every other statistic among DAH patients
+        everyone = (
+            "all SLE patients"
+            if claim.statistic in ("incidence_proportion", "incidence_rate")
+            else "all DAH patients"
+        )
+        population = f"{claim.by}={claim.group}" if claim.by else everyone
         row = {
             "claim": claim.id,
             "statistic": claim.statistic,
@@ -196,8 +205,9 @@ def reproduce(
             "source": claim.source,
         }
         try:
-            r = _recompute(claim, cohort, ci_method, conf_level)
+            r = recompute(claim, cohort, ci_method=ci_method, conf_level=conf_level)
         except (ArgumentError, EstimationError) as err:
+            # one claim the cohort cannot answer must not hide the verdicts on the others
             rows.append({**row, "verdict": "not recomputable", "why": str(err)})
             continue
         verdict, why = judge(claim.printed, r)

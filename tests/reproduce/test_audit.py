@@ -12,7 +12,7 @@ from dah_outcomes.reproduce.audit import audit_claims
 from dah_outcomes.reproduce.claims import load_claims
 from dah_outcomes.reproduce.published import load_published_series, select_studies
 
-CITED = Path(__file__).parents[2] / "data" / "claims" / "cited_figures.toml"
+CITED = "cited-figures"  # the shipped claims file, by name
 
 
 def test_published_series_loads_with_provenance_columns() -> None:
@@ -42,7 +42,7 @@ def test_audit_verdicts() -> None:
 
 
 def test_audit_cli(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["audit", str(CITED), "--json"]) == 0
+    assert main(["audit", CITED, "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)["claims"]
     assert {r["claim"] for r in rows} >= {"incidence", "mortality_historical"}
 

@@ -9,9 +9,11 @@ import pytest
 
 from dah_outcomes import ArgumentError, Cohort
 from dah_outcomes.reproduce.claims import load_claims, parse_printed
-from dah_outcomes.reproduce.verdicts import Recomputed, judge, reproduce
+from dah_outcomes.reproduce.recompute import Recomputed
+from dah_outcomes.reproduce.verdicts import judge, reproduce
 
-CITED = Path(__file__).parents[2] / "data" / "claims" / "cited_figures.toml"
+# the shipped claims file, by its path (the name "cited-figures" is tested beside it)
+CITED = Path(__file__).parents[2] / "dah_outcomes" / "reproduce" / "data" / "cited_figures.toml"
 
 
 @pytest.mark.parametrize(
@@ -55,6 +57,8 @@ def r(est: float, lo: float, hi: float, k: int | None = None, n: int | None = No
         ("12.0%", r(0.1249, 0.10, 0.15), "consistent"),  # one decimal: 12.5 != 12.0
         ("5-6%", r(0.0549, 0.05, 0.06), "reproduced"),
         ("5-6%", r(0.0660, 0.058, 0.075), "consistent"),
+        ("5-6%", r(0.0450, 0.04, 0.05), "reproduced"),  # 4.5 prints as 5, half up
+        ("5-6%", r(0.0650, 0.058, 0.075), "consistent"),  # 6.5 prints as 7, half up
         (">50%", r(0.54, 0.52, 0.56), "reproduced"),
         (">50%", r(0.48, 0.40, 0.56), "consistent"),
         (">50%", r(0.30, 0.25, 0.35), "not reproduced"),
@@ -70,6 +74,7 @@ def test_verdicts_at_printed_precision(printed, recomputed, verdict) -> None:
 def test_cited_claims_file_loads() -> None:
     claims = load_claims(CITED)
     assert [c.id for c in claims][:2] == ["incidence", "first_manifestation"]
+    assert load_claims("cited-figures") == claims
     aggressive = next(c for c in claims if c.id == "mortality_aggressive")
     assert (aggressive.by, aggressive.group, aggressive.printed.approximate) == (
         "arm",
@@ -89,6 +94,13 @@ def test_claims_file_problems_listed_together(tmp_path: Path) -> None:
         load_claims(path)
     msg = str(info.value)
     assert "3 problem(s)" in msg and "vibes" in msg and "lots" in msg and "colour" in msg
+
+
+def test_unknown_claims_source_names_the_shipped_ones(tmp_path: Path) -> None:
+    with pytest.raises(ArgumentError, match="cited-figures"):
+        load_claims(tmp_path / "missing.toml")
+    with pytest.raises(ArgumentError, match="cited-figures"):
+        load_claims("cited_figures")
 
 
 def test_reproduce_on_counted_cohort(small_tables, tmp_path: Path) -> None:
@@ -140,4 +152,7 @@ def test_survival_claims_and_cli(tmp_path: Path, capsys) -> None:
         "not recomputable",
     )
     assert main(["reproduce", str(CITED), "--cohort", str(tmp_path / "c")]) == 0
-    assert "mortality_aggressive" in capsys.readouterr().out
+    by_path = capsys.readouterr().out
+    assert "mortality_aggressive" in by_path
+    assert main(["reproduce", "cited-figures", "--cohort", str(tmp_path / "c")]) == 0
+    assert capsys.readouterr().out == by_path
