@@ -40,8 +40,9 @@ from dah_outcomes.errors import (
     ValidationError,
 )
 from dah_outcomes.io import load_cohort, save_cohort
+from dah_outcomes.io.draft import draft_mapping
 from dah_outcomes.io.importer import ImportResult, read_cohort, write_import
-from dah_outcomes.io.mapping import ImportMapping, apply_mapping, draft_mapping, load_mapping
+from dah_outcomes.io.mapping import ImportMapping, apply_mapping, load_mapping
 from dah_outcomes.io.readers import RawTable, read_table
 from dah_outcomes.reproduce.audit import AuditResult, audit_claims
 from dah_outcomes.reproduce.cited_figures import (

@@ -57,7 +57,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 def _cmd_init_mapping(args: argparse.Namespace) -> int:
     from dah_outcomes.io.cohort_files import write_atomic
-    from dah_outcomes.io.mapping import draft_mapping
+    from dah_outcomes.io.draft import draft_mapping
     from dah_outcomes.io.readers import read_table
 
     raw = read_table(args.source, format=args.format, sheet=args.sheet)

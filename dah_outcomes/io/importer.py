@@ -1,7 +1,8 @@
 """Import a registry cohort: read, translate through a mapping, validate, account for every row.
 
-The flow is ``read_table`` -> layout assembly (flat, episodes, two tables, REDCap, ADTTE) ->
-``apply_mapping`` -> :func:`~dah_outcomes.validation.validate_tables`. Two modes:
+The flow is ``read_table`` -> layout assembly (flat, episodes, two tables, REDCap, ADTTE: see
+:mod:`dah_outcomes.io.layouts`) -> ``apply_mapping`` ->
+:func:`~dah_outcomes.validation.validate_tables`. Two modes:
 
 * ``strict``: any problem raises one :class:`~dah_outcomes.errors.ValidationError` listing
   them all (with source file and row); nothing is written.
@@ -19,7 +20,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,19 +28,26 @@ import pandas as pd
 from dah_outcomes.cohort import Cohort
 from dah_outcomes.errors import ArgumentError, CohortFileError
 from dah_outcomes.io.cohort_files import save_cohort, sha256_file, write_atomic
-from dah_outcomes.io.mapping import ImportMapping, apply_mapping, load_mapping
+from dah_outcomes.io.layouts._base import Assembled, guess_layout
+from dah_outcomes.io.layouts.adtte import assemble_adtte
+from dah_outcomes.io.layouts.flat import assemble_episodes, assemble_flat, assemble_two_tables
+from dah_outcomes.io.layouts.redcap import assemble_redcap, read_dictionary
+from dah_outcomes.io.mapping import ImportMapping, load_mapping
 from dah_outcomes.io.readers import FORMATS, RawTable, read_table
 from dah_outcomes.io.staging import (
     EXTRA_RULES,
     PROBLEM_COLUMNS,
     Ledger,
-    Staged,
+    Prepared,
     Stager,
     problem_frame,
     resolve,
 )
+from dah_outcomes.io.streaming import prepare_streamed
 from dah_outcomes.results import ResultMixin, json_safe
 
+# Assembled and Prepared are defined below the importer (layouts._base, staging) so that the
+# layouts and the streamed import need not import it; they stay importable from here
 __all__ = [
     "CHUNK_ROWS",
     "EXTRA_RULES",
@@ -59,58 +66,7 @@ Mode = Literal["strict", "quarantine"]
 CHUNK_ROWS = 1_000_000
 
 
-@dataclass(frozen=True, slots=True)
-class Assembled:
-    """Contract tables assembled from the source, before validation (a layout's output).
-
-    Attributes
-    ----------
-    tables : dict
-        ``patients`` and ``episodes`` with contract columns, indexed by source row number.
-    table_file : dict
-        Table -> label (path) of the source file its rows come from.
-    files : list of RawTable
-        Every file read (their rows are the rows accounted for).
-    groups : dict
-        File label -> Series (index source row) of group keys: rows sharing a key are accepted
-        or rejected together. Rows not listed form their own group.
-    problems : DataFrame
-        Problems found while assembling (columns :data:`PROBLEM_COLUMNS`).
-    notes : dict
-        Extra provenance (unmapped columns, ignored records...).
-    """
-
-    tables: dict[str, pd.DataFrame]
-    table_file: dict[str, str]
-    files: list[RawTable]
-    groups: dict[str, pd.Series] = field(default_factory=dict)
-    problems: pd.DataFrame = field(default_factory=lambda: problem_frame([]))
-    notes: dict[str, Any] = field(default_factory=dict)
-
-
-def row_issue_problems(raw: RawTable) -> pd.DataFrame:
-    """A reader's row issues (ragged rows, unparsable records) as problems."""
-    if raw.row_issues.empty:
-        return problem_frame([])
-    i = raw.row_issues
-    return problem_frame(
-        [
-            pd.DataFrame(
-                {
-                    "file": str(raw.path),
-                    "table": "source",
-                    "row": i["row"].to_numpy(dtype=object),
-                    "column": None,
-                    "value": i["value"],
-                    "rule": i["rule"],
-                    "hint": i["hint"],
-                }
-            )
-        ]
-    )
-
-
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ImportResult(ResultMixin):
     """What an import produced and what it left out.
 
@@ -159,159 +115,6 @@ def _read(path: str | Path, format: str | None, sheet: str | int | None) -> RawT
     return read_table(path, format=format, sheet=sheet)
 
 
-def _mapping_problems(missing: Sequence[str], table: str, file: str) -> list[dict[str, Any]]:
-    return [
-        {
-            "file": file,
-            "table": table,
-            "row": None,
-            "column": m,
-            "value": None,
-            "rule": "source_column_missing",
-            "hint": EXTRA_RULES["source_column_missing"],
-        }
-        for m in missing
-    ]
-
-
-def flat_tables(
-    frame: pd.DataFrame,
-    m: ImportMapping,
-    label: str,
-    value_labels: Mapping[str, Mapping[Any, str]] | None = None,
-    default_episode_number: pd.Series | None = None,
-) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, list[str]]:
-    """Patients and first episodes from one row per patient.
-
-    Returns the two tables, the mapping problems and the unmapped source columns.
-    """
-    pt = apply_mapping(frame, m, table="patients", value_labels=value_labels)
-    et = apply_mapping(frame, m, table="episodes", value_labels=value_labels)
-    e = et.frame
-    constants = {n for n, r in m.columns.items() if r.constant is not None}
-    content = [
-        c for c in e.columns if c not in ("patient_id", "episode_number") and c not in constants
-    ]
-    # a row holds an episode when any episode column has a value; the others are patients
-    # without DAH (a source population)
-    has = e[content].notna().any(axis=1) if content else pd.Series(False, index=e.index)
-    e = e.loc[has.to_numpy(dtype=bool)].copy()
-    if "episode_number" not in e.columns:
-        number = (
-            1
-            if default_episode_number is None
-            else default_episode_number.reindex(e.index).to_numpy(dtype=object)
-        )
-        e.insert(1 if "patient_id" in e.columns else 0, "episode_number", number)
-    problems = problem_frame(
-        [
-            *_mapping_problems(pt.missing, "patients", label),
-            *_mapping_problems(et.missing, "episodes", label),
-        ]
-    )
-    unmapped = sorted(set(pt.unmapped) & set(et.unmapped))
-    return {"patients": pt.frame, "episodes": e}, problems, unmapped
-
-
-def _assemble_flat(raw: RawTable, m: ImportMapping) -> Assembled:
-    """One row per patient, carrying the first episode's columns when the patient had one."""
-    label = str(raw.path)
-    tables, problems, unmapped = flat_tables(raw.frame, m, label, raw.value_labels)
-    return Assembled(
-        tables,
-        {"patients": label, "episodes": label},
-        [raw],
-        problems=problem_frame([row_issue_problems(raw), problems]),
-        notes={"unmapped_columns": unmapped},
-    )
-
-
-def _assemble_episodes(raw: RawTable, m: ImportMapping) -> Assembled:
-    """One row per episode; patient columns repeated on each of the patient's rows."""
-    label = str(raw.path)
-    pt = apply_mapping(raw.frame, m, table="patients", value_labels=raw.value_labels)
-    et = apply_mapping(raw.frame, m, table="episodes", value_labels=raw.value_labels)
-    p = pt.frame
-    problems = [
-        row_issue_problems(raw),
-        problem_frame(
-            [
-                *_mapping_problems(pt.missing, "patients", label),
-                *_mapping_problems(et.missing, "episodes", label),
-            ]
-        ),
-    ]
-    groups = pd.Series(raw.frame.index.astype(str), index=raw.frame.index)
-    if "patient_id" in p.columns and len(p):
-        pid = p["patient_id"]
-        known = pid.notna().to_numpy()
-        groups[known] = "id:" + pid[known].astype(str)
-        cols = [c for c in p.columns if c != "patient_id"]
-        if cols:
-            sub = p.loc[known]
-            as_text = sub[cols].astype("string").fillna("\x00")
-            n_distinct = as_text.groupby(sub["patient_id"].to_numpy()).transform("nunique")
-            bad = n_distinct > 1
-            for c in cols:
-                rows = bad.index[bad[c].to_numpy()]
-                if len(rows):
-                    problems.append(
-                        problem_frame(
-                            [
-                                pd.DataFrame(
-                                    {
-                                        "file": label,
-                                        "table": "patients",
-                                        "row": rows.to_numpy(dtype=object),
-                                        "patient_id": sub.loc[rows, "patient_id"].to_numpy(
-                                            dtype=object
-                                        ),
-                                        "column": c,
-                                        "value": p.loc[rows, c].astype(object).to_numpy(),
-                                        "rule": "inconsistent_patient_value",
-                                        "hint": EXTRA_RULES["inconsistent_patient_value"],
-                                    }
-                                )
-                            ]
-                        )
-                    )
-        first = ~pid.duplicated() | ~known
-        p = p.loc[first.to_numpy(dtype=bool)]
-    return Assembled(
-        {"patients": p, "episodes": et.frame},
-        {"patients": label, "episodes": label},
-        [raw],
-        groups={label: groups},
-        problems=problem_frame(problems),
-        notes={"unmapped_columns": sorted(set(pt.unmapped) & set(et.unmapped))},
-    )
-
-
-def _assemble_two(p_raw: RawTable, e_raw: RawTable, m: ImportMapping) -> Assembled:
-    pl, el = str(p_raw.path), str(e_raw.path)
-    pt = apply_mapping(p_raw.frame, m, table="patients", value_labels=p_raw.value_labels)
-    et = apply_mapping(e_raw.frame, m, table="episodes", value_labels=e_raw.value_labels)
-    problems = problem_frame(
-        [
-            row_issue_problems(p_raw),
-            row_issue_problems(e_raw),
-            problem_frame(
-                [
-                    *_mapping_problems(pt.missing, "patients", pl),
-                    *_mapping_problems(et.missing, "episodes", el),
-                ]
-            ),
-        ]
-    )
-    return Assembled(
-        {"patients": pt.frame, "episodes": et.frame},
-        {"patients": pl, "episodes": el},
-        [p_raw, e_raw],
-        problems=problems,
-        notes={"unmapped_columns": {"patients": list(pt.unmapped), "episodes": list(et.unmapped)}},
-    )
-
-
 def _find_table(folder: Path, name: str) -> Path:
     suffixes = [s for group in FORMATS.values() for s in group]
     for s in suffixes:
@@ -335,7 +138,7 @@ def _assemble(
                 f"give one file, a folder, or two files (patients, episodes); "
                 f"got {len(source)} paths"
             )
-        return _assemble_two(
+        return assemble_two_tables(
             _read(source[0], format, sheet), _read(source[1], format, sheet), m
         ), "two_tables"
     if not isinstance(source, str | Path):
@@ -349,68 +152,22 @@ def _assemble(
             "layout 'two_tables' needs two files (patients, episodes) or a folder holding them"
         )
     if layout == "redcap":
-        from dah_outcomes.io.redcap import assemble_redcap, read_dictionary
-
         dd = read_dictionary(dictionary) if dictionary is not None else None
         return assemble_redcap(raw, m, dd), layout
     if dictionary is not None:
         raise ArgumentError(f"a data dictionary is used with layout 'redcap', not {layout!r}")
     if layout == "adtte":
-        from dah_outcomes.io.adtte import assemble_adtte
-
         return assemble_adtte(raw, m), layout
     if layout == "episodes":
-        return _assemble_episodes(raw, m), layout
-    return _assemble_flat(raw, m), layout
+        return assemble_episodes(raw, m), layout
+    return assemble_flat(raw, m), layout
 
 
 def _guess_layout(raw: RawTable, dictionary: Any) -> str:
     return guess_layout(raw.frame.columns, dictionary)
 
 
-def guess_layout(columns: Sequence[Any], dictionary: Any = None) -> str:
-    """The layout a table with these column names is in, when the mapping does not say."""
-    cols = {str(c).lower() for c in columns}
-    if dictionary is not None or "redcap_repeat_instrument" in cols:
-        return "redcap"
-    if {"usubjid", "paramcd", "cnsr"} <= cols:
-        return "adtte"
-    return "flat"
-
-
 # ---------------------------------------------------------------- accounting
-
-
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """A source read and typed, ready for :func:`~dah_outcomes.io.staging.resolve`.
-
-    Attributes
-    ----------
-    staged : Staged
-        Typed contract tables and their single-row problems.
-    sources : list
-        ``(label, source rows, group keys or None)`` per file read, for the
-        :class:`~dah_outcomes.io.staging.Ledger`.
-    pre : DataFrame
-        Problems found while reading and assembling.
-    table_file : dict
-        Table -> label of its source file.
-    layout : str
-        The layout used.
-    files : list of dict
-        Provenance of every file read (``RawTable.describe()``).
-    notes : dict
-        Extra provenance.
-    """
-
-    staged: Staged
-    sources: list[tuple[str, pd.Index, pd.Series | None]]
-    pre: pd.DataFrame
-    table_file: dict[str, str]
-    layout: str
-    files: list[dict[str, Any]]
-    notes: dict[str, Any]
 
 
 def _prepare_in_memory(
@@ -496,8 +253,6 @@ def read_cohort(
     report("reading", 0.0)
     prep = None
     if chunk_rows != 0:
-        from dah_outcomes.io.streaming import prepare_streamed
-
         prep = prepare_streamed(
             source,
             m,
@@ -579,46 +334,47 @@ def _flow(
 
 
 def plot_import_flow(result: ImportResult, ax: Any = None) -> Any:
-    """Draw the participant-flow diagram (STROBE 13c) on ``ax`` (a new Figure by default).
+    """Draw the participant-flow diagram (STROBE 13c) of an import.
 
-    Returns the Axes; no pyplot global state is touched.
+    Source rows read, rows accepted and the cohort they became down the middle; the rows
+    rejected, with up to eight of their reasons, to the side. The drawing itself is
+    :func:`~dah_outcomes.plotting.flow.plot_flow`, the one the report uses.
+
+    Parameters
+    ----------
+    result : ImportResult
+        From :func:`read_cohort`.
+    ax : Axes, optional
+        Where to draw; a new Figure by default (no pyplot global state is touched).
+
+    Returns
+    -------
+    Axes
     """
-    if ax is None:
-        from matplotlib.figure import Figure
+    # matplotlib is loaded only when a figure is drawn, not on ``import dah_outcomes``
+    from dah_outcomes.plotting.flow import plot_flow
 
-        ax = Figure(figsize=(7.5, 5.0), layout="constrained").add_subplot()
     f = result.flow.set_index("step")["n"]
-    ax.set_axis_off()
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
-    box = {"boxstyle": "round,pad=0.5", "facecolor": "white", "edgecolor": "black"}
-    main = [
-        (0.85, f"Source rows read\nn = {result.rows_read}"),
-        (0.55, f"Rows accepted\nn = {result.rows_accepted}"),
-        (
-            0.18,
-            f"Cohort\n{f.get('patients included', 0)} patients, "
-            f"{f.get('patients with DAH', 0)} with DAH\n{f.get('DAH episodes', 0)} episodes",
-        ),
-    ]
-    for y, text in main:
-        ax.text(0.3, y, text, ha="center", va="center", bbox=box, fontsize=9)
-    for (y0, _), (y1, _) in pairwise(main):
-        ax.annotate(
-            "", xy=(0.3, y1 + 0.08), xytext=(0.3, y0 - 0.08), arrowprops={"arrowstyle": "->"}
-        )
     reasons = [
-        f"{s.strip().removeprefix('reason: ')}: {n}"
+        (str(s).strip().removeprefix("reason: "), n)
         for s, n in f.items()
         if str(s).startswith("  reason:")
     ]
-    side = f"Rows rejected\nn = {result.rows_rejected}" + (
-        "\n" + "\n".join(reasons[:8]) if reasons else ""
+    cohort = (
+        f"{f.get('patients included', 0)} patients, {f.get('patients with DAH', 0)} with DAH\n"
+        f"{f.get('DAH episodes', 0)} episodes"
     )
-    ax.text(0.75, 0.70, side, ha="center", va="center", bbox=box, fontsize=8)
-    ax.annotate("", xy=(0.55, 0.70), xytext=(0.3, 0.70), arrowprops={"arrowstyle": "->"})
-    ax.set_title("Participant flow (STROBE item 13)", fontsize=10)
-    return ax
+    return plot_flow(
+        [
+            ("Source rows read", result.rows_read),
+            ("Rows accepted", result.rows_accepted),
+            ("Cohort", cohort),
+        ],
+        reasons[:8],
+        ax,
+        excluded=("Rows rejected", result.rows_rejected),
+        title="Participant flow (STROBE item 13)",
+    )
 
 
 def write_import(
@@ -630,6 +386,27 @@ def write_import(
     Every file is written atomically. With ``min_cell``, the per-reason counts of the flow
     table below ``min_cell`` are masked (with complementary masking, see
     :func:`~dah_outcomes.suppression.suppress_small_cells`).
+
+    Parameters
+    ----------
+    result : ImportResult
+        From :func:`read_cohort`.
+    out_dir : path
+        Output folder (created if needed).
+    format : {"csv", "parquet"}, default "csv"
+        Format of the cohort tables.
+    min_cell : int, optional
+        Smallest reason count shown in ``flow.csv``.
+
+    Returns
+    -------
+    dict
+        Output name (``rejects``, ``flow``, ``flow_figure``, the cohort's files) -> path.
+
+    Raises
+    ------
+    ArgumentError
+        If the import produced no cohort.
     """
     if result.cohort is None:
         raise ArgumentError("the import produced no cohort; nothing to write")

@@ -29,9 +29,7 @@ that the validator reports it with the source row, the value and a hint. Nothing
 from __future__ import annotations
 
 import json
-import re
 import tomllib
-import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +40,21 @@ import numpy as np
 import pandas as pd
 
 from dah_outcomes.errors import ArgumentError
+from dah_outcomes.io._vocabulary import (
+    CONTRACT,
+    FALSE_WORDS,
+    LAYOUTS,
+    SEX_WORDS,
+    TRUE_WORDS,
+    code_value,
+    match_key,
+    normalize_name,
+    strip_text,
+)
+
+# drafting a mapping lives in io.draft; the name is re-exported here so that
+# ``from dah_outcomes.io.mapping import draft_mapping`` (notebook 04, scripts) keeps working
+from dah_outcomes.io.draft import draft_mapping
 from dah_outcomes.schema import TABLES, Column
 from dah_outcomes.validation import first_positions
 
@@ -55,7 +68,6 @@ __all__ = [
     "normalize_name",
 ]
 
-LAYOUTS = ("flat", "episodes", "two_tables", "redcap", "adtte")
 _TOP_KEYS = {
     "layout",
     "date_format",
@@ -90,72 +102,6 @@ UNITS: dict[tuple[str, str], float] = {
     ("ventilation_days", "weeks"): 7.0,
 }
 
-#: Boolean words accepted in any source (matched after stripping and lower-casing).
-TRUE_WORDS = frozenset(
-    {
-        "true",
-        "t",
-        "yes",
-        "y",
-        "1",
-        "1.0",
-        "si",
-        "sí",
-        "s",
-        "oui",
-        "ja",
-        "sim",
-        "checked",
-        "x",
-        "+",
-        "positive",
-        "present",
-    }
-)
-FALSE_WORDS = frozenset(
-    {
-        "false",
-        "f",
-        "no",
-        "n",
-        "0",
-        "0.0",
-        "non",
-        "nein",
-        "não",
-        "nao",
-        "unchecked",
-        "-",
-        "negative",
-        "absent",
-    }
-)
-SEX_WORDS: dict[str, str] = {
-    "f": "F",
-    "female": "F",
-    "woman": "F",
-    "women": "F",
-    "femme": "F",
-    "mujer": "F",
-    "femenino": "F",
-    "feminino": "F",
-    "weiblich": "F",
-    "w": "F",
-    "m": "M",
-    "male": "M",
-    "man": "M",
-    "men": "M",
-    "homme": "M",
-    "hombre": "M",
-    "masculino": "M",
-    "männlich": "M",
-    "h": "M",
-    "unknown": "unknown",
-    "u": "unknown",
-    "other": "unknown",
-    "not recorded": "unknown",
-}
-
 
 @dataclass(frozen=True, slots=True)
 class ColumnRule:
@@ -188,26 +134,18 @@ class ImportMapping:
     path: str | None = None
 
 
-def normalize_name(name: object) -> str:
-    """Lower case, accents and punctuation removed: ``" Fecha de Nacimiento "`` ->
-    ``"fechadenacimiento"``."""
-    text = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]", "", text.lower())
-
-
-def _contract() -> dict[str, Column]:
-    out: dict[str, Column] = {}
-    for cols in TABLES.values():
-        for c in cols:
-            out.setdefault(c.name, c)
-    return out
-
-
-CONTRACT = _contract()
-
-
 def load_mapping(source: str | Path | Mapping[str, Any] | ImportMapping | None) -> ImportMapping:
     """Parse a mapping from a TOML/YAML file, TOML text or a dict (``None``: identity).
+
+    Parameters
+    ----------
+    source : path, TOML text, dict, ImportMapping or None
+        A ``.toml``/``.yaml`` file, TOML text, the parsed keys, or a mapping already loaded
+        (returned as is).
+
+    Returns
+    -------
+    ImportMapping
 
     Raises
     ------
@@ -312,7 +250,7 @@ def _rule(name: str, spec: Any) -> ColumnRule:
     return ColumnRule(
         name,
         sources=sources,
-        values=MappingProxyType({_key(k): v for k, v in values.items()}) if values else None,
+        values=MappingProxyType({match_key(k): v for k, v in values.items()}) if values else None,
         format=spec.get("format"),
         offset_from=spec.get("offset_from"),
         offset_unit=offset_unit,
@@ -323,12 +261,21 @@ def _rule(name: str, spec: Any) -> ColumnRule:
     )
 
 
-def _key(value: object) -> str:
-    return str(value).strip().casefold()
-
-
 def find_column(columns: pd.Index, names: tuple[str, ...]) -> str | None:
-    """The first of ``names`` present in ``columns``: exact, else ignoring case/punctuation."""
+    """The first of ``names`` present in ``columns``: exact, else ignoring case/punctuation.
+
+    Parameters
+    ----------
+    columns : Index
+        The source's column names.
+    names : tuple of str
+        Candidate names, in order of preference.
+
+    Returns
+    -------
+    str or None
+        The source column found, None when no candidate is present.
+    """
     for n in names:
         if n in columns:
             return n
@@ -455,32 +402,14 @@ def _base_date(frame: pd.DataFrame, mapping: ImportMapping, name: str) -> pd.Ser
 
 
 def _apply_labels(raw: pd.Series, labels: Mapping[Any, str]) -> pd.Series:
-    lookup = {_key(_num_text(k)): v for k, v in labels.items()}
-    keys = raw.map(lambda v: _key(_num_text(v)) if pd.notna(v) else None)
+    lookup = {match_key(code_value(k)): v for k, v in labels.items()}
+    keys = raw.map(lambda v: match_key(code_value(v)) if pd.notna(v) else None)
     mapped = keys.map(lookup)
     return raw.astype(object).where(mapped.isna(), mapped)
 
 
-def _num_text(v: Any) -> Any:
-    # codes read from SPSS/Stata are floats: 1.0 and 1 name the same label
-    if isinstance(v, float | np.floating) and float(v).is_integer():
-        return int(v)
-    return v
-
-
-def _strip(raw: pd.Series) -> pd.Series:
-    """Text with surrounding spaces removed; typed values untouched; empty text -> missing."""
-    if isinstance(raw.dtype, pd.StringDtype):  # vectorised path for text sources
-        text = raw.str.strip()
-        return text.mask(text == "")
-    if pd.api.types.is_string_dtype(raw) or raw.dtype == object:
-        text = raw.astype(object).map(lambda v: v.strip() if isinstance(v, str) else v)
-        return text.where(text.map(lambda v: not (isinstance(v, str) and v == "")), None)
-    return raw
-
-
 def _translate(raw: pd.Series, col: Column, rule: ColumnRule, mapping: ImportMapping) -> pd.Series:
-    s = _strip(raw)
+    s = strip_text(raw)
     if rule.values is not None:
         s = _value_map(s, rule.values)
     # the built-in vocabularies apply to whatever the explicit map left untouched
@@ -496,14 +425,14 @@ def _translate(raw: pd.Series, col: Column, rule: ColumnRule, mapping: ImportMap
     if col.kind in ("string", "category"):
         if isinstance(s.dtype, pd.StringDtype):
             return s
-        return s.map(lambda v: _num_text(v) if v is not None and not pd.isna(v) else v).map(
+        return s.map(lambda v: code_value(v) if v is not None and not pd.isna(v) else v).map(
             lambda v: str(v) if v is not None and not pd.isna(v) else None
         )
     return s
 
 
 def _value_map(s: pd.Series, values: Mapping[str, Any], keep_typed: bool = False) -> pd.Series:
-    table = {_key(k): v for k, v in values.items()}
+    table = {match_key(k): v for k, v in values.items()}
     if isinstance(s.dtype, pd.StringDtype):  # vectorised path for text sources
         mapped = s.str.strip().str.casefold().astype(object).map(table)
         hit = s.notna().to_numpy() & mapped.notna().to_numpy()
@@ -514,7 +443,7 @@ def _value_map(s: pd.Series, values: Mapping[str, Any], keep_typed: bool = False
             return v
         if keep_typed and isinstance(v, bool | np.bool_):
             return v
-        hit = table.get(_key(_num_text(v)), _MISSING)
+        hit = table.get(match_key(code_value(v)), _MISSING)
         return v if hit is _MISSING else hit
 
     return s.astype(object).map(one)
@@ -592,7 +521,7 @@ def _offset(
     raw: pd.Series, base: pd.Series | None, rule: ColumnRule, mapping: ImportMapping
 ) -> pd.Series:
     """Dates given as a number of units after another contract date."""
-    s = _strip(raw)
+    s = strip_text(raw)
     if rule.decimal or mapping.decimal:
         d = rule.decimal or mapping.decimal
         s = s.map(lambda v: v.replace(d, ".") if isinstance(v, str) else v)
@@ -607,236 +536,3 @@ def _offset(
         dates = start[ok] + pd.to_timedelta(days[ok], unit="D")
         out[ok] = dates.dt.strftime("%Y-%m-%d").to_numpy()
     return out
-
-
-# ---------------------------------------------------------------- drafting
-
-#: Column-name synonyms used to draft a mapping (normalised before matching).
-SYNONYMS: dict[str, tuple[str, ...]] = {
-    "patient_id": (
-        "patient_id",
-        "id",
-        "patient",
-        "record_id",
-        "record",
-        "subject",
-        "usubjid",
-        "subjid",
-        "study_id",
-        "pid",
-        "case",
-        "case_id",
-        "paciente",
-        "caso",
-        "mrn",
-    ),
-    "sex": ("sex", "gender", "sexo", "genero"),
-    "birth_date": ("birth_date", "dob", "date_of_birth", "birthdate", "fecha_nacimiento", "brthdt"),
-    "sle_diagnosis_date": (
-        "sle_diagnosis_date",
-        "sle_date",
-        "date_sle_diagnosis",
-        "sle_diagnosis",
-        "lupus_diagnosis_date",
-        "diagnosis_date",
-    ),
-    "followup_start": (
-        "followup_start",
-        "fu_start",
-        "entry_date",
-        "start_date",
-        "cohort_entry",
-        "startdt",
-    ),
-    "followup_end": (
-        "followup_end",
-        "fu_end",
-        "last_followup",
-        "last_visit",
-        "end_date",
-        "date_last_contact",
-        "lastfu",
-        "last_follow_up",
-    ),
-    "death_date": ("death_date", "date_of_death", "dod", "dthdt", "fecha_muerte"),
-    "site": ("site", "centre", "center", "hospital", "redcap_data_access_group", "siteid"),
-    "episode_number": (
-        "episode_number",
-        "episode",
-        "episode_no",
-        "redcap_repeat_instance",
-        "episodio",
-    ),
-    "onset_date": (
-        "onset_date",
-        "dah_date",
-        "dah_onset",
-        "onset",
-        "admission_date",
-        "date_dah",
-        "fecha_hda",
-    ),
-    "discharge_date": ("discharge_date", "discharge", "date_discharge", "alta"),
-    "first_manifestation": ("first_manifestation", "dah_first_manifestation", "initial"),
-    "nephritis": ("nephritis", "lupus_nephritis", "ln", "glomerulonephritis", "nefritis"),
-    "infection": ("infection", "infeccion", "concurrent_infection"),
-    "severe": ("severe", "severity", "severe_presentation"),
-    "hemoglobin_drop": ("hemoglobin_drop", "hb_drop", "haemoglobin_drop", "delta_hb"),
-    "bal_confirmed": ("bal_confirmed", "bal", "bronchoalveolar_lavage"),
-    "icu_admission": ("icu_admission", "icu", "uci"),
-    "mechanical_ventilation": (
-        "mechanical_ventilation",
-        "mv",
-        "ventilation",
-        "imv",
-        "ventilacion_mecanica",
-    ),
-    "ventilation_days": ("ventilation_days", "mv_days", "days_ventilated"),
-    "ecmo": ("ecmo",),
-    "methylprednisolone_pulse": (
-        "methylprednisolone_pulse",
-        "mp_pulse",
-        "ivmp",
-        "mp",
-        "methylprednisolone",
-        "pulse_steroids",
-    ),
-    "methylprednisolone_dose_mg": ("methylprednisolone_dose_mg", "mp_dose", "ivmp_dose"),
-    "oral_prednisone": ("oral_prednisone", "prednisone", "oral_steroids"),
-    "cyclophosphamide": ("cyclophosphamide", "cyc", "cyclophosphamide_iv", "ciclofosfamida"),
-    "plasmapheresis": ("plasmapheresis", "plex", "plasma_exchange", "tpe", "plasmaferesis"),
-    "plasmapheresis_sessions": ("plasmapheresis_sessions", "plex_sessions", "tpe_sessions"),
-    "rituximab": ("rituximab", "rtx"),
-    "mycophenolate": ("mycophenolate", "mmf", "micofenolato"),
-    "hydroxychloroquine": ("hydroxychloroquine", "hcq"),
-    "rfviia": ("rfviia", "factor_viia", "rfvii"),
-    "in_hospital_death": (
-        "in_hospital_death",
-        "died_in_hospital",
-        "hospital_death",
-        "death_in_hospital",
-        "inhospital_death",
-        "died",
-    ),
-    "arm": ("arm", "treatment_arm", "trt01p", "trtp", "group"),
-}
-_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y/%m/%d")
-
-
-def draft_mapping(raw: Any, *, layout: str | None = None, max_values: int = 30) -> str:
-    """Draft a mapping file (TOML text) for a source table, for the analyst to finish.
-
-    Column names are matched to the contract through :data:`SYNONYMS` (ignoring case, spaces,
-    punctuation and accents); values of flag and sex columns outside the built-in vocabularies,
-    date formats and decimal commas are detected. Everything not matched is marked ``# TODO``.
-
-    Parameters
-    ----------
-    raw : RawTable or DataFrame
-        The source, e.g. from :func:`~dah_outcomes.io.readers.read_table`.
-    layout : str, optional
-        Layout to write (default ``flat``, or ``redcap`` when REDCap columns are present).
-    max_values : int, default 30
-        Columns with more distinct values than this get no value map.
-
-    Returns
-    -------
-    str
-        TOML text that :func:`load_mapping` accepts.
-    """
-    frame = raw.frame if hasattr(raw, "frame") else raw
-    if layout is None:
-        layout = "redcap" if "redcap_repeat_instrument" in frame.columns else "flat"
-    if layout not in LAYOUTS:
-        raise ArgumentError(f"layout must be one of {list(LAYOUTS)}, got {layout!r}")
-    lines = [
-        "# Drafted by dah-outcomes init-mapping: check every line, finish the TODOs.",
-        f"# Source: {getattr(raw, 'path', '(frame)')}",
-        f'layout = "{layout}"',
-    ]
-    norm = {normalize_name(c): str(c) for c in frame.columns}
-    taken: set[str] = set()
-    body: list[str] = []
-    decimal_comma = False
-    for name, col in CONTRACT.items():
-        src = next(
-            (
-                norm[k]
-                for k in map(normalize_name, SYNONYMS.get(name, (name,)))
-                if k in norm and norm[k] not in taken
-            ),
-            None,
-        )
-        if src is None:
-            need = "required" if col.required else "optional"
-            body.append(
-                f'# {name} = ""  # TODO: no source column found ({need}: {col.description})'
-            )
-            continue
-        taken.add(src)
-        opts, notes = _draft_options(frame[src], col, max_values)
-        decimal_comma |= opts.pop("_decimal_comma", False)
-        spec = _toml_value(src) if not opts else _toml_inline({"source": src, **opts})
-        body.append(f"{name} = {spec}" + (f"  # {'; '.join(notes)}" if notes else ""))
-    if decimal_comma:
-        lines.append('decimal = ","  # numbers are written with a decimal comma')
-    lines += ["", "[columns]", *body]
-    rest = [str(c) for c in frame.columns if str(c) not in taken]
-    if rest:
-        lines += ["", "# Source columns not mapped (TODO: map or leave out on purpose):"]
-        lines += [f"#   {c}" for c in rest]
-    return "\n".join(lines) + "\n"
-
-
-def _draft_options(s: pd.Series, col: Column, max_values: int) -> tuple[dict[str, Any], list]:
-    opts: dict[str, Any] = {}
-    notes: list[str] = []
-    text = _strip(s).dropna().map(lambda v: str(_num_text(v)))
-    distinct = pd.unique(text)
-    if col.kind == "date" and len(text):
-        fits = [
-            f
-            for f in _DATE_FORMATS
-            if pd.to_datetime(text, format=f, errors="coerce").notna().all()
-        ]
-        if fits and fits[0] != "%Y-%m-%d":
-            opts["format"] = fits[0]
-            if len(fits) > 1:
-                notes.append(f"TODO: also parses as {fits[1]}: check which is right")
-        elif not fits:
-            notes.append("TODO: some values are not dates in one format; give format=")
-    elif col.kind == "bool" or col.name == "sex":
-        vocab = (TRUE_WORDS | FALSE_WORDS) if col.kind == "bool" else set(SEX_WORDS)
-        odd = [v for v in distinct if _key(v) not in vocab]
-        if odd and len(distinct) <= max_values:
-            opts["values"] = {v: "TODO" for v in odd}
-            notes.append("TODO: give the meaning of each listed value")
-    elif col.kind in ("int", "float") and len(text):
-        if text.str.fullmatch(r"-?\d+,\d+").any():
-            opts["_decimal_comma"] = True
-        if col.name == "hemoglobin_drop":
-            num = pd.to_numeric(text.str.replace(",", "."), errors="coerce")
-            if num.median() > 15:
-                opts["unit"] = "g/L"
-                notes.append("values look like g/L: converted to g/dL")
-    return opts, notes
-
-
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int | float):
-        return repr(v)
-    if isinstance(v, dict):
-        return _toml_inline(v)
-    return json.dumps(str(v), ensure_ascii=False)
-
-
-def _toml_inline(d: Mapping[str, Any]) -> str:
-    return (
-        "{ "
-        + ", ".join(
-            f"{json.dumps(str(k), ensure_ascii=False)} = {_toml_value(v)}" for k, v in d.items()
-        )
-        + " }"
-    )

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from dah_outcomes.errors import ArgumentError, CohortFileError
+from dah_outcomes.io._csv import arrow_csv_options, detect_delimiter
 from dah_outcomes.io.cohort_files import sha256_file
 
 __all__ = ["FORMATS", "RawTable", "read_table"]
@@ -45,7 +46,6 @@ FORMATS: dict[str, tuple[str, ...]] = {
 }
 _EXTRA = 'pip install "dah_outcomes[formats]"'
 _ISSUE_COLUMNS = ["row", "rule", "value", "hint"]
-_DELIMITERS = (",", ";", "\t", "|")
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,14 +210,6 @@ def _detect_encoding(path: Path) -> str:
     return "utf-8"
 
 
-def _detect_delimiter(first_line: str) -> str:
-    """The candidate delimiter most frequent in the header outside quotes (',' on a tie)."""
-    unquoted = "".join(part for i, part in enumerate(first_line.split('"')) if i % 2 == 0)
-    counts = {d: unquoted.count(d) for d in _DELIMITERS}
-    best = max(_DELIMITERS, key=lambda d: (counts[d], d == ","))
-    return best if counts[best] > 0 else ","
-
-
 def _count_lines(path: Path) -> int:
     """Physical lines in the file (a last line without newline counts)."""
     n, last = 0, b"\n"
@@ -239,7 +231,7 @@ def _read_delimited(
         return RawTable(
             _numbered(pd.DataFrame(), 2), path, digest, fmt, encoding=enc, delimiter=delimiter
         )
-    delim = delimiter or _detect_delimiter(first)
+    delim = delimiter or detect_delimiter(first)
     frame = _read_fast(path, enc, delim)
     if frame is None:
         frame, issues = _read_careful(path, enc, delim)
@@ -257,23 +249,6 @@ def _check_header(path: Path, columns: pd.Index) -> None:
         )
 
 
-def _arrow_csv_options(path: Path, enc: str, delim: str) -> dict[str, Any]:
-    """pyarrow CSV options of the fast readers: every column as text, empty fields missing,
-    records on one line (a quoted line break sends the caller to the careful reader)."""
-    from pyarrow import csv as pacsv
-
-    return {
-        "read_options": pacsv.ReadOptions(encoding=_arrow_encoding(enc), block_size=1 << 24),
-        "parse_options": pacsv.ParseOptions(delimiter=delim, newlines_in_values=False),
-        "convert_options": pacsv.ConvertOptions(
-            column_types=_all_strings(path, enc, delim),
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=True,
-            null_values=[""],
-        ),
-    }
-
-
 def _read_fast(path: Path, enc: str, delim: str) -> pd.DataFrame | None:
     """pyarrow's multithreaded parser, used only when its rows map exactly onto file lines.
 
@@ -285,7 +260,7 @@ def _read_fast(path: Path, enc: str, delim: str) -> pd.DataFrame | None:
     from pyarrow import csv as pacsv
 
     try:
-        table = pacsv.read_csv(path, **_arrow_csv_options(path, enc, delim))
+        table = pacsv.read_csv(path, **arrow_csv_options(path, enc, delim))
     except (pa.ArrowInvalid, pa.ArrowException, ValueError):
         return None
     if _count_lines(path) != table.num_rows + 1:
@@ -300,18 +275,6 @@ def _read_fast(path: Path, enc: str, delim: str) -> pd.DataFrame | None:
     # the header names as written (pyarrow keeps duplicates; checked by the caller)
     frame.columns = pd.Index(table.column_names)
     return _numbered(frame, 2)
-
-
-def _arrow_encoding(enc: str) -> str:
-    return "utf8" if enc in ("utf-8", "utf-8-sig") else enc
-
-
-def _all_strings(path: Path, enc: str, delim: str) -> dict[str, Any]:
-    import pyarrow as pa
-
-    with open(path, encoding=enc, newline="") as fh:
-        names = next(csv.reader(fh, delimiter=delim), [])
-    return {n: pa.string() for n in names}
 
 
 def _read_careful(path: Path, enc: str, delim: str) -> tuple[pd.DataFrame, pd.DataFrame]:

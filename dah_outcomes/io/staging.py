@@ -30,6 +30,7 @@ __all__ = [
     "EXTRA_RULES",
     "PROBLEM_COLUMNS",
     "Ledger",
+    "Prepared",
     "Staged",
     "Stager",
     "problem_frame",
@@ -88,6 +89,40 @@ class Staged:
     raw_ids: dict[str, pd.Series | None]
     row_problems: pd.DataFrame
     n_rows: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A source read and typed, ready for :func:`resolve`.
+
+    Both ways of reading a source (whole, in :mod:`~dah_outcomes.io.importer`, or in chunks,
+    in :mod:`~dah_outcomes.io.streaming`) hand this to the same accounting.
+
+    Attributes
+    ----------
+    staged : Staged
+        Typed contract tables and their single-row problems.
+    sources : list
+        ``(label, source rows, group keys or None)`` per file read, for the :class:`Ledger`.
+    pre : DataFrame
+        Problems found while reading and assembling.
+    table_file : dict
+        Table -> label of its source file.
+    layout : str
+        The layout used.
+    files : list of dict
+        Provenance of every file read (``RawTable.describe()``).
+    notes : dict
+        Extra provenance.
+    """
+
+    staged: Staged
+    sources: list[tuple[str, pd.Index, pd.Series | None]]
+    pre: pd.DataFrame
+    table_file: dict[str, str]
+    layout: str
+    files: list[dict[str, Any]]
+    notes: dict[str, Any]
 
 
 class Stager:

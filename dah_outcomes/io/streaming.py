@@ -2,7 +2,7 @@
 
 Reading a 10-million-row CSV whole holds its raw text, a pandas copy of it and the mapped
 tables at once. Here pyarrow's streaming reader (:func:`pyarrow.csv.open_csv`) hands over
-record batches; each chunk of rows is mapped (:func:`~dah_outcomes.io.importer.flat_tables`)
+record batches; each chunk of rows is mapped (:func:`~dah_outcomes.io.layouts.flat.flat_tables`)
 and typed with its single-row checks (:class:`~dah_outcomes.io.staging.Stager`), and only the
 typed columns are kept. The cross-row checks run once on those, as for a source read whole.
 
@@ -25,9 +25,12 @@ from typing import Any
 import pandas as pd
 
 from dah_outcomes.errors import ArgumentError
+from dah_outcomes.io._csv import arrow_csv_options, detect_delimiter
+from dah_outcomes.io.layouts._base import guess_layout
+from dah_outcomes.io.layouts.flat import flat_tables
 from dah_outcomes.io.mapping import ImportMapping
-from dah_outcomes.io.readers import _arrow_csv_options, _detect_delimiter, detect_format
-from dah_outcomes.io.staging import Stager, problem_frame
+from dah_outcomes.io.readers import detect_format
+from dah_outcomes.io.staging import Prepared, Stager, problem_frame
 
 __all__ = ["FileScan", "prepare_streamed", "scan_file"]
 
@@ -44,8 +47,17 @@ class FileScan:
 def scan_file(path: Path) -> FileScan:
     """sha256, encoding (UTF-8 with or without BOM, else Latin-1) and line count in one pass.
 
-    The same answers as :func:`~dah_outcomes.io.cohort_files.sha256_file`,
-    ``readers._detect_encoding`` and ``readers._count_lines``, which read the file three times.
+    The same answers as :func:`~dah_outcomes.io.cohort_files.sha256_file` and the whole-file
+    reader's encoding detection and line count, which read the file three times.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+
+    Returns
+    -------
+    FileScan
     """
     h = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
@@ -80,7 +92,7 @@ def prepare_streamed(
     format: str | None,
     chunk_rows: int,
     progress: Callable[[str, float], None],
-) -> Any:
+) -> Prepared | None:
     """Read, map and type a flat CSV chunk by chunk; ``None`` when it cannot be streamed.
 
     Parameters
@@ -101,8 +113,6 @@ def prepare_streamed(
     Prepared or None
         ``None`` sends the importer to the whole-file path (same result, more memory).
     """
-    from dah_outcomes.io.importer import Prepared, guess_layout
-
     path = _streamable(source, m, dictionary, format)
     if path is None:
         return None
@@ -112,7 +122,7 @@ def prepare_streamed(
         first = fh.readline()
     if not first.strip() or scan.n_lines < 2:
         return None  # no header or no data rows: the whole-file reader handles these
-    delim = "\t" if fmt == "tsv" else _detect_delimiter(first)
+    delim = "\t" if fmt == "tsv" else detect_delimiter(first)
     chunks = _chunks(path, scan.encoding, delim, chunk_rows)
     if chunks is None:
         return None
@@ -132,7 +142,7 @@ def prepare_streamed(
     try:
         for table in batches:
             frame = _frame(table, names, first_row=2 + n_rows)
-            tables, problems, unmapped_here = _flat_tables(frame, m, label)
+            tables, problems, unmapped_here = flat_tables(frame, m, label)
             if pre is None:
                 # mapping problems concern whole columns: the same in every chunk
                 pre, unmapped = problem_frame([problem_frame([]), problems]), unmapped_here
@@ -192,14 +202,15 @@ _ARROW_ERRORS = _arrow_errors()
 def _chunks(path: Path, enc: str, delim: str, chunk_rows: int) -> Any:
     """Column names and an iterator of pyarrow tables of ``chunk_rows`` rows (the last fewer).
 
-    Same parser options as the whole-file fast reader (``readers._read_fast``): every column
-    as text, empty fields missing, records on one line.
+    Same parser options as the whole-file fast reader
+    (:func:`~dah_outcomes.io._csv.arrow_csv_options`): every column as text, empty fields
+    missing, records on one line.
     """
     import pyarrow as pa
     from pyarrow import csv as pacsv
 
     try:
-        reader = pacsv.open_csv(path, **_arrow_csv_options(path, enc, delim))
+        reader = pacsv.open_csv(path, **arrow_csv_options(path, enc, delim))
     except _ARROW_ERRORS:
         return None
     names = list(reader.schema.names)
@@ -234,11 +245,3 @@ def _frame(table: Any, names: list[str], first_row: int) -> pd.DataFrame:
     frame.columns = pd.Index(names)
     frame.index = pd.RangeIndex(first_row, first_row + len(frame), name="source_row")
     return frame
-
-
-def _flat_tables(
-    frame: pd.DataFrame, m: ImportMapping, label: str
-) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, list[str]]:
-    from dah_outcomes.io.importer import flat_tables
-
-    return flat_tables(frame, m, label)

@@ -145,7 +145,7 @@ def test_missing_optional_reader_names_the_extra(monkeypatch, tmp_path: Path) ->
 def test_labelled_redcap_export_equals_raw(cohort: Cohort, tmp_path: Path) -> None:
     """A labelled export (field labels as headers, choice labels as values, Checked /
     Unchecked, Repeat Instrument by its label) imports to the same cohort as the raw one."""
-    from dah_outcomes.io.redcap import parse_choices, read_dictionary
+    from dah_outcomes.io.layouts.redcap import parse_choices, read_dictionary
 
     export, dictionary = write_redcap(cohort, tmp_path)
     raw = pd.read_csv(export, dtype=str, keep_default_na=False)

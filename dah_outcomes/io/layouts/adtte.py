@@ -28,14 +28,10 @@ from typing import Any
 import pandas as pd
 
 from dah_outcomes.errors import ArgumentError
-from dah_outcomes.io.importer import (
-    Assembled,
-    _mapping_problems,
-    problem_frame,
-    row_issue_problems,
-)
+from dah_outcomes.io.layouts._base import Assembled, mapping_problems, row_issue_problems
 from dah_outcomes.io.mapping import ImportMapping, apply_mapping, find_column
 from dah_outcomes.io.readers import RawTable
+from dah_outcomes.io.staging import problem_frame
 
 __all__ = ["assemble_adtte", "sas_dates"]
 
@@ -59,7 +55,18 @@ _RULES = {
 
 
 def sas_dates(s: pd.Series) -> pd.Series:
-    """SAS dates (days since 1960-01-01) to ISO text; other values kept for the validator."""
+    """SAS dates (days since 1960-01-01) to ISO text; other values kept for the validator.
+
+    Parameters
+    ----------
+    s : Series
+        Numeric SAS dates, datetimes or text.
+
+    Returns
+    -------
+    Series
+        ISO dates (``YYYY-MM-DD``) where the value is a date, the value as given otherwise.
+    """
     if pd.api.types.is_datetime64_any_dtype(s):
         return s.dt.strftime("%Y-%m-%d").astype(object).where(s.notna(), None)
     num = pd.to_numeric(s, errors="coerce")
@@ -76,7 +83,19 @@ def _cnsr(s: pd.Series) -> pd.Series:
 
 
 def assemble_adtte(raw: RawTable, m: ImportMapping) -> Assembled:
-    """Patients and their index DAH episode from an ADTTE dataset (see the module docstring)."""
+    """Patients and their index DAH episode from an ADTTE dataset (see the module docstring).
+
+    Parameters
+    ----------
+    raw : RawTable
+        The ADTTE dataset.
+    m : ImportMapping
+        The mapping (options under ``[adtte]``).
+
+    Returns
+    -------
+    Assembled
+    """
     unknown = set(m.adtte) - set(_DEFAULTS)
     if unknown:
         raise ArgumentError(
@@ -209,8 +228,8 @@ def assemble_adtte(raw: RawTable, m: ImportMapping) -> Assembled:
     problems.append(
         problem_frame(
             [
-                *_mapping_problems(pt.missing, "patients", label),
-                *_mapping_problems(et.missing, "episodes", label),
+                *mapping_problems(pt.missing, "patients", label),
+                *mapping_problems(et.missing, "episodes", label),
             ]
         )
     )

@@ -25,15 +25,11 @@ import numpy as np
 import pandas as pd
 
 from dah_outcomes.errors import ArgumentError
-from dah_outcomes.io.importer import (
-    EXTRA_RULES,
-    Assembled,
-    flat_tables,
-    problem_frame,
-    row_issue_problems,
-)
+from dah_outcomes.io.layouts._base import Assembled, mapping_problems, row_issue_problems
+from dah_outcomes.io.layouts.flat import flat_tables
 from dah_outcomes.io.mapping import ImportMapping, apply_mapping
 from dah_outcomes.io.readers import RawTable, read_table
+from dah_outcomes.io.staging import EXTRA_RULES, problem_frame
 
 __all__ = ["assemble_redcap", "parse_choices", "read_dictionary"]
 
@@ -56,7 +52,18 @@ _FIXED = {"yesno": {"1": "yes", "0": "no"}, "truefalse": {"1": "true", "0": "fal
 
 
 def parse_choices(text: object) -> dict[str, str]:
-    """``"1, Yes | 0, No"`` -> ``{"1": "Yes", "0": "No"}`` (labels may contain commas)."""
+    """``"1, Yes | 0, No"`` -> ``{"1": "Yes", "0": "No"}`` (labels may contain commas).
+
+    Parameters
+    ----------
+    text : str or None
+        A dictionary's "Choices, Calculations, OR Slider Labels" cell.
+
+    Returns
+    -------
+    dict
+        Code -> label, in the dictionary's order (empty for a missing cell).
+    """
     if text is None or (not isinstance(text, str) and pd.isna(text)):
         return {}
     out: dict[str, str] = {}
@@ -70,8 +77,21 @@ def parse_choices(text: object) -> dict[str, str]:
 def read_dictionary(path: str | Path | RawTable | pd.DataFrame) -> pd.DataFrame:
     """Read a REDCap data dictionary (CSV export or API metadata names).
 
-    Returns a frame with ``field_name, form_name, field_type, field_label, choices,
-    validation`` in dictionary order.
+    Parameters
+    ----------
+    path : path, RawTable or DataFrame
+        The dictionary file, or the dictionary already read.
+
+    Returns
+    -------
+    DataFrame
+        ``field_name, form_name, field_type, field_label, choices, validation`` in
+        dictionary order.
+
+    Raises
+    ------
+    ArgumentError
+        If the field name, form name or field type column is missing.
     """
     if isinstance(path, pd.DataFrame):
         frame = path
@@ -166,7 +186,22 @@ def _decode(frame: pd.DataFrame, dd: pd.DataFrame) -> pd.DataFrame:
 
 
 def assemble_redcap(raw: RawTable, m: ImportMapping, dd: pd.DataFrame | None) -> Assembled:
-    """Patients and episodes from a REDCap export (see the module docstring)."""
+    """Patients and episodes from a REDCap export (see the module docstring).
+
+    Parameters
+    ----------
+    raw : RawTable
+        The record export.
+    m : ImportMapping
+        The mapping (options under ``[redcap]``).
+    dd : DataFrame or None
+        The data dictionary from :func:`read_dictionary`, when given: it decodes choices and
+        the headers of a labelled export.
+
+    Returns
+    -------
+    Assembled
+    """
     unknown = set(m.redcap) - _REDCAP_KEYS
     if unknown:
         raise ArgumentError(
@@ -237,12 +272,10 @@ def assemble_redcap(raw: RawTable, m: ImportMapping, dd: pd.DataFrame | None) ->
                 instance.loc[e.index].astype("Float64").to_numpy(dtype=object),
             )
         tables = {"patients": pt.frame, "episodes": e}
-        from dah_outcomes.io.importer import _mapping_problems
-
         mp = problem_frame(
             [
-                *_mapping_problems(pt.missing, "patients", label),
-                *_mapping_problems(et.missing, "episodes", label),
+                *mapping_problems(pt.missing, "patients", label),
+                *mapping_problems(et.missing, "episodes", label),
             ]
         )
         unmapped = sorted(set(pt.unmapped) & set(et.unmapped))

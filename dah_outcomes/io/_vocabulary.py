@@ -1,0 +1,185 @@
+"""The vocabulary a mapping and its draft share: contract columns, layouts and source words.
+
+:mod:`~dah_outcomes.io.mapping` translates values with these words and
+:mod:`~dah_outcomes.io.draft` proposes a mapping from the values they do not cover; both must
+read a source value the same way (spaces stripped, case folded, ``1.0`` as ``1``), so the
+words and the helpers that normalise a value live here, below both.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dah_outcomes.schema import TABLES, Column
+
+__all__ = [
+    "CONTRACT",
+    "FALSE_WORDS",
+    "LAYOUTS",
+    "SEX_WORDS",
+    "TRUE_WORDS",
+    "code_value",
+    "match_key",
+    "normalize_name",
+    "strip_text",
+]
+
+#: Source layouts a mapping may name (``layout = "..."``).
+LAYOUTS = ("flat", "episodes", "two_tables", "redcap", "adtte")
+
+#: Boolean words accepted in any source (matched after stripping and lower-casing).
+TRUE_WORDS = frozenset(
+    {
+        "true",
+        "t",
+        "yes",
+        "y",
+        "1",
+        "1.0",
+        "si",
+        "sí",
+        "s",
+        "oui",
+        "ja",
+        "sim",
+        "checked",
+        "x",
+        "+",
+        "positive",
+        "present",
+    }
+)
+FALSE_WORDS = frozenset(
+    {
+        "false",
+        "f",
+        "no",
+        "n",
+        "0",
+        "0.0",
+        "non",
+        "nein",
+        "não",
+        "nao",
+        "unchecked",
+        "-",
+        "negative",
+        "absent",
+    }
+)
+SEX_WORDS: dict[str, str] = {
+    "f": "F",
+    "female": "F",
+    "woman": "F",
+    "women": "F",
+    "femme": "F",
+    "mujer": "F",
+    "femenino": "F",
+    "feminino": "F",
+    "weiblich": "F",
+    "w": "F",
+    "m": "M",
+    "male": "M",
+    "man": "M",
+    "men": "M",
+    "homme": "M",
+    "hombre": "M",
+    "masculino": "M",
+    "männlich": "M",
+    "h": "M",
+    "unknown": "unknown",
+    "u": "unknown",
+    "other": "unknown",
+    "not recorded": "unknown",
+}
+
+
+def normalize_name(name: object) -> str:
+    """Lower case, accents and punctuation removed: ``" Fecha de Nacimiento "`` ->
+    ``"fechadenacimiento"``.
+
+    Parameters
+    ----------
+    name : object
+        A column name.
+
+    Returns
+    -------
+    str
+        Only ``a-z`` and ``0-9``.
+    """
+    text = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def _contract() -> dict[str, Column]:
+    # a column in both tables (patient_id) is described once, by its first table
+    out: dict[str, Column] = {}
+    for cols in TABLES.values():
+        for c in cols:
+            out.setdefault(c.name, c)
+    return out
+
+
+CONTRACT = _contract()
+
+
+def match_key(value: object) -> str:
+    """The form in which source values are matched to value maps: stripped and case-folded.
+
+    Parameters
+    ----------
+    value : object
+        A source value or a value-map key.
+
+    Returns
+    -------
+    str
+    """
+    return str(value).strip().casefold()
+
+
+def code_value(v: Any) -> Any:
+    """A whole float as an int, anything else unchanged.
+
+    Codes read from SPSS/Stata are floats: ``1.0`` and ``1`` must name the same label.
+
+    Parameters
+    ----------
+    v : object
+        A source value.
+
+    Returns
+    -------
+    object
+    """
+    if isinstance(v, float | np.floating) and float(v).is_integer():
+        return int(v)
+    return v
+
+
+def strip_text(raw: pd.Series) -> pd.Series:
+    """Text with surrounding spaces removed; typed values untouched; empty text -> missing.
+
+    Parameters
+    ----------
+    raw : Series
+        A source column.
+
+    Returns
+    -------
+    Series
+        Same index; text columns keep their dtype.
+    """
+    if isinstance(raw.dtype, pd.StringDtype):  # vectorised path for text sources
+        text = raw.str.strip()
+        return text.mask(text == "")
+    if pd.api.types.is_string_dtype(raw) or raw.dtype == object:
+        text = raw.astype(object).map(lambda v: v.strip() if isinstance(v, str) else v)
+        return text.where(text.map(lambda v: not (isinstance(v, str) and v == "")), None)
+    return raw
