@@ -25,7 +25,18 @@ _SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
 def sha256_file(path: str | Path) -> str:
-    """sha256 of a file's bytes."""
+    """sha256 of a file's bytes.
+
+    Parameters
+    ----------
+    path : path
+        The file (read in blocks, never whole).
+
+    Returns
+    -------
+    str
+        The hex digest.
+    """
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -38,6 +49,18 @@ def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
 
     ``write`` receives a temporary path in the same folder; it is renamed over ``path`` only
     after ``write`` returns, so an interruption never leaves a half-written file.
+
+    Parameters
+    ----------
+    path : path
+        The file to write (its folder is created if needed).
+    write : callable
+        ``write(tmp_path)`` writes the whole content to ``tmp_path``.
+
+    Returns
+    -------
+    Path
+        ``path``.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -451,7 +451,18 @@ def _suppress_flow(flow: pd.DataFrame, min_cell: int) -> pd.DataFrame:
 
 
 def result_json(result: ImportResult) -> str:
-    """The counts and flow as JSON text (for ``--json``-style output)."""
+    """The counts and flow as JSON text (for ``--json``-style output).
+
+    Parameters
+    ----------
+    result : ImportResult
+        From :func:`read_cohort`.
+
+    Returns
+    -------
+    str
+        ``rows_read``, ``rows_accepted``, ``rows_rejected`` and ``flow``, indented JSON.
+    """
     return json.dumps(
         {
             "rows_read": result.rows_read,

@@ -104,7 +104,23 @@ def _issues(records: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def detect_format(path: Path) -> str:
-    """The format implied by a file's suffix."""
+    """The format implied by a file's suffix.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+
+    Returns
+    -------
+    str
+        One of :data:`FORMATS`.
+
+    Raises
+    ------
+    ArgumentError
+        If the suffix names no known format.
+    """
     suffix = path.suffix.lower()
     for name, suffixes in FORMATS.items():
         if suffix in suffixes:

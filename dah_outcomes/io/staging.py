@@ -52,7 +52,18 @@ TABLE_NAMES = ("patients", "episodes")
 
 
 def problem_frame(records: list[dict[str, Any]] | list[pd.DataFrame]) -> pd.DataFrame:
-    """Problems as a frame with :data:`PROBLEM_COLUMNS` (object dtype, None for missing)."""
+    """Problems as a frame with :data:`PROBLEM_COLUMNS` (object dtype, None for missing).
+
+    Parameters
+    ----------
+    records : list of dict or list of DataFrame
+        Problem records, or problem frames to concatenate; columns they lack are None.
+
+    Returns
+    -------
+    DataFrame
+        Exactly :data:`PROBLEM_COLUMNS`, in that order.
+    """
     if records and isinstance(records[0], pd.DataFrame):
         out = pd.concat(records, ignore_index=True)
     elif records:
@@ -303,7 +314,20 @@ def _with_file(problems: pd.DataFrame, table_file: Mapping[str, str]) -> pd.Data
 
 
 def raise_problems(problems: pd.DataFrame, n_rows: dict[str, int]) -> None:
-    """Raise one ValidationError listing ``problems`` (with their source file)."""
+    """Raise one ValidationError listing ``problems`` (with their source file).
+
+    Parameters
+    ----------
+    problems : DataFrame
+        Problems with :data:`PROBLEM_COLUMNS`.
+    n_rows : dict
+        Rows per table, for the report.
+
+    Raises
+    ------
+    ValidationError
+        Always.
+    """
     cols = ["table", "row", "patient_id", "column", "value", "rule", "hint", "file"]
     raise ValidationError(
         ValidationReport(problems=problems[cols].reset_index(drop=True), n_rows=n_rows)
