@@ -52,7 +52,8 @@ def test_generate_writes_tables_and_provenance(cohort_dir: Path) -> None:
         "provenance.json",
     }
     meta = json.loads((cohort_dir / "provenance.json").read_text())
-    assert meta["provenance"]["seed"] == 4 and meta["counts"]["patients"] == 20000
+    assert meta["provenance"]["seed"] == 4
+    assert meta["counts"]["patients"] == 20000
 
 
 def test_validate_ok(cohort_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -72,7 +73,8 @@ def test_rates_json(cohort_dir: Path, capsys: pytest.CaptureFixture[str]) -> Non
 def test_rates_text(cohort_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rates", str(cohort_dir), "--by", "era"]) == 0
     out = capsys.readouterr().out
-    assert "historical" in out and "per 1,000 person-years" in out
+    assert "historical" in out
+    assert "per 1,000 person-years" in out
 
 
 def test_validate_lists_problems(
@@ -89,10 +91,13 @@ def test_validate_lists_problems(
         (bad / name).write_text(text)
     assert main(["validate", str(bad)]) == 1
     out = capsys.readouterr().out
-    assert "onset_date" in out and "2030-13-45" in out and "[type]" in out
+    assert "onset_date" in out
+    assert "2030-13-45" in out
+    assert "[type]" in out
     assert main(["validate", str(bad), "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
-    assert report["ok"] is False and report["problems"][0]["rule"] == "type"
+    assert report["ok"] is False
+    assert report["problems"][0]["rule"] == "type"
 
 
 def test_user_errors_exit_1_without_traceback(tmp_path: Path) -> None:
@@ -102,7 +107,8 @@ def test_user_errors_exit_1_without_traceback(tmp_path: Path) -> None:
         text=True,
     )
     assert proc.returncode == 1
-    assert proc.stderr.startswith("error:") and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("error:")
+    assert "Traceback" not in proc.stderr
     proc = subprocess.run(
         [
             sys.executable,
@@ -117,7 +123,8 @@ def test_user_errors_exit_1_without_traceback(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
     )
-    assert proc.returncode == 1 and "unknown scenario" in proc.stderr
+    assert proc.returncode == 1
+    assert "unknown scenario" in proc.stderr
 
 
 def test_schema_and_scenarios(capsys: pytest.CaptureFixture[str]) -> None:
@@ -184,3 +191,40 @@ def test_acceptance_rates_on_200k_seed_article(
     assert main(["rates", str(out), "--by", "era", "--json"]) == 0
     era = json.loads(capsys.readouterr().out)["groups"]["historical"]["mortality"]
     assert era["estimate"] > 0.5
+
+
+def _by_options() -> dict[str, object]:
+    import argparse
+
+    from dah_outcomes.cli.main import build_parser
+
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return {
+        name: action
+        for name, sub in commands.choices.items()
+        for action in sub._actions
+        if "--by" in action.option_strings
+    }
+
+
+def test_every_by_option_offers_the_one_vocabulary() -> None:
+    from dah_outcomes import BY_CHOICES
+
+    options = _by_options()
+    assert {"rates", "survival", "report"} <= set(options)
+    for name, action in options.items():
+        assert tuple(action.choices) == BY_CHOICES, name
+
+
+def test_by_choices_run_and_a_bad_one_is_refused(
+    cohort_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["survival", str(cohort_dir), "--by", "sex", "--json"]) == 0
+    assert set(json.loads(capsys.readouterr().out)["groups"]) == {"F", "M"}
+    assert main(["rates", str(cohort_dir), "--by", "site", "--json"]) == 0
+    assert "site-A" in json.loads(capsys.readouterr().out)["groups"]
+    for command in ("rates", "survival", "report"):
+        with pytest.raises(SystemExit) as exit_:
+            main([command, str(cohort_dir), "--by", "colour"])
+        assert exit_.value.code == 2
+        assert "choose from arm, era, site, sex" in capsys.readouterr().err.replace("'", "")

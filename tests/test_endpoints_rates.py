@@ -56,8 +56,10 @@ def test_eras_by_onset() -> None:
 
 def test_patient_outcomes(small_tables) -> None:
     out = patient_outcomes(Cohort(*small_tables)).set_index("patient_id")
-    assert out.loc["P1", "recurrence"] and out.loc["P1", "n_episodes"] == 2
-    assert out.loc["P2", "died"] and not out.loc["P1", "died"]
+    assert out.loc["P1", "recurrence"]
+    assert out.loc["P1", "n_episodes"] == 2
+    assert out.loc["P2", "died"]
+    assert not out.loc["P1", "died"]
     assert out["arm"].to_dict() == {
         "P1": "MP+CYC+PLEX",
         "P2": "MP+CYC",
@@ -69,7 +71,8 @@ def test_patient_outcomes(small_tables) -> None:
 def test_death_within_days(small_tables) -> None:
     cohort = Cohort(*small_tables)
     out = patient_outcomes(cohort, death_within_days=30).set_index("patient_id")
-    assert out.loc["P2", "died"] and not out.loc["P1", "died"]
+    assert out.loc["P2", "died"]
+    assert not out.loc["P1", "died"]
     with pytest.raises(ArgumentError, match="death_within_days"):
         patient_outcomes(cohort, death_within_days=0)
 
@@ -95,9 +98,11 @@ def test_rates_count_and_match_proportion_ci(small_tables) -> None:
     }
     for name, (k, n) in expected.items():
         assert (t.loc[name, "events"], t.loc[name, "total"]) == (k, n), name
-        ref = proportion_ci(k, n, method="clopper-pearson")
-        assert t.loc[name, "ci_lower"] == ref.ci_lower and t.loc[name, "ci_upper"] == ref.ci_upper
-    assert result.incidence_rate is not None and result.incidence_rate.events == 3
+        ref = proportion_ci(k, n, ci_method="clopper-pearson")
+        assert t.loc[name, "ci_lower"] == ref.ci_lower
+        assert t.loc[name, "ci_upper"] == ref.ci_upper
+    assert result.incidence_rate is not None
+    assert result.incidence_rate.events == 3
 
 
 def test_rates_by_arm_json_shape(small_tables) -> None:
@@ -113,8 +118,17 @@ def test_rates_by_arm_json_shape(small_tables) -> None:
     }
     assert list(d["groups"]) == ["MP+CYC+PLEX", "MP+CYC", "Steroids without CYC"]
     row = d["groups"]["MP+CYC"]["mortality"]
-    assert set(row) == {"events", "total", "estimate", "ci_lower", "ci_upper", "method", "conf_level"}
-    assert row["events"] == 1 and row["total"] == 1
+    assert set(row) == {
+        "events",
+        "total",
+        "estimate",
+        "ci_lower",
+        "ci_upper",
+        "method",
+        "conf_level",
+    }
+    assert row["events"] == 1
+    assert row["total"] == 1
 
 
 def test_missing_flags_leave_the_denominator(small_tables) -> None:
@@ -128,7 +142,8 @@ def test_case_series_has_no_incidence(small_tables) -> None:
     p, e = small_tables
     cohort = Cohort(p[p["patient_id"].isin(["P1", "P2", "P3"])], e)
     result = rates(cohort)
-    assert "incidence" not in set(result.table["endpoint"]) and result.incidence_rate is None
+    assert "incidence" not in set(result.table["endpoint"])
+    assert result.incidence_rate is None
     with pytest.raises(ArgumentError, match="source population"):
         incidence_frame(cohort)
 
@@ -160,4 +175,98 @@ def test_time_to_event_frames(small_tables) -> None:
     x = recurrent_episodes_frame(cohort)
     p1 = x[x["patient_id"] == "P1"][["start", "stop", "event"]].to_numpy().tolist()
     assert p1 == [[0.0, 1581.0, 1], [1581.0, 3652.0, 0]]
-    assert len(x) == 4 and x["event"].sum() == 1
+    assert len(x) == 4
+    assert x["event"].sum() == 1
+
+
+# --------------------------------------------------------------------------------------------
+# the one `by` vocabulary
+
+
+def test_grouping_vocabulary_is_declared_once() -> None:
+    import dah_outcomes.endpoints
+    from dah_outcomes import BY_CHOICES, GROUPINGS
+
+    assert GROUPINGS is dah_outcomes.endpoints.GROUPINGS
+    assert BY_CHOICES == tuple(GROUPINGS) == ("arm", "era", "site", "sex")
+    for name, g in GROUPINGS.items():
+        assert g.name == name
+        assert g.label
+        assert g.source
+        assert g.order
+    assert [g.patients_column for g in GROUPINGS.values()] == [None, None, "site", "sex"]
+
+
+def test_attach_group_labels_and_orders_each_grouping(small_tables) -> None:
+    from dah_outcomes import attach_group
+
+    p, e = small_tables
+    # P3 has no site; P2's sex is recorded as "unknown": both are "Unknown", the last group
+    p = p.assign(site=["B", "A", None, "B", "A"], sex=["M", "unknown", "F", "F", "F"])
+    cohort = Cohort(p, e)
+    outcomes = patient_outcomes(cohort)
+    before = outcomes.copy()
+    arm = attach_group(outcomes, cohort, "arm")["arm"]
+    assert list(arm.cat.categories) == ["MP+CYC+PLEX", "MP+CYC", "Steroids without CYC"]
+    site = attach_group(outcomes, cohort, "site").set_index("patient_id")["site"]
+    assert list(site.cat.categories) == ["A", "B", "Unknown"]
+    assert site.astype(str).to_dict() == {"P1": "B", "P2": "A", "P3": "Unknown"}
+    sex = attach_group(outcomes, cohort, "sex").set_index("patient_id")["sex"]
+    assert list(sex.cat.categories) == ["F", "M", "Unknown"]
+    assert sex.astype(str).to_dict() == {"P1": "M", "P2": "Unknown", "P3": "F"}
+    # eras follow their definition (chronological), not the alphabet
+    eras = EraDefinition(boundaries=("2000-01-01",), labels=("pre-2000", "2000s"))
+    era = attach_group(patient_outcomes(cohort, eras=eras), cohort, "era", eras=eras)["era"]
+    assert list(era.cat.categories) == ["pre-2000", "2000s"]
+    pd.testing.assert_frame_equal(outcomes, before)  # the caller's frame is not modified
+
+
+def test_unknown_by_has_one_wording_everywhere(small_tables) -> None:
+    from dah_outcomes import attach_group, hazard_ratios, recurrence_by_group, survival_by_group
+    from dah_outcomes.analyses import table_one
+    from dah_outcomes.report import report
+
+    cohort = Cohort(*small_tables)
+    message = "by must be one of ['arm', 'era', 'site', 'sex'], got 'colour'"
+    calls = [
+        lambda: rates(cohort, by="colour"),
+        lambda: survival_by_group(cohort, "colour"),
+        lambda: recurrence_by_group(cohort, "colour"),
+        lambda: table_one(cohort, "colour"),
+        lambda: hazard_ratios(cohort, by="colour"),
+        lambda: report(cohort, by="colour"),
+        lambda: attach_group(patient_outcomes(cohort), cohort, "colour"),
+    ]
+    for call in calls:
+        with pytest.raises(ArgumentError) as err:
+            call()
+        assert str(err.value) == message
+    with pytest.raises(ArgumentError, match="did you mean 'arm'"):
+        rates(cohort, by="arms")
+
+
+def test_missing_grouping_column_has_one_wording_everywhere(small_tables) -> None:
+    from dah_outcomes import hazard_ratios, recurrence_by_group, survival_by_group
+    from dah_outcomes.analyses import table_one
+
+    p, e = small_tables
+    cohort = Cohort(p.drop(columns="site"), e)
+    message = "cannot group by 'site': the cohort's patients table has no 'site' column"
+    for call in (
+        lambda: rates(cohort, by="site"),
+        lambda: survival_by_group(cohort, "site"),
+        lambda: recurrence_by_group(cohort, "site"),
+        lambda: table_one(cohort, "site"),
+        lambda: hazard_ratios(cohort, by="site"),
+    ):
+        with pytest.raises(ArgumentError, match=message):
+            call()
+
+
+def test_rates_and_table_one_share_the_groups(small_tables) -> None:
+    from dah_outcomes.analyses import table_one
+
+    cohort = Cohort(*small_tables)
+    for by in ("arm", "era", "site", "sex"):
+        groups = list(rates(cohort, by=by).to_dict()["groups"])
+        assert list(table_one(cohort, by).counts) == groups, by

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
 from pathlib import Path
@@ -47,7 +48,9 @@ def test_sections_and_self_contained(cohort: Cohort) -> None:
     # no external resources: no http(s) links, scripts or stylesheets from elsewhere
     assert not re.search(r"(src|href)=\"https?://", html)
     assert "<script" not in html
-    assert html.count("<svg") >= 4 and 'scope="col"' in html and "aria-label=" in html
+    assert html.count("<svg") >= 4
+    assert 'scope="col"' in html
+    assert "aria-label=" in html
 
 
 def test_values_are_escaped(small_tables) -> None:
@@ -62,7 +65,74 @@ def test_small_cell_suppression(cohort: Cohort) -> None:
     plain = report(cohort)
     masked = report(cohort, min_cell=11)
     assert "&lt;11" not in plain
-    assert "&lt;11" in masked and "counts below 11 masked" in masked
+    assert "&lt;11" in masked
+    assert "counts below 11 masked" in masked
+
+
+def _forest_alt(page: str) -> str:
+    match = re.search(r'aria-label="Forest plot of hazard ratios: ([^"]*)"', page)
+    assert match is not None, "the report has no hazard-ratio figure"
+    return html.unescape(match.group(1))
+
+
+def _methods(page: str) -> str:
+    section = page[page.index('id="methods"') : page.index('id="provenance"')]
+    return html.unescape(section)
+
+
+def test_hazard_ratio_figure_is_the_public_analysis(cohort: Cohort) -> None:
+    from dah_outcomes import hazard_ratios
+
+    for by in ("arm", "era"):
+        page = report(cohort, by=by)
+        hr = hazard_ratios(cohort, by=by)
+        frame = hr.to_frame()
+        drawn = _forest_alt(page).split("; ")
+        assert drawn == [
+            f"{r.label} {r.hazard_ratio:.2f} ({r.ci_lower:.2f} to {r.ci_upper:.2f})"
+            for r in frame.itertuples()
+        ]
+        assert f"<p>{html.escape(hr.methods_text())}</p>" in page
+
+
+def test_methods_name_the_adjustment_the_model_used(cohort: Cohort) -> None:
+    import pandas as pd
+
+    from dah_outcomes import DEFAULT_ADJUSTMENT, hazard_ratios
+    from dah_outcomes.analyses.hazard_ratios import COVARIATES
+
+    page = report(cohort)
+    hr = hazard_ratios(cohort)
+    assert hr.adjusted_for == DEFAULT_ADJUSTMENT
+    methods = _methods(page)
+    assert hr.methods_text() in methods
+    for c in DEFAULT_ADJUSTMENT:
+        assert COVARIATES[c] in methods
+    # a covariate with no recorded value is not in the model, and the methods say so
+    blank = Cohort(cohort.patients, cohort.episodes.assign(infection=pd.NA), design=cohort.design)
+    page = report(blank)
+    hr = hazard_ratios(blank)
+    assert "infection" not in hr.adjusted_for
+    assert hr.not_adjusted == {"infection": "no value recorded"}
+    methods = _methods(page)
+    assert hr.methods_text() in methods
+    adjusted, _, left_out = hr.methods_text().partition("Not adjusted for")
+    assert "concurrent infection" not in adjusted
+    assert "concurrent infection (no value recorded)" in left_out
+    assert "concurrent infection" not in _forest_alt(page)
+    assert [t.split(" ")[0] for t in _forest_alt(page).split("; ")][-3:] == [
+        "severe",
+        "mechanical",
+        "era",
+    ]
+
+
+def test_every_grouping_gets_the_same_sections(cohort: Cohort) -> None:
+    for by in ("site", "sex"):
+        page = report(cohort, by=by)
+        for heading in (f"Table 1. Baseline characteristics by {by}", f"Survival by {by}"):
+            assert heading in page
+        assert "Forest plot of hazard ratios" in page
 
 
 def test_cli_report_and_demo(tmp_path: Path) -> None:

@@ -28,13 +28,15 @@ def test_survival_by_arm_equals_km_on_the_death_frame(cohort: Cohort) -> None:
     for g in direct.groups:
         np.testing.assert_array_equal(result.km.curve(g).survival, direct.curve(g).survival)
     assert result.km.groups[0] == "MP+CYC+PLEX"  # arms in their declared order
-    assert result.logrank is not None and result.logrank.df == len(direct.groups) - 1
+    assert result.logrank is not None
+    assert result.logrank.df == len(direct.groups) - 1
 
 
 def test_small_cohort_by_hand(small_tables) -> None:
     result = survival_by_group(Cohort(*small_tables), "arm")
     d = result.to_dict()["groups"]
-    assert d["MP+CYC"]["events"] == 1 and d["MP+CYC"]["landmarks"]["30"]["survival"] == 0.0
+    assert d["MP+CYC"]["events"] == 1
+    assert d["MP+CYC"]["landmarks"]["30"]["survival"] == 0.0
     assert d["MP+CYC+PLEX"]["landmarks"]["30"]["survival"] == 1.0
 
 
@@ -63,7 +65,8 @@ def test_cli_survival_json_and_plot(cohort: Cohort, tmp_path: Path, capsys) -> N
     first = d["groups"]["MP+CYC+PLEX"]
     assert set(first) == {"n", "events", "median", "median_ci", "landmarks"}
     assert set(first["landmarks"]) == {"30", "90", "365"}
-    assert d["logrank"]["df"] == len(d["groups"]) - 1 and 0 <= d["logrank"]["p_value"] <= 1
+    assert d["logrank"]["df"] == len(d["groups"]) - 1
+    assert 0 <= d["logrank"]["p_value"] <= 1
     assert png.stat().st_size > 10_000
     assert main(["survival", str(tmp_path / "c"), "--plot", str(tmp_path / "x.gif")]) == 1
 
@@ -96,7 +99,8 @@ def test_recurrence_with_death_competing(cohort: Cohort, tmp_path: Path, capsys)
     ok = land["cif"] > 0
     assert (land.loc[ok, "ci_lower"] < land.loc[ok, "cif"]).all()
     assert (land.loc[ok, "cif"] < land.loc[ok, "ci_upper"]).all()
-    assert r.gray is not None and r.gray.df == 1
+    assert r.gray is not None
+    assert r.gray.df == 1
     save_cohort(cohort, tmp_path / "c")
     assert (
         main(
@@ -157,5 +161,120 @@ def test_recurrence_by_arm_carries_fine_gray_subdistribution_hazard_ratios() -> 
     result = recurrence_by_group(cohort, by="era")
     assert result.fine_gray is not None
     d = result.to_dict()["fine_gray"]
-    assert d["cause"] == 1 and len(d["terms"]) == len(result.cif.groups) - 1
+    assert d["cause"] == 1
+    assert len(d["terms"]) == len(result.cif.groups) - 1
     assert d["terms"][0]["term"].startswith("era")
+
+
+def test_logrank_derived_from_the_curves_equals_the_test_on_the_rows(cohort: Cohort) -> None:
+    from dah_outcomes.stats.logrank import logrank_test
+
+    frame = death_frame(cohort)
+    for by in ("arm", "era"):
+        result = survival_by_group(cohort, by)
+        direct = logrank_test(frame, time="time", event="event", group=by)
+        assert result.logrank is not None
+        assert result.logrank.statistic == pytest.approx(direct.statistic, rel=1e-12)
+        assert (result.logrank.df, result.logrank.p_value) == pytest.approx(
+            (direct.df, direct.p_value), rel=1e-12
+        )
+        # the same groups, in the grouping's order rather than sorted
+        assert list(result.logrank.groups) == result.km.groups
+        ours = dict(zip(result.logrank.groups, result.logrank.observed, strict=True))
+        theirs = dict(zip(direct.groups, direct.observed, strict=True))
+        assert ours == pytest.approx(theirs)
+
+
+def test_survival_and_recurrence_by_every_grouping(cohort: Cohort) -> None:
+    from dah_outcomes import BY_CHOICES, attach_group, patient_outcomes
+
+    for by in BY_CHOICES:
+        order = list(
+            attach_group(patient_outcomes(cohort), cohort, by)[by].cat.categories.astype(str)
+        )
+        assert survival_by_group(cohort, by).km.groups == order, by
+        assert list(recurrence_by_group(cohort, by).counts) == order, by
+
+
+# --------------------------------------------------------------------------------------------
+# hazard ratios
+
+
+def test_hazard_ratios_are_the_adjusted_cox_model(cohort: Cohort) -> None:
+    import pandas as pd
+
+    from dah_outcomes import DEFAULT_ADJUSTMENT, hazard_ratios
+    from dah_outcomes.stats.cox import cox_regression
+
+    hr = hazard_ratios(cohort)
+    assert hr.adjust_for == DEFAULT_ADJUSTMENT == hr.adjusted_for
+    assert hr.not_adjusted == {}
+    assert hr.reference == hr.groups[0] == "MP+CYC+PLEX"
+    assert hr.n_dropped == 0
+    frame = death_frame(cohort)
+    data = frame.assign(
+        arm=pd.Categorical(frame["arm"], categories=list(hr.groups)),
+        era=pd.Categorical(frame["era"], categories=["historical", "modern"]),
+        **{c: frame[c].astype(float) for c in ("severe", "infection", "mechanical_ventilation")},
+    )
+    direct = cox_regression(
+        data,
+        time="time",
+        event="event",
+        covariates=["arm", "severe", "infection", "mechanical_ventilation", "era"],
+    )
+    table = hr.to_frame()
+    assert tuple(table["term"]) == direct.terms
+    np.testing.assert_allclose(table["hazard_ratio"], direct.hazard_ratio, rtol=1e-10)
+    assert (hr.n, hr.n_events) == (direct.n, direct.n_events) == (len(frame), frame.event.sum())
+    assert list(table["kind"]) == ["group"] * (len(hr.groups) - 1) + ["adjustment"] * 4
+    d = json.loads(json.dumps(hr.to_dict()))
+    assert d["adjusted_for"] == list(DEFAULT_ADJUSTMENT)
+    assert len(d["terms"]) == len(table)
+    # grouping by era: era is the comparison, not an adjustment
+    by_era = hazard_ratios(cohort, by="era")
+    assert "era" not in by_era.adjusted_for
+    assert "era" in by_era.not_adjusted
+    assert "era of onset (it is the grouping compared)" in by_era.methods_text()
+
+
+def test_hazard_ratios_record_what_they_left_out(cohort: Cohort) -> None:
+    import pandas as pd
+
+    from dah_outcomes import DroppedRowsWarning, hazard_ratios
+
+    e = cohort.episodes
+    ids = e.loc[e["episode_number"] == 1, "patient_id"].iloc[:7]
+    missing_some = e["patient_id"].isin(ids) & (e["episode_number"] == 1)
+    changed = Cohort(
+        cohort.patients,
+        e.assign(infection=pd.NA, severe=e["severe"].mask(missing_some)),
+        design=cohort.design,
+    )
+    with pytest.warns(DroppedRowsWarning, match="7 of"):
+        hr = hazard_ratios(changed)
+    assert hr.not_adjusted == {"infection": "no value recorded"}
+    assert hr.adjusted_for == ("severe", "mechanical_ventilation", "era")
+    assert hr.n_dropped == 7
+    assert hr.n == cohort.n_dah_patients - 7
+    assert "infection" not in set(hr.to_frame()["variable"])
+    text = hr.methods_text()
+    adjusted, _, rest = text.partition("Not adjusted for")
+    assert "concurrent infection" not in adjusted
+    assert "concurrent infection" in rest
+    assert "7 left out for a missing covariate" in text
+
+
+def test_hazard_ratio_argument_and_estimation_errors(small_tables) -> None:
+    from dah_outcomes import ArgumentError, EstimationError, hazard_ratios
+
+    cohort = Cohort(*small_tables)
+    with pytest.raises(ArgumentError, match="adjust_for may name"):
+        hazard_ratios(cohort, adjust_for=("shoe_size",))
+    with pytest.raises(ArgumentError, match="sequence of covariate names"):
+        hazard_ratios(cohort, adjust_for="severe")
+    with pytest.raises(ArgumentError, match="conf_level"):
+        hazard_ratios(cohort, conf_level=95)
+    # two of the three arms have no death: no finite hazard ratio, and the error says so
+    with pytest.raises(EstimationError, match="no deaths in arm group"):
+        hazard_ratios(cohort, adjust_for=())

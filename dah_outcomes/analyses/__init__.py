@@ -2,6 +2,12 @@
 statistics and are what the command line, the report and the notebooks call."""
 
 from dah_outcomes.analyses.baseline import TableOne, table_one
+from dah_outcomes.analyses.hazard_ratios import (
+    COVARIATES,
+    DEFAULT_ADJUSTMENT,
+    HazardRatios,
+    hazard_ratios,
+)
 from dah_outcomes.analyses.outcome_rates import OutcomeRates, rates
 from dah_outcomes.analyses.small_series import SeriesSpread, small_series_spread
 from dah_outcomes.analyses.survival import (
@@ -12,11 +18,15 @@ from dah_outcomes.analyses.survival import (
 )
 
 __all__ = [
+    "COVARIATES",
+    "DEFAULT_ADJUSTMENT",
+    "HazardRatios",
     "OutcomeRates",
     "RecurrenceByGroup",
     "SeriesSpread",
     "SurvivalByGroup",
     "TableOne",
+    "hazard_ratios",
     "rates",
     "recurrence_by_group",
     "small_series_spread",

@@ -11,15 +11,9 @@ import numpy as np
 import pandas as pd
 
 from dah_outcomes.cohort import Cohort
-from dah_outcomes.endpoints.arms import (
-    DEFAULT_ARMS,
-    DEFAULT_ERAS,
-    ArmDefinition,
-    EraDefinition,
-    arm_order,
-)
+from dah_outcomes.endpoints.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition
 from dah_outcomes.endpoints.frames import patient_outcomes
-from dah_outcomes.errors import ArgumentError
+from dah_outcomes.endpoints.grouping import attach_group, check_by
 from dah_outcomes.results import ResultMixin
 
 __all__ = ["TableOne", "table_one"]
@@ -48,7 +42,7 @@ DEFAULT_VARIABLES: tuple[tuple[str, str, str], ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TableOne(ResultMixin):
     """Baseline characteristics by group.
 
@@ -60,9 +54,9 @@ class TableOne(ResultMixin):
         ``"a / b / c"``) and ``smd`` (mean of pairwise standardised mean differences, as R's
         tableone prints for more than two groups).
     counts : dict of str to int
-        Patients per group.
+        Patients per group, in the grouping's order.
     by : str
-        Grouping variable.
+        Grouping (a key of :data:`~dah_outcomes.endpoints.GROUPINGS`).
     """
 
     table: pd.DataFrame = field(repr=False)
@@ -80,6 +74,9 @@ class TableOne(ResultMixin):
 
 #: Variables that apply only where another flag is true (missing counted among those only).
 _APPLIES_IF = {"ventilation_days": "mechanical_ventilation"}
+
+#: Rows that only restate the grouping (every group 0% or 100%) and are left out under it.
+_RESTATES = {"era": "historical_era", "sex": "female"}
 
 
 def _smd_pair(a: pd.Series, b: pd.Series, kind: str) -> float:
@@ -113,13 +110,17 @@ def _cell(s: pd.Series, kind: str) -> str:
     return f"{q[0.5]:.1f} [{q[0.25]:.1f}, {q[0.75]:.1f}]"
 
 
-def _analysis_frame(cohort: Cohort, arms: ArmDefinition, eras: EraDefinition) -> pd.DataFrame:
-    out = patient_outcomes(cohort, arms=arms, eras=eras).set_index("patient_id")
+def _analysis_frame(
+    cohort: Cohort, by: str, arms: ArmDefinition, eras: EraDefinition
+) -> pd.DataFrame:
+    """Per DAH patient (indexed by id): the ``by`` group and the Table 1 variables."""
+    out = attach_group(
+        patient_outcomes(cohort, arms=arms, eras=eras), cohort, by, arms=arms, eras=eras
+    ).set_index("patient_id")
     index = cohort.episodes[cohort.episodes["episode_number"] == 1].set_index("patient_id")
     p = cohort.patients.set_index("patient_id").reindex(out.index)
     frame = pd.DataFrame(index=out.index)
-    frame["arm"], frame["era"] = out["arm"], out["era"]
-    frame["site"] = p.get("site", pd.NA)
+    frame["group"] = out[by]
     if "birth_date" in p:
         frame["age_at_onset"] = (out["onset_date"] - p["birth_date"]).dt.days / 365.25
     if "sex" in p:
@@ -151,23 +152,25 @@ def table_one(
     ----------
     cohort : Cohort
         A validated cohort.
-    by : {"arm", "era", "site"}
-        Grouping variable.
+    by : {"arm", "era", "site", "sex"}, default "arm"
+        Grouping (see :data:`~dah_outcomes.endpoints.GROUPINGS`); columns follow its order.
+    arms, eras : ArmDefinition, EraDefinition
+        Arm and era definitions.
     variables : tuple of (column, label, kind)
-        Rows to show; columns absent from the cohort are skipped.
+        Rows to show; columns absent from the cohort are skipped, and so is the row that
+        restates the grouping (onset before 2000 by era, female by sex).
 
     Returns
     -------
     TableOne
     """
-    if by not in ("arm", "era", "site"):
-        raise ArgumentError(f"by must be one of ['arm', 'era', 'site'], got {by!r}")
-    frame = _analysis_frame(cohort, arms, eras)
-    labels = frame[by].astype("string").fillna("Unknown")
-    groups = arm_order(list(labels.unique()), arms) if by == "arm" else sorted(labels.unique())
+    check_by(by)
+    frame = _analysis_frame(cohort, by, arms, eras)
+    labels = frame["group"]
+    groups = [str(g) for g in labels.cat.categories]
     rows = []
     for col, label, kind in variables:
-        if col not in frame or frame[col].isna().all() or (by == "era" and col == "historical_era"):
+        if col not in frame or frame[col].isna().all() or _RESTATES.get(by) == col:
             continue
         applies = (
             frame[_APPLIES_IF[col]].fillna(False).astype(bool)

@@ -8,19 +8,14 @@ from typing import Any
 import pandas as pd
 
 from dah_outcomes.cohort import Cohort
-from dah_outcomes.endpoints.arms import (
-    DEFAULT_ARMS,
-    DEFAULT_ERAS,
-    ArmDefinition,
-    EraDefinition,
-    arm_order,
-)
+from dah_outcomes.endpoints.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition
 from dah_outcomes.endpoints.frames import (
     ENDPOINTS,
-    _window_definition,
+    endpoint_definitions,
     incidence_frame,
     patient_outcomes,
 )
+from dah_outcomes.endpoints.grouping import attach_group, check_by
 from dah_outcomes.errors import ArgumentError
 from dah_outcomes.results import ResultMixin, json_safe
 from dah_outcomes.stats.proportions import (
@@ -31,13 +26,12 @@ from dah_outcomes.stats.proportions import (
     rate_ci,
 )
 
-__all__ = ["BY_CHOICES", "OutcomeRates", "rates"]
+__all__ = ["OutcomeRates", "rates"]
 
-BY_CHOICES = ("arm", "era", "site", "sex")
 _ROW_FIELDS = ("events", "total", "estimate", "ci_lower", "ci_upper", "method", "conf_level")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OutcomeRates(ResultMixin):
     """Every endpoint as events, total, estimate and CI, overall and by group.
 
@@ -50,7 +44,7 @@ class OutcomeRates(ResultMixin):
     incidence_rate : RateCI or None
         First DAH per 1,000 person-years (population cohorts only).
     by : str or None
-        Grouping variable.
+        Grouping (a key of :data:`~dah_outcomes.endpoints.GROUPINGS`), None for overall only.
     ci_method : str
         Proportion CI method (a key of ``PROPORTION_METHODS``).
     conf_level : float
@@ -84,13 +78,13 @@ class OutcomeRates(ResultMixin):
             )
         r = rows.iloc[0]
         return ProportionCI(
-            int(r["events"]),
-            int(r["total"]),
-            float(r["estimate"]),
-            float(r["ci_lower"]),
-            float(r["ci_upper"]),
-            str(r["method"]),
-            float(r["conf_level"]),
+            events=int(r["events"]),
+            total=int(r["total"]),
+            estimate=float(r["estimate"]),
+            ci_lower=float(r["ci_lower"]),
+            ci_upper=float(r["ci_upper"]),
+            method=str(r["method"]),
+            conf_level=float(r["conf_level"]),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -127,7 +121,7 @@ def _row(
     endpoint: str, group: str, flags: pd.Series, method: str, level: float, unit: str
 ) -> dict[str, Any]:
     known = flags.dropna().astype(bool)
-    ci = proportion_ci(int(known.sum()), len(known), method=method, conf_level=level)
+    ci = proportion_ci(int(known.sum()), len(known), ci_method=method, conf_level=level)
     return {
         "endpoint": endpoint,
         "group": group,
@@ -161,8 +155,9 @@ def rates(
     cohort : Cohort
         A validated cohort.
     by : {"arm", "era", "site", "sex"}, optional
-        Also give the DAH-patient endpoints per group (incidence stays overall: arms and eras
-        belong to DAH episodes, not to the source population).
+        Also give the DAH-patient endpoints per group of
+        :data:`~dah_outcomes.endpoints.GROUPINGS`, in its order (incidence stays overall: arms
+        and eras belong to DAH episodes, not to the source population).
     ci_method : str, default "wilson"
         Proportion CI method, one of ``PROPORTION_METHODS``.
     conf_level : float, default 0.95
@@ -183,8 +178,8 @@ def rates(
     is given as a proportion of the SLE population and, in ``incidence_rate``, per 1,000
     person-years with an exact Poisson CI; both need a population cohort.
     """
-    if by is not None and by not in BY_CHOICES:
-        raise ArgumentError(f"by must be one of {list(BY_CHOICES)} or None, got {by!r}")
+    if by is not None:
+        check_by(by)
     if ci_method not in PROPORTION_METHODS:
         raise ArgumentError(
             f"ci_method must be one of {sorted(PROPORTION_METHODS)}, got {ci_method!r}"
@@ -192,9 +187,7 @@ def rates(
     outcomes = patient_outcomes(
         cohort, arms=arms, arm_column=arm_column, eras=eras, death_within_days=death_within_days
     )
-    definitions = {name: e.definition for name, e in ENDPOINTS.items()}
-    if death_within_days is not None:
-        definitions["mortality"] = _window_definition(death_within_days)
+    definitions = endpoint_definitions(death_within_days)
     rows: list[dict[str, Any]] = []
     incidence_rate = None
     if cohort.design == "population":
@@ -212,17 +205,9 @@ def rates(
     for e in endpoints:
         rows.append(_row(e.name, "overall", outcomes[e.column], ci_method, conf_level, e.unit))
     if by is not None:
-        if by in ("site", "sex"):
-            p = cohort.patients.set_index("patient_id")
-            if by not in p:
-                raise ArgumentError(
-                    f"cannot group by {by!r}: the patients table has no {by!r} column"
-                )
-            outcomes[by] = p[by].reindex(outcomes["patient_id"]).fillna("Unknown").to_numpy()
-        labels = outcomes[by].astype(str)
-        order = arm_order(list(labels.unique()), arms) if by == "arm" else sorted(labels.unique())
-        for g in order:
-            sub = outcomes[labels == g]
+        labels = attach_group(outcomes, cohort, by, arms=arms, eras=eras)[by]
+        for g in labels.cat.categories:
+            sub = outcomes[(labels == g).to_numpy()]
             for e in endpoints:
                 rows.append(_row(e.name, g, sub[e.column], ci_method, conf_level, e.unit))
     table = pd.DataFrame(rows)

@@ -21,7 +21,7 @@ from dah_outcomes.results import ResultMixin
 __all__ = ["SeriesSpread", "small_series_spread"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SeriesSpread(ResultMixin):
     """Distribution of an endpoint's percentage over simulated small series.
 
@@ -92,6 +92,26 @@ def small_series_spread(
 
     Each series samples patients without replacement from the cohort's DAH patients, so its
     event count is hypergeometric.
+
+    Parameters
+    ----------
+    cohort : Cohort
+        A validated cohort.
+    endpoint : str, default "recurrence"
+        An endpoint of DAH patients (a key of :data:`~dah_outcomes.endpoints.ENDPOINTS`).
+    series_size : int, default 14
+        Patients per series (between 1 and the DAH patients with a known value).
+    n_series : int, default 2000
+        Number of series drawn.
+    seed : int, default 0
+        Seed of the draws.
+    arms : ArmDefinition, default DEFAULT_ARMS
+        Arm definition of the patient outcomes.
+
+    Returns
+    -------
+    SeriesSpread
+        Every series' percentage and the cohort's rate.
 
     Examples
     --------

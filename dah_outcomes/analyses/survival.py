@@ -1,5 +1,5 @@
-"""Survival of DAH patients by treatment arm (or era, site): the DAH endpoints wired into the
-survival statistics, one call each."""
+"""Survival of DAH patients by group (treatment arm, era, site or sex): the DAH endpoints wired
+into the survival statistics, one call each."""
 
 from __future__ import annotations
 
@@ -10,14 +10,9 @@ from typing import Any
 import pandas as pd
 
 from dah_outcomes.cohort import Cohort
-from dah_outcomes.endpoints.arms import (
-    DEFAULT_ARMS,
-    DEFAULT_ERAS,
-    ArmDefinition,
-    EraDefinition,
-    arm_order,
-)
+from dah_outcomes.endpoints.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition
 from dah_outcomes.endpoints.frames import death_frame, recurrence_frame
+from dah_outcomes.endpoints.grouping import attach_group, check_by
 from dah_outcomes.errors import ArgumentError, EstimationError
 from dah_outcomes.results import ResultMixin, json_safe
 from dah_outcomes.stats.competing import (
@@ -27,7 +22,7 @@ from dah_outcomes.stats.competing import (
     cumulative_incidence,
     gray_test,
 )
-from dah_outcomes.stats.logrank import LogRankResult, logrank_test
+from dah_outcomes.stats.logrank import LogRankResult, logrank_from_km
 from dah_outcomes.stats.nonparametric import KaplanMeierResult, kaplan_meier
 from dah_outcomes.stats.subdistribution import FineGrayResult, fine_gray
 
@@ -46,18 +41,20 @@ ENDPOINT_TEXT = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SurvivalByGroup(ResultMixin):
     """Kaplan-Meier survival by group with landmarks, medians and the log-rank test.
 
     Attributes
     ----------
     endpoint, by : str
-        What is measured and how patients are grouped.
+        What is measured and how patients are grouped (a key of
+        :data:`~dah_outcomes.endpoints.GROUPINGS`).
     km : KaplanMeierResult
         The curves.
     logrank : LogRankResult or None
-        The log-rank test across groups (None with a single group).
+        The log-rank test across groups, derived from the curves' risk tables (None with a
+        single group).
     landmarks : DataFrame
         Survival with CI at each landmark day, per group.
     medians : DataFrame
@@ -129,30 +126,37 @@ def survival_by_group(
     ----------
     cohort : Cohort
         A validated cohort.
-    by : {"arm", "era"}
-        Grouping of patients (by their first episode).
+    by : {"arm", "era", "site", "sex"}, default "arm"
+        Grouping of patients by their first episode (see
+        :data:`~dah_outcomes.endpoints.GROUPINGS`); curves follow its order.
     endpoint : {"death"}
         Time from first onset to death.
     landmarks : sequence of float, default (30, 90, 365)
         Days at which survival is tabulated.
-    conf_level, conf_type
-        CI level and transform (``log`` as R, ``log-log`` as SAS/lifelines, ``plain``).
+    conf_level : float, default 0.95
+        Level of the pointwise intervals.
+    conf_type : {"log", "log-log", "plain"}, default "log"
+        CI transform (``log`` as R, ``log-log`` as SAS/lifelines).
+    arms, eras : ArmDefinition, EraDefinition
+        Arm and era definitions.
 
     Returns
     -------
     SurvivalByGroup
+        The log-rank test is None with a single group.
     """
     if endpoint not in ENDPOINT_TEXT:
         raise ArgumentError(f"endpoint must be one of {sorted(ENDPOINT_TEXT)}, got {endpoint!r}")
-    if by not in ("arm", "era"):
-        raise ArgumentError(f"by must be one of ['arm', 'era'], got {by!r}")
-    frame = death_frame(cohort, arms=arms, eras=eras)
+    check_by(by)
+    frame = attach_group(
+        death_frame(cohort, arms=arms, eras=eras), cohort, by, arms=arms, eras=eras
+    )
+    # the group column is a categorical in the vocabulary's order, which Kaplan-Meier keeps
     km = kaplan_meier(
         frame, time="time", event="event", group=by, conf_level=conf_level, conf_type=conf_type
     )
-    order = arm_order(km.groups, arms) if by == "arm" else km.groups
-    km = KaplanMeierResult(tuple(km.curve(g) for g in order), km.conf_type, km.conf_level, "days")
-    test = logrank_test(frame, time="time", event="event", group=by) if len(order) > 1 else None
+    # the curves hold each group's risk table: the log-rank test needs no second pass
+    test = logrank_from_km(km) if len(km.curves) > 1 else None
     return SurvivalByGroup(
         endpoint=endpoint,
         by=by,
@@ -164,13 +168,14 @@ def survival_by_group(
     )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RecurrenceByGroup(ResultMixin):
     """Cumulative incidence of a first recurrence by group, death competing.
 
     Attributes
     ----------
     by : str
+        Grouping (a key of :data:`~dah_outcomes.endpoints.GROUPINGS`).
     cif : CumulativeIncidenceResult
         Aalen-Johansen curves (cause 1 = recurrence, cause 2 = death before recurrence).
     landmarks : DataFrame
@@ -181,7 +186,13 @@ class RecurrenceByGroup(ResultMixin):
     fine_gray : FineGrayResult or None
         Subdistribution hazard ratio of recurrence for each group against the first (None
         with one group, or when a group has no recurrence and the ratio is not estimable).
+    counts : dict of str to dict
+        Per group, in the grouping's order: ``n``, ``recurrences``,
+        ``deaths_before_recurrence``.
+    conf_level : float
+        Level of the landmark intervals.
     fingerprint : str
+        The cohort's fingerprint.
     """
 
     by: str
@@ -194,9 +205,11 @@ class RecurrenceByGroup(ResultMixin):
     fingerprint: str
 
     def to_frame(self) -> pd.DataFrame:
+        """The landmark table (one row per group and landmark)."""
         return self.landmarks.copy()
 
     def to_dict(self) -> dict[str, Any]:
+        """Per group: counts and landmark CIFs with CI; Gray's test and the Fine-Gray model."""
         groups: dict[str, Any] = {}
         for g, c in self.counts.items():
             land = self.landmarks[self.landmarks["group"] == g]
@@ -236,24 +249,35 @@ def recurrence_by_group(
 ) -> RecurrenceByGroup:
     """Cumulative incidence of a first DAH recurrence by ``by``, death competing.
 
+    Parameters
+    ----------
+    cohort : Cohort
+        A validated cohort.
+    by : {"arm", "era", "site", "sex"}, default "arm"
+        Grouping of patients by their first episode (see
+        :data:`~dah_outcomes.endpoints.GROUPINGS`); the first group is the reference of the
+        Fine-Gray subdistribution hazard ratios.
+    landmarks : sequence of float, default (30, 90, 365)
+        Days at which the cumulative incidence is tabulated.
+    conf_level : float, default 0.95
+        Level of the landmark intervals and of the Fine-Gray ratios.
+    arms, eras : ArmDefinition, EraDefinition
+        Arm and era definitions.
+
     Returns
     -------
     RecurrenceByGroup
-        Curves, landmark table with CIs and Gray's test.
+        Curves, landmark table with CIs, Gray's test and the Fine-Gray model.
     """
-    if by not in ("arm", "era"):
-        raise ArgumentError(f"by must be one of ['arm', 'era'], got {by!r}")
-    frame = recurrence_frame(cohort, arms=arms, eras=eras)
+    check_by(by)
+    frame = attach_group(
+        recurrence_frame(cohort, arms=arms, eras=eras), cohort, by, arms=arms, eras=eras
+    )
     cif = cumulative_incidence(frame, time="time", event="event", group=by, n_causes=2)
     land = cif.at(list(landmarks), cause=1)
     lower, upper = cif_log_log_ci(land["cif"].to_numpy(), land["variance"].to_numpy(), conf_level)
     land = land.assign(ci_lower=lower, ci_upper=upper)
-    groups = [
-        str(g)
-        for g in (
-            arm_order(list(frame[by].unique()), arms) if by == "arm" else sorted(frame[by].unique())
-        )
-    ]
+    groups = [str(g) for g in frame[by].cat.categories]
     counts = {
         g: {
             "n": int((frame[by] == g).sum()),
@@ -267,11 +291,11 @@ def recurrence_by_group(
     )
     fg = None
     if len(groups) > 1 and all(c["recurrences"] > 0 for c in counts.values()):
-        # the first group in arm order is the reference of the subdistribution HRs
-        coded = frame.assign(**{by: pd.Categorical(frame[by].astype(str), categories=groups)})
+        # the group column is categorical in the vocabulary's order: its first group is the
+        # reference of the subdistribution HRs
         try:
             fg = fine_gray(
-                coded, time="time", event="event", covariates=[by], cause=1, conf_level=conf_level
+                frame, time="time", event="event", covariates=[by], cause=1, conf_level=conf_level
             )
         except EstimationError:
             fg = None

@@ -116,14 +116,29 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_by(parser: argparse.ArgumentParser, default: str | None) -> None:
+    """The one ``--by`` option: the same choices (the grouping vocabulary) for every command."""
+    from dah_outcomes.endpoints.grouping import BY_CHOICES, GROUPINGS
+
+    words = ", ".join(
+        g.name if g.label == g.name else f"{g.name} ({g.label})" for g in GROUPINGS.values()
+    )
+    parser.add_argument(
+        "--by",
+        choices=BY_CHOICES,
+        default=default,
+        help=f"group DAH patients by {words}"
+        + (f"; default {default}" if default else "; default: overall only"),
+    )
+
+
 def register(sub: Any) -> None:
     """Add this family's subcommands to the top-level parser's subparsers."""
-    from dah_outcomes.analyses.outcome_rates import BY_CHOICES
     from dah_outcomes.stats.proportions import PROPORTION_METHODS
 
     r = sub.add_parser("rates", help="outcome rates with confidence intervals")
     r.add_argument("path", metavar="DIR")
-    r.add_argument("--by", choices=BY_CHOICES)
+    _add_by(r, None)
     r.add_argument("--ci-method", choices=sorted(PROPORTION_METHODS), default="wilson")
     r.add_argument("--conf-level", type=float, default=0.95)
     r.add_argument(
@@ -134,9 +149,9 @@ def register(sub: Any) -> None:
     r.add_argument("--json", action="store_true")
     r.set_defaults(func=_cmd_rates)
 
-    sv = sub.add_parser("survival", help="Kaplan-Meier survival by arm or era, with log-rank")
+    sv = sub.add_parser("survival", help="Kaplan-Meier survival by group, with log-rank")
     sv.add_argument("path", metavar="PATH")
-    sv.add_argument("--by", choices=["arm", "era"], default="arm")
+    _add_by(sv, "arm")
     sv.add_argument(
         "--endpoint",
         choices=["death", "recurrence"],
@@ -152,7 +167,7 @@ def register(sub: Any) -> None:
     rp = sub.add_parser("report", help="write the self-contained HTML analysis report")
     rp.add_argument("path", metavar="DIR")
     rp.add_argument("--out", default="report.html")
-    rp.add_argument("--by", choices=["arm", "era", "site"], default="arm")
+    _add_by(rp, "arm")
     rp.add_argument("--min-cell", type=int, help="mask counts below N (small-cell suppression)")
     rp.add_argument("--ci-method", choices=sorted(PROPORTION_METHODS), default="wilson")
     rp.set_defaults(func=_cmd_report)

@@ -12,25 +12,41 @@ from dah_outcomes.endpoints.arms import (
 )
 from dah_outcomes.endpoints.frames import (
     ENDPOINTS,
+    INDEX_COVARIATES,
     Endpoint,
     death_frame,
+    endpoint_definitions,
     incidence_frame,
     patient_outcomes,
     recurrence_frame,
     recurrent_episodes_frame,
 )
+from dah_outcomes.endpoints.grouping import (
+    BY_CHOICES,
+    GROUPINGS,
+    Grouping,
+    attach_group,
+    check_by,
+)
 
 __all__ = [
+    "BY_CHOICES",
     "DEFAULT_ARMS",
     "DEFAULT_ERAS",
     "ENDPOINTS",
+    "GROUPINGS",
+    "INDEX_COVARIATES",
     "Arm",
     "ArmDefinition",
     "Endpoint",
     "EraDefinition",
+    "Grouping",
     "assign_arms",
     "assign_eras",
+    "attach_group",
+    "check_by",
     "death_frame",
+    "endpoint_definitions",
     "incidence_frame",
     "patient_outcomes",
     "recurrence_frame",

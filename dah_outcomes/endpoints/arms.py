@@ -195,7 +195,20 @@ DEFAULT_ERAS = EraDefinition()
 
 
 def assign_eras(onset: pd.Series, definition: EraDefinition = DEFAULT_ERAS) -> pd.Series:
-    """Era label of each onset date (missing dates give ``"Unknown"``)."""
+    """Era label of each onset date (missing dates give ``"Unknown"``).
+
+    Parameters
+    ----------
+    onset : Series of datetime
+        Onset dates.
+    definition : EraDefinition, default DEFAULT_ERAS
+        Era boundaries and labels.
+
+    Returns
+    -------
+    Series of str
+        Era label per date, aligned with ``onset``.
+    """
     cuts = np.array([np.datetime64(b, "s") for b in definition.boundaries])
     values = onset.to_numpy(dtype="datetime64[s]")
     idx = np.searchsorted(cuts, values, side="right")

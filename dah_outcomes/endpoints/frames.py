@@ -6,7 +6,9 @@ incident case. The statistics layer (:mod:`dah_outcomes.stats`) receives plain f
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -24,8 +26,10 @@ from dah_outcomes.errors import ArgumentError
 
 __all__ = [
     "ENDPOINTS",
+    "INDEX_COVARIATES",
     "Endpoint",
     "death_frame",
+    "endpoint_definitions",
     "incidence_frame",
     "patient_outcomes",
     "recurrence_frame",
@@ -118,11 +122,28 @@ ENDPOINTS: dict[str, Endpoint] = {
 }
 
 
-def _window_definition(days: int) -> str:
-    return (
-        f"DAH patients who died within {days} days of the onset of their first episode "
-        f"(patients alive but followed for fewer than {days} days are excluded)"
-    )
+def endpoint_definitions(death_within_days: int | None = None) -> dict[str, str]:
+    """Each endpoint's definition in words, as the analyses used it.
+
+    Parameters
+    ----------
+    death_within_days : int, optional
+        Mortality defined as death within this many days of onset (as in
+        :func:`patient_outcomes`) instead of in-hospital death.
+
+    Returns
+    -------
+    dict of str to str
+        Endpoint name to definition, in the order of :data:`ENDPOINTS`.
+    """
+    definitions = {name: e.definition for name, e in ENDPOINTS.items()}
+    if death_within_days is not None:
+        days = death_within_days
+        definitions["mortality"] = (
+            f"DAH patients who died within {days} days of the onset of their first episode "
+            f"(patients alive but followed for fewer than {days} days are excluded)"
+        )
+    return definitions
 
 
 def patient_outcomes(
@@ -201,6 +222,16 @@ def incidence_frame(cohort: Cohort) -> pd.DataFrame:
     for patients without DAH. DAH at follow-up start (first manifestation) contributes an event
     with zero person-time.
 
+    Parameters
+    ----------
+    cohort : Cohort
+        A population cohort (every SLE patient of the source population).
+
+    Returns
+    -------
+    DataFrame
+        ``patient_id, dah, person_years``.
+
     Raises
     ------
     ArgumentError
@@ -222,15 +253,19 @@ def incidence_frame(cohort: Cohort) -> pd.DataFrame:
     )
 
 
-_INDEX_COVARIATES = (
-    "severe",
-    "infection",
-    "nephritis",
-    "mechanical_ventilation",
-    "methylprednisolone_pulse",
-    "cyclophosphamide",
-    "plasmapheresis",
-    "rituximab",
+#: Flags of the index episode that the time-to-event frames carry (for adjusted models), with
+#: the words methods sections use for them.
+INDEX_COVARIATES: Mapping[str, str] = MappingProxyType(
+    {
+        "severe": "severe presentation",
+        "infection": "concurrent infection",
+        "nephritis": "active lupus nephritis",
+        "mechanical_ventilation": "mechanical ventilation",
+        "methylprednisolone_pulse": "IV methylprednisolone pulses",
+        "cyclophosphamide": "cyclophosphamide",
+        "plasmapheresis": "plasmapheresis",
+        "rituximab": "rituximab",
+    }
 )
 
 
@@ -241,7 +276,7 @@ def _index_frame(
     outcomes = patient_outcomes(cohort, arms=arms, arm_column=arm_column, eras=eras)
     frame = outcomes[["patient_id", "arm", "era", "onset_date"]].copy()
     index = cohort.episodes[cohort.episodes["episode_number"] == 1].set_index("patient_id")
-    for col in _INDEX_COVARIATES:
+    for col in INDEX_COVARIATES:
         if col in index:
             frame[col] = index[col].reindex(frame["patient_id"]).to_numpy()
     p = cohort.patients.set_index("patient_id").reindex(frame["patient_id"])
@@ -268,6 +303,13 @@ def death_frame(
 ) -> pd.DataFrame:
     """Time from first DAH onset to death (days), censored at the end of follow-up.
 
+    Parameters
+    ----------
+    cohort : Cohort
+        A validated cohort.
+    arms, arm_column, eras
+        Arm and era definitions (see :func:`patient_outcomes`).
+
     Returns
     -------
     DataFrame
@@ -289,6 +331,13 @@ def recurrence_frame(
     eras: EraDefinition = DEFAULT_ERAS,
 ) -> pd.DataFrame:
     """Time from first DAH onset to the first recurrence, with death as a competing event.
+
+    Parameters
+    ----------
+    cohort : Cohort
+        A validated cohort.
+    arms, arm_column, eras
+        Arm and era definitions (see :func:`patient_outcomes`).
 
     Returns
     -------
@@ -319,6 +368,13 @@ def recurrent_episodes_frame(
     One row per interval ``(start, stop]`` in days since the first onset: each interval ends
     at the onset of the next episode (``event`` 1) or at the end of follow-up or death
     (``event`` 0). Arm, era and covariates are the index episode's.
+
+    Parameters
+    ----------
+    cohort : Cohort
+        A validated cohort.
+    arms, arm_column, eras
+        Arm and era definitions (see :func:`patient_outcomes`).
 
     Returns
     -------

@@ -4,7 +4,6 @@ provenance), built from what was actually run. Every value is escaped by the tem
 from __future__ import annotations
 
 import platform
-import warnings
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -15,21 +14,14 @@ import pandas as pd
 from markupsafe import Markup
 
 from dah_outcomes.analyses.baseline import table_one
+from dah_outcomes.analyses.hazard_ratios import HazardRatios, hazard_ratios
 from dah_outcomes.analyses.outcome_rates import rates
-from dah_outcomes.analyses.survival import survival_by_group
+from dah_outcomes.analyses.survival import recurrence_by_group, survival_by_group
 from dah_outcomes.cohort import Cohort
-from dah_outcomes.endpoints.arms import (
-    DEFAULT_ARMS,
-    DEFAULT_ERAS,
-    ArmDefinition,
-    EraDefinition,
-    arm_order,
-)
-from dah_outcomes.endpoints.frames import death_frame, recurrence_frame
-from dah_outcomes.errors import ArgumentError, EstimationError, SmallSampleWarning
+from dah_outcomes.endpoints.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition
+from dah_outcomes.endpoints.grouping import GROUPINGS, check_by
+from dah_outcomes.errors import ArgumentError, EstimationError
 from dah_outcomes.plotting import plot_cif, plot_flow, plot_forest, plot_km, to_svg
-from dah_outcomes.stats.competing import cumulative_incidence
-from dah_outcomes.stats.cox import cox_regression
 from dah_outcomes.stats.proportions import PROPORTION_METHODS
 from dah_outcomes.suppression import suppress_small_cells
 
@@ -243,10 +235,12 @@ def _methods_section(
         f"gives 'Unknown'): {arm_text}. Eras by onset date: before {eras.boundaries[0]} "
         f"'{eras.labels[0]}', from it '{eras.labels[1]}'."
     )
+    grouping = GROUPINGS[by]
     s.paragraphs.append(
         f"Proportions are given with {PROPORTION_METHODS[ci_method]}s at the "
         f"{conf_level:.0%} level; the incidence rate with an exact Poisson interval. "
-        f"Groups compared: {by}."
+        f"Groups compared: {grouping.label}, from {grouping.source} (ordered by "
+        f"{grouping.order}; a missing value is 'Unknown')."
     )
     s.paragraphs.extend(extra_methods)
     s.paragraphs.append(
@@ -313,12 +307,15 @@ def report(
     ----------
     cohort : Cohort
         The cohort to report on.
-    by : {"arm", "era", "site"}, default "arm"
-        Grouping for Table 1, outcomes and survival.
+    by : {"arm", "era", "site", "sex"}, default "arm"
+        Grouping for Table 1, outcomes, survival, recurrence and hazard ratios (see
+        :data:`~dah_outcomes.endpoints.GROUPINGS`).
     ci_method, conf_level
         Proportion CI method and level.
     min_cell : int, optional
         Mask counts below this (with complementary masking) throughout.
+    arms, eras : ArmDefinition, EraDefinition
+        Arm and era definitions (quoted in the methods section).
     flow : DataFrame, optional
         An import's participant-flow table (``step, n``), shown in the flow section.
     title : str, optional
@@ -333,6 +330,7 @@ def report(
     """
     from jinja2 import Environment, select_autoescape
 
+    check_by(by)
     if min_cell is not None and (
         isinstance(min_cell, bool) or not isinstance(min_cell, int) or min_cell < 1
     ):
@@ -376,23 +374,22 @@ def _survival_sections(
     methods: list[str],
 ) -> list[_Section]:
     """Survival from first DAH onset by group: Kaplan-Meier with at-risk table, landmarks,
-    medians and the log-rank test."""
-    if by not in ("arm", "era"):
-        return []
+    medians and the log-rank test; recurrence with death competing; adjusted hazard ratios."""
     result = survival_by_group(cohort, by, conf_level=conf_level, arms=arms, eras=eras)
     s = _Section("survival", f"Survival by {by}")
+    level = f"{conf_level:.0%}"
     horizon = 5 * 365
     ax = plot_km(result.km, at_risk_times=[0, 365, 730, 1095, 1460, 1825])
     ax.set_xlim(0, horizon)
     s.figures.append(
         _Figure(
             Markup(to_svg(ax)),
-            f"Kaplan-Meier survival from first DAH onset by {by} ({conf_level:.0%} pointwise CI, "
-            "log transform); + marks censoring; numbers at risk below the axis.",
+            f"Kaplan-Meier survival from first DAH onset by {by} ({level} pointwise CI, "
+            f"{result.km.conf_type} transform); + marks censoring; numbers at risk below the "
+            "axis.",
             f"Kaplan-Meier curves of survival by {by} over five years, with numbers at risk",
         )
     )
-    level = f"{conf_level:.0%}"
     rows = []
     for _, r in result.landmarks.iterrows():
         n = r["n_risk"]
@@ -431,11 +428,48 @@ def _survival_sections(
             ],
         )
     )
-    rec = recurrence_frame(cohort, arms=arms, eras=eras)
-    cif = cumulative_incidence(rec, time="time", event="event", group=by, n_causes=2)
-    ax = plot_cif(cif, cause=1, ylabel="Cumulative incidence of recurrence")
+    _recurrence_figure(s, cohort, by, conf_level, arms, eras, horizon, methods)
+    try:
+        hr = hazard_ratios(cohort, by=by, conf_level=conf_level, arms=arms, eras=eras)
+    except EstimationError as err:
+        # said on the page rather than silently left out
+        s.paragraphs.append(f"Adjusted hazard ratios of death are not shown: {err}.")
+    else:
+        s.figures.append(_hazard_ratio_figure(hr))
+        methods.append(hr.methods_text())
+    if result.logrank is not None:
+        lr = result.logrank
+        s.paragraphs.append(
+            f"Log-rank test across {by}s: chi-square {lr.statistic:.2f} on "
+            f"{lr.df} df, p = {lr.p_value:.3g}."
+        )
+        methods.append(
+            "Survival from the first DAH onset (death from any cause, censored at the end of "
+            "follow-up) was estimated by Kaplan-Meier with Greenwood variances and "
+            f"{result.km.conf_type}-transformed {level} pointwise intervals; medians as R's "
+            "quantile.survfit; groups compared by the log-rank test. Arms were not randomised: "
+            "differences are confounded by indication (sicker patients receive more "
+            "aggressive treatment)."
+        )
+    return [s]
+
+
+def _recurrence_figure(
+    s: _Section,
+    cohort: Cohort,
+    by: str,
+    conf_level: float,
+    arms: ArmDefinition,
+    eras: EraDefinition,
+    horizon: int,
+    methods: list[str],
+) -> None:
+    """The cumulative incidence of a first recurrence by group, death competing, with Gray's
+    test."""
+    rec = recurrence_by_group(cohort, by, conf_level=conf_level, arms=arms, eras=eras)
+    ax = plot_cif(rec.cif, cause=1, ylabel="Cumulative incidence of recurrence")
     ax.set_xlim(0, horizon)
-    at = cif.at([365, 1825], cause=1)
+    at = rec.cif.at([365, 1825], cause=1)
     s.figures.append(
         _Figure(
             Markup(to_svg(ax)),
@@ -445,84 +479,54 @@ def _survival_sections(
             + "; ".join(f"{r.group} {r.cif:.0%} at {int(r.time)} days" for r in at.itertuples()),
         )
     )
+    if rec.gray is not None:
+        g = rec.gray
+        s.paragraphs.append(
+            f"Gray's test of equal cumulative incidence of recurrence across {by}s: "
+            f"chi-square {g.statistic:.2f} on {g.df} df, p = {g.p_value:.3g}."
+        )
     methods.append(
         "The cumulative incidence of a first DAH recurrence was estimated by "
         "Aalen-Johansen with death before recurrence as a competing event (not by "
-        "1 - Kaplan-Meier, which would overstate it)."
+        "1 - Kaplan-Meier, which would overstate it); groups compared by Gray's test."
     )
-    forest = _hazard_ratio_figure(cohort, by, arms, eras, conf_level)
-    if forest is not None:
-        s.figures.append(forest)
-        methods.append(
-            "Hazard ratios of death come from a Cox model (Efron ties) with the first "
-            f"{by} as reference, adjusted for severe presentation, infection and mechanical "
-            "ventilation at the first episode (and era when grouping by arm)."
-        )
-    if result.logrank is not None:
-        lr = result.logrank
-        s.paragraphs.append(
-            f"Log-rank test across {by}s: chi-square {lr.statistic:.2f} on "
-            f"{lr.df} df, p = {lr.p_value:.3g}."
-        )
-        methods.append(
-            "Survival from the first DAH onset (death from any cause, censored at the end of "
-            "follow-up) was estimated by Kaplan-Meier with Greenwood variances and log-"
-            f"transformed {level} pointwise intervals; medians as R's quantile.survfit; groups "
-            "compared by the log-rank test. Arms were not randomised: differences are "
-            "confounded by indication (sicker patients receive more aggressive treatment)."
-        )
-    return [s]
 
 
-def _hazard_ratio_figure(
-    cohort: Cohort, by: str, arms: ArmDefinition, eras: EraDefinition, conf_level: float
-) -> _Figure | None:
-    """Forest plot of the adjusted Cox hazard ratios of death by group (None if not
-    estimable, e.g. a single group or no deaths)."""
-    frame = death_frame(cohort, arms=arms, eras=eras)
-    groups = (
-        arm_order(list(frame[by].unique()), arms) if by == "arm" else sorted(frame[by].unique())
-    )
-    if len(groups) < 2 or frame["event"].sum() == 0:
-        return None
-    frame[by] = pd.Categorical(frame[by], categories=groups)
-    adjust = [
-        c
-        for c in ("severe", "infection", "mechanical_ventilation")
-        if c in frame and frame[c].notna().all()
-    ]
-    if by == "arm":
-        frame["historical_era"] = (frame["era"] == eras.labels[0]).astype(float)
-        adjust.append("historical_era")
-    for c in adjust:
-        frame[c] = frame[c].astype(float)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", SmallSampleWarning)
-            fit = cox_regression(
-                frame, time="time", event="event", covariates=[by, *adjust], conf_level=conf_level
-            )
-    except (EstimationError, ArgumentError):
-        return None
-    if np.any(np.abs(fit.coef) > 15) or np.any(fit.naive_se > 1e3):
-        return None  # monotone likelihood (a group without deaths): no finite HR to draw
-    table = fit.to_frame()
-    ax = plot_forest(table)
-    ax.set_title(f"Adjusted hazard ratios of death (reference: {groups[0]})", loc="left")
+def _hazard_ratio_figure(hr: HazardRatios) -> _Figure:
+    """Forest plot of the hazard-ratio table exactly as :func:`hazard_ratios` returns it."""
+    table = hr.to_frame()
+    ax = plot_forest(table, label="label")
+    ax.set_title(f"Adjusted hazard ratios of death (reference: {hr.reference})", loc="left")
     return _Figure(
         Markup(to_svg(ax)),
-        f"Cox hazard ratios of death with {conf_level:.0%} CIs; arms are not "
+        f"Cox hazard ratios of death with {hr.conf_level:.0%} CIs; arms are not "
         "randomised, so residual confounding by indication remains.",
         "Forest plot of hazard ratios: "
         + "; ".join(
-            f"{t} {h:.2f}" for t, h in zip(table["term"], table["hazard_ratio"], strict=True)
+            f"{r.label} {r.hazard_ratio:.2f} ({r.ci_lower:.2f} to {r.ci_upper:.2f})"
+            for r in table.itertuples()
         ),
     )
 
 
 def report_from_folder(cohort: Cohort, folder: str | Path, **kwargs: Any) -> str:
-    """:func:`report` for a cohort folder, adding the import accounting it holds (``flow.csv``
-    and the row counts of ``provenance.json``) when it was written by ``dah-outcomes import``."""
+    """:func:`report` for a cohort folder, with the import accounting the folder holds.
+
+    Parameters
+    ----------
+    cohort : Cohort
+        The cohort loaded from ``folder``.
+    folder : str or Path
+        The cohort folder; its ``flow.csv`` and the row counts and mapping file of its
+        ``provenance.json`` (written by ``dah-outcomes import``) are added when present.
+    **kwargs
+        Passed on to :func:`report`.
+
+    Returns
+    -------
+    str
+        The HTML page.
+    """
     import json
 
     folder = Path(folder)
@@ -542,7 +546,20 @@ def report_from_folder(cohort: Cohort, folder: str | Path, **kwargs: Any) -> str
 
 
 def write_report(html: str, path: str | Path) -> Path:
-    """Write the page atomically."""
+    """Write the page atomically (a temporary sibling, then renamed).
+
+    Parameters
+    ----------
+    html : str
+        The page, from :func:`report`.
+    path : str or Path
+        Where to write it.
+
+    Returns
+    -------
+    Path
+        The written file.
+    """
     from dah_outcomes.io.cohort_files import write_atomic
 
     return write_atomic(Path(path), lambda p: p.write_text(html, encoding="utf-8"))

@@ -1,0 +1,402 @@
+"""Adjusted hazard ratios of death by group: a Cox model of the time from first DAH onset to
+death, each group against the first, adjusted for a declared set of covariates.
+
+The adjustment set is declared once (:data:`DEFAULT_ADJUSTMENT`). The result records the
+covariates the model actually used and, for every other one asked for, why it was left out,
+and the methods text (:meth:`HazardRatios.methods_text`) is written from the result, so a
+report can never claim an adjustment the model did not make.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dah_outcomes.cohort import Cohort
+from dah_outcomes.endpoints.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition
+from dah_outcomes.endpoints.frames import INDEX_COVARIATES, death_frame
+from dah_outcomes.endpoints.grouping import GROUPINGS, attach_group, check_by
+from dah_outcomes.errors import ArgumentError, DroppedRowsWarning, EstimationError, warn
+from dah_outcomes.results import ResultMixin, json_safe
+from dah_outcomes.stats.cox import CoxResult, cox_regression
+
+__all__ = ["COVARIATES", "DEFAULT_ADJUSTMENT", "HazardRatios", "hazard_ratios"]
+
+#: Every covariate an adjustment set may name: the index-episode flags and the groupings of
+#: :data:`~dah_outcomes.endpoints.GROUPINGS` (dummy-coded against their first group).
+COVARIATES: Mapping[str, str] = MappingProxyType(
+    {**INDEX_COVARIATES, **{name: g.label for name, g in GROUPINGS.items()}}
+)
+
+#: The adjustment set of the hazard ratios of death (the report's, unless told otherwise):
+#: the markers of severity that drive both the choice of treatment and death, and the era,
+#: in which treatment and survival both changed.
+DEFAULT_ADJUSTMENT: tuple[str, ...] = ("severe", "infection", "mechanical_ventilation", "era")
+
+# Why a covariate asked for is not in the model (the values of HazardRatios.not_adjusted).
+_IS_GROUPING = "it is the grouping compared"
+_ABSENT = "not recorded in this cohort"
+_ALL_MISSING = "no value recorded"
+_CONSTANT = "the same value for every patient"
+
+# A coefficient this large, or a standard error this wide, means the likelihood has no finite
+# maximum (the same criterion as the Cox fit's SmallSampleWarning).
+_DIVERGING_COEF, _DIVERGING_SE = 15.0, 1e3
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HazardRatios(ResultMixin):
+    """Hazard ratios of death by group from an adjusted Cox model.
+
+    Attributes
+    ----------
+    by : str
+        Grouping (a key of :data:`~dah_outcomes.endpoints.GROUPINGS`).
+    groups : tuple of str
+        Groups in the model, in the grouping's order; the first is the reference.
+    reference : str
+        The reference group.
+    adjust_for : tuple of str
+        The adjustment set asked for.
+    adjusted_for : tuple of str
+        The covariates the model used (``adjust_for`` less ``not_adjusted``), in order.
+    not_adjusted : dict of str to str
+        Each covariate asked for but left out of the model, with the reason.
+    table : DataFrame
+        One row per model term: ``term`` (R's name), ``variable``, ``level``, ``kind``
+        (``"group"`` or ``"adjustment"``), ``label``, ``hazard_ratio``, ``ci_lower``,
+        ``ci_upper``, ``coef``, ``se``, ``z``, ``p_value``.
+    n, n_events : int
+        Patients and deaths in the model.
+    n_dropped : int
+        Patients left out because an adjustment covariate was missing for them.
+    conf_level : float
+        Level of the intervals.
+    ties : str
+        Handling of tied death times.
+    method : str
+        The model in words.
+    cox : CoxResult
+        The fitted model.
+    fingerprint : str
+        The cohort's fingerprint.
+    """
+
+    by: str
+    groups: tuple[str, ...]
+    reference: str
+    adjust_for: tuple[str, ...]
+    adjusted_for: tuple[str, ...]
+    not_adjusted: dict[str, str]
+    table: pd.DataFrame = field(repr=False)
+    n: int
+    n_events: int
+    n_dropped: int
+    conf_level: float
+    ties: str
+    method: str
+    cox: CoxResult = field(repr=False)
+    fingerprint: str
+
+    def to_frame(self) -> pd.DataFrame:
+        """The hazard-ratio table (a copy), group terms first."""
+        return self.table.copy()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The model's settings, counts, adjustment and terms (JSON-safe)."""
+        return {
+            "endpoint": "death",
+            "by": self.by,
+            "groups": list(self.groups),
+            "reference": self.reference,
+            "adjust_for": list(self.adjust_for),
+            "adjusted_for": list(self.adjusted_for),
+            "not_adjusted": dict(self.not_adjusted),
+            "n": self.n,
+            "n_events": self.n_events,
+            "n_dropped": self.n_dropped,
+            "conf_level": self.conf_level,
+            "ties": self.ties,
+            "method": self.method,
+            "terms": json_safe(self.table),
+            "fingerprint": self.fingerprint,
+        }
+
+    def methods_text(self) -> str:
+        """The model, its reference and the adjustment it used, in one paragraph.
+
+        Returns
+        -------
+        str
+            Written from ``adjusted_for`` and ``not_adjusted``, so it names exactly the
+            covariates of the fitted model.
+        """
+        grouping = GROUPINGS[self.by].label
+        text = (
+            f"Hazard ratios of death come from a Cox model ({self.ties.capitalize()} ties) of "
+            f"the time from the first DAH onset to death, each {grouping} against "
+            f"{self.reference}, "
+        )
+        flags = [COVARIATES[c] for c in self.adjusted_for if c in INDEX_COVARIATES]
+        others = [COVARIATES[c] for c in self.adjusted_for if c not in INDEX_COVARIATES]
+        if self.adjusted_for:
+            parts = [_join(flags) + " at the first episode"] if flags else []
+            if others:
+                parts.append(("and for " if flags else "") + _join(others))
+            text += "adjusted for " + ", ".join(parts)
+        else:
+            text += "unadjusted"
+        text += f"; {self.n:,} patients, {self.n_events:,} deaths"
+        if self.n_dropped:
+            text += f", {self.n_dropped:,} left out for a missing covariate"
+        text += "."
+        if self.not_adjusted:
+            text += " Not adjusted for " + _join(
+                [f"{COVARIATES[c]} ({why})" for c, why in self.not_adjusted.items()]
+            )
+            text += "."
+        return text
+
+    def _title(self) -> str:
+        return (
+            f"Hazard ratios of death by {self.by} (Cox, {self.conf_level:.0%} CI; "
+            f"reference {self.reference})"
+        )
+
+
+def _join(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _check_adjustment(adjust_for: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(adjust_for, str) or not isinstance(adjust_for, Sequence):
+        raise ArgumentError(
+            "adjust_for must be a sequence of covariate names (e.g. ('severe', 'era')), got "
+            f"{adjust_for!r}"
+        )
+    unknown = [c for c in adjust_for if c not in COVARIATES]
+    if unknown:
+        raise ArgumentError(f"adjust_for may name {list(COVARIATES)}; unknown: {unknown}")
+    return tuple(dict.fromkeys(adjust_for))
+
+
+def _check_level(conf_level: object) -> float:
+    if (
+        isinstance(conf_level, bool)
+        or not isinstance(conf_level, int | float)
+        or not 0 < conf_level < 1
+    ):
+        raise ArgumentError(f"conf_level must be in (0, 1), got {conf_level!r}")
+    return float(conf_level)
+
+
+def _covariates(
+    frame: pd.DataFrame,
+    cohort: Cohort,
+    by: str,
+    asked: tuple[str, ...],
+    arms: ArmDefinition,
+    eras: EraDefinition,
+) -> tuple[pd.DataFrame, list[str], dict[str, str]]:
+    """The frame with each usable covariate coded for the model, the usable ones, and why
+    each other one is left out."""
+    used: list[str] = []
+    left_out: dict[str, str] = {}
+    for c in asked:
+        if c == by:
+            left_out[c] = _IS_GROUPING
+            continue
+        if c in GROUPINGS:
+            column = GROUPINGS[c].patients_column
+            if column is not None and column not in cohort.patients.columns:
+                left_out[c] = _ABSENT
+                continue
+            frame = attach_group(frame, cohort, c, arms=arms, eras=eras)
+            # a grouping's "Unknown" is a level of its own, not a missing value
+            values = frame[c]
+        elif c not in frame.columns:
+            left_out[c] = _ABSENT
+            continue
+        else:
+            # a validated flag: boolean, or object holding True/False/NA where some are missing
+            values = pd.Series(
+                frame[c].astype("boolean").astype("Float64").to_numpy(float, na_value=np.nan),
+                index=frame.index,
+            )
+            frame = frame.assign(**{c: values})
+        known = values.dropna()
+        if known.empty:
+            left_out[c] = _ALL_MISSING
+        elif known.nunique() < 2:
+            left_out[c] = _CONSTANT
+        else:
+            used.append(c)
+    return frame, used, left_out
+
+
+def _terms(data: pd.DataFrame, by: str, used: list[str]) -> pd.DataFrame:
+    """Name, variable, level, kind and label of each model term, in the model's order
+    (a categorical's levels after its first, as the design matrix codes them)."""
+    rows = []
+    for c in (by, *used):
+        kind = "group" if c == by else "adjustment"
+        if isinstance(data[c].dtype, pd.CategoricalDtype):
+            levels = [str(v) for v in data[c].cat.categories]
+            for level in levels[1:]:
+                label = f"{level} vs {levels[0]}"
+                if kind == "adjustment":
+                    label = f"{COVARIATES[c]}: {label}"
+                rows.append((f"{c}{level}", c, level, kind, label))
+        else:
+            rows.append((c, c, None, kind, COVARIATES[c]))
+    return pd.DataFrame(rows, columns=["term", "variable", "level", "kind", "label"])
+
+
+def hazard_ratios(
+    cohort: Cohort,
+    *,
+    by: str = "arm",
+    adjust_for: Sequence[str] = DEFAULT_ADJUSTMENT,
+    conf_level: float = 0.95,
+    arms: ArmDefinition = DEFAULT_ARMS,
+    eras: EraDefinition = DEFAULT_ERAS,
+) -> HazardRatios:
+    """Hazard ratios of death of each group against the first, from an adjusted Cox model.
+
+    Parameters
+    ----------
+    cohort : Cohort
+        A validated cohort.
+    by : {"arm", "era", "site", "sex"}, default "arm"
+        Grouping compared (see :data:`~dah_outcomes.endpoints.GROUPINGS`); its first group
+        is the reference.
+    adjust_for : sequence of str, default DEFAULT_ADJUSTMENT
+        Covariates (names of :data:`COVARIATES`). One that is the grouping itself, is not
+        recorded, has no value or never varies is left out of the model and listed in
+        ``not_adjusted``; patients missing a covariate that is used are left out of the
+        model and counted in ``n_dropped``.
+    conf_level : float, default 0.95
+        Level of the Wald intervals.
+    arms, eras : ArmDefinition, EraDefinition
+        Arm and era definitions.
+
+    Returns
+    -------
+    HazardRatios
+
+    Raises
+    ------
+    ArgumentError
+        For an unknown ``by`` or covariate, or a bad ``conf_level``.
+    EstimationError
+        With fewer than two groups, a group without deaths, or a diverging coefficient: the
+        hazard ratio has no finite maximum-likelihood estimate (merge small groups, or use
+        the Firth-penalised :func:`~dah_outcomes.firth_cox`).
+
+    Warns
+    -----
+    DroppedRowsWarning
+        When patients are left out for a missing covariate.
+
+    Notes
+    -----
+    Arms are not randomised: sicker patients receive more aggressive treatment, and the
+    adjustment removes only the confounding its covariates capture.
+    """
+    check_by(by)
+    asked = _check_adjustment(adjust_for)
+    conf_level = _check_level(conf_level)
+    frame = attach_group(
+        death_frame(cohort, arms=arms, eras=eras), cohort, by, arms=arms, eras=eras
+    )
+    frame, used, left_out = _covariates(frame, cohort, by, asked, arms, eras)
+    columns = ["time", "event", by, *used]
+    complete = frame[columns].notna().all(axis=1).to_numpy()
+    n_dropped = int((~complete).sum())
+    if n_dropped:
+        warn(
+            f"hazard_ratios: {n_dropped} of {len(frame)} patients left out for a missing value "
+            f"in one of {used} (counted in n_dropped); fill the values, or leave the covariate "
+            "out of adjust_for",
+            DroppedRowsWarning,
+        )
+    data = frame.loc[complete, columns]
+    # a group (or a level of a grouping covariate) may have lost all its patients: only the
+    # levels present become terms, or the model would hold an all-zero column
+    data = data.assign(
+        **{
+            c: data[c].cat.remove_unused_categories()
+            for c in (by, *used)
+            if isinstance(data[c].dtype, pd.CategoricalDtype)
+        }
+    )
+    groups = tuple(str(g) for g in data[by].cat.categories)
+    if len(groups) < 2:
+        raise EstimationError(
+            f"hazard ratios by {by} need at least two groups; the patients analysed are all "
+            f"in {list(groups)}"
+        )
+    deaths = data.groupby(by, observed=True)["event"].sum()
+    no_deaths = [str(g) for g, d in deaths.items() if d == 0]
+    if no_deaths:
+        raise EstimationError(
+            f"no deaths in {by} group(s) {no_deaths}: their hazard ratio has no finite "
+            "maximum-likelihood estimate; merge the group with another or use the "
+            "Firth-penalised dah_outcomes.firth_cox"
+        )
+    fit = cox_regression(
+        data, time="time", event="event", covariates=[by, *used], conf_level=conf_level
+    )
+    diverging = [
+        t
+        for t, b, s in zip(fit.terms, fit.coef, fit.naive_se, strict=True)
+        if abs(b) > _DIVERGING_COEF or s > _DIVERGING_SE
+    ]
+    if diverging:
+        raise EstimationError(
+            f"the Cox likelihood has no finite maximum for {diverging} (e.g. a level without "
+            "deaths); leave the covariate out of adjust_for or use dah_outcomes.firth_cox"
+        )
+    terms = _terms(data, by, used)
+    if tuple(terms["term"]) != fit.terms:  # pragma: no cover - the design's coding changed
+        raise RuntimeError(f"model terms {fit.terms} differ from {list(terms['term'])}")
+    ratios = fit.to_frame().drop(columns="term")
+    table = pd.concat([terms, ratios.reset_index(drop=True)], axis=1)
+    table = table[
+        [
+            "term",
+            "variable",
+            "level",
+            "kind",
+            "label",
+            "hazard_ratio",
+            "ci_lower",
+            "ci_upper",
+            "coef",
+            "se",
+            "z",
+            "p_value",
+        ]
+    ]
+    return HazardRatios(
+        by=by,
+        groups=groups,
+        reference=groups[0],
+        adjust_for=asked,
+        adjusted_for=tuple(used),
+        not_adjusted=left_out,
+        table=table,
+        n=int(fit.n),
+        n_events=int(fit.n_events),
+        n_dropped=n_dropped,
+        conf_level=conf_level,
+        ties=fit.ties,
+        method=f"Cox proportional hazards ({fit.ties.capitalize()} ties), Wald intervals",
+        cox=fit,
+        fingerprint=cohort.fingerprint,
+    )
