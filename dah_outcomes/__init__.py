@@ -4,6 +4,7 @@ The public API is re-exported here; the modules hold the logic.
 """
 
 from dah_outcomes._version import __version__
+from dah_outcomes.analyses.hazard_ratios import DEFAULT_ADJUSTMENT, HazardRatios, hazard_ratios
 from dah_outcomes.analyses.outcome_rates import OutcomeRates, rates
 from dah_outcomes.analyses.survival import (
     RecurrenceByGroup,
@@ -28,6 +29,7 @@ from dah_outcomes.endpoints.frames import (
     incidence_frame,
     patient_outcomes,
 )
+from dah_outcomes.endpoints.grouping import BY_CHOICES, GROUPINGS, Grouping, attach_group
 from dah_outcomes.errors import (
     ArgumentError,
     CalibrationError,
@@ -88,10 +90,13 @@ from dah_outcomes.synthetic.scenario import Scenario, available_scenarios, load_
 from dah_outcomes.validation import ValidationReport, validate_tables
 
 __all__ = [
+    "BY_CHOICES",
     "CITED_FIGURES",
+    "DEFAULT_ADJUSTMENT",
     "DEFAULT_ARMS",
     "DEFAULT_ERAS",
     "ENDPOINTS",
+    "GROUPINGS",
     "ArgumentError",
     "Arm",
     "ArmDefinition",
@@ -112,6 +117,8 @@ __all__ = [
     "FineGrayResult",
     "FirthCoxResult",
     "GrayTestResult",
+    "Grouping",
+    "HazardRatios",
     "ImportMapping",
     "ImportResult",
     "KaplanMeierResult",
@@ -135,6 +142,7 @@ __all__ = [
     "apply_mapping",
     "assign_arms",
     "assign_eras",
+    "attach_group",
     "audit_claims",
     "available_scenarios",
     "calibrate",
@@ -150,6 +158,7 @@ __all__ = [
     "firth_cox",
     "generate_cohort",
     "gray_test",
+    "hazard_ratios",
     "incidence_frame",
     "ipw_weights",
     "kaplan_meier",
