@@ -4,6 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 OUT    ?= output
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+LINTED := dah_outcomes tests benchmarks tools
 
 .PHONY: venv demo test lint bench lab clean browser sas7bdat-fixture
 
@@ -26,14 +27,15 @@ browser:
 	  [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
 	  || echo "chromium not installed: the browser test will be skipped"; }
 
-## test: the whole suite, notebooks included
-test: venv browser
-	$(BIN)/ruff check dah_outcomes tests benchmarks
+## test: lint, types, then the whole suite (doctests, docstrings, notebooks included)
+test: venv browser lint
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
+## lint: ruff (rules and formatting) and mypy on the package
 lint: venv
-	$(BIN)/ruff check dah_outcomes tests benchmarks
-	$(BIN)/ruff format --check dah_outcomes tests benchmarks
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/mypy
 
 bench: venv
 	$(BIN)/python -m pip install --quiet -e ".[bench]"

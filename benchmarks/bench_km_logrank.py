@@ -133,6 +133,64 @@ def fmt(value, spec: str = "{:.3f}") -> str:
     return "–" if value is None else spec.format(value)
 
 
+def _measure_library(
+    r: dict, name: str, fn, df: pd.DataFrame, n: int, km, lr, last: dict, prev_n: int | None
+) -> None:
+    """Time one peer library at one size (skipped where its predicted time is too long)."""
+    predicted = last[name] * (n / prev_n) * 1.3 if prev_n else 0.0
+    if predicted > LIMIT_S:
+        r[f"{name}_skipped"] = predicted
+        last[name] = float("inf")
+        return
+    lib_reps = 1 if n >= 10_000_000 else 2
+    r[name], (curves, test) = best_of(lambda df=df, fn=fn: fn(df), lib_reps)
+    last[name] = r[name]
+    if name == "lifelines":
+        curves = {
+            g: (
+                f.survival_function_.index.to_numpy(),
+                f.survival_function_.iloc[:, 0].to_numpy(),
+            )
+            for g, f in curves.items()
+        }
+        stat = test.test_statistic
+        if n <= 1_000_000:
+            r["lifelines_mb"] = peak_mb(lambda df=df: lifelines_run(df))
+    else:
+        stat = test[0]
+    r[f"{name}_ds"] = max_abs_diff(km, curves)
+    r[f"{name}_dchi"] = abs(lr.statistic - stat)
+
+
+def _measure(n: int, integer: bool, last: dict, prev_n: int | None, sksurv_version) -> dict:
+    """Every timing of one size and kind of times."""
+    df = data(n, integer)
+    reps = 3 if n <= 1_000_000 else 2
+    r: dict = {"times": "integer days" if integer else "continuous", "n": n}
+    r["floor"], _ = best_of(lambda df=df, i=integer: floor(df, i), reps)
+    r["arm_floor"] = best_of(lambda df=df: arm_floor(df), reps)[0] if integer else None
+    r["ours"], (km, lr) = best_of(lambda df=df: ours_rows(df), reps)
+    r["curves"], (_, lr2) = best_of(lambda df=df: ours_curves(df), reps)
+    assert abs(lr.statistic - lr2.statistic) <= 1e-9 * max(1.0, lr.statistic)
+    text = df.assign(arm=df["arm"].astype(str))
+    r["text"], _ = best_of(lambda text=text: ours_rows(text), reps)
+    del text
+    r["read"], _ = best_of(
+        lambda df=df: read_grouped(df, time="time", event="event", group="arm"), reps
+    )
+    r["ours_mb"] = peak_mb(lambda df=df: ours_rows(df))
+    for name, fn in (
+        ("lifelines", lifelines_run),
+        ("sksurv", sksurv_run if sksurv_version else None),
+    ):
+        if fn is not None and last[name] != float("inf"):  # not skipped at a smaller size
+            _measure_library(r, name, fn, df, n, km, lr, last, prev_n)
+    for name in last:
+        r.setdefault(f"{name}_skipped", None)
+    print({k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()}, flush=True)
+    return r
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="1e3,1e4,1e5,1e6,1e7")
@@ -152,60 +210,8 @@ def main() -> None:
         last = {"lifelines": 0.0, "sksurv": 0.0}
         prev_n = None
         for n in (int(float(s)) for s in args.sizes.split(",")):
-            df = data(n, integer)
-            reps = 3 if n <= 1_000_000 else 2
-            r: dict = {"times": "integer days" if integer else "continuous", "n": n}
-            r["floor"], _ = best_of(lambda df=df, i=integer: floor(df, i), reps)
-            r["arm_floor"] = best_of(lambda df=df: arm_floor(df), reps)[0] if integer else None
-            r["ours"], (km, lr) = best_of(lambda df=df: ours_rows(df), reps)
-            r["curves"], (_, lr2) = best_of(lambda df=df: ours_curves(df), reps)
-            assert abs(lr.statistic - lr2.statistic) <= 1e-9 * max(1.0, lr.statistic)
-            text = df.assign(arm=df["arm"].astype(str))
-            r["text"], _ = best_of(lambda text=text: ours_rows(text), reps)
-            del text
-            r["read"], _ = best_of(
-                lambda df=df: read_grouped(df, time="time", event="event", group="arm"), reps
-            )
-            r["ours_mb"] = peak_mb(lambda df=df: ours_rows(df))
-            for name, fn in (
-                ("lifelines", lifelines_run),
-                ("sksurv", sksurv_run if sksurv_version else None),
-            ):
-                if fn is None:
-                    continue
-                if last[name] == float("inf"):  # skipped at a smaller size already
-                    continue
-                predicted = last[name] * (n / prev_n) * 1.3 if prev_n else 0.0
-                if predicted > LIMIT_S:
-                    r[f"{name}_skipped"] = predicted
-                    last[name] = float("inf")
-                    continue
-                lib_reps = 1 if n >= 10_000_000 else 2
-                r[name], (curves, test) = best_of(lambda df=df, fn=fn: fn(df), lib_reps)
-                last[name] = r[name]
-                if name == "lifelines":
-                    curves = {
-                        g: (
-                            f.survival_function_.index.to_numpy(),
-                            f.survival_function_.iloc[:, 0].to_numpy(),
-                        )
-                        for g, f in curves.items()
-                    }
-                    stat = test.test_statistic
-                    if n <= 1_000_000:
-                        r["lifelines_mb"] = peak_mb(lambda df=df: lifelines_run(df))
-                else:
-                    stat = test[0]
-                r[f"{name}_ds"] = max_abs_diff(km, curves)
-                r[f"{name}_dchi"] = abs(lr.statistic - stat)
-            rows.append(r)
-            for name in last:
-                r.setdefault(f"{name}_skipped", None)
-            print(
-                {k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()}, flush=True
-            )
+            rows.append(_measure(n, integer, last, prev_n, sksurv_version))
             prev_n = n
-            del df, km, lr
 
     lines = [
         "# Kaplan-Meier (3 arms) + log-rank: ours, lifelines, scikit-survival, numpy floor",

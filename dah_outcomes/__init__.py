@@ -3,6 +3,7 @@
 The public API is re-exported here; the modules hold the logic.
 """
 
+from dah_outcomes._show_versions import show_versions
 from dah_outcomes._version import __version__
 from dah_outcomes.analyses.hazard_ratios import DEFAULT_ADJUSTMENT, HazardRatios, hazard_ratios
 from dah_outcomes.analyses.outcome_rates import OutcomeRates, rates
@@ -34,9 +35,12 @@ from dah_outcomes.errors import (
     ArgumentError,
     CalibrationError,
     CohortFileError,
+    ConvergenceWarning,
     DahOutcomesError,
     DahOutcomesWarning,
+    DroppedRowsWarning,
     EstimationError,
+    MissingDependencyError,
     ScenarioError,
     SmallSampleWarning,
     ValidationError,
@@ -49,7 +53,6 @@ from dah_outcomes.io.readers import RawTable, read_table
 from dah_outcomes.reproduce.audit import AuditResult, audit_claims
 from dah_outcomes.reproduce.cited_figures import (
     CITED_FIGURES,
-    CitedComparison,
     compare_cited_figures,
 )
 from dah_outcomes.reproduce.claims import Claim, load_claims, parse_printed
@@ -103,14 +106,15 @@ __all__ = [
     "AuditResult",
     "Calibration",
     "CalibrationError",
-    "CitedComparison",
     "Claim",
     "Cohort",
     "CohortFileError",
+    "ConvergenceWarning",
     "CoxResult",
     "CumulativeIncidenceResult",
     "DahOutcomesError",
     "DahOutcomesWarning",
+    "DroppedRowsWarning",
     "Endpoint",
     "EraDefinition",
     "EstimationError",
@@ -125,6 +129,7 @@ __all__ = [
     "LogRankResult",
     "MeanCumulativeFunction",
     "MetaProportionResult",
+    "MissingDependencyError",
     "OutcomeRates",
     "ProportionCI",
     "ProportionalHazardsTest",
@@ -183,6 +188,7 @@ __all__ = [
     "recurrence_by_group",
     "reproduce",
     "save_cohort",
+    "show_versions",
     "suppress_small_cells",
     "survival_by_group",
     "validate_tables",

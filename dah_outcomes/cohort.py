@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import html
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import FrozenInstanceError
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -36,7 +36,6 @@ def cohort_fingerprint(patients: pd.DataFrame, episodes: pd.DataFrame) -> str:
     return h.hexdigest()
 
 
-@dataclass(frozen=True, slots=True, eq=False)
 class Cohort:
     """A validated cohort of patients and their DAH episodes.
 
@@ -64,6 +63,9 @@ class Cohort:
 
     Attributes
     ----------
+    patients, episodes : DataFrame
+        The validated tables. Each access returns a copy-on-write view, so editing it never
+        changes the cohort behind its fingerprint.
     fingerprint : str
         sha256 of the tables' content; results carry it.
 
@@ -78,23 +80,55 @@ class Cohort:
     1
     """
 
-    patients: pd.DataFrame = field(repr=False)
-    episodes: pd.DataFrame = field(repr=False)
-    provenance: Mapping[str, Any] = field(default_factory=dict, repr=False)
-    design: Design | None = None
-    allow_extra: bool = field(default=False, repr=False)
-    fingerprint: str = field(init=False, default="")
+    __slots__ = ("_episodes", "_patients", "allow_extra", "design", "fingerprint", "provenance")
 
-    def __post_init__(self) -> None:
-        for name in ("patients", "episodes"):
-            if not isinstance(getattr(self, name), pd.DataFrame):
+    _patients: pd.DataFrame
+    _episodes: pd.DataFrame
+    provenance: Mapping[str, Any]
+    design: Design | None
+    allow_extra: bool
+    fingerprint: str
+
+    def __init__(
+        self,
+        patients: pd.DataFrame,
+        episodes: pd.DataFrame,
+        provenance: Mapping[str, Any] | None = None,
+        design: Design | None = None,
+        allow_extra: bool = False,
+    ) -> None:
+        for name, table in (("patients", patients), ("episodes", episodes)):
+            if not isinstance(table, pd.DataFrame):
                 raise ArgumentError(
-                    f"{name} must be a pandas DataFrame, got {type(getattr(self, name)).__name__}"
+                    f"{name} must be a pandas DataFrame, got {type(table).__name__}"
                 )
-        p, e, report = validate_tables(self.patients, self.episodes, allow_extra=self.allow_extra)
+        self._set("provenance", {} if provenance is None else provenance)
+        self._set("design", design)
+        self._set("allow_extra", allow_extra)
+        p, e, report = validate_tables(patients, episodes, allow_extra=allow_extra)
         if not report.ok:
             raise ValidationError(report)
         self._store([p, e])
+
+    def _set(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+
+    # FrozenInstanceError (an AttributeError) as a frozen dataclass raises
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise FrozenInstanceError(f"a Cohort is read-only: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"a Cohort is read-only: cannot delete {name!r}")
+
+    @property
+    def patients(self) -> pd.DataFrame:
+        """The patients table (a copy-on-write view: edits do not reach the cohort)."""
+        return self._patients.copy(deep=False)
+
+    @property
+    def episodes(self) -> pd.DataFrame:
+        """The episodes table (a copy-on-write view: edits do not reach the cohort)."""
+        return self._episodes.copy(deep=False)
 
     @classmethod
     def _from_validated(
@@ -110,9 +144,9 @@ class Cohort:
         their sorted copies exist (the peak memory of a large import).
         """
         self = object.__new__(cls)
-        object.__setattr__(self, "provenance", provenance)
-        object.__setattr__(self, "design", design)
-        object.__setattr__(self, "allow_extra", False)
+        self._set("provenance", provenance)
+        self._set("design", design)
+        self._set("allow_extra", False)
         self._store(tables)
         return self
 
@@ -128,34 +162,32 @@ class Cohort:
         design = self.design
         if design is None:
             design = (
-                "case_series"
-                if is_member(p["patient_id"], e["patient_id"]).all()
-                else ("population")
+                "case_series" if is_member(p["patient_id"], e["patient_id"]).all() else "population"
             )
         elif design not in ("population", "case_series"):
             raise ArgumentError(
                 f"design must be one of ['case_series', 'population'], got {design!r}"
             )
-        object.__setattr__(self, "patients", p)
-        object.__setattr__(self, "episodes", e)
-        object.__setattr__(self, "design", design)
-        object.__setattr__(self, "provenance", MappingProxyType(dict(self.provenance)))
-        object.__setattr__(self, "fingerprint", cohort_fingerprint(p, e))
+        self._set("_patients", p)
+        self._set("_episodes", e)
+        self._set("design", design)
+        self._set("provenance", MappingProxyType(dict(self.provenance)))
+        self._set("fingerprint", cohort_fingerprint(p, e))
 
     @property
     def n_patients(self) -> int:
         """Number of patients (the source population for a population design)."""
-        return len(self.patients)
+        return len(self._patients)
 
     @property
     def n_episodes(self) -> int:
         """Number of DAH episodes."""
-        return len(self.episodes)
+        return len(self._episodes)
 
     @property
     def n_dah_patients(self) -> int:
         """Number of patients with at least one DAH episode."""
-        return int(self.episodes["patient_id"].nunique())
+        return int(self._episodes["patient_id"].nunique())
 
     def describe(self) -> dict[str, Any]:
         """Counts, design, fingerprint and provenance as a JSON-safe dict."""

@@ -12,16 +12,29 @@ built-in (``ValueError``, ``FileNotFoundError``...)::
     │   ├── ScenarioError (ValueError)        a scenario file is malformed
     │   ├── CalibrationError (RuntimeError)   calibration could not meet its targets
     │   ├── CohortFileError (OSError)         a cohort folder/file is missing or unreadable
-    │   └── EstimationError (ArithmeticError) a statistic cannot be estimated from the data
+    │   ├── EstimationError (ValueError,      a statistic cannot be estimated from the data
+    │   │                    ArithmeticError)
+    │   └── MissingDependencyError            an optional package is not installed; the
+    │                        (ImportError)    message says which extra to install
     └── Warning
         └── DahOutcomesWarning (UserWarning)
-            └── SmallSampleWarning            too few events for the asked method
+            ├── SmallSampleWarning            too few events or subjects for the method
+            ├── DroppedRowsWarning            rows left out for missing values (counted on
+            │                                 the result as ``n_dropped``)
+            └── ConvergenceWarning            an iterative fit stopped at its iteration
+                                              limit (``converged`` is False on the result)
+
+Warnings are issued through :func:`warn`, which points them at the first caller outside
+this package, so a user sees the line of their own code that asked for the estimate.
 
 Messages say what went wrong, where, what was found and how to fix it.
 """
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -31,12 +44,16 @@ __all__ = [
     "ArgumentError",
     "CalibrationError",
     "CohortFileError",
+    "ConvergenceWarning",
     "DahOutcomesError",
     "DahOutcomesWarning",
+    "DroppedRowsWarning",
     "EstimationError",
+    "MissingDependencyError",
     "ScenarioError",
     "SmallSampleWarning",
     "ValidationError",
+    "warn",
 ]
 
 
@@ -79,8 +96,16 @@ class CohortFileError(DahOutcomesError, OSError):
     """A cohort file or folder is missing, unreadable or of an unknown format."""
 
 
-class EstimationError(DahOutcomesError, ArithmeticError):
-    """A statistic cannot be estimated from the data given."""
+class EstimationError(DahOutcomesError, ValueError, ArithmeticError):
+    """A statistic cannot be estimated from the data given.
+
+    A ``ValueError`` (the data, an argument of the call, cannot be used) and, as before, an
+    ``ArithmeticError``.
+    """
+
+
+class MissingDependencyError(DahOutcomesError, ImportError):
+    """An optional dependency is not installed; the message names the extra to install."""
 
 
 class DahOutcomesWarning(UserWarning):
@@ -89,3 +114,43 @@ class DahOutcomesWarning(UserWarning):
 
 class SmallSampleWarning(DahOutcomesWarning):
     """Too few events or subjects for the method asked; the estimate is unreliable."""
+
+
+class DroppedRowsWarning(DahOutcomesWarning):
+    """Rows were left out of an estimate because a column it uses is missing there."""
+
+
+class ConvergenceWarning(DahOutcomesWarning):
+    """An iterative fit stopped at its iteration limit before meeting its tolerance."""
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _stack_level() -> int:
+    """The stacklevel of the first frame outside this package (as pandas does), so that the
+    warning names the caller's line, whatever depth inside the package issued it."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def warn(message: str, category: type[DahOutcomesWarning]) -> None:
+    """Issue a warning of one of our classes, attributed to the caller's own code.
+
+    Parameters
+    ----------
+    message : str
+        What happened and what to do about it.
+    category : subclass of DahOutcomesWarning
+        The warning class.
+
+    Returns
+    -------
+    None
+    """
+    # level counts this function's own frame too
+    warnings.warn(message, category, stacklevel=_stack_level())

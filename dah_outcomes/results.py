@@ -51,10 +51,18 @@ def json_safe(value: Any) -> Any:
 class ResultMixin:
     """``to_dict``, ``__str__`` and ``_repr_html_`` for frozen result dataclasses.
 
-    Subclasses are dataclasses that implement ``to_frame()``.
+    Subclasses are dataclasses (frozen, slotted, keyword-only) that implement ``to_frame()``.
+    Their array fields are made read-only when the result is built, so "frozen" holds for
+    the numbers too, not only for the attribute bindings.
     """
 
     __slots__ = ()
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
 
     def to_frame(self) -> pd.DataFrame:  # pragma: no cover - every subclass defines it
         raise NotImplementedError

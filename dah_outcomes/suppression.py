@@ -70,26 +70,30 @@ def suppress_small_cells(
         raise ArgumentError("counts must be non-negative")
     low = (values < min_cell) & present
     mask = low & (values > 0) if not mask_zero else low.copy()
-    n_rows = len(table)
-    # Complementary masking: greedily mask the smallest visible cell of any row or column
-    # that has exactly one masked cell, until none has.
-    while True:
-        changed = False
-        for i in range(n_rows):
-            if mask[i].sum() == 1:
-                changed |= _mask_smallest(values, mask, present, rows=[i], cols=None)
-        if n_rows >= 2:
-            for j in range(len(cols)):
-                if mask[:, j].sum() == 1:
-                    changed |= _mask_smallest(values, mask, present, rows=None, cols=[j])
-        if not changed:
-            break
+    _mask_complements(values, mask, present)
     out = table.copy()
     for j, c in enumerate(cols):
         col = pd.Series(values[:, j], index=table.index).round().astype("Int64")
         col[mask[:, j]] = pd.NA
         out[c] = col
     return out
+
+
+def _mask_complements(values: np.ndarray, mask: np.ndarray, present: np.ndarray) -> None:
+    """Complementary masking, in place: greedily mask the smallest visible cell of any row or
+    column that has exactly one masked cell (it could be recovered from the total) until
+    none has."""
+    n_rows, n_cols = mask.shape
+    changed = True
+    while changed:
+        changed = False
+        for i in range(n_rows):
+            if mask[i].sum() == 1:
+                changed |= _mask_smallest(values, mask, present, rows=[i], cols=None)
+        if n_rows >= 2:
+            for j in range(n_cols):
+                if mask[:, j].sum() == 1:
+                    changed |= _mask_smallest(values, mask, present, rows=None, cols=[j])
 
 
 def _mask_smallest(

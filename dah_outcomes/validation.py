@@ -61,7 +61,7 @@ _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0"}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ValidationReport(ResultMixin):
     """Every problem found in a cohort, one row per problem.
 
@@ -423,6 +423,13 @@ def _check_patients(p: pd.DataFrame, c: _Collector, ids: _IdCodes | None = None)
 def _check_episodes(
     e: pd.DataFrame, p: pd.DataFrame, c: _Collector, ids: _IdCodes | None = None
 ) -> None:
+    _check_episode_rows(e, c)
+    if "patient_id" in e and "patient_id" in p:
+        _check_episodes_against_patients(e, p, c, ids)
+
+
+def _check_episode_rows(e: pd.DataFrame, c: _Collector) -> None:
+    """The episodes table's own rules: ids, numbering, dates in order, flags and amounts."""
     t = "episodes"
     has = set(e.columns)
     if {"patient_id", "episode_number"} <= has:
@@ -468,8 +475,15 @@ def _check_episodes(
         if {flag, amount} <= has:
             bad = ((e[amount] > 0) & (e[flag] == False)).fillna(False)  # noqa: E712
             c.add(t, e, bad.to_numpy(dtype=bool), amount, "inconsistent_flags")
-    if "patient_id" not in has or "patient_id" not in p:
-        return
+
+
+def _check_episodes_against_patients(
+    e: pd.DataFrame, p: pd.DataFrame, c: _Collector, ids: _IdCodes | None
+) -> None:
+    """Rules joining each episode to its patient: known patient, onset within follow-up,
+    death dates consistent with in-hospital death."""
+    t = "episodes"
+    has = set(e.columns)
     pcols = [x for x in ("followup_start", "followup_end", "death_date") if x in p]
     if ids is not None:
         # the patient's first row, found by integer code (a missing id matches a missing id,

@@ -24,7 +24,8 @@ def test_fingerprint_ignores_row_order_but_not_content(small_tables) -> None:
     p, e = small_tables
     a = Cohort(p, e)
     b = Cohort(p.sample(frac=1, random_state=3), e.iloc[::-1])
-    assert a.fingerprint == b.fingerprint and len(a.fingerprint) == 64
+    assert a.fingerprint == b.fingerprint
+    assert len(a.fingerprint) == 64
     c = Cohort(p, e.assign(nephritis=[False, True, False, True]))
     assert c.fingerprint != a.fingerprint
 
@@ -48,5 +49,25 @@ def test_bad_design_and_types(small_tables) -> None:
 def test_describe_and_html(small_tables) -> None:
     cohort = Cohort(*small_tables)
     d = cohort.describe()
-    assert d["n_dah_patients"] == 3 and d["fingerprint"] == cohort.fingerprint
+    assert d["n_dah_patients"] == 3
+    assert d["fingerprint"] == cohort.fingerprint
     assert "<table>" in cohort._repr_html_()
+
+
+def test_tables_cannot_be_edited_behind_the_fingerprint() -> None:
+    import dah_outcomes as dah
+    from dah_outcomes.cohort import cohort_fingerprint
+
+    cohort = dah.generate_cohort("seed-article", n_sle=2_000, seed=3)
+    before = cohort.fingerprint
+    view = cohort.episodes
+    view.loc[0, "in_hospital_death"] = not bool(view.loc[0, "in_hospital_death"])
+    view["extra"] = 1
+    cohort.patients.pop("sex")
+    assert "extra" not in cohort.episodes
+    assert "sex" in cohort.patients
+    assert cohort_fingerprint(cohort.patients, cohort.episodes) == before
+    with pytest.raises(AttributeError, match="read-only"):
+        cohort.patients = view  # type: ignore[misc]
+    with pytest.raises(AttributeError, match="read-only"):
+        cohort.fingerprint = "x"  # type: ignore[misc]

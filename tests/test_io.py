@@ -45,7 +45,8 @@ def test_validation_rows_are_file_lines(small_tables, tmp_path: Path) -> None:
     with pytest.raises(ValidationError) as info:
         load_cohort(tmp_path)
     problems = info.value.problems
-    assert problems.loc[0, "row"] == 4 and problems.loc[0, "patient_id"] == "P3"
+    assert problems.loc[0, "row"] == 4
+    assert problems.loc[0, "patient_id"] == "P3"
 
 
 def test_missing_folder_and_table(tmp_path: Path) -> None:

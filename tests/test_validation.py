@@ -214,9 +214,12 @@ def test_all_problems_are_collected_before_raising(small_tables) -> None:
     assert (problems.loc[problems["rule"] == "not_allowed", "row"].tolist()) == [1, 4]
     assert problems.loc[problems["rule"] == "not_allowed", "patient_id"].tolist() == ["P2", "P5"]
     message = str(info.value)
-    assert "not_allowed" in message and "patient P2" in message and "'X'" in message
+    assert "not_allowed" in message
+    assert "patient P2" in message
+    assert "'X'" in message
     # the error is both ours and a ValueError
-    assert isinstance(info.value, DahOutcomesError) and isinstance(info.value, ValueError)
+    assert isinstance(info.value, DahOutcomesError)
+    assert isinstance(info.value, ValueError)
 
 
 def test_dates_are_shown_as_written(small_tables) -> None:

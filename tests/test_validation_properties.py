@@ -78,4 +78,5 @@ def test_garbage_never_escapes_as_another_exception(p, e, drop_p, drop_e) -> Non
         }
         return
     # a valid cohort accounts for every input row
-    assert cohort.n_patients == len(p) and cohort.n_episodes == len(e)
+    assert cohort.n_patients == len(p)
+    assert cohort.n_episodes == len(e)

@@ -51,10 +51,6 @@ from dah_outcomes.io._vocabulary import (
     normalize_name,
     strip_text,
 )
-
-# drafting a mapping lives in io.draft; the name is re-exported here so that
-# ``from dah_outcomes.io.mapping import draft_mapping`` (notebook 04, scripts) keeps working
-from dah_outcomes.io.draft import draft_mapping
 from dah_outcomes.schema import TABLES, Column
 from dah_outcomes.validation import first_positions
 
@@ -63,7 +59,6 @@ __all__ = [
     "ColumnRule",
     "ImportMapping",
     "apply_mapping",
-    "draft_mapping",
     "load_mapping",
     "normalize_name",
 ]

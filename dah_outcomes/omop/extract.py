@@ -128,7 +128,7 @@ class _Spark:
             self.spark.stop()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ExtractionResult(ResultMixin):
     """The analytic cohort and the population denominators from an OMOP database.
 

@@ -13,13 +13,34 @@ PALETTE = ("#1f4e79", "#c55a11", "#548235", "#7030a0", "#bf9000", "#2e75b6", "#7
 
 
 def new_axes(width: float = 7.0, height: float = 4.5) -> Axes:
-    """A fresh Axes on a Figure not registered with pyplot (no global state)."""
+    """A fresh Axes on a Figure not registered with pyplot (no global state).
+
+    Parameters
+    ----------
+    width, height : float
+        Figure size in inches.
+
+    Returns
+    -------
+    Axes
+    """
     fig = Figure(figsize=(width, height), layout="constrained")
     return fig.add_subplot()
 
 
 def to_svg(ax: Axes) -> str:
-    """The Axes' figure as an inline ``<svg>`` element (no XML prolog, no external refs)."""
+    """The Axes' figure as an inline ``<svg>`` element (no XML prolog, no external refs).
+
+    Parameters
+    ----------
+    ax : Axes
+        Any Axes of the figure.
+
+    Returns
+    -------
+    str
+        The ``<svg>`` element.
+    """
     import io
 
     buf = io.StringIO()

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import matplotlib as mpl
+import pandas as pd
 from matplotlib.axes import Axes
 
 from dah_outcomes.errors import ArgumentError
 from dah_outcomes.plotting._axes import new_axes
-from dah_outcomes.reproduce.claims import parse_printed
-from dah_outcomes.reproduce.verdicts import ReproductionResult
+
+if TYPE_CHECKING:  # plotting sits below reproduce: it draws the result, it imports nothing
+    from dah_outcomes.reproduce.verdicts import ReproductionResult
 
 __all__ = ["plot_cited_figures"]
 
@@ -43,7 +46,7 @@ def plot_cited_figures(result: ReproductionResult, ax: Axes | None = None) -> Ax
         If no claim of ``result`` is a percentage.
     """
     table = result.to_frame()
-    printed = table["printed"].map(parse_printed)
+    printed = pd.Series(result.printed_values(), index=table.index, dtype=object)
     keep = table["statistic"].isin(_PROPORTIONS) & printed.map(lambda p: p.percent)
     if not keep.any():
         raise ArgumentError(

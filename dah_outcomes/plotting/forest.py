@@ -24,7 +24,20 @@ def plot_forest(
 ) -> Axes:
     """Forest plot of ratios with CIs on a log axis (one row per term, first at the top).
 
-    ``table`` is e.g. ``CoxResult.to_frame()``. Returns the Axes.
+    Parameters
+    ----------
+    table : DataFrame
+        One row per term, e.g. ``CoxResult.to_frame()``.
+    ax : Axes, optional
+        Axes to draw on (a new figure when omitted).
+    label, estimate, low, high : str
+        Columns of the row label, the ratio and its interval.
+    xlabel : str
+        Label of the (log) ratio axis.
+
+    Returns
+    -------
+    Axes
     """
     with mpl.rc_context({"font.size": 9}):
         ax = ax or new_axes(7.0, 0.35 * len(table) + 1.2)

@@ -19,15 +19,31 @@ __all__ = ["plot_funnel", "plot_meta_forest"]
 def plot_meta_forest(
     result: MetaProportionResult, *, ax: Axes | None = None, xlabel: str = "Proportion"
 ) -> Axes:
-    """Per-study proportions with exact (Clopper-Pearson) CIs, square size by weight, the
-    pooled estimate as a diamond and the prediction interval as a line beneath it."""
+    """Forest plot of a meta-analysis of proportions.
+
+    Per-study proportions with exact (Clopper-Pearson) CIs, square size by weight, the
+    pooled estimate as a diamond and the prediction interval as a line beneath it.
+
+    Parameters
+    ----------
+    result : MetaProportionResult
+        From :func:`~dah_outcomes.stats.meta.meta_proportions`.
+    ax : Axes, optional
+        Axes to draw on (a new figure when omitted).
+    xlabel : str, default "Proportion"
+        Label of the proportion axis.
+
+    Returns
+    -------
+    Axes
+    """
     s = result.studies
     k = len(s)
     with mpl.rc_context({"font.size": 8}):
         ax = ax or new_axes(7.0, 0.28 * k + 1.6)
         y = np.arange(k, 0, -1) + 1.0
         for yi, (_, r) in zip(y, s.iterrows(), strict=True):
-            ci = proportion_ci(int(r["events"]), int(r["total"]), method="clopper-pearson")
+            ci = proportion_ci(int(r["events"]), int(r["total"]), ci_method="clopper-pearson")
             ax.hlines(yi, ci.ci_lower, ci.ci_upper, color="#4a4a4a", lw=1)
             ax.plot(
                 r["proportion"],
@@ -72,8 +88,22 @@ def plot_meta_forest(
 
 
 def plot_funnel(result: MetaProportionResult, *, ax: Axes | None = None) -> Axes:
-    """Funnel plot: each study's transformed estimate against its standard error, with the
-    pseudo-95% region around the pooled estimate (small-study effects show as asymmetry)."""
+    """Funnel plot: each study's transformed estimate against its standard error.
+
+    With the pseudo-95% region around the pooled estimate (small-study effects show as
+    asymmetry).
+
+    Parameters
+    ----------
+    result : MetaProportionResult
+        From :func:`~dah_outcomes.stats.meta.meta_proportions`.
+    ax : Axes, optional
+        Axes to draw on (a new figure when omitted).
+
+    Returns
+    -------
+    Axes
+    """
     s = result.studies
     se = np.sqrt(s["vi"].to_numpy())
     with mpl.rc_context({"font.size": 8}):

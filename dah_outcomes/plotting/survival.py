@@ -49,6 +49,8 @@ def plot_km(
         Mark censoring times with a "+".
     show_events, show_censored : bool
         Add rows with the cumulative events / censored by each time.
+    xlabel, ylabel : str
+        Axis labels.
 
     Returns
     -------
@@ -126,7 +128,7 @@ def plot_cif(
     cause: int = 1,
     ax: Axes | None = None,
     ci: bool = True,
-    conf_level: float = 0.95,
+    conf_level: float | None = None,
     xlabel: str = "Days since DAH onset",
     ylabel: str = "Cumulative incidence",
 ) -> Axes:
@@ -135,6 +137,25 @@ def plot_cif(
     With ``ci`` (the default) each curve carries a shaded pointwise band, the log(-log)
     interval of cmprsk's variance
     (:meth:`~dah_outcomes.stats.competing.CumulativeIncidenceResult.confidence_interval`).
+
+    Parameters
+    ----------
+    result : CumulativeIncidenceResult
+        From :func:`~dah_outcomes.stats.competing.cumulative_incidence`.
+    cause : int, default 1
+        The cause drawn.
+    ax : Axes, optional
+        Axes to draw on (a new figure when omitted).
+    ci : bool, default True
+        Shade the pointwise band.
+    conf_level : float, optional
+        Level of the band; by default the one the result was fitted with.
+    xlabel, ylabel : str
+        Axis labels.
+
+    Returns
+    -------
+    Axes
     """
     bands = result.confidence_interval(cause, conf_level) if ci else None
     with mpl.rc_context({"font.size": 9}):
@@ -176,6 +197,21 @@ def plot_schoenfeld(
     bins of transformed time, and the dashed line is the fitted (constant) coefficient.
     Under proportional hazards the binned means scatter around the dashed line without a
     trend. The title carries the term's test.
+
+    Parameters
+    ----------
+    test : ProportionalHazardsTest
+        From :func:`~dah_outcomes.stats.proportional_hazards.proportional_hazards_test`.
+    term : str
+        The term drawn (one of ``test.terms``).
+    ax : Axes, optional
+        Axes to draw on (a new figure when omitted).
+    bins : int, default 10
+        Equal-count bins of transformed time for the line of means.
+
+    Returns
+    -------
+    Axes
     """
     if term not in test.terms:
         raise ArgumentError(f"no term {term!r}; terms: {list(test.terms)}")

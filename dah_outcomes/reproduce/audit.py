@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from dah_outcomes.endpoints.arms import DEFAULT_ERAS
 from dah_outcomes.errors import ArgumentError
 from dah_outcomes.reproduce.claims import Claim
 from dah_outcomes.reproduce.consistency import consistent_sample_sizes
@@ -29,7 +30,7 @@ _OUTCOME = {
 HISTORICAL_BEFORE = 2005
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AuditResult(ResultMixin):
     """One row per claim: the pooled evidence, where the claim sits, and which series sizes
     could have printed it."""
@@ -92,7 +93,7 @@ def audit_claims(
             continue
         studies = select_studies(pub, outcome)
         note = ""
-        if claim.by == "era" and claim.group == "historical":
+        if claim.by == "era" and claim.group == DEFAULT_ERAS.labels[0]:
             studies = studies[studies["year"].notna() & (studies["year"] < HISTORICAL_BEFORE)]
             note = f"series published before {HISTORICAL_BEFORE}"
         elif claim.by is not None:

@@ -16,7 +16,6 @@ from dah_outcomes.reproduce.verdicts import ReproductionResult, reproduce
 __all__ = [
     "CITED_FIGURES",
     "CITED_FIGURES_NAME",
-    "CitedComparison",
     "compare_cited_figures",
 ]
 
@@ -27,10 +26,6 @@ CITED_FIGURES_NAME = "cited-figures"
 #: The cited figures, one :class:`~dah_outcomes.reproduce.claims.Claim` each, in file order.
 #: A tuple, so that no caller can change what every other caller compares against.
 CITED_FIGURES: tuple[Claim, ...] = tuple(load_claims(CITED_FIGURES_NAME))
-
-#: Kept so that code written against the former comparison class still runs: the comparison
-#: of the cited figures is a :class:`~dah_outcomes.reproduce.verdicts.ReproductionResult`.
-CitedComparison = ReproductionResult
 
 
 def compare_cited_figures(

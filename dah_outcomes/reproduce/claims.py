@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 import yaml
 
+from dah_outcomes.endpoints.grouping import check_by
 from dah_outcomes.errors import ArgumentError
 
 __all__ = [
@@ -145,6 +146,16 @@ class PrintedValue:
 def parse_printed(text: str) -> PrintedValue:
     """Parse a printed figure: ``12%``, ``~12%``, ``>50%``, ``5-6%``, ``8 (57.1%)``, ``8/14``,
     ``0.42 (0.21-0.80)``, ``310``.
+
+    Parameters
+    ----------
+    text : str
+        The figure as printed.
+
+    Returns
+    -------
+    PrintedValue
+        Its kind (point, range or bound), value(s), printed decimals, counts and interval.
 
     Raises
     ------
@@ -319,6 +330,11 @@ def _claim(entry: dict[str, Any], where: str, problems: list[str]) -> Claim | No
     population = entry.get("population")
     if population and ":" in str(population):  # "arm:MP+CYC+PLEX" shorthand
         by, group = str(population).split(":", 1)
+    if by is not None:
+        try:
+            check_by(by)
+        except ArgumentError as err:
+            problems.append(f"{where}: {err}")
     for key in ("n", "window_days", "time_days"):
         if key in entry and not (isinstance(entry[key], int) and entry[key] > 0):
             problems.append(f"{where}: {key} must be a positive whole number, got {entry[key]!r}")

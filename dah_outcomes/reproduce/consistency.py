@@ -86,6 +86,12 @@ def consistent_numerators(
     decimals : int, optional
         Printed decimals (read from a string when omitted).
     rounding : {"half-up", "half-even", "truncate", "any"}
+        How the percentage was rounded for print (``any``: by any of them).
+
+    Returns
+    -------
+    list of int
+        The numerators, ascending (empty when no ``k`` prints as ``percent``).
 
     Examples
     --------
@@ -116,6 +122,19 @@ def consistent_sample_sizes(
     min_n: int = 1,
 ) -> pd.DataFrame:
     """Every ``n`` up to ``max_n`` for which each percentage has a fitting numerator.
+
+    Parameters
+    ----------
+    percents : sequence of str or float
+        The percentages printed from one series.
+    max_n : int
+        Largest sample size tried.
+    decimals : int, optional
+        Printed decimals (read from strings when omitted).
+    rounding : {"any", "half-up", "half-even", "truncate"}, default "any"
+        Rounding conventions tried.
+    min_n : int, default 1
+        Smallest sample size tried.
 
     Returns
     -------
@@ -153,6 +172,17 @@ def ci_method_matches(
 
     Bounds may be printed as percentages (``"28.9%"``) or proportions (``0.289``).
 
+    Parameters
+    ----------
+    events, total : int
+        The counts the interval was computed from.
+    printed_low, printed_high : str or float
+        The interval's bounds as printed.
+    levels : iterable of float, default (0.90, 0.95, 0.99)
+        Confidence levels tried.
+    decimals : int, optional
+        Printed decimals of the bounds (read from strings when omitted).
+
     Returns
     -------
     DataFrame
@@ -171,7 +201,7 @@ def ci_method_matches(
     rows = []
     for method in PROPORTION_METHODS:
         for level in levels:
-            ci = proportion_ci(events, total, method=method, conf_level=level)
+            ci = proportion_ci(events, total, ci_method=method, conf_level=level)
 
             def shown(x: float, places: int, pct: bool) -> Fraction:
                 return _rounds(Fraction(x * (100 if pct else 1)), places, "half-up")

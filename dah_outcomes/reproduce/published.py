@@ -24,7 +24,14 @@ OUTCOMES = (
 
 
 def load_published_series() -> pd.DataFrame:
-    """The extraction as a DataFrame (``events``/``total`` nullable integers, ``year`` Int64)."""
+    """The published DAH-in-SLE series shipped with the package, one row per reported count.
+
+    Returns
+    -------
+    DataFrame
+        The extraction (see ``data/published/README.md``): ``events``/``total`` nullable
+        integers, ``year`` Int64, every other column as text.
+    """
     ref = resources.files("dah_outcomes.reproduce") / "data" / "dah_sle_series.csv"
     with resources.as_file(ref) as path:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
@@ -50,6 +57,28 @@ def select_studies(
     denominator is hospital admissions; keeps one study per overlap group (the largest).
     ``death_timeframes`` restricts death rows to the given time frames (e.g.
     ``("in_hospital", "initial_episode")``); all time frames by default.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        From :func:`load_published_series`.
+    outcome : str
+        One of :data:`OUTCOMES`.
+    unit : str, default "patients"
+        What the denominator counts.
+    populations : tuple of str
+        Populations kept.
+    one_per_overlap : bool, default True
+        Keep only the largest study of each group of overlapping series.
+    exclude_admission_denominators : bool, default True
+        Drop incidence rows whose denominator is hospital admissions.
+    death_timeframes : tuple of str, optional
+        Time frames of death rows kept.
+
+    Returns
+    -------
+    DataFrame
+        The selected rows.
     """
     if outcome not in OUTCOMES:
         raise ArgumentError(f"outcome must be one of {list(OUTCOMES)}, got {outcome!r}")

@@ -16,6 +16,7 @@ import numpy as np
 from dah_outcomes.analyses.outcome_rates import rates
 from dah_outcomes.cohort import Cohort
 from dah_outcomes.endpoints.frames import death_frame
+from dah_outcomes.endpoints.grouping import attach_group, check_by
 from dah_outcomes.errors import ArgumentError, EstimationError
 from dah_outcomes.reproduce.claims import STATISTICS, Claim
 from dah_outcomes.stats.cox import cox_regression
@@ -141,11 +142,7 @@ def _survival(claim: Claim, cohort: Cohort, conf_level: float) -> Recomputed:
     ratio of death for ``term`` (Cox, Efron ties), among the claim's population."""
     frame = death_frame(cohort)
     if claim.by is not None:
-        # the death frame carries arm and era only; other groupings are not in it
-        if claim.by not in ("arm", "era"):
-            raise ArgumentError(
-                f"survival claims may refer to by = 'arm' or 'era', got {claim.by!r}"
-            )
+        frame = attach_group(frame, cohort, check_by(claim.by))
         frame = frame[frame[claim.by] == claim.group]
         if frame.empty:
             raise EstimationError(f"no DAH patient in {claim.by} = {claim.group!r}")

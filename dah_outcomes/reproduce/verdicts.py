@@ -16,7 +16,7 @@ import pandas as pd
 
 from dah_outcomes.cohort import Cohort
 from dah_outcomes.errors import ArgumentError, EstimationError
-from dah_outcomes.reproduce.claims import Claim, PrintedValue
+from dah_outcomes.reproduce.claims import Claim, PrintedValue, parse_printed
 from dah_outcomes.reproduce.recompute import Recomputed, recompute
 from dah_outcomes.results import ResultMixin, json_safe
 
@@ -70,29 +70,39 @@ def judge(printed: PrintedValue, r: Recomputed) -> tuple[Verdict, str]:
     )
     level = f"{r.conf_level:.0%} CI {ci}"
     if pv.kind == "range":
-        low, high = pv.as_fraction(pv.value), pv.as_fraction(pv.high or pv.value)
-        if pv.value <= pv.printed_as(r.estimate) <= (pv.high or pv.value):
-            return "reproduced", f"recomputed {shown} lies in the printed range {pv.text}"
-        if r.ci_upper >= low and r.ci_lower <= high:
-            return "consistent", f"recomputed {shown} ({level}) overlaps {pv.text}"
-        return "not reproduced", f"recomputed {shown} ({level}) lies outside {pv.text}"
+        return _judge_range(pv, r, shown, level)
     if pv.kind in ("lower_bound", "upper_bound"):
-        bound = pv.as_fraction(pv.value)
-        lower = pv.kind == "lower_bound"
-        meets = (
-            (r.estimate >= bound if pv.inclusive else r.estimate > bound)
-            if lower
-            else (r.estimate <= bound if pv.inclusive else r.estimate < bound)
-        )
-        if meets:
-            return "reproduced", f"recomputed {shown} satisfies {pv.text}"
-        reachable = r.ci_upper > bound if lower else r.ci_lower < bound
-        if reachable:
-            return "consistent", (
-                f"recomputed {shown} does not satisfy {pv.text}, but its {level} does"
-            )
-        return "not reproduced", f"recomputed {shown} ({level}) cannot satisfy {pv.text}"
-    # a point, possibly with counts
+        return _judge_bound(pv, r, shown, level)
+    return _judge_point(pv, r, shown, level)
+
+
+def _judge_range(pv: PrintedValue, r: Recomputed, shown: str, level: str) -> tuple[Verdict, str]:
+    low, high = pv.as_fraction(pv.value), pv.as_fraction(pv.high or pv.value)
+    if pv.value <= pv.printed_as(r.estimate) <= (pv.high or pv.value):
+        return "reproduced", f"recomputed {shown} lies in the printed range {pv.text}"
+    if r.ci_upper >= low and r.ci_lower <= high:
+        return "consistent", f"recomputed {shown} ({level}) overlaps {pv.text}"
+    return "not reproduced", f"recomputed {shown} ({level}) lies outside {pv.text}"
+
+
+def _judge_bound(pv: PrintedValue, r: Recomputed, shown: str, level: str) -> tuple[Verdict, str]:
+    bound = pv.as_fraction(pv.value)
+    lower = pv.kind == "lower_bound"
+    meets = (
+        (r.estimate >= bound if pv.inclusive else r.estimate > bound)
+        if lower
+        else (r.estimate <= bound if pv.inclusive else r.estimate < bound)
+    )
+    if meets:
+        return "reproduced", f"recomputed {shown} satisfies {pv.text}"
+    reachable = r.ci_upper > bound if lower else r.ci_lower < bound
+    if reachable:
+        return "consistent", f"recomputed {shown} does not satisfy {pv.text}, but its {level} does"
+    return "not reproduced", f"recomputed {shown} ({level}) cannot satisfy {pv.text}"
+
+
+def _judge_point(pv: PrintedValue, r: Recomputed, shown: str, level: str) -> tuple[Verdict, str]:
+    """A point, possibly with counts."""
     if pv.events is not None and r.events is not None:
         counts_match = pv.events == r.events and (pv.total is None or pv.total == r.total)
         if counts_match and pv.decimals < 28 and not pv.rounds_to(r.estimate):
@@ -129,6 +139,17 @@ class ReproductionResult(ResultMixin):
     table: pd.DataFrame = field(repr=False)
     fingerprint: str
     conf_level: float
+
+    def printed_values(self) -> list[PrintedValue]:
+        """Each claim's printed figure, parsed, in table order.
+
+        Returns
+        -------
+        list of PrintedValue
+            What figures (e.g. :func:`~dah_outcomes.plotting.plot_cited_figures`) draw
+            beside each recomputed estimate.
+        """
+        return [parse_printed(text) for text in self.table["printed"]]
 
     def to_frame(self) -> pd.DataFrame:
         """The verdict table (a copy)."""

@@ -17,13 +17,14 @@ from scipy import stats
 
 from dah_outcomes.errors import ArgumentError
 from dah_outcomes.results import ResultMixin
+from dah_outcomes.stats._checks import check_conf_level
 from dah_outcomes.stats.inputs import read_survival_columns
 from dah_outcomes.stats.risk_sets import risk_table
 
 __all__ = ["CumulativeIncidenceResult", "GrayTestResult", "cumulative_incidence", "gray_test"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CumulativeIncidenceResult(ResultMixin):
     """Aalen-Johansen cumulative incidence by group.
 
@@ -35,10 +36,16 @@ class CumulativeIncidenceResult(ResultMixin):
         time.
     n_causes : int
         Number of causes (event codes 1..K).
+    conf_level : float
+        Confidence level of :meth:`confidence_interval` unless it is given another.
+    n_dropped : int
+        Input rows left out for a missing value in a used column.
     """
 
     table: pd.DataFrame = field(repr=False)
     n_causes: int
+    conf_level: float = 0.95
+    n_dropped: int = 0
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
@@ -47,17 +54,28 @@ class CumulativeIncidenceResult(ResultMixin):
     def groups(self) -> list[str]:
         return list(pd.unique(self.table["group"]))
 
-    def confidence_interval(self, cause: int = 1, conf_level: float = 0.95) -> pd.DataFrame:
+    def confidence_interval(self, cause: int = 1, conf_level: float | None = None) -> pd.DataFrame:
         """Pointwise CI of the cumulative incidence of ``cause`` at every distinct time.
 
         The log(-log) transformed interval ``F ** exp(+/- z sqrt(V) / (F log F))`` of
         cmprsk's variance ``V`` (as ``cmprsk``'s documentation and most reports use); NaN
         where ``F`` is 0 or 1.
+
+        Parameters
+        ----------
+        cause : int, default 1
+            The cause (1..K).
+        conf_level : float, optional
+            Confidence level; by default the one the result was fitted with.
+
+        Returns
+        -------
+        DataFrame
+            ``group, time, cif, variance, ci_lower, ci_upper, conf_level``.
         """
         if not 1 <= cause <= self.n_causes:
             raise ArgumentError(f"cause must be within 1..{self.n_causes}, got {cause}")
-        if not 0 < conf_level < 1:
-            raise ArgumentError(f"conf_level must be between 0 and 1, got {conf_level!r}")
+        conf_level = check_conf_level(self.conf_level if conf_level is None else conf_level)
         part = self.table[["group", "time", f"cif_{cause}", f"var_{cause}"]]
         part = part.rename(columns={f"cif_{cause}": "cif", f"var_{cause}": "variance"})
         lower, upper = cif_log_log_ci(
@@ -135,6 +153,7 @@ def cumulative_incidence(
     group: str | None = None,
     n_causes: int | None = None,
     weights: str | None = None,
+    conf_level: float = 0.95,
 ) -> CumulativeIncidenceResult:
     """Aalen-Johansen cumulative incidence functions.
 
@@ -152,15 +171,24 @@ def cumulative_incidence(
         K (default: the largest code present).
     weights : str, optional
         Case weights.
+    conf_level : float, default 0.95
+        Level of the pointwise intervals of :meth:`CumulativeIncidenceResult.confidence_interval`.
 
     Returns
     -------
     CumulativeIncidenceResult
     """
+    conf_level = check_conf_level(conf_level)
     raw = pd.to_numeric(data[event], errors="coerce") if event in data else None
     k = int(n_causes or (np.nanmax(raw) if raw is not None and raw.notna().any() else 1))
     s = read_survival_columns(
-        data, time=time, event=event, group=group, weights=weights, max_event_code=k
+        data,
+        time=time,
+        event=event,
+        group=group,
+        weights=weights,
+        max_event_code=k,
+        what="cumulative_incidence",
     )
     labels = s.group if s.group is not None else np.full(len(s.time), "all", dtype=object)
     parts = []
@@ -181,12 +209,31 @@ def cumulative_incidence(
             )
         frame["survival"] = surv
         parts.append(pd.DataFrame(frame))
-    return CumulativeIncidenceResult(pd.concat(parts, ignore_index=True), k)
+    return CumulativeIncidenceResult(
+        table=pd.concat(parts, ignore_index=True),
+        n_causes=k,
+        conf_level=conf_level,
+        n_dropped=s.n_dropped,
+    )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class GrayTestResult(ResultMixin):
-    """Gray's test of equal cumulative incidence of ``cause`` across groups."""
+    """Gray's test of equal cumulative incidence of ``cause`` across groups.
+
+    Attributes
+    ----------
+    groups : tuple of str
+        Groups compared.
+    cause : int
+        The cause tested.
+    statistic, df, p_value : float
+        Chi-square statistic, its degrees of freedom and p-value.
+    rho : float
+        Weight power.
+    n_dropped : int
+        Input rows left out for a missing value in a used column.
+    """
 
     groups: tuple[str, ...]
     cause: int
@@ -194,6 +241,7 @@ class GrayTestResult(ResultMixin):
     df: int
     p_value: float
     rho: float
+    n_dropped: int = 0
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame(
@@ -296,11 +344,21 @@ def gray_test(
         Scores and variances are summed over strata.
     rho : float
         Weight power (1 - F(t-))^rho; 0 as cmprsk's default.
+
+    Returns
+    -------
+    GrayTestResult
     """
     raw = pd.to_numeric(data[event], errors="coerce") if event in data else None
     k = int(np.nanmax(raw)) if raw is not None and raw.notna().any() else 1
     s = read_survival_columns(
-        data, time=time, event=event, group=group, strata=strata, max_event_code=max(k, cause)
+        data,
+        time=time,
+        event=event,
+        group=group,
+        strata=strata,
+        max_event_code=max(k, cause),
+        what="gray_test",
     )
     labels = sorted(pd.unique(s.group), key=str)
     ng = len(labels)
@@ -312,7 +370,10 @@ def gray_test(
     score, var = np.zeros(ng - 1), np.zeros((ng - 1, ng - 1))
     for level in pd.unique(st):
         mask = st == level
-        sc, v = _gray_stratum(s.time[mask], m[mask], gidx[mask], ng, rho)
+        # groups whose risk set has emptied give 0/0 in masked-out cells (np.where
+        # evaluates both branches); those cells are never used
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sc, v = _gray_stratum(s.time[mask], m[mask], gidx[mask], ng, rho)
         score, var = score + sc, var + v
     stat = float(score @ np.linalg.solve(var, score))
     return GrayTestResult(
@@ -322,4 +383,5 @@ def gray_test(
         df=ng - 1,
         p_value=float(stats.chi2.sf(stat, ng - 1)),
         rho=float(rho),
+        n_dropped=s.n_dropped,
     )

@@ -8,24 +8,47 @@ likelihood, not from a Wald SE (which is unreliable exactly where Firth is neede
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from dah_outcomes.errors import ArgumentError, EstimationError
+from dah_outcomes.errors import EstimationError
 from dah_outcomes.results import ResultMixin
-from dah_outcomes.stats.cox import _loglik_score_info, _prepare, design_matrix
+from dah_outcomes.stats._checks import check_choice, check_conf_level, warn_not_converged
+from dah_outcomes.stats._cox_engine import design_matrix, loglik_score_info, prepare_stratum
 from dah_outcomes.stats.inputs import read_survival_columns
 
 __all__ = ["FirthCoxResult", "firth_cox"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FirthCoxResult(ResultMixin):
-    """A Firth-penalised Cox fit with profile-likelihood CIs."""
+    """A Firth-penalised Cox fit with profile-likelihood CIs.
+
+    Attributes
+    ----------
+    terms : tuple of str
+        Term names.
+    coef : ndarray
+        Penalised log hazard ratios.
+    ci_lower, ci_upper : ndarray
+        Profile-likelihood bounds of ``coef`` (log scale; ``to_frame`` shows them as ratios).
+    p_value : ndarray
+        Penalised likelihood-ratio p-values.
+    penalized_loglik : float
+        Penalised log partial likelihood at the estimate.
+    n, n_events : int
+        Rows used and events.
+    ties : str
+    conf_level : float
+    converged : bool
+        Whether the optimiser of the full model reported success.
+    n_dropped : int
+        Input rows left out for a missing value in a used column.
+    """
 
     terms: tuple[str, ...]
     coef: np.ndarray = field(repr=False)
@@ -37,6 +60,8 @@ class FirthCoxResult(ResultMixin):
     n_events: int
     ties: str
     conf_level: float
+    converged: bool = True
+    n_dropped: int = 0
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame(
@@ -50,6 +75,23 @@ class FirthCoxResult(ResultMixin):
                 "method": "Firth, profile likelihood",
             }
         )
+
+
+def _profile_bound(drop: Callable[[float], float], at: float, direction: float) -> float:
+    """Where the profile deviance ``drop`` crosses 0 on one side of the estimate ``at``.
+
+    The bracket doubles (up to 64 on the log scale) until the deviance exceeds the critical
+    value; a bound never reached is infinite, as ``coxphf`` reports it.
+    """
+    step = 1.0
+    far = at + direction * step
+    while drop(far) < 0 and step < 64:
+        step *= 2
+        far = at + direction * step
+    if drop(far) <= 0:
+        return direction * np.inf
+    low, high = sorted((far, at))
+    return float(optimize.brentq(drop, low, high))
 
 
 def firth_cox(
@@ -66,11 +108,15 @@ def firth_cox(
     Parameters
     ----------
     data : DataFrame
+        One row per subject.
     time, event : str
+        Follow-up time and event indicator.
     covariates : sequence of str
+        Numeric, boolean or categorical columns.
     ties : {"breslow", "efron"}, default "breslow"
         Breslow is what Heinze & Schemper's ``coxphf`` uses.
-    conf_level : float
+    conf_level : float, default 0.95
+        Level of the profile-likelihood intervals, in (0, 1).
 
     Returns
     -------
@@ -78,21 +124,23 @@ def firth_cox(
         Finite estimates even when a group has no events; profile-likelihood CIs and
         penalised likelihood-ratio p-values.
     """
-    if ties not in ("breslow", "efron"):
-        raise ArgumentError(f"ties must be one of ['breslow', 'efron'], got {ties!r}")
-    s = read_survival_columns(data, time=time, event=event, extra=list(covariates))
+    check_choice("ties", ties, ("breslow", "efron"))
+    conf_level = check_conf_level(conf_level)
+    s = read_survival_columns(
+        data, time=time, event=event, extra=list(covariates), what="firth_cox"
+    )
     x, terms = design_matrix(data.loc[s.kept], covariates)
     if s.event.sum() == 0:
         raise EstimationError("no events: nothing to estimate")
-    st = _prepare(x, s.time, None, s.event, np.ones(len(s.time)))
+    st = prepare_stratum(x, s.time, None, s.event, np.ones(len(s.time)))
     p = x.shape[1]
 
     def pen(beta: np.ndarray) -> float:
-        ll, _, info = _loglik_score_info(st, beta, ties)
+        ll, _, info = loglik_score_info(st, beta, ties)
         sign, logdet = np.linalg.slogdet(info)
         return ll + 0.5 * logdet if sign > 0 else -np.inf
 
-    def fit(fixed: dict[int, float] | None = None) -> tuple[np.ndarray, float]:
+    def fit(fixed: dict[int, float] | None = None) -> tuple[np.ndarray, float, bool]:
         fixed = fixed or {}
         free = [j for j in range(p) if j not in fixed]
 
@@ -105,15 +153,17 @@ def firth_cox(
 
         if not free:
             b = full(np.zeros(0))
-            return b, pen(b)
+            return b, pen(b), True
         res = optimize.minimize(
             lambda v: -pen(full(v)), np.zeros(len(free)), method="BFGS", options={"gtol": 1e-8}
         )
-        return full(res.x), -float(res.fun)
+        return full(res.x), -float(res.fun), bool(res.success)
 
-    beta, lmax = fit()
+    beta, lmax, converged = fit()
     if not np.isfinite(lmax):
         raise EstimationError("the penalised likelihood is not finite at its maximum")
+    if not converged:
+        warn_not_converged("Firth Cox", 200 * p)
     crit = float(stats.chi2.ppf(conf_level, 1))
     lower, upper, pvals = np.empty(p), np.empty(p), np.empty(p)
     for j in range(p):
@@ -121,17 +171,8 @@ def firth_cox(
         def drop(b: float, j: int = j) -> float:
             return 2 * (lmax - fit({j: b})[1]) - crit
 
-        step = 1.0
-        lo = beta[j] - step
-        while drop(lo) < 0 and step < 64:
-            step *= 2
-            lo = beta[j] - step
-        hi, step = beta[j] + 1.0, 1.0
-        while drop(hi) < 0 and step < 64:
-            step *= 2
-            hi = beta[j] + step
-        lower[j] = optimize.brentq(drop, lo, beta[j]) if drop(lo) > 0 else -np.inf
-        upper[j] = optimize.brentq(drop, beta[j], hi) if drop(hi) > 0 else np.inf
+        lower[j] = _profile_bound(drop, beta[j], -1.0)
+        upper[j] = _profile_bound(drop, beta[j], +1.0)
         pvals[j] = float(stats.chi2.sf(max(0.0, 2 * (lmax - fit({j: 0.0})[1])), 1))
     return FirthCoxResult(
         terms=tuple(terms),
@@ -143,5 +184,7 @@ def firth_cox(
         n=len(s.time),
         n_events=int(s.event.sum()),
         ties=ties,
-        conf_level=float(conf_level),
+        conf_level=conf_level,
+        converged=converged,
+        n_dropped=s.n_dropped,
     )

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from dah_outcomes.errors import ArgumentError
+from dah_outcomes.stats._checks import warn_dropped
 
 __all__ = ["SurvivalInput", "read_survival_columns"]
 
@@ -77,6 +78,8 @@ def read_survival_columns(
     id: str | None = None,
     max_event_code: int = 1,
     extra: Sequence[str] = (),
+    what: str = "the estimate",
+    announce: bool = True,
 ) -> SurvivalInput:
     """Check the named columns of ``data`` and return them as arrays.
 
@@ -92,10 +95,20 @@ def read_survival_columns(
         Largest allowed event code: 1 for ordinary survival, K for K competing causes.
     extra : sequence of str
         Further columns (e.g. covariates) whose missing values also drop the row.
+    what : str
+        The calling statistic, named in the warning about dropped rows.
+    announce : bool, default True
+        Warn about dropped rows; False only where the caller has already fitted a model
+        on the same rows that announced them.
 
     Returns
     -------
     SurvivalInput
+
+    Warns
+    -----
+    DroppedRowsWarning
+        When rows are left out for a missing value (counted in ``n_dropped``).
 
     Raises
     ------
@@ -132,49 +145,13 @@ def read_survival_columns(
             f"no complete rows: every row has a missing value in one of {used}; "
             "fill or drop the missing values first"
         )
+    if announce:
+        warn_dropped(int((~complete).sum()), len(data), list(dict.fromkeys(used)), what=what)
 
-    def numeric(role: str, col: str) -> np.ndarray:
-        s = frame[col]
-        if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
-            raise ArgumentError(
-                f"{role} column {col!r} must be numeric, found dtype {s.dtype}; convert it "
-                f"(e.g. pd.to_numeric(data[{col!r}])) before calling"
-            )
-        return s.to_numpy(dtype=float)
-
-    t = numeric("time", time)
-    if (bad := ~np.isfinite(t) | (t < 0)).any():
-        raise ArgumentError(
-            f"time column {time!r} must be finite and >= 0; bad rows {_rows(bad, frame.index)}"
-        )
-    ev_f = numeric("event", event)
-    ev = ev_f.astype(np.int64)
-    if (bad := (ev_f != ev) | (ev < 0) | (ev > max_event_code)).any():
-        allowed = (
-            "0 (censored) or 1 (event)"
-            if max_event_code == 1
-            else (f"0 (censored) or a cause code 1..{max_event_code}")
-        )
-        raise ArgumentError(
-            f"event column {event!r} must hold {allowed}; bad rows {_rows(bad, frame.index)} "
-            f"with values {sorted(set(ev_f[bad].tolist()))[:5]}"
-        )
-    ent = None
-    if entry is not None:
-        ent = numeric("entry", entry)
-        if (bad := ~(ent < t) | (ent < 0)).any():
-            raise ArgumentError(
-                f"entry column {entry!r} must be >= 0 and strictly before {time!r}; bad rows "
-                f"{_rows(bad, frame.index)}"
-            )
-    w = None
-    if weights is not None:
-        w = numeric("weights", weights)
-        if (bad := ~np.isfinite(w) | (w <= 0)).any():
-            raise ArgumentError(
-                f"weights column {weights!r} must be positive and finite; bad rows "
-                f"{_rows(bad, frame.index)}"
-            )
+    t = _time_column(frame, time)
+    ev = _event_column(frame, event, max_event_code)
+    ent = None if entry is None else _entry_column(frame, entry, time, t)
+    w = None if weights is None else _weights_column(frame, weights)
 
     def labels(col: str | None) -> np.ndarray | None:
         return None if col is None else frame[col].to_numpy(dtype=object)
@@ -189,3 +166,58 @@ def read_survival_columns(
         id=labels(id),
         kept=complete,
     )
+
+
+def _numeric(frame: pd.DataFrame, role: str, col: str) -> np.ndarray:
+    s = frame[col]
+    if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
+        raise ArgumentError(
+            f"{role} column {col!r} must be numeric, found dtype {s.dtype}; convert it "
+            f"(e.g. pd.to_numeric(data[{col!r}])) before calling"
+        )
+    return s.to_numpy(dtype=float)
+
+
+def _time_column(frame: pd.DataFrame, time: str) -> np.ndarray:
+    t = _numeric(frame, "time", time)
+    if (bad := ~np.isfinite(t) | (t < 0)).any():
+        raise ArgumentError(
+            f"time column {time!r} must be finite and >= 0; bad rows {_rows(bad, frame.index)}"
+        )
+    return t
+
+
+def _event_column(frame: pd.DataFrame, event: str, max_event_code: int) -> np.ndarray:
+    ev_f = _numeric(frame, "event", event)
+    ev = ev_f.astype(np.int64)
+    if (bad := (ev_f != ev) | (ev < 0) | (ev > max_event_code)).any():
+        allowed = (
+            "0 (censored) or 1 (event)"
+            if max_event_code == 1
+            else (f"0 (censored) or a cause code 1..{max_event_code}")
+        )
+        raise ArgumentError(
+            f"event column {event!r} must hold {allowed}; bad rows {_rows(bad, frame.index)} "
+            f"with values {sorted(set(ev_f[bad].tolist()))[:5]}"
+        )
+    return ev
+
+
+def _entry_column(frame: pd.DataFrame, entry: str, time: str, t: np.ndarray) -> np.ndarray:
+    ent = _numeric(frame, "entry", entry)
+    if (bad := ~(ent < t) | (ent < 0)).any():
+        raise ArgumentError(
+            f"entry column {entry!r} must be >= 0 and strictly before {time!r}; bad rows "
+            f"{_rows(bad, frame.index)}"
+        )
+    return ent
+
+
+def _weights_column(frame: pd.DataFrame, weights: str) -> np.ndarray:
+    w = _numeric(frame, "weights", weights)
+    if (bad := ~np.isfinite(w) | (w <= 0)).any():
+        raise ArgumentError(
+            f"weights column {weights!r} must be positive and finite; bad rows "
+            f"{_rows(bad, frame.index)}"
+        )
+    return w

@@ -12,6 +12,7 @@ module adds the second Fleming-Harrington exponent, ``(1 - S(t-))^gamma`` (``gam
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass, field
 
@@ -21,6 +22,7 @@ from scipy import stats
 
 from dah_outcomes.errors import ArgumentError, EstimationError
 from dah_outcomes.results import ResultMixin, json_safe
+from dah_outcomes.stats._checks import check_choice
 from dah_outcomes.stats.nonparametric import (
     KaplanMeierResult,
     read_grouped,
@@ -41,7 +43,7 @@ __all__ = [
 ADJUST_METHODS = ("holm", "bonferroni", "none")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LogRankResult(ResultMixin):
     """A k-group (weighted, possibly stratified) log-rank test.
 
@@ -65,6 +67,8 @@ class LogRankResult(ResultMixin):
         The test in words.
     n : ndarray
         Subjects per group.
+    n_dropped : int
+        Input rows left out for a missing value in a used column.
     """
 
     groups: tuple[str, ...]
@@ -79,6 +83,7 @@ class LogRankResult(ResultMixin):
     stratified: bool = False
     method: str = "log-rank"
     n: np.ndarray | None = field(default=None, repr=False)
+    n_dropped: int = 0
 
     def to_frame(self) -> pd.DataFrame:
         """One row per group: n, observed, expected, (O-E)^2/E and (O-E)^2/V, as R prints."""
@@ -253,7 +258,7 @@ def logrank_test(
     """
     _check_weights(rho, gamma)
     s, codes, labels, st_codes, st_labels = read_grouped(
-        data, time=time, event=event, group=group, strata=strata
+        data, time=time, event=event, group=group, strata=strata, what="logrank_test"
     )
     k = len(labels)
     if k < 2:
@@ -265,7 +270,9 @@ def logrank_test(
         for j in range(len(st_labels)):
             m = st_codes == j
             per_stratum.append(risk_tables_by_group(s.time[m], s.event[m], codes[m], k))
-    return _test(labels, per_stratum, rho, gamma, strata)
+    return dataclasses.replace(
+        _test(labels, per_stratum, rho, gamma, strata), n_dropped=s.n_dropped
+    )
 
 
 def logrank_from_counts(
@@ -279,8 +286,28 @@ def logrank_from_counts(
     rho: float = 0.0,
     gamma: float = 0.0,
 ) -> LogRankResult:
-    """Log-rank test from aggregated counts: rows of (group[, stratum], time, events,
-    censored). Equal to :func:`logrank_test` on the underlying rows."""
+    """Log-rank test from aggregated counts: rows of (group[, stratum], time, events, censored).
+
+    Equal to :func:`logrank_test` on the underlying rows, so a registry's ``GROUP BY``
+    output is enough.
+
+    Parameters
+    ----------
+    counts : DataFrame
+        One row per (group[, stratum], time); rows with the same key are added up.
+    time, events, censored : str
+        Columns of the time, the events at it and the censorings at it.
+    group : str, default "group"
+        Column of group labels.
+    strata : str, optional
+        Column of stratum labels (a stratified test).
+    rho, gamma : float, default 0
+        Fleming-Harrington weights, as in :func:`logrank_test`.
+
+    Returns
+    -------
+    LogRankResult
+    """
     _check_weights(rho, gamma)
     labels, per_stratum = tables_from_counts(
         counts, time=time, events=events, censored=censored, group=group, strata=strata
@@ -321,6 +348,14 @@ def pairwise_logrank(
 
     Parameters
     ----------
+    data : DataFrame
+        One row per subject.
+    time, event, group : str
+        Follow-up time, event indicator and group labels.
+    strata : str, optional
+        Stratify every pairwise test.
+    rho, gamma : float, default 0
+        Fleming-Harrington weights, as in :func:`logrank_test`.
     adjust : {"holm", "bonferroni", "none"}, default "holm"
         Multiplicity adjustment of the p-values (R's ``p.adjust``).
 
@@ -329,11 +364,10 @@ def pairwise_logrank(
     DataFrame
         ``group_a, group_b, statistic, df, p_value, p_adjusted, adjust, method``.
     """
-    if adjust not in ADJUST_METHODS:
-        raise ArgumentError(f"adjust must be one of {list(ADJUST_METHODS)}, got {adjust!r}")
+    check_choice("adjust", adjust, ADJUST_METHODS)
     _check_weights(rho, gamma)
     s, codes, labels, st_codes, st_labels = read_grouped(
-        data, time=time, event=event, group=group, strata=strata
+        data, time=time, event=event, group=group, strata=strata, what="pairwise_logrank"
     )
     if len(labels) < 2:
         raise ArgumentError(f"group column {group!r} has {len(labels)} group(s); need at least 2")
@@ -375,6 +409,18 @@ def logrank_from_km(
     The curves already hold each group's risk table, so this costs no second pass over the
     rows: equal to :func:`logrank_test` on the data the curves came from.
 
+    Parameters
+    ----------
+    km : KaplanMeierResult
+        Curves fitted without delayed entry, one per group.
+    rho, gamma : float, default 0
+        Fleming-Harrington weights, as in :func:`logrank_test`.
+
+    Returns
+    -------
+    LogRankResult
+        With ``n_dropped`` taken from ``km``.
+
     Raises
     ------
     ArgumentError
@@ -393,4 +439,4 @@ def logrank_from_km(
                 "the rows (survdiff has no delayed entry either)"
             )
         tables.append(RiskTable(c.time, c.n_risk, c.n_event.reshape(-1, 1), c.n_censor))
-    return _test(km.groups, [tables], rho, gamma, None)
+    return dataclasses.replace(_test(km.groups, [tables], rho, gamma, None), n_dropped=km.n_dropped)

@@ -18,6 +18,7 @@ from scipy.special import expit
 
 from dah_outcomes.errors import ArgumentError, EstimationError
 from dah_outcomes.results import ResultMixin
+from dah_outcomes.stats._checks import check_choice, check_conf_level, warn_not_converged
 
 __all__ = [
     "MetaProportionResult",
@@ -119,9 +120,10 @@ def _glmm_loglik(mu: float, tau: float, x: np.ndarray, n: np.ndarray) -> float:
     return float(np.sum(li + const))
 
 
-def _glmm(x: np.ndarray, n: np.ndarray, start_tau2: float) -> tuple[float, float, float]:
-    """ML estimates (mu, tau2) and the SE of mu from the inverse Hessian of the marginal
-    deviance in (mu, tau), as lme4's vcov for nAGQ > 1 (which metafor reports)."""
+def _glmm(x: np.ndarray, n: np.ndarray, start_tau2: float) -> tuple[float, float, float, bool]:
+    """ML estimates (mu, tau2), the SE of mu from the inverse Hessian of the marginal
+    deviance in (mu, tau), as lme4's vcov for nAGQ > 1 (which metafor reports), and whether
+    the optimiser converged."""
 
     def nll(par: np.ndarray) -> float:
         return -_glmm_loglik(par[0], float(np.exp(par[1])), x, n)
@@ -148,13 +150,20 @@ def _glmm(x: np.ndarray, n: np.ndarray, start_tau2: float) -> tuple[float, float
                 - f(*(point - ei + ej))
                 + f(*(point - ei - ej))
             ) / (4 * h * h)
-    cov = np.linalg.inv(hess)
+    try:
+        cov = np.linalg.inv(hess)
+    except np.linalg.LinAlgError as exc:
+        raise EstimationError(
+            "the GLMM Hessian is singular at the estimate (e.g. every study has 0 events or "
+            "every study all events): use method='REML' or 'DL' with a continuity-corrected "
+            "transform instead"
+        ) from exc
     if not cov[0, 0] > 0:
         raise EstimationError("the GLMM Hessian is not positive definite at the estimate")
-    return mu, tau**2, float(np.sqrt(cov[0, 0]))
+    return mu, tau**2, float(np.sqrt(cov[0, 0])), bool(res.success)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MetaProportionResult(ResultMixin):
     """A pooled proportion from a random-effects model.
 
@@ -172,6 +181,9 @@ class MetaProportionResult(ResultMixin):
     conf_level : float
     studies : DataFrame
         Per study: label, events, total, proportion, yi, vi, weight (percent).
+    converged : bool
+        Whether the GLMM optimiser converged (always True for the closed-form DL and for
+        REML, which raises if its scoring does not converge).
     """
 
     pooled: float
@@ -190,6 +202,7 @@ class MetaProportionResult(ResultMixin):
     method: str
     conf_level: float
     studies: pd.DataFrame = field(repr=False)
+    converged: bool = True
 
     def to_frame(self) -> pd.DataFrame:
         """Studies, then the pooled row."""
@@ -227,6 +240,7 @@ class MetaProportionResult(ResultMixin):
                 "transform",
                 "method",
                 "conf_level",
+                "converged",
             )
         } | {"studies": json_safe(self.studies)}
 
@@ -240,10 +254,8 @@ def _check(events, totals, transform, method, labels):
         )
     if np.any(np.isnan(x)) or np.any(n <= 0) or np.any(x < 0) or np.any(x > n):
         raise ArgumentError("each study needs 0 <= events <= total and total > 0")
-    if transform not in TRANSFORMS:
-        raise ArgumentError(f"transform must be one of {list(TRANSFORMS)}, got {transform!r}")
-    if method not in METHODS:
-        raise ArgumentError(f"method must be one of {list(METHODS)}, got {method!r}")
+    check_choice("transform", transform, TRANSFORMS)
+    check_choice("method", method, METHODS)
     labels = list(labels) if labels is not None else [f"study {i + 1}" for i in range(len(x))]
     return x, n, labels
 
@@ -268,7 +280,8 @@ def meta_proportions(
         Between-study variance estimator; ``GLMM`` fits the random-effects logistic model by
         maximum likelihood (7-node adaptive Gauss-Hermite quadrature, as metafor's
         ``rma.glmm`` through lme4), logit only.
-    conf_level : float
+    conf_level : float, default 0.95
+        Level of the confidence and prediction intervals, in (0, 1).
     labels : sequence of str, optional
         Study names.
 
@@ -282,6 +295,7 @@ def meta_proportions(
     >>> round(r.pooled, 3), r.k
     (0.506, 3)
     """
+    conf_level = check_conf_level(conf_level)
     x, n, labels = _check(events, totals, transform, method, labels)
     if method == "GLMM" and transform != "logit":
         raise ArgumentError(
@@ -289,8 +303,11 @@ def meta_proportions(
         )
     y, v = transform_proportions(x, n, transform)
     tau2_dl, q = _dl_tau2(y, v)
+    converged = True
     if method == "GLMM":
-        mu, tau2, se = _glmm(x, n, tau2_dl)
+        mu, tau2, se, converged = _glmm(x, n, tau2_dl)
+        if not converged:
+            warn_not_converged("random-effects logistic (GLMM)", 20000)
         w = 1 / (v + tau2)  # weights shown per study: inverse-variance with the GLMM tau2
     else:
         tau2 = tau2_dl if method == "DL" else _reml_tau2(y, v, np.ones((len(y), 1)))
@@ -339,8 +356,9 @@ def meta_proportions(
         k=k,
         transform=transform,
         method=method,
-        conf_level=float(conf_level),
+        conf_level=conf_level,
         studies=studies,
+        converged=converged,
     )
 
 
@@ -356,6 +374,15 @@ def meta_subgroups(
 ) -> tuple[dict[str, MetaProportionResult], dict[str, float]]:
     """Pool each subgroup separately and test whether the pooled estimates differ.
 
+    Parameters
+    ----------
+    events, totals : sequence of int
+        Per study: patients with the outcome and patients.
+    groups : sequence of str
+        Per study: its subgroup.
+    transform, method, conf_level, labels
+        As for :func:`meta_proportions`.
+
     Returns
     -------
     results : dict of str to MetaProportionResult
@@ -364,6 +391,7 @@ def meta_subgroups(
         ``q_between``, ``df`` and ``p_value`` of the Wald test of equal subgroup means
         (transformed scale, each subgroup with its own tau², as metafor's subgroup analyses).
     """
+    conf_level = check_conf_level(conf_level)
     g = np.asarray(groups, dtype=object)
     x, n = np.asarray(events), np.asarray(totals)
     names = np.asarray(labels, dtype=object) if labels is not None else None
@@ -394,9 +422,24 @@ def meta_subgroups(
     }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MetaRegressionResult(ResultMixin):
-    """A mixed-effects meta-regression (REML)."""
+    """A mixed-effects meta-regression (REML).
+
+    Attributes
+    ----------
+    terms : tuple of str
+        ``("intercept", <moderator>)``.
+    coef, se, p_value : ndarray
+        Coefficients on the transformed scale, their SEs and z-test p-values.
+    tau2 : float
+        Residual between-study variance.
+    qm, qm_p : float
+        Omnibus test of the moderator and its p-value.
+    k : int
+        Number of studies.
+    transform : str
+    """
 
     terms: tuple[str, ...]
     coef: np.ndarray = field(repr=False)
@@ -422,8 +465,25 @@ def meta_regression(
     transform: str = "logit",
     name: str = "moderator",
 ) -> MetaRegressionResult:
-    """Meta-regression of transformed proportions on one numeric moderator (REML, z tests;
-    metafor ``rma(yi, vi, mods = ~ moderator, method = "REML")``)."""
+    """Meta-regression of transformed proportions on one numeric moderator.
+
+    REML with z tests, as metafor ``rma(yi, vi, mods = ~ moderator, method = "REML")``.
+
+    Parameters
+    ----------
+    events, totals : sequence of int
+        Per study: patients with the outcome and patients.
+    moderator : sequence of float
+        Per study: the moderator's value.
+    transform : {"logit", "freeman-tukey"}, default "logit"
+        Scale of the regression.
+    name : str, default "moderator"
+        Name of the moderator's term.
+
+    Returns
+    -------
+    MetaRegressionResult
+    """
     x, n, _ = _check(events, totals, transform, "REML", None)
     mod = np.asarray(moderator, dtype=float)
     if mod.shape != x.shape or np.any(np.isnan(mod)):

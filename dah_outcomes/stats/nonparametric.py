@@ -26,6 +26,7 @@ from scipy import stats
 
 from dah_outcomes.errors import ArgumentError
 from dah_outcomes.results import ResultMixin, json_safe
+from dah_outcomes.stats._checks import check_choice, check_conf_level
 from dah_outcomes.stats.inputs import SurvivalInput, read_survival_columns
 from dah_outcomes.stats.risk_sets import RiskTable, risk_table
 
@@ -78,6 +79,7 @@ def read_grouped(
     entry: str | None = None,
     weights: str | None = None,
     strata: str | None = None,
+    what: str = "the estimate",
 ) -> tuple[SurvivalInput, np.ndarray, list, np.ndarray | None, list]:
     """Validated arrays plus integer codes of ``group`` and ``strata``.
 
@@ -86,7 +88,7 @@ def read_grouped(
     """
     extra = [c for c in (group, strata) if c is not None]
     s = read_survival_columns(
-        data, time=time, event=event, entry=entry, weights=weights, extra=extra
+        data, time=time, event=event, entry=entry, weights=weights, extra=extra, what=what
     )
 
     def column(name: str) -> pd.Series:
@@ -296,7 +298,7 @@ def _rmst(c: SurvivalCurve, horizon: float) -> tuple[float, float]:
     return float(areas.sum()), float(np.sqrt(var))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RMSTDifference(ResultMixin):
     """Difference of restricted mean survival times, ``group_a - group_b``, to a horizon.
 
@@ -353,7 +355,7 @@ class RMSTDifference(ResultMixin):
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class KaplanMeierResult(ResultMixin):
     """Kaplan-Meier curves by group.
 
@@ -369,6 +371,8 @@ class KaplanMeierResult(ResultMixin):
         Unit of time (e.g. ``"days"``).
     method : str
         The estimator and its variance, in words.
+    n_dropped : int
+        Input rows left out for a missing value in a used column.
     """
 
     curves: tuple[SurvivalCurve, ...] = field(repr=False)
@@ -376,6 +380,7 @@ class KaplanMeierResult(ResultMixin):
     conf_level: float
     time_unit: str = "days"
     method: str = "Kaplan-Meier (Greenwood variance)"
+    n_dropped: int = 0
 
     @property
     def groups(self) -> list[str]:
@@ -574,11 +579,8 @@ def _check_horizon(horizon: float) -> None:
 
 
 def _check(conf_type: str, conf_level: float) -> float:
-    if conf_type not in CONF_TYPES:
-        raise ArgumentError(f"conf_type must be one of {list(CONF_TYPES)}, got {conf_type!r}")
-    if not (isinstance(conf_level, int | float) and 0 < conf_level < 1):
-        raise ArgumentError(f"conf_level must be between 0 and 1, got {conf_level!r}")
-    return float(stats.norm.ppf(0.5 + conf_level / 2))
+    check_choice("conf_type", conf_type, CONF_TYPES)
+    return float(stats.norm.ppf(0.5 + check_conf_level(conf_level) / 2))
 
 
 def kaplan_meier(
@@ -628,7 +630,13 @@ def kaplan_meier(
     """
     z = _check(conf_type, conf_level)
     s, codes, labels, _, _ = read_grouped(
-        data, time=time, event=event, group=group, entry=entry, weights=weights
+        data,
+        time=time,
+        event=event,
+        group=group,
+        entry=entry,
+        weights=weights,
+        what="kaplan_meier",
     )
     tables = risk_tables_by_group(
         s.time, s.event, codes, len(labels), entry=s.entry, weights=s.weights
@@ -636,7 +644,13 @@ def kaplan_meier(
     curves = tuple(
         _curve(str(lab), rt, z, conf_type) for lab, rt in zip(labels, tables, strict=True)
     )
-    return KaplanMeierResult(curves, conf_type, float(conf_level), time_unit)
+    return KaplanMeierResult(
+        curves=curves,
+        conf_type=conf_type,
+        conf_level=float(conf_level),
+        time_unit=time_unit,
+        n_dropped=s.n_dropped,
+    )
 
 
 def tables_from_counts(
@@ -701,6 +715,25 @@ def kaplan_meier_from_counts(
     A registry's or database's ``GROUP BY group, time`` output is enough, so ten million
     patients cost one group-by where they live. Equal to :func:`kaplan_meier` on the
     underlying rows; rows with the same (group, time) are added up.
+
+    Parameters
+    ----------
+    counts : DataFrame
+        One row per (group, time).
+    time, events, censored : str
+        Columns of the time, the events at it and the censorings at it.
+    group : str, optional
+        Column of group labels (one curve when None).
+    conf_level : float, default 0.95
+        Confidence level, in (0, 1).
+    conf_type : {"log", "log-log", "plain"}, default "log"
+        CI transform, as in :func:`kaplan_meier`.
+    time_unit : str, default "days"
+        Carried into the result.
+
+    Returns
+    -------
+    KaplanMeierResult
     """
     z = _check(conf_type, conf_level)
     labels, per_stratum = tables_from_counts(
@@ -709,4 +742,6 @@ def kaplan_meier_from_counts(
     curves = tuple(
         _curve(str(lab), rt, z, conf_type) for lab, rt in zip(labels, per_stratum[0], strict=True)
     )
-    return KaplanMeierResult(curves, conf_type, float(conf_level), time_unit)
+    return KaplanMeierResult(
+        curves=curves, conf_type=conf_type, conf_level=float(conf_level), time_unit=time_unit
+    )

@@ -24,8 +24,9 @@ from scipy import stats
 
 from dah_outcomes.errors import ArgumentError, EstimationError
 from dah_outcomes.results import ResultMixin, json_safe
-from dah_outcomes.stats.cox import CoxResult, _efron_terms, _prepare, _risk_sums, cox_regression
-from dah_outcomes.stats.cox import design_matrix as _design_matrix
+from dah_outcomes.stats._checks import check_choice
+from dah_outcomes.stats._cox_engine import design_matrix, efron_terms, prepare_stratum, risk_sums
+from dah_outcomes.stats.cox import CoxResult, cox_regression
 from dah_outcomes.stats.inputs import read_survival_columns
 from dah_outcomes.stats.risk_sets import risk_table
 
@@ -34,7 +35,7 @@ __all__ = ["TRANSFORMS", "ProportionalHazardsTest", "proportional_hazards_test"]
 TRANSFORMS = ("km", "rank", "identity", "log")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ProportionalHazardsTest(ResultMixin):
     """Score tests of proportional hazards, per term and global (R's ``cox.zph``).
 
@@ -130,7 +131,7 @@ def _design_by_term(
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """The design matrix and, per covariate, the indices of its columns (a categorical has
     several), built one covariate at a time so the grouping comes for free."""
-    blocks = [_design_matrix(rows, [c])[0] for c in covariates]
+    blocks = [design_matrix(rows, [c])[0] for c in covariates]
     ends = np.cumsum([b.shape[1] for b in blocks])
     cols = [np.arange(end - b.shape[1], end) for b, end in zip(blocks, ends, strict=True)]
     return np.hstack(blocks), cols
@@ -200,8 +201,7 @@ def proportional_hazards_test(
     >>> zph.to_frame().columns.tolist()
     ['term', 'chisq', 'df', 'p_value']
     """
-    if transform not in TRANSFORMS:
-        raise ArgumentError(f"transform must be one of {list(TRANSFORMS)}, got {transform!r}")
+    check_choice("transform", transform, TRANSFORMS)
     fit = cox_regression(
         data,
         time=time,
@@ -220,6 +220,7 @@ def proportional_hazards_test(
         weights=weights,
         strata=strata,
         extra=list(covariates),
+        announce=False,  # the Cox fit above, on the same rows, has announced them
     )
     x, cols = _design_by_term(data.loc[s.kept], covariates)
     x = x - x.mean(axis=0)  # centring changes nothing but rounding, as in zph1
@@ -236,7 +237,9 @@ def proportional_hazards_test(
     used = []
     for k, g in enumerate(pd.unique(sl)):
         m = sl == g
-        st = _prepare(x[m], s.time[m], None if s.entry is None else s.entry[m], s.event[m], w[m])
+        st = prepare_stratum(
+            x[m], s.time[m], None if s.entry is None else s.entry[m], s.event[m], w[m]
+        )
         ev = st.event == 1
         # a covariate constant within the stratum plays no part there (R's `used`)
         varies = (x[m] != x[m][:1]).any(axis=0) if m.any() else np.zeros(p, bool)
@@ -244,10 +247,10 @@ def proportional_hazards_test(
         if not len(st.times):
             continue
         eta = st.x @ beta
-        r, wbar, slot_t, frac, denom, num1 = _efron_terms(st, eta, ties, p)
+        r, wbar, slot_t, frac, denom, num1 = efron_terms(st, eta, ties, p)
         xbar = num1 / denom[:, None]
         rx = r[:, None, None] * st.x[:, :, None] * st.x[:, None, :]
-        s2 = _risk_sums(st, rx)
+        s2 = risk_sums(st, rx)
         e2 = np.zeros((len(st.times), p, p))
         np.add.at(e2, st.tidx, rx[st.ev_rows])
         wv = wbar[slot_t]

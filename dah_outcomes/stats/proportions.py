@@ -16,6 +16,7 @@ from scipy import stats
 
 from dah_outcomes.errors import ArgumentError
 from dah_outcomes.results import ResultMixin
+from dah_outcomes.stats._checks import check_choice, check_conf_level
 
 __all__ = [
     "PROPORTION_METHODS",
@@ -39,7 +40,7 @@ RATE_METHODS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ProportionCI(ResultMixin):
     """A proportion with its confidence interval.
 
@@ -73,7 +74,7 @@ class ProportionCI(ResultMixin):
         return f"Proportion ({PROPORTION_METHODS[self.method]}, {self.conf_level:.0%} CI)"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RateCI(ResultMixin):
     """An event rate per unit of person-time with its confidence interval.
 
@@ -113,13 +114,6 @@ class RateCI(ResultMixin):
         return f"Rate per {self.per:g} {self.time_unit} ({RATE_METHODS[self.method]})"
 
 
-def _check_level(conf_level: float) -> None:
-    if not (isinstance(conf_level, int | float) and 0.0 < conf_level < 1.0):
-        raise ArgumentError(
-            f"conf_level must be a number strictly between 0 and 1 (e.g. 0.95), got {conf_level!r}"
-        )
-
-
 def _check_count(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
         if isinstance(value, float | np.floating) and float(value).is_integer():
@@ -131,7 +125,7 @@ def _check_count(name: str, value: object) -> int:
 
 
 def proportion_ci(
-    events: int, total: int, *, method: str = "wilson", conf_level: float = 0.95
+    events: int, total: int, *, ci_method: str = "wilson", conf_level: float = 0.95
 ) -> ProportionCI:
     """Confidence interval for a binomial proportion ``events / total``.
 
@@ -141,7 +135,7 @@ def proportion_ci(
         Number of patients (or episodes) with the outcome, ``0 <= events <= total``.
     total : int
         Number of patients (or episodes) at risk.
-    method : {"wilson", "clopper-pearson", "jeffreys", "agresti-coull", "wilson-cc"}
+    ci_method : {"wilson", "clopper-pearson", "jeffreys", "agresti-coull", "wilson-cc"}
         Interval method. Wilson (the default) has near-nominal coverage in small series;
         Clopper-Pearson is conservative; ``wilson-cc`` matches R's ``prop.test`` default.
     conf_level : float, default 0.95
@@ -154,7 +148,8 @@ def proportion_ci(
     Raises
     ------
     ArgumentError
-        If the counts are negative, not whole, ``events > total``, or ``method`` is unknown.
+        If the counts are negative, not whole, ``events > total``, ``ci_method`` is unknown or
+        ``conf_level`` is not in (0, 1).
 
     Notes
     -----
@@ -172,12 +167,19 @@ def proportion_ci(
     n = _check_count("total", total)
     if k > n:
         raise ArgumentError(f"events ({k}) cannot exceed total ({n}); check the counts")
-    if method not in PROPORTION_METHODS:
-        raise ArgumentError(f"method must be one of {sorted(PROPORTION_METHODS)}, got {method!r}")
-    _check_level(conf_level)
+    method = check_choice("ci_method", ci_method, PROPORTION_METHODS)
+    conf_level = check_conf_level(conf_level)
     if n == 0:
         nan = float("nan")
-        return ProportionCI(k, n, nan, nan, nan, method, float(conf_level))
+        return ProportionCI(
+            events=k,
+            total=n,
+            estimate=nan,
+            ci_lower=nan,
+            ci_upper=nan,
+            method=method,
+            conf_level=conf_level,
+        )
     low, high = _BOUNDS[method](k, n, conf_level)
     return ProportionCI(
         events=k,
@@ -251,7 +253,7 @@ def rate_ci(
     events: int,
     person_time: float,
     *,
-    method: str = "exact",
+    ci_method: str = "exact",
     conf_level: float = 0.95,
     per: float = 1.0,
     time_unit: str = "person-years",
@@ -264,7 +266,7 @@ def rate_ci(
         Number of events.
     person_time : float
         Total person-time at risk (> 0).
-    method : {"exact", "wald-log"}
+    ci_method : {"exact", "wald-log"}
         ``exact`` inverts the Poisson distribution (as R's ``poisson.test``); ``wald-log``
         is the normal approximation on the log scale (undefined for 0 events).
     conf_level : float, default 0.95
@@ -287,9 +289,8 @@ def rate_ci(
     k = _check_count("events", events)
     if not isinstance(person_time, int | float | np.number) or not person_time > 0:
         raise ArgumentError(f"person_time must be a positive number, got {person_time!r}")
-    if method not in RATE_METHODS:
-        raise ArgumentError(f"method must be one of {sorted(RATE_METHODS)}, got {method!r}")
-    _check_level(conf_level)
+    method = check_choice("ci_method", ci_method, RATE_METHODS)
+    conf_level = check_conf_level(conf_level)
     if not per > 0:
         raise ArgumentError(f"per must be positive, got {per!r}")
     alpha = 1 - conf_level

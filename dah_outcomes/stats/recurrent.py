@@ -14,15 +14,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from dah_outcomes.errors import ArgumentError
 from dah_outcomes.results import ResultMixin
+from dah_outcomes.stats._checks import check_conf_level
 from dah_outcomes.stats.inputs import read_survival_columns
 from dah_outcomes.stats.risk_sets import risk_table
 
 __all__ = ["MeanCumulativeFunction", "mean_cumulative_function"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MeanCumulativeFunction(ResultMixin):
     """MCF by group at every distinct event or exit time.
 
@@ -32,10 +32,14 @@ class MeanCumulativeFunction(ResultMixin):
         ``group, time, n_risk, n_event, mcf, se, ci_lower, ci_upper`` (Lawless-Nadeau SE;
         log-transformed CI, as for a cumulative hazard).
     conf_level : float
+        Confidence level of the intervals.
+    n_dropped : int
+        Input rows left out for a missing value in a used column.
     """
 
     table: pd.DataFrame = field(repr=False)
     conf_level: float
+    n_dropped: int = 0
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
@@ -64,15 +68,23 @@ def mean_cumulative_function(
         Interval start (0 when omitted: one interval per subject).
     group : str, optional
         One MCF per group.
-    conf_level : float
+    conf_level : float, default 0.95
+        Confidence level, in (0, 1).
 
     Returns
     -------
     MeanCumulativeFunction
     """
-    if not 0 < conf_level < 1:
-        raise ArgumentError(f"conf_level must be between 0 and 1, got {conf_level!r}")
-    s = read_survival_columns(data, time=time, event=event, id=id, entry=entry, group=group)
+    conf_level = check_conf_level(conf_level)
+    s = read_survival_columns(
+        data,
+        time=time,
+        event=event,
+        id=id,
+        entry=entry,
+        group=group,
+        what="mean_cumulative_function",
+    )
     z = float(stats.norm.ppf(0.5 + conf_level / 2))
     labels = s.group if s.group is not None else np.full(len(s.time), "all", dtype=object)
     parts = []
@@ -116,4 +128,6 @@ def mean_cumulative_function(
                 }
             )
         )
-    return MeanCumulativeFunction(pd.concat(parts, ignore_index=True), float(conf_level))
+    return MeanCumulativeFunction(
+        table=pd.concat(parts, ignore_index=True), conf_level=conf_level, n_dropped=s.n_dropped
+    )

@@ -26,14 +26,15 @@ import pandas as pd
 
 from dah_outcomes.errors import ArgumentError, EstimationError
 from dah_outcomes.results import ResultMixin, json_safe
-from dah_outcomes.stats.cox import design_matrix
+from dah_outcomes.stats._checks import check_conf_level, check_iterations
+from dah_outcomes.stats._cox_engine import design_matrix
 from dah_outcomes.stats.inputs import read_survival_columns
 from dah_outcomes.stats.regression import newton_raphson, ratio_table
 
 __all__ = ["FineGrayResult", "censoring_survival_before", "fine_gray"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FineGrayResult(ResultMixin):
     """A fitted Fine-Gray subdistribution hazards model.
 
@@ -54,6 +55,10 @@ class FineGrayResult(ResultMixin):
     conf_level : float
     iterations : int
     method : str
+    converged : bool
+        Whether Newton-Raphson met its tolerance before ``max_iter``.
+    n_dropped : int
+        Input rows left out for a missing value in a used column.
     """
 
     terms: tuple[str, ...]
@@ -68,6 +73,8 @@ class FineGrayResult(ResultMixin):
     conf_level: float
     iterations: int
     method: str = "Fine-Gray subdistribution hazards (cmprsk::crr conventions)"
+    converged: bool = True
+    n_dropped: int = 0
 
     def to_frame(self) -> pd.DataFrame:
         """One row per term: coef, subdistribution HR with CI, SE, z, p."""
@@ -86,6 +93,9 @@ class FineGrayResult(ResultMixin):
             "n_events": self.n_events,
             "n_competing": self.n_competing,
             "conf_level": self.conf_level,
+            "iterations": self.iterations,
+            "converged": self.converged,
+            "n_dropped": self.n_dropped,
         }
 
 
@@ -251,7 +261,9 @@ def fine_gray(
     cause : int, default 1
         The cause of interest.
     conf_level : float, default 0.95
+        Confidence level of the intervals, in (0, 1).
     max_iter : int, default 50
+        Most Newton-Raphson steps.
     tol : float, default 1e-10
         Relative change of the log pseudo-likelihood at which Newton-Raphson stops.
 
@@ -272,6 +284,8 @@ def fine_gray(
     >>> fit.to_frame()["term"].tolist()
     ['x']
     """
+    conf_level = check_conf_level(conf_level)
+    max_iter, tol = check_iterations(max_iter, tol)
     if not covariates:
         raise ArgumentError("give at least one covariate")
     if not (isinstance(cause, int | np.integer) and cause >= 1):
@@ -279,7 +293,12 @@ def fine_gray(
     raw = pd.to_numeric(data[event], errors="coerce") if event in data else None
     top = int(max(cause, np.nanmax(raw) if raw is not None and raw.notna().any() else 1))
     s_in = read_survival_columns(
-        data, time=time, event=event, max_event_code=top, extra=list(covariates)
+        data,
+        time=time,
+        event=event,
+        max_event_code=top,
+        extra=list(covariates),
+        what="fine_gray",
     )
     x, terms = design_matrix(data.loc[s_in.kept], covariates)
     ev = s_in.event.astype(int)
@@ -288,9 +307,10 @@ def fine_gray(
         raise EstimationError(f"no events of cause {cause}: the Fine-Gray model needs some")
     s = _prepare(s_in.time, x, kind)
     p = x.shape[1]
-    beta, ll0, ll, info, iterations = newton_raphson(
+    fit = newton_raphson(
         lambda b: _loglik_score_info(s, b), p, model="Fine-Gray", max_iter=max_iter, tol=tol
     )
+    beta, ll0, ll, info = fit.beta, fit.loglik0, fit.loglik, fit.information
     inv = np.linalg.inv(info)
     infl = _influence(s, beta)
     cov = inv @ (infl.T @ infl) @ inv
@@ -304,6 +324,8 @@ def fine_gray(
         n=len(s.t),
         n_events=int((kind == 1).sum()),
         n_competing=int((kind == 2).sum()),
-        conf_level=float(conf_level),
-        iterations=iterations,
+        conf_level=conf_level,
+        iterations=fit.iterations,
+        converged=fit.converged,
+        n_dropped=s_in.n_dropped,
     )

@@ -9,7 +9,7 @@ import pandas as pd
 from scipy.special import expit
 
 from dah_outcomes.errors import ArgumentError, EstimationError
-from dah_outcomes.stats.cox import design_matrix
+from dah_outcomes.stats._cox_engine import design_matrix
 
 __all__ = ["ipw_weights", "logistic_fit"]
 

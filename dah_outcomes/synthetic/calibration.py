@@ -44,7 +44,7 @@ CALIBRATION_SEED = 20_261_124
 _CACHE: dict[tuple[str, int, int], Calibration] = {}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Calibration(ResultMixin):
     """Solved parameters of a scenario and the expected rates they give.
 
@@ -100,6 +100,20 @@ def calibrate(
     seed: int = CALIBRATION_SEED,
 ) -> Calibration:
     """Solve the intercepts of ``sc`` (cached per scenario text, ``n`` and ``seed``).
+
+    Parameters
+    ----------
+    sc : Scenario
+        The scenario whose targets are to hold in expectation.
+    n : int
+        Size of the fixed calibration sample.
+    seed : int
+        Seed of the calibration sample.
+
+    Returns
+    -------
+    Calibration
+        The solved intercepts and the targets they reach.
 
     Raises
     ------

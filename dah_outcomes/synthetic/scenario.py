@@ -143,7 +143,13 @@ class Scenario:
 
 
 def available_scenarios() -> list[str]:
-    """Names of the scenarios shipped with the package."""
+    """Names of the scenarios shipped with the package.
+
+    Returns
+    -------
+    list of str
+        Sorted names, each accepted by :func:`load_scenario`.
+    """
     folder = resources.files("dah_outcomes.synthetic") / "scenarios"
     return sorted(
         p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
@@ -152,6 +158,15 @@ def available_scenarios() -> list[str]:
 
 def load_scenario(name_or_path: str | Path) -> Scenario:
     """Load a shipped scenario by name, or a scenario TOML file by path.
+
+    Parameters
+    ----------
+    name_or_path : str or Path
+        A name from :func:`available_scenarios`, or the path of a scenario ``.toml``.
+
+    Returns
+    -------
+    Scenario
 
     Raises
     ------
@@ -177,87 +192,117 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     return _parse(raw, source, hashlib.sha256(text.encode()).hexdigest())
 
 
-def _parse(raw: dict[str, Any], source: str, digest: str) -> Scenario:
-    problems: list[str] = []
+class _Reader:
+    """Reads a scenario's sections, collecting every problem instead of stopping at the first
+    (so one error lists them all)."""
 
-    def section(name: str) -> dict[str, Any]:
-        value = raw.get(name)
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.raw = raw
+        self.problems: list[str] = []
+
+    def section(self, name: str) -> dict[str, Any]:
+        value = self.raw.get(name)
         if not isinstance(value, dict):
-            problems.append(f"[{name}] section is missing")
+            self.problems.append(f"[{name}] section is missing")
             return {}
         return value
 
-    def number(sec: str, table: dict[str, Any], key: str, low: float, high: float) -> float:
+    def number(self, sec: str, table: dict[str, Any], key: str, low: float, high: float) -> float:
         v = table.get(key)
         if isinstance(v, bool) or not isinstance(v, int | float):
-            problems.append(f"[{sec}] {key} must be a number, found {v!r}")
+            self.problems.append(f"[{sec}] {key} must be a number, found {v!r}")
             return float("nan")
         if not low <= v <= high:
-            problems.append(f"[{sec}] {key} = {v} is outside [{low}, {high}]")
+            self.problems.append(f"[{sec}] {key} = {v} is outside [{low}, {high}]")
         return float(v)
 
-    pop_raw = section("population")
-    population: dict[str, Any] = {}
-    for key in ("diagnosis_start", "diagnosis_end", "study_end", "era_boundary"):
-        try:
-            population[key] = np.datetime64(str(pop_raw.get(key)), "D")
-        except ValueError:
-            problems.append(
-                f"[population] {key} must be a date YYYY-MM-DD, found {pop_raw.get(key)!r}"
+    def population(self) -> dict[str, Any]:
+        pop_raw = self.section("population")
+        population: dict[str, Any] = {}
+        dated = True
+        for key in ("diagnosis_start", "diagnosis_end", "study_end", "era_boundary"):
+            try:
+                population[key] = np.datetime64(str(pop_raw.get(key)), "D")
+            except ValueError:
+                dated = False
+                self.problems.append(
+                    f"[population] {key} must be a date YYYY-MM-DD, found {pop_raw.get(key)!r}"
+                )
+        for key, (low, high) in _POPULATION_NUMBERS.items():
+            population[key] = self.number("population", pop_raw, key, low, high)
+        sites = pop_raw.get("sites")
+        if not (isinstance(sites, list) and sites and all(isinstance(s, str) for s in sites)):
+            self.problems.append("[population] sites must be a non-empty list of names")
+            sites = ["site-A"]
+        population["sites"] = list(sites)
+        if dated and not (
+            population["diagnosis_start"] < population["diagnosis_end"] < population["study_end"]
+        ):
+            self.problems.append("[population] need diagnosis_start < diagnosis_end < study_end")
+        return population
+
+    def targets(self) -> dict[str, float]:
+        targets_raw = self.section("targets")
+        unknown = sorted(set(targets_raw) - set(_RATE_TARGETS))
+        if unknown:
+            self.problems.append(
+                f"[targets] unknown target(s) {unknown}; known: {list(_RATE_TARGETS)}"
             )
-    for key, (low, high) in _POPULATION_NUMBERS.items():
-        population[key] = number("population", pop_raw, key, low, high)
-    sites = pop_raw.get("sites")
-    if not (isinstance(sites, list) and sites and all(isinstance(s, str) for s in sites)):
-        problems.append("[population] sites must be a non-empty list of names")
-        sites = ["site-A"]
-    population["sites"] = list(sites)
-    if not problems and not (
-        population["diagnosis_start"] < population["diagnosis_end"] < population["study_end"]
-    ):
-        problems.append("[population] need diagnosis_start < diagnosis_end < study_end")
+        return {k: self.number("targets", targets_raw, k, 1e-6, 1 - 1e-6) for k in _RATE_TARGETS}
 
-    targets_raw = section("targets")
-    unknown = sorted(set(targets_raw) - set(_RATE_TARGETS))
-    if unknown:
-        problems.append(f"[targets] unknown target(s) {unknown}; known: {list(_RATE_TARGETS)}")
-    targets = {k: number("targets", targets_raw, k, 1e-6, 1 - 1e-6) for k in _RATE_TARGETS}
-
-    prevalence_raw = section("prevalence")
-    prevalence = {k: number("prevalence", prevalence_raw, k, 0.0, 1.0) for k in _PREVALENCES}
-
-    effects_raw = section("effects")
-    effects: dict[str, dict[str, float]] = {}
-    for model, allowed in _MODELS.items():
-        table = effects_raw.get(model, {})
-        bad = sorted(set(table) - set(allowed))
-        if bad:
-            problems.append(
-                f"[effects.{model}] unknown covariate(s) {bad}; allowed: {list(allowed)}"
+    def effects(self) -> dict[str, dict[str, float]]:
+        effects_raw = self.section("effects")
+        effects: dict[str, dict[str, float]] = {}
+        for model, allowed in _MODELS.items():
+            table = effects_raw.get(model, {})
+            bad = sorted(set(table) - set(allowed))
+            if bad:
+                self.problems.append(
+                    f"[effects.{model}] unknown covariate(s) {bad}; allowed: {list(allowed)}"
+                )
+            effects[model] = {
+                k: self.number(f"effects.{model}", table, k, 1e-3, 1e3)
+                for k in table
+                if k in allowed
+            }
+        extra_models = sorted(set(effects_raw) - set(_MODELS))
+        if extra_models:
+            self.problems.append(
+                f"[effects] unknown model(s) {extra_models}; known: {list(_MODELS)}"
             )
-        effects[model] = {
-            k: number(f"effects.{model}", table, k, 1e-3, 1e3) for k in table if k in allowed
-        }
-    extra_models = sorted(set(effects_raw) - set(_MODELS))
-    if extra_models:
-        problems.append(f"[effects] unknown model(s) {extra_models}; known: {list(_MODELS)}")
+        return effects
 
-    death_raw, course_raw = section("death"), section("course")
-    death = {k: number("death", death_raw, k, lo, hi) for k, (lo, hi) in _DEATH.items()}
-    course = {k: number("course", course_raw, k, lo, hi) for k, (lo, hi) in _COURSE.items()}
-    ref = (
-        raw.get("reference_arm", {}).get("name")
-        if isinstance(raw.get("reference_arm"), dict)
-        else None
+    def ranged(self, name: str, ranges: dict[str, tuple[float, float]]) -> dict[str, float]:
+        raw = self.section(name)
+        return {k: self.number(name, raw, k, lo, hi) for k, (lo, hi) in ranges.items()}
+
+    def text(self, key: str, *, within: str | None = None, hint: str) -> str | None:
+        holder = self.raw.get(within) if within else self.raw
+        value = holder.get(key) if isinstance(holder, dict) else None
+        if not isinstance(value, str) or not value:
+            self.problems.append(hint)
+            return None
+        return value
+
+
+def _parse(raw: dict[str, Any], source: str, digest: str) -> Scenario:
+    r = _Reader(raw)
+    population = r.population()
+    targets = r.targets()
+    prevalence = {
+        k: r.number("prevalence", r.section("prevalence"), k, 0.0, 1.0) for k in _PREVALENCES
+    }
+    effects = r.effects()
+    death, course = r.ranged("death", _DEATH), r.ranged("course", _COURSE)
+    ref = r.text(
+        "name",
+        within="reference_arm",
+        hint='[reference_arm] name must be an arm name, e.g. "MP+CYC+PLEX"',
     )
-    if not isinstance(ref, str):
-        problems.append('[reference_arm] name must be an arm name, e.g. "MP+CYC+PLEX"')
-    name = raw.get("name")
-    if not isinstance(name, str) or not name:
-        problems.append("name must be a non-empty string")
-    if problems:
+    name = r.text("name", hint="name must be a non-empty string")
+    if r.problems:
         raise ScenarioError(
-            f"scenario {source} has {len(problems)} problem(s):\n  - " + "\n  - ".join(problems)
+            f"scenario {source} has {len(r.problems)} problem(s):\n  - " + "\n  - ".join(r.problems)
         )
     return Scenario(
         name=str(name),

@@ -124,7 +124,8 @@ def test_malformed_inputs_never_lose_a_row(mode: str, case: tuple[str, int]) -> 
                 assert problems["row"].isna().any()
             return
         except CohortFileError as err:  # e.g. two columns named alike after a case change
-            assert "column" in str(err)
+            # either outcome is allowed for a random input, so no pytest.raises here
+            assert "column" in str(err)  # noqa: PT017
             return
         assert result.rows_read == n_rows
         assert result.rows_read == result.rows_accepted + result.rows_rejected

@@ -153,12 +153,15 @@ def test_grouping_rules(cdm: Path) -> None:
     assert sorted(result.cohort.patients["patient_id"]) == ["SLE0000001", "SLE0000005"]
     first = e.loc[("SLE0000001", 1)]
     assert (first["onset_date"], first["discharge_date"]) == (D("2012-01-01"), D("2012-01-25"))
-    assert first["plasmapheresis"] and first["plasmapheresis_sessions"] == 1
+    assert first["plasmapheresis"]
+    assert first["plasmapheresis_sessions"] == 1
     second = e.loc[("SLE0000001", 2)]
-    assert second["onset_date"] == D("2012-02-24") and not second["plasmapheresis"]
+    assert second["onset_date"] == D("2012-02-24")
+    assert not second["plasmapheresis"]
     assert not first["first_manifestation"]
     fatal = e.loc[("SLE0000005", 1)]
-    assert fatal["in_hospital_death"] and fatal["first_manifestation"]
+    assert fatal["in_hospital_death"]
+    assert fatal["first_manifestation"]
     assert not fatal["rituximab"]  # the day before onset is outside the window
     d = result.denominators
     assert int(d["sle_patients"].sum()) == 3  # persons 1, 2 and 5; not 3 or 4

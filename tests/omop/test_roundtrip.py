@@ -94,7 +94,9 @@ def test_duckdb_file_round_trip(generated, tmp_path) -> None:
 
 def test_definition_text_lists_code_lists() -> None:
     text = load_definition().describe()
-    assert "257628" in text and "SNOMED 78144005" in text and "30 days" in text
+    assert "257628" in text
+    assert "SNOMED 78144005" in text
+    assert "30 days" in text
 
 
 @pytest.mark.spark
@@ -131,7 +133,8 @@ def test_cli_synthesize_and_extract(tmp_path, capsys) -> None:
     )
     assert main(["omop", "extract", "--db", str(db), "--out", str(tmp_path / "x")]) == 0
     out = capsys.readouterr().out
-    assert "per 1,000 person-years" in out and "SNOMED 78144005" in out
+    assert "per 1,000 person-years" in out
+    assert "SNOMED 78144005" in out
     truth_cohort = load_cohort(tmp_path / "truth")
     extracted = load_cohort(tmp_path / "x")
     assert extracted.n_dah_patients == truth_cohort.n_dah_patients

@@ -17,7 +17,8 @@ CITED = "cited-figures"  # the shipped claims file, by name
 
 def test_published_series_loads_with_provenance_columns() -> None:
     d = load_published_series()
-    assert len(d) == 100 and {"study_id", "events", "total", "overlap_group"} <= set(d.columns)
+    assert len(d) == 100
+    assert {"study_id", "events", "total", "overlap_group"} <= set(d.columns)
     assert str(d["events"].dtype) == "Int64"
 
 

@@ -93,7 +93,10 @@ def test_claims_file_problems_listed_together(tmp_path: Path) -> None:
     with pytest.raises(ArgumentError) as info:
         load_claims(path)
     msg = str(info.value)
-    assert "3 problem(s)" in msg and "vibes" in msg and "lots" in msg and "colour" in msg
+    assert "3 problem(s)" in msg
+    assert "vibes" in msg
+    assert "lots" in msg
+    assert "colour" in msg
 
 
 def test_unknown_claims_source_names_the_shipped_ones(tmp_path: Path) -> None:
@@ -121,7 +124,8 @@ def test_reproduce_on_counted_cohort(small_tables, tmp_path: Path) -> None:
         "inc": "reproduced",
         "arm": "reproduced",
     }
-    assert result.loc["mort", "events"] == 1 and result.loc["mort", "total"] == 3
+    assert result.loc["mort", "events"] == 1
+    assert result.loc["mort", "total"] == 3
 
 
 def test_survival_claims_and_cli(tmp_path: Path, capsys) -> None:

@@ -21,7 +21,8 @@ from dah_outcomes.reproduce.consistency import (
 def test_cited_figures_facts() -> None:
     sizes = consistent_sample_sizes(["57%", "29%"], max_n=14)
     assert sorted(set(sizes["n"])) == [7, 14]
-    assert consistent_numerators("57%", 7) == [4] and consistent_numerators("29%", 14) == [4]
+    assert consistent_numerators("57%", 7) == [4]
+    assert consistent_numerators("29%", 14) == [4]
     # 85% fits 7 or 14 patients only if 85.7% was truncated
     for n in (7, 14):
         assert consistent_numerators("85%", n, rounding="half-up") == []

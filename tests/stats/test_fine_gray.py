@@ -212,7 +212,8 @@ def test_result_views_and_errors() -> None:
     assert list(frame["term"]) == ["x1", "x2"]
     assert (frame["ci_lower"] < frame["subdistribution_hr"]).all()
     d = fit.to_dict()
-    assert d["cause"] == 2 and d["n_events"] == int((df["ev"] == 2).sum())
+    assert d["cause"] == 2
+    assert d["n_events"] == int((df["ev"] == 2).sum())
     with pytest.raises(ArgumentError, match="covariate"):
         fine_gray(df, time="t", event="ev", covariates=[])
     with pytest.raises(EstimationError, match="no events of cause 3"):

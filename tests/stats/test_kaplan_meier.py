@@ -25,15 +25,14 @@ from dah_outcomes.stats.nonparametric import (
     risk_tables_by_group,
 )
 from dah_outcomes.stats.risk_sets import risk_table
+from dah_outcomes.testing import assert_close
 
 REF = Path(__file__).parents[1] / "reference"
 DATA = {n: pd.read_csv(REF / f"{n}.csv") for n in ("lung", "veteran")}
 JSON = {n: json.loads((REF / f"{n}.json").read_text()) for n in ("lung", "veteran")}
 
 
-def close(ours, theirs) -> None:
-    theirs = np.array([np.nan if v is None else v for v in np.ravel(theirs)], dtype=float)
-    np.testing.assert_allclose(np.asarray(ours, dtype=float).ravel(), theirs, rtol=1e-6, atol=1e-9)
+close = assert_close
 
 
 KM_CASES = [
@@ -201,7 +200,8 @@ def test_result_views() -> None:
         conf_level=0.9,
     )
     frame = km.to_frame()
-    assert set(frame["conf_type"]) == {"log-log"} and set(frame["conf_level"]) == {0.9}
+    assert set(frame["conf_type"]) == {"log-log"}
+    assert set(frame["conf_level"]) == {0.9}
     assert list(frame.columns[:9]) == [
         "group",
         "time",
@@ -215,7 +215,8 @@ def test_result_views() -> None:
     ]
     d = km.to_dict()
     json.dumps(d)
-    assert d["conf_type"] == "log-log" and "Kaplan-Meier" in d["method"]
+    assert d["conf_type"] == "log-log"
+    assert "Kaplan-Meier" in d["method"]
     assert "KaplanMeierResult" in str(km)
     before = DATA["veteran"].copy()
     kaplan_meier(DATA["veteran"], time="time", event="event", group="trt")

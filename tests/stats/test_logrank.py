@@ -23,6 +23,7 @@ from dah_outcomes.stats.logrank import (
     pairwise_logrank,
 )
 from dah_outcomes.stats.nonparametric import kaplan_meier
+from dah_outcomes.testing import assert_close, expect_dropped_rows
 
 REF = Path(__file__).parents[1] / "reference"
 DATA = {n: pd.read_csv(REF / f"{n}.csv") for n in ("lung", "veteran")}
@@ -33,10 +34,7 @@ R_LEVELS = {("veteran", "celltype"): list(JSON["veteran"]["kaplan_meier"][1]["gr
 CASES = [(n, i) for n in DATA for i in range(len(JSON[n]["logrank"]))]
 
 
-def close(ours, theirs) -> None:
-    np.testing.assert_allclose(
-        np.asarray(ours, dtype=float), np.asarray(theirs, dtype=float), rtol=1e-6, atol=1e-9
-    )
+close = assert_close
 
 
 def check(r: LogRankResult, name: str, ref: dict) -> None:
@@ -54,14 +52,16 @@ def check(r: LogRankResult, name: str, ref: dict) -> None:
 @pytest.mark.parametrize(("name", "index"), CASES)
 def test_logrank_matches_survdiff(name: str, index: int) -> None:
     ref = JSON[name]["logrank"][index]
-    r = logrank_test(
-        DATA[name],
-        time="time",
-        event="event",
-        group=ref["group_by"],
-        strata=ref["strata"],
-        rho=ref["rho"],
-    )
+    used = ["time", "event", ref["group_by"], *([ref["strata"]] if ref["strata"] else [])]
+    with expect_dropped_rows(DATA[name], used):
+        r = logrank_test(
+            DATA[name],
+            time="time",
+            event="event",
+            group=ref["group_by"],
+            strata=ref["strata"],
+            rho=ref["rho"],
+        )
     check(r, name, ref)
     assert r.stratified == (ref["strata"] is not None)
     assert ("Fleming-Harrington" in r.method) == bool(ref["rho"])
@@ -100,8 +100,11 @@ def test_non_integer_times_and_counts_match_survdiff(name: str, index: int) -> N
 )
 def test_test_from_fitted_curves_matches_survdiff(name: str, index: int) -> None:
     ref = JSON[name]["logrank"][index]
-    km = kaplan_meier(DATA[name], time="time", event="event", group=ref["group_by"])
-    check(logrank_from_km(km, rho=ref["rho"]), name, ref)
+    with expect_dropped_rows(DATA[name], ["time", "event", ref["group_by"]]):
+        km = kaplan_meier(DATA[name], time="time", event="event", group=ref["group_by"])
+    test = logrank_from_km(km, rho=ref["rho"])
+    check(test, name, ref)
+    assert test.n_dropped == km.n_dropped
 
 
 def test_test_from_curves_refuses_delayed_entry() -> None:
@@ -143,7 +146,8 @@ def test_gamma_matches_lifelines() -> None:
 def test_pairwise_holm_and_bonferroni() -> None:
     vet = DATA["veteran"]
     out = pairwise_logrank(vet, time="time", event="event", group="celltype")
-    assert len(out) == 6 and set(out["adjust"]) == {"holm"}
+    assert len(out) == 6
+    assert set(out["adjust"]) == {"holm"}
     # each row equals the two-group test on that pair's rows
     row = out[(out["group_a"] == "adeno") & (out["group_b"] == "large")].iloc[0]
     pair = logrank_test(
@@ -162,7 +166,9 @@ def test_pairwise_holm_and_bonferroni() -> None:
 
 
 def test_result_views() -> None:
-    r = logrank_test(DATA["lung"], time="time", event="event", group="ph.ecog")
+    with expect_dropped_rows(DATA["lung"], ["time", "event", "ph.ecog"]):
+        r = logrank_test(DATA["lung"], time="time", event="event", group="ph.ecog")
+    assert r.n_dropped == 1
     frame = r.to_frame()
     assert list(frame["n"]) == [63, 113, 50, 1]
     close(frame["observed"].sum(), frame["expected"].sum())  # sum(O) = sum(E)
@@ -228,4 +234,5 @@ def test_invariant_to_row_order_and_labels(rows, rho) -> None:
     )
     np.testing.assert_allclose(shuffled.statistic, r.statistic, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(renamed.statistic, r.statistic, rtol=1e-7, atol=1e-9)
-    assert r.statistic >= -1e-9 and 0 <= r.p_value <= 1
+    assert r.statistic >= -1e-9
+    assert 0 <= r.p_value <= 1

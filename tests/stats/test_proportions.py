@@ -28,12 +28,13 @@ R_KEYS = {
 @pytest.mark.parametrize("case", REF["binomial"], ids=lambda c: f"{c['k']}/{c['n']}")
 @pytest.mark.parametrize("method", sorted(R_KEYS))
 def test_binomial_interval_matches_r(case: dict, method: str) -> None:
-    ci = proportion_ci(case["k"], case["n"], method=method)
+    ci = proportion_ci(case["k"], case["n"], ci_method=method)
     low, high = case[R_KEYS[method]]
     assert ci.estimate == pytest.approx(case["estimate"], abs=TOL)
     assert ci.ci_lower == pytest.approx(low, abs=TOL)
     assert ci.ci_upper == pytest.approx(high, abs=TOL)
-    assert ci.method == method and ci.conf_level == 0.95
+    assert ci.method == method
+    assert ci.conf_level == 0.95
 
 
 @pytest.mark.parametrize("case", REF["poisson"], ids=lambda c: f"{c['events']}/{c['person_time']}")
@@ -57,7 +58,7 @@ def test_rate_per_thousand_scales_every_number() -> None:
         ((5, 4), {}, "cannot exceed"),
         ((-1, 4), {}, ">= 0"),
         ((1.5, 4), {}, "whole number"),
-        ((1, 4), {"method": "wald"}, "method must be one of"),
+        ((1, 4), {"ci_method": "wald"}, "ci_method must be one of"),
         ((1, 4), {"conf_level": 95}, "conf_level"),
     ],
 )
@@ -65,7 +66,7 @@ def test_bad_arguments_get_clear_errors(args: tuple, kwargs: dict, fragment: str
     with pytest.raises(ArgumentError, match=fragment):
         proportion_ci(*args, **kwargs)
     # ArgumentError is also a ValueError, so generic callers catch it.
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=fragment):
         proportion_ci(*args, **kwargs)
 
 
@@ -76,7 +77,8 @@ def test_rate_rejects_zero_person_time() -> None:
 
 def test_empty_denominator_gives_nan_not_error() -> None:
     ci = proportion_ci(0, 0)
-    assert math.isnan(ci.estimate) and math.isnan(ci.ci_lower)
+    assert math.isnan(ci.estimate)
+    assert math.isnan(ci.ci_lower)
 
 
 @given(
@@ -87,18 +89,21 @@ def test_empty_denominator_gives_nan_not_error() -> None:
 )
 def test_interval_invariants(n: int, frac: float, method: str, level: float) -> None:
     k = round(frac * n)
-    ci = proportion_ci(k, n, method=method, conf_level=level)
+    ci = proportion_ci(k, n, ci_method=method, conf_level=level)
     assert 0.0 <= ci.ci_lower <= ci.estimate <= ci.ci_upper <= 1.0
-    wider = proportion_ci(k, n, method=method, conf_level=min(0.9999, level + 0.0005))
-    assert wider.ci_lower <= ci.ci_lower + 1e-12 and wider.ci_upper >= ci.ci_upper - 1e-12
+    wider = proportion_ci(k, n, ci_method=method, conf_level=min(0.9999, level + 0.0005))
+    assert wider.ci_lower <= ci.ci_lower + 1e-12
+    assert wider.ci_upper >= ci.ci_upper - 1e-12
     # Symmetry: the interval for n-k is the mirror image.
-    mirror = proportion_ci(n - k, n, method=method, conf_level=level)
+    mirror = proportion_ci(n - k, n, ci_method=method, conf_level=level)
     assert mirror.ci_lower == pytest.approx(1 - ci.ci_upper, abs=1e-9)
 
 
 def test_result_views_agree() -> None:
-    ci = proportion_ci(8, 14, method="clopper-pearson")
+    ci = proportion_ci(8, 14, ci_method="clopper-pearson")
     d = ci.to_dict()
     frame = ci.to_frame()
-    assert d["events"] == 8 and frame.loc[0, "ci_upper"] == d["ci_upper"]
-    assert "Clopper-Pearson" in str(ci) and "<table" in ci._repr_html_()
+    assert d["events"] == 8
+    assert frame.loc[0, "ci_upper"] == d["ci_upper"]
+    assert "Clopper-Pearson" in str(ci)
+    assert "<table" in ci._repr_html_()
