@@ -63,7 +63,8 @@ def test_cli_survival_json_and_plot(cohort: Cohort, tmp_path: Path, capsys) -> N
     assert main(["survival", str(tmp_path / "c"), "--by", "arm", "--json", "--plot", str(png)]) == 0
     d = json.loads(capsys.readouterr().out)
     first = d["groups"]["MP+CYC+PLEX"]
-    assert set(first) == {"n", "events", "median", "median_ci", "landmarks"}
+    assert set(first) == {"n", "events", "median", "landmarks"}
+    assert set(first["median"]) == {"estimate", "ci_lower", "ci_upper"}
     assert set(first["landmarks"]) == {"30", "90", "365"}
     assert d["logrank"]["df"] == len(d["groups"]) - 1
     assert 0 <= d["logrank"]["p_value"] <= 1

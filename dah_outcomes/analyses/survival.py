@@ -84,8 +84,11 @@ class SurvivalByGroup(ResultMixin):
             groups[g] = {
                 "n": int(m["n"]),
                 "events": int(m["events"]),
-                "median": json_safe(m["time"]),
-                "median_ci": [json_safe(m["ci_lower"]), json_safe(m["ci_upper"])],
+                "median": {
+                    "estimate": json_safe(m["time"]),
+                    "ci_lower": json_safe(m["ci_lower"]),
+                    "ci_upper": json_safe(m["ci_upper"]),
+                },
                 "landmarks": {
                     str(int(r["time"])): {
                         "survival": json_safe(r["survival"]),

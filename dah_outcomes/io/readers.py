@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dah_outcomes.errors import ArgumentError, CohortFileError
+from dah_outcomes.errors import ArgumentError, CohortFileError, MissingDependencyError
 from dah_outcomes.io._csv import arrow_csv_options, detect_delimiter
 from dah_outcomes.io.cohort_files import sha256_file
 
@@ -195,8 +195,9 @@ def read_table(
     except (CohortFileError, ArgumentError):
         raise
     except ImportError as exc:
-        raise ArgumentError(
-            f"reading {fmt} files needs an optional package ({exc.name}): {_EXTRA}"
+        raise MissingDependencyError(
+            f"reading {fmt} files needs an optional package ({exc.name}): {_EXTRA}",
+            name=exc.name,
         ) from exc
     except (OSError, ValueError, UnicodeError, KeyError) as exc:
         raise CohortFileError(f"cannot read {path} as {fmt}: {exc}") from exc

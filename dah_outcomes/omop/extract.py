@@ -11,7 +11,12 @@ import numpy as np
 import pandas as pd
 
 from dah_outcomes.cohort import Cohort
-from dah_outcomes.errors import ArgumentError, CohortFileError, EstimationError
+from dah_outcomes.errors import (
+    ArgumentError,
+    CohortFileError,
+    EstimationError,
+    MissingDependencyError,
+)
 from dah_outcomes.omop.definition import FEATURE_SETS, OmopDefinition, load_definition
 from dah_outcomes.omop.sql import concept_set_query, extraction_queries
 from dah_outcomes.results import ResultMixin
@@ -84,8 +89,9 @@ class _Spark:
         try:
             from pyspark.sql import SparkSession
         except ImportError as exc:
-            raise ArgumentError(
-                'the spark engine needs pyspark: pip install "dah_outcomes[spark]"'
+            raise MissingDependencyError(
+                'the spark engine needs pyspark: pip install "dah_outcomes[spark]"',
+                name="pyspark",
             ) from exc
         self.own = session is None and SparkSession.getActiveSession() is None
         self.spark = (

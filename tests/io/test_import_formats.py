@@ -127,7 +127,7 @@ def test_reader_keeps_values_as_text_and_rows_as_lines(tmp_path: Path) -> None:
 def test_missing_optional_reader_names_the_extra(monkeypatch, tmp_path: Path) -> None:
     import builtins
 
-    from dah_outcomes import ArgumentError
+    from dah_outcomes import MissingDependencyError
 
     real = builtins.__import__
 
@@ -138,7 +138,8 @@ def test_missing_optional_reader_names_the_extra(monkeypatch, tmp_path: Path) ->
 
     (tmp_path / "x.sav").write_bytes(b"not really")
     monkeypatch.setattr(builtins, "__import__", fake)
-    with pytest.raises(ArgumentError, match=r'pip install "dah_outcomes\[formats\]"'):
+    # an ImportError of ours (it was an ArgumentError before 0.2.0), keeping the hint
+    with pytest.raises(MissingDependencyError, match=r'pip install "dah_outcomes\[formats\]"'):
         read_table(tmp_path / "x.sav")
 
 
@@ -210,3 +211,18 @@ def test_sas7bdat_round_trip(cohort: Cohort, tmp_path: Path) -> None:
     direct = pd.read_sas(FIXTURES / "patients.sas7bdat", encoding="utf-8")
     assert len(direct) == cohort.n_patients
     assert direct["patient_id"].tolist() == cohort.patients["patient_id"].tolist()
+
+
+def test_a_missing_optional_reader_names_the_extra(tmp_path, monkeypatch) -> None:
+    import sys
+
+    from dah_outcomes.errors import MissingDependencyError
+    from dah_outcomes.io import read_table
+
+    path = tmp_path / "export.xlsx"
+    pd.DataFrame({"patient_id": ["A"]}).to_excel(path, index=False)
+    monkeypatch.setitem(sys.modules, "openpyxl", None)  # as if it were not installed
+    with pytest.raises(MissingDependencyError, match=r'pip install "dah_outcomes\[formats\]"'):
+        read_table(path)
+    with pytest.raises(ImportError):  # and generic callers catch it as the built-in
+        read_table(path)
