@@ -35,7 +35,7 @@ def test_survival_by_arm_equals_km_on_the_death_frame(cohort: Cohort) -> None:
 def test_small_cohort_by_hand(small_tables) -> None:
     result = survival_by_group(Cohort(*small_tables), "arm")
     d = result.to_dict()["groups"]
-    assert d["MP+CYC"]["events"] == 1
+    assert d["MP+CYC"]["n_events"] == 1
     assert d["MP+CYC"]["landmarks"]["30"]["survival"] == 0.0
     assert d["MP+CYC+PLEX"]["landmarks"]["30"]["survival"] == 1.0
 
@@ -63,7 +63,7 @@ def test_cli_survival_json_and_plot(cohort: Cohort, tmp_path: Path, capsys) -> N
     assert main(["survival", str(tmp_path / "c"), "--by", "arm", "--json", "--plot", str(png)]) == 0
     d = json.loads(capsys.readouterr().out)
     first = d["groups"]["MP+CYC+PLEX"]
-    assert set(first) == {"n", "events", "median", "landmarks"}
+    assert set(first) == {"n", "n_events", "median", "landmarks"}
     assert set(first["median"]) == {"estimate", "ci_lower", "ci_upper"}
     assert set(first["landmarks"]) == {"30", "90", "365"}
     assert d["logrank"]["df"] == len(d["groups"]) - 1

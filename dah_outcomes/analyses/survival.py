@@ -83,7 +83,7 @@ class SurvivalByGroup(ResultMixin):
             land = self.landmarks[self.landmarks["group"] == g]
             groups[g] = {
                 "n": int(m["n"]),
-                "events": int(m["events"]),
+                "n_events": int(m["n_events"]),
                 "median": {
                     "estimate": json_safe(m["time"]),
                     "ci_lower": json_safe(m["ci_lower"]),

@@ -419,7 +419,7 @@ def _survival_sections(
                 [
                     r["group"],
                     int(r["n"]),
-                    int(r["events"]),
+                    int(r["n_events"]),
                     "not reached" if pd.isna(r["time"]) else f"{r['time']:.0f}",
                     f"{'–' if pd.isna(r['ci_lower']) else f'{r.ci_lower:.0f}'} to "
                     f"{'not reached' if pd.isna(r['ci_upper']) else f'{r.ci_upper:.0f}'}",

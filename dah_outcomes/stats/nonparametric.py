@@ -448,7 +448,7 @@ class KaplanMeierResult(ResultMixin):
                 {
                     "group": c.group,
                     "n": float(c.n_risk[0]) if len(c.n_risk) else 0.0,
-                    "events": float(c.n_event.sum()),
+                    "n_events": float(c.n_event.sum()),
                     "quantile": p,
                     "time": _findq(x, np.concatenate(([0.0], 1 - c.survival)), p),
                     "ci_lower": _findq(x, np.concatenate(([0.0], 1 - c.lower)), p),
