@@ -326,7 +326,9 @@ def _text(s: pd.Series) -> pd.Series:
 def _merge_events(base: pd.DataFrame, record: str, label: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One row per record: each field from the event that holds it (first row's index)."""
     rid = _text(base[record])
-    keyed = base.assign(__rid=rid.fillna("\x00row" + base.index.astype(str)))
+    # a row without a record id is a record of its own (fillna takes a Series, not an Index)
+    own = pd.Series("\x00row" + base.index.astype(str), index=base.index)
+    keyed = base.assign(__rid=rid.fillna(own))
     first = keyed.groupby("__rid", sort=False).head(1)
     merged = keyed.groupby("__rid", sort=False).first()  # first non-missing value per field
     merged.index = first.index
