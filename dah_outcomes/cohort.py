@@ -85,7 +85,7 @@ class Cohort:
     _patients: pd.DataFrame
     _episodes: pd.DataFrame
     provenance: Mapping[str, Any]
-    design: Design | None
+    design: Design  # settled by _store when the cohort is built: never None afterwards
     allow_extra: bool
     fingerprint: str
 

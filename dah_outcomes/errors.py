@@ -21,8 +21,10 @@ built-in (``ValueError``, ``FileNotFoundError``...)::
             ├── SmallSampleWarning            too few events or subjects for the method
             ├── DroppedRowsWarning            rows left out for missing values (counted on
             │                                 the result as ``n_dropped``)
-            └── ConvergenceWarning            an iterative fit stopped at its iteration
-                                              limit (``converged`` is False on the result)
+            ├── ConvergenceWarning            an iterative fit stopped at its iteration
+            │                                 limit (``converged`` is False on the result)
+            └── ImmortalTimeWarning           ever-treated groups compared while treatment
+                                              starts after time zero, or when is unknown
 
 Warnings are issued through :func:`warn`, which points them at the first caller outside
 this package, so a user sees the line of their own code that asked for the estimate.
@@ -38,6 +40,8 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from types import FrameType
+
     from dah_outcomes.validation import ValidationReport
 
 __all__ = [
@@ -49,6 +53,7 @@ __all__ = [
     "DahOutcomesWarning",
     "DroppedRowsWarning",
     "EstimationError",
+    "ImmortalTimeWarning",
     "MissingDependencyError",
     "ScenarioError",
     "SmallSampleWarning",
@@ -124,13 +129,19 @@ class ConvergenceWarning(DahOutcomesWarning):
     """An iterative fit stopped at its iteration limit before meeting its tolerance."""
 
 
+class ImmortalTimeWarning(DahOutcomesWarning):
+    """Ever-treated patients are compared with never-treated ones while treatment started
+    after time zero (or when it started is unknown): the treated group's survival until its
+    treatment began is credited to the treatment. Use a landmark or time-varying analysis."""
+
+
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 def _stack_level() -> int:
     """The stacklevel of the first frame outside this package (as pandas does), so that the
     warning names the caller's line, whatever depth inside the package issued it."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     level = 1
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
         frame = frame.f_back

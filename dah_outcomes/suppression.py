@@ -74,7 +74,8 @@ def suppress_small_cells(
     out = table.copy()
     for j, c in enumerate(cols):
         col = pd.Series(values[:, j], index=table.index).round().astype("Int64")
-        col[mask[:, j]] = pd.NA
+        # the stubs do not accept NA, the "Int64" dtype's missing value, as a value to set
+        col[mask[:, j]] = pd.NA  # type: ignore[call-overload]
         out[c] = col
     return out
 

@@ -104,11 +104,13 @@ class ValidationReport(ResultMixin):
         p = self.problems
         counts = p.groupby(["table", "rule"], sort=True).size()
         lines = [f"cohort is invalid: {len(p)} problem(s) found"]
-        lines += [f"  {t}.{r}: {n}" for (t, r), n in counts.items()]
+        lines += [f"  {t}.{r}: {n}" for (t, r), n in zip(counts.index, counts, strict=True)]
         lines.append("first problems:")
         for rec in p.head(limit).itertuples(index=False):
-            where = f"{rec.table} row {rec.row}" if rec.row is not None else rec.table
-            who = f" (patient {rec.patient_id})" if rec.patient_id is not None else ""
+            # the fields are str / int / None, but the stubs type them as any scalar (bytes too):
+            # !s prints them exactly as before and tells mypy that str() is meant
+            where = f"{rec.table} row {rec.row!s}" if rec.row is not None else str(rec.table)
+            who = f" (patient {rec.patient_id!s})" if rec.patient_id is not None else ""
             val = "" if rec.value is None else f" value {rec.value!r}"
             lines.append(f"  - {where}{who}, column {rec.column!r}:{val} [{rec.rule}] {rec.hint}")
         if len(p) > limit:
@@ -202,6 +204,7 @@ def _display(values: pd.Series | None) -> np.ndarray | None:
 def _coerce_column(s: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray]:
     """Convert ``s`` to the column's dtype; return it and a mask of unconvertible values."""
     present = s.notna().to_numpy()
+    out: pd.Series  # one name for the converted column, whatever its dtype
     if col.kind in ("string", "category"):
         out = s.astype("string").str.strip()
         return out, np.zeros(len(s), dtype=bool)
@@ -269,13 +272,13 @@ def coerce_table(
             c.add(table, frame, outside, col.name, "not_allowed", values=raw)
         if col.minimum is not None or col.maximum is not None:
             v = typed.astype("Float64")
-            outside = ((v < col.minimum) if col.minimum is not None else False) | (
+            beyond = ((v < col.minimum) if col.minimum is not None else False) | (
                 (v > col.maximum) if col.maximum is not None else False
             )
             c.add(
                 table,
                 frame,
-                pd.Series(outside).fillna(False).to_numpy(dtype=bool),
+                pd.Series(beyond).fillna(False).to_numpy(dtype=bool),
                 col.name,
                 "out_of_range",
                 values=raw,

@@ -124,8 +124,9 @@ def _analysis_frame(
     if "birth_date" in p:
         frame["age_at_onset"] = (out["onset_date"] - p["birth_date"]).dt.days / 365.25
     if "sex" in p:
+        # the stubs do not accept NA, the "boolean" dtype's missing value, as where's other
         frame["female"] = (
-            (p["sex"] == "F").astype("boolean").where(p["sex"].isin(["F", "M"]), pd.NA)
+            (p["sex"] == "F").astype("boolean").where(p["sex"].isin(["F", "M"]), pd.NA)  # type: ignore[call-overload]
         )
     frame["historical_era"] = (out["era"] == eras.labels[0]).astype("boolean")
     for col in index.columns:
@@ -178,7 +179,7 @@ def table_one(
             else pd.Series(True, index=frame.index)
         )
         parts = {g: frame.loc[(labels == g) & applies, col] for g in groups}
-        row = {
+        row: dict[str, str | float] = {
             "variable": col,
             "label": label,
             "kind": kind,

@@ -242,7 +242,7 @@ def _covariates(
 def _terms(data: pd.DataFrame, by: str, used: list[str]) -> pd.DataFrame:
     """Name, variable, level, kind and label of each model term, in the model's order
     (a categorical's levels after its first, as the design matrix codes them)."""
-    rows = []
+    rows: list[tuple[str, str, str | None, str, str]] = []
     for c in (by, *used):
         kind = "group" if c == by else "adjustment"
         if isinstance(data[c].dtype, pd.CategoricalDtype):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 from dah_outcomes.analyses.outcome_rates import rates
 from dah_outcomes.io.cohort_files import save_cohort, write_atomic
 from dah_outcomes.plotting import plot_cited_figures
+from dah_outcomes.plotting._axes import figure_of
 from dah_outcomes.report.page import report, write_report
 from dah_outcomes.reproduce.cited_figures import compare_cited_figures
 from dah_outcomes.reproduce.verdicts import VERDICTS
@@ -59,14 +61,14 @@ def run_demo(
     for key, result in results.items():
         tables[f"rates_{key}" if key == "overall" else f"rates_by_{key}"] = result.to_frame()
     for name, frame in tables.items():
-        write_atomic(out / f"{name}.csv", lambda p, f=frame: f.to_csv(p, index=False))
+        write_atomic(out / f"{name}.csv", functools.partial(frame.to_csv, index=False))
     payload = {key: r.to_dict() for key, r in results.items()}
     payload["cited_figures"] = comparison.to_dict()
     write_atomic(out / "rates.json", lambda p: p.write_text(json.dumps(payload, indent=2)))
-    ax = plot_cited_figures(comparison)
+    fig = figure_of(plot_cited_figures(comparison))
     for ext in ("png", "svg"):
         write_atomic(
-            out / f"cited_figures.{ext}", lambda p, e=ext: ax.figure.savefig(p, format=e, dpi=150)
+            out / f"cited_figures.{ext}", functools.partial(fig.savefig, format=ext, dpi=150)
         )
     write_report(
         report(cohort, title=f"DAH in SLE: synthetic cohort '{scenario}' (seed {seed})"),

@@ -13,12 +13,12 @@ __all__ = ["register"]
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    from dah_outcomes.io.importer import read_cohort, write_import
+    from dah_outcomes.io.importer import Mode, read_cohort, write_import
 
     if args.min_cell is not None and args.min_cell < 1:
         raise ArgumentError(f"--min-cell must be a positive integer, got {args.min_cell}")
     source = args.source[0] if len(args.source) == 1 else args.source
-    mode = "quarantine" if args.quarantine else "strict"
+    mode: Mode = "quarantine" if args.quarantine else "strict"
     try:
         result = read_cohort(
             source,

@@ -211,7 +211,8 @@ def patient_outcomes(
         followed = (p["followup_end"] - out["onset_date"]).dt.days
         died = (days_to_death <= death_within_days).fillna(False)
         known = died | (followed >= death_within_days)
-        out["died"] = pd.Series(died, dtype="boolean").where(known, pd.NA)
+        # the stubs do not accept NA, the "boolean" dtype's missing value, as where's other
+        out["died"] = pd.Series(died, dtype="boolean").where(known, pd.NA)  # type: ignore[call-overload]
     return out.reset_index()
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -44,7 +45,7 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
+def write_atomic(path: str | Path, write: Callable[[Path], object]) -> Path:
     """Write a file so that readers see either the old file or the complete new one.
 
     ``write`` receives a temporary path in the same folder; it is renamed over ``path`` only
@@ -121,7 +122,7 @@ def save_cohort(
     for name in ("patients", "episodes"):
         frame = getattr(cohort, name)
         paths[name] = write_atomic(
-            out / f"{name}.{format}", lambda p, f=frame: _write_table(f, p, format)
+            out / f"{name}.{format}", functools.partial(_write_table, frame, fmt=format)
         )
     meta = {
         "package": "dah_outcomes",

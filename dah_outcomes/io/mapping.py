@@ -28,6 +28,7 @@ that the validator reports it with the source row, the value and a hint. Nothing
 
 from __future__ import annotations
 
+import functools
 import json
 import tomllib
 from collections.abc import Callable, Mapping
@@ -355,7 +356,9 @@ def apply_mapping(
         if rule.offset_from:
             pending.append((col, rule, raw))  # needs its base date translated first
             continue
-        out[col.name] = _by_uniques(raw, lambda r, c=col, u=rule: _translate(r, c, u, mapping))
+        out[col.name] = _by_uniques(
+            raw, functools.partial(_translate, col=col, rule=rule, mapping=mapping)
+        )
     for col, rule, raw in pending:
         base = out.get(rule.offset_from)
         if base is None and rule.offset_from in CONTRACT:
@@ -517,8 +520,8 @@ def _offset(
 ) -> pd.Series:
     """Dates given as a number of units after another contract date."""
     s = strip_text(raw)
-    if rule.decimal or mapping.decimal:
-        d = rule.decimal or mapping.decimal
+    d = rule.decimal or mapping.decimal
+    if d:
         s = s.map(lambda v: v.replace(d, ".") if isinstance(v, str) else v)
     if base is None:
         return s  # the base column is absent: the raw numbers fail as dates, with their rows

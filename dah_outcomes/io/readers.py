@@ -17,11 +17,11 @@ from __future__ import annotations
 import codecs
 import csv
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -29,6 +29,9 @@ import pandas as pd
 from dah_outcomes.errors import ArgumentError, CohortFileError, MissingDependencyError
 from dah_outcomes.io._csv import arrow_csv_options, detect_delimiter
 from dah_outcomes.io.cohort_files import sha256_file
+
+if TYPE_CHECKING:
+    from pyreadstat.pyclasses import metadata_container
 
 __all__ = ["FORMATS", "RawTable", "read_table"]
 
@@ -376,12 +379,14 @@ def _read_excel(path: Path, digest: str, sheet: str | int | None) -> RawTable:
 def _read_stat(path: Path, digest: str, fmt: str, encoding: str | None) -> RawTable:
     import pyreadstat
 
-    reader = {
+    # overloaded on output_format; with its default each returns (DataFrame, metadata)
+    readers: dict[str, Callable[..., tuple[pd.DataFrame, metadata_container]]] = {
         "sas7bdat": pyreadstat.read_sas7bdat,
         "xpt": pyreadstat.read_xport,
         "spss": pyreadstat.read_sav,
         "stata": pyreadstat.read_dta,
-    }[fmt]
+    }
+    reader = readers[fmt]
     kwargs = {"encoding": encoding} if encoding else {}
     frame, meta = reader(str(path), **kwargs)
     labels = {

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -67,7 +67,8 @@ def problem_frame(records: list[dict[str, Any]] | list[pd.DataFrame]) -> pd.Data
     if records and isinstance(records[0], pd.DataFrame):
         out = pd.concat(records, ignore_index=True)
     elif records:
-        out = pd.DataFrame.from_records(records)
+        # the list is of one kind (see the annotation), and its first item is no frame
+        out = pd.DataFrame.from_records(cast("list[dict[str, Any]]", records))
     else:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in PROBLEM_COLUMNS})
     for c in PROBLEM_COLUMNS:
@@ -271,7 +272,7 @@ class Ledger:
         """Reject the rows named by ``problems`` and every row of their groups."""
         uids = np.concatenate(
             [
-                self.uids(f, sub["row"].to_numpy(dtype=np.int64))
+                self.uids(str(f), sub["row"].to_numpy(dtype=np.int64))  # labels are str
                 for f, sub in problems.groupby("file", sort=False)
             ]
         )

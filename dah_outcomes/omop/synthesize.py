@@ -11,7 +11,7 @@ clinical rows are written.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,7 +127,7 @@ def _table_rows(
     noise: OmopNoise,
     first_noise_id: int,
     rng: np.random.Generator,
-) -> dict[str, dict[str, object]]:
+) -> dict[str, Mapping[str, np.ndarray | None]]:
     pid = person_ids(p["patient_id"])
     dx, end = _day(p["sle_diagnosis_date"]), _day(p["followup_end"])
     birth = p["birth_date"].dt
@@ -278,8 +278,8 @@ def _table_rows(
     }
 
 
-def _arrow(table: str, cols: dict[str, object], id_start: int) -> pa.Table:
-    n = len(next(iter(v for v in cols.values() if v is not None)))  # type: ignore[arg-type]
+def _arrow(table: str, cols: Mapping[str, np.ndarray | None], id_start: int) -> pa.Table:
+    n = len(next(iter(v for v in cols.values() if v is not None)))
     arrays, names = [], []
     key = {
         "visit_occurrence": "visit_occurrence_id",
@@ -296,7 +296,7 @@ def _arrow(table: str, cols: dict[str, object], id_start: int) -> pa.Table:
         if values is None:
             arrays.append(pa.array(np.full(n, 32817, dtype=np.int64)))  # "EHR" type concept
         elif name.endswith("_date"):
-            arrays.append(_date(values))  # type: ignore[arg-type]
+            arrays.append(_date(values))
         else:
             arrays.append(pa.array(np.asarray(values, dtype=np.int64)))
     return pa.table(arrays, names=names)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-__all__ = ["PALETTE", "new_axes", "to_svg"]
+__all__ = ["PALETTE", "figure_of", "new_axes", "to_svg"]
 
 #: One colour per group, in group order, shared by every figure of a cohort.
 PALETTE = ("#1f4e79", "#c55a11", "#548235", "#7030a0", "#bf9000", "#2e75b6", "#7f7f7f")
@@ -28,6 +28,25 @@ def new_axes(width: float = 7.0, height: float = 4.5) -> Axes:
     return fig.add_subplot()
 
 
+def figure_of(ax: Axes) -> Figure:
+    """The Figure an Axes is drawn on (the figures here are Figures, never SubFigures).
+
+    Parameters
+    ----------
+    ax : Axes
+        Any Axes of the figure.
+
+    Returns
+    -------
+    Figure
+        ``ax.figure``.
+    """
+    fig = ax.figure
+    if not isinstance(fig, Figure):
+        raise TypeError("the Axes is on a SubFigure, which cannot be saved on its own")
+    return fig
+
+
 def to_svg(ax: Axes) -> str:
     """The Axes' figure as an inline ``<svg>`` element (no XML prolog, no external refs).
 
@@ -44,6 +63,6 @@ def to_svg(ax: Axes) -> str:
     import io
 
     buf = io.StringIO()
-    ax.figure.savefig(buf, format="svg", metadata={"Date": None})
+    figure_of(ax).savefig(buf, format="svg", metadata={"Date": None})
     text = buf.getvalue()
     return text[text.index("<svg") :]

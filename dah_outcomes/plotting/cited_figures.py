@@ -81,15 +81,16 @@ def plot_cited_figures(result: ReproductionResult, ax: Axes | None = None) -> Ax
                     color="#c55a11",
                     lw=6,
                     alpha=0.5,
-                    label=label,
+                    label=label,  # type: ignore[arg-type]  # matplotlib takes None: no label
                 )
             else:
                 # a bound points the way it holds; a point is a diamond
                 marker = {"lower_bound": ">", "upper_bound": "<"}.get(pv.kind, "D")
                 ax.plot(float(pv.value), i, marker, color="#c55a11", ms=6, label=label)
         # the whole-cohort population goes without saying; a subgroup is named
+        # claim and population are str columns (the stubs type a row's fields as any scalar)
         labels = [
-            r.claim if r.population.startswith("all ") else f"{r.claim} ({r.population})"
+            str(r.claim) if str(r.population).startswith("all ") else f"{r.claim} ({r.population})"
             for r in t.itertuples()
         ]
         ax.set_yticks(list(y), labels)

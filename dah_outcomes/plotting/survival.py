@@ -107,10 +107,10 @@ def plot_km(
             if show_censored:
                 entries.append(("censored", [float(c.n_censor[c.time <= t].sum()) for t in ticks]))
             for name, values in entries:
-                y = n_lines - 1 - line
-                labels.append((y, f"{c.group} ({name})" if rows > 1 else c.group, color))
+                row = n_lines - 1 - line
+                labels.append((row, f"{c.group} ({name})" if rows > 1 else c.group, color))
                 for t, v in zip(ticks, values, strict=True):
-                    table.text(t, y, f"{v:.0f}", ha="center", va="center", color=color)
+                    table.text(t, row, f"{v:.0f}", ha="center", va="center", color=color)
                 line += 1
         # group names as tick labels, so the layout makes room for them
         table.set_yticks([y for y, _, _ in labels], [name for _, name, _ in labels])

@@ -63,8 +63,8 @@ def _flow_section(cohort: Cohort, flow: pd.DataFrame | None, min_cell: int | Non
     s = _Section("flow", "Participant flow")
     if flow is not None and {"step", "n"} <= set(flow.columns):
         rows = [
-            [str(r.step).strip(), r.n if pd.notna(r.n) else f"suppressed (<{min_cell})"]
-            for r in flow.itertuples()
+            [str(step).strip(), n if pd.notna(n) else f"suppressed (<{min_cell})"]
+            for step, n in zip(flow["step"], flow["n"], strict=True)
         ]
         s.tables.append(_Table("Import accounting (STROBE item 13)", ["step", "n"], rows))
     steps = [
@@ -106,7 +106,7 @@ def _table_one_section(
         for g in ["overall", *groups]:
             frame[g] = [
                 c
-                if not (k == "flag" and _count(c) is not None and 0 < _count(c) < min_cell)
+                if not (k == "flag" and (count := _count(c)) is not None and 0 < count < min_cell)
                 else SUPPRESSED.format(n=min_cell)
                 for c, k in zip(frame[g], frame["kind"], strict=True)
             ]
@@ -168,24 +168,27 @@ def _outcomes_section(
         # complementary across the groups of one endpoint (the overall row is their total).
         for _, part in frame.groupby("endpoint", sort=False):
             groups = part[part["group"] != "overall"]
-            rows = groups if len(groups) >= 2 else part
+            cells = groups if len(groups) >= 2 else part
             masked = suppress_small_cells(
-                rows, ["events", "non_events"], min_cell, total_column="total"
+                cells, ["events", "non_events"], min_cell, total_column="total"
             )
             hidden = masked["events"].isna() | masked["non_events"].isna()
-            frame.loc[rows.index[hidden.to_numpy()], "events_shown"] = pd.NA
+            frame.loc[cells.index[hidden.to_numpy()], "events_shown"] = pd.NA
     level = f"{conf_level:.0%}"
-    rows = []
-    for r in frame.itertuples():
-        suppressed = pd.isna(r.events_shown)
+    rows: list[list[Any]] = []
+    # records, not itertuples: the stubs type a tuple's fields as any scalar, records as Any
+    for rec in frame.to_dict("records"):
+        suppressed = pd.isna(rec["events_shown"])
         rows.append(
             [
-                r.endpoint.replace("_", " "),
-                r.group,
-                SUPPRESSED.format(n=min_cell) if suppressed else f"{int(r.events)}",
-                int(r.total),
-                "suppressed" if suppressed else _fmt_pct(r.estimate),
-                "suppressed" if suppressed else f"{_fmt_pct(r.ci_lower)} to {_fmt_pct(r.ci_upper)}",
+                rec["endpoint"].replace("_", " "),
+                rec["group"],
+                SUPPRESSED.format(n=min_cell) if suppressed else f"{int(rec['events'])}",
+                int(rec["total"]),
+                "suppressed" if suppressed else _fmt_pct(rec["estimate"]),
+                "suppressed"
+                if suppressed
+                else f"{_fmt_pct(rec['ci_lower'])} to {_fmt_pct(rec['ci_upper'])}",
             ]
         )
     s = _Section("outcomes", f"Outcomes by {by}")
@@ -476,7 +479,10 @@ def _recurrence_figure(
             f"Cumulative incidence of a first recurrence by {by}, death before recurrence as a "
             "competing event (Aalen-Johansen).",
             "Cumulative incidence of recurrence by group: "
-            + "; ".join(f"{r.group} {r.cif:.0%} at {int(r.time)} days" for r in at.itertuples()),
+            + "; ".join(
+                f"{g} {c:.0%} at {int(t)} days"
+                for g, c, t in zip(at["group"], at["cif"], at["time"], strict=True)
+            ),
         )
     )
     if rec.gray is not None:

@@ -104,10 +104,10 @@ def audit_claims(
             )
             continue
         m = meta_proportions(
-            studies["events"].astype(int),
-            studies["total"].astype(int),
+            studies["events"].astype(int).tolist(),
+            studies["total"].astype(int).tolist(),
             method="REML",
-            labels=studies["study_id"],
+            labels=studies["study_id"].tolist(),
         )
         pv = claim.printed
         low = pv.as_fraction(pv.value)

@@ -209,7 +209,7 @@ def reproduce(
     """
     if not claims:
         raise ArgumentError("no claims given")
-    rows = []
+    rows: list[dict[str, object]] = []
     for claim in claims:
         # incidence is counted among SLE patients; every other statistic among DAH patients
         everyone = (

@@ -360,6 +360,7 @@ def gray_test(
         max_event_code=max(k, cause),
         what="gray_test",
     )
+    assert s.group is not None  # group is a required column name: read_survival_columns read it
     labels = sorted(pd.unique(s.group), key=str)
     ng = len(labels)
     if ng < 2:

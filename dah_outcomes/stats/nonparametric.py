@@ -692,9 +692,9 @@ def tables_from_counts(
             m = in_s & (codes == g)
             uniq, inv = np.unique(nums[time][m], return_inverse=True)
             d = np.bincount(inv, weights=nums[events][m], minlength=len(uniq))
-            c = np.bincount(inv, weights=nums[censored][m], minlength=len(uniq))
-            keep = (d + c) > 0
-            per_group.append(_table(uniq[keep], d[keep], c[keep]))
+            cens = np.bincount(inv, weights=nums[censored][m], minlength=len(uniq))
+            keep = (d + cens) > 0
+            per_group.append(_table(uniq[keep], d[keep], cens[keep]))
         out.append(per_group)
     return labels, out
 

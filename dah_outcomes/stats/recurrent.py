@@ -85,6 +85,7 @@ def mean_cumulative_function(
         group=group,
         what="mean_cumulative_function",
     )
+    assert s.id is not None  # id is a required column name: read_survival_columns read it
     z = float(stats.norm.ppf(0.5 + conf_level / 2))
     labels = s.group if s.group is not None else np.full(len(s.time), "all", dtype=object)
     parts = []

@@ -169,6 +169,7 @@ def _risk_sums(
 
 def _loglik_score_info(s: _Sorted, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     s0, s1, s2 = _risk_sums(s, beta, 2)
+    assert s2 is not None  # order 2 computes S2
     xbar = s1 / s0[:, None]
     fail = s.kind == 1
     loglik = float((s.x[fail] @ beta).sum() - (s.d * np.log(s0)).sum())

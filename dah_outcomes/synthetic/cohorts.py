@@ -84,6 +84,7 @@ def generate_cohort(
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     if isinstance(n_sle, bool) or not isinstance(n_sle, int | np.integer) or n_sle < 1:
         raise ArgumentError(f"n_sle must be a positive whole number, got {n_sle!r}")
+    seed_label: str | int
     if isinstance(seed, np.random.Generator):
         rng, seed_label = seed, "generator"
     elif isinstance(seed, int | np.integer) and not isinstance(seed, bool) and seed >= 0:

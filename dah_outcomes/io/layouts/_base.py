@@ -6,7 +6,7 @@ import), so that the importer can call the layouts without a layout ever importi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,7 +114,7 @@ def mapping_problems(missing: Sequence[str], table: str, file: str) -> list[dict
     ]
 
 
-def guess_layout(columns: Sequence[Any], dictionary: Any = None) -> str:
+def guess_layout(columns: Iterable[Any], dictionary: Any = None) -> str:
     """The layout a table with these column names is in, when the mapping does not say.
 
     Parameters

@@ -64,7 +64,8 @@ def parse_choices(text: object) -> dict[str, str]:
     dict
         Code -> label, in the dictionary's order (empty for a missing cell).
     """
-    if text is None or (not isinstance(text, str) and pd.isna(text)):
+    # pd.isna takes any object (a scalar here, not a str); the stubs only list known types
+    if text is None or (not isinstance(text, str) and pd.isna(text)):  # type: ignore[call-overload]
         return {}
     out: dict[str, str] = {}
     for part in str(text).split("|"):
@@ -175,7 +176,7 @@ def _decode(frame: pd.DataFrame, dd: pd.DataFrame) -> pd.DataFrame:
         if rec.field_type in ("radio", "dropdown"):
             codes = parse_choices(rec.choices)
         elif rec.field_type in _FIXED:
-            codes = _FIXED[rec.field_type]
+            codes = _FIXED[str(rec.field_type)]  # a key of _FIXED: a str already
         else:
             continue
         col = out[rec.field_name].astype(object)
