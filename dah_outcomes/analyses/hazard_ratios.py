@@ -9,40 +9,30 @@ report can never claim an adjustment the model did not make.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from dah_outcomes.analyses.adjustment import (
+    COVARIATES,
+    DEFAULT_ADJUSTMENT,
+    adjustment_covariates,
+    check_adjustment,
+    complete_cases,
+)
 from dah_outcomes.cohort import Cohort
 from dah_outcomes.endpoints.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition
 from dah_outcomes.endpoints.frames import INDEX_COVARIATES, death_frame
 from dah_outcomes.endpoints.grouping import GROUPINGS, attach_group, check_by
-from dah_outcomes.errors import ArgumentError, DroppedRowsWarning, EstimationError, warn
+from dah_outcomes.errors import EstimationError
 from dah_outcomes.results import ResultMixin, json_safe
+from dah_outcomes.stats._checks import check_conf_level
 from dah_outcomes.stats.cox import CoxResult, cox_regression
 
 __all__ = ["COVARIATES", "DEFAULT_ADJUSTMENT", "HazardRatios", "hazard_ratios"]
 
-#: Every covariate an adjustment set may name: the index-episode flags and the groupings of
-#: :data:`~dah_outcomes.endpoints.GROUPINGS` (dummy-coded against their first group).
-COVARIATES: Mapping[str, str] = MappingProxyType(
-    {**INDEX_COVARIATES, **{name: g.label for name, g in GROUPINGS.items()}}
-)
-
-#: The adjustment set of the hazard ratios of death (the report's, unless told otherwise):
-#: the markers of severity that drive both the choice of treatment and death, and the era,
-#: in which treatment and survival both changed.
-DEFAULT_ADJUSTMENT: tuple[str, ...] = ("severe", "infection", "mechanical_ventilation", "era")
-
-# Why a covariate asked for is not in the model (the values of HazardRatios.not_adjusted).
-_IS_GROUPING = "it is the grouping compared"
-_ABSENT = "not recorded in this cohort"
-_ALL_MISSING = "no value recorded"
-_CONSTANT = "the same value for every patient"
 
 # A coefficient this large, or a standard error this wide, means the likelihood has no finite
 # maximum (the same criterion as the Cox fit's SmallSampleWarning).
@@ -173,72 +163,6 @@ def _join(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _check_adjustment(adjust_for: Sequence[str]) -> tuple[str, ...]:
-    if isinstance(adjust_for, str) or not isinstance(adjust_for, Sequence):
-        raise ArgumentError(
-            "adjust_for must be a sequence of covariate names (e.g. ('severe', 'era')), got "
-            f"{adjust_for!r}"
-        )
-    unknown = [c for c in adjust_for if c not in COVARIATES]
-    if unknown:
-        raise ArgumentError(f"adjust_for may name {list(COVARIATES)}; unknown: {unknown}")
-    return tuple(dict.fromkeys(adjust_for))
-
-
-def _check_level(conf_level: object) -> float:
-    if (
-        isinstance(conf_level, bool)
-        or not isinstance(conf_level, int | float)
-        or not 0 < conf_level < 1
-    ):
-        raise ArgumentError(f"conf_level must be in (0, 1), got {conf_level!r}")
-    return float(conf_level)
-
-
-def _covariates(
-    frame: pd.DataFrame,
-    cohort: Cohort,
-    by: str,
-    asked: tuple[str, ...],
-    arms: ArmDefinition,
-    eras: EraDefinition,
-) -> tuple[pd.DataFrame, list[str], dict[str, str]]:
-    """The frame with each usable covariate coded for the model, the usable ones, and why
-    each other one is left out."""
-    used: list[str] = []
-    left_out: dict[str, str] = {}
-    for c in asked:
-        if c == by:
-            left_out[c] = _IS_GROUPING
-            continue
-        if c in GROUPINGS:
-            column = GROUPINGS[c].patients_column
-            if column is not None and column not in cohort.patients.columns:
-                left_out[c] = _ABSENT
-                continue
-            frame = attach_group(frame, cohort, c, arms=arms, eras=eras)
-            # a grouping's "Unknown" is a level of its own, not a missing value
-            values = frame[c]
-        elif c not in frame.columns:
-            left_out[c] = _ABSENT
-            continue
-        else:
-            # a validated flag: boolean, or object holding True/False/NA where some are missing
-            values = pd.Series(
-                frame[c].astype("boolean").astype("Float64").to_numpy(float, na_value=np.nan),
-                index=frame.index,
-            )
-            frame = frame.assign(**{c: values})
-        known = values.dropna()
-        if known.empty:
-            left_out[c] = _ALL_MISSING
-        elif known.nunique() < 2:
-            left_out[c] = _CONSTANT
-        else:
-            used.append(c)
-    return frame, used, left_out
-
-
 def _terms(data: pd.DataFrame, by: str, used: list[str]) -> pd.DataFrame:
     """Name, variable, level, kind and label of each model term, in the model's order
     (a categorical's levels after its first, as the design matrix codes them)."""
@@ -309,23 +233,13 @@ def hazard_ratios(
     adjustment removes only the confounding its covariates capture.
     """
     check_by(by)
-    asked = _check_adjustment(adjust_for)
-    conf_level = _check_level(conf_level)
+    asked = check_adjustment(adjust_for)
+    conf_level = check_conf_level(conf_level)
     frame = attach_group(
         death_frame(cohort, arms=arms, eras=eras), cohort, by, arms=arms, eras=eras
     )
-    frame, used, left_out = _covariates(frame, cohort, by, asked, arms, eras)
-    columns = ["time", "event", by, *used]
-    complete = frame[columns].notna().all(axis=1).to_numpy()
-    n_dropped = int((~complete).sum())
-    if n_dropped:
-        warn(
-            f"hazard_ratios: {n_dropped} of {len(frame)} patients left out for a missing value "
-            f"in one of {used} (counted in n_dropped); fill the values, or leave the covariate "
-            "out of adjust_for",
-            DroppedRowsWarning,
-        )
-    data = frame.loc[complete, columns]
+    frame, used, left_out = adjustment_covariates(frame, cohort, asked, by=by, arms=arms, eras=eras)
+    data, n_dropped = complete_cases(frame, ["time", "event", by], used, what="hazard_ratios")
     # a group (or a level of a grouping covariate) may have lost all its patients: only the
     # levels present become terms, or the model would hold an all-zero column
     data = data.assign(

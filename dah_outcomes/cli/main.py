@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
+from typing import TextIO
 
 from dah_outcomes.cli import (
     analysis_commands,
@@ -17,7 +19,7 @@ from dah_outcomes.cli import (
     omop_commands,
     reproduce_commands,
 )
-from dah_outcomes.errors import DahOutcomesError
+from dah_outcomes.errors import DahOutcomesError, DahOutcomesWarning
 
 __all__ = ["main"]
 
@@ -43,12 +45,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """Our warnings as one plain line on stderr (no file name or line: the user ran a command,
+    not a script); others as Python shows them."""
+    if issubclass(category, DahOutcomesWarning):
+        print(f"warning: {message}", file=sys.stderr)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit code."""
+    """Run the command line; return the exit code.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments (``sys.argv[1:]`` when None).
+
+    Returns
+    -------
+    int
+        0 on success, 1 for an error of ours (printed on stderr), 130 when interrupted.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args))
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return int(args.func(args))
     except DahOutcomesError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
