@@ -6,7 +6,7 @@ OUT    ?= output
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 LINTED := dah_outcomes tests benchmarks tools
 
-.PHONY: venv demo test lint bench lab clean browser sas7bdat-fixture
+.PHONY: venv demo test lint bench lab clean browser r sas7bdat-fixture
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,7 +37,16 @@ lint: venv
 	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/mypy
 
-bench: venv
+## r: Debian's R and its survival package, the reference the Cox benchmarks time and compare
+## against (CRAN is not needed; skipped where it cannot install)
+r:
+	@{ command -v Rscript >/dev/null 2>&1 && Rscript -e 'library(survival)' >/dev/null 2>&1; } || \
+	  { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && \
+	    (apt-get update -qq && apt-get install -y -qq r-base-core r-cran-survival >/dev/null) \
+	    || echo "R not installed: the benchmarks will leave R out"; }
+
+## bench: every benchmark in benchmarks/ (R beside us where it is installed)
+bench: venv r
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python benchmarks/run_all.py
 

@@ -67,6 +67,15 @@ class SortedRows:
     ev_pos: np.ndarray  # positions of the event rows, grouped by event time (ascending)
     ev_starts: np.ndarray  # start of each event time's group within ev_pos
     iu: tuple[np.ndarray, np.ndarray]
+    p: int
+    ev_wx: np.ndarray  # sum of w x over the events (constant across steps)
+    ev_w: np.ndarray  # case weights of the event rows, in ev_pos order
+    slot_t: np.ndarray  # per death slot: its event time index
+    frac: np.ndarray  # per death slot: Efron's k/d
+    wv: np.ndarray  # per death slot: mean case weight of its time's deaths
+    tied_pos: np.ndarray  # event rows at tied event times (d > 1), grouped by time
+    tied_starts: np.ndarray  # start of each tied time's group within tied_pos
+    tied_t: np.ndarray  # index of each tied time
 
 
 @dataclass
@@ -102,7 +111,35 @@ def prepare_stratum(x, stop, entry, event, w) -> Stratum:
         ev_sorted = np.flatnonzero(event[desc] == 1)[::-1]  # ascending time
         ev_t = np.searchsorted(times, ts[ev_sorted])
         starts = np.flatnonzero(np.concatenate(([True], ev_t[1:] != ev_t[:-1])))
-        fast = SortedRows(np.ascontiguousarray(packed), xs, w[desc], last, ev_sorted, starts, iu)
+        ws = w[desc]
+        slot_t, frac = _slots(d, "efron")
+        wbar = np.add.reduceat(ws[ev_sorted], starts) / d
+        tied = np.flatnonzero(d > 1)
+        keep = (d > 1)[ev_t]
+        tied_pos = ev_sorted[keep]
+        tied_starts = (
+            np.flatnonzero(np.concatenate(([True], ev_t[keep][1:] != ev_t[keep][:-1])))
+            if len(tied_pos)
+            else np.zeros(0, dtype=np.intp)
+        )
+        fast = SortedRows(
+            np.ascontiguousarray(packed),
+            np.ascontiguousarray(xs),
+            ws,
+            last,
+            ev_sorted,
+            starts,
+            iu,
+            x.shape[1],
+            ws[ev_sorted] @ xs[ev_sorted],
+            ws[ev_sorted],
+            slot_t,
+            frac,
+            wbar[slot_t],
+            tied_pos,
+            tied_starts,
+            tied,
+        )
     return Stratum(
         x,
         stop,
@@ -128,8 +165,13 @@ def _slots(d: np.ndarray, ties: str) -> tuple[np.ndarray, np.ndarray]:
     return slot_t, frac
 
 
-def _loglik_score_info_sorted(st: Stratum, beta: np.ndarray, ties: str):
-    """Log partial likelihood, score and information from the packed sorted rows."""
+_FOLD_SLOTS = 10_000
+
+
+def _loglik_score_info_slots(st: Stratum, beta: np.ndarray, ties: str):
+    """The per-slot form of :func:`_loglik_score_info_sorted`, kept for small data (up to
+    ``_FOLD_SLOTS`` deaths), where its ``(K, slots)`` arrays are cheap and its rounding is the
+    one the fits have always had (the Firth fit's BFGS is sensitive to the last bit)."""
     f = st.fast
     assert f is not None
     p = len(beta)
@@ -151,6 +193,60 @@ def _loglik_score_info_sorted(st: Stratum, beta: np.ndarray, ties: str):
     score = ev_w @ ev_x - xbar @ wv
     second = (at_risk[1 + p :, slot_t] - frac * died[1 + p :, slot_t]) @ (wv / denom)
     packed_info = second - ((xbar[f.iu[0]] * xbar[f.iu[1]]) @ wv)
+    info = np.zeros((p, p))
+    info[f.iu] = packed_info
+    info[(f.iu[1], f.iu[0])] = packed_info
+    return loglik, score, info
+
+
+def _loglik_score_info_sorted(st: Stratum, beta: np.ndarray, ties: str):
+    """Log partial likelihood, score and information from the packed sorted rows.
+
+    Efron's slots are folded into per-time scalars: with ``A`` the risk-set sums and ``D``
+    the sums over the deaths at a time, each slot's terms are ``A - f D`` over its
+    denominator, so the sums over slots are ``A c0 - D c1`` (and a quadratic form for the
+    means kept per slot, ``p`` rows) with ``c`` 1-D sums over the slots: no ``(K, slots)``
+    array. ``D``
+    is only formed at tied event times, the only ones with ``f > 0``.
+    """
+    f = st.fast
+    assert f is not None
+    if len(f.slot_t) <= _FOLD_SLOTS:
+        return _loglik_score_info_slots(st, beta, ties)
+    eta = f.x @ beta
+    r = f.w * np.exp(eta)
+    m_rows = f.packed * r  # (K, n)
+    np.cumsum(m_rows, axis=1, out=m_rows)
+    at_risk = m_rows[:, f.last_at_risk]  # (K, m) sums over exit >= t
+    m = at_risk.shape[1]
+    efron = ties == "efron" and len(f.tied_pos)
+    slot_t, frac = f.slot_t, f.frac
+    if efron:
+        died = np.zeros_like(at_risk)
+        died[:, f.tied_t] = np.add.reduceat(
+            f.packed[:, f.tied_pos] * r[f.tied_pos], f.tied_starts, axis=1
+        )
+        denom = at_risk[0, slot_t] - frac * died[0, slot_t]
+    else:
+        denom = at_risk[0, slot_t]
+    wv = f.wv
+    inv = wv / denom
+    loglik = float(np.dot(f.ev_w, eta[f.ev_pos]) - np.dot(wv, np.log(denom)))
+    c0 = np.bincount(slot_t, weights=inv, minlength=m)
+    a1 = at_risk[1 : 1 + f.p]
+    iu0, iu1 = f.iu
+    second = at_risk[1 + f.p :] @ c0
+    if efron:
+        c1 = np.bincount(slot_t, weights=inv * frac, minlength=m)
+        second -= died[1 + f.p :] @ c1
+        xbar = (a1[:, slot_t] - frac * died[1 : 1 + f.p, slot_t]) / denom
+    else:
+        xbar = a1[:, slot_t] / denom
+    s1 = xbar @ wv
+    xx = (xbar[iu0] * xbar[iu1]) @ wv
+    score = f.ev_wx - s1
+    packed_info = second - xx
+    p = f.p
     info = np.zeros((p, p))
     info[f.iu] = packed_info
     info[(f.iu[1], f.iu[0])] = packed_info
