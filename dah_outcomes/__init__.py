@@ -13,6 +13,7 @@ from dah_outcomes.analyses.survival import (
     recurrence_by_group,
     survival_by_group,
 )
+from dah_outcomes.analyses.treatment_effects import TreatmentEffect, treatment_effect
 from dah_outcomes.cohort import Cohort
 from dah_outcomes.endpoints.arms import (
     DEFAULT_ARMS,
@@ -40,6 +41,7 @@ from dah_outcomes.errors import (
     DahOutcomesWarning,
     DroppedRowsWarning,
     EstimationError,
+    ImmortalTimeWarning,
     MissingDependencyError,
     ScenarioError,
     SmallSampleWarning,
@@ -123,6 +125,7 @@ __all__ = [
     "GrayTestResult",
     "Grouping",
     "HazardRatios",
+    "ImmortalTimeWarning",
     "ImportMapping",
     "ImportResult",
     "KaplanMeierResult",
@@ -141,6 +144,7 @@ __all__ = [
     "ScenarioError",
     "SmallSampleWarning",
     "SurvivalByGroup",
+    "TreatmentEffect",
     "ValidationError",
     "ValidationReport",
     "__version__",
@@ -191,6 +195,7 @@ __all__ = [
     "show_versions",
     "suppress_small_cells",
     "survival_by_group",
+    "treatment_effect",
     "validate_tables",
     "write_import",
 ]

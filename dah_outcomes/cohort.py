@@ -1,4 +1,4 @@
-"""The validated cohort: two tables, their provenance and a fingerprint. No statistics here."""
+"""The validated cohort: its tables, their provenance and a fingerprint. No statistics here."""
 
 from __future__ import annotations
 
@@ -13,21 +13,44 @@ import numpy as np
 import pandas as pd
 
 from dah_outcomes.errors import ArgumentError, ValidationError
-from dah_outcomes.validation import is_member, validate_tables
+from dah_outcomes.validation import empty_table, is_member, validate_tables
 
 __all__ = ["Cohort", "cohort_fingerprint"]
 
 Design = Literal["population", "case_series"]
 
 
-def cohort_fingerprint(patients: pd.DataFrame, episodes: pd.DataFrame) -> str:
-    """A sha256 fingerprint of the two tables' content, names and dtypes.
+#: Canonical row order of the treatments table, as a :class:`Cohort` stores it.
+_TREATMENT_ORDER = ["patient_id", "episode_number", "start_date", "treatment"]
+
+
+def cohort_fingerprint(
+    patients: pd.DataFrame, episodes: pd.DataFrame, treatments: pd.DataFrame | None = None
+) -> str:
+    """A sha256 fingerprint of the tables' content, names and dtypes.
 
     Rows are expected in canonical order (as a :class:`Cohort` stores them), so the same data
-    always gives the same fingerprint whatever order it arrived in.
+    always gives the same fingerprint whatever order it arrived in. The treatments table
+    counts only when it has rows: a cohort without treatment courses keeps the fingerprint it
+    had before the table existed (the committed example data record theirs).
+
+    Parameters
+    ----------
+    patients, episodes : DataFrame
+        The typed tables in canonical order.
+    treatments : DataFrame, optional
+        The typed treatment courses in canonical order; ignored when empty or None.
+
+    Returns
+    -------
+    str
+        The hex digest.
     """
     h = hashlib.sha256()
-    for name, frame in (("patients", patients), ("episodes", episodes)):
+    tables = [("patients", patients), ("episodes", episodes)]
+    if treatments is not None and len(treatments):
+        tables.append(("treatments", treatments))
+    for name, frame in tables:
         h.update(f"{name}:{len(frame)}".encode())
         for col in frame.columns:
             h.update(f"|{col}:{frame[col].dtype}".encode())
@@ -60,12 +83,17 @@ class Cohort:
         never had DAH is a population, otherwise a case series.
     allow_extra : bool, default False
         Keep columns outside the contract instead of reporting them.
+    treatments : DataFrame, optional
+        One row per treatment course within an episode (treatment, start date, optional end
+        date, dose or sessions), keyword only. A treatment flag true on an episode without a
+        course is "timing unknown". By default the cohort has no courses.
 
     Attributes
     ----------
-    patients, episodes : DataFrame
-        The validated tables. Each access returns a copy-on-write view, so editing it never
-        changes the cohort behind its fingerprint.
+    patients, episodes, treatments : DataFrame
+        The validated tables (treatments by patient, episode, start date and treatment; empty
+        and typed when none were given). Each access returns a copy-on-write view, so editing
+        it never changes the cohort behind its fingerprint.
     fingerprint : str
         sha256 of the tables' content; results carry it.
 
@@ -80,10 +108,19 @@ class Cohort:
     1
     """
 
-    __slots__ = ("_episodes", "_patients", "allow_extra", "design", "fingerprint", "provenance")
+    __slots__ = (
+        "_episodes",
+        "_patients",
+        "_treatments",
+        "allow_extra",
+        "design",
+        "fingerprint",
+        "provenance",
+    )
 
     _patients: pd.DataFrame
     _episodes: pd.DataFrame
+    _treatments: pd.DataFrame
     provenance: Mapping[str, Any]
     design: Design  # settled by _store when the cohort is built: never None afterwards
     allow_extra: bool
@@ -96,8 +133,13 @@ class Cohort:
         provenance: Mapping[str, Any] | None = None,
         design: Design | None = None,
         allow_extra: bool = False,
+        *,
+        treatments: pd.DataFrame | None = None,
     ) -> None:
-        for name, table in (("patients", patients), ("episodes", episodes)):
+        given = [("patients", patients), ("episodes", episodes)]
+        if treatments is not None:
+            given.append(("treatments", treatments))
+        for name, table in given:
             if not isinstance(table, pd.DataFrame):
                 raise ArgumentError(
                     f"{name} must be a pandas DataFrame, got {type(table).__name__}"
@@ -105,10 +147,12 @@ class Cohort:
         self._set("provenance", {} if provenance is None else provenance)
         self._set("design", design)
         self._set("allow_extra", allow_extra)
-        p, e, report = validate_tables(patients, episodes, allow_extra=allow_extra)
-        if not report.ok:
-            raise ValidationError(report)
-        self._store([p, e])
+        checked = validate_tables(
+            patients, episodes, treatments=treatments, allow_extra=allow_extra
+        )
+        if not checked.report.ok:
+            raise ValidationError(checked.report)
+        self._store([checked.patients, checked.episodes], checked.treatments)
 
     def _set(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
@@ -130,9 +174,19 @@ class Cohort:
         """The episodes table (a copy-on-write view: edits do not reach the cohort)."""
         return self._episodes.copy(deep=False)
 
+    @property
+    def treatments(self) -> pd.DataFrame:
+        """The treatment courses (a copy-on-write view: edits do not reach the cohort)."""
+        return self._treatments.copy(deep=False)
+
     @classmethod
     def _from_validated(
-        cls, tables: list[pd.DataFrame], *, provenance: Mapping[str, Any], design: Design | None
+        cls,
+        tables: list[pd.DataFrame],
+        *,
+        provenance: Mapping[str, Any],
+        design: Design | None,
+        treatments: pd.DataFrame | None = None,
     ) -> Cohort:
         """A cohort from tables the caller has just typed and checked without a problem.
 
@@ -141,18 +195,19 @@ class Cohort:
         on exactly these rows): validating again would repeat the most expensive step of a
         large import for nothing. ``tables`` is ``[patients, episodes]``, typed, contract
         columns only; the list is emptied so that the unsorted tables can be freed as soon as
-        their sorted copies exist (the peak memory of a large import).
+        their sorted copies exist (the peak memory of a large import). ``treatments``, typed
+        and checked the same way, is optional (no courses by default).
         """
         self = object.__new__(cls)
         self._set("provenance", provenance)
         self._set("design", design)
         self._set("allow_extra", False)
-        self._store(tables)
+        self._store(tables, treatments)
         return self
 
-    def _store(self, tables: list[pd.DataFrame]) -> None:
-        """Sort the typed ``[patients, episodes]`` into canonical order (emptying the list),
-        settle the design, fingerprint."""
+    def _store(self, tables: list[pd.DataFrame], treatments: pd.DataFrame | None = None) -> None:
+        """Sort the typed ``[patients, episodes]`` and ``treatments`` into canonical order
+        (emptying the list), settle the design, fingerprint."""
         p = tables.pop(0).sort_values("patient_id", kind="stable").reset_index(drop=True)
         e = (
             tables.pop(0)
@@ -168,11 +223,14 @@ class Cohort:
             raise ArgumentError(
                 f"design must be one of ['case_series', 'population'], got {design!r}"
             )
+        t = empty_table("treatments") if treatments is None else treatments
+        t = t.sort_values(_TREATMENT_ORDER, kind="stable").reset_index(drop=True)
         self._set("_patients", p)
         self._set("_episodes", e)
+        self._set("_treatments", t)
         self._set("design", design)
         self._set("provenance", MappingProxyType(dict(self.provenance)))
-        self._set("fingerprint", cohort_fingerprint(p, e))
+        self._set("fingerprint", cohort_fingerprint(p, e, t))
 
     @property
     def n_patients(self) -> int:
@@ -189,8 +247,13 @@ class Cohort:
         """Number of patients with at least one DAH episode."""
         return int(self._episodes["patient_id"].nunique())
 
+    @property
+    def n_treatments(self) -> int:
+        """Number of treatment courses (rows of the treatments table)."""
+        return len(self._treatments)
+
     def describe(self) -> dict[str, Any]:
-        """Counts, design, fingerprint and provenance as a JSON-safe dict."""
+        """Counts (treatment courses too), design, fingerprint and provenance, JSON-safe."""
         from dah_outcomes.results import json_safe
 
         return {
@@ -198,6 +261,7 @@ class Cohort:
             "n_patients": self.n_patients,
             "n_dah_patients": self.n_dah_patients,
             "n_episodes": self.n_episodes,
+            "n_treatments": self.n_treatments,
             "fingerprint": self.fingerprint,
             "provenance": json_safe(dict(self.provenance)),
         }
@@ -206,7 +270,7 @@ class Cohort:
         return (
             f"Cohort(design={self.design!r}, n_patients={self.n_patients}, "
             f"n_dah_patients={self.n_dah_patients}, n_episodes={self.n_episodes}, "
-            f"fingerprint={self.fingerprint[:12]!r})"
+            f"n_treatments={self.n_treatments}, fingerprint={self.fingerprint[:12]!r})"
         )
 
     def _repr_html_(self) -> str:

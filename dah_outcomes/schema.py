@@ -1,8 +1,9 @@
 """The column contract of a cohort, written once.
 
-Two tables make a cohort: ``patients`` (one row per patient) and ``episodes`` (one row per DAH
-episode). Each column is declared here with its kind, whether it is required, its allowed values
-or range and its meaning. The validator (:mod:`dah_outcomes.validation`), the documentation table
+Three tables make a cohort: ``patients`` (one row per patient), ``episodes`` (one row per DAH
+episode) and ``treatments`` (one row per treatment course within an episode; may be empty).
+Each column is declared here with its kind, whether it is required, its allowed values or range
+and its meaning. The validator (:mod:`dah_outcomes.validation`), the documentation table
 (:func:`schema_markdown`) and the Frictionless Table Schema for non-Python readers
 (:func:`frictionless_schema`) are all generated from these declarations.
 """
@@ -16,6 +17,9 @@ __all__ = [
     "EPISODE_COLUMNS",
     "PATIENT_COLUMNS",
     "TABLES",
+    "TIMING_UNKNOWN",
+    "TREATMENT_COLUMNS",
+    "TREATMENT_FLAGS",
     "Column",
     "frictionless_schema",
     "schema_markdown",
@@ -45,6 +49,9 @@ class Column:
         Allowed values of a ``category`` column.
     minimum, maximum : float, optional
         Inclusive range of a numeric column.
+    treatment : bool
+        Whether the column is a treatment flag of the episodes table; those flags are the
+        treatments a row of the ``treatments`` table may name (:data:`TREATMENT_FLAGS`).
     """
 
     name: str
@@ -55,6 +62,7 @@ class Column:
     allowed: tuple[str, ...] | None = None
     minimum: float | None = None
     maximum: float | None = None
+    treatment: bool = False
 
     @property
     def pandas_dtype(self) -> str:
@@ -71,6 +79,11 @@ class Column:
 
 def _flag(name: str, description: str, required: bool = False) -> Column:
     return Column(name, "bool", description, required=required)
+
+
+def _treatment(name: str, description: str) -> Column:
+    """A treatment flag: ever given during the episode (its courses may be in ``treatments``)."""
+    return Column(name, "bool", description, treatment=True)
 
 
 PATIENT_COLUMNS: tuple[Column, ...] = (
@@ -148,7 +161,7 @@ EPISODE_COLUMNS: tuple[Column, ...] = (
         maximum=365,
     ),
     _flag("ecmo", "Extracorporeal membrane oxygenation during the episode."),
-    _flag("methylprednisolone_pulse", "Intravenous methylprednisolone pulses."),
+    _treatment("methylprednisolone_pulse", "Intravenous methylprednisolone pulses."),
     Column(
         "methylprednisolone_dose_mg",
         "float",
@@ -156,9 +169,11 @@ EPISODE_COLUMNS: tuple[Column, ...] = (
         minimum=0,
         maximum=20000,
     ),
-    _flag("oral_prednisone", "Oral prednisone (or equivalent) without IV pulses counted here."),
-    _flag("cyclophosphamide", "Cyclophosphamide (IV or oral) for the episode."),
-    _flag("plasmapheresis", "Therapeutic plasma exchange (plasmapheresis)."),
+    _treatment(
+        "oral_prednisone", "Oral prednisone (or equivalent) without IV pulses counted here."
+    ),
+    _treatment("cyclophosphamide", "Cyclophosphamide (IV or oral) for the episode."),
+    _treatment("plasmapheresis", "Therapeutic plasma exchange (plasmapheresis)."),
     Column(
         "plasmapheresis_sessions",
         "int",
@@ -166,10 +181,10 @@ EPISODE_COLUMNS: tuple[Column, ...] = (
         minimum=0,
         maximum=60,
     ),
-    _flag("rituximab", "Rituximab for the episode."),
-    _flag("mycophenolate", "Mycophenolate mofetil or mycophenolic acid."),
-    _flag("hydroxychloroquine", "Hydroxychloroquine at the episode."),
-    _flag("rfviia", "Recombinant activated factor VII (rFVIIa)."),
+    _treatment("rituximab", "Rituximab for the episode."),
+    _treatment("mycophenolate", "Mycophenolate mofetil or mycophenolic acid."),
+    _treatment("hydroxychloroquine", "Hydroxychloroquine at the episode."),
+    _treatment("rfviia", "Recombinant activated factor VII (rFVIIa)."),
     Column(
         "in_hospital_death",
         "bool",
@@ -185,7 +200,64 @@ EPISODE_COLUMNS: tuple[Column, ...] = (
     ),
 )
 
-TABLES: dict[str, tuple[Column, ...]] = {"patients": PATIENT_COLUMNS, "episodes": EPISODE_COLUMNS}
+#: The episodes table's treatment flags, in contract order: the treatments a course may name.
+TREATMENT_FLAGS: tuple[str, ...] = tuple(c.name for c in EPISODE_COLUMNS if c.treatment)
+
+#: What a treatment flag without a course means (for the documentation and the analyses).
+TIMING_UNKNOWN = (
+    "A treatment flag of an episode says the treatment was given at some time during the "
+    "episode. When the start of a course is known, the `treatments` table holds one row per "
+    "course (treatment, start date, optional end date, dose or sessions). A flag that is true "
+    "on the episode with no course row for that treatment is *timing unknown*: the treatment "
+    "was given, but when is not recorded, so time-varying and landmark analyses cannot place "
+    "it and say so. The flags and the table must agree: a course for a treatment whose flag "
+    "is false on its episode is a validation problem (a missing flag is not). A course "
+    "without a start date is not a row: it is the flag alone, timing unknown."
+)
+
+TREATMENT_COLUMNS: tuple[Column, ...] = (
+    Column(
+        "patient_id",
+        "string",
+        "Patient the course belongs to (a patients.patient_id).",
+        required=True,
+        nullable=False,
+    ),
+    Column(
+        "episode_number",
+        "int",
+        "Episode the course belongs to (with patient_id, an episodes row).",
+        required=True,
+        nullable=False,
+        minimum=1,
+    ),
+    Column(
+        "treatment",
+        "category",
+        "Treatment given: one of the episodes table's treatment flags.",
+        required=True,
+        nullable=False,
+        allowed=TREATMENT_FLAGS,
+    ),
+    Column(
+        "start_date",
+        "date",
+        "Date the course started, within the episode's admission.",
+        required=True,
+        nullable=False,
+    ),
+    Column("end_date", "date", "Date the course ended; empty if unknown or ongoing."),
+    Column("dose_mg", "float", "Total dose of the course, mg.", minimum=0),
+    Column(
+        "sessions", "int", "Number of sessions (e.g. plasma exchanges) in the course.", minimum=1
+    ),
+)
+
+TABLES: dict[str, tuple[Column, ...]] = {
+    "patients": PATIENT_COLUMNS,
+    "episodes": EPISODE_COLUMNS,
+    "treatments": TREATMENT_COLUMNS,
+}
 
 
 def schema_markdown() -> str:
@@ -205,6 +277,8 @@ def schema_markdown() -> str:
                 req = "yes, no missing"
             lines.append(f"| `{c.name}` | {c.kind} | {req} | {allowed} | {c.description} |")
         lines.append("")
+        if table == "treatments":
+            lines += [TIMING_UNKNOWN, ""]
     return "\n".join(lines)
 
 
@@ -219,7 +293,18 @@ def _range_text(c: Column) -> str:
 
 
 def frictionless_schema(table: str) -> dict[str, Any]:
-    """A Frictionless Table Schema (as a dict) for ``table`` ("patients" or "episodes")."""
+    """A Frictionless Table Schema (as a dict) for one table of the contract.
+
+    Parameters
+    ----------
+    table : {"patients", "episodes", "treatments"}
+        The table.
+
+    Returns
+    -------
+    dict
+        The Table Schema: fields with types and constraints, primary and foreign keys.
+    """
     kinds = {
         "string": "string",
         "date": "date",
@@ -250,12 +335,20 @@ def frictionless_schema(table: str) -> dict[str, Any]:
     schema: dict[str, Any] = {"fields": fields}
     if table == "patients":
         schema["primaryKey"] = ["patient_id"]
-    else:
+    elif table == "episodes":
         schema["primaryKey"] = ["patient_id", "episode_number"]
         schema["foreignKeys"] = [
             {
                 "fields": ["patient_id"],
                 "reference": {"resource": "patients", "fields": ["patient_id"]},
+            }
+        ]
+    else:
+        schema["primaryKey"] = ["patient_id", "episode_number", "treatment", "start_date"]
+        schema["foreignKeys"] = [
+            {
+                "fields": ["patient_id", "episode_number"],
+                "reference": {"resource": "episodes", "fields": ["patient_id", "episode_number"]},
             }
         ]
     return schema

@@ -1,4 +1,4 @@
-"""Collect-all validation of the two cohort tables against the column contract.
+"""Collect-all validation of the cohort tables against the column contract.
 
 Nothing is raised while checking: every problem (table, row, patient id, column, value, rule,
 hint) is gathered into a :class:`ValidationReport`; the caller (``Cohort``) raises one
@@ -16,14 +16,16 @@ import numpy as np
 import pandas as pd
 
 from dah_outcomes.results import ResultMixin
-from dah_outcomes.schema import TABLES, Column
+from dah_outcomes.schema import TABLES, TREATMENT_FLAGS, Column
 
 __all__ = [
     "RULES",
+    "ValidatedTables",
     "ValidationReport",
     "check_tables",
     "coerce_table",
     "coerce_tables",
+    "empty_table",
     "is_member",
     "validate_tables",
 ]
@@ -53,6 +55,26 @@ RULES: dict[str, str] = {
     "episode_numbering": "number each patient's episodes 1, 2, 3... without gaps",
     "onset_not_increasing": "later episodes must start after earlier ones",
     "inconsistent_flags": "a count or dose is recorded while its flag is false: fix one of them",
+    "unknown_episode": (
+        "no episode has this patient_id and episode_number: add the episode or correct them"
+    ),
+    "start_before_onset": "a course starts on or after its episode's onset_date",
+    "start_after_death": "a course cannot start after the patient's death_date",
+    "start_after_discharge": (
+        "a course starts within its episode's admission: on or before discharge_date"
+    ),
+    "end_before_start": "end_date must be on or after start_date",
+    "sessions_exceed_days": (
+        "sessions cannot exceed the days from start_date to the earlier of discharge and "
+        "death, plus one: check the count and the dates"
+    ),
+    "treatment_flag_false": (
+        "the episode's flag for this treatment is false: set the flag true or drop the course"
+    ),
+    "duplicate_course": (
+        "a course (patient_id, episode_number, treatment, start_date) may appear once: "
+        "remove the duplicate"
+    ),
 }
 
 _PROBLEM_COLUMNS = ["table", "row", "patient_id", "column", "value", "rule", "hint"]
@@ -116,6 +138,43 @@ class ValidationReport(ResultMixin):
         if len(p) > limit:
             lines.append(f"  ... and {len(p) - limit} more (see the error's .problems table)")
         return "\n".join(lines)
+
+
+class ValidatedTables(tuple[pd.DataFrame, pd.DataFrame, ValidationReport]):
+    """What :func:`validate_tables` returns: the typed tables and the report.
+
+    It unpacks as ``patients, episodes, report`` (the shape callers written before the
+    treatments table use); the attributes ``patients``, ``episodes``, ``treatments`` and
+    ``report`` name everything.
+    """
+
+    treatments: pd.DataFrame
+
+    def __new__(
+        cls,
+        patients: pd.DataFrame,
+        episodes: pd.DataFrame,
+        treatments: pd.DataFrame,
+        report: ValidationReport,
+    ) -> ValidatedTables:
+        self = super().__new__(cls, (patients, episodes, report))
+        self.treatments = treatments
+        return self
+
+    @property
+    def patients(self) -> pd.DataFrame:
+        """The typed patients table."""
+        return self[0]
+
+    @property
+    def episodes(self) -> pd.DataFrame:
+        """The typed episodes table."""
+        return self[1]
+
+    @property
+    def report(self) -> ValidationReport:
+        """Every problem found."""
+        return self[2]
 
 
 class _Collector:
@@ -552,6 +611,72 @@ def _check_episodes_against_patients(
             )
 
 
+def _check_treatments(t: pd.DataFrame, e: pd.DataFrame, p: pd.DataFrame, c: _Collector) -> None:
+    """The treatments table's rules: each course joined to its episode and its patient."""
+    tb, has = "treatments", set(t.columns)
+    key = ["patient_id", "episode_number"]
+    if not set(key) <= has or not set(key) <= set(e.columns):
+        return
+    ecols = [x for x in ("onset_date", "discharge_date", *TREATMENT_FLAGS) if x in e]
+    first = e.drop_duplicates(key).set_index(key)[ecols]
+    where = pd.MultiIndex.from_frame(t[key].astype(object))
+    j = first.reindex(where)
+    j.index = t.index
+    known = first.index.get_indexer(where) >= 0
+    c.add(
+        tb, t, ~known & t[key].notna().all(axis=1).to_numpy(), "episode_number", "unknown_episode"
+    )
+    if "patient_id" in p and "death_date" in p:
+        death = p.drop_duplicates("patient_id").set_index("patient_id")["death_date"]
+        j["death_date"] = death.reindex(t["patient_id"].to_numpy()).to_numpy()
+    start = t["start_date"] if "start_date" in has else None
+    if start is not None:
+        for col, rule, late in (
+            ("onset_date", "start_before_onset", False),
+            ("death_date", "start_after_death", True),
+            ("discharge_date", "start_after_discharge", True),
+        ):
+            if col in j:
+                bad = _before(j[col], start) if late else _before(start, j[col])
+                c.add(tb, t, bad, "start_date", rule)
+        if "end_date" in has:
+            c.add(tb, t, _before(t["end_date"], start), "end_date", "end_before_start")
+        limits = [j[x] for x in ("death_date", "discharge_date") if x in j]
+        if "sessions" in has and limits:
+            limit = pd.concat(limits, axis=1).min(axis=1)  # the earlier of the known ones
+            days = (limit - start).dt.days + 1
+            too_many = (t["sessions"].astype("Float64") > days).fillna(False)
+            c.add(tb, t, too_many.to_numpy(dtype=bool), "sessions", "sessions_exceed_days")
+    if "treatment" in has:
+        off = np.zeros(len(t), dtype=bool)
+        for flag in TREATMENT_FLAGS:
+            if flag in j:  # an absent or missing flag is fine; an explicit False is not
+                given = (t["treatment"] == flag).fillna(False).to_numpy(dtype=bool)
+                off |= given & (j[flag] == False).fillna(False).to_numpy(dtype=bool)  # noqa: E712
+        c.add(tb, t, off, "treatment", "treatment_flag_false")
+        if "start_date" in has:
+            course = t[[*key, "treatment", "start_date"]]
+            dup = course.duplicated(keep=False).to_numpy() & course.notna().all(axis=1).to_numpy()
+            c.add(tb, t, dup, "start_date", "duplicate_course")
+
+
+def empty_table(table: str) -> pd.DataFrame:
+    """An empty table with the contract's columns and dtypes, as validation types them.
+
+    Parameters
+    ----------
+    table : {"patients", "episodes", "treatments"}
+        The table of the contract.
+
+    Returns
+    -------
+    DataFrame
+        No rows; the contract columns in order, each of its column's dtype.
+    """
+    names = [col.name for col in TABLES[table]]
+    return coerce_table(pd.DataFrame({n: pd.Series(dtype=object) for n in names}), table)[0]
+
+
 def coerce_tables(
     patients: pd.DataFrame, episodes: pd.DataFrame
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, np.ndarray]:
@@ -606,36 +731,58 @@ def check_tables(patients: pd.DataFrame, episodes: pd.DataFrame) -> pd.DataFrame
 
 
 def validate_tables(
-    patients: pd.DataFrame, episodes: pd.DataFrame, *, allow_extra: bool = False
-) -> tuple[pd.DataFrame, pd.DataFrame, ValidationReport]:
-    """Coerce and check both tables; collect every problem.
+    patients: pd.DataFrame,
+    episodes: pd.DataFrame,
+    *,
+    treatments: pd.DataFrame | None = None,
+    allow_extra: bool = False,
+) -> ValidatedTables:
+    """Coerce and check the tables; collect every problem.
 
     Parameters
     ----------
     patients, episodes : DataFrame
         The raw tables. They are not modified.
+    treatments : DataFrame, optional
+        The raw treatment courses (one row per course within an episode). Not modified.
     allow_extra : bool, default False
         Keep columns outside the contract instead of reporting them as ``unknown_column``.
 
     Returns
     -------
-    patients, episodes : DataFrame
-        Typed copies (contract dtypes).
-    report : ValidationReport
-        Every problem found; ``report.ok`` when there is none.
+    ValidatedTables
+        Unpacks as ``patients, episodes, report``: typed copies (contract dtypes) and every
+        problem found (``report.ok`` when there is none). Its ``treatments`` attribute is the
+        typed treatments table (empty, typed, when none was given); ``report.n_rows`` counts
+        the treatments only when they were given.
     """
     c = _Collector()
     p, _ = coerce_table(patients, "patients", allow_extra=allow_extra, collector=c)
     e, _ = coerce_table(episodes, "episodes", allow_extra=allow_extra, collector=c)
+    n_rows = {"patients": len(patients), "episodes": len(episodes)}
+    if treatments is None:
+        t = empty_table("treatments")
+    else:
+        t, _ = coerce_table(treatments, "treatments", allow_extra=allow_extra, collector=c)
+        n_rows["treatments"] = len(treatments)
     ids = _IdCodes.of(p, e)
     _check_patients(p, c, ids)
     _check_episodes(e, p, c, ids)
-    report = ValidationReport(
-        problems=c.frame(), n_rows={"patients": len(patients), "episodes": len(episodes)}
-    )
-    return p, e, report
+    _check_treatments(t, e, p, c)
+    return ValidatedTables(p, e, t, ValidationReport(problems=c.frame(), n_rows=n_rows))
 
 
 def rules_table(rules: Iterable[str] = RULES) -> pd.DataFrame:
-    """The reason codes and their hints as a DataFrame (for documentation)."""
+    """The reason codes and their hints as a DataFrame (for documentation).
+
+    Parameters
+    ----------
+    rules : iterable of str, default every rule
+        Keys of :data:`RULES`, the treatments table's rules included.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``rule`` and ``hint``, one row per rule.
+    """
     return pd.DataFrame({"rule": list(rules), "hint": [RULES[r] for r in rules]})

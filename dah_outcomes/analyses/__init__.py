@@ -16,6 +16,7 @@ from dah_outcomes.analyses.survival import (
     recurrence_by_group,
     survival_by_group,
 )
+from dah_outcomes.analyses.treatment_effects import TreatmentEffect, treatment_effect
 
 __all__ = [
     "COVARIATES",
@@ -26,10 +27,12 @@ __all__ = [
     "SeriesSpread",
     "SurvivalByGroup",
     "TableOne",
+    "TreatmentEffect",
     "hazard_ratios",
     "rates",
     "recurrence_by_group",
     "small_series_spread",
     "survival_by_group",
     "table_one",
+    "treatment_effect",
 ]

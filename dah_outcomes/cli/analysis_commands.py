@@ -1,4 +1,5 @@
-"""Commands that analyse a cohort: ``rates``, ``survival`` and ``report``."""
+"""Commands that analyse a cohort: ``rates``, ``survival``, ``treatment-effect`` and
+``report``."""
 
 from __future__ import annotations
 
@@ -34,6 +35,34 @@ def _cmd_rates(args: argparse.Namespace) -> int:
                 f"\nincidence per 1,000 person-years: {r.estimate:.3f} "
                 f"({r.ci_lower:.3f} to {r.ci_upper:.3f}, exact Poisson {r.conf_level:.0%} CI)"
             )
+    return 0
+
+
+def _names(text: str) -> list[str]:
+    """A comma-separated list of names ("" for none)."""
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def _cmd_treatment_effect(args: argparse.Namespace) -> int:
+    from dah_outcomes.analyses.adjustment import DEFAULT_ADJUSTMENT
+    from dah_outcomes.analyses.treatment_effects import treatment_effect
+    from dah_outcomes.io import load_cohort
+
+    cohort = load_cohort(args.path)
+    result = treatment_effect(
+        cohort,
+        args.treatment,
+        method=args.method,
+        landmark_days=args.landmark_days,
+        conf_level=args.conf_level,
+        adjust_for=DEFAULT_ADJUSTMENT if args.adjust_for is None else _names(args.adjust_for),
+    )
+    if args.json:
+        print_json(result.to_dict())
+    else:
+        print(result._title())
+        adjusted = ", ".join(result.adjusted_for) or "nothing"
+        print(f"  adjusted for {adjusted}; {result.n_treated} of {result.n} patients treated")
     return 0
 
 
@@ -166,6 +195,26 @@ def register(sub: Any) -> None:
     sv.add_argument("--plot", help="write the Kaplan-Meier figure (.png, .svg or .pdf)")
     sv.add_argument("--json", action="store_true")
     sv.set_defaults(func=_cmd_survival)
+
+    from dah_outcomes.analyses.treatment_effects import METHODS
+    from dah_outcomes.endpoints.timelines import treatment_names
+
+    te = sub.add_parser(
+        "treatment-effect",
+        help="hazard ratio of death for a treatment: naive, landmark or time-varying",
+    )
+    te.add_argument("path", metavar="COHORT")
+    te.add_argument("--treatment", required=True, choices=treatment_names())
+    te.add_argument("--method", choices=list(METHODS), default="time-varying")
+    te.add_argument("--landmark-days", type=int, help="landmark day (with --method landmark)")
+    te.add_argument(
+        "--adjust-for",
+        metavar="NAMES",
+        help="comma-separated covariates (default: the declared adjustment set; '' for none)",
+    )
+    te.add_argument("--conf-level", type=float, default=0.95)
+    te.add_argument("--json", action="store_true")
+    te.set_defaults(func=_cmd_treatment_effect)
 
     rp = sub.add_parser("report", help="write the self-contained HTML analysis report")
     rp.add_argument("path", metavar="DIR")

@@ -62,10 +62,10 @@ def _cmd_scenarios(args: argparse.Namespace) -> int:
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
-    from dah_outcomes.schema import frictionless_schema, schema_markdown
+    from dah_outcomes.schema import TABLES, frictionless_schema, schema_markdown
 
     if args.format == "json":
-        print_json({t: frictionless_schema(t) for t in ("patients", "episodes")})
+        print_json({t: frictionless_schema(t) for t in TABLES})
     else:
         print(schema_markdown())
     return 0

@@ -1,5 +1,6 @@
-"""A cohort on disk: ``patients`` and ``episodes`` tables (CSV or Parquet) and
-``provenance.json``, written atomically and read back into a validated :class:`Cohort`."""
+"""A cohort on disk: ``patients`` and ``episodes`` tables (CSV or Parquet), a ``treatments``
+table when the cohort has treatment courses, and ``provenance.json``, written atomically and
+read back into a validated :class:`Cohort`."""
 
 from __future__ import annotations
 
@@ -95,7 +96,10 @@ def save_cohort(
     format: Format = "csv",
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Path]:
-    """Write ``patients``, ``episodes`` and ``provenance.json`` to ``out_dir``.
+    """Write ``patients``, ``episodes``, ``treatments`` and ``provenance.json`` to ``out_dir``.
+
+    The treatments table is written only when the cohort has treatment courses; a treatments
+    file left in ``out_dir`` by an earlier save is removed, so the folder holds this cohort.
 
     Parameters
     ----------
@@ -119,11 +123,16 @@ def save_cohort(
 
     out = Path(out_dir)
     paths: dict[str, Path] = {}
-    for name in ("patients", "episodes"):
+    names = ["patients", "episodes"] + (["treatments"] if cohort.n_treatments else [])
+    for name in names:
         frame = getattr(cohort, name)
         paths[name] = write_atomic(
             out / f"{name}.{format}", functools.partial(_write_table, frame, fmt=format)
         )
+    for suffix in _SUFFIXES:  # a stale treatments table would be read back with this cohort
+        stale = out / f"treatments{suffix}"
+        if stale != paths.get("treatments"):
+            stale.unlink(missing_ok=True)
     meta = {
         "package": "dah_outcomes",
         "version": __version__,
@@ -133,6 +142,7 @@ def save_cohort(
             "patients": cohort.n_patients,
             "dah_patients": cohort.n_dah_patients,
             "episodes": cohort.n_episodes,
+            "treatments": cohort.n_treatments,
         },
         "files": {p.name: sha256_file(p) for p in paths.values()},
         "provenance": json_safe(dict(cohort.provenance)),
@@ -164,11 +174,13 @@ def _read_table(path: Path) -> pd.DataFrame:
     raise CohortFileError(f"{path}: unknown table format {path.suffix!r}; use .csv or .parquet")
 
 
-def _find(folder: Path, name: str) -> Path:
+def _find(folder: Path, name: str, *, optional: bool = False) -> Path | None:
     for suffix in _SUFFIXES:
         candidate = folder / f"{name}{suffix}"
         if candidate.exists():
             return candidate
+    if optional:
+        return None
     raise CohortFileError(
         f"{folder} has no {name} table: expected {name}.csv or {name}.parquet (as written by "
         "`dah-outcomes generate` or `dah-outcomes import`)"
@@ -176,13 +188,14 @@ def _find(folder: Path, name: str) -> Path:
 
 
 def load_cohort(source: str | Path | Sequence[str | Path], *, allow_extra: bool = False) -> Cohort:
-    """Read a cohort folder (or its two table files) and validate it.
+    """Read a cohort folder (or its table files) and validate it.
 
     Parameters
     ----------
-    source : path or pair of paths
+    source : path or sequence of paths
         A folder holding ``patients`` and ``episodes`` tables (``.csv`` or ``.parquet``) and
-        optionally ``provenance.json``; or the two table files, patients first.
+        optionally a ``treatments`` table and ``provenance.json``; or the table files:
+        patients, episodes and optionally treatments, in that order.
     allow_extra : bool, default False
         Keep columns outside the contract.
 
@@ -209,16 +222,22 @@ def load_cohort(source: str | Path | Sequence[str | Path], *, allow_extra: bool 
                 f"{folder} is a file: give the cohort folder, or both the "
                 "patients and the episodes files"
             )
-        p_path, e_path = _find(folder, "patients"), _find(folder, "episodes")
+        found = [_find(folder, "patients"), _find(folder, "episodes")]
+        t_path = _find(folder, "treatments", optional=True)
+        p_path, e_path = (f for f in found if f is not None)
         meta_path: Path | None = folder / "provenance.json"
     else:
         files = [Path(s) for s in source]
-        if len(files) != 2:
-            raise ArgumentError(f"give two table files (patients, episodes), got {len(files)}")
+        if len(files) not in (2, 3):
+            raise ArgumentError(
+                "give two or three table files (patients, episodes[, treatments]), "
+                f"got {len(files)}"
+            )
         for f in files:
             if not f.exists():
                 raise CohortFileError(f"{f} does not exist")
-        p_path, e_path = files
+        p_path, e_path = files[:2]
+        t_path = files[2] if len(files) == 3 else None
         meta_path = p_path.parent / "provenance.json"
     provenance: dict[str, Any] = {
         "source": "files",
@@ -226,6 +245,9 @@ def load_cohort(source: str | Path | Sequence[str | Path], *, allow_extra: bool 
         "episodes_file": str(e_path),
         "sha256": {p_path.name: sha256_file(p_path), e_path.name: sha256_file(e_path)},
     }
+    if t_path is not None:
+        provenance["treatments_file"] = str(t_path)
+        provenance["sha256"][t_path.name] = sha256_file(t_path)
     design = None
     if meta_path is not None and meta_path.exists():
         try:
@@ -240,4 +262,5 @@ def load_cohort(source: str | Path | Sequence[str | Path], *, allow_extra: bool 
         provenance=provenance,
         design=design,
         allow_extra=allow_extra,
+        treatments=None if t_path is None else _read_table(t_path),
     )

@@ -1,0 +1,363 @@
+"""The hazard ratio of death for a treatment, estimated three ways: naive (ever vs never
+treated), by landmark and with the treatment as a time-varying covariate.
+
+In DAH the treatments that matter start at different times (plasmapheresis or rituximab "if
+DAH persists", days after onset, only in patients still alive), so comparing ever-treated
+with never-treated patients credits the treatment with the days its patients had to survive
+to receive it: immortal-time bias. The naive estimate is kept for comparison and announced
+by :class:`~dah_outcomes.errors.ImmortalTimeWarning` whenever a course started after time
+zero or when it started is unknown. The landmark analysis compares, among the patients alive
+at day ``d``, those treated by ``d`` with the others; the time-varying analysis counts each
+patient as untreated until the day the course starts (counting-process Cox with a robust SE
+by patient). Both are adjusted for the same declared set as the hazard ratios by group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from dah_outcomes.analyses.adjustment import (
+    DEFAULT_ADJUSTMENT,
+    adjustment_covariates,
+    check_adjustment,
+    complete_cases,
+)
+from dah_outcomes.cohort import Cohort
+from dah_outcomes.endpoints.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition
+from dah_outcomes.endpoints.timelines import EVENT_OFFSET, treatment_starts, treatment_timeline
+from dah_outcomes.errors import (
+    ArgumentError,
+    DahOutcomesWarning,
+    DroppedRowsWarning,
+    EstimationError,
+    ImmortalTimeWarning,
+    warn,
+)
+from dah_outcomes.results import ResultMixin, json_safe
+from dah_outcomes.stats._checks import check_choice, check_conf_level
+from dah_outcomes.stats.cox import CoxResult, cox_regression
+
+__all__ = ["METHODS", "TreatmentEffect", "treatment_effect"]
+
+#: The estimators, in words (quoted in methods texts).
+METHODS = {
+    "naive": "Cox model of ever vs never treated from DAH onset (biased by immortal time "
+    "when treatment starts after onset)",
+    "landmark": "Cox model from a landmark day among patients alive then, treated by the "
+    "landmark vs not",
+    "time-varying": "Cox model with the treatment as a time-varying covariate, switching on "
+    "at its start day (counting process, robust SE by patient)",
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TreatmentEffect(ResultMixin):
+    """The hazard ratio of death for one treatment, by one method.
+
+    Attributes
+    ----------
+    treatment, method : str
+        The treatment and the estimator (a key of :data:`METHODS`).
+    hazard_ratio, ci_lower, ci_upper : float
+        Treated vs untreated, with its Wald interval.
+    p_value : float
+        Two-sided Wald p-value of the treatment term.
+    landmark_days : int or None
+        The landmark (landmark method only).
+    n, n_events : int
+        Patients (time-varying: patients, not intervals) and deaths analysed.
+    n_treated : int
+        Patients counted as treated (by the landmark for that method; ever otherwise).
+    n_dropped : int
+        Patients left out for a missing adjustment covariate or treatment flag.
+    n_timing_unknown : int
+        Treated patients left out of the landmark or time-varying analysis because no course
+        says when their treatment started.
+    adjusted_for : tuple of str
+        The covariates the model used.
+    not_adjusted : dict of str to str
+        Covariates asked for but not used, with the reason.
+    conf_level : float
+    warnings : tuple of str
+        Every warning the analysis gave (also issued as warnings of our classes).
+    cox : CoxResult
+        The fitted model.
+    fingerprint : str
+        The cohort's fingerprint.
+    """
+
+    treatment: str
+    method: str
+    hazard_ratio: float
+    ci_lower: float
+    ci_upper: float
+    p_value: float
+    landmark_days: int | None
+    n: int
+    n_events: int
+    n_treated: int
+    n_dropped: int
+    n_timing_unknown: int
+    adjusted_for: tuple[str, ...]
+    not_adjusted: dict[str, str]
+    conf_level: float
+    warnings: tuple[str, ...]
+    cox: CoxResult = field(repr=False)
+    fingerprint: str = field(repr=False)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row: the treatment, method, hazard ratio with CI, p and counts."""
+        return pd.DataFrame(
+            [
+                {
+                    "treatment": self.treatment,
+                    "method": self.method,
+                    "landmark_days": self.landmark_days,
+                    "hazard_ratio": self.hazard_ratio,
+                    "ci_lower": self.ci_lower,
+                    "ci_upper": self.ci_upper,
+                    "p_value": self.p_value,
+                    "n": self.n,
+                    "n_events": self.n_events,
+                    "n_treated": self.n_treated,
+                    "conf_level": self.conf_level,
+                }
+            ]
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """What ``dah-outcomes treatment-effect --json`` prints (JSON-safe).
+
+        Returns
+        -------
+        dict
+            ``treatment, method, hazard_ratio {estimate, ci_lower, ci_upper}, p_value,
+            landmark_days, n, n_events, n_treated, n_dropped, n_timing_unknown, adjusted_for,
+            not_adjusted, conf_level, warnings, fingerprint``.
+        """
+        return json_safe(
+            {
+                "treatment": self.treatment,
+                "method": self.method,
+                "hazard_ratio": {
+                    "estimate": self.hazard_ratio,
+                    "ci_lower": self.ci_lower,
+                    "ci_upper": self.ci_upper,
+                },
+                "p_value": self.p_value,
+                "landmark_days": self.landmark_days,
+                "n": self.n,
+                "n_events": self.n_events,
+                "n_treated": self.n_treated,
+                "n_dropped": self.n_dropped,
+                "n_timing_unknown": self.n_timing_unknown,
+                "adjusted_for": list(self.adjusted_for),
+                "not_adjusted": dict(self.not_adjusted),
+                "conf_level": self.conf_level,
+                "warnings": list(self.warnings),
+                "fingerprint": self.fingerprint,
+            }
+        )
+
+    def _title(self) -> str:
+        landmark = f" at day {self.landmark_days}" if self.method == "landmark" else ""
+        return (
+            f"{self.treatment}: HR {self.hazard_ratio:.2f} ({self.ci_lower:.2f}-"
+            f"{self.ci_upper:.2f}), {self.method}{landmark}, n = {self.n}, "
+            f"{self.n_events} deaths"
+        )
+
+
+class _Notes:
+    """Warnings an analysis gives, issued and recorded on its result."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def warn(self, message: str, category: type[DahOutcomesWarning]) -> None:
+        self.messages.append(message)
+        warn(message, category)
+
+
+def _immortal_time_message(treatment: str, late: int, unknown: int, treated: int) -> str:
+    parts = []
+    if late:
+        parts.append(f"{late} started after DAH onset")
+    if unknown:
+        parts.append(f"{unknown} have no start date")
+    return (
+        f"of {treated} patients treated with {treatment}, " + " and ".join(parts) + ": an "
+        "ever vs never comparison credits the treatment with the time its patients survived "
+        "before it began (immortal-time bias); use method='landmark' or 'time-varying' "
+        "(dah-outcomes treatment-effect --method landmark|time-varying)"
+    )
+
+
+def _naive(starts: pd.DataFrame, treatment: str, notes: _Notes) -> pd.DataFrame:
+    treated = starts["timing"].eq("known") | starts["timing"].eq("unknown")
+    late = int((starts["timing"].eq("known") & (starts["start_day"] > 0)).sum())
+    unknown = int(starts["timing"].eq("unknown").sum())
+    if late or unknown:
+        notes.warn(
+            _immortal_time_message(treatment, late, unknown, int(treated.sum())),
+            ImmortalTimeWarning,
+        )
+    exposure = treated.astype(float).where(~starts["timing"].eq("missing"))
+    return starts.assign(treated=exposure)
+
+
+def _placeable(starts: pd.DataFrame, treatment: str, notes: _Notes) -> tuple[pd.DataFrame, int]:
+    """The patients whose treatment can be placed in time, announcing the others."""
+    unknown = starts["timing"].eq("unknown")
+    missing = starts["timing"].eq("missing")
+    if unknown.any():
+        notes.warn(
+            f"{int(unknown.sum())} patients treated with {treatment} have no start date and "
+            "are left out (counted in n_timing_unknown): record the course's start date in the "
+            "treatments table",
+            DroppedRowsWarning,
+        )
+    if missing.any():
+        notes.warn(
+            f"{int(missing.sum())} patients have no record of {treatment} and are left out "
+            "(counted in n_dropped)",
+            DroppedRowsWarning,
+        )
+    return starts[~(unknown | missing)], int(unknown.sum())
+
+
+def _landmark(starts: pd.DataFrame, days: int) -> pd.DataFrame:
+    """Patients alive and followed at ``days``, treated if a course started by then; their
+    time counted from the landmark."""
+    at_risk = starts[starts["time"] + EVENT_OFFSET > days]
+    treated = at_risk["timing"].eq("known") & (at_risk["start_day"] <= days)
+    return at_risk.assign(treated=treated.astype(float), time=at_risk["time"] + EVENT_OFFSET - days)
+
+
+def _check_landmark(method: str, landmark_days: object) -> int | None:
+    if method != "landmark":
+        if landmark_days is not None:
+            raise ArgumentError("landmark_days goes with method='landmark' only")
+        return None
+    if isinstance(landmark_days, bool) or not isinstance(landmark_days, int) or landmark_days < 0:
+        raise ArgumentError(
+            f"method='landmark' needs landmark_days, a whole number of days >= 0, got "
+            f"{landmark_days!r}"
+        )
+    return landmark_days
+
+
+def treatment_effect(
+    cohort: Cohort,
+    treatment: str,
+    *,
+    method: str = "time-varying",
+    landmark_days: int | None = None,
+    adjust_for: Sequence[str] = DEFAULT_ADJUSTMENT,
+    conf_level: float = 0.95,
+    arms: ArmDefinition = DEFAULT_ARMS,
+    eras: EraDefinition = DEFAULT_ERAS,
+) -> TreatmentEffect:
+    """Hazard ratio of death, treated vs untreated, from the onset of the first DAH episode.
+
+    Parameters
+    ----------
+    cohort : Cohort
+        A validated cohort; its treatments table says when each course started.
+    treatment : str
+        A treatment (:func:`~dah_outcomes.endpoints.timelines.treatment_names`).
+    method : {"time-varying", "landmark", "naive"}, default "time-varying"
+        See :data:`METHODS`.
+    landmark_days : int, optional
+        The landmark day (required with ``method="landmark"``).
+    adjust_for : sequence of str, default DEFAULT_ADJUSTMENT
+        Covariates of the first episode (see :mod:`dah_outcomes.analyses.adjustment`).
+    conf_level : float, default 0.95
+        Level of the Wald interval.
+    arms, eras : ArmDefinition, EraDefinition
+        Arm and era definitions (eras may be adjusted for).
+
+    Returns
+    -------
+    TreatmentEffect
+
+    Raises
+    ------
+    ArgumentError
+        For an unknown treatment, method or covariate, or a bad landmark or level.
+    EstimationError
+        When the analysed patients are all treated or all untreated, or have no deaths.
+
+    Warns
+    -----
+    ImmortalTimeWarning
+        With ``method="naive"``, when a course started after onset or has no start date.
+    DroppedRowsWarning
+        When patients are left out for a missing covariate or an unplaceable treatment.
+    """
+    check_choice("method", method, METHODS)
+    conf_level = check_conf_level(conf_level)
+    days = _check_landmark(method, landmark_days)
+    asked = check_adjustment(adjust_for)
+    notes = _Notes()
+    starts = treatment_starts(cohort, treatment, arms=arms, eras=eras)
+    starts, used, left_out = adjustment_covariates(starts, cohort, asked, arms=arms, eras=eras)
+    n_timing_unknown = 0
+    if method == "naive":
+        frame = _naive(starts, treatment, notes)
+    else:
+        placeable, n_timing_unknown = _placeable(starts, treatment, notes)
+        if method == "landmark":
+            assert days is not None
+            frame = _landmark(placeable, days)
+        else:
+            frame = treatment_timeline(placeable)
+    entry = ["start"] if method == "time-varying" else []
+    required = ["time" if method != "time-varying" else "stop", "event", "treated", *entry]
+    data, n_dropped = complete_cases(
+        frame.assign(id=frame["patient_id"]), [*required, "id"], used, what="treatment_effect"
+    )
+    if n_dropped:
+        notes.messages.append(f"{n_dropped} patients left out for a missing covariate value")
+    by_patient = data.groupby("id")["treated"].max()
+    if by_patient.nunique() < 2:
+        raise EstimationError(
+            f"the {len(by_patient)} patients analysed are all "
+            f"{'treated' if by_patient.all() else 'untreated'} with {treatment}: no contrast"
+        )
+    if data["event"].sum() == 0:
+        raise EstimationError("no deaths among the patients analysed")
+    fit = cox_regression(
+        data,
+        time="stop" if method == "time-varying" else "time",
+        event="event",
+        entry="start" if method == "time-varying" else None,
+        id="id" if method == "time-varying" else None,
+        covariates=["treated", *used],
+        conf_level=conf_level,
+    )
+    row = fit.to_frame().iloc[0]
+    return TreatmentEffect(
+        treatment=treatment,
+        method=method,
+        hazard_ratio=float(row["hazard_ratio"]),
+        ci_lower=float(row["ci_lower"]),
+        ci_upper=float(row["ci_upper"]),
+        p_value=float(row["p_value"]),
+        landmark_days=days,
+        n=int(data["id"].nunique()),
+        n_events=int(data["event"].sum()),
+        n_treated=int(by_patient.sum()),
+        n_dropped=n_dropped + int(starts["timing"].eq("missing").sum()) * (method != "naive"),
+        n_timing_unknown=n_timing_unknown,
+        adjusted_for=tuple(used),
+        not_adjusted=dict(left_out),
+        conf_level=conf_level,
+        warnings=tuple(notes.messages),
+        cox=fit,
+        fingerprint=cohort.fingerprint,
+    )

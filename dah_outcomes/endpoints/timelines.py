@@ -1,0 +1,167 @@
+"""When each treatment started, relative to DAH onset, and treatment timelines in
+counting-process form.
+
+Time zero is the onset of each patient's first DAH episode. A course that starts on day ``s``
+after onset (``s = start_date - onset_date`` in days) switches the treatment on at ``s``; a
+death or censoring on day ``d`` happens at ``d + 0.5``, within the day. So a patient treated
+on the day they died counts as treated that day, and a patient who died on day 0 before any
+course began never is. Only courses of the first (index) episode count: later episodes are
+follow-up, not the treatment of the episode analysed.
+
+Timing of a treatment, per patient:
+
+``known``
+    the index episode's flag is true (or absent) and the treatments table has a course;
+``unknown``
+    the flag is true but no course says when: the patient was treated at some unknown time;
+``untreated``
+    the flag is false and there is no course;
+``missing``
+    the flag is missing and there is no course.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from dah_outcomes.cohort import Cohort
+from dah_outcomes.endpoints.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition
+from dah_outcomes.endpoints.frames import death_frame
+from dah_outcomes.errors import ArgumentError
+from dah_outcomes.schema import TABLES
+
+__all__ = [
+    "EVENT_OFFSET",
+    "TIMINGS",
+    "treatment_names",
+    "treatment_starts",
+    "treatment_timeline",
+]
+
+#: Deaths and censorings happen this far into their day (treatment switches on at its start).
+EVENT_OFFSET = 0.5
+
+#: The timing states of a treatment for one patient (see the module's docstring).
+TIMINGS = ("known", "unknown", "untreated", "missing")
+
+
+def treatment_names() -> tuple[str, ...]:
+    """The treatments a course can record (the allowed values of the table's ``treatment``).
+
+    Returns
+    -------
+    tuple of str
+    """
+    column = next(c for c in TABLES["treatments"] if c.name == "treatment")
+    assert column.allowed is not None  # the contract declares them
+    return column.allowed
+
+
+def _check_treatment(treatment: object) -> str:
+    names = treatment_names()
+    if treatment not in names:
+        raise ArgumentError(f"treatment must be one of {sorted(names)}, got {treatment!r}")
+    return str(treatment)
+
+
+def treatment_starts(
+    cohort: Cohort,
+    treatment: str,
+    *,
+    arms: ArmDefinition = DEFAULT_ARMS,
+    arm_column: str | None = None,
+    eras: EraDefinition = DEFAULT_ERAS,
+) -> pd.DataFrame:
+    """Per DAH patient: the death frame plus when ``treatment`` started in the index episode.
+
+    Parameters
+    ----------
+    cohort : Cohort
+        A validated cohort.
+    treatment : str
+        One of :func:`treatment_names`.
+    arms, arm_column, eras
+        Arm and era definitions (see :func:`~dah_outcomes.endpoints.frames.patient_outcomes`).
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`~dah_outcomes.endpoints.frames.death_frame` (``time`` in days
+        from onset, ``event`` 1 for death) and ``start_day`` (days from onset to the first
+        course; NaN without one) and ``timing`` (one of :data:`TIMINGS`).
+    """
+    treatment = _check_treatment(treatment)
+    frame = death_frame(cohort, arms=arms, arm_column=arm_column, eras=eras)
+    courses = cohort.treatments
+    courses = courses[(courses["treatment"] == treatment) & (courses["episode_number"] == 1)]
+    first = courses.groupby("patient_id")["start_date"].min()
+    start = first.reindex(frame["patient_id"].to_numpy())
+    onset = frame["onset_date"].to_numpy()
+    start_day = (pd.Series(start.to_numpy(), index=frame.index) - onset).dt.days.astype(float)
+    index = cohort.episodes[cohort.episodes["episode_number"] == 1].set_index("patient_id")
+    if treatment in index:
+        flag = index[treatment].reindex(frame["patient_id"].to_numpy()).astype("boolean")
+        flag = pd.Series(flag.to_numpy(), index=frame.index, dtype="boolean")
+    else:
+        flag = pd.Series(pd.NA, index=frame.index, dtype="boolean")
+    has_course = start_day.notna().to_numpy()
+    flag_true = flag.fillna(False).to_numpy(dtype=bool)
+    flag_false = (~flag.fillna(True)).to_numpy(dtype=bool)
+    timing = np.select(
+        [has_course, flag_true, flag_false],
+        ["known", "unknown", "untreated"],
+        default="missing",
+    )
+    return frame.assign(start_day=start_day.to_numpy(), timing=timing)
+
+
+def treatment_timeline(
+    starts: pd.DataFrame,
+) -> pd.DataFrame:
+    """(start, stop] rows per patient with the treatment switching on at its start day.
+
+    Parameters
+    ----------
+    starts : DataFrame
+        From :func:`treatment_starts`; patients whose timing is ``unknown`` or ``missing``
+        cannot be placed in time and must be left out by the caller first.
+
+    Returns
+    -------
+    DataFrame
+        One row per patient interval: the columns of ``starts`` (one patient's values on
+        each of its rows) and ``start``, ``stop`` (days since onset), ``treated`` (0 before
+        the first course, 1 from it) and ``event`` (1 only on the interval ending in death).
+
+    Raises
+    ------
+    ArgumentError
+        If a patient's timing is ``unknown`` or ``missing``.
+    """
+    unplaced = ~starts["timing"].isin(["known", "untreated"])
+    if unplaced.any():
+        raise ArgumentError(
+            f"{int(unplaced.sum())} patients have no start date for a treatment they had (or "
+            "no record of it): leave them out (timing 'unknown' or 'missing') first"
+        )
+    stop = starts["time"].to_numpy(dtype=float) + EVENT_OFFSET
+    s = starts["start_day"].to_numpy(dtype=float)
+    known = starts["timing"].eq("known").to_numpy()
+    # split where the course starts after time zero and before the end of follow-up
+    split = known & (s > 0) & (s < stop)
+    treated_from_zero = known & (s <= 0)
+    before = starts.assign(
+        start=0.0,
+        stop=np.where(split, s, stop),
+        treated=treated_from_zero.astype(int),
+        event=np.where(split, 0, starts["event"].to_numpy()),
+    )
+    after = starts[split].assign(
+        start=s[split],
+        stop=stop[split],
+        treated=1,
+        event=starts["event"].to_numpy()[split],
+    )
+    rows = pd.concat([before, after], ignore_index=True)
+    return rows.sort_values(["patient_id", "start"], kind="stable").reset_index(drop=True)
