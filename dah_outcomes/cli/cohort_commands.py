@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from dah_outcomes.cli.output import print_json
+from dah_outcomes.cli.output import echo, print_json
 from dah_outcomes.cli.progress import progress_bar
 from dah_outcomes.errors import ValidationError
 
@@ -19,18 +19,21 @@ DEMO_N_SLE = 200_000
 
 def _cmd_generate(args: argparse.Namespace) -> int:
     from dah_outcomes.io import save_cohort
+    from dah_outcomes.io.cohort_files import IfExists, check_output_folder
     from dah_outcomes.synthetic.cohorts import generate_cohort
 
+    if_exists: IfExists = "replace" if args.force else "error"
+    check_output_folder(args.out, if_exists=if_exists)  # before the generation, not after
     cohort = generate_cohort(
         args.scenario, n_sle=args.n_sle, seed=args.seed, progress=progress_bar("generating")
     )
-    paths = save_cohort(cohort, args.out, format=args.format)
-    print(
+    paths = save_cohort(cohort, args.out, format=args.format, if_exists=if_exists)
+    echo(
         f"wrote {cohort.n_patients} patients, {cohort.n_dah_patients} with DAH, "
         f"{cohort.n_episodes} episodes to {args.out} (fingerprint {cohort.fingerprint[:12]})"
     )
     for p in paths.values():
-        print(f"  {p}")
+        echo(f"  {p}")
     return 0
 
 
@@ -44,12 +47,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         if args.json:
             print_json(err.report.to_dict())
         else:
-            print(err.report.summary(limit=args.limit))
+            echo(err.report.summary(limit=args.limit))
         return 1
     if args.json:
         print_json({"ok": True, **cohort.describe()})
     else:
-        print(f"valid: {cohort!r}")
+        echo(f"valid: {cohort!r}")
     return 0
 
 
@@ -57,7 +60,7 @@ def _cmd_scenarios(args: argparse.Namespace) -> int:
     from dah_outcomes.synthetic.scenario import available_scenarios, load_scenario
 
     for name in available_scenarios():
-        print(f"{name}: {load_scenario(name).description}")
+        echo(f"{name}: {load_scenario(name).description}")
     return 0
 
 
@@ -92,6 +95,11 @@ def register(sub: Any) -> None:
     g.add_argument("--seed", type=int, default=0, help="random seed (same seed, same bytes)")
     g.add_argument("--out", required=True, help="output folder")
     g.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    g.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the cohort an existing --out folder holds (other files there are kept)",
+    )
     g.set_defaults(func=_cmd_generate)
 
     v = sub.add_parser("validate", help="check a cohort folder (or its two files)")
@@ -108,7 +116,9 @@ def register(sub: Any) -> None:
     c.set_defaults(func=_cmd_schema)
 
     d = sub.add_parser("demo", help="generate the default cohort and reproduce the cited figures")
-    d.add_argument("--out", default="output")
+    d.add_argument(
+        "--out", default="output", help="output folder (replaced whole; default ./output)"
+    )
     d.add_argument("--n-sle", type=int, default=DEMO_N_SLE)
     d.add_argument("--seed", type=int, default=DEMO_SEED)
     d.set_defaults(func=_cmd_demo)

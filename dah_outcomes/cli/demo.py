@@ -7,13 +7,17 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from dah_outcomes.analyses.outcome_rates import rates
-from dah_outcomes.io.cohort_files import save_cohort, write_atomic
+from matplotlib.axes import Axes
+
+from dah_outcomes.analyses.outcome_rates import OutcomeRates, rates
+from dah_outcomes.cli.output import echo
+from dah_outcomes.cohort import Cohort
+from dah_outcomes.io.cohort_files import save_cohort, staged_folder, write_atomic, write_csv
 from dah_outcomes.plotting import plot_cited_figures
-from dah_outcomes.plotting._axes import figure_of
+from dah_outcomes.plotting._axes import save_figure
 from dah_outcomes.report.page import report, write_report
 from dah_outcomes.reproduce.cited_figures import compare_cited_figures
-from dah_outcomes.reproduce.verdicts import VERDICTS
+from dah_outcomes.reproduce.verdicts import VERDICTS, ReproductionResult
 from dah_outcomes.synthetic.cohorts import generate_cohort
 
 __all__ = ["run_demo"]
@@ -29,11 +33,13 @@ def run_demo(
 ) -> int:
     """Generate ``scenario``, reproduce the cited figures from it and write tables and figures.
 
-    Writes under ``out``: ``cohort/`` (tables and provenance), ``cited_figures.csv`` (the
-    verdict table of ``dah-outcomes reproduce cited-figures``), ``rates_overall.csv``,
-    ``rates_by_arm.csv``, ``rates_by_era.csv``, ``rates.json``, ``cited_figures.png``/``.svg``
-    and the HTML report ``report.html``. Prints each cited figure beside its estimate, with its
-    verdict.
+    The folder is written whole beside ``out`` and renamed into place (a previous run's
+    outputs are replaced; other files there are kept). Writes under ``out``: ``cohort/``
+    (tables and provenance), ``cited_figures.csv`` (the verdict table of ``dah-outcomes
+    reproduce cited-figures``), ``rates_overall.csv``, ``rates_by_arm.csv``,
+    ``rates_by_era.csv``, ``rates.json``, ``cited_figures.png``/``.svg`` and the HTML report
+    ``report.html``, the same bytes for the same arguments. Prints each cited figure beside
+    its estimate, with its verdict.
 
     Parameters
     ----------
@@ -54,26 +60,12 @@ def run_demo(
         0 (the demo reports verdicts against the cited figures; it does not fail on them).
     """
     cohort = generate_cohort(scenario, n_sle=n_sle, seed=seed, progress=progress)
-    save_cohort(cohort, out / "cohort")
     comparison = compare_cited_figures(cohort)
-    tables = {"cited_figures": comparison.to_frame()}
     results = {by or "overall": rates(cohort, by) for by in (None, "arm", "era")}
-    for key, result in results.items():
-        tables[f"rates_{key}" if key == "overall" else f"rates_by_{key}"] = result.to_frame()
-    for name, frame in tables.items():
-        write_atomic(out / f"{name}.csv", functools.partial(frame.to_csv, index=False))
-    payload = {key: r.to_dict() for key, r in results.items()}
-    payload["cited_figures"] = comparison.to_dict()
-    write_atomic(out / "rates.json", lambda p: p.write_text(json.dumps(payload, indent=2)))
-    fig = figure_of(plot_cited_figures(comparison))
-    for ext in ("png", "svg"):
-        write_atomic(
-            out / f"cited_figures.{ext}", functools.partial(fig.savefig, format=ext, dpi=150)
-        )
-    write_report(
-        report(cohort, title=f"DAH in SLE: synthetic cohort '{scenario}' (seed {seed})"),
-        out / "report.html",
-    )
+    # the whole output folder is written beside and renamed into place: a run stopped midway
+    # leaves the previous outputs whole, never some of each run
+    with staged_folder(out, if_exists="replace") as tmp:
+        _write_outputs(tmp, cohort, comparison, results, scenario=scenario, seed=seed)
     shown = comparison.to_frame()[
         [
             "claim",
@@ -89,13 +81,46 @@ def run_demo(
     ]
     for col in ("estimate", "ci_lower", "ci_upper"):
         shown[col] = (shown[col] * 100).map("{:.1f}%".format)
-    print(
+    echo(
         f"Scenario {scenario}: {cohort.n_patients:,} SLE patients, "
         f"{cohort.n_dah_patients:,} with DAH, {cohort.n_episodes:,} episodes (seed {seed})"
     )
-    print(shown.to_string(index=False))
+    echo(shown.to_string(index=False))
     counts = ", ".join(f"{n} {v}" for v, n in comparison.verdict_counts.items() if n)
-    print(f"\nCited figures against the cohort: {counts}. Outputs in {out}/")
+    echo(f"\nCited figures against the cohort: {counts}. Outputs in {out}/")
     for verdict, meaning in VERDICTS.items():
-        print(f"  {verdict}: {meaning}")
+        echo(f"  {verdict}: {meaning}")
     return 0
+
+
+def _save(ax: Axes, path: Path, *, format: str) -> None:
+    save_figure(ax, path, format=format, dpi=150)
+
+
+def _write_outputs(
+    out: Path,
+    cohort: Cohort,
+    comparison: ReproductionResult,
+    results: dict[str, OutcomeRates],
+    *,
+    scenario: str,
+    seed: int,
+) -> None:
+    """Every output of the demo into ``out``; the same inputs give the same bytes."""
+    save_cohort(cohort, out / "cohort")
+    tables = {"cited_figures": comparison.to_frame()}
+    for key, result in results.items():
+        tables[f"rates_{key}" if key == "overall" else f"rates_by_{key}"] = result.to_frame()
+    for name, frame in tables.items():
+        write_csv(out / f"{name}.csv", frame)
+    payload = {key: r.to_dict() for key, r in results.items()}
+    payload["cited_figures"] = comparison.to_dict()
+    text = json.dumps(payload, indent=2) + "\n"
+    write_atomic(out / "rates.json", lambda p: p.write_text(text, encoding="utf-8"))
+    ax = plot_cited_figures(comparison)
+    for ext in ("png", "svg"):
+        write_atomic(out / f"cited_figures.{ext}", functools.partial(_save, ax, format=ext))
+    write_report(
+        report(cohort, title=f"DAH in SLE: synthetic cohort '{scenario}' (seed {seed})"),
+        out / "report.html",
+    )

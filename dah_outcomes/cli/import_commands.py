@@ -6,17 +6,27 @@ import argparse
 import sys
 from pathlib import Path
 
+from dah_outcomes.cli.output import echo
 from dah_outcomes.cli.progress import progress_bar
 from dah_outcomes.errors import ArgumentError, ValidationError
 
 __all__ = ["register"]
 
 
+def _sources(args: argparse.Namespace) -> list[str]:
+    """Every file the import reads: none may be overwritten by its output."""
+    return [*args.source, *(f for f in (args.mapping, args.dictionary) if f)]
+
+
 def _cmd_import(args: argparse.Namespace) -> int:
+    from dah_outcomes.io.cohort_files import IfExists, check_output_folder, staged_folder
     from dah_outcomes.io.importer import Mode, read_cohort, write_import
 
     if args.min_cell is not None and args.min_cell < 1:
         raise ArgumentError(f"--min-cell must be a positive integer, got {args.min_cell}")
+    # refused before the import runs, not after it
+    if_exists: IfExists = "replace" if args.force else "error"
+    check_output_folder(args.out, if_exists=if_exists, sources=_sources(args))
     source = args.source[0] if len(args.source) == 1 else args.source
     mode: Mode = "quarantine" if args.quarantine else "strict"
     try:
@@ -31,8 +41,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
             chunk_rows=args.chunk_rows,
         )
     except ValidationError as err:
-        print(err.report.summary(limit=args.limit))
-        print(
+        echo(err.report.summary(limit=args.limit))
+        echo(
             "nothing written (strict mode: fix the problems, or use --quarantine to import "
             "the valid rows and write the others to rejects.csv)"
             if mode == "strict"
@@ -40,18 +50,21 @@ def _cmd_import(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    paths = write_import(result, args.out, format=args.table_format, min_cell=args.min_cell)
-    print(f"rows read: {result.rows_read}")
-    print(f"rows accepted: {result.rows_accepted}")
-    print(f"rows rejected: {result.rows_rejected}")
+    # the whole folder (cohort, rejects, flow) is written beside and renamed into place
+    with staged_folder(args.out, if_exists=if_exists, sources=_sources(args)) as tmp:
+        written = write_import(result, tmp, format=args.table_format, min_cell=args.min_cell)
+    echo(f"rows read: {result.rows_read}")
+    echo(f"rows accepted: {result.rows_accepted}")
+    echo(f"rows rejected: {result.rows_rejected}")
     c = result.cohort
     if c is not None:
-        print(
+        echo(
             f"cohort: {c.n_patients} patients, {c.n_dah_patients} with DAH, "
             f"{c.n_episodes} episodes (fingerprint {c.fingerprint[:12]})"
         )
-    for p in paths.values():
-        print(f"  {p}")
+    echo(f"wrote {args.out}:")
+    for p in written.values():
+        echo(f"  {Path(args.out) / p.name}")
     return 0
 
 
@@ -63,14 +76,20 @@ def _cmd_init_mapping(args: argparse.Namespace) -> int:
     raw = read_table(args.source, format=args.format, sheet=args.sheet)
     text = draft_mapping(raw, layout=args.layout)
     if args.out is None:
-        print(text, end="")
+        echo(text, end="")
         return 0
     out = Path(args.out)
+    if out.is_dir():
+        raise ArgumentError(
+            f"--out {out} is a folder; give the mapping file to write, e.g. {out / 'mapping.toml'}"
+        )
     if out.exists() and not args.force:
         raise ArgumentError(f"{out} exists; pass --force to overwrite it")
+    if Path(args.source).resolve() == out.resolve():
+        raise ArgumentError(f"--out {out} is the source table; give another file name")
     write_atomic(out, lambda p: p.write_text(text, encoding="utf-8"))
     todo = text.count("TODO")
-    print(f"wrote {out} ({todo} TODO item(s) to check)")
+    echo(f"wrote {out} ({todo} TODO item(s) to check)")
     return 0
 
 
@@ -92,7 +111,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     i.add_argument("--dictionary", help="REDCap data dictionary (CSV)")
     i.add_argument("--format", choices=sorted(FORMATS), help="source format (default: suffix)")
     i.add_argument("--sheet", help="Excel sheet name")
-    i.add_argument("--out", required=True, help="output folder")
+    i.add_argument(
+        "--out",
+        required=True,
+        help="output folder (written whole, then renamed into place; never a source)",
+    )
+    i.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the cohort an existing --out folder holds (other files there are kept)",
+    )
     mode = i.add_mutually_exclusive_group()
     mode.add_argument(
         "--strict", action="store_true", help="any problem: exit 1, nothing written (default)"

@@ -1,7 +1,10 @@
 """The ``dah-outcomes`` command line: the top-level parser and the error boundary.
 
-Each command family registers its subcommands from its own module; here every error of ours
-becomes one message on stderr and exit code 1, never a traceback.
+Each command family registers its subcommands from its own module; here every error of ours,
+and every operating-system error (a file that cannot be read or written), becomes one message
+on stderr, with its path, and exit code 1, never a traceback. Messages are printed with
+control characters escaped (:func:`~dah_outcomes.cli.output.escape_text`): they quote values
+from the user's files.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from dah_outcomes.cli import (
     omop_commands,
     reproduce_commands,
 )
+from dah_outcomes.cli.output import echo, escape_text
 from dah_outcomes.errors import DahOutcomesError, DahOutcomesWarning
 
 __all__ = ["main"]
@@ -56,9 +60,10 @@ def _show_warning(
     """Our warnings as one plain line on stderr (no file name or line: the user ran a command,
     not a script); others as Python shows them."""
     if issubclass(category, DahOutcomesWarning):
-        print(f"warning: {message}", file=sys.stderr)
+        echo(f"warning: {message}", file=sys.stderr)
     else:
-        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+        text = warnings.formatwarning(message, category, filename, lineno, line)
+        sys.stderr.write(escape_text(text))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -81,7 +86,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             warnings.showwarning = _show_warning
             return int(args.func(args))
     except DahOutcomesError as err:
-        print(f"error: {err}", file=sys.stderr)
+        echo(f"error: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:  # one a command did not turn into ours: still the path, no traceback
+        from dah_outcomes.io.files import file_error
+
+        echo(f"error: {file_error('cannot use', err.filename, err)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # pragma: no cover
         print("interrupted", file=sys.stderr)
