@@ -19,9 +19,11 @@ from dah_outcomes.schema import TABLES, Column
 
 __all__ = [
     "CONTRACT",
+    "COURSE_FIELDS",
     "FALSE_WORDS",
     "LAYOUTS",
     "SEX_WORDS",
+    "TREATMENT_WORDS",
     "TRUE_WORDS",
     "code_value",
     "match_key",
@@ -96,6 +98,49 @@ SEX_WORDS: dict[str, str] = {
     "u": "unknown",
     "other": "unknown",
     "not recorded": "unknown",
+}
+
+
+#: Names a source gives each treatment (a header prefix, a REDCap choice label), normalised
+#: as :func:`normalize_name` does, mapped to the episodes table's treatment flag.
+TREATMENT_WORDS: dict[str, str] = {
+    **{
+        w: "methylprednisolone_pulse"
+        for w in (
+            "methylprednisolonepulse",
+            "methylprednisolone",
+            "ivmethylprednisolone",
+            "ivmp",
+            "mp",
+            "mppulse",
+            "pulsesteroids",
+            "metilprednisolona",
+        )
+    },
+    **{w: "oral_prednisone" for w in ("oralprednisone", "prednisone", "oralsteroids")},
+    **{
+        w: "cyclophosphamide"
+        for w in ("cyclophosphamide", "cyc", "cyclophosphamideiv", "ciclofosfamida", "cytoxan")
+    },
+    **{
+        w: "plasmapheresis"
+        for w in ("plasmapheresis", "plex", "plasmaexchange", "tpe", "plasmaferesis")
+    },
+    **{w: "rituximab" for w in ("rituximab", "rtx")},
+    **{
+        w: "mycophenolate" for w in ("mycophenolate", "mmf", "micofenolato", "mycophenolatemofetil")
+    },
+    **{w: "hydroxychloroquine" for w in ("hydroxychloroquine", "hcq")},
+    **{w: "rfviia" for w in ("rfviia", "factorviia", "rfvii")},
+}
+
+#: What a wide source may give of one course, by contract column of the treatments table:
+#: header suffixes (normalised) that name it (``"CYC start date"``, ``"plex_sessions"``).
+COURSE_FIELDS: dict[str, tuple[str, ...]] = {
+    "start_date": ("startdate", "startdt", "sdt", "start", "started", "datestart", "begin"),
+    "end_date": ("enddate", "enddt", "edt", "end", "stopdate", "stop", "ended", "dateend"),
+    "sessions": ("sessions", "nsessions", "numberofsessions"),
+    "dose_mg": ("dosemg", "totaldosemg", "totaldose", "dose"),
 }
 
 

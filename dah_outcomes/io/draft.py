@@ -1,7 +1,9 @@
 """Draft a mapping file for a source table, for the analyst to check and finish.
 
 The draft is the starting point of ``dah-outcomes init-mapping``: source column names are
-matched to the contract through :data:`SYNONYMS`, and what cannot be matched (a column, a
+matched to the contract through :data:`SYNONYMS`, headers such as ``"Cyclophosphamide start
+date"``, ``"PLEX start"`` or ``rituximab_start_date`` become ``[treatments]`` tables (a
+treatment's name, then a course field), and what cannot be matched (a column, a
 flag value outside the built-in words, an ambiguous date format) is written as a ``# TODO``
 rather than guessed. The text it returns is what :func:`~dah_outcomes.io.mapping.load_mapping`
 reads.
@@ -18,18 +20,20 @@ import pandas as pd
 from dah_outcomes.errors import ArgumentError
 from dah_outcomes.io._vocabulary import (
     CONTRACT,
+    COURSE_FIELDS,
     FALSE_WORDS,
     LAYOUTS,
     SEX_WORDS,
+    TREATMENT_WORDS,
     TRUE_WORDS,
     code_value,
     match_key,
     normalize_name,
     strip_text,
 )
-from dah_outcomes.schema import Column
+from dah_outcomes.schema import TABLES, Column
 
-__all__ = ["SYNONYMS", "draft_mapping"]
+__all__ = ["SYNONYMS", "course_header", "draft_mapping"]
 
 #: Column-name synonyms used to draft a mapping (normalised before matching).
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -179,6 +183,8 @@ def draft_mapping(raw: Any, *, layout: str | None = None, max_values: int = 30) 
     body: list[str] = []
     decimal_comma = False
     for name, col in CONTRACT.items():
+        if name in _COURSE_ONLY:
+            continue  # a wide source's courses are drafted as [treatments] tables below
         src = next(
             (
                 norm[k]
@@ -198,14 +204,76 @@ def draft_mapping(raw: Any, *, layout: str | None = None, max_values: int = 30) 
         decimal_comma |= opts.pop("_decimal_comma", False)
         spec = _toml_value(src) if not opts else _toml_inline({"source": src, **opts})
         body.append(f"{name} = {spec}" + (f"  # {'; '.join(notes)}" if notes else ""))
+    courses = _draft_courses(frame, taken, max_values)
     if decimal_comma:
         lines.append('decimal = ","  # numbers are written with a decimal comma')
-    lines += ["", "[columns]", *body]
+    lines += ["", "[columns]", *body, *courses]
     rest = [str(c) for c in frame.columns if str(c) not in taken]
     if rest:
         lines += ["", "# Source columns not mapped (TODO: map or leave out on purpose):"]
         lines += [f"#   {c}" for c in rest]
     return "\n".join(lines) + "\n"
+
+
+_COURSE_ONLY = {c.name for c in TABLES["treatments"]} - {
+    c.name for t in ("patients", "episodes") for c in TABLES[t]
+}
+
+
+def course_header(name: object) -> tuple[str, str] | None:
+    """``(treatment, course field)`` a wide source's header names, e.g. ``"PLEX start"`` ->
+    ``("plasmapheresis", "start_date")``; None for any other header.
+
+    Parameters
+    ----------
+    name : object
+        A column name.
+
+    Returns
+    -------
+    tuple of str or None
+    """
+    norm = normalize_name(name)
+    for word in sorted(TREATMENT_WORDS, key=len, reverse=True):
+        if not norm.startswith(word):
+            continue
+        rest = norm[len(word) :]
+        for field, suffixes in COURSE_FIELDS.items():
+            if rest in suffixes:
+                return TREATMENT_WORDS[word], field
+    return None
+
+
+def _draft_courses(frame: pd.DataFrame, taken: set[str], max_values: int) -> list[str]:
+    """``[treatments.<name>]`` tables for the course headers not mapped to a column already."""
+    found: dict[str, dict[str, str]] = {}
+    for c in frame.columns:
+        hit = course_header(c) if str(c) not in taken else None
+        if hit is not None and hit[1] not in found.setdefault(hit[0], {}):
+            found[hit[0]][hit[1]] = str(c)
+    out: list[str] = []
+    course_cols = {c.name: c for c in TABLES["treatments"]}
+    for treatment, fields in found.items():
+        if not fields:
+            continue
+        if "start_date" not in fields:
+            out += [
+                "",
+                f"# TODO: {sorted(fields.values())} give {treatment} courses but no start date "
+                f"column was found: add [treatments.{treatment}] start_date = ...",
+            ]
+            continue
+        out += ["", f"[treatments.{treatment}]"]
+        for field in COURSE_FIELDS:
+            if field not in fields:
+                continue
+            src = fields[field]
+            taken.add(src)
+            opts, notes = _draft_options(frame[src], course_cols[field], max_values)
+            opts.pop("_decimal_comma", None)
+            spec = _toml_value(src) if not opts else _toml_inline({"source": src, **opts})
+            out.append(f"{field} = {spec}" + (f"  # {'; '.join(notes)}" if notes else ""))
+    return out
 
 
 def _draft_options(s: pd.Series, col: Column, max_values: int) -> tuple[dict[str, Any], list]:

@@ -115,11 +115,13 @@ def _read(path: str | Path, format: str | None, sheet: str | int | None) -> RawT
     return read_table(path, format=format, sheet=sheet)
 
 
-def _find_table(folder: Path, name: str) -> Path:
+def _find_table(folder: Path, name: str, required: bool = True) -> Path | None:
     suffixes = [s for group in FORMATS.values() for s in group]
     for s in suffixes:
         if (folder / f"{name}{s}").exists():
             return folder / f"{name}{s}"
+    if not required:
+        return None
     raise CohortFileError(
         f"{folder} has no {name} table (e.g. {name}.csv); give a folder with "
         "patients and episodes tables, or a single file and a mapping"
@@ -131,16 +133,18 @@ def _assemble(
 ) -> tuple[Assembled, str]:
     if isinstance(source, str | Path) and Path(source).is_dir():
         folder = Path(source)
-        source = (_find_table(folder, "patients"), _find_table(folder, "episodes"))
+        found = [_find_table(folder, "patients"), _find_table(folder, "episodes")]
+        courses = _find_table(folder, "treatments", required=False)
+        source = tuple(found) if courses is None else (*found, courses)
     if isinstance(source, list | tuple):
-        if len(source) != 2:
+        if len(source) not in (2, 3):
             raise ArgumentError(
-                f"give one file, a folder, or two files (patients, episodes); "
-                f"got {len(source)} paths"
+                f"give one file, a folder, or two or three files (patients, episodes and "
+                f"optionally treatments); got {len(source)} paths"
             )
-        return assemble_two_tables(
-            _read(source[0], format, sheet), _read(source[1], format, sheet), m
-        ), "two_tables"
+        tables = [_read(path, format, sheet) for path in source]
+        third = tables[2] if len(tables) == 3 else None
+        return assemble_two_tables(tables[0], tables[1], m, third), "two_tables"
     if not isinstance(source, str | Path):
         raise ArgumentError(
             f"source must be a path or a pair of paths, got {type(source).__name__}"
@@ -176,7 +180,7 @@ def _prepare_in_memory(
     """Read the whole source, assemble its layout, type the tables in one go."""
     asm, layout = _assemble(source, m, dictionary, format, sheet)
     stager = Stager()
-    stager.add(asm.tables["patients"], asm.tables["episodes"])
+    stager.add(asm.tables["patients"], asm.tables["episodes"], asm.tables.get("treatments"))
     sources = [(str(raw.path), raw.frame.index, asm.groups.get(str(raw.path))) for raw in asm.files]
     return Prepared(
         stager.finish(),
@@ -205,9 +209,10 @@ def read_cohort(
 
     Parameters
     ----------
-    source : path or pair of paths
+    source : path or sequence of paths
         One table file (flat, one-row-per-episode, REDCap or ADTTE layout), a folder holding
-        ``patients`` and ``episodes`` tables, or those two files. Never modified.
+        ``patients`` and ``episodes`` tables (and optionally a ``treatments`` table), or
+        those two or three files. Never modified.
     mapping : path, TOML text, dict or ImportMapping, optional
         How source columns become contract columns (see :mod:`dah_outcomes.io.mapping`);
         identity by default.
@@ -265,8 +270,9 @@ def read_cohort(
         prep = _prepare_in_memory(source, m, dictionary, format, sheet)
     report("validating", 0.8)
     ledger = Ledger(prep.sources)
-    tables = list(resolve(prep.staged, ledger, prep.pre, prep.table_file, mode))
+    *tables, courses = resolve(prep.staged, ledger, prep.pre, prep.table_file, mode)
     n_source_patients = prep.staged.n_rows["patients"]
+    n_courses = prep.staged.n_rows.get("treatments")
     layout, files, notes = prep.layout, prep.files, prep.notes
     del prep  # the typed tables of every row: freed once the cohort holds its sorted copy
     report("building the cohort", 0.9)
@@ -282,16 +288,43 @@ def read_cohort(
         "package_version": __version__,
         **json_safe(notes),
     }
+    if n_courses is not None:
+        # courses are accounted for like rows: each read is accepted or rejected
+        provenance["treatment_courses"] = {
+            "read": n_courses,
+            "accepted": len(courses),
+            "rejected": n_courses - len(courses),
+        }
     if design is not None and design not in ("population", "case_series"):
         raise ArgumentError(f"design must be one of ['case_series', 'population'], got {design!r}")
     # the accepted rows were typed and checked exactly as Cohort would check them
-    cohort = Cohort._from_validated(tables, provenance=provenance, design=design)  # type: ignore[arg-type]
+    cohort = Cohort._from_validated(
+        tables,
+        provenance=provenance,
+        design=design,  # type: ignore[arg-type]
+        treatments=courses if n_courses is not None else None,
+    )
     rejects = problem_frame(ledger.records)
     rejected = int((~ledger.alive).sum())
     accepted = int(ledger.alive.sum())
     if accepted + rejected != ledger.n:  # pragma: no cover - guarded by construction
         raise RuntimeError("internal error: import row accounting does not balance")
     flow = _flow(ledger, rejects, cohort, n_source_patients=n_source_patients)
+    if n_courses is not None:
+        flow = pd.concat(
+            [
+                flow,
+                pd.DataFrame(
+                    [
+                        ("treatment courses read", n_courses, "courses"),
+                        ("treatment courses rejected", n_courses - len(courses), "courses"),
+                        ("treatment courses accepted", len(courses), "courses"),
+                    ],
+                    columns=flow.columns,
+                ),
+            ],
+            ignore_index=True,
+        )
     report("done", 1.0)
     return ImportResult(
         cohort=cohort,

@@ -14,6 +14,27 @@ A mapping is a small TOML (or YAML) file the analyst keeps beside the data::
     hemoglobin_drop = { source = "Hb drop", unit = "g/L" }
     site = { value = "Centre A" }
 
+Treatment courses (the ``treatments`` table) come from a wide source, where each row carries
+the start date (and optionally end date, sessions, dose) of each treatment given for its
+episode, through one table per treatment (a treatment flag's name)::
+
+    [treatments]
+    rituximab = "RTX start"                 # a string: the start-date column
+    [treatments.cyclophosphamide]
+    start_date = { source = "Cyclophosphamide start date", format = "%d/%m/%Y" }
+    end_date = "CYC end"
+    dose_mg = { source = "CYC total dose", unit = "g" }
+    [treatments.plasmapheresis]
+    start_date = { source = "PLEX day", offset_from = "onset_date" }
+    sessions = "PLEX sessions"
+
+A row with a start date gives one course of that treatment for the row's episode; a row
+without one gives none (the flag alone: timing unknown). A long source (one row per course:
+a REDCap repeating instrument, an exposure table) maps the treatments table's own columns
+(``treatment``, ``start_date``, ``end_date``, ``dose_mg``, ``sessions``) under ``[columns]``;
+treatment names are matched to the flags ignoring case and punctuation (``"Plasma exchange"``,
+``"RTX"``), and ``values`` maps any other name.
+
 Column options: ``source`` (a name, or a list of candidate names), ``values`` (a value map,
 matched ignoring case and surrounding spaces), ``format`` (strptime date format, or
 ``"sas"``/``"stata"``/``"excel"`` for day counts),
@@ -43,25 +64,30 @@ import pandas as pd
 from dah_outcomes.errors import ArgumentError
 from dah_outcomes.io._vocabulary import (
     CONTRACT,
+    COURSE_FIELDS,
     FALSE_WORDS,
     LAYOUTS,
     SEX_WORDS,
+    TREATMENT_WORDS,
     TRUE_WORDS,
     code_value,
     match_key,
     normalize_name,
     strip_text,
 )
-from dah_outcomes.schema import TABLES, Column
+from dah_outcomes.schema import TABLES, TREATMENT_FLAGS, Column
 from dah_outcomes.validation import first_positions
 
 __all__ = [
     "LAYOUTS",
     "ColumnRule",
+    "Courses",
     "ImportMapping",
     "apply_mapping",
+    "find_column",
     "load_mapping",
     "normalize_name",
+    "wide_courses",
 ]
 
 _TOP_KEYS = {
@@ -69,6 +95,7 @@ _TOP_KEYS = {
     "date_format",
     "decimal",
     "columns",
+    "treatments",
     "redcap",
     "adtte",
     "use_value_labels",
@@ -96,6 +123,8 @@ UNITS: dict[tuple[str, str], float] = {
     ("methylprednisolone_dose_mg", "g"): 1000.0,
     ("ventilation_days", "days"): 1.0,
     ("ventilation_days", "weeks"): 7.0,
+    ("dose_mg", "mg"): 1.0,
+    ("dose_mg", "g"): 1000.0,
 }
 
 
@@ -121,6 +150,7 @@ class ImportMapping:
 
     layout: str | None = None
     columns: Mapping[str, ColumnRule] = field(default_factory=dict)
+    treatments: Mapping[str, Mapping[str, ColumnRule]] = field(default_factory=dict)
     date_format: str | None = None
     decimal: str | None = None
     use_value_labels: bool = True
@@ -182,6 +212,7 @@ def load_mapping(source: str | Path | Mapping[str, Any] | ImportMapping | None) 
     return ImportMapping(
         layout=layout,
         columns=MappingProxyType(columns),
+        treatments=_treatment_rules(data.get("treatments")),
         date_format=data.get("date_format"),
         decimal=data.get("decimal"),
         use_value_labels=bool(data.get("use_value_labels", True)),
@@ -207,10 +238,46 @@ def _mapping_text(source: str | Path) -> tuple[str, Path | None]:
     return str(source), None
 
 
-def _rule(name: str, spec: Any) -> ColumnRule:
+def _treatment_rules(spec: Any) -> Mapping[str, Mapping[str, ColumnRule]]:
+    """``[treatments]``: treatment flag -> course field -> rule (a string: the start date)."""
+    if spec is None:
+        return MappingProxyType({})
+    if not isinstance(spec, Mapping):
+        raise ArgumentError(
+            "[treatments] must be a table of treatments, e.g. "
+            f'[treatments.cyclophosphamide] start_date = "CYC start"; got {spec!r}'
+        )
+    out: dict[str, Mapping[str, ColumnRule]] = {}
+    for name, fields in spec.items():
+        where = f"[treatments.{name}]"
+        if name not in TREATMENT_FLAGS:
+            raise ArgumentError(
+                f"{where}: {name!r} is not a treatment; valid treatments are "
+                f"{list(TREATMENT_FLAGS)}"
+            )
+        if isinstance(fields, str | list):
+            fields = {"start_date": fields}
+        if not isinstance(fields, Mapping):
+            raise ArgumentError(
+                f"{where} must be the start-date column or a table of "
+                f"{list(COURSE_FIELDS)}; got {fields!r}"
+            )
+        unknown = set(fields) - set(COURSE_FIELDS)
+        if unknown or "start_date" not in fields:
+            raise ArgumentError(
+                f"{where}: give start_date (a course is dated by its start) and optionally "
+                f"end_date, sessions, dose_mg; unknown key(s) {sorted(unknown)}"
+            )
+        out[name] = MappingProxyType(
+            {f: _rule(f, fields[f], where=where) for f in COURSE_FIELDS if f in fields}
+        )
+    return MappingProxyType(out)
+
+
+def _rule(name: str, spec: Any, where: str = "[columns]") -> ColumnRule:
     if name not in CONTRACT:
         raise ArgumentError(
-            f"[columns] {name!r} is not a contract column; valid names are {sorted(CONTRACT)}"
+            f"{where} {name!r} is not a contract column; valid names are {sorted(CONTRACT)}"
         )
     if isinstance(spec, str):
         return ColumnRule(name, sources=(spec,))
@@ -218,13 +285,13 @@ def _rule(name: str, spec: Any) -> ColumnRule:
         return ColumnRule(name, sources=tuple(spec))
     if not isinstance(spec, dict):
         raise ArgumentError(
-            f"[columns] {name} must be a source column name, a list of names "
+            f"{where} {name} must be a source column name, a list of names "
             f"or a table of options {sorted(_RULE_KEYS)}; got {spec!r}"
         )
     unknown = set(spec) - _RULE_KEYS
     if unknown:
         raise ArgumentError(
-            f"[columns] {name}: unknown option(s) {sorted(unknown)}; valid "
+            f"{where} {name}: unknown option(s) {sorted(unknown)}; valid "
             f"options are {sorted(_RULE_KEYS)}"
         )
     src = spec.get("source", ())
@@ -233,13 +300,13 @@ def _rule(name: str, spec: Any) -> ColumnRule:
     if unit is not None and (name, str(unit).lower()) not in UNITS:
         known = sorted(u for c, u in UNITS if c == name)
         raise ArgumentError(
-            f"[columns] {name}: unit {unit!r} unknown; known units are {known} "
+            f"{where} {name}: unit {unit!r} unknown; known units are {known} "
             "(or give scale = factor)"
         )
     offset_unit = spec.get("offset_unit", "days")
     if offset_unit not in _OFFSET_UNITS:
         raise ArgumentError(
-            f"[columns] {name}: offset_unit must be one of "
+            f"{where} {name}: offset_unit must be one of "
             f"{sorted(_OFFSET_UNITS)}, got {offset_unit!r}"
         )
     values = spec.get("values")
@@ -415,6 +482,8 @@ def _translate(raw: pd.Series, col: Column, rule: ColumnRule, mapping: ImportMap
         s = _value_map(s, _BOOL_WORDS, keep_typed=True)
     elif col.name == "sex":
         s = _value_map(s, SEX_WORDS)
+    elif col.name == "treatment":
+        s = _treatment_names(s)
     if col.kind == "date":
         fmt = rule.format or mapping.date_format
         return _dates(s, fmt)
@@ -427,6 +496,13 @@ def _translate(raw: pd.Series, col: Column, rule: ColumnRule, mapping: ImportMap
             lambda v: str(v) if v is not None and not pd.isna(v) else None
         )
     return s
+
+
+def _treatment_names(s: pd.Series) -> pd.Series:
+    """A treatment's name as a source writes it (``"Plasma exchange"``) -> its flag name."""
+    return s.astype(object).map(
+        lambda v: TREATMENT_WORDS.get(normalize_name(v), v) if isinstance(v, str) else v
+    )
 
 
 def _value_map(s: pd.Series, values: Mapping[str, Any], keep_typed: bool = False) -> pd.Series:
@@ -534,3 +610,127 @@ def _offset(
         dates = start[ok] + pd.to_timedelta(days[ok], unit="D")
         out[ok] = dates.dt.strftime("%Y-%m-%d").to_numpy()
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Courses:
+    """The output of :func:`wide_courses`.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        Treatments-table columns, one row per course, indexed by the source row it came from
+        (a row may give several courses, one per treatment).
+    used : tuple of str
+        Source columns read.
+    missing : tuple of str
+        Source columns the mapping names that the source lacks.
+    undated : dict
+        Treatment -> rows that gave a course field (end date, sessions, dose) but no start
+        date: no course (the flag alone, timing unknown), counted for provenance.
+    """
+
+    frame: pd.DataFrame
+    used: tuple[str, ...]
+    missing: tuple[str, ...]
+    undated: Mapping[str, int]
+
+
+def wide_courses(
+    frame: pd.DataFrame,
+    mapping: ImportMapping,
+    episodes: pd.DataFrame,
+    *,
+    date_format: str | None = None,
+) -> Courses:
+    """Treatment courses from the ``[treatments]`` columns of rows that each hold an episode.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Source rows (index = source row numbers). Not modified.
+    mapping : ImportMapping
+        Its ``treatments`` rules name the columns.
+    episodes : DataFrame
+        The translated episodes (``patient_id``, ``episode_number``), indexed like ``frame``;
+        a course on a row without an episode keeps its patient and fails validation.
+    date_format : str, optional
+        Date format of course dates whose rule and mapping give none (``"sas"`` in ADTTE).
+
+    Returns
+    -------
+    Courses
+    """
+    parts: list[pd.DataFrame] = []
+    used: list[str] = []
+    missing: list[str] = []
+    undated: dict[str, int] = {}
+    cols = {c.name: c for c in TABLES["treatments"]}
+    keys = episodes if episodes.index.is_unique else episodes.iloc[:0]
+    for treatment, rules in mapping.treatments.items():
+        values = _course_values(frame, mapping, rules, date_format, used, missing)
+        start = values.get("start_date")
+        if start is None:
+            continue
+        dated = start.notna().to_numpy(dtype=bool)
+        others = [v for k, v in values.items() if k != "start_date"]
+        if others:
+            lost = pd.concat(others, axis=1).notna().any(axis=1).to_numpy(dtype=bool) & ~dated
+            if lost.any():
+                undated[treatment] = int(lost.sum())
+        rows = frame.index[dated]
+        part = pd.DataFrame(index=rows)
+        for key in ("patient_id", "episode_number"):
+            if key in keys.columns:
+                part[key] = keys[key].reindex(rows).to_numpy(dtype=object)
+        part["treatment"] = treatment
+        for name in cols:
+            if name in values:
+                part[name] = values[name][dated].to_numpy(dtype=object)
+        parts.append(part)
+    # every chunk of a source gives the same columns, with or without courses
+    named = {"treatment", *(f for rules in mapping.treatments.values() for f in rules)}
+    named |= {k for k in ("patient_id", "episode_number") if k in keys.columns}
+    order = [c for c in cols if c in named]
+    if parts:
+        out = pd.concat(parts).sort_index(kind="stable").reindex(columns=order)
+        out = out.astype(object).where(out.notna(), None)
+    else:
+        out = pd.DataFrame({c: pd.Series(dtype=object) for c in order}, index=frame.index[:0])
+    return Courses(out, tuple(dict.fromkeys(used)), tuple(missing), MappingProxyType(undated))
+
+
+def _course_values(
+    frame: pd.DataFrame,
+    mapping: ImportMapping,
+    rules: Mapping[str, ColumnRule],
+    date_format: str | None,
+    used: list[str],
+    missing: list[str],
+) -> dict[str, pd.Series]:
+    """One treatment's course fields translated (``used`` and ``missing`` are appended to)."""
+    cols = {c.name: c for c in TABLES["treatments"]}
+    values: dict[str, pd.Series] = {}
+    for name, rule in rules.items():
+        if rule.constant is not None:
+            values[name] = pd.Series(str(rule.constant), index=frame.index, dtype=object)
+            continue
+        src = find_column(frame.columns, rule.sources)
+        if src is None:
+            missing.append(" | ".join(rule.sources))
+            continue
+        used.append(str(src))
+        if rule.offset_from:
+            base = _base_date(frame, mapping, rule.offset_from)
+            values[name] = _offset(frame[src], base, rule, mapping)
+            continue
+        if date_format and rule.format is None and mapping.date_format is None:
+            rule = _with_format(rule, date_format, cols[name])
+        values[name] = _translate(frame[src], cols[name], rule, mapping)
+    return values
+
+
+def _with_format(rule: ColumnRule, fmt: str, col: Column) -> ColumnRule:
+    from dataclasses import replace
+
+    return replace(rule, format=fmt) if col.kind == "date" else rule

@@ -6,8 +6,9 @@ check looks at:
 
 * coercion and its single-row checks (type, missing value, allowed values, range) run once,
   possibly chunk by chunk (:class:`Stager`), since removing other rows cannot change them;
-* the cross-row checks (duplicate identifiers, episodes against their patient, episode order)
-  run on the typed rows still accepted, once per quarantine round (usually one or two).
+* the cross-row checks (duplicate identifiers, episodes against their patient, episode order,
+  treatment courses against their episode and patient) run on the typed rows still accepted,
+  once per quarantine round (usually one or two).
 
 The problems found, their order and the typed tables are those
 :func:`~dah_outcomes.validation.validate_tables` gives on the accepted raw rows, so the
@@ -24,7 +25,14 @@ import numpy as np
 import pandas as pd
 
 from dah_outcomes.errors import ArgumentError, ValidationError
-from dah_outcomes.validation import ValidationReport, check_tables, coerce_tables
+from dah_outcomes.validation import (
+    ValidationReport,
+    check_tables,
+    coerce_table,
+    coerce_tables,
+    empty_table,
+    validate_tables,
+)
 
 __all__ = [
     "EXTRA_RULES",
@@ -33,6 +41,7 @@ __all__ = [
     "Prepared",
     "Staged",
     "Stager",
+    "check_courses",
     "problem_frame",
     "resolve",
 ]
@@ -44,11 +53,24 @@ EXTRA_RULES: dict[str, str] = {
     "source_column_missing": "the mapping names a source column the file lacks: fix the "
     "mapping or the file",
     "patient_rejected": "rejected because its patient's row was rejected",
+    "episode_rejected": "rejected because its episode's row was rejected",
     "row_group_rejected": "rejected with the other rows of the same patient or subject",
     "inconsistent_patient_value": "a patient-level column differs between rows of the same "
     "patient: make them agree",
 }
-TABLE_NAMES = ("patients", "episodes")
+TABLE_NAMES = ("patients", "episodes", "treatments")
+#: The cross-row rules of the treatments table (those of single rows are found when typing).
+COURSE_RULES = (
+    "unknown_episode",
+    "start_before_onset",
+    "start_after_death",
+    "start_after_discharge",
+    "end_before_start",
+    "sessions_exceed_days",
+    "treatment_flag_false",
+    "duplicate_course",
+)
+_COURSE_KEY = ["patient_id", "episode_number"]
 
 
 def problem_frame(records: list[dict[str, Any]] | list[pd.DataFrame]) -> pd.DataFrame:
@@ -93,7 +115,10 @@ class Staged:
         Problems of single rows or columns, in the order
         :func:`~dah_outcomes.validation.validate_tables` lists them.
     n_rows : dict
-        Rows per table before any rejection.
+        Rows per table before any rejection (``treatments`` only when courses were given).
+    treatments : DataFrame
+        Typed treatment courses, indexed by the source row each came from (a row of a wide
+        source may give several); empty when the source gives none.
     """
 
     patients: pd.DataFrame
@@ -101,6 +126,7 @@ class Staged:
     raw_ids: dict[str, pd.Series | None]
     row_problems: pd.DataFrame
     n_rows: dict[str, int]
+    treatments: pd.DataFrame
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,14 +174,30 @@ class Stager:
     def __init__(self, keep_raw_ids: bool = True) -> None:
         self._typed: dict[str, list[pd.DataFrame]] = {t: [] for t in TABLE_NAMES}
         self._ids: dict[str, list[pd.Series] | None] = {
-            t: [] if keep_raw_ids else None for t in TABLE_NAMES
+            t: [] if keep_raw_ids else None for t in TABLE_NAMES[:2]
         }
         self._problems: list[pd.DataFrame] = []
         self._order: list[np.ndarray] = []
+        self._courses = False
 
-    def add(self, patients: pd.DataFrame, episodes: pd.DataFrame) -> None:
-        """Type one chunk of raw contract rows (index = source rows, in file order)."""
+    def add(
+        self,
+        patients: pd.DataFrame,
+        episodes: pd.DataFrame,
+        treatments: pd.DataFrame | None = None,
+    ) -> None:
+        """Type one chunk of raw contract rows (index = source rows, in file order).
+
+        ``treatments`` are the chunk's courses (None: the source gives no courses).
+        """
         p, e, problems, order = coerce_tables(patients, episodes)
+        if treatments is not None:
+            self._courses = True
+            t, collector = coerce_table(treatments, "treatments")
+            self._typed["treatments"].append(t)
+            # the treatments' checks come after the episodes' (see coerce_tables)
+            problems = pd.concat([problems, collector.frame()], ignore_index=True)
+            order = np.concatenate([order, 2 * 10**6 + collector.call_numbers()])
         if self._typed["patients"]:
             # problems of a whole column (a required column missing) are the same in every
             # chunk: the first chunk's are kept
@@ -175,7 +217,9 @@ class Stager:
 
     def finish(self) -> Staged:
         """The typed tables and the problems, in one-pass order."""
-        typed = {t: _concat(frames) for t, frames in self._typed.items()}
+        typed = {t: _concat(frames) for t, frames in self._typed.items() if frames}
+        if "treatments" not in typed:
+            typed["treatments"] = empty_table("treatments")
         ids = {t: (_concat_series(v) if v else None) for t, v in self._ids.items()}
         if self._problems:
             problems = pd.concat(self._problems, ignore_index=True)
@@ -184,12 +228,14 @@ class Stager:
         else:
             problems = problem_frame([])
         self._typed = {t: [] for t in TABLE_NAMES}
+        counted = TABLE_NAMES if self._courses else TABLE_NAMES[:2]
         return Staged(
             typed["patients"],
             typed["episodes"],
             ids,
             problems,
-            {t: len(typed[t]) for t in TABLE_NAMES},
+            {t: len(typed[t]) for t in counted},
+            typed["treatments"],
         )
 
 
@@ -341,7 +387,7 @@ def resolve(
     pre: pd.DataFrame,
     table_file: Mapping[str, str],
     mode: Literal["strict", "quarantine"],
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Accept or reject rows; return the typed tables of the accepted rows.
 
     Parameters
@@ -360,18 +406,27 @@ def resolve(
 
     Returns
     -------
-    patients, episodes : DataFrame
+    patients, episodes, treatments : DataFrame
         Typed, accepted rows; checked exactly as
-        :func:`~dah_outcomes.validation.validate_tables` checks them.
+        :func:`~dah_outcomes.validation.validate_tables` checks them. A course is rejected
+        with its source row; an accepted course whose episode is rejected follows it
+        (``episode_rejected``).
     """
     tf = table_file
-    p_all, e_all = staged.patients, staged.episodes
+    p_all, e_all, t_all = staged.patients, staged.episodes, staged.treatments
     if mode == "strict":
-        found = pd.concat([staged.row_problems, check_tables(p_all, e_all)], ignore_index=True)
+        found = pd.concat(
+            [
+                staged.row_problems,
+                check_tables(p_all, e_all),
+                check_courses(t_all, e_all, p_all),
+            ],
+            ignore_index=True,
+        )
         problems = problem_frame([pre, _with_file(found, tf)])
         if len(problems):
             raise_problems(problems, staged.n_rows)
-        return p_all, e_all
+        return p_all, e_all, t_all
     if pre["row"].isna().any():
         raise_problems(pre, staged.n_rows)
     if len(pre):
@@ -384,36 +439,101 @@ def resolve(
             orphan = _orphans(rp, p_alive, re_, e_alive)
             if orphan.any():
                 sub = re_[orphan]
-                ledger.reject(
-                    problem_frame(
-                        [
-                            pd.DataFrame(
-                                {
-                                    "file": tf["episodes"],
-                                    "table": "episodes",
-                                    "row": sub.index.to_numpy(dtype=object),
-                                    "patient_id": sub.to_numpy(dtype=object),
-                                    "column": "patient_id",
-                                    "rule": "patient_rejected",
-                                    "hint": EXTRA_RULES["patient_rejected"],
-                                }
-                            )
-                        ]
-                    )
-                )
+                ledger.reject(_cascade(sub.index, sub, "episodes", tf, "patient_rejected"))
                 continue
+        t_alive = (
+            ledger.alive_rows(tf["treatments"], t_all.index)
+            if len(t_all)
+            else np.zeros(0, dtype=bool)
+        )
+        stray = _stray_courses(t_all, t_alive, e_all, e_alive)
+        if stray.any():
+            sub = t_all.loc[stray, "patient_id"]
+            ledger.reject(_cascade(sub.index, sub, "treatments", tf, "episode_rejected"))
+            continue
         p = p_all if p_alive.all() else p_all.loc[p_alive]
         e = e_all if e_alive.all() else e_all.loc[e_alive]
+        t = t_all if t_alive.all() else t_all.loc[t_alive]
         found = pd.concat(
-            [_alive_problems(staged.row_problems, ledger, tf), check_tables(p, e)],
+            [
+                _alive_problems(staged.row_problems, ledger, tf),
+                check_tables(p, e),
+                check_courses(t, e, p),
+            ],
             ignore_index=True,
         )
         if found.empty:
-            return p, e
+            return p, e, t
         found = _with_file(found, tf)
         if found["row"].isna().any():
             raise_problems(problem_frame([*ledger.records, found]), staged.n_rows)
         ledger.reject(found)
+
+
+def _cascade(
+    rows: pd.Index, ids: pd.Series, table: str, table_file: Mapping[str, str], rule: str
+) -> pd.DataFrame:
+    """Rows rejected because a row they depend on was (``patient_rejected``...)."""
+    return problem_frame(
+        [
+            pd.DataFrame(
+                {
+                    "file": table_file[table],
+                    "table": table,
+                    "row": rows.to_numpy(dtype=object),
+                    "patient_id": ids.to_numpy(dtype=object),
+                    "column": "patient_id" if rule == "patient_rejected" else "episode_number",
+                    "rule": rule,
+                    "hint": EXTRA_RULES[rule],
+                }
+            )
+        ]
+    )
+
+
+def _stray_courses(
+    t: pd.DataFrame, t_alive: np.ndarray, e: pd.DataFrame, e_alive: np.ndarray
+) -> np.ndarray:
+    """Accepted courses whose episode was read but none of its rows is accepted any more.
+
+    A course naming an episode that never existed is left to the ``unknown_episode`` rule.
+    """
+    if not len(t) or not set(_COURSE_KEY) <= set(t.columns) or not t_alive.any():
+        return np.zeros(len(t), dtype=bool)
+    if not set(_COURSE_KEY) <= set(e.columns) or e_alive.all():
+        return np.zeros(len(t), dtype=bool)
+    keys = pd.MultiIndex.from_frame(t[_COURSE_KEY].astype(object))
+    read = pd.MultiIndex.from_frame(e[_COURSE_KEY].astype(object))
+    kept = read[e_alive]
+    return t_alive & keys.isin(read) & ~keys.isin(kept)
+
+
+def check_courses(t: pd.DataFrame, e: pd.DataFrame, p: pd.DataFrame) -> pd.DataFrame:
+    """The treatments table's cross-row checks on typed tables (courses against episodes).
+
+    :func:`~dah_outcomes.validation.validate_tables` runs them on the whole cohort; here only
+    the episodes and patients the courses name are passed to it, and only the treatments
+    table's cross-row problems are kept (the single-row ones were found when typing).
+
+    Parameters
+    ----------
+    t, e, p : DataFrame
+        Typed treatments, episodes and patients.
+
+    Returns
+    -------
+    DataFrame
+        Problems, columns ``table, row, patient_id, column, value, rule, hint``.
+    """
+    if not len(t) or not set(_COURSE_KEY) <= set(t.columns):
+        return problem_frame([]).drop(columns=["file"])
+    ids = t["patient_id"].dropna().unique()
+    e_sub = e.loc[e["patient_id"].isin(ids).to_numpy(dtype=bool)] if "patient_id" in e else e
+    p_cols = [c for c in ("patient_id", "death_date") if c in p.columns]
+    p_sub = p.loc[p["patient_id"].isin(ids).to_numpy(dtype=bool), p_cols] if p_cols else p
+    report = validate_tables(p_sub, e_sub, treatments=t).report.problems
+    keep = (report["table"] == "treatments") & report["rule"].isin(COURSE_RULES)
+    return report.loc[keep.to_numpy(dtype=bool)].reset_index(drop=True)
 
 
 def _orphans(

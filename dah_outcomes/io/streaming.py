@@ -27,7 +27,7 @@ import pandas as pd
 from dah_outcomes.errors import ArgumentError
 from dah_outcomes.io._csv import arrow_csv_options, detect_delimiter
 from dah_outcomes.io.layouts._base import guess_layout
-from dah_outcomes.io.layouts.flat import flat_tables
+from dah_outcomes.io.layouts.flat import course_notes, flat_tables
 from dah_outcomes.io.mapping import ImportMapping
 from dah_outcomes.io.readers import detect_format
 from dah_outcomes.io.staging import Prepared, Stager, problem_frame
@@ -137,16 +137,19 @@ def prepare_streamed(
     stager = Stager(keep_raw_ids=False)
     pre: pd.DataFrame | None = None
     unmapped: list[str] = []
+    undated: dict[str, int] = {}
     n_rows = 0
     total = scan.n_lines - 1
     try:
         for table in batches:
             frame = _frame(table, names, first_row=2 + n_rows)
-            tables, problems, unmapped_here = flat_tables(frame, m, label)
+            tables, problems, unmapped_here, undated_here = flat_tables(frame, m, label)
+            for t, n in undated_here.items():
+                undated[t] = undated.get(t, 0) + n
             if pre is None:
                 # mapping problems concern whole columns: the same in every chunk
                 pre, unmapped = problem_frame([problem_frame([]), problems]), unmapped_here
-            stager.add(tables["patients"], tables["episodes"])
+            stager.add(tables["patients"], tables["episodes"], tables.get("treatments"))
             n_rows += len(frame)
             progress("reading", 0.8 * min(n_rows / total, 1.0))
     except _ARROW_ERRORS:
@@ -168,10 +171,10 @@ def prepare_streamed(
         stager.finish(),
         [(label, pd.RangeIndex(2, 2 + n_rows), None)],
         pre,
-        {"patients": label, "episodes": label},
+        {"patients": label, "episodes": label, "treatments": label},
         "flat",
         files,
-        {"unmapped_columns": unmapped},
+        course_notes({"unmapped_columns": unmapped}, undated),
     )
 
 

@@ -240,3 +240,91 @@ def _n(v: object, scale: float = 1) -> str:
 
 def _b(v: object) -> str:
     return "" if pd.isna(v) else ("1" if v else "0")
+
+
+#: Treatments whose courses the import tests date, and how a wide source heads their columns.
+COURSE_HEADERS = {
+    "methylprednisolone_pulse": "MP",
+    "cyclophosphamide": "Cyclophosphamide",
+    "plasmapheresis": "PLEX",
+    "rituximab": "rituximab",
+}
+
+
+def with_courses(
+    cohort: Cohort, seed: int = 0, *, repeat: bool = False, first_only: bool = False
+) -> Cohort:
+    """``cohort`` with hand-made courses: most true flags of the four dated treatments get a
+    course inside the admission (some an end date, plasma exchange its sessions, pulses and
+    cyclophosphamide a dose); with ``repeat`` some episodes get a second pulse course."""
+    rng = np.random.default_rng(seed)
+    e = cohort.episodes
+    if first_only:
+        e = e[e["episode_number"] == 1]
+    death = cohort.patients.set_index("patient_id")["death_date"]
+    rows = []
+    for rec in e.to_dict("records"):
+        onset = rec["onset_date"]
+        ends = [x for x in (rec["discharge_date"], death[rec["patient_id"]]) if not pd.isna(x)]
+        limit = int((min(ends) - onset).days) if ends else 20
+        for t in COURSE_HEADERS:
+            if rec[t] is not True or rng.random() < 0.3:
+                continue
+            n = 2 if repeat and t == "methylprednisolone_pulse" and limit >= 2 else 1
+            for d in sorted(rng.choice(limit + 1, size=n, replace=False)):
+                start = onset + pd.Timedelta(days=int(d))
+                left = limit - int(d)
+                end = start + pd.Timedelta(days=int(rng.integers(0, left + 1)))
+                dosed = t in ("cyclophosphamide", "methylprednisolone_pulse")
+                rows.append(
+                    {
+                        "patient_id": rec["patient_id"],
+                        "episode_number": rec["episode_number"],
+                        "treatment": t,
+                        "start_date": start,
+                        "end_date": end if rng.random() < 0.6 else pd.NaT,
+                        "dose_mg": float(rng.choice([500.0, 750.5, 1000.0]))
+                        if dosed and rng.random() < 0.7
+                        else np.nan,
+                        "sessions": int(rng.integers(1, left + 2))
+                        if t == "plasmapheresis" and rng.random() < 0.8
+                        else None,
+                    }
+                )
+    patients = cohort.patients
+    if first_only and cohort.design == "case_series":
+        patients = patients[patients["patient_id"].isin(e["patient_id"])]
+    return Cohort(patients, e, treatments=pd.DataFrame(rows), design=cohort.design)
+
+
+def wide_courses_of(rows: pd.DataFrame, courses: pd.DataFrame, date_format: str) -> pd.DataFrame:
+    """``rows`` (one per episode: patient_id, episode_number) with each treatment's course as
+    columns ``"<head> start date"``, ``end date``, ``sessions``, ``dose`` (one course per
+    treatment and episode)."""
+    out = rows.copy()
+    key = pd.MultiIndex.from_frame(out[["patient_id", "episode_number"]])
+    for t, head in COURSE_HEADERS.items():
+        sub = courses[courses["treatment"] == t].set_index(["patient_id", "episode_number"])
+        assert sub.index.is_unique, "a wide source holds one course per treatment and episode"
+        sub = sub.reindex(key)
+        out[f"{head} start date"] = sub["start_date"].dt.strftime(date_format).to_numpy()
+        out[f"{head} end date"] = sub["end_date"].dt.strftime("%Y-%m-%d").to_numpy()
+        out[f"{head} sessions"] = sub["sessions"].astype("Int64").to_numpy()
+        out[f"{head} dose"] = sub["dose_mg"].to_numpy()
+    return out
+
+
+def wide_mapping(date_format: str, **top: object) -> dict:
+    """The ``[treatments]`` mapping of :func:`wide_courses_of`'s columns."""
+    return {
+        **top,
+        "treatments": {
+            t: {
+                "start_date": {"source": f"{h} start date", "format": date_format},
+                "end_date": f"{h} end date",
+                "sessions": f"{h} sessions",
+                "dose_mg": f"{h} dose",
+            }
+            for t, h in COURSE_HEADERS.items()
+        },
+    }

@@ -19,6 +19,16 @@ What each parameter gives (options under ``[adtte]``, defaults in brackets):
 
 Records of other parameters are read and accounted for (accepted with their subject) but not
 used; they are listed in provenance. Numeric dates are SAS dates (days since 1960-01-01).
+
+Treatment courses: ADaM has no per-treatment start date in ADTTE itself; ADSL carries the
+study treatment's ``TRTSDT``/``TRTEDT``. The convention adopted here is ADSL-style columns
+merged onto the death parameter's record, one set per treatment, named in the mapping's
+``[treatments]`` tables (e.g. ``[treatments.cyclophosphamide] start_date = "CYCSDT"``,
+``end_date = "CYCEDT"``; ``[treatments.rituximab] start_date = "TRTSDT"`` when rituximab is
+the study treatment). Their numeric values are SAS dates unless a ``format`` is given. The
+courses belong to the index episode (episode 1) and are accepted or rejected with the
+subject's records. A companion exposure dataset (ADEX/EX, one record per course) is not read
+here: export it as a treatments table and import with the ``two_tables`` layout.
 """
 
 from __future__ import annotations
@@ -29,6 +39,7 @@ import pandas as pd
 
 from dah_outcomes.errors import ArgumentError
 from dah_outcomes.io.layouts._base import Assembled, mapping_problems, row_issue_problems
+from dah_outcomes.io.layouts.flat import course_notes, course_tables
 from dah_outcomes.io.mapping import ImportMapping, apply_mapping, find_column
 from dah_outcomes.io.readers import RawTable
 from dah_outcomes.io.staging import problem_frame
@@ -225,6 +236,8 @@ def assemble_adtte(raw: RawTable, m: ImportMapping) -> Assembled:
     )
     pt = apply_mapping(source, m, table="patients", value_labels=raw.value_labels)
     et = apply_mapping(source, m, table="episodes", value_labels=raw.value_labels)
+    tables = {"patients": pt.frame, "episodes": et.frame}
+    courses, used, undated = course_tables(source, m, et.frame, label, tables, date_format="sas")
     problems.append(
         problem_frame(
             [
@@ -233,6 +246,7 @@ def assemble_adtte(raw: RawTable, m: ImportMapping) -> Assembled:
             ]
         )
     )
+    problems.append(courses)
     others = sorted(set(param[~is_death].dropna()) - {opt["discharge_param"]})
     notes = {
         "adtte": {
@@ -241,13 +255,13 @@ def assemble_adtte(raw: RawTable, m: ImportMapping) -> Assembled:
             "unused_parameters": others,
             "records_of_unused_parameters": int(param.isin(others).sum()),
         },
-        "unmapped_columns": sorted(set(pt.unmapped) & set(et.unmapped)),
+        "unmapped_columns": sorted((set(pt.unmapped) & set(et.unmapped)) - used),
     }
     return Assembled(
-        {"patients": pt.frame, "episodes": et.frame},
-        {"patients": label, "episodes": label},
+        tables,
+        {"patients": label, "episodes": label, "treatments": label},
         [raw],
         groups={label: groups},
         problems=problem_frame(problems),
-        notes=notes,
+        notes=course_notes(notes, undated),
     )

@@ -11,8 +11,20 @@
   one patient, taking each field's value from the event that has it; two events disagreeing
   on a field is a problem, not a silent choice.
 
+* Treatment courses: date fields on the episode instrument (``cyc_start_date``...) through the
+  mapping's ``[treatments]`` tables, as in a flat source; or a repeating treatment instrument,
+  one course per instance, whose fields are the treatments table's columns (``treatment``, a
+  choice whose labels name the treatments, ``start_date``, ``end_date``, ``sessions``,
+  ``dose_mg``; other names through ``[columns]``) and a field giving the episode number the
+  course belongs to. A course instance is accepted or rejected on its own; it follows its
+  episode when that is rejected.
+
 Mapping options under ``[redcap]``: ``record_id`` (default: the dictionary's first field, else
-``record_id``) and ``episode_instrument`` (default: the only repeating instrument present).
+``record_id``), ``episode_instrument`` (default: the only repeating instrument present other
+than the treatment one), ``treatment_instrument`` (default: a repeating instrument named
+``treatment``, ``treatments``, ``treatment_course(s)`` or ``course(s)``) and
+``treatment_episode_field`` (default: the first of ``episode_number``, ``dah_episode``,
+``episode``, ``course_episode`` present).
 """
 
 from __future__ import annotations
@@ -26,7 +38,7 @@ import pandas as pd
 
 from dah_outcomes.errors import ArgumentError
 from dah_outcomes.io.layouts._base import Assembled, mapping_problems, row_issue_problems
-from dah_outcomes.io.layouts.flat import flat_tables
+from dah_outcomes.io.layouts.flat import course_notes, course_tables, flat_tables
 from dah_outcomes.io.mapping import ImportMapping, apply_mapping
 from dah_outcomes.io.readers import RawTable, read_table
 from dah_outcomes.io.staging import EXTRA_RULES, problem_frame
@@ -47,7 +59,21 @@ _DD_COLUMNS = {
     "text validation type or show slider number": "validation",
     "text_validation_type_or_show_slider_number": "validation",
 }
-_REDCAP_KEYS = {"record_id", "episode_instrument"}
+_REDCAP_KEYS = {
+    "record_id",
+    "episode_instrument",
+    "treatment_instrument",
+    "treatment_episode_field",
+}
+_COURSE_INSTRUMENTS = (
+    "treatment",
+    "treatments",
+    "treatment_course",
+    "treatment_courses",
+    "course",
+    "courses",
+)
+_COURSE_EPISODE_FIELDS = ("episode_number", "dah_episode", "episode", "course_episode")
 _FIXED = {"yesno": {"1": "yes", "0": "no"}, "truefalse": {"1": "true", "0": "false"}}
 
 
@@ -187,7 +213,7 @@ def _decode(frame: pd.DataFrame, dd: pd.DataFrame) -> pd.DataFrame:
 
 
 def assemble_redcap(raw: RawTable, m: ImportMapping, dd: pd.DataFrame | None) -> Assembled:
-    """Patients and episodes from a REDCap export (see the module docstring).
+    """Patients, episodes and treatment courses from a REDCap export (see the module docstring).
 
     Parameters
     ----------
@@ -222,71 +248,50 @@ def assemble_redcap(raw: RawTable, m: ImportMapping, dd: pd.DataFrame | None) ->
             f"the export has no record-id column {record!r}; set [redcap] "
             f"record_id (columns: {list(frame.columns)[:10]})"
         )
-    instr_col = cols.get("redcap_repeat_instrument")
     inst_col = cols.get("redcap_repeat_instance")
     event_col = cols.get("redcap_event_name")
-    instrument = (
-        _text(frame[instr_col]).map(_instrument_key)
-        if instr_col is not None
-        else (pd.Series(None, index=frame.index, dtype=object))
+    instrument, episode_instr, course_instr = _instruments(
+        frame, m, cols.get("redcap_repeat_instrument")
     )
-    present = sorted(set(instrument.dropna()))
-    episode_instr = _instrument_key(m.redcap.get("episode_instrument"))
-    if episode_instr is None and len(present) == 1:
-        episode_instr = present[0]
-    elif episode_instr is None and len(present) > 1:
-        raise ArgumentError(
-            f"several repeating instruments {present}: name the episode one in "
-            'the mapping: [redcap] episode_instrument = "..."'
-        )
     m = _with_record_default(m, record)
     is_base = instrument.isna().to_numpy()
-    is_episode = (
-        (instrument == episode_instr).fillna(False).to_numpy(dtype=bool)
-        if (episode_instr)
-        else np.zeros(len(frame), dtype=bool)
-    )
+    is_episode = _is(instrument, episode_instr)
+    is_course = _is(instrument, course_instr)
     problems = [row_issue_problems(raw)]
     base = frame.loc[is_base]
     # a record's non-repeating rows (its events) and rows of other instruments stand or fall
-    # together; episode rows follow their patient through the patient_id cascade
+    # together; episode rows follow their patient through the patient_id cascade, and course
+    # rows their episode
     groups = pd.Series(None, index=frame.index, dtype=object)
     rid = _text(frame[record])
-    together = rid.notna().to_numpy() & ~is_episode
+    together = rid.notna().to_numpy() & ~is_episode & ~is_course
     groups[together] = "rec:" + rid[together]
     if event_col is not None and len(base):
         base, conflicts = _merge_events(base, record, label)
         problems.append(conflicts)
     instance = pd.to_numeric(frame[inst_col], errors="coerce") if inst_col is not None else None
+    link = _course_link(frame, m, course_instr)
+    undated: dict[str, int] = {}
     if episode_instr is None:
-        tables, mp, unmapped = flat_tables(base, m, label, raw.value_labels)
+        tables, mp, unmapped, undated = flat_tables(base, m, label, raw.value_labels)
+        problems.append(mp)
     else:
-        pt = apply_mapping(base, m, table="patients", value_labels=raw.value_labels)
-        et = apply_mapping(
-            frame.loc[is_episode], m, table="episodes", value_labels=raw.value_labels
-        )
-        e = et.frame
-        if "episode_number" not in e.columns and instance is not None:
-            e.insert(
-                1 if "patient_id" in e.columns else 0,
-                "episode_number",
-                instance.loc[e.index].astype("Float64").to_numpy(dtype=object),
-            )
-        tables = {"patients": pt.frame, "episodes": e}
-        mp = problem_frame(
-            [
-                *mapping_problems(pt.missing, "patients", label),
-                *mapping_problems(et.missing, "episodes", label),
-            ]
-        )
-        unmapped = sorted(set(pt.unmapped) & set(et.unmapped))
-    problems.append(mp)
-    other = ~is_base & ~is_episode
+        rows = frame.loc[is_episode]
+        if link is not None and "episode_number" not in m.columns:
+            rows = rows.drop(columns=[link])  # the course's field, not the episode's number
+        tables, mp, unmapped, undated = _episode_tables(base, rows, m, label, raw, instance)
+        problems.append(mp)
+    if course_instr is not None:
+        cp, used = _course_table(frame.loc[is_course], m, link, label, raw, tables)
+        problems.append(cp)
+        unmapped = sorted(set(unmapped) - used)
+    other = ~is_base & ~is_episode & ~is_course
     notes: dict[str, Any] = {
         "unmapped_columns": unmapped,
         "redcap": {
             "record_id": record,
             "episode_instrument": episode_instr,
+            "treatment_instrument": course_instr,
             "longitudinal": event_col is not None,
             "rows_of_other_instruments": int(other.sum()),
             "other_instruments": sorted(set(instrument[other].dropna())),
@@ -294,12 +299,128 @@ def assemble_redcap(raw: RawTable, m: ImportMapping, dd: pd.DataFrame | None) ->
     }
     return Assembled(
         tables,
-        {"patients": label, "episodes": label},
+        {"patients": label, "episodes": label, "treatments": label},
         [raw],
         groups={label: groups},
         problems=problem_frame(problems),
-        notes=notes,
+        notes=course_notes(notes, undated),
     )
+
+
+def _is(instrument: pd.Series, name: object) -> np.ndarray:
+    if name is None:
+        return np.zeros(len(instrument), dtype=bool)
+    return (instrument == name).fillna(False).to_numpy(dtype=bool)
+
+
+def _instruments(
+    frame: pd.DataFrame, m: ImportMapping, instr_col: Any
+) -> tuple[pd.Series, object, object]:
+    """Each row's repeating instrument, and which one holds episodes and which courses."""
+    instrument = (
+        _text(frame[instr_col]).map(_instrument_key)
+        if instr_col is not None
+        else (pd.Series(None, index=frame.index, dtype=object))
+    )
+    present = sorted(set(instrument.dropna()))
+    course_instr = _instrument_key(m.redcap.get("treatment_instrument"))
+    if course_instr is None:
+        course_instr = next((i for i in _COURSE_INSTRUMENTS if i in present), None)
+    episode_instr = _instrument_key(m.redcap.get("episode_instrument"))
+    rest = [i for i in present if i != course_instr]
+    if episode_instr is None and len(rest) == 1:
+        episode_instr = rest[0]
+    elif episode_instr is None and len(rest) > 1:
+        raise ArgumentError(
+            f"several repeating instruments {rest}: name the episode one in "
+            'the mapping: [redcap] episode_instrument = "..."'
+        )
+    if course_instr is not None and course_instr == episode_instr:
+        raise ArgumentError(
+            f"{course_instr!r} cannot be both the episode and the treatment instrument: "
+            "set [redcap] episode_instrument and treatment_instrument"
+        )
+    return instrument, episode_instr, course_instr
+
+
+def _course_link(frame: pd.DataFrame, m: ImportMapping, course_instr: object) -> str | None:
+    """The course instrument's field naming the episode a course belongs to."""
+    if course_instr is None:
+        return None
+    given = m.redcap.get("treatment_episode_field")
+    if given is not None:
+        if given not in frame.columns:
+            raise ArgumentError(
+                f"[redcap] treatment_episode_field {given!r} is not a column of the export"
+            )
+        return str(given)
+    return next((str(c) for c in _COURSE_EPISODE_FIELDS if c in frame.columns), None)
+
+
+def _episode_tables(
+    base: pd.DataFrame,
+    rows: pd.DataFrame,
+    m: ImportMapping,
+    label: str,
+    raw: RawTable,
+    instance: pd.Series | None,
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, list[str], dict[str, int]]:
+    """Patients from the base rows, episodes (and their dated courses) from the instances."""
+    pt = apply_mapping(base, m, table="patients", value_labels=raw.value_labels)
+    et = apply_mapping(rows, m, table="episodes", value_labels=raw.value_labels)
+    e = et.frame
+    if "episode_number" not in e.columns and instance is not None:
+        e.insert(
+            1 if "patient_id" in e.columns else 0,
+            "episode_number",
+            instance.loc[e.index].astype("Float64").to_numpy(dtype=object),
+        )
+    tables = {"patients": pt.frame, "episodes": e}
+    courses, used, undated = course_tables(rows, m, e, label, tables)
+    mp = problem_frame(
+        [
+            problem_frame(
+                [
+                    *mapping_problems(pt.missing, "patients", label),
+                    *mapping_problems(et.missing, "episodes", label),
+                ]
+            ),
+            courses,
+        ]
+    )
+    unmapped = sorted((set(pt.unmapped) & set(et.unmapped)) - used)
+    return tables, mp, unmapped, undated
+
+
+def _course_table(
+    rows: pd.DataFrame,
+    m: ImportMapping,
+    link: str | None,
+    label: str,
+    raw: RawTable,
+    tables: dict[str, pd.DataFrame],
+) -> tuple[pd.DataFrame, set[str]]:
+    """One course per instance of the treatment instrument (``tables`` gets ``treatments``)."""
+    if "treatments" in tables:
+        raise ArgumentError(
+            "give the courses either as a repeating treatment instrument or as [treatments] "
+            "date fields, not both"
+        )
+    from dataclasses import replace
+    from types import MappingProxyType
+
+    from dah_outcomes.io.mapping import ColumnRule
+
+    if link is not None:
+        m = replace(
+            m,
+            columns=MappingProxyType(
+                {**m.columns, "episode_number": ColumnRule("episode_number", sources=(link,))}
+            ),
+        )
+    tt = apply_mapping(rows, m, table="treatments", value_labels=raw.value_labels)
+    tables["treatments"] = tt.frame
+    return problem_frame(mapping_problems(tt.missing, "treatments", label)), set(tt.used.values())
 
 
 def _with_record_default(m: ImportMapping, record: str) -> ImportMapping:
