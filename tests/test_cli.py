@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from dah_outcomes.cli import main
+from dah_outcomes.errors import ImmortalTimeWarning
 
 ENDPOINT_KEYS = {
     "incidence",
@@ -21,6 +25,15 @@ ENDPOINT_KEYS = {
     "mortality",
 }
 ROW_KEYS = {"events", "total", "estimate", "ci_lower", "ci_upper", "method", "conf_level"}
+
+
+@contextlib.contextmanager
+def immortal_time_lines() -> Iterator[None]:
+    """A command comparing arms of a generated cohort (treatment flags without start dates)
+    prints the immortal-time warning as a 'warning:' line (the tests make it an error)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", ImmortalTimeWarning)
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +75,12 @@ def test_validate_ok(cohort_dir: Path, capsys: pytest.CaptureFixture[str]) -> No
 
 
 def test_rates_json(cohort_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["rates", str(cohort_dir), "--by", "arm", "--ci-method", "jeffreys", "--json"]) == 0
-    d = json.loads(capsys.readouterr().out)
+    args = ["rates", str(cohort_dir), "--by", "arm", "--ci-method", "jeffreys", "--json"]
+    with immortal_time_lines():
+        assert main(args) == 0
+    out = capsys.readouterr()
+    d = json.loads(out.out)
+    assert out.err == f"warning: {d['warnings'][0]}\n"
     assert set(d["rates"]) == ENDPOINT_KEYS
     assert all(set(v) == ROW_KEYS for v in d["rates"].values())
     assert "MP+CYC+PLEX" in d["groups"]
@@ -138,8 +155,11 @@ def test_schema_and_scenarios(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_demo_writes_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--out", str(tmp_path), "--n-sle", "30000", "--seed", "1"]) == 0
-    out = capsys.readouterr().out
+    with immortal_time_lines():  # rates and the report by arm
+        assert main(["demo", "--out", str(tmp_path), "--n-sle", "30000", "--seed", "1"]) == 0
+    captured = capsys.readouterr()
+    out = captured.out
+    assert "warning: outcome rates by arm: " in captured.err
     assert "mortality_aggressive" in out
     for name in (
         "cited_figures.csv",
@@ -185,8 +205,11 @@ def test_acceptance_rates_on_200k_seed_article(
         ("recurrence", 0.29),
     ):
         assert overall[name]["ci_lower"] <= cited <= overall[name]["ci_upper"], name
-    assert main(["rates", str(out), "--by", "arm", "--json"]) == 0
-    arm = json.loads(capsys.readouterr().out)["groups"]["MP+CYC+PLEX"]["mortality"]
+    with immortal_time_lines():
+        assert main(["rates", str(out), "--by", "arm", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.startswith("warning: outcome rates by arm: ")
+    arm = json.loads(captured.out)["groups"]["MP+CYC+PLEX"]["mortality"]
     assert arm["ci_lower"] <= 0.12 <= arm["ci_upper"]
     assert main(["rates", str(out), "--by", "era", "--json"]) == 0
     era = json.loads(capsys.readouterr().out)["groups"]["historical"]["mortality"]

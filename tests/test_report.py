@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
 import shutil
+import warnings
 from pathlib import Path
 
 import pytest
 
 from dah_outcomes import Cohort, generate_cohort
 from dah_outcomes.cli import main
+from dah_outcomes.errors import ImmortalTimeWarning
 from dah_outcomes.report import report
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -30,8 +33,16 @@ def cohort() -> Cohort:
     return generate_cohort("seed-article", n_sle=40_000, seed=8)
 
 
+def immortal_time(by: str = "arm"):
+    """The generated cohorts' treatment flags have no start dates: a report by arm warns."""
+    if by != "arm":
+        return contextlib.nullcontext()
+    return pytest.warns(ImmortalTimeWarning, match="immortal-time bias")
+
+
 def test_sections_and_self_contained(cohort: Cohort) -> None:
-    html = report(cohort)
+    with immortal_time():
+        html = report(cohort)
     for heading in (
         "Participant flow",
         "Table 1. Baseline characteristics by arm",
@@ -62,8 +73,10 @@ def test_values_are_escaped(small_tables) -> None:
 
 
 def test_small_cell_suppression(cohort: Cohort) -> None:
-    plain = report(cohort)
-    masked = report(cohort, min_cell=11)
+    with immortal_time():
+        plain = report(cohort)
+    with immortal_time():
+        masked = report(cohort, min_cell=11)
     assert "&lt;11" not in plain
     assert "&lt;11" in masked
     assert "counts below 11 masked" in masked
@@ -84,8 +97,10 @@ def test_hazard_ratio_figure_is_the_public_analysis(cohort: Cohort) -> None:
     from dah_outcomes import hazard_ratios
 
     for by in ("arm", "era"):
-        page = report(cohort, by=by)
-        hr = hazard_ratios(cohort, by=by)
+        with immortal_time(by):
+            page = report(cohort, by=by)
+        with immortal_time(by):
+            hr = hazard_ratios(cohort, by=by)
         frame = hr.to_frame()
         drawn = _forest_alt(page).split("; ")
         assert drawn == [
@@ -101,8 +116,10 @@ def test_methods_name_the_adjustment_the_model_used(cohort: Cohort) -> None:
     from dah_outcomes import DEFAULT_ADJUSTMENT, hazard_ratios
     from dah_outcomes.analyses.hazard_ratios import COVARIATES
 
-    page = report(cohort)
-    hr = hazard_ratios(cohort)
+    with immortal_time():
+        page = report(cohort)
+    with immortal_time():
+        hr = hazard_ratios(cohort)
     assert hr.adjusted_for == DEFAULT_ADJUSTMENT
     methods = _methods(page)
     assert hr.methods_text() in methods
@@ -110,8 +127,10 @@ def test_methods_name_the_adjustment_the_model_used(cohort: Cohort) -> None:
         assert COVARIATES[c] in methods
     # a covariate with no recorded value is not in the model, and the methods say so
     blank = Cohort(cohort.patients, cohort.episodes.assign(infection=pd.NA), design=cohort.design)
-    page = report(blank)
-    hr = hazard_ratios(blank)
+    with immortal_time():
+        page = report(blank)
+    with immortal_time():
+        hr = hazard_ratios(blank)
     assert "infection" not in hr.adjusted_for
     assert hr.not_adjusted == {"infection": "no value recorded"}
     methods = _methods(page)
@@ -138,7 +157,9 @@ def test_every_grouping_gets_the_same_sections(cohort: Cohort) -> None:
 def test_cli_report_and_demo(tmp_path: Path) -> None:
     out = tmp_path / "c"
     assert main(["generate", "--n-sle", "5000", "--seed", "1", "--out", str(out)]) == 0
-    assert main(["report", str(out), "--out", str(tmp_path / "r.html"), "--min-cell", "5"]) == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", ImmortalTimeWarning)
+        assert main(["report", str(out), "--out", str(tmp_path / "r.html"), "--min-cell", "5"]) == 0
     assert "Outcomes by arm" in (tmp_path / "r.html").read_text()
 
 
@@ -149,7 +170,8 @@ def test_report_in_a_real_browser(cohort: Cohort, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
     page_path = tmp_path / "report.html"
-    page_path.write_text(report(cohort, min_cell=5), encoding="utf-8")
+    with immortal_time():
+        page_path.write_text(report(cohort, min_cell=5), encoding="utf-8")
     console, failed = [], []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)

@@ -210,7 +210,9 @@ def test_cli_json(tmp_path, capsys) -> None:
     out = capsys.readouterr()
     d = json.loads(out.out)
     assert any("immortal-time" in w for w in d["warnings"])
-    assert out.err.startswith("warning: of ")  # one plain line, no file name or traceback
+    # one plain line, no file name or traceback
+    assert out.err.startswith("warning: naive hazard ratio of rituximab: of ")
+    assert out.err == f"warning: {d['warnings'][0]}\n"
     assert "Traceback" not in out.err
     assert main([*args, "--method", "landmark"]) == 1
     assert "needs landmark_days" in capsys.readouterr().err

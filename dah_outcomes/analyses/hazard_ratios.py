@@ -26,6 +26,7 @@ from dah_outcomes.cohort import Cohort
 from dah_outcomes.endpoints.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition
 from dah_outcomes.endpoints.frames import INDEX_COVARIATES, death_frame
 from dah_outcomes.endpoints.grouping import GROUPINGS, attach_group, check_by
+from dah_outcomes.endpoints.timelines import check_immortal_time, compared_treatments
 from dah_outcomes.errors import EstimationError
 from dah_outcomes.results import ResultMixin, json_safe
 from dah_outcomes.stats._checks import check_conf_level
@@ -73,6 +74,10 @@ class HazardRatios(ResultMixin):
         The model in words.
     cox : CoxResult
         The fitted model.
+    warnings : tuple of str
+        The warnings the analysis gave (an :class:`~dah_outcomes.errors.ImmortalTimeWarning`
+        when arms, or a treatment flag among the covariates, are compared while treatments
+        started after onset or at unknown times).
     fingerprint : str
         The cohort's fingerprint.
     """
@@ -91,6 +96,7 @@ class HazardRatios(ResultMixin):
     ties: str
     method: str
     cox: CoxResult = field(repr=False)
+    warnings: tuple[str, ...] = ()
     fingerprint: str
 
     def to_frame(self) -> pd.DataFrame:
@@ -114,6 +120,7 @@ class HazardRatios(ResultMixin):
             "ties": self.ties,
             "method": self.method,
             "terms": json_safe(self.table),
+            "warnings": list(self.warnings),
             "fingerprint": self.fingerprint,
         }
 
@@ -226,6 +233,10 @@ def hazard_ratios(
     -----
     DroppedRowsWarning
         When patients are left out for a missing covariate.
+    ImmortalTimeWarning
+        When arms (or a treatment flag among the covariates used) are compared while a
+        treatment that defines them started after DAH onset or at an unknown time (see
+        :func:`~dah_outcomes.endpoints.timelines.check_immortal_time`).
 
     Notes
     -----
@@ -239,6 +250,11 @@ def hazard_ratios(
         death_frame(cohort, arms=arms, eras=eras), cohort, by, arms=arms, eras=eras
     )
     frame, used, left_out = adjustment_covariates(frame, cohort, asked, by=by, arms=arms, eras=eras)
+    notes = check_immortal_time(
+        cohort,
+        compared_treatments(by, covariates=used, arms=arms),
+        comparison=f"hazard ratios by {by}",
+    )
     data, n_dropped = complete_cases(frame, ["time", "event", by], used, what="hazard_ratios")
     # a group (or a level of a grouping covariate) may have lost all its patients: only the
     # levels present become terms, or the model would hold an all-zero column
@@ -312,5 +328,6 @@ def hazard_ratios(
         ties=fit.ties,
         method=f"Cox proportional hazards ({fit.ties.capitalize()} ties), Wald intervals",
         cox=fit,
+        warnings=notes,
         fingerprint=cohort.fingerprint,
     )

@@ -16,6 +16,7 @@ from dah_outcomes.endpoints.frames import (
     patient_outcomes,
 )
 from dah_outcomes.endpoints.grouping import attach_group, check_by
+from dah_outcomes.endpoints.timelines import check_immortal_time, compared_treatments
 from dah_outcomes.errors import ArgumentError
 from dah_outcomes.results import ResultMixin, json_safe
 from dah_outcomes.stats.proportions import (
@@ -51,6 +52,10 @@ class OutcomeRates(ResultMixin):
         Confidence level.
     definitions : dict of str to str
         Each endpoint's definition in words.
+    warnings : tuple of str
+        The warnings the analysis gave (an :class:`~dah_outcomes.errors.ImmortalTimeWarning`
+        when rates are compared by arm while treatments started after onset or at unknown
+        times).
     fingerprint : str
         Fingerprint of the cohort the rates were computed from.
     """
@@ -61,6 +66,7 @@ class OutcomeRates(ResultMixin):
     ci_method: str
     conf_level: float
     definitions: dict[str, str] = field(repr=False)
+    warnings: tuple[str, ...] = ()
     fingerprint: str
 
     def to_frame(self) -> pd.DataFrame:
@@ -105,6 +111,7 @@ class OutcomeRates(ResultMixin):
                 None if self.incidence_rate is None else self.incidence_rate.to_dict()
             ),
             "definitions": dict(self.definitions),
+            "warnings": list(self.warnings),
             "fingerprint": self.fingerprint,
         }
         if self.by is not None:
@@ -171,6 +178,13 @@ def rates(
     -------
     OutcomeRates
 
+    Warns
+    -----
+    ImmortalTimeWarning
+        With ``by="arm"``, when a treatment that defines the arms started after DAH onset or
+        at an unknown time (see
+        :func:`~dah_outcomes.endpoints.timelines.check_immortal_time`).
+
     Notes
     -----
     Endpoints of DAH patients describe each patient's first episode. A flag missing in the
@@ -204,7 +218,13 @@ def rates(
     endpoints = [e for e in ENDPOINTS.values() if e.unit == "dah_patients"]
     for e in endpoints:
         rows.append(_row(e.name, "overall", outcomes[e.column], ci_method, conf_level, e.unit))
+    notes: tuple[str, ...] = ()
     if by is not None:
+        notes = check_immortal_time(
+            cohort,
+            compared_treatments(by, arms=arms, arm_column=arm_column),
+            comparison=f"outcome rates by {by}",
+        )
         labels = attach_group(outcomes, cohort, by, arms=arms, eras=eras)[by]
         for g in labels.cat.categories:
             sub = outcomes[(labels == g).to_numpy()]
@@ -218,5 +238,6 @@ def rates(
         ci_method=ci_method,
         conf_level=float(conf_level),
         definitions=definitions,
+        warnings=notes,
         fingerprint=cohort.fingerprint,
     )

@@ -13,6 +13,7 @@ from dah_outcomes.cohort import Cohort
 from dah_outcomes.endpoints.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition
 from dah_outcomes.endpoints.frames import death_frame, recurrence_frame
 from dah_outcomes.endpoints.grouping import attach_group, check_by
+from dah_outcomes.endpoints.timelines import check_immortal_time, compared_treatments
 from dah_outcomes.errors import ArgumentError, EstimationError
 from dah_outcomes.results import ResultMixin, json_safe
 from dah_outcomes.stats.competing import (
@@ -59,6 +60,9 @@ class SurvivalByGroup(ResultMixin):
         Survival with CI at each landmark day, per group.
     medians : DataFrame
         Median survival with CI per group.
+    warnings : tuple of str
+        The warnings the analysis gave (an :class:`~dah_outcomes.errors.ImmortalTimeWarning`
+        when arms are compared while treatments started after onset or at unknown times).
     fingerprint : str
         The cohort's fingerprint.
     """
@@ -69,6 +73,7 @@ class SurvivalByGroup(ResultMixin):
     logrank: LogRankResult | None = field(repr=False)
     landmarks: pd.DataFrame = field(repr=False)
     medians: pd.DataFrame = field(repr=False)
+    warnings: tuple[str, ...] = ()
     fingerprint: str
 
     def to_frame(self) -> pd.DataFrame:
@@ -108,6 +113,7 @@ class SurvivalByGroup(ResultMixin):
             "conf_level": self.km.conf_level,
             "groups": groups,
             "logrank": None if self.logrank is None else self.logrank.to_dict(),
+            "warnings": list(self.warnings),
             "fingerprint": self.fingerprint,
         }
 
@@ -147,10 +153,20 @@ def survival_by_group(
     -------
     SurvivalByGroup
         The log-rank test is None with a single group.
+
+    Warns
+    -----
+    ImmortalTimeWarning
+        When arms are compared while a treatment that defines them started after DAH onset
+        or at an unknown time (see
+        :func:`~dah_outcomes.endpoints.timelines.check_immortal_time`).
     """
     if endpoint not in ENDPOINT_TEXT:
         raise ArgumentError(f"endpoint must be one of {sorted(ENDPOINT_TEXT)}, got {endpoint!r}")
     check_by(by)
+    notes = check_immortal_time(
+        cohort, compared_treatments(by, arms=arms), comparison=f"survival by {by}"
+    )
     frame = attach_group(
         death_frame(cohort, arms=arms, eras=eras), cohort, by, arms=arms, eras=eras
     )
@@ -167,6 +183,7 @@ def survival_by_group(
         logrank=test,
         landmarks=km.survival_at(list(landmarks)),
         medians=km.median(),
+        warnings=notes,
         fingerprint=cohort.fingerprint,
     )
 
@@ -194,6 +211,8 @@ class RecurrenceByGroup(ResultMixin):
         ``deaths_before_recurrence``.
     conf_level : float
         Level of the landmark intervals.
+    warnings : tuple of str
+        The warnings the analysis gave (see :class:`SurvivalByGroup`).
     fingerprint : str
         The cohort's fingerprint.
     """
@@ -205,6 +224,7 @@ class RecurrenceByGroup(ResultMixin):
     fine_gray: FineGrayResult | None = field(repr=False)
     counts: dict[str, dict[str, int]] = field(repr=False)
     conf_level: float
+    warnings: tuple[str, ...] = ()
     fingerprint: str
 
     def to_frame(self) -> pd.DataFrame:
@@ -237,6 +257,7 @@ class RecurrenceByGroup(ResultMixin):
             "groups": groups,
             "gray_test": None if self.gray is None else self.gray.to_dict(),
             "fine_gray": None if self.fine_gray is None else self.fine_gray.to_dict(),
+            "warnings": list(self.warnings),
             "fingerprint": self.fingerprint,
         }
 
@@ -271,8 +292,16 @@ def recurrence_by_group(
     -------
     RecurrenceByGroup
         Curves, landmark table with CIs, Gray's test and the Fine-Gray model.
+
+    Warns
+    -----
+    ImmortalTimeWarning
+        As :func:`survival_by_group`.
     """
     check_by(by)
+    notes = check_immortal_time(
+        cohort, compared_treatments(by, arms=arms), comparison=f"recurrence by {by}"
+    )
     frame = attach_group(
         recurrence_frame(cohort, arms=arms, eras=eras), cohort, by, arms=arms, eras=eras
     )
@@ -310,5 +339,6 @@ def recurrence_by_group(
         fine_gray=fg,
         counts=counts,
         conf_level=float(conf_level),
+        warnings=notes,
         fingerprint=cohort.fingerprint,
     )

@@ -28,13 +28,17 @@ from dah_outcomes.analyses.adjustment import (
 )
 from dah_outcomes.cohort import Cohort
 from dah_outcomes.endpoints.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition
-from dah_outcomes.endpoints.timelines import EVENT_OFFSET, treatment_starts, treatment_timeline
+from dah_outcomes.endpoints.timelines import (
+    EVENT_OFFSET,
+    check_immortal_time,
+    treatment_starts,
+    treatment_timeline,
+)
 from dah_outcomes.errors import (
     ArgumentError,
     DahOutcomesWarning,
     DroppedRowsWarning,
     EstimationError,
-    ImmortalTimeWarning,
     warn,
 )
 from dah_outcomes.results import ResultMixin, json_safe
@@ -183,29 +187,11 @@ class _Notes:
         warn(message, category)
 
 
-def _immortal_time_message(treatment: str, late: int, unknown: int, treated: int) -> str:
-    parts = []
-    if late:
-        parts.append(f"{late} started after DAH onset")
-    if unknown:
-        parts.append(f"{unknown} have no start date")
-    return (
-        f"of {treated} patients treated with {treatment}, " + " and ".join(parts) + ": an "
-        "ever vs never comparison credits the treatment with the time its patients survived "
-        "before it began (immortal-time bias); use method='landmark' or 'time-varying' "
-        "(dah-outcomes treatment-effect --method landmark|time-varying)"
+def _naive(starts: pd.DataFrame, cohort: Cohort, treatment: str, notes: _Notes) -> pd.DataFrame:
+    notes.messages.extend(
+        check_immortal_time(cohort, [treatment], comparison=f"naive hazard ratio of {treatment}")
     )
-
-
-def _naive(starts: pd.DataFrame, treatment: str, notes: _Notes) -> pd.DataFrame:
     treated = starts["timing"].eq("known") | starts["timing"].eq("unknown")
-    late = int((starts["timing"].eq("known") & (starts["start_day"] > 0)).sum())
-    unknown = int(starts["timing"].eq("unknown").sum())
-    if late or unknown:
-        notes.warn(
-            _immortal_time_message(treatment, late, unknown, int(treated.sum())),
-            ImmortalTimeWarning,
-        )
     exposure = treated.astype(float).where(~starts["timing"].eq("missing"))
     return starts.assign(treated=exposure)
 
@@ -308,7 +294,7 @@ def treatment_effect(
     starts, used, left_out = adjustment_covariates(starts, cohort, asked, arms=arms, eras=eras)
     n_timing_unknown = 0
     if method == "naive":
-        frame = _naive(starts, treatment, notes)
+        frame = _naive(starts, cohort, treatment, notes)
     else:
         placeable, n_timing_unknown = _placeable(starts, treatment, notes)
         if method == "landmark":

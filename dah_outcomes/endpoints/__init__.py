@@ -28,6 +28,15 @@ from dah_outcomes.endpoints.grouping import (
     attach_group,
     check_by,
 )
+from dah_outcomes.endpoints.timelines import (
+    IMMORTAL_TIME_REMEDY,
+    TIMINGS,
+    check_immortal_time,
+    compared_treatments,
+    treatment_starts,
+    treatment_timeline,
+    treatment_timing,
+)
 
 __all__ = [
     "BY_CHOICES",
@@ -35,7 +44,9 @@ __all__ = [
     "DEFAULT_ERAS",
     "ENDPOINTS",
     "GROUPINGS",
+    "IMMORTAL_TIME_REMEDY",
     "INDEX_COVARIATES",
+    "TIMINGS",
     "Arm",
     "ArmDefinition",
     "Endpoint",
@@ -45,10 +56,15 @@ __all__ = [
     "assign_eras",
     "attach_group",
     "check_by",
+    "check_immortal_time",
+    "compared_treatments",
     "death_frame",
     "endpoint_definitions",
     "incidence_frame",
     "patient_outcomes",
     "recurrence_frame",
     "recurrent_episodes_frame",
+    "treatment_starts",
+    "treatment_timeline",
+    "treatment_timing",
 ]

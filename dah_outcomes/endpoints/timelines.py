@@ -22,21 +22,27 @@ Timing of a treatment, per patient:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 
 from dah_outcomes.cohort import Cohort
 from dah_outcomes.endpoints.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition
 from dah_outcomes.endpoints.frames import death_frame
-from dah_outcomes.errors import ArgumentError
-from dah_outcomes.schema import TABLES
+from dah_outcomes.errors import ArgumentError, ImmortalTimeWarning, warn
+from dah_outcomes.schema import TABLES, TREATMENT_FLAGS
 
 __all__ = [
     "EVENT_OFFSET",
+    "IMMORTAL_TIME_REMEDY",
     "TIMINGS",
+    "check_immortal_time",
+    "compared_treatments",
     "treatment_names",
     "treatment_starts",
     "treatment_timeline",
+    "treatment_timing",
 ]
 
 #: Deaths and censorings happen this far into their day (treatment switches on at its start).
@@ -65,6 +71,47 @@ def _check_treatment(treatment: object) -> str:
     return str(treatment)
 
 
+def treatment_timing(cohort: Cohort, treatment: str) -> pd.DataFrame:
+    """When ``treatment`` started in each DAH patient's index episode, and its timing state.
+
+    Parameters
+    ----------
+    cohort : Cohort
+        A validated cohort.
+    treatment : str
+        One of :func:`treatment_names`.
+
+    Returns
+    -------
+    DataFrame
+        One row per DAH patient, in the order of the index episodes: ``patient_id``,
+        ``start_day`` (days from onset to the first course; NaN without one) and ``timing``
+        (one of :data:`TIMINGS`).
+    """
+    treatment = _check_treatment(treatment)
+    index = cohort.episodes[cohort.episodes["episode_number"] == 1]
+    ids = index["patient_id"].to_numpy()
+    courses = cohort.treatments
+    courses = courses[(courses["treatment"] == treatment) & (courses["episode_number"] == 1)]
+    first = courses.groupby("patient_id")["start_date"].min().reindex(ids)
+    start_day = (
+        pd.Series(first.to_numpy(), index=index.index) - index["onset_date"]
+    ).dt.days.astype(float)
+    if treatment in index:
+        flag = index[treatment].astype("boolean")
+    else:
+        flag = pd.Series(pd.NA, index=index.index, dtype="boolean")
+    has_course = start_day.notna().to_numpy()
+    flag_true = flag.fillna(False).to_numpy(dtype=bool)
+    flag_false = (~flag.fillna(True)).to_numpy(dtype=bool)
+    timing = np.select(
+        [has_course, flag_true, flag_false],
+        ["known", "unknown", "untreated"],
+        default="missing",
+    )
+    return pd.DataFrame({"patient_id": ids, "start_day": start_day.to_numpy(), "timing": timing})
+
+
 def treatment_starts(
     cohort: Cohort,
     treatment: str,
@@ -91,29 +138,110 @@ def treatment_starts(
         from onset, ``event`` 1 for death) and ``start_day`` (days from onset to the first
         course; NaN without one) and ``timing`` (one of :data:`TIMINGS`).
     """
-    treatment = _check_treatment(treatment)
+    timing = treatment_timing(cohort, treatment).set_index("patient_id")
     frame = death_frame(cohort, arms=arms, arm_column=arm_column, eras=eras)
-    courses = cohort.treatments
-    courses = courses[(courses["treatment"] == treatment) & (courses["episode_number"] == 1)]
-    first = courses.groupby("patient_id")["start_date"].min()
-    start = first.reindex(frame["patient_id"].to_numpy())
-    onset = frame["onset_date"].to_numpy()
-    start_day = (pd.Series(start.to_numpy(), index=frame.index) - onset).dt.days.astype(float)
-    index = cohort.episodes[cohort.episodes["episode_number"] == 1].set_index("patient_id")
-    if treatment in index:
-        flag = index[treatment].reindex(frame["patient_id"].to_numpy()).astype("boolean")
-        flag = pd.Series(flag.to_numpy(), index=frame.index, dtype="boolean")
-    else:
-        flag = pd.Series(pd.NA, index=frame.index, dtype="boolean")
-    has_course = start_day.notna().to_numpy()
-    flag_true = flag.fillna(False).to_numpy(dtype=bool)
-    flag_false = (~flag.fillna(True)).to_numpy(dtype=bool)
-    timing = np.select(
-        [has_course, flag_true, flag_false],
-        ["known", "unknown", "untreated"],
-        default="missing",
+    ids = frame["patient_id"].to_numpy()
+    return frame.assign(
+        start_day=timing["start_day"].reindex(ids).to_numpy(),
+        timing=timing["timing"].reindex(ids).to_numpy(),
     )
-    return frame.assign(start_day=start_day.to_numpy(), timing=timing)
+
+
+#: What to do instead of comparing ever- with never-treated patients (quoted by the warning).
+IMMORTAL_TIME_REMEDY = (
+    'use treatment_effect(cohort, TREATMENT, method="time-varying") or method="landmark" '
+    "(dah-outcomes treatment-effect COHORT --treatment TREATMENT --method "
+    "time-varying|landmark), or compare arms among the patients alive at day D by the "
+    'treatment received by then: survival_by_group(cohort, "arm", landmark_days=D) '
+    "(dah-outcomes survival COHORT --landmark-days D)"
+)
+
+
+def compared_treatments(
+    by: str | None = None,
+    *,
+    covariates: Iterable[str] = (),
+    arms: ArmDefinition = DEFAULT_ARMS,
+    arm_column: str | None = None,
+) -> tuple[str, ...]:
+    """The treatments whose ever/never flags define the groups (or terms) of a comparison.
+
+    Parameters
+    ----------
+    by : str, optional
+        The grouping compared: ``"arm"`` reads the arm definition's flags (every treatment
+        flag when the arm comes from a column); other groupings read none.
+    covariates : iterable of str
+        Model terms (an adjustment set); those that are treatment flags count.
+    arms : ArmDefinition, default DEFAULT_ARMS
+        The arm definition.
+    arm_column : str, optional
+        The episodes column the arm is taken from, if any.
+
+    Returns
+    -------
+    tuple of str
+        Treatment names, in the contract's order, each once (empty when none is compared).
+    """
+    names: set[str] = set()
+    if by == "arm":
+        names |= set(TREATMENT_FLAGS) if arm_column else {f for a in arms.arms for f in a.flags}
+    names |= set(covariates) & set(TREATMENT_FLAGS)
+    return tuple(t for t in TREATMENT_FLAGS if t in names)
+
+
+def check_immortal_time(
+    cohort: Cohort, treatments: Iterable[str], *, comparison: str
+) -> tuple[str, ...]:
+    """Warn when ever-treated patients are compared while a treatment started late or when.
+
+    The one check of every comparison of ever- with never-treated groups (by arm, by a
+    treatment flag as a model term, the naive treatment effect). A treatment counts when a
+    patient treated with it (index episode) has a course starting after DAH onset (day > 0),
+    or has the flag with no course (timing unknown). Courses on the day of onset are time
+    zero and are fine.
+
+    Parameters
+    ----------
+    cohort : Cohort
+        A validated cohort.
+    treatments : iterable of str
+        The treatments compared (see :func:`compared_treatments`).
+    comparison : str
+        The analysis, named at the start of the message (``"survival by arm"``).
+
+    Returns
+    -------
+    tuple of str
+        The message issued (one), or empty when no treatment compared starts late or at an
+        unknown time.
+
+    Warns
+    -----
+    ImmortalTimeWarning
+        When a treatment compared started after onset or at an unknown time.
+    """
+    parts = []
+    for treatment in treatments:
+        timing = treatment_timing(cohort, treatment)
+        known = timing["timing"].eq("known")
+        unknown = int(timing["timing"].eq("unknown").sum())
+        late = int((known & (timing["start_day"] > 0)).sum())
+        if not (late or unknown):
+            continue
+        treated = int(known.sum()) + unknown
+        said = [f"{late:,} started after DAH onset"] if late else []
+        said += [f"{unknown:,} have no start date"] if unknown else []
+        parts.append(f"of {treated:,} patients treated with {treatment}, " + " and ".join(said))
+    if not parts:
+        return ()
+    message = (
+        f"{comparison}: " + "; ".join(parts) + ". Comparing ever- with never-treated patients "
+        "credits a treatment with the time its patients survived before it began "
+        f"(immortal-time bias): {IMMORTAL_TIME_REMEDY}"
+    )
+    warn(message, ImmortalTimeWarning)
+    return (message,)
 
 
 def treatment_timeline(

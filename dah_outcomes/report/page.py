@@ -4,6 +4,7 @@ provenance), built from what was actually run. Every value is escaped by the tem
 from __future__ import annotations
 
 import platform
+import warnings
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -20,7 +21,7 @@ from dah_outcomes.analyses.survival import recurrence_by_group, survival_by_grou
 from dah_outcomes.cohort import Cohort
 from dah_outcomes.endpoints.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition
 from dah_outcomes.endpoints.grouping import GROUPINGS, check_by
-from dah_outcomes.errors import ArgumentError, EstimationError
+from dah_outcomes.errors import ArgumentError, EstimationError, ImmortalTimeWarning, warn
 from dah_outcomes.plotting import plot_cif, plot_flow, plot_forest, plot_km, to_svg
 from dah_outcomes.stats.proportions import PROPORTION_METHODS
 from dah_outcomes.suppression import suppress_small_cells
@@ -53,6 +54,7 @@ class _Section:
     tables: list[_Table] = field(default_factory=list)
     figures: list[_Figure] = field(default_factory=list)
     definitions: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _fmt_pct(x: float) -> str:
@@ -191,7 +193,7 @@ def _outcomes_section(
                 else f"{_fmt_pct(rec['ci_lower'])} to {_fmt_pct(rec['ci_upper'])}",
             ]
         )
-    s = _Section("outcomes", f"Outcomes by {by}")
+    s = _Section("outcomes", f"Outcomes by {by}", warnings=list(result.warnings))
     s.tables.append(
         _Table(
             f"Endpoints of the first DAH episode, overall and by {by}",
@@ -342,11 +344,20 @@ def report(
         _flow_section(cohort, flow, min_cell),
         _table_one_section(cohort, by, arms, eras, min_cell),
     ]
-    outcomes, result = _outcomes_section(cohort, by, ci_method, conf_level, arms, eras, min_cell)
-    sections.append(outcomes)
     extra_methods: list[str] = []
-    survival = _survival_sections(cohort, by, conf_level, arms, eras, min_cell, extra_methods)
-    sections.extend(survival)
+    with warnings.catch_warnings():
+        # each analysis warns; the page shows every warning in its section and the report
+        # issues each once, below, rather than once per analysis that found it
+        warnings.simplefilter("ignore", ImmortalTimeWarning)
+        outcomes, result = _outcomes_section(
+            cohort, by, ci_method, conf_level, arms, eras, min_cell
+        )
+        sections.append(outcomes)
+        sections.extend(
+            _survival_sections(cohort, by, conf_level, arms, eras, min_cell, extra_methods)
+        )
+    for message in dict.fromkeys(m for section in sections for m in section.warnings):
+        warn(message, ImmortalTimeWarning)
     sections.append(
         _methods_section(
             cohort, by, ci_method, conf_level, arms, eras, dict(result.definitions), extra_methods
@@ -379,7 +390,7 @@ def _survival_sections(
     """Survival from first DAH onset by group: Kaplan-Meier with at-risk table, landmarks,
     medians and the log-rank test; recurrence with death competing; adjusted hazard ratios."""
     result = survival_by_group(cohort, by, conf_level=conf_level, arms=arms, eras=eras)
-    s = _Section("survival", f"Survival by {by}")
+    s = _Section("survival", f"Survival by {by}", warnings=list(result.warnings))
     level = f"{conf_level:.0%}"
     horizon = 5 * 365
     ax = plot_km(result.km, at_risk_times=[0, 365, 730, 1095, 1460, 1825])
@@ -440,6 +451,7 @@ def _survival_sections(
     else:
         s.figures.append(_hazard_ratio_figure(hr))
         methods.append(hr.methods_text())
+        s.warnings.extend(w for w in hr.warnings if w not in s.warnings)
     if result.logrank is not None:
         lr = result.logrank
         s.paragraphs.append(
@@ -470,6 +482,7 @@ def _recurrence_figure(
     """The cumulative incidence of a first recurrence by group, death competing, with Gray's
     test."""
     rec = recurrence_by_group(cohort, by, conf_level=conf_level, arms=arms, eras=eras)
+    s.warnings.extend(rec.warnings)
     ax = plot_cif(rec.cif, cause=1, ylabel="Cumulative incidence of recurrence")
     ax.set_xlim(0, horizon)
     at = rec.cif.at([365, 1825], cause=1)
