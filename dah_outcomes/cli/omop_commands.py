@@ -29,7 +29,8 @@ def _extract(args: argparse.Namespace) -> int:
     print(result.definition_text)
     print(
         f"\n{result.cohort.n_dah_patients:,} DAH patients, {result.cohort.n_episodes:,} "
-        f"episodes among {inc.total:,} SLE patients ({args.engine}); written to {out}"
+        f"episodes ({result.cohort.n_treatments:,} dated treatment courses) among "
+        f"{inc.total:,} SLE patients ({args.engine}); written to {out}"
     )
     print(
         f"incidence {inc.estimate:.2%} ({inc.ci_lower:.2%} to {inc.ci_upper:.2%}); "

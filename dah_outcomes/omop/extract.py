@@ -3,6 +3,8 @@ analytic cohort and aggregated denominators."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -18,28 +20,30 @@ from dah_outcomes.errors import (
     MissingDependencyError,
 )
 from dah_outcomes.omop.definition import FEATURE_SETS, OmopDefinition, load_definition
-from dah_outcomes.omop.sql import concept_set_query, extraction_queries
+from dah_outcomes.omop.sql import (
+    CDM_TABLES,
+    VOCABULARY_TABLES,
+    concept_set_query,
+    extraction_queries,
+)
 from dah_outcomes.results import ResultMixin
+from dah_outcomes.schema import TREATMENT_FLAGS
 from dah_outcomes.stats.proportions import ProportionCI, RateCI, proportion_ci, rate_ci
 
 __all__ = ["ENGINES", "ExtractionResult", "extract_cohort"]
 
 ENGINES = ("duckdb", "spark")
-_REQUIRED = (
-    "person",
-    "observation_period",
-    "visit_occurrence",
-    "condition_occurrence",
-    "procedure_occurrence",
-    "drug_exposure",
-    "death",
-)
+#: Features that are treatments: each found in an episode window becomes a course.
+_COURSES = tuple(n for n in FEATURE_SETS if n in TREATMENT_FLAGS)
+_SESSIONS = {"plasmapheresis": "plasmapheresis_sessions"}  # counted as distinct days
+_DOSES = {"methylprednisolone_pulse": "methylprednisolone_dose_mg"}
 
 
 class _Engine(Protocol):
     dialect: str
 
     def tables(self) -> set[str]: ...
+    def columns(self) -> dict[str, set[str]]: ...
     def register(self, name: str, frame: pd.DataFrame) -> None: ...
     def query(self, sql: str) -> pd.DataFrame: ...
     def close(self) -> None: ...
@@ -55,8 +59,12 @@ class _DuckDB:
 
         if source.is_dir():
             self.con = duckdb.connect()
-            for f in sorted(source.glob("*.parquet")):
-                self.con.execute(f"CREATE VIEW {f.stem} AS SELECT * FROM read_parquet('{f}')")
+            try:
+                for f in sorted(source.glob("*.parquet")):
+                    self.con.execute(f"CREATE VIEW {f.stem} AS SELECT * FROM read_parquet('{f}')")
+            except duckdb.Error:
+                self.con.close()
+                raise
         else:
             self.con = duckdb.connect(str(source), read_only=True)
 
@@ -65,6 +73,13 @@ class _DuckDB:
             r[0]
             for r in self.con.execute("SELECT table_name FROM information_schema.tables").fetchall()
         }
+
+    def columns(self) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {}
+        sql = "SELECT table_name, column_name FROM information_schema.columns"
+        for table, column in self.con.execute(sql).fetchall():
+            found.setdefault(table.lower(), set()).add(column.lower())
+        return found
 
     def register(self, name: str, frame: pd.DataFrame) -> None:
         self.con.register(name, frame)
@@ -103,13 +118,27 @@ class _Spark:
             .config("spark.sql.session.timeZone", "UTC")
             .getOrCreate()
         )
-        self.names: set[str] = set()
-        for f in sorted(source.glob("*.parquet")):
-            self.spark.read.parquet(str(f)).createOrReplaceTempView(f.stem)
-            self.names.add(f.stem)
+        self.names: dict[str, set[str]] = {}
+        try:
+            for f in sorted(source.glob("*.parquet")):
+                try:
+                    frame = self.spark.read.parquet(str(f))
+                except _engine_errors("spark") as exc:
+                    raise CohortFileError(
+                        f"{source} could not be read as an OMOP CDM database by spark: "
+                        f"{f.name} is not a readable Parquet table ({_reason(exc)})"
+                    ) from exc
+                frame.createOrReplaceTempView(f.stem)
+                self.names[f.stem] = {c.lower() for c in frame.columns}
+        except BaseException:
+            self.close()
+            raise
 
     def tables(self) -> set[str]:
         return set(self.names)
+
+    def columns(self) -> dict[str, set[str]]:
+        return {k: set(v) for k, v in self.names.items()}
 
     def register(self, name: str, frame: pd.DataFrame) -> None:
         from pyspark.sql import types
@@ -123,15 +152,20 @@ class _Spark:
         )
         rows = [tuple(r) for r in frame.astype(object).itertuples(index=False)]
         self.spark.createDataFrame(rows, schema).createOrReplaceTempView(name)
-        self.names.add(name)
+        self.names[name] = set(frame.columns)
 
     def query(self, sql: str) -> pd.DataFrame:
-        rows = self.spark.sql(sql).collect()
-        return pd.DataFrame([r.asDict() for r in rows])
+        result = self.spark.sql(sql)
+        rows = result.collect()
+        # an empty result keeps its columns, as DuckDB's does
+        return pd.DataFrame([r.asDict() for r in rows], columns=result.columns)
 
     def close(self) -> None:
         if self.own:
             self.spark.stop()
+        else:  # a caller's session: leave it without our views
+            for name in self.names:
+                self.spark.catalog.dropTempView(name)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -141,7 +175,8 @@ class ExtractionResult(ResultMixin):
     Attributes
     ----------
     cohort : Cohort
-        DAH patients and their episodes (a case series; the population stays in the engine).
+        DAH patients, their episodes and the episodes' dated treatment courses (a case
+        series; the population stays in the engine).
     denominators : DataFrame
         By sex: ``sex, sle_patients, dah_patients, person_years`` (person-years from SLE entry
         to first DAH or end of follow-up).
@@ -176,10 +211,42 @@ class ExtractionResult(ResultMixin):
         )
 
 
-def _open(source: str | Path, engine: str, session: Any) -> _Engine:
+def _engine_errors(engine: str) -> tuple[type[BaseException], ...]:
+    """The exceptions an engine raises on data it cannot read (its own classes)."""
+    if engine == "duckdb":
+        import duckdb
+
+        return (duckdb.Error,)
+    try:
+        from py4j.protocol import Py4JError
+        from pyspark.errors import PySparkException
+    except ImportError:  # pragma: no cover - no pyspark: _Spark says so first
+        return ()
+    return (PySparkException, Py4JError)
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of an engine error: for a Java one, of the Java exception (py4j's own
+    message only names the call that failed)."""
+    java = getattr(exc, "java_exception", None)
+    text = str(java if java is not None else exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+@contextmanager
+def _reading(path: Path, engine: str) -> Iterator[None]:
+    """Turn the engine's own errors on unreadable data into ours, naming the database."""
+    try:
+        yield
+    except _engine_errors(engine) as exc:
+        raise CohortFileError(
+            f"{path} could not be read as an OMOP CDM database by {engine}: {_reason(exc)}"
+        ) from exc
+
+
+def _open(path: Path, engine: str, session: Any) -> _Engine:
     if engine not in ENGINES:
         raise ArgumentError(f"engine must be one of {list(ENGINES)}, got {engine!r}")
-    path = Path(source)
     if not path.exists():
         raise CohortFileError(
             f"{path} does not exist: give a DuckDB file or a folder of OMOP Parquet tables"
@@ -187,11 +254,28 @@ def _open(source: str | Path, engine: str, session: Any) -> _Engine:
     return _DuckDB(path) if engine == "duckdb" else _Spark(path, session)
 
 
-def _to_cohort(
-    patients: pd.DataFrame, episodes: pd.DataFrame, d: OmopDefinition, provenance: dict[str, Any]
-) -> Cohort:
+def _check_cdm(path: Path, columns: dict[str, set[str]]) -> None:
+    """Every CDM table the extraction reads, and every column it needs, or one error that
+    lists all that is missing."""
+    missing = [t for t in CDM_TABLES if t not in columns]
+    problems = []
+    if missing:
+        problems.append(f"table(s) {', '.join(missing)}")
+    for table, needed in {**CDM_TABLES, **VOCABULARY_TABLES}.items():
+        lacking = [c for c in needed if table in columns and c not in columns[table]]
+        if lacking:
+            problems.append(f"column(s) {', '.join(lacking)} of table {table}")
+    if problems:
+        found = ", ".join(sorted(columns)) or "no table"
+        raise CohortFileError(
+            f"{path} is not a usable OMOP CDM database: it lacks "
+            + "; ".join(problems)
+            + f" (found: {found})"
+        )
+
+
+def _patients(patients: pd.DataFrame, d: OmopDefinition) -> pd.DataFrame:
     pid = patients["person_id"].astype(np.int64)
-    ids = pd.Series([f"SLE{i:07d}" for i in pid], dtype="string")
     birth = pd.to_datetime(
         pd.DataFrame(
             {
@@ -206,9 +290,9 @@ def _to_cohort(
         "F",
         np.where(patients["gender_concept_id"] == d.male_concept_id, "M", "unknown"),
     )
-    p = pd.DataFrame(
+    return pd.DataFrame(
         {
-            "patient_id": ids,
+            "patient_id": pd.Series([f"SLE{i:07d}" for i in pid], dtype="string"),
             "sex": sex,
             "birth_date": birth,
             "sle_diagnosis_date": pd.to_datetime(patients["sle_date"]),
@@ -217,22 +301,84 @@ def _to_cohort(
             "death_date": pd.to_datetime(patients["death_date"]),
         }
     )
-    id_of = dict(zip(pid, ids, strict=True))
+
+
+def _episodes_and_courses(
+    rows: pd.DataFrame, id_of: Callable[[pd.Series], pd.Series]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split the episode-by-feature rows into the episodes (flags: the feature has a row) and
+    the treatment courses (the same rows), so the two cannot disagree."""
+    key = ["person_id", "episode_number"]
+    rows = rows.astype({"person_id": np.int64, "episode_number": np.int64})
+    base = rows.drop_duplicates(key).reset_index(drop=True)
+    found = rows[rows["set_name"].notna()]
+    index = pd.MultiIndex.from_frame(base[key])
+    has = pd.crosstab([found["person_id"], found["episode_number"]], found["set_name"])
+    has = has.reindex(index=index, columns=list(FEATURE_SETS), fill_value=0) > 0
     e = pd.DataFrame(
         {
-            "patient_id": pd.Series(
-                [id_of[i] for i in episodes["person_id"].astype(np.int64)], dtype="string"
-            ),
-            "episode_number": episodes["episode_number"].astype(np.int64),
-            "onset_date": pd.to_datetime(episodes["onset_date"]),
-            "discharge_date": pd.to_datetime(episodes["discharge_date"]),
-            "first_manifestation": episodes["first_manifestation"].astype(bool),
-            **{c: episodes[c].astype(bool) for c in FEATURE_SETS},
-            "plasmapheresis_sessions": episodes["plasmapheresis_sessions"].astype(np.int64),
-            "in_hospital_death": episodes["in_hospital_death"].astype(bool),
+            "patient_id": id_of(base["person_id"]),
+            "episode_number": base["episode_number"],
+            "onset_date": pd.to_datetime(base["onset_date"]),
+            "discharge_date": pd.to_datetime(base["discharge_date"]),
+            "first_manifestation": base["first_manifestation"].astype(bool),
+            **{c: has[c].to_numpy() for c in FEATURE_SETS},
+            "in_hospital_death": base["in_hospital_death"].astype(bool),
         }
     )
-    return Cohort(p, e, provenance=provenance, design="case_series")
+    for name, col in {**_SESSIONS, **_DOSES}.items():
+        of = found[found["set_name"] == name].set_index(key)
+        found_values = pd.to_numeric(of["days" if name in _SESSIONS else "dose_mg"])
+        values = found_values.astype(float).reindex(index).to_numpy()
+        e[col] = np.nan_to_num(values, nan=0).astype(np.int64) if name in _SESSIONS else values
+    t = found[found["set_name"].isin(_COURSES)].reset_index(drop=True)
+    courses = pd.DataFrame(
+        {
+            "patient_id": id_of(t["person_id"]),
+            "episode_number": t["episode_number"],
+            "treatment": t["set_name"].astype("string"),
+            "start_date": pd.to_datetime(t["start_date"]),
+            "end_date": pd.to_datetime(t["end_date"]),
+            "dose_mg": pd.to_numeric(t["dose_mg"]).astype("Float64"),
+            "sessions": pd.to_numeric(t["days"])
+            .astype("Int64")
+            .where(t["set_name"].isin(list(_SESSIONS))),
+        }
+    )
+    return e, courses
+
+
+def _to_cohort(
+    patients: pd.DataFrame, rows: pd.DataFrame, d: OmopDefinition, provenance: dict[str, Any]
+) -> Cohort:
+    p = _patients(patients, d)
+    id_of = dict(zip(patients["person_id"].astype(np.int64), p["patient_id"], strict=True))
+
+    def ids(person: pd.Series) -> pd.Series:
+        return pd.Series(person.map(id_of).to_numpy(), dtype="string")
+
+    e, t = _episodes_and_courses(rows, ids)
+    # the extracted cohort meets the rules every import meets, the courses' included
+    return Cohort(p, e, provenance=provenance, design="case_series", treatments=t)
+
+
+def _run(eng: _Engine, path: Path, d: OmopDefinition) -> dict[str, pd.DataFrame]:
+    columns = eng.columns()
+    _check_cdm(path, columns)
+    ids, codes, excl = d.seeds()
+    eng.register("dah_seed_ids", ids)
+    eng.register("dah_seed_codes", codes)
+    eng.register("dah_seed_excludes", excl)
+    sets = eng.query(concept_set_query("concept" in columns, "concept_ancestor" in columns))
+    if not (sets["set_name"] == "dah").any():
+        raise ArgumentError(
+            "the DAH concept set resolved to no concept: the definition "
+            "names codes but the database has no matching CONCEPT rows; "
+            "add concept_ids to [dah] or load the vocabulary tables"
+        )
+    eng.register("dah_concept_sets", sets.astype({"concept_id": np.int64}))
+    queries = extraction_queries(d, eng.dialect, columns)
+    return {name: eng.query(sql) for name, sql in queries.items()}
 
 
 def extract_cohort(
@@ -243,6 +389,13 @@ def extract_cohort(
     spark_session: Any = None,
 ) -> ExtractionResult:
     """Extract the DAH-in-SLE cohort from an OMOP CDM database.
+
+    Each episode's treatments become courses (the cohort's ``treatments`` table): per
+    treatment, the first ``drug_exposure_start_date`` or ``procedure_date`` in the episode's
+    window (onset to discharge), the last end date (``drug_exposure_end_date`` or
+    ``procedure_end_date`` where present, else the last start), the distinct days as
+    plasmapheresis sessions, and the total dose in mg where ``quantity`` and
+    ``drug_strength`` give it. The episode flags come from the same rows.
 
     Parameters
     ----------
@@ -259,32 +412,24 @@ def extract_cohort(
     Returns
     -------
     ExtractionResult
+
+    Raises
+    ------
+    CohortFileError
+        When ``source`` is missing or unreadable, or lacks a CDM table or column the
+        extraction reads (naming the path and every one missing).
+    ValidationError
+        When the extracted tables break a rule of the cohort contract.
     """
     d = definition if isinstance(definition, OmopDefinition) else load_definition(definition)
-    eng = _open(source, engine, spark_session)
-    try:
-        missing = [t for t in _REQUIRED if t not in eng.tables()]
-        if missing:
-            raise CohortFileError(f"{source} lacks OMOP table(s) {missing}")
-        ids, codes, excl = d.seeds()
-        eng.register("dah_seed_ids", ids)
-        eng.register("dah_seed_codes", codes)
-        eng.register("dah_seed_excludes", excl)
-        have = eng.tables()
-        sets = eng.query(concept_set_query("concept" in have, "concept_ancestor" in have))
-        if not (sets["set_name"] == "dah").any():
-            raise ArgumentError(
-                "the DAH concept set resolved to no concept: the definition "
-                "names codes but the database has no matching CONCEPT rows; "
-                "add concept_ids to [dah] or load the vocabulary tables"
-            )
-        eng.register("dah_concept_sets", sets.astype({"concept_id": np.int64}))
-        queries = extraction_queries(d, eng.dialect)
-        patients = eng.query(queries["patients"])
-        episodes = eng.query(queries["episodes"])
-        denominators = eng.query(queries["denominators"])
-    finally:
-        eng.close()
+    path = Path(source)
+    with _reading(path, engine):
+        eng = _open(path, engine, spark_session)
+        try:
+            got = _run(eng, path, d)
+        finally:
+            eng.close()
+    denominators = got["denominators"]
     sex = np.where(
         denominators["gender_concept_id"] == d.female_concept_id,
         "F",
@@ -310,7 +455,7 @@ def extract_cohort(
         },
     }
     return ExtractionResult(
-        cohort=_to_cohort(patients, episodes, d, provenance),
+        cohort=_to_cohort(got["patients"], got["episodes"], d, provenance),
         denominators=denominators,
         definition_text=d.describe(),
         engine=engine,

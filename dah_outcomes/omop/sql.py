@@ -7,11 +7,74 @@ which :class:`Dialect` supplies. Every query reads the OMOP tables and a registe
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Set
 from dataclasses import dataclass
 
 from dah_outcomes.omop.definition import FEATURE_SETS, OmopDefinition
 
-__all__ = ["DIALECTS", "Dialect", "concept_set_query", "extraction_queries"]
+__all__ = [
+    "CDM_TABLES",
+    "DIALECTS",
+    "OPTIONAL_COLUMNS",
+    "VOCABULARY_TABLES",
+    "Dialect",
+    "concept_set_query",
+    "extraction_queries",
+]
+
+#: The OMOP CDM tables the extraction reads, with the columns it needs in each (written once:
+#: the extraction checks a database against it and the synthetic writer writes these tables).
+CDM_TABLES: dict[str, tuple[str, ...]] = {
+    "person": (
+        "person_id",
+        "gender_concept_id",
+        "year_of_birth",
+        "month_of_birth",
+        "day_of_birth",
+    ),
+    "observation_period": (
+        "person_id",
+        "observation_period_start_date",
+        "observation_period_end_date",
+    ),
+    "visit_occurrence": (
+        "person_id",
+        "visit_occurrence_id",
+        "visit_concept_id",
+        "visit_start_date",
+        "visit_end_date",
+    ),
+    "condition_occurrence": ("person_id", "condition_concept_id", "condition_start_date"),
+    "procedure_occurrence": ("person_id", "procedure_concept_id", "procedure_date"),
+    "drug_exposure": ("person_id", "drug_concept_id", "drug_exposure_start_date"),
+    "death": ("person_id", "death_date"),
+}
+
+#: Vocabulary tables used when present, with the columns they then need: codes resolve
+#: through ``concept``, descendants through ``concept_ancestor``, doses through
+#: ``drug_strength``.
+VOCABULARY_TABLES: dict[str, tuple[str, ...]] = {
+    "concept": ("concept_id", "vocabulary_id", "concept_code"),
+    "concept_ancestor": ("ancestor_concept_id", "descendant_concept_id"),
+    "drug_strength": (
+        "drug_concept_id",
+        "ingredient_concept_id",
+        "amount_value",
+        "amount_unit_concept_id",
+        "numerator_value",
+        "numerator_unit_concept_id",
+    ),
+}
+
+#: Columns read when present (the end dates and quantities of courses; ``procedure_end_date``
+#: is new in CDM v5.4).
+OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
+    "drug_exposure": ("drug_exposure_end_date", "quantity"),
+    "procedure_occurrence": ("procedure_end_date",),
+}
+
+# UCUM units of DRUG_STRENGTH amounts, as milligrams per unit
+_MG_PER_UNIT = {8576: 1.0, 8504: 1000.0}  # milligram, gram
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,53 +193,127 @@ episodes AS (
   FROM numbered GROUP BY person_id, episode_number)"""
 
 
-def extraction_queries(definition: OmopDefinition, dialect: str) -> dict[str, str]:
-    """SQL for ``patients`` (DAH patients), ``episodes`` and ``denominators``.
+def _strength_cte(drugs: list[str]) -> str:
+    """Milligrams per unit of each drug concept, for the ingredient of each drug set."""
+    in_list = ", ".join(f"'{n}'" for n in drugs)
+    mg = " ".join(
+        f"WHEN ds.{kind}_unit_concept_id = {unit} THEN CAST(ds.{kind}_value AS DOUBLE) * {f}"
+        for kind in ("amount", "numerator")
+        for unit, f in _MG_PER_UNIT.items()
+    )
+    return f"""
+strength AS (
+  SELECT ds.drug_concept_id, cs.set_name, SUM(CASE {mg} END) AS mg
+  FROM drug_strength ds JOIN cs ON cs.concept_id = ds.ingredient_concept_id
+   AND cs.set_name IN ({in_list})
+  GROUP BY ds.drug_concept_id, cs.set_name),"""
 
-    ``denominators`` aggregates the whole SLE population by sex: patients, person-years from
-    SLE entry to the first DAH onset or the end of follow-up, and patients with DAH. Only
-    these small results leave the engine.
-    """
-    d = DIALECTS[dialect]
-    common = _common(definition, d)
+
+def _feature_rows(columns: Mapping[str, Set[str]]) -> tuple[str, str]:
+    """The ``strength`` CTE (or nothing) and the rows of every feature inside an episode
+    window: ``person_id, episode_number, set_name, day, end_day, dose`` (dose in mg)."""
     procs = [n for n, k in FEATURE_SETS.items() if k == "procedure"]
     drugs = [n for n, k in FEATURE_SETS.items() if k == "drug"]
     conds = [n for n, k in FEATURE_SETS.items() if k == "condition"]
+    drug_cols, proc_cols = columns.get("drug_exposure", set()), columns.get("procedure_occurrence")
 
-    def hits(table: str, date: str, concept: str, names: list[str]) -> str:
+    def end(start: str, stop: str | None) -> str:
+        # a row ending before it starts (an ETL slip) still started: its course ends no earlier
+        return f"GREATEST(COALESCE(t.{stop}, t.{start}), t.{start})" if stop else f"t.{start}"
+
+    def hits(table: str, date: str, concept: str, names: list[str], tail: str = "") -> str:
         in_list = ", ".join(f"'{n}'" for n in names)
         return (
-            f"SELECT e.person_id, e.episode_number, cs.set_name, t.{date} AS day "
+            f"SELECT e.person_id, e.episode_number, cs.set_name, t.{date} AS day, {tail} "
             f"FROM episodes e JOIN {table} t ON t.person_id = e.person_id "
             f"AND t.{date} >= e.onset_date AND t.{date} <= e.discharge_date "
             f"JOIN cs ON cs.concept_id = t.{concept} AND cs.set_name IN ({in_list})"
         )
 
-    feature_rows = " UNION ALL ".join(
+    no_dose = "CAST(NULL AS DOUBLE) AS dose"
+    proc_end = "procedure_end_date" if "procedure_end_date" in (proc_cols or set()) else None
+    drug_end = "drug_exposure_end_date" if "drug_exposure_end_date" in drug_cols else None
+    dosed = "quantity" in drug_cols and "drug_strength" in columns
+    drug_tail = f"{end('drug_exposure_start_date', drug_end)} AS end_day, " + (
+        "CAST(t.quantity AS DOUBLE) * s.mg AS dose" if dosed else no_dose
+    )
+    drug_rows = hits(
+        "drug_exposure", "drug_exposure_start_date", "drug_concept_id", drugs, drug_tail
+    )
+    if dosed:
+        drug_rows += (
+            " LEFT JOIN strength s ON s.drug_concept_id = t.drug_concept_id"
+            " AND s.set_name = cs.set_name"
+        )
+    rows = " UNION ALL ".join(
         [
-            hits("procedure_occurrence", "procedure_date", "procedure_concept_id", procs),
-            hits("drug_exposure", "drug_exposure_start_date", "drug_concept_id", drugs),
-            hits("condition_occurrence", "condition_start_date", "condition_concept_id", conds),
+            hits(
+                "procedure_occurrence",
+                "procedure_date",
+                "procedure_concept_id",
+                procs,
+                f"{end('procedure_date', proc_end)} AS end_day, {no_dose}",
+            ),
+            drug_rows,
+            hits(
+                "condition_occurrence",
+                "condition_start_date",
+                "condition_concept_id",
+                conds,
+                f"t.condition_start_date AS end_day, {no_dose}",
+            ),
         ]
     )
-    flags = ",\n  ".join(
-        f"MAX(CASE WHEN f.set_name = '{n}' THEN 1 ELSE 0 END) AS {n}" for n in FEATURE_SETS
-    )
-    episodes_sql = f"""WITH {common},
-features AS ({feature_rows})
+    return (_strength_cte(drugs) if dosed else ""), rows
+
+
+def extraction_queries(
+    definition: OmopDefinition, dialect: str, columns: Mapping[str, Set[str]] | None = None
+) -> dict[str, str]:
+    """SQL for ``patients`` (DAH patients), ``episodes`` and ``denominators``.
+
+    ``episodes`` gives one row per episode and feature found in its window (one row with an
+    empty ``set_name`` for an episode without any): the feature's first ``start_date``, last
+    ``end_date``, distinct ``days`` and total ``dose_mg`` (when every row of it has a dose),
+    so the episode flags and the treatment courses come from the same rows.
+    ``denominators`` aggregates the whole SLE population by sex: patients, person-years from
+    SLE entry to the first DAH onset or the end of follow-up, and patients with DAH. Only
+    these small results leave the engine.
+
+    Parameters
+    ----------
+    definition : OmopDefinition
+        The cohort definition.
+    dialect : {"duckdb", "spark"}
+        The SQL engine.
+    columns : mapping of str to set of str, optional
+        The database's tables and their columns: optional columns (:data:`OPTIONAL_COLUMNS`)
+        and ``drug_strength`` are read only when present. None reads none of them.
+
+    Returns
+    -------
+    dict of str to str
+        The three queries by name.
+    """
+    d = DIALECTS[dialect]
+    common = _common(definition, d)
+    strength, feature_rows = _feature_rows(columns or {})
+    episodes_sql = f"""WITH {common},{strength}
+hits AS ({feature_rows}),
+features AS (
+  SELECT person_id, episode_number, set_name, MIN(day) AS start_date,
+         MAX(end_day) AS end_date, COUNT(DISTINCT day) AS days,
+         CASE WHEN COUNT(dose) = COUNT(*) THEN SUM(dose) END AS dose_mg
+  FROM hits GROUP BY person_id, episode_number, set_name)
 SELECT e.person_id, e.episode_number, e.onset_date, e.discharge_date,
   CASE WHEN e.episode_number = 1 AND e.onset_date <= p.sle_date THEN 1 ELSE 0 END
     AS first_manifestation,
-  {flags},
-  COUNT(DISTINCT CASE WHEN f.set_name = 'plasmapheresis' THEN f.day END)
-    AS plasmapheresis_sessions,
   CASE WHEN p.death_date IS NOT NULL AND p.death_date >= e.onset_date
-        AND p.death_date <= e.discharge_date THEN 1 ELSE 0 END AS in_hospital_death
+        AND p.death_date <= e.discharge_date THEN 1 ELSE 0 END AS in_hospital_death,
+  f.set_name, f.start_date, f.end_date, f.days, f.dose_mg
 FROM episodes e JOIN pop p ON p.person_id = e.person_id
 LEFT JOIN features f ON f.person_id = e.person_id AND f.episode_number = e.episode_number
-GROUP BY e.person_id, e.episode_number, e.onset_date, e.discharge_date, p.sle_date,
-         p.death_date
-ORDER BY e.person_id, e.episode_number"""
+ORDER BY e.person_id, e.episode_number, f.set_name"""
     patients_sql = f"""WITH {common}
 SELECT p.person_id, pe.gender_concept_id, pe.year_of_birth, pe.month_of_birth,
        pe.day_of_birth, p.sle_date, p.fu_end, p.death_date

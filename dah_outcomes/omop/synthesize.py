@@ -2,7 +2,10 @@
 
 The generator's patients and DAH episodes become ``person``, ``observation_period``,
 ``visit_occurrence``, ``condition_occurrence``, ``procedure_occurrence``, ``drug_exposure`` and
-``death`` rows, plus small ``concept`` and ``concept_ancestor`` tables. Noise makes extraction
+``death`` rows, plus small ``concept``, ``concept_ancestor`` and ``drug_strength`` tables. A
+cohort's treatment courses, when it has them, are written as dated exposures and procedures
+(start, end, dose, one procedure per session); treatments flagged without a course are dated
+at random within their stay, as are the other features. Noise makes extraction
 earn its keep: people without SLE (some with DAH codes or drug-induced lupus), unrelated codes,
 DAH codes repeated within a stay, DAH codes at outpatient visits, and treatment codes just outside
 the episode windows. Patients are written in chunks, so memory stays bounded however many
@@ -21,13 +24,27 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dah_outcomes.cohort import Cohort
-from dah_outcomes.errors import ArgumentError
+from dah_outcomes.errors import ArgumentError, CohortFileError
+from dah_outcomes.omop.sql import CDM_TABLES
 
 __all__ = ["CONCEPTS", "OmopNoise", "write_omop"]
 
 # Local concept IDs (OMOP reserves > 2,000,000,000 for site-specific concepts) stand in for
 # codes without a verified standard concept; the definition finds them through CONCEPT by code.
 DAH_LOCAL, BAL_LOCAL, NOISE_BASE = 2_000_000_001, 2_000_000_003, 2_000_000_100
+
+#: ingredient -> a local clinical drug of it: (concept_id, name, mg per unit, mL per unit).
+#: Without a volume the strength is an amount ("per tablet"); with one it is a quantified
+#: liquid, numerator mg in denominator mL, as OMOP's DRUG_STRENGTH records them; either way
+#: the exposure's quantity counts units.
+DOSED: dict[int, tuple[int, str, float, float | None]] = {
+    1506270: (2_000_000_201, "methylprednisolone 125 MG Injection", 125.0, None),
+    1551099: (2_000_000_202, "prednisone 5 MG Oral Tablet", 5.0, None),
+    1310317: (2_000_000_203, "cyclophosphamide 500 MG Injection", 500.0, None),
+    1314273: (2_000_000_204, "rituximab 100 MG in 10 ML Injection", 100.0, 10.0),
+    19003999: (2_000_000_205, "mycophenolate mofetil 500 MG Oral Tablet", 500.0, None),
+    1777087: (2_000_000_206, "hydroxychloroquine 200 MG Oral Tablet", 200.0, None),
+}
 
 #: concept_id -> (vocabulary_id, concept_code, concept_name, domain_id)
 CONCEPTS: dict[int, tuple[str, str, str, str]] = {
@@ -45,6 +62,8 @@ CONCEPTS: dict[int, tuple[str, str, str, str]] = {
     1314273: ("RxNorm", "121191", "rituximab", "Drug"),
     19003999: ("RxNorm", "68149", "mycophenolate mofetil", "Drug"),
     1777087: ("RxNorm", "5521", "hydroxychloroquine", "Drug"),
+    # local clinical drugs: the ingredients in a form with a strength, so doses round-trip
+    **{d[0]: ("Local", f"local-{d[0]}", d[1], "Drug") for d in DOSED.values()},
     9201: ("Visit", "IP", "Inpatient Visit", "Visit"),
     9202: ("Visit", "OP", "Outpatient Visit", "Visit"),
     8532: ("Gender", "F", "FEMALE", "Gender"),
@@ -63,15 +82,10 @@ _DRUGS = {
     "mycophenolate": 19003999,
     "hydroxychloroquine": 1777087,
 }
-TABLES = (
-    "person",
-    "observation_period",
-    "visit_occurrence",
-    "condition_occurrence",
-    "procedure_occurrence",
-    "drug_exposure",
-    "death",
-)
+#: Flag columns whose dose an episode records (written as the flag-only course's dose).
+_EPISODE_DOSE = {"methylprednisolone_pulse": "methylprednisolone_dose_mg"}
+#: The clinical tables written per chunk: the ones the extraction reads.
+TABLES = tuple(CDM_TABLES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,19 +125,145 @@ def person_ids(patient_ids: pd.Series) -> np.ndarray:
     return patient_ids.str.slice(3).astype(np.int64).to_numpy()
 
 
-def _chunks(cohort: Cohort, size: int) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
-    p, e = cohort.patients, cohort.episodes
+def _chunks(cohort: Cohort, size: int) -> Iterator[tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]]:
+    p, e, t = cohort.patients, cohort.episodes, cohort.treatments
     pid = person_ids(p["patient_id"])
     eid = person_ids(e["patient_id"])
+    tid = person_ids(t["patient_id"])
     for start in range(0, len(p), size):
         lo, hi = pid[start], pid[min(start + size, len(p)) - 1]
-        mask = (eid >= lo) & (eid <= hi)
-        yield p.iloc[start : start + size], e[mask]
+        yield (
+            p.iloc[start : start + size],
+            e[(eid >= lo) & (eid <= hi)].reset_index(drop=True),
+            t[(tid >= lo) & (tid <= hi)].reset_index(drop=True),
+        )
+
+
+_Rows = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _rows(
+    person: np.ndarray,
+    day: np.ndarray,
+    concept: int | np.ndarray,
+    end: np.ndarray | None = None,
+    quantity: np.ndarray | None = None,
+) -> _Rows:
+    """Procedure or drug rows: person, day, concept, end day (the day itself by default) and
+    quantity (none by default)."""
+    n = len(person)
+    return (
+        person,
+        day,
+        np.broadcast_to(np.asarray(concept, dtype=np.int64), (n,)),
+        day if end is None else end,
+        np.full(n, np.nan) if quantity is None else quantity,
+    )
+
+
+def _positions(e: pd.DataFrame, courses: pd.DataFrame) -> np.ndarray:
+    """The position in ``e`` of each course's episode."""
+    key = ["patient_id", "episode_number"]
+    where = pd.MultiIndex.from_frame(e[key].astype(object))
+    return where.get_indexer(pd.MultiIndex.from_frame(courses[key].astype(object)))
+
+
+def _given(e: pd.DataFrame, t: pd.DataFrame, treatment: str) -> np.ndarray:
+    """Episodes (positions in ``e``) where ``treatment`` is flagged or has a course."""
+    flagged = e[treatment].fillna(False).to_numpy(dtype=bool)
+    at = _positions(e, t[t["treatment"] == treatment])
+    return flagged | (np.bincount(at[at >= 0], minlength=len(e)) > 0)
+
+
+def _drug_rows(
+    person: np.ndarray, day: np.ndarray, end: np.ndarray, dose: np.ndarray, ingredient: int
+) -> _Rows:
+    """Exposures to an ingredient; those with a dose name its local clinical drug, whose
+    strength turns the dose into a quantity."""
+    concept, _, mg, _ = DOSED[ingredient]
+    dosed = ~np.isnan(dose)
+    return _rows(person, day, np.where(dosed, concept, ingredient), end, dose / mg)
+
+
+def _session_rows(courses: pd.DataFrame, limit: np.ndarray, rng: np.random.Generator) -> _Rows:
+    """One procedure per session of each course: the first on its start day, the others on
+    distinct later days up to its end date (or, when they do not fit or it has none, up to
+    ``limit``, the earlier of discharge and death); the last one ends on the course's end."""
+    person = person_ids(courses["patient_id"])
+    start = _day(courses["start_date"])
+    has_end = courses["end_date"].notna().to_numpy()
+    end = _day(courses["end_date"].fillna(courses["start_date"]))
+    n = courses["sessions"].fillna(1).to_numpy(dtype=np.int64)
+    who, days, ends = [], [], []
+    for i in range(len(courses)):
+        fits = has_end[i] and n[i] - 1 <= end[i] - start[i]
+        last = end[i] if fits else max(limit[i], start[i])
+        k = int(min(n[i], last - start[i] + 1))
+        d = np.concatenate([[start[i]], start[i] + 1 + rng.permutation(last - start[i])[: k - 1]])
+        stop = d.copy()
+        if has_end[i]:
+            stop[np.argmax(d)] = max(end[i], d.max())
+        who.append(np.full(k, person[i]))
+        days.append(d)
+        ends.append(stop)
+    if not who:
+        return _rows(np.zeros(0, np.int64), np.zeros(0, np.int64), 4049372)
+    return _rows(np.concatenate(who), np.concatenate(days), 4049372, np.concatenate(ends))
+
+
+def _features(
+    e: pd.DataFrame, t: pd.DataFrame, death_day: np.ndarray, rng: np.random.Generator
+) -> tuple[list[_Rows], list[_Rows]]:
+    """Procedure and drug rows of the episodes' features: each treatment course as dated,
+    each feature flagged without a course on a random day of its stay."""
+    epid = person_ids(e["patient_id"])
+    onset, disch = _day(e["onset_date"]), _day(e["discharge_date"])
+    stay = disch - onset
+
+    def flag(col: str) -> np.ndarray:
+        return e[col].fillna(False).to_numpy(dtype=bool)
+
+    def within(mask: np.ndarray) -> np.ndarray:
+        return onset[mask] + (rng.random(mask.sum()) * (stay[mask] + 1)).astype(np.int64)
+
+    def course_rows(col: str) -> tuple[pd.DataFrame, np.ndarray]:
+        """The courses of ``col``, and the episodes flagged for it without one."""
+        c = t[t["treatment"] == col]
+        at = _positions(e, c)
+        return c, flag(col) & ~(np.bincount(at[at >= 0], minlength=len(e)) > 0)
+
+    procs = [_rows(epid[flag(col)], within(flag(col)), c) for col, c in _PROCEDURES.items()]
+    courses, only = course_rows("plasmapheresis")
+    sessions = e["plasmapheresis_sessions"].fillna(0).to_numpy(dtype=np.int64)
+    sessions = np.where(only, np.maximum(sessions, 1), 0)
+    sessions = np.minimum(sessions, stay + 1)  # one session a day at most
+    rows = np.repeat(np.arange(len(e)), sessions)
+    offsets = [rng.permutation(int(s) + 1)[:n] for s, n in zip(stay, sessions, strict=True) if n]
+    offsets_all = np.concatenate(offsets) if offsets else np.zeros(0, dtype=np.int64)
+    procs.append(_rows(epid[rows], onset[rows] + offsets_all, 4049372))
+    at = _positions(e, courses)
+    known_death = ~np.isnan(death_day)
+    limit = np.where(known_death, np.minimum(disch, np.nan_to_num(death_day)), disch)
+    procs.append(_session_rows(courses, limit[at].astype(np.int64), rng))
+    drugs = []
+    for col, concept in _DRUGS.items():
+        courses, only = course_rows(col)
+        dose = np.full(len(e), np.nan)
+        if col in _EPISODE_DOSE:
+            dose = e[_EPISODE_DOSE[col]].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        day = within(only)
+        drugs.append(_drug_rows(epid[only], day, day, dose[only], concept))
+        start = _day(courses["start_date"])
+        end = _day(courses["end_date"].fillna(courses["start_date"]))
+        c_dose = courses["dose_mg"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        drugs.append(_drug_rows(person_ids(courses["patient_id"]), start, end, c_dose, concept))
+    return procs, drugs
 
 
 def _table_rows(
     p: pd.DataFrame,
     e: pd.DataFrame,
+    t: pd.DataFrame,
     noise: OmopNoise,
     first_noise_id: int,
     rng: np.random.Generator,
@@ -155,8 +295,6 @@ def _table_rows(
     }
     cond: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = [(pid, dx, np.full(len(p), 257628))]
     visits: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-    procs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    drugs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     # every person's unrelated codes, inside their observation
     starts, ends = obs["observation_period_start_date"], obs["observation_period_end_date"]
     k = rng.poisson(noise.rows_per_person, len(all_ids))
@@ -191,38 +329,15 @@ def _table_rows(
     neph = e["nephritis"].fillna(False).to_numpy(dtype=bool)
     cond.append((epid[neph], onset[neph], np.full(neph.sum(), 4285717)))
 
-    def within(mask: np.ndarray) -> np.ndarray:
-        return onset[mask] + (rng.random(mask.sum()) * (stay[mask] + 1)).astype(np.int64)
-
-    for col, concept in _PROCEDURES.items():
-        m = e[col].fillna(False).to_numpy(dtype=bool)
-        procs.append((epid[m], within(m), np.full(m.sum(), concept)))
-    sessions = e["plasmapheresis_sessions"].fillna(0).to_numpy(dtype=np.int64)
-    sessions = np.where(
-        e["plasmapheresis"].fillna(False).to_numpy(dtype=bool), np.maximum(sessions, 1), 0
-    )
-    sessions = np.minimum(sessions, stay + 1)  # one session a day at most
-    rows = np.repeat(np.arange(len(e)), sessions)
-    offsets = (
-        np.concatenate(
-            [
-                rng.permutation(int(s) + 1)[:n] if n else np.zeros(0, int)
-                for s, n in zip(stay, sessions, strict=True)
-            ]
-        )
-        if len(rows)
-        else (np.zeros(0, dtype=np.int64))
-    )
-    procs.append((epid[rows], onset[rows] + offsets, np.full(len(rows), 4049372)))
-    for col, concept in _DRUGS.items():
-        m = e[col].fillna(False).to_numpy(dtype=bool)
-        drugs.append((epid[m], within(m), np.full(m.sum(), concept)))
+    died = p.set_index("patient_id")["death_date"].reindex(e["patient_id"])
+    death_day = np.where(died.notna(), _day(died.fillna(pd.Timestamp(0))), np.nan)
+    procs, drugs = _features(e, t, death_day, rng)
     if noise.near_misses and len(e):
         # treatment codes a day outside the window must not count
-        miss = ~e["plasmapheresis"].fillna(False).to_numpy(dtype=bool) & (rng.random(len(e)) < 0.2)
-        procs.append((epid[miss], disch[miss] + 1, np.full(miss.sum(), 4049372)))
-        miss = ~e["rituximab"].fillna(False).to_numpy(dtype=bool) & (rng.random(len(e)) < 0.2)
-        drugs.append((epid[miss], onset[miss] - 1, np.full(miss.sum(), 1314273)))
+        miss = ~_given(e, t, "plasmapheresis") & (rng.random(len(e)) < 0.2)
+        procs.append(_rows(epid[miss], disch[miss] + 1, 4049372))
+        miss = ~_given(e, t, "rituximab") & (rng.random(len(e)) < 0.2)
+        drugs.append(_rows(epid[miss], onset[miss] - 1, 1314273))
     if noise.near_misses:
         # DAH codes at outpatient visits of SLE patients without DAH (not inpatient: no episode)
         no_dah = ~np.isin(pid, epid) & (rng.random(len(p)) < 0.01) & (end > dx)
@@ -260,6 +375,7 @@ def _table_rows(
         "procedure_occurrence": {
             "person_id": cat(procs, 0),
             "procedure_date": cat(procs, 1),
+            "procedure_end_date": cat(procs, 3),
             "procedure_concept_id": cat(procs, 2),
             "procedure_type_concept_id": None,
         },
@@ -267,7 +383,8 @@ def _table_rows(
             "person_id": cat(drugs, 0),
             "drug_exposure_start_date": cat(drugs, 1),
             "drug_concept_id": cat(drugs, 2),
-            "drug_exposure_end_date": cat(drugs, 1),
+            "drug_exposure_end_date": cat(drugs, 3),
+            "quantity": cat(drugs, 4),
             "drug_type_concept_id": None,
         },
         "death": {
@@ -297,9 +414,74 @@ def _arrow(table: str, cols: Mapping[str, np.ndarray | None], id_start: int) -> 
             arrays.append(pa.array(np.full(n, 32817, dtype=np.int64)))  # "EHR" type concept
         elif name.endswith("_date"):
             arrays.append(_date(values))
+        elif name == "quantity":
+            arrays.append(pa.array(np.asarray(values, dtype=float), from_pandas=True))
         else:
             arrays.append(pa.array(np.asarray(values, dtype=np.int64)))
     return pa.table(arrays, names=names)
+
+
+def _folder(out: Path, to_duckdb: bool) -> Path:
+    """The folder the Parquet tables go to (beside a DuckDB file, until it is built)."""
+    if out.is_dir() if to_duckdb else out.exists() and not out.is_dir():
+        kind = "a folder" if to_duckdb else "a file"
+        raise CohortFileError(f"{out} is {kind}: give a new path to write the OMOP database")
+    folder = out.with_suffix(".parquet.d") if to_duckdb else out
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CohortFileError(f"cannot create {folder}: {exc.strerror or exc}") from exc
+    return folder
+
+
+def _to_duckdb(folder: Path, out: Path) -> None:
+    """Load the Parquet tables into a new DuckDB file ``out`` and remove the folder."""
+    import shutil
+
+    import duckdb
+
+    if out.exists():
+        out.unlink()
+    con = duckdb.connect(str(out))
+    try:
+        for f in sorted(folder.glob("*.parquet")):
+            con.execute(f"CREATE TABLE {f.stem} AS SELECT * FROM read_parquet('{f}')")
+    finally:
+        con.close()
+    shutil.rmtree(folder)
+
+
+def _vocabulary(concept: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """``concept``, ``concept_ancestor`` (each concept its own ancestor; each ingredient the
+    ancestor of its clinical drug) and ``drug_strength`` (the clinical drugs' strengths)."""
+    ingredient = np.array(list(DOSED), dtype=np.int64)
+    drug = np.array([d[0] for d in DOSED.values()], dtype=np.int64)
+    ancestor = pd.DataFrame(
+        {
+            "ancestor_concept_id": np.concatenate([concept["concept_id"], ingredient]),
+            "descendant_concept_id": np.concatenate([concept["concept_id"], drug]),
+        }
+    )
+    mg = pd.Series([d[2] for d in DOSED.values()], dtype="Float64")
+    ml = pd.Series([d[3] for d in DOSED.values()], dtype="Float64")
+    liquid = ml.notna()
+    strength = pd.DataFrame(
+        {
+            "drug_concept_id": drug,
+            "ingredient_concept_id": ingredient,
+            "amount_value": mg.where(~liquid),
+            "amount_unit_concept_id": pd.Series(8576, index=ml.index, dtype="Int64").where(~liquid),
+            "numerator_value": mg.where(liquid),
+            "numerator_unit_concept_id": pd.Series(8576, index=ml.index, dtype="Int64").where(
+                liquid
+            ),
+            "denominator_value": ml,
+            "denominator_unit_concept_id": pd.Series(8587, index=ml.index, dtype="Int64").where(
+                liquid
+            ),
+        }
+    )  # 8576 milligram, 8587 millilitre
+    return {"concept": concept, "concept_ancestor": ancestor, "drug_strength": strength}
 
 
 def write_omop(
@@ -341,15 +523,14 @@ def write_omop(
     noise = noise or OmopNoise()
     rng = np.random.default_rng(seed)
     out = Path(out)
-    folder = out.with_suffix(".parquet.d") if to_duckdb else out
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = _folder(out, to_duckdb)
     writers: dict[str, pq.ParquetWriter] = {}
     counts = dict.fromkeys(TABLES, 0)
     next_noise = int(person_ids(cohort.patients["patient_id"]).max()) + 1
     n_chunks = -(-cohort.n_patients // chunk_patients)
     try:
-        for i, (p, e) in enumerate(_chunks(cohort, chunk_patients)):
-            rows = _table_rows(p, e, noise, next_noise, rng)
+        for i, (p, e, t) in enumerate(_chunks(cohort, chunk_patients)):
+            rows = _table_rows(p, e, t, noise, next_noise, rng)
             next_noise += len(rows["person"]["person_id"]) - len(p)  # type: ignore[arg-type]
             for table in TABLES:
                 arrow = _arrow(table, rows[table], counts[table] + 1)
@@ -366,29 +547,10 @@ def write_omop(
         [(cid, *v) for cid, v in CONCEPTS.items()],
         columns=["concept_id", "vocabulary_id", "concept_code", "concept_name", "domain_id"],
     )
-    pq.write_table(pa.Table.from_pandas(concept, preserve_index=False), folder / "concept.parquet")
-    ancestor = pd.DataFrame(
-        {
-            "ancestor_concept_id": concept["concept_id"],
-            "descendant_concept_id": concept["concept_id"],
-        }
-    )
-    pq.write_table(
-        pa.Table.from_pandas(ancestor, preserve_index=False), folder / "concept_ancestor.parquet"
-    )
-    counts["concept"] = len(concept)
+    for name, frame in _vocabulary(concept).items():
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        pq.write_table(table, folder / f"{name}.parquet")
+        counts[name] = len(frame)
     if to_duckdb:
-        import shutil
-
-        import duckdb
-
-        if out.exists():
-            out.unlink()
-        con = duckdb.connect(str(out))
-        try:
-            for f in sorted(folder.glob("*.parquet")):
-                con.execute(f"CREATE TABLE {f.stem} AS SELECT * FROM read_parquet('{f}')")
-        finally:
-            con.close()
-        shutil.rmtree(folder)
+        _to_duckdb(folder, out)
     return counts

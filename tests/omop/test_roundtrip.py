@@ -100,9 +100,9 @@ def test_definition_text_lists_code_lists() -> None:
 
 
 @pytest.mark.spark
-def test_spark_gives_the_identical_cohort(omop_folder) -> None:
+def test_spark_gives_the_identical_cohort(omop_folder, spark_session) -> None:
     duck = extract_cohort(omop_folder, engine="duckdb")
-    spark = extract_cohort(omop_folder, engine="spark")
+    spark = extract_cohort(omop_folder, engine="spark", spark_session=spark_session)
     assert spark.cohort.fingerprint == duck.cohort.fingerprint
     pd.testing.assert_frame_equal(
         spark.denominators, duck.denominators, check_exact=False, rtol=1e-12
