@@ -37,7 +37,6 @@ from dah_outcomes.errors import ArgumentError, CohortFileError, ValidationError
 from dah_outcomes.io.files import (
     CSV_CELLS,
     file_error,
-    neutralise_cells,
     plain_file_mode,
     restore_cells,
     sha256_file,
@@ -273,6 +272,11 @@ def _stage(
         tmp = Path(
             tempfile.mkdtemp(prefix=f".{target.name}{_TMP_TAG}{os.getpid()}-", dir=target.parent)
         )
+    except FileExistsError as exc:  # a part of the folder's path is a file
+        raise CohortFileError(
+            f"cannot create the output folder {out_dir}: {exc.filename or target.parent} is a "
+            "file, not a folder"
+        ) from exc
     except OSError as exc:
         raise file_error("cannot create the output folder", out_dir, exc) from exc
     token = _STAGED.set(_STAGED.get() | {tmp.resolve()})
@@ -337,9 +341,7 @@ def staged_folder(
 
 def _write_table(frame: pd.DataFrame, path: Path, fmt: Format) -> None:
     if fmt == "csv":
-        neutralise_cells(frame).to_csv(
-            path, index=False, date_format="%Y-%m-%d", lineterminator="\n", encoding="utf-8"
-        )
+        write_csv(path, frame, date_format="%Y-%m-%d")
     else:
         frame.to_parquet(path, index=False)
 
@@ -499,7 +501,8 @@ def _read_meta(path: Path) -> dict[str, Any] | None:
         for key, types in _META_TYPES.items()
         if key in meta and not isinstance(meta[key], types)
     ]
-    for name, digest in (meta.get("files") or {}).items():
+    files = meta.get("files")
+    for name, digest in (files if isinstance(files, dict) else {}).items():
         if not (isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{64}", digest)):
             problems.append(f"files[{name!r}] is not a sha256 hex digest")
     if problems:

@@ -14,7 +14,9 @@ those tables, and only those.
 from __future__ import annotations
 
 import contextlib
+import csv
 import errno
+import functools
 import hashlib
 import os
 import re
@@ -276,8 +278,36 @@ def restore_cells(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _csv_to(frame: pd.DataFrame, path: Path, options: dict[str, Any]) -> None:
-    neutralise_cells(frame).to_csv(path, lineterminator="\n", encoding="utf-8", **options)
+def _has_cr(frame: pd.DataFrame) -> bool:
+    """Any text cell or column name holding a carriage return."""
+    if any("\r" in str(c) for c in frame.columns):
+        return True
+    return any(_matches(frame[c], r"[\s\S]*\r").any() for c in _text_columns(frame))
+
+
+def _csv_to(
+    frame: pd.DataFrame,
+    path: Path,
+    *,
+    index: bool,
+    na_rep: str,
+    date_format: str | None,
+    float_format: str | None,
+) -> None:
+    safe = neutralise_cells(frame)
+    # Python's csv module (before 3.12) quotes a field holding the line terminator "\n" but
+    # not one holding a lone "\r", which every reader takes for the end of the row; quoting
+    # every field keeps such a value whole (rare: only tables that hold one pay for it)
+    safe.to_csv(
+        path,
+        index=index,
+        na_rep=na_rep,
+        date_format=date_format,
+        float_format=float_format,
+        lineterminator="\n",
+        encoding="utf-8",
+        quoting=csv.QUOTE_ALL if _has_cr(safe) else csv.QUOTE_MINIMAL,
+    )
 
 
 def write_csv(
@@ -320,9 +350,14 @@ def write_csv(
     CohortFileError
         If the file cannot be written.
     """
-    options: dict[str, Any] = {"index": index, "na_rep": na_rep}
-    if date_format is not None:
-        options["date_format"] = date_format
-    if float_format is not None:
-        options["float_format"] = float_format
-    return write_atomic(path, lambda p: _csv_to(frame, p, options))
+    return write_atomic(
+        path,
+        functools.partial(
+            _csv_to,
+            frame,
+            index=index,
+            na_rep=na_rep,
+            date_format=date_format,
+            float_format=float_format,
+        ),
+    )
