@@ -47,8 +47,8 @@ def test_small_cohort_by_hand(small_tables) -> None:
         result = survival_by_group(Cohort(*small_tables), "arm")
     d = result.to_dict()["groups"]
     assert d["MP+CYC"]["n_events"] == 1
-    assert d["MP+CYC"]["landmarks"]["30"]["survival"] == 0.0
-    assert d["MP+CYC+PLEX"]["landmarks"]["30"]["survival"] == 1.0
+    assert d["MP+CYC"]["survival_at"]["30"]["survival"] == 0.0
+    assert d["MP+CYC+PLEX"]["survival_at"]["30"]["survival"] == 1.0
 
 
 def test_at_risk_numbers_drawn_equal_the_estimator(cohort: Cohort) -> None:
@@ -81,9 +81,10 @@ def test_cli_survival_json_and_plot(cohort: Cohort, tmp_path: Path, capsys) -> N
     d = json.loads(out.out)
     assert out.err == f"warning: {d['warnings'][0]}\n"
     first = d["groups"]["MP+CYC+PLEX"]
-    assert set(first) == {"n", "n_events", "median", "landmarks"}
+    assert set(first) == {"n", "n_events", "median", "survival_at"}
     assert set(first["median"]) == {"estimate", "ci_lower", "ci_upper"}
-    assert set(first["landmarks"]) == {"30", "90", "365"}
+    assert set(first["survival_at"]) == {"30", "90", "365"}
+    assert d["landmark_days"] is None
     assert d["logrank"]["df"] == len(d["groups"]) - 1
     assert 0 <= d["logrank"]["p_value"] <= 1
     assert png.stat().st_size > 10_000
@@ -129,7 +130,7 @@ def test_recurrence_with_death_competing(cohort: Cohort, tmp_path: Path, capsys)
         assert main([*command, "--json", "--plot", str(tmp_path / "cif.svg")]) == 0
     d = json.loads(capsys.readouterr().out)
     first = next(iter(d["groups"].values()))
-    assert {"n", "recurrences", "deaths_before_recurrence", "landmarks"} <= set(first)
+    assert {"n", "recurrences", "deaths_before_recurrence", "cif_at"} <= set(first)
     assert d["gray_test"]["df"] == len(d["groups"]) - 1
     assert (tmp_path / "cif.svg").read_text().lstrip().startswith("<?xml")
     # the text report names the test and each arm's subdistribution hazard ratio
@@ -163,7 +164,7 @@ def test_cif_figure_draws_the_confidence_band_of_the_estimator() -> None:
     inner = ci.dropna(subset=["ci_lower", "ci_upper"])
     assert len(inner) > 0.9 * len(ci)
     assert ((inner["ci_lower"] <= inner["cif"]) & (inner["cif"] <= inner["ci_upper"])).all()
-    land = result.landmarks
+    land = result.at_times
     for _, r in land.dropna().iterrows():
         row = ci[(ci["group"] == r["group"]) & (ci["time"] <= r["time"])].iloc[-1]
         assert r["ci_upper"] == pytest.approx(row["ci_upper"], rel=1e-12)

@@ -13,8 +13,12 @@ from dah_outcomes.cohort import Cohort
 from dah_outcomes.endpoints.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition
 from dah_outcomes.endpoints.frames import death_frame, recurrence_frame
 from dah_outcomes.endpoints.grouping import attach_group, check_by
-from dah_outcomes.endpoints.timelines import check_immortal_time, compared_treatments
-from dah_outcomes.errors import ArgumentError, EstimationError
+from dah_outcomes.endpoints.timelines import (
+    check_immortal_time,
+    compared_treatments,
+    landmark_frame,
+)
+from dah_outcomes.errors import ArgumentError, DroppedRowsWarning, EstimationError, warn
 from dah_outcomes.results import ResultMixin, json_safe
 from dah_outcomes.stats.competing import (
     CumulativeIncidenceResult,
@@ -28,23 +32,34 @@ from dah_outcomes.stats.nonparametric import KaplanMeierResult, kaplan_meier
 from dah_outcomes.stats.subdistribution import FineGrayResult, fine_gray
 
 __all__ = [
-    "LANDMARKS",
+    "SURVIVAL_TIMES",
     "RecurrenceByGroup",
     "SurvivalByGroup",
     "recurrence_by_group",
     "survival_by_group",
 ]
 
-LANDMARKS = (30, 90, 365)
+#: Days since onset at which survival (and the cumulative incidence of recurrence) is
+#: tabulated. (Not landmarks: a landmark analysis is ``landmark_days=``.)
+SURVIVAL_TIMES = (30, 90, 365)
 ENDPOINT_TEXT = {
     "death": "time from the onset of the first DAH episode to death from any "
     "cause, censored at the end of follow-up"
 }
 
 
+def _landmark_text(days: int, by: str) -> str:
+    arms = f"; arms by the treatment received by day {days}" if by == "arm" else ""
+    return (
+        f"landmark analysis at day {days}: among the patients alive and followed at day "
+        f"{days} after the onset of the first DAH episode, time from day {days} to death from "
+        f"any cause, censored at the end of follow-up{arms}"
+    )
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SurvivalByGroup(ResultMixin):
-    """Kaplan-Meier survival by group with landmarks, medians and the log-rank test.
+    """Kaplan-Meier survival by group at stated times, medians and the log-rank test.
 
     Attributes
     ----------
@@ -56,10 +71,16 @@ class SurvivalByGroup(ResultMixin):
     logrank : LogRankResult or None
         The log-rank test across groups, derived from the curves' risk tables (None with a
         single group).
-    landmarks : DataFrame
-        Survival with CI at each landmark day, per group.
+    at_times : DataFrame
+        Survival with CI at each of the stated days (:data:`SURVIVAL_TIMES` by default), per
+        group; with a landmark, days since the landmark.
     medians : DataFrame
         Median survival with CI per group.
+    landmark_days : int or None
+        The landmark of a landmark analysis (None: time from onset, every patient).
+    n_timing_unknown : int
+        Patients alive at the landmark left out because their arm by then cannot be decided
+        (a treatment without a start date); 0 without a landmark.
     warnings : tuple of str
         The warnings the analysis gave (an :class:`~dah_outcomes.errors.ImmortalTimeWarning`
         when arms are compared while treatments started after onset or at unknown times).
@@ -71,21 +92,24 @@ class SurvivalByGroup(ResultMixin):
     by: str
     km: KaplanMeierResult = field(repr=False)
     logrank: LogRankResult | None = field(repr=False)
-    landmarks: pd.DataFrame = field(repr=False)
+    at_times: pd.DataFrame = field(repr=False)
     medians: pd.DataFrame = field(repr=False)
+    landmark_days: int | None = None
+    n_timing_unknown: int = 0
     warnings: tuple[str, ...] = ()
     fingerprint: str
 
     def to_frame(self) -> pd.DataFrame:
-        """The landmark table (one row per group and landmark)."""
-        return self.landmarks.copy()
+        """Survival at the stated days (one row per group and day)."""
+        return self.at_times.copy()
 
     def to_dict(self) -> dict[str, Any]:
-        """Per group: n, events, median with CI, landmark survival with CI; the log-rank test."""
+        """Per group: n, events, median with CI, survival with CI at the stated days
+        (``survival_at``, keyed by day); the log-rank test; the landmark and warnings."""
         groups: dict[str, Any] = {}
         for _, m in self.medians.iterrows():
             g = m["group"]
-            land = self.landmarks[self.landmarks["group"] == g]
+            land = self.at_times[self.at_times["group"] == g]
             groups[g] = {
                 "n": int(m["n"]),
                 "n_events": int(m["n_events"]),
@@ -94,7 +118,7 @@ class SurvivalByGroup(ResultMixin):
                     "ci_lower": json_safe(m["ci_lower"]),
                     "ci_upper": json_safe(m["ci_upper"]),
                 },
-                "landmarks": {
+                "survival_at": {
                     str(int(r["time"])): {
                         "survival": json_safe(r["survival"]),
                         "ci_lower": json_safe(r["ci_lower"]),
@@ -104,11 +128,16 @@ class SurvivalByGroup(ResultMixin):
                     for _, r in land.iterrows()
                 },
             }
+        definition = ENDPOINT_TEXT[self.endpoint]
+        if self.landmark_days is not None:
+            definition = _landmark_text(self.landmark_days, self.by)
         return {
             "endpoint": self.endpoint,
-            "definition": ENDPOINT_TEXT[self.endpoint],
+            "definition": definition,
             "by": self.by,
-            "time_unit": "days",
+            "landmark_days": self.landmark_days,
+            "n_timing_unknown": self.n_timing_unknown,
+            "time_unit": "days" if self.landmark_days is None else "days since the landmark",
             "conf_type": self.km.conf_type,
             "conf_level": self.km.conf_level,
             "groups": groups,
@@ -118,18 +147,49 @@ class SurvivalByGroup(ResultMixin):
         }
 
 
+def _at_landmark(
+    cohort: Cohort, days: int, by: str, arms: ArmDefinition, eras: EraDefinition
+) -> tuple[pd.DataFrame, int, tuple[str, ...]]:
+    """The landmark frame, less (by arm) the patients whose arm at the landmark is undecided
+    for want of a start date; how many they are; the warning that says so."""
+    base = landmark_frame(cohort, days, arms=arms, eras=eras)
+    notes: tuple[str, ...] = ()
+    n_timing_unknown = 0
+    if by == "arm":
+        undecided = base["timing_unknown"].to_numpy(dtype=bool)
+        n_timing_unknown = int(undecided.sum())
+        base = base[~undecided]
+        if n_timing_unknown:
+            message = (
+                f"survival by arm at the day-{days} landmark: {n_timing_unknown:,} patients "
+                "alive then are left out (counted in n_timing_unknown): a treatment that "
+                "decides their arm has no start date; record the courses' start dates in the "
+                "treatments table"
+            )
+            warn(message, DroppedRowsWarning)
+            notes = (message,)
+    if base.empty:
+        raise EstimationError(
+            f"no patient alive and followed at day {days} can be analysed"
+            + (" (every arm undecided for want of start dates)" if n_timing_unknown else "")
+        )
+    return base, n_timing_unknown, notes
+
+
 def survival_by_group(
     cohort: Cohort,
     by: str = "arm",
     *,
     endpoint: str = "death",
-    landmarks: Sequence[float] = LANDMARKS,
+    times: Sequence[float] = SURVIVAL_TIMES,
+    landmark_days: int | None = None,
     conf_level: float = 0.95,
     conf_type: str = "log",
     arms: ArmDefinition = DEFAULT_ARMS,
     eras: EraDefinition = DEFAULT_ERAS,
 ) -> SurvivalByGroup:
-    """Survival from first DAH onset by ``by``: Kaplan-Meier, landmarks, medians, log-rank.
+    """Survival from first DAH onset by ``by``: Kaplan-Meier, survival at stated days,
+    medians, log-rank; or the same from a landmark day.
 
     Parameters
     ----------
@@ -140,8 +200,13 @@ def survival_by_group(
         :data:`~dah_outcomes.endpoints.GROUPINGS`); curves follow its order.
     endpoint : {"death"}
         Time from first onset to death.
-    landmarks : sequence of float, default (30, 90, 365)
-        Days at which survival is tabulated.
+    times : sequence of float, default SURVIVAL_TIMES (30, 90, 365)
+        Days at which survival is tabulated (since the landmark, with one).
+    landmark_days : int, optional
+        A landmark analysis: only the patients alive and followed at this day after onset,
+        their time counted from it, and (by arm) arms by the treatment received by then (see
+        :func:`~dah_outcomes.endpoints.timelines.landmark_frame`). Patients whose arm at the
+        landmark cannot be decided because a treatment has no start date are left out.
     conf_level : float, default 0.95
         Level of the pointwise intervals.
     conf_type : {"log", "log-log", "plain"}, default "log"
@@ -157,19 +222,24 @@ def survival_by_group(
     Warns
     -----
     ImmortalTimeWarning
-        When arms are compared while a treatment that defines them started after DAH onset
-        or at an unknown time (see
+        Without a landmark, when arms are compared while a treatment that defines them
+        started after DAH onset or at an unknown time (see
         :func:`~dah_outcomes.endpoints.timelines.check_immortal_time`).
+    DroppedRowsWarning
+        With a landmark, when patients are left out because their arm cannot be decided.
     """
     if endpoint not in ENDPOINT_TEXT:
         raise ArgumentError(f"endpoint must be one of {sorted(ENDPOINT_TEXT)}, got {endpoint!r}")
     check_by(by)
-    notes = check_immortal_time(
-        cohort, compared_treatments(by, arms=arms), comparison=f"survival by {by}"
-    )
-    frame = attach_group(
-        death_frame(cohort, arms=arms, eras=eras), cohort, by, arms=arms, eras=eras
-    )
+    n_timing_unknown = 0
+    if landmark_days is None:
+        notes = check_immortal_time(
+            cohort, compared_treatments(by, arms=arms), comparison=f"survival by {by}"
+        )
+        base = death_frame(cohort, arms=arms, eras=eras)
+    else:
+        base, n_timing_unknown, notes = _at_landmark(cohort, landmark_days, by, arms, eras)
+    frame = attach_group(base, cohort, by, arms=arms, eras=eras)
     # the group column is a categorical in the vocabulary's order, which Kaplan-Meier keeps
     km = kaplan_meier(
         frame, time="time", event="event", group=by, conf_level=conf_level, conf_type=conf_type
@@ -181,8 +251,10 @@ def survival_by_group(
         by=by,
         km=km,
         logrank=test,
-        landmarks=km.survival_at(list(landmarks)),
+        at_times=km.survival_at(list(times)),
         medians=km.median(),
+        landmark_days=landmark_days,
+        n_timing_unknown=n_timing_unknown,
         warnings=notes,
         fingerprint=cohort.fingerprint,
     )
@@ -198,8 +270,8 @@ class RecurrenceByGroup(ResultMixin):
         Grouping (a key of :data:`~dah_outcomes.endpoints.GROUPINGS`).
     cif : CumulativeIncidenceResult
         Aalen-Johansen curves (cause 1 = recurrence, cause 2 = death before recurrence).
-    landmarks : DataFrame
-        Cumulative incidence of recurrence with its CI at each landmark day, per group
+    at_times : DataFrame
+        Cumulative incidence of recurrence with its CI at each of the stated days, per group
         (cmprsk's variance; log(-log) transformed interval).
     gray : GrayTestResult or None
         Gray's test across groups.
@@ -210,7 +282,7 @@ class RecurrenceByGroup(ResultMixin):
         Per group, in the grouping's order: ``n``, ``recurrences``,
         ``deaths_before_recurrence``.
     conf_level : float
-        Level of the landmark intervals.
+        Level of the intervals.
     warnings : tuple of str
         The warnings the analysis gave (see :class:`SurvivalByGroup`).
     fingerprint : str
@@ -219,7 +291,7 @@ class RecurrenceByGroup(ResultMixin):
 
     by: str
     cif: CumulativeIncidenceResult = field(repr=False)
-    landmarks: pd.DataFrame = field(repr=False)
+    at_times: pd.DataFrame = field(repr=False)
     gray: GrayTestResult | None = field(repr=False)
     fine_gray: FineGrayResult | None = field(repr=False)
     counts: dict[str, dict[str, int]] = field(repr=False)
@@ -228,17 +300,18 @@ class RecurrenceByGroup(ResultMixin):
     fingerprint: str
 
     def to_frame(self) -> pd.DataFrame:
-        """The landmark table (one row per group and landmark)."""
-        return self.landmarks.copy()
+        """The cumulative incidence at the stated days (one row per group and day)."""
+        return self.at_times.copy()
 
     def to_dict(self) -> dict[str, Any]:
-        """Per group: counts and landmark CIFs with CI; Gray's test and the Fine-Gray model."""
+        """Per group: counts and the cumulative incidence with CI at the stated days
+        (``cif_at``, keyed by day); Gray's test and the Fine-Gray model."""
         groups: dict[str, Any] = {}
         for g, c in self.counts.items():
-            land = self.landmarks[self.landmarks["group"] == g]
+            land = self.at_times[self.at_times["group"] == g]
             groups[g] = {
                 **c,
-                "landmarks": {
+                "cif_at": {
                     str(int(r["time"])): {
                         "cif": json_safe(r["cif"]),
                         "ci_lower": json_safe(r["ci_lower"]),
@@ -266,7 +339,7 @@ def recurrence_by_group(
     cohort: Cohort,
     by: str = "arm",
     *,
-    landmarks: Sequence[float] = LANDMARKS,
+    times: Sequence[float] = SURVIVAL_TIMES,
     conf_level: float = 0.95,
     arms: ArmDefinition = DEFAULT_ARMS,
     eras: EraDefinition = DEFAULT_ERAS,
@@ -281,17 +354,18 @@ def recurrence_by_group(
         Grouping of patients by their first episode (see
         :data:`~dah_outcomes.endpoints.GROUPINGS`); the first group is the reference of the
         Fine-Gray subdistribution hazard ratios.
-    landmarks : sequence of float, default (30, 90, 365)
+    times : sequence of float, default SURVIVAL_TIMES (30, 90, 365)
         Days at which the cumulative incidence is tabulated.
     conf_level : float, default 0.95
-        Level of the landmark intervals and of the Fine-Gray ratios.
+        Level of the intervals and of the Fine-Gray ratios.
     arms, eras : ArmDefinition, EraDefinition
         Arm and era definitions.
 
     Returns
     -------
     RecurrenceByGroup
-        Curves, landmark table with CIs, Gray's test and the Fine-Gray model.
+        Curves, the cumulative incidence at the stated days with CIs, Gray's test and the
+        Fine-Gray model.
 
     Warns
     -----
@@ -306,7 +380,7 @@ def recurrence_by_group(
         recurrence_frame(cohort, arms=arms, eras=eras), cohort, by, arms=arms, eras=eras
     )
     cif = cumulative_incidence(frame, time="time", event="event", group=by, n_causes=2)
-    land = cif.at(list(landmarks), cause=1)
+    land = cif.at(list(times), cause=1)
     lower, upper = cif_log_log_ci(land["cif"].to_numpy(), land["variance"].to_numpy(), conf_level)
     land = land.assign(ci_lower=lower, ci_upper=upper)
     groups = [str(g) for g in frame[by].cat.categories]
@@ -334,7 +408,7 @@ def recurrence_by_group(
     return RecurrenceByGroup(
         by=by,
         cif=cif,
-        landmarks=land,
+        at_times=land,
         gray=gray,
         fine_gray=fg,
         counts=counts,

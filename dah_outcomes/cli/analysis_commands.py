@@ -107,10 +107,18 @@ def _cmd_survival(args: argparse.Namespace) -> int:
     from dah_outcomes.analyses.survival import survival_by_group
     from dah_outcomes.io import load_cohort
 
+    if args.endpoint == "recurrence" and args.landmark_days is not None:
+        raise ArgumentError("--landmark-days goes with --endpoint death")
     cohort = load_cohort(args.path)
     if args.endpoint == "recurrence":
         return _recurrence(cohort, args)
-    result = survival_by_group(cohort, args.by, endpoint=args.endpoint, conf_type=args.conf_type)
+    result = survival_by_group(
+        cohort,
+        args.by,
+        endpoint=args.endpoint,
+        conf_type=args.conf_type,
+        landmark_days=args.landmark_days,
+    )
     if args.plot:
         from dah_outcomes.io.cohort_files import write_atomic
         from dah_outcomes.plotting import plot_km
@@ -122,6 +130,13 @@ def _cmd_survival(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result.to_dict())
     else:
+        if result.landmark_days is not None:
+            d = result.landmark_days
+            arms = f", arms by the treatment received by day {d}" if args.by == "arm" else ""
+            print(
+                f"Landmark analysis at day {d}: patients alive at day {d}{arms}; days since "
+                "the landmark"
+            )
         print(result)
         print(result.medians.to_string(index=False))
         if result.logrank is not None:
@@ -192,6 +207,13 @@ def register(sub: Any) -> None:
         "(Aalen-Johansen, Gray's test)",
     )
     sv.add_argument("--conf-type", choices=["log", "log-log", "plain"], default="log")
+    sv.add_argument(
+        "--landmark-days",
+        type=int,
+        metavar="D",
+        help="landmark analysis: Kaplan-Meier among the patients alive at day D, arms by the "
+        "treatment received by day D, time from day D",
+    )
     sv.add_argument("--plot", help="write the Kaplan-Meier figure (.png, .svg or .pdf)")
     sv.add_argument("--json", action="store_true")
     sv.set_defaults(func=_cmd_survival)

@@ -28,7 +28,14 @@ import numpy as np
 import pandas as pd
 
 from dah_outcomes.cohort import Cohort
-from dah_outcomes.endpoints.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition
+from dah_outcomes.endpoints.arms import (
+    DEFAULT_ARMS,
+    DEFAULT_ERAS,
+    UNKNOWN,
+    ArmDefinition,
+    EraDefinition,
+    assign_arms,
+)
 from dah_outcomes.endpoints.frames import death_frame
 from dah_outcomes.errors import ArgumentError, ImmortalTimeWarning, warn
 from dah_outcomes.schema import TABLES, TREATMENT_FLAGS
@@ -39,6 +46,7 @@ __all__ = [
     "TIMINGS",
     "check_immortal_time",
     "compared_treatments",
+    "landmark_frame",
     "treatment_names",
     "treatment_starts",
     "treatment_timeline",
@@ -293,3 +301,66 @@ def treatment_timeline(
     )
     rows = pd.concat([before, after], ignore_index=True)
     return rows.sort_values(["patient_id", "start"], kind="stable").reset_index(drop=True)
+
+
+def landmark_frame(
+    cohort: Cohort,
+    days: int,
+    *,
+    arms: ArmDefinition = DEFAULT_ARMS,
+    eras: EraDefinition = DEFAULT_ERAS,
+) -> pd.DataFrame:
+    """The death frame of a landmark analysis: patients alive at day ``days``, with the arm of
+    the treatment they had received by then and their time counted from the landmark.
+
+    A patient is at risk at the landmark when their death or end of follow-up falls on day
+    ``days`` or later (a death on day ``d`` happens within the day, at ``d + 0.5``). A
+    treatment counts as received by the landmark when its first course started on or before
+    day ``days``; a course that starts later does not count (that is the point of a landmark),
+    and a flag with no course (timing unknown) leaves the treatment unknown at the landmark,
+    so that the arm rules decide it with a missing flag.
+
+    Parameters
+    ----------
+    cohort : Cohort
+        A validated cohort.
+    days : int
+        The landmark, in days since the onset of the first DAH episode.
+    arms, eras : ArmDefinition, EraDefinition
+        Arm and era definitions.
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`~dah_outcomes.endpoints.frames.death_frame` for the patients at
+        risk at the landmark, with ``arm`` the arm by the landmark, ``time`` the days from
+        the landmark to death or censoring, and ``timing_unknown`` (True when the arm could not
+        be decided because a treatment the arm definition reads has no start date).
+
+    Raises
+    ------
+    ArgumentError
+        For a landmark that is not a whole number of days >= 0.
+    """
+    if isinstance(days, bool) or not isinstance(days, int | np.integer) or days < 0:
+        raise ArgumentError(f"landmark_days must be a whole number of days >= 0, got {days!r}")
+    frame = death_frame(cohort, arms=arms, eras=eras)
+    ids = frame["patient_id"].to_numpy()
+    received = pd.DataFrame(index=frame.index)
+    undated = np.zeros(len(frame), dtype=bool)
+    for treatment in compared_treatments("arm", arms=arms):
+        timing = treatment_timing(cohort, treatment).set_index("patient_id").reindex(ids)
+        state = timing["timing"].to_numpy()
+        by_then = (state == "known") & (timing["start_day"].to_numpy() <= days)
+        flag = pd.array(by_then, dtype="boolean")
+        flag[np.isin(state, ["unknown", "missing"]) | pd.isna(state)] = pd.NA
+        received[treatment] = flag
+        undated |= state == "unknown"
+    arm = assign_arms(received, arms).to_numpy()
+    at_risk = frame["time"].to_numpy() >= days
+    out = frame.assign(
+        arm=arm,
+        time=frame["time"] - days,
+        timing_unknown=(arm == UNKNOWN) & undated,
+    )
+    return out[at_risk].reset_index(drop=True)

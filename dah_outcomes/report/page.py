@@ -387,8 +387,9 @@ def _survival_sections(
     min_cell: int | None,
     methods: list[str],
 ) -> list[_Section]:
-    """Survival from first DAH onset by group: Kaplan-Meier with at-risk table, landmarks,
-    medians and the log-rank test; recurrence with death competing; adjusted hazard ratios."""
+    """Survival from first DAH onset by group: Kaplan-Meier with at-risk table, survival at 30
+    and 90 days and 1 year, medians and the log-rank test; recurrence with death competing;
+    adjusted hazard ratios."""
     result = survival_by_group(cohort, by, conf_level=conf_level, arms=arms, eras=eras)
     s = _Section("survival", f"Survival by {by}", warnings=list(result.warnings))
     level = f"{conf_level:.0%}"
@@ -405,7 +406,7 @@ def _survival_sections(
         )
     )
     rows = []
-    for _, r in result.landmarks.iterrows():
+    for _, r in result.at_times.iterrows():
         n = r["n_risk"]
         small = bool(min_cell) and 0 < n < (min_cell or 0)
         rows.append(
