@@ -46,7 +46,9 @@ from dah_outcomes.omop.extract import extract_cohort
 t = time.perf_counter()
 r = extract_cohort(sys.argv[1], engine=sys.argv[2])
 seconds = time.perf_counter() - t
+import dah_outcomes
 print(json.dumps({"seconds": seconds, "dah": r.cohort.n_dah_patients,
+                  "package": dah_outcomes.__file__,
                   "episodes": r.cohort.n_episodes,
                   "courses": getattr(r.cohort, "n_treatments", 0),
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
@@ -58,7 +60,12 @@ def run(code: str, *args: str, tree: str | None = None) -> dict:
     if tree:  # an earlier version of the package, ahead of the installed one
         env["PYTHONPATH"] = os.pathsep.join([tree, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     done = subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, check=False
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tree,  # "python -c" puts the working directory first on sys.path
+        check=False,
     )
     if done.returncode:
         raise RuntimeError(f"benchmark step failed:\n{done.stderr[-4000:]}")
@@ -68,6 +75,8 @@ def run(code: str, *args: str, tree: str | None = None) -> dict:
 def extract(folder: Path, engine: str, repeat: int, tree: str | None = None) -> dict:
     """The fastest of ``repeat`` extractions (each in a fresh process), with the largest peak."""
     runs = [run(EXTRACT, str(folder), engine, tree=tree) for _ in range(repeat)]
+    if tree:  # the earlier version really ran
+        assert Path(runs[0]["package"]).resolve().is_relative_to(Path(tree).resolve()), runs[0]
     best = min(runs, key=lambda r: r["seconds"])
     return {**best, "peak_mb": max(r["peak_mb"] for r in runs), "runs": len(runs)}
 
