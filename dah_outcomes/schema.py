@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 __all__ = [
+    "CAUSES_OF_DEATH",
     "EPISODE_COLUMNS",
     "PATIENT_COLUMNS",
     "TABLES",
@@ -86,6 +87,9 @@ def _treatment(name: str, description: str) -> Column:
     return Column(name, "bool", description, treatment=True)
 
 
+#: The causes of death a patients row may record.
+CAUSES_OF_DEATH = ("dah", "infection", "other", "unknown")
+
 PATIENT_COLUMNS: tuple[Column, ...] = (
     Column(
         "patient_id",
@@ -112,6 +116,13 @@ PATIENT_COLUMNS: tuple[Column, ...] = (
         nullable=False,
     ),
     Column("death_date", "date", "Date of death; empty if alive at followup_end."),
+    Column(
+        "cause_of_death",
+        "category",
+        "Recorded cause of death: DAH (respiratory failure or bleeding), infection, other; "
+        "unknown when not recorded; empty for patients alive.",
+        allowed=CAUSES_OF_DEATH,
+    ),
     Column("site", "string", "Centre or stratum the patient was recruited from."),
 )
 

@@ -66,7 +66,7 @@ def test_tables_cannot_be_edited_behind_the_fingerprint() -> None:
     cohort.patients.pop("sex")
     assert "extra" not in cohort.episodes
     assert "sex" in cohort.patients
-    assert cohort_fingerprint(cohort.patients, cohort.episodes) == before
+    assert cohort_fingerprint(cohort.patients, cohort.episodes, cohort.treatments) == before
     with pytest.raises(AttributeError, match="read-only"):
         cohort.patients = view  # type: ignore[misc]
     with pytest.raises(AttributeError, match="read-only"):

@@ -10,6 +10,13 @@ cohort as part of its ground truth.
 Two targets on death (the reference arm's and the historical era's in-hospital mortality) are
 met jointly by the death model's intercept and its historical-era log hazard ratio (nested
 root-finding); every declared effect is kept as declared.
+
+Treatments are given only to patients alive (and in hospital) on the day their course starts,
+so a treatment's target is the share of index episodes that *received* it, and the reference
+arm's mortality is that of the patients who received the arm's treatments. Both depend on the
+death model, which depends on who was treated: the intercepts are solved by fixed-point
+iteration (intended-use targets raised by the share of intended courses not given, then death
+re-solved), which converges in a few rounds because early deaths change the shares little.
 """
 
 from __future__ import annotations
@@ -26,21 +33,28 @@ from scipy.special import expit
 from dah_outcomes.errors import CalibrationError
 from dah_outcomes.results import ResultMixin
 from dah_outcomes.synthetic.generator import (
+    IndexEpisodes,
+    apply_timing,
     dah_occurrence,
     death_linear_predictor,
     draw_dah_onset,
-    draw_death_day,
+    draw_death_time,
     draw_episode_features,
     draw_population,
     recurrence_linear_predictor,
+    treatment_log_hazard_ratios,
 )
-from dah_outcomes.synthetic.model import DAYS_PER_YEAR, baseline_cumhaz
-from dah_outcomes.synthetic.scenario import Scenario
+from dah_outcomes.synthetic.model import DAYS_PER_YEAR, linear_predictor, timed_cumhaz
+from dah_outcomes.synthetic.scenario import TREATMENTS, Scenario
 
 __all__ = ["CALIBRATION_N", "CALIBRATION_SEED", "Calibration", "calibrate"]
 
 CALIBRATION_N = 1_000_000
 CALIBRATION_SEED = 20_261_124
+#: Most rounds of the fixed-point iteration between treatment use and death (see the module),
+#: and the largest gap between a treatment's target and its expected use that ends it.
+FIXED_POINT_ROUNDS = 12
+FIXED_POINT_TOL = 1e-11
 _CACHE: dict[tuple[str, int, int], Calibration] = {}
 
 
@@ -135,8 +149,9 @@ def _calibrate(sc: Scenario, n: int, seed: int) -> Calibration:
 
     # DAH occurrence: p0 follows from the two targets; the later-onset hazard is solved.
     p0 = t["first_manifestation"] * t["dah_incidence"]
+    shape = sc.onset_shape
     log_lam = _root(
-        lambda ll: dah_occurrence(p0, np.exp(ll), years).mean() - t["dah_incidence"],
+        lambda ll: dah_occurrence(p0, np.exp(ll), years, shape).mean() - t["dah_incidence"],
         -20.0,
         5.0,
         "dah_incidence",
@@ -144,76 +159,48 @@ def _calibrate(sc: Scenario, n: int, seed: int) -> Calibration:
     )
     lam = float(np.exp(log_lam))
     params: dict[str, float] = {"dah_at_diagnosis": p0, "dah_hazard_per_year": lam}
-    expected["dah_incidence"] = float(dah_occurrence(p0, lam, years).mean())
-    has, first, onset = draw_dah_onset(p0, lam, pop, rng)
+    expected["dah_incidence"] = float(dah_occurrence(p0, lam, years, shape).mean())
+    has, first, onset = draw_dah_onset(p0, lam, pop, rng, shape)
     expected["first_manifestation"] = p0 / expected["dah_incidence"]
-    onset, first = onset[has], first[has]
-    modern = onset >= int(sc.population["era_boundary"].astype(np.int64))
+    age = pop.age[has] + (onset[has] - pop.diagnosis_day[has]) / DAYS_PER_YEAR
+    site, onset, first = pop.site[has], onset[has], first[has]
+    state = rng.bit_generator.state  # every round redraws the same episodes
 
-    def solve(model: str, lin: np.ndarray, _: Any) -> float:
-        target = t[model]
-        a = _root(lambda b: expit(b + lin).mean() - target, -40.0, 40.0, model, target)
-        expected[model] = float(expit(a + lin).mean())
-        return a
+    shares = dict.fromkeys(TREATMENTS, 1.0)
+    for _ in range(FIXED_POINT_ROUNDS):
+        rng.bit_generator.state = state
+        intercepts: dict[str, float] = {}
 
-    intercepts: dict[str, float] = {}
-    ep = draw_episode_features(sc, intercepts, modern, first, rng, solve)
-    params.update(intercepts)
+        def solve(model: str, lin: np.ndarray, _: Any) -> float:
+            # intended use = received target / share of intended courses given
+            target = t[model] / shares.get(model, 1.0)
+            a = _root(lambda b: expit(b + lin).mean() - target, -40.0, 40.0, model, target)
+            expected[model] = float(expit(a + lin).mean())
+            return a
 
-    # Death: in-hospital means death before the day after discharge (days are whole).
-    hist = ~modern
-    ref = ep.arm == sc.reference_arm
-    if not ref.any() or not hist.any():
+        ep = draw_episode_features(
+            sc, intercepts, onset, first, rng, solve, age_at_onset=age, site=site
+        )
+        params.update(intercepts)
+        survival = _solve_death(sc, ep, params, expected)
+        for k, name in enumerate(TREATMENTS):
+            # P(received) = P(intended) * P(in hospital and alive on the start day)
+            p_int = expit(intercepts[name] + _treatment_lin(sc, ep, name))
+            given = survival(ep.potential_starts[:, k])
+            expected[name] = float((p_int * given).mean())
+            shares[name] = float((p_int * given).mean() / p_int.mean())
+        if max(abs(expected[x] - t[x]) for x in TREATMENTS) < FIXED_POINT_TOL:
+            break
+    else:
         raise CalibrationError(
-            f"scenario {sc.name}: no index episode in the reference arm {sc.reference_arm!r} or "
-            "in the historical era; check reference_arm, the treatment targets and the dates"
-        )
-    lin = death_linear_predictor(sc, ep)
-    h_stay = baseline_cumhaz(ep.stay_days + 1.0, sc.death)
-
-    def p_death(b0: float, bh: float) -> np.ndarray:
-        return -np.expm1(-np.exp(b0 + bh * hist + lin) * h_stay)
-
-    def b0_for(bh: float) -> float:
-        return _root(
-            lambda b0: p_death(b0, bh)[ref].mean() - t["mortality_reference_arm"],
-            -40.0,
-            20.0,
-            "mortality_reference_arm",
-            t["mortality_reference_arm"],
+            f"scenario {sc.name}: treatment use and death did not settle in "
+            f"{FIXED_POINT_ROUNDS} rounds; courses starting so late that few patients live to "
+            "receive them make the targets unreachable: lower the target or the delay"
         )
 
-    bh = _root(
-        lambda bh: p_death(b0_for(bh), bh)[hist].mean() - t["mortality_historical_era"],
-        -10.0,
-        10.0,
-        "mortality_historical_era",
-        t["mortality_historical_era"],
+    params["recurrence"], expected["recurrence"] = _solve_recurrence(
+        sc, ep, params, pop.loss_day[has] - onset, rng
     )
-    params["death"], params["death_historical"] = b0_for(bh), bh
-    p = p_death(params["death"], bh)
-    expected["mortality_reference_arm"] = float(p[ref].mean())
-    expected["mortality_historical_era"] = float(p[hist].mean())
-
-    # Recurrence: the window from discharge to death or censoring, with death times drawn.
-    death_day = draw_death_day(sc, params, ep, onset, rng)
-    loss = pop.loss_day[has]
-    fatal = death_day <= onset + ep.stay_days
-    discharge = onset + ep.stay_days
-    # a recurrence starts at least min_recurrence_gap_days after discharge, before the
-    # earlier of death and loss to follow-up
-    window = np.where(fatal, 0, np.maximum(np.minimum(death_day, loss) - discharge, 0))
-    window = np.where(window >= sc.course["min_recurrence_gap_days"], window, 0)
-    window = window / DAYS_PER_YEAR
-    lin_r = recurrence_linear_predictor(sc, ep)
-
-    def p_rec(lr: float) -> np.ndarray:
-        return -np.expm1(-np.exp(lr + lin_r) * window)
-
-    params["recurrence"] = _root(
-        lambda lr: p_rec(lr).mean() - t["recurrence"], -20.0, 10.0, "recurrence", t["recurrence"]
-    )
-    expected["recurrence"] = float(p_rec(params["recurrence"]).mean())
     return Calibration(
         scenario=sc.name,
         parameters=params,
@@ -223,3 +210,104 @@ def _calibrate(sc: Scenario, n: int, seed: int) -> Calibration:
         n_dah=int(has.sum()),
         seed=seed,
     )
+
+
+def _treatment_lin(sc: Scenario, ep: IndexEpisodes, model: str) -> np.ndarray:
+    return linear_predictor(sc.effects[model], ep.features, len(ep.arm))
+
+
+def _solve_recurrence(
+    sc: Scenario,
+    ep: IndexEpisodes,
+    params: dict[str, float],
+    censor: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[float, float]:
+    """The log recurrence rate per year, and the recurrence share it gives.
+
+    The window runs from discharge to death or censoring, with death times drawn and the
+    treatments as received; a recurrence starts at least ``min_recurrence_gap_days`` after
+    discharge.
+    """
+    death_time = draw_death_time(sc, params, ep, rng)
+    received = apply_timing(ep, death_time)
+    death_day = np.floor(death_time)
+    fatal = death_day <= ep.stay_days
+    window = np.where(fatal, 0, np.maximum(np.minimum(death_day, censor) - ep.stay_days, 0))
+    window = np.where(window >= sc.course["min_recurrence_gap_days"], window, 0) / DAYS_PER_YEAR
+    lin_r = recurrence_linear_predictor(sc, received)
+
+    def p_rec(lr: float) -> np.ndarray:
+        return -np.expm1(-np.exp(lr + lin_r) * window)
+
+    t = sc.targets["recurrence"]
+    lr = _root(lambda lr: p_rec(lr).mean() - t, -20.0, 10.0, "recurrence", t)
+    return lr, float(p_rec(lr).mean())
+
+
+def _solve_death(
+    sc: Scenario, ep: IndexEpisodes, params: dict[str, float], expected: dict[str, float]
+) -> Callable[[np.ndarray], np.ndarray]:
+    """Solve the death intercept and calendar effect; return P(alive at day s) per episode.
+
+    In-hospital death is death before the day after discharge (days are whole). The cumulative
+    hazard factors as ``exp(eta) * G(t)`` with ``G`` fixed by the start days, so the
+    expectations are smooth in both parameters.
+    """
+    t = sc.targets
+    hist_w = ep.features["historical_weight"]
+    hist = ep.features["modern_era"] == 0
+    ref_k = [
+        TREATMENTS.index(x)
+        for x in ("methylprednisolone_pulse", "cyclophosphamide", "plasmapheresis")
+    ]
+    ref = ep.arm == sc.reference_arm
+    if not ref.any() or not hist.any():
+        raise CalibrationError(
+            f"scenario {sc.name}: no index episode in the reference arm {sc.reference_arm!r} or "
+            "in the historical era; check reference_arm, the treatment targets and the dates"
+        )
+    lin = death_linear_predictor(sc, ep)
+    log_hr = treatment_log_hazard_ratios(sc)
+    g_stay = timed_cumhaz(ep.stay_days + 1.0, ep.starts, log_hr, sc.death)
+    # the reference arm as received: every one of its treatments given (alive at the last start)
+    g_ref = timed_cumhaz(ep.starts[:, ref_k].max(axis=1), ep.starts, log_hr, sc.death)
+    ref = ref & np.isfinite(ep.starts[:, ref_k].max(axis=1))
+
+    def risk(b0: float, bh: float) -> np.ndarray:
+        return np.exp(b0 + bh * hist_w + lin)
+
+    def ref_mortality(b0: float, bh: float) -> float:
+        r = risk(b0, bh)[ref]
+        alive = np.exp(-r * g_ref[ref])
+        return float((alive - np.exp(-r * g_stay[ref])).sum() / alive.sum())
+
+    def b0_for(bh: float) -> float:
+        return _root(
+            lambda b0: ref_mortality(b0, bh) - t["mortality_reference_arm"],
+            -40.0,
+            20.0,
+            "mortality_reference_arm",
+            t["mortality_reference_arm"],
+        )
+
+    def hist_mortality(bh: float) -> float:
+        return float(-np.expm1(-risk(b0_for(bh), bh) * g_stay)[hist].mean())
+
+    bh = _root(
+        lambda bh: hist_mortality(bh) - t["mortality_historical_era"],
+        -10.0,
+        10.0,
+        "mortality_historical_era",
+        t["mortality_historical_era"],
+    )
+    params["death"], params["death_historical"] = b0_for(bh), bh
+    expected["mortality_reference_arm"] = ref_mortality(params["death"], bh)
+    expected["mortality_historical_era"] = hist_mortality(bh)
+    r_all = risk(params["death"], bh)
+
+    def survival(s: np.ndarray) -> np.ndarray:
+        g = timed_cumhaz(np.where(np.isfinite(s), s, 0.0), ep.starts, log_hr, sc.death)
+        return np.where(np.isfinite(s), np.exp(-r_all * g), 0.0)
+
+    return survival

@@ -13,15 +13,17 @@ from dah_outcomes.errors import ArgumentError
 from dah_outcomes.synthetic.calibration import calibrate
 from dah_outcomes.synthetic.generator import (
     IndexEpisodes,
+    apply_timing,
     draw_dah_onset,
-    draw_death_day,
+    draw_death_time,
     draw_episode_features,
     draw_population,
     episode_dict,
     recurrence_linear_predictor,
 )
 from dah_outcomes.synthetic.model import DAYS_PER_YEAR
-from dah_outcomes.synthetic.scenario import Scenario, load_scenario
+from dah_outcomes.synthetic.scenario import TREATMENTS, Scenario, load_scenario
+from dah_outcomes.synthetic.truth import treatment_effects_truth
 
 __all__ = ["generate_cohort"]
 
@@ -100,23 +102,28 @@ def generate_cohort(
     report("population", 0.2)
     pop = draw_population(sc, int(n_sle), rng)
     has, first, onset_all = draw_dah_onset(
-        params["dah_at_diagnosis"], params["dah_hazard_per_year"], pop, rng
+        params["dah_at_diagnosis"], params["dah_hazard_per_year"], pop, rng, sc.onset_shape
     )
     idx = np.flatnonzero(has)
     onset = onset_all[idx]
-    boundary = int(sc.population["era_boundary"].astype(np.int64))
     report("episodes", 0.4)
-    ep = draw_episode_features(sc, dict(params), onset >= boundary, first[idx], rng)
-    death_day = draw_death_day(sc, params, ep, onset, rng)
+    draw = _EpisodeDraw(sc, params, pop, rng)
+    ep = draw.features(idx, onset, first[idx])
+    death_time = draw_death_time(sc, params, ep, rng)
+    death_day = onset + np.floor(death_time).astype(np.int64)
     censor_day = pop.loss_day[idx]
-    episodes = _episode_rows(sc, params, idx, onset, ep, death_day, censor_day, boundary, rng)
+    episodes, courses, in_hospital = _episode_rows(
+        sc, params, draw, idx, onset, ep, death_time, death_day, censor_day, rng
+    )
     report("tables", 0.7)
     died_dah = death_day <= censor_day
     end = pop.end_day.copy()
     death = np.where(pop.background_death_day <= pop.end_day, pop.background_death_day, -1)
     end[idx] = np.where(died_dah, death_day, censor_day)
     death[idx] = np.where(died_dah, death_day, -1)
-    patients = _patient_table(sc, pop, end, death)
+    cause = np.where(death >= 0, "other", "").astype(object)
+    cause[idx] = np.where(died_dah, in_hospital, "")
+    patients = _patient_table(sc, pop, end, death, cause)
     provenance = {
         "source": "synthetic",
         "scenario": sc.to_dict(),
@@ -131,9 +138,30 @@ def generate_cohort(
         "truth": _truth(sc, params),
     }
     report("validating", 0.85)
-    cohort = Cohort(patients, episodes, provenance=provenance, design="population")
+    cohort = Cohort(
+        patients, episodes, provenance=provenance, design="population", treatments=courses
+    )
     report("done", 1.0)
     return cohort
+
+
+class _EpisodeDraw:
+    """Draws episode features for DAH patients (age at onset and site from the population)."""
+
+    def __init__(self, sc: Scenario, params: dict[str, float], pop, rng: np.random.Generator):
+        self.sc, self.params, self.pop, self.rng = sc, params, pop, rng
+
+    def features(self, rows: np.ndarray, onset: np.ndarray, first: np.ndarray) -> IndexEpisodes:
+        age = self.pop.age[rows] + (onset - self.pop.diagnosis_day[rows]) / DAYS_PER_YEAR
+        return draw_episode_features(
+            self.sc,
+            dict(self.params),
+            onset,
+            first,
+            self.rng,
+            age_at_onset=age,
+            site=self.pop.site[rows],
+        )
 
 
 def _truth(sc: Scenario, params: dict[str, float]) -> dict[str, object]:
@@ -146,35 +174,51 @@ def _truth(sc: Scenario, params: dict[str, float]) -> dict[str, object]:
         "odds_ratios": {
             m: dict(sc.effects[m]) for m in sc.effects if m not in ("death", "recurrence")
         },
-        "note": "death hazard ratios act on time from each patient's first DAH onset and use "
-        "the index episode's covariates; odds ratios are for the logistic models of "
-        "ventilation, nephritis and treatment choice",
+        "treatment_effects": treatment_effects_truth(sc),
+        "site_death_hazard_ratios": dict(sc.site_hazard_ratios),
+        "note": "death hazard ratios act on time from each patient's first DAH onset; a "
+        "treatment's hazard ratio acts from the day its course starts (given only to patients "
+        "alive and in hospital that day); historical_era is the ratio at full historical "
+        "weight (a step at the era boundary, or a linear trend over calendar_trend_years "
+        "centred on it); age_per_decade is per 10 years of age at onset; odds ratios are for "
+        "the logistic models of ventilation, nephritis and intended treatment",
     }
 
 
 def _episode_rows(
     sc: Scenario,
     params: dict[str, float],
+    draw: _EpisodeDraw,
     idx: np.ndarray,
     onset: np.ndarray,
     ep: IndexEpisodes,
+    death_time: np.ndarray,
     death_day: np.ndarray,
     censor_day: np.ndarray,
-    boundary: int,
     rng: np.random.Generator,
-) -> pd.DataFrame:
-    """Index episodes plus recurrences, until death, end of follow-up or max_episodes."""
+) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """Index episodes plus recurrences, until death, end of follow-up or max_episodes.
+
+    ``death_day`` is updated in place when a recurrent episode is fatal. Returns the episodes,
+    the treatment courses, and per DAH patient the cause a death would be recorded with.
+    """
     # A recurrence's hazard uses the index episode's covariates (nephritis, treatment).
+    ep = apply_timing(ep, death_time)
     rate = np.exp(params["recurrence"] + recurrence_linear_predictor(sc, ep))
-    frames = []
+    frames, courses = [], []
     number, cur_onset, cur_ep = 1, onset, ep
     alive_rows = np.arange(len(idx))
+    cause = np.full(len(idx), "other", dtype=object)
+    rec_hr = sc.death["recurrent_episode_hazard_ratio"]
+    acute_only = {**sc.death, "chronic_relative_rate": 0.0}
     while True:
         stay_end = cur_onset + cur_ep.stay_days
         dd = death_day[alive_rows]
         fatal = (dd <= stay_end) & (dd <= censor_day[alive_rows])
-        discharge = np.where(fatal, death_day[alive_rows], stay_end)
+        discharge = np.where(fatal, dd, stay_end)
+        cause[alive_rows[fatal]] = _in_hospital_cause(cur_ep, fatal, rng)
         frames.append(_frame(idx[alive_rows], number, cur_onset, discharge, fatal, cur_ep))
+        courses.append(_courses(idx[alive_rows], number, cur_onset, cur_ep))
         if number >= sc.course["max_episodes"]:
             break
         gap = rng.standard_exponential(len(alive_rows)) / rate[alive_rows] * DAYS_PER_YEAR
@@ -186,10 +230,65 @@ def _episode_rows(
             break
         alive_rows, cur_onset = alive_rows[keep], nxt[keep]
         number += 1
-        cur_ep = draw_episode_features(
-            sc, dict(params), cur_onset >= boundary, np.zeros(len(alive_rows), dtype=bool), rng
+        cur_ep = draw.features(idx[alive_rows], cur_onset, np.zeros(len(alive_rows), dtype=bool))
+        # the time to death from this onset: the index draw's, or the new episode's acute risk
+        to_death = (death_day[alive_rows] - cur_onset) + 0.5
+        if rec_hr > 0:
+            rec_params = {**params, "death": params["death"] + np.log(rec_hr)}
+            acute = draw_death_time(sc, rec_params, cur_ep, rng, death_model=acute_only)
+            to_death = np.minimum(to_death, acute)
+            death_day[alive_rows] = cur_onset + np.floor(to_death).astype(np.int64)
+        cur_ep = apply_timing(cur_ep, to_death)
+    return (
+        pd.concat(frames, ignore_index=True),
+        pd.concat(courses, ignore_index=True),
+        cause,
+    )
+
+
+def _in_hospital_cause(ep: IndexEpisodes, fatal: np.ndarray, rng: np.random.Generator):
+    """Recorded cause of an in-hospital death: infection for some of the infected, else DAH."""
+    infected = ep.features["infection"][fatal] > 0
+    return np.where(infected & (rng.random(int(fatal.sum())) < 0.4), "infection", "dah")
+
+
+def _courses(rows: np.ndarray, number: int, onset: np.ndarray, ep: IndexEpisodes) -> pd.DataFrame:
+    """One treatment course per treatment given in each episode, dated from its start day."""
+    parts = []
+    for k, name in enumerate(TREATMENTS):
+        given = np.isfinite(ep.starts[:, k])
+        if not given.any():
+            continue
+        start = onset[given] + ep.starts[given, k].astype(np.int64)
+        sessions = pd.array(
+            ep.features["plasmapheresis_sessions"][given].astype(np.int64)
+            if name == "plasmapheresis"
+            else np.full(int(given.sum()), pd.NA),
+            dtype="Int64",
         )
-    return pd.concat(frames, ignore_index=True)
+        dose = pd.array(
+            ep.features["methylprednisolone_dose_mg"][given]
+            if name == "methylprednisolone_pulse"
+            else np.full(int(given.sum()), np.nan),
+            dtype="Float64",
+        )
+        parts.append(
+            pd.DataFrame(
+                {
+                    "patient_id": _ids(rows[given]),
+                    "episode_number": pd.array(np.full(int(given.sum()), number), dtype="Int64"),
+                    "treatment": name,
+                    "start_date": _dates(start),
+                    "dose_mg": dose,
+                    "sessions": sessions,
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def _ids(rows: np.ndarray):
+    return pd.array([f"SLE{r + 1:07d}" for r in rows], dtype="string")
 
 
 def _dates(days: np.ndarray) -> np.ndarray:
@@ -205,9 +304,8 @@ def _frame(
     ep: IndexEpisodes,
 ) -> pd.DataFrame:
     x = episode_dict(ep)
-    width = 7
     data: dict[str, object] = {
-        "patient_id": pd.array([f"SLE{r + 1:0{width}d}" for r in rows], dtype="string"),
+        "patient_id": _ids(rows),
         "episode_number": pd.array(np.full(len(rows), number), dtype="Int64"),
         "onset_date": _dates(onset),
         "discharge_date": _dates(discharge),
@@ -222,7 +320,9 @@ def _frame(
     return pd.DataFrame(data)
 
 
-def _patient_table(sc: Scenario, pop, end: np.ndarray, death: np.ndarray) -> pd.DataFrame:
+def _patient_table(
+    sc: Scenario, pop, end: np.ndarray, death: np.ndarray, cause: np.ndarray
+) -> pd.DataFrame:
     n = len(pop.diagnosis_day)
     birth = pop.diagnosis_day - np.round(pop.age * DAYS_PER_YEAR).astype(np.int64)
     sites = np.array(sc.population["sites"], dtype=object)
@@ -237,6 +337,7 @@ def _patient_table(sc: Scenario, pop, end: np.ndarray, death: np.ndarray) -> pd.
             "followup_start": _dates(pop.diagnosis_day),
             "followup_end": _dates(end),
             "death_date": death_dates.to_numpy(dtype="datetime64[s]"),
+            "cause_of_death": pd.array([c or None for c in cause], dtype="string"),
             "site": pd.array(sites[pop.site], dtype="string"),
         }
     )

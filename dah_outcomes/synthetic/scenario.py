@@ -21,6 +21,7 @@ import numpy as np
 from dah_outcomes.errors import ScenarioError
 
 __all__ = [
+    "AGE_CENTRE",
     "COVARIATES",
     "TREATMENTS",
     "Scenario",
@@ -45,7 +46,10 @@ COVARIATES = (
     "first_manifestation",
     "mechanical_ventilation",
     "modern_era",
+    "age_per_decade",
 )
+#: Age (years at DAH onset) at which ``age_per_decade`` is zero.
+AGE_CENTRE = 40.0
 _RATE_TARGETS = (
     "dah_incidence",
     "first_manifestation",
@@ -76,6 +80,19 @@ _DEATH = {
     "acute_shape": (0.05, 5.0),
     "chronic_relative_rate": (0.0, 10.0),
 }
+# Optional [death] numbers (a scenario without them keeps the first model: a step at the era
+# boundary and no acute-phase death risk in recurrent episodes).
+_DEATH_OPTIONAL = {
+    "calendar_trend_years": ((0.0, 60.0), 0.0),
+    "recurrent_episode_hazard_ratio": ((0.0, 100.0), 0.0),
+}
+# [timing.<treatment>]: start day = first_day + Poisson(mean_delay_days), plus
+# infection_delay_days when the episode has an infection; default: every course on day 0.
+_TIMING = {
+    "first_day": ((0.0, 365.0), 0.0),
+    "mean_delay_days": ((0.0, 365.0), 0.0),
+    "infection_delay_days": ((0.0, 365.0), 0.0),
+}
 _COURSE = {
     "length_of_stay_median_days": (1.0, 365.0),
     "length_of_stay_sd_log": (0.0, 3.0),
@@ -105,7 +122,17 @@ class Scenario:
     effects : dict of str to dict of str to float
         Per model, the odds or hazard ratio of each covariate (the ground truth).
     death, course : dict of str to float
-        Shape of the death hazard and of the hospital course.
+        Shape of the death hazard (acute phase, chronic rate, the width of the smooth calendar
+        trend, the acute-phase hazard ratio of a recurrent episode) and of the hospital course.
+    timing : dict of str to dict of str to float
+        Per treatment, the day its course starts after onset: ``first_day`` plus a Poisson
+        delay with mean ``mean_delay_days``, plus ``infection_delay_days`` with infection. A
+        course is given only to a patient alive and in hospital on that day.
+    onset_shape : float
+        Weibull shape of the hazard of a later first DAH after SLE diagnosis (below 1: onsets
+        concentrate early).
+    site_hazard_ratios : dict of str to float
+        Hazard ratio of death at each site (1 for every site unless declared).
     source : str
         Where the scenario was read from; ``digest`` is the sha256 of its text.
     """
@@ -119,6 +146,9 @@ class Scenario:
     effects: dict[str, dict[str, float]]
     death: dict[str, float]
     course: dict[str, float]
+    timing: dict[str, dict[str, float]]
+    onset_shape: float
+    site_hazard_ratios: dict[str, float]
     source: str = field(repr=False)
     digest: str = field(repr=False)
 
@@ -137,6 +167,9 @@ class Scenario:
             "effects": {m: dict(e) for m, e in self.effects.items()},
             "death": dict(self.death),
             "course": dict(self.course),
+            "timing": {t: dict(v) for t, v in self.timing.items()},
+            "onset_shape": self.onset_shape,
+            "site_hazard_ratios": dict(self.site_hazard_ratios),
             "source": self.source,
             "sha256": self.digest,
         }
@@ -276,6 +309,53 @@ class _Reader:
         raw = self.section(name)
         return {k: self.number(name, raw, k, lo, hi) for k, (lo, hi) in ranges.items()}
 
+    def optional(
+        self, name: str, table: dict[str, Any], spec: dict[str, tuple[tuple[float, float], float]]
+    ) -> dict[str, float]:
+        """Numbers of ``table`` that may be absent (their declared defaults then)."""
+        return {
+            k: self.number(name, table, k, lo, hi) if k in table else default
+            for k, ((lo, hi), default) in spec.items()
+        }
+
+    def timing(self) -> dict[str, dict[str, float]]:
+        raw = self.raw.get("timing", {})
+        if not isinstance(raw, dict):
+            self.problems.append("[timing] must be a table of [timing.<treatment>] tables")
+            raw = {}
+        unknown = sorted(set(raw) - set(TREATMENTS))
+        if unknown:
+            self.problems.append(
+                f"[timing] unknown treatment(s) {unknown}; known: {list(TREATMENTS)}"
+            )
+        out = {}
+        for t in TREATMENTS:
+            table = raw.get(t, {})
+            if not isinstance(table, dict):
+                self.problems.append(f"[timing.{t}] must be a table")
+                table = {}
+            extra = sorted(set(table) - set(_TIMING))
+            if extra:
+                self.problems.append(f"[timing.{t}] unknown key(s) {extra}; known: {list(_TIMING)}")
+            out[t] = self.optional(f"timing.{t}", table, _TIMING)
+        return out
+
+    def sites(self, population: dict[str, Any]) -> dict[str, float]:
+        raw = self.raw.get("population", {}).get("site_death_hazard_ratios")
+        names = population["sites"]
+        if raw is None:
+            return dict.fromkeys(names, 1.0)
+        if not isinstance(raw, list) or len(raw) != len(names):
+            self.problems.append(
+                f"[population] site_death_hazard_ratios must list one ratio per site ({len(names)})"
+            )
+            return dict.fromkeys(names, 1.0)
+        table = {str(i): v for i, v in enumerate(raw)}
+        return {
+            name: self.number("population", table, str(i), 1e-3, 1e3)
+            for i, name in enumerate(names)
+        }
+
     def text(self, key: str, *, within: str | None = None, hint: str) -> str | None:
         holder = self.raw.get(within) if within else self.raw
         value = holder.get(key) if isinstance(holder, dict) else None
@@ -294,6 +374,11 @@ def _parse(raw: dict[str, Any], source: str, digest: str) -> Scenario:
     }
     effects = r.effects()
     death, course = r.ranged("death", _DEATH), r.ranged("course", _COURSE)
+    death.update(r.optional("death", r.raw.get("death", {}), _DEATH_OPTIONAL))
+    timing = r.timing()
+    onset_raw = r.raw.get("onset", {})
+    onset_shape = r.number("onset", onset_raw, "shape", 0.05, 5.0) if "shape" in onset_raw else 1.0
+    site_hr = r.sites(population)
     ref = r.text(
         "name",
         within="reference_arm",
@@ -314,6 +399,9 @@ def _parse(raw: dict[str, Any], source: str, digest: str) -> Scenario:
         effects=effects,
         death=death,
         course=course,
+        timing=timing,
+        onset_shape=onset_shape,
+        site_hazard_ratios=site_hr,
         source=source,
         digest=digest,
     )

@@ -1,10 +1,12 @@
 """Ground truth of a scenario that is not a declared number: the marginal hazard ratio.
 
-A scenario declares *conditional* hazard ratios of death (given the other covariates). An
-inverse-probability-weighted Cox model estimates the *marginal* hazard ratio, which differs from
-the conditional one because hazard ratios are not collapsible. This module computes that marginal
-truth by simulating both potential outcomes of every patient of a large sample (everyone treated,
-no one treated, with the same random numbers) and fitting the treatment's hazard ratio.
+A scenario declares *conditional* hazard ratios of death (given the other covariates), each
+acting from the day its treatment starts. An inverse-probability-weighted or unadjusted model
+estimates the *marginal* hazard ratio, which differs from the conditional one because hazard
+ratios are not collapsible. This module computes that marginal truth by simulating both
+potential outcomes of every patient of a large sample with the same random numbers: "treated"
+(the course starts on the patient's own start day if alive and in hospital then) and "never
+treated", and fitting the treatment's time-varying hazard ratio to the two stacked.
 """
 
 from __future__ import annotations
@@ -15,16 +17,21 @@ import pandas as pd
 from dah_outcomes.errors import ArgumentError
 from dah_outcomes.synthetic.calibration import calibrate
 from dah_outcomes.synthetic.generator import (
-    IndexEpisodes,
-    death_linear_predictor,
+    death_log_hazard,
     draw_dah_onset,
     draw_episode_features,
     draw_population,
+    treatment_log_hazard_ratios,
 )
-from dah_outcomes.synthetic.model import baseline_cumhaz_inverse
+from dah_outcomes.synthetic.model import DAYS_PER_YEAR, timed_cumhaz_inverse
 from dah_outcomes.synthetic.scenario import TREATMENTS, Scenario
 
-__all__ = ["marginal_hazard_ratio"]
+__all__ = ["marginal_hazard_ratio", "treatment_effects_truth"]
+
+#: SLE patients simulated for the truth stored with every cohort (cached per scenario).
+TRUTH_N_SLE = 200_000
+TRUTH_SEED = 99
+_CACHE: dict[tuple[str, int, int], dict[str, dict[str, float]]] = {}
 
 
 def marginal_hazard_ratio(
@@ -46,39 +53,91 @@ def marginal_hazard_ratio(
     Returns
     -------
     float
-        exp(beta) of a Cox model of death on treatment alone, fitted to the two potential-
-        outcome cohorts stacked (ties by Efron).
+        exp(beta) of a Cox model of death on the treatment as a time-varying covariate
+        (switching on at its start day), fitted to the two potential-outcome cohorts stacked
+        (ties by Efron).
     """
     if treatment not in TREATMENTS:
         raise ArgumentError(f"treatment must be one of {list(TREATMENTS)}, got {treatment!r}")
+    return _marginal(sc, (treatment,), n_sle, seed)[treatment]
+
+
+def treatment_effects_truth(sc: Scenario) -> dict[str, dict[str, float]]:
+    """Per treatment, the declared conditional and the simulated marginal hazard ratio.
+
+    Parameters
+    ----------
+    sc : Scenario
+        A loaded scenario.
+
+    Returns
+    -------
+    dict of str to dict
+        ``{treatment: {"hazard_ratio": declared, "marginal_hazard_ratio": simulated}}`` for
+        every modelled treatment (``TRUTH_N_SLE`` SLE patients, seed ``TRUTH_SEED``; cached).
+    """
+    key = (sc.digest, TRUTH_N_SLE, TRUTH_SEED)
+    if key not in _CACHE:
+        marginal = _marginal(sc, TREATMENTS, TRUTH_N_SLE, TRUTH_SEED)
+        _CACHE[key] = {
+            t: {
+                "hazard_ratio": float(sc.effects["death"].get(t, 1.0)),
+                "marginal_hazard_ratio": marginal[t],
+            }
+            for t in TREATMENTS
+        }
+    return {t: dict(v) for t, v in _CACHE[key].items()}
+
+
+def _marginal(sc: Scenario, treatments: tuple[str, ...], n_sle: int, seed: int) -> dict[str, float]:
     from dah_outcomes.stats.cox import cox_regression
 
     params = calibrate(sc).parameters
     rng = np.random.default_rng(seed)
     pop = draw_population(sc, n_sle, rng)
     has, first, onset = draw_dah_onset(
-        params["dah_at_diagnosis"], params["dah_hazard_per_year"], pop, rng
+        params["dah_at_diagnosis"], params["dah_hazard_per_year"], pop, rng, sc.onset_shape
     )
+    age = pop.age[has] + (onset[has] - pop.diagnosis_day[has]) / DAYS_PER_YEAR
     onset = onset[has]
-    modern = onset >= int(sc.population["era_boundary"].astype(np.int64))
-    ep = draw_episode_features(sc, dict(params), modern, first[has], rng)
+    ep = draw_episode_features(
+        sc, dict(params), onset, first[has], rng, age_at_onset=age, site=pop.site[has]
+    )
     e = rng.standard_exponential(len(onset))
     censor = (pop.loss_day[has] - onset).astype(float)
-    frames = []
-    for a in (0.0, 1.0):
-        features = {**ep.features, treatment: np.full(len(onset), a)}
-        cf = IndexEpisodes(features=features, arm=ep.arm, stay_days=ep.stay_days)
-        eta = (
-            params["death"]
-            + params["death_historical"] * (1.0 - modern)
-            + death_linear_predictor(sc, cf)
+    scale = np.exp(death_log_hazard(sc, params, ep))
+    log_hr = treatment_log_hazard_ratios(sc)
+    out = {}
+    for treatment in treatments:
+        k = TREATMENTS.index(treatment)
+        frames = []
+        for treated in (False, True):
+            starts = ep.starts.copy()
+            starts[:, k] = ep.potential_starts[:, k] if treated else np.inf
+            t = np.floor(np.minimum(timed_cumhaz_inverse(e / scale, starts, log_hr, sc.death), 1e9))
+            frames.append(_intervals(np.minimum(t, censor), t <= censor, starts[:, k]))
+        data = pd.concat(frames, ignore_index=True)
+        fit = cox_regression(
+            data, time="stop", event="event", entry="start", covariates=["treated"]
         )
-        t = np.floor(np.minimum(baseline_cumhaz_inverse(e / np.exp(eta), sc.death), 1e9))
-        frames.append(
-            pd.DataFrame(
-                {"time": np.minimum(t, censor), "event": (t <= censor).astype(int), "treated": a}
-            )
-        )
-    data = pd.concat(frames, ignore_index=True)
-    fit = cox_regression(data, time="time", event="event", covariates=["treated"])
-    return float(np.exp(fit.coef[0]))
+        out[treatment] = float(np.exp(fit.coef[0]))
+    return out
+
+
+def _intervals(time: np.ndarray, event: np.ndarray, start_day: np.ndarray) -> pd.DataFrame:
+    """(start, stop] rows: untreated before the start day, treated from it (deaths at +0.5)."""
+    stop = time + 0.5
+    split = start_day < stop
+    before = pd.DataFrame(
+        {
+            "start": 0.0,
+            "stop": np.where(split, start_day, stop),
+            "event": np.where(split, 0, event.astype(int)),
+            "treated": 0.0,
+        }
+    )
+    after = pd.DataFrame(
+        {"start": start_day[split], "stop": stop[split], "event": event[split].astype(int)}
+    ).assign(treated=1.0)
+    # a course starting on day 0 leaves an empty (0, 0] row: drop it
+    return pd.concat([before[before["stop"] > before["start"]], after], ignore_index=True)
