@@ -1,6 +1,15 @@
 """The Cox partial-likelihood engine shared by the Cox fit, the Firth fit and the
-proportional-hazards test: rows packed once per stratum in exit order, risk-set sums by
-reverse cumulative sums, Efron and Breslow ties, score residuals and Harrell's C.
+proportional-hazards test: Efron and Breslow ties, strata (one :class:`Stratum` each),
+delayed entry and counting-process ``(start, stop]`` rows, score residuals and Harrell's C.
+
+Two paths compute the same sums. The fast one (:func:`loglik_score_info`,
+:func:`score_residuals`) packs a stratum's rows once (:class:`RiskSets`): every row goes into
+the bin of the last event time it reaches, so that a Newton step is one sparse product of the
+rows with their bins (no sort, no cumulative sum over rows, no ``(n, p, p)`` array), then a
+reverse cumulative sum over the event times and Efron's terms per tied time. The general one
+(:func:`efron_terms`, :func:`risk_sums`, :func:`loglik_score_info_general`,
+:func:`score_residuals_general`) sums over rows directly; the proportional-hazards test
+builds on it, and the tests hold the two paths together.
 
 A private module of :mod:`dah_outcomes.stats`: its names are shared inside the package and
 are not part of the public API.
@@ -10,20 +19,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
+
+from dah_outcomes.stats.risk_sets import time_index
 
 __all__ = [
-    "SortedRows",
+    "RiskSets",
     "Stratum",
     "concordance_index",
     "design_matrix",
     "efron_terms",
     "loglik_score_info",
+    "loglik_score_info_general",
+    "packed_score_residuals",
     "prepare_stratum",
     "risk_sums",
     "score_residuals",
+    "score_residuals_general",
 ]
 
 
@@ -51,109 +68,364 @@ def design_matrix(data: pd.DataFrame, covariates: Sequence[str]) -> tuple[np.nda
     return np.column_stack(cols) if cols else np.zeros((len(data), 0)), names
 
 
-@dataclass
-class SortedRows:
-    """A stratum's rows in decreasing exit time, packed once for every Newton step.
-
-    ``packed`` holds ``[1, x, upper triangle of x x^T]`` by row, transposed so that one
-    cumulative sum along its rows gives every risk-set sum at once: the sums a step needs cost
-    one multiply and one ``cumsum``, with no gather of rows and no ``(n, p, p)`` array.
-    """
-
-    packed: np.ndarray  # (K, n): 1, x, x_a x_b (a <= b), rows in decreasing exit time
-    x: np.ndarray  # (n, p) covariates in the same order
-    w: np.ndarray  # case weights in the same order
-    last_at_risk: np.ndarray  # per event time: position of the last row with exit >= t
-    ev_pos: np.ndarray  # positions of the event rows, grouped by event time (ascending)
-    ev_starts: np.ndarray  # start of each event time's group within ev_pos
-    iu: tuple[np.ndarray, np.ndarray]
-    p: int
-    ev_wx: np.ndarray  # sum of w x over the events (constant across steps)
-    ev_w: np.ndarray  # case weights of the event rows, in ev_pos order
-    slot_t: np.ndarray  # per death slot: its event time index
-    frac: np.ndarray  # per death slot: Efron's k/d
-    wv: np.ndarray  # per death slot: mean case weight of its time's deaths
-    tied_pos: np.ndarray  # event rows at tied event times (d > 1), grouped by time
-    tied_starts: np.ndarray  # start of each tied time's group within tied_pos
-    tied_t: np.ndarray  # index of each tied time
-
-
-@dataclass
+@dataclass(eq=False)
 class Stratum:
+    """One stratum's rows, as given, with its distinct event times."""
+
     x: np.ndarray
     stop: np.ndarray
     entry: np.ndarray | None
     event: np.ndarray
     w: np.ndarray
-    times: np.ndarray  # distinct event times
+    times: np.ndarray  # distinct event times, increasing
     tidx: np.ndarray  # event rows -> index in times
-    d: np.ndarray  # events per time
+    d: np.ndarray  # events per time (float)
     ev_rows: np.ndarray
-    stop_order: np.ndarray
-    entry_order: np.ndarray | None
-    fast: SortedRows | None = None  # right-censored data only
+    by_exit: np.ndarray | None = None  # rows by exit time, where finding the times sorted them
+
+    @cached_property
+    def stop_order(self) -> np.ndarray:
+        return np.argsort(self.stop, kind="stable")
+
+    @cached_property
+    def entry_order(self) -> np.ndarray | None:
+        return None if self.entry is None else np.argsort(self.entry, kind="stable")
+
+    @cached_property
+    def fast(self) -> RiskSets:
+        """The rows packed for :func:`loglik_score_info` (built on first use)."""
+        return _risk_sets(self)
+
+
+def _table_size(values: np.ndarray) -> int | None:
+    """``max + 1`` for whole numbers >= 0 in a range a lookup table can hold (days, as
+    registries record them), else None."""
+    if not len(values):
+        return None
+    hi = float(values.max())
+    whole = np.array_equal(values, np.floor(values))
+    return int(hi) + 1 if whole and values.min() >= 0 and hi <= 4 * len(values) + 1e6 else None
 
 
 def prepare_stratum(x, stop, entry, event, w) -> Stratum:
     ev = np.flatnonzero(event == 1)
-    times, tidx = np.unique(stop[ev], return_inverse=True)
+    if _table_size(stop) is not None or not len(ev):
+        times, tidx = time_index(stop[ev])  # no sort for whole-number times
+        d = np.bincount(tidx, minlength=len(times)).astype(float)
+        return Stratum(x, stop, entry, event, w, times, tidx, d, ev)
+    # one sort of every row gives the event times and, later, the rows' bins
+    by_exit = np.argsort(stop)
+    dead = by_exit[event[by_exit] == 1]
+    t = stop[dead]
+    new = np.empty(len(t), dtype=bool)
+    new[0] = True
+    np.not_equal(t[1:], t[:-1], out=new[1:])
+    at = np.empty(len(stop), dtype=np.int64)
+    at[dead] = np.cumsum(new) - 1
+    tidx = at[ev]
+    times = t[new]
     d = np.bincount(tidx, minlength=len(times)).astype(float)
-    stop_order = np.argsort(stop, kind="stable")
-    fast = None
-    if entry is None and len(times):
-        desc = stop_order[::-1]
-        xs = x[desc]
-        iu = np.triu_indices(x.shape[1])
-        packed = np.vstack([np.ones((1, len(desc))), xs.T, (xs[:, iu[0]] * xs[:, iu[1]]).T])
-        ts = stop[desc]
-        # rows with exit >= t are the first (count) rows of the decreasing order
-        last = len(ts) - np.searchsorted(ts[::-1], times, side="left") - 1
-        ev_sorted = np.flatnonzero(event[desc] == 1)[::-1]  # ascending time
-        ev_t = np.searchsorted(times, ts[ev_sorted])
-        starts = np.flatnonzero(np.concatenate(([True], ev_t[1:] != ev_t[:-1])))
-        ws = w[desc]
-        slot_t, frac = _slots(d, "efron")
-        wbar = np.add.reduceat(ws[ev_sorted], starts) / d
-        tied = np.flatnonzero(d > 1)
-        keep = (d > 1)[ev_t]
-        tied_pos = ev_sorted[keep]
-        tied_starts = (
-            np.flatnonzero(np.concatenate(([True], ev_t[keep][1:] != ev_t[keep][:-1])))
-            if len(tied_pos)
-            else np.zeros(0, dtype=np.intp)
-        )
-        fast = SortedRows(
-            np.ascontiguousarray(packed),
-            np.ascontiguousarray(xs),
-            ws,
-            last,
-            ev_sorted,
-            starts,
-            iu,
-            x.shape[1],
-            ws[ev_sorted] @ xs[ev_sorted],
-            ws[ev_sorted],
-            slot_t,
-            frac,
-            wbar[slot_t],
-            tied_pos,
-            tied_starts,
-            tied,
-        )
-    return Stratum(
-        x,
-        stop,
-        entry,
-        event,
-        w,
-        times,
-        tidx,
-        d,
-        ev,
-        stop_order,
-        None if entry is None else np.argsort(entry, kind="stable"),
-        fast,
+    return Stratum(x, stop, entry, event, w, times, tidx, d, ev, by_exit)
+
+
+def _time_bins(times: np.ndarray, values: np.ndarray, order: np.ndarray | None) -> np.ndarray:
+    """Per value, the index of the last event time at or before it (-1 when none):
+    ``searchsorted(times, values, "right") - 1``. Whole-number values read it from a table;
+    others are searched in sorted order (``order``, or sorted here), so that the binary
+    search walks forward instead of jumping about the memory."""
+    size = _table_size(values)
+    if size is not None and np.array_equal(times, np.floor(times)):
+        present = np.zeros(size, dtype=np.int64)
+        present[times[times < size].astype(np.int64)] = 1
+        return (np.cumsum(present) - 1)[values.astype(np.int64)]
+    order = np.argsort(values) if order is None else order
+    out = np.empty(len(values), dtype=np.int64)
+    out[order] = np.searchsorted(times, values[order], side="right") - 1
+    return out
+
+
+def _group_order(key: np.ndarray, top: int) -> np.ndarray:
+    """Stable argsort of integer keys in ``[0, top)``: numpy sorts 16-bit keys by a linear
+    radix sort, so larger keys go in two 16-bit passes (low half, then high half)."""
+    if top <= 1 << 16:
+        return np.argsort(key.astype(np.uint16), kind="stable")
+    if top <= 1 << 32:
+        k = key.astype(np.uint32)
+        low = np.argsort((k & 0xFFFF).astype(np.uint16), kind="stable")
+        return low[np.argsort((k[low] >> 16).astype(np.uint16), kind="stable")]
+    return np.argsort(key, kind="stable")
+
+
+@dataclass(eq=False)
+class RiskSets:
+    """A stratum's rows packed once for every Newton step.
+
+    Each row at risk at some event time goes into the bin of the last event time at or before
+    its exit; a bin with tied deaths is two segments, its deaths first. One sparse product of
+    the segments with ``r [1, x]`` (``x`` centred, which changes nothing but rounding) gives
+    the sums per bin; a reverse cumulative sum over the bins then gives the risk sets (rows
+    with exit >= t), less the rows that enter at or after t (the ``entering`` bins). The
+    second moments are never summed per time: the information needs them only through one
+    weighted Gram matrix of the rows (see :func:`loglik_score_info`). Rows at risk at no event
+    time are left out. Covariates are kept both by row (``packed``, for the sparse product)
+    and by covariate (``xt``, for everything else: whole-row numpy operations are fastest on
+    contiguous rows).
+    """
+
+    rows: np.ndarray  # the stratum's positions of the packed rows, by bin
+    packed: np.ndarray  # (n, 1 + p): 1, x
+    xt: np.ndarray  # (p, n) the centred covariates, same order
+    w: np.ndarray
+    exit_at: np.ndarray  # per row: 1 + its bin (the number of event times <= its exit)
+    entry_at: np.ndarray | None  # per row: the number of event times <= its entry
+    segments: sparse.csr_matrix  # (segments, n); its data are set to r at each step
+    entering: sparse.csr_matrix | None  # (event times, n): rows by entry bin
+    first_seg: np.ndarray  # per event time: its first segment (the deaths when tied)
+    tied: np.ndarray  # event times with more than one death
+    n_tied: np.ndarray  # their numbers of deaths (int)
+    slot_start: np.ndarray  # per tied time: the start of its Efron slots
+    frac: np.ndarray  # per slot: Efron's k/d
+    wv: np.ndarray  # per slot: the mean case weight of its time's deaths
+    death_w: np.ndarray  # per event time: the summed case weight of its deaths
+    deaths: np.ndarray  # positions of the death rows
+    death_time: np.ndarray  # their event time
+    tied_deaths: np.ndarray  # positions of the deaths at tied times
+    tied_deaths_of: np.ndarray  # their index in ``tied``
+    ev_wx: np.ndarray  # sum of w x over the deaths (the same at every step)
+    p: int
+    last: tuple | None = None  # the last step's beta and sums: the residuals reuse them
+
+
+def _csr(cols: np.ndarray, indptr: np.ndarray, n: int) -> sparse.csr_matrix:
+    return sparse.csr_matrix((np.ones(len(cols)), cols, indptr), shape=(len(indptr) - 1, n))
+
+
+def _bin_rows(
+    st: Stratum, exit_all: np.ndarray, entry_all: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rows at risk at some event time, by bin and, within a bin, its deaths first (a
+    death's exit is its bin's event time); and the number of rows in each bin."""
+    alive = exit_all > (-1 if entry_all is None else entry_all)
+    rows = np.flatnonzero(alive) if st.by_exit is None else st.by_exit[alive[st.by_exit]]
+    key = 2 * exit_all.take(rows) + (st.event.take(rows) != 1)
+    if len(key) > 1 and (key[1:] < key[:-1]).any():  # rows by exit time are nearly in order
+        rows = rows[_group_order(key, 2 * len(st.times))]
+    return rows, np.bincount(key >> 1, minlength=len(st.times))
+
+
+def _risk_sets(st: Stratum) -> RiskSets:
+    m, p = len(st.times), st.x.shape[1]
+    exit_all = _time_bins(st.times, st.stop, st.by_exit)
+    entry_all = None if st.entry is None else _time_bins(st.times, st.entry, None)
+    rows, counts = _bin_rows(st, exit_all, entry_all)
+    n = len(rows)
+    # the rows are by bin, so bins, deaths and their times follow from the bins' counts
+    exit_bin = np.repeat(np.arange(m), counts)
+    bin_start = np.cumsum(counts) - counts
+    tied = np.flatnonzero(st.d > 1)
+    n_tied = st.d[tied].astype(np.int64)
+    n_seg = np.ones(m, dtype=np.int64)
+    n_seg[tied] = 2
+    first_seg = np.concatenate(([0], np.cumsum(n_seg)[:-1]))
+    indptr = np.empty(int(n_seg.sum()) + 1, dtype=np.int64)
+    indptr[first_seg] = bin_start
+    indptr[first_seg[tied] + 1] = bin_start[tied] + n_tied
+    indptr[-1] = n
+    entering, entry_bin = None, None
+    if entry_all is not None:
+        entry_bin = entry_all.take(rows)
+        late = np.flatnonzero(entry_bin >= 0)
+        late = late[_group_order(entry_bin[late], m)]
+        counts = np.bincount(entry_bin[late], minlength=m)
+        entering = _csr(late, np.concatenate(([0], np.cumsum(counts))), n)
+    # np.take: several times faster than fancy indexing for whole rows
+    x = np.take(st.x, rows, axis=0)
+    x -= st.x.mean(axis=0)
+    packed = np.empty((n, 1 + p))
+    packed[:, 0] = 1.0
+    packed[:, 1:] = x
+    xt = np.ascontiguousarray(x.T)
+    del x
+    w = st.w.take(rows)
+    d = st.d.astype(np.int64)
+    death_time = np.repeat(np.arange(m), d)  # a bin's deaths are its first d rows
+    deaths = np.arange(len(death_time)) + np.repeat(bin_start - (np.cumsum(d) - d), d)
+    tied_index = np.full(m, -1)
+    tied_index[tied] = np.arange(len(tied))
+    at_tied = tied_index[death_time] >= 0
+    death_w = np.bincount(death_time, weights=w[deaths], minlength=m)
+    slot_start = np.cumsum(n_tied) - n_tied
+    k = np.arange(int(n_tied.sum())) - np.repeat(slot_start, n_tied)
+    return RiskSets(
+        rows=rows,
+        packed=packed,
+        xt=xt,
+        w=w,
+        exit_at=exit_bin + 1,
+        entry_at=None if entry_bin is None else entry_bin + 1,
+        segments=_csr(np.arange(n), indptr, n),
+        entering=entering,
+        first_seg=first_seg,
+        tied=tied,
+        n_tied=n_tied,
+        slot_start=slot_start,
+        frac=k / np.repeat(st.d[tied], n_tied),
+        wv=np.repeat(death_w[tied] / st.d[tied], n_tied),
+        death_w=death_w,
+        deaths=deaths,
+        death_time=death_time,
+        tied_deaths=deaths[at_tied],
+        tied_deaths_of=tied_index[death_time[at_tied]],
+        ev_wx=xt @ np.bincount(deaths, weights=w[deaths], minlength=n),
+        p=p,
     )
+
+
+def _bin_sums(f: RiskSets, beta: np.ndarray):
+    """``eta``, ``r = w exp(eta)``, and per event time the risk-set sums ``A`` of
+    ``r [1, x]`` and, at the tied times, the same sums ``D`` over the deaths."""
+    if f.last is not None and np.array_equal(f.last[0], beta):
+        return f.last[1]
+    eta = beta @ f.xt
+    r = np.exp(eta)
+    r *= f.w
+    # the segments' pattern is fixed: only their values change from step to step
+    np.copyto(f.segments.data, r)
+    seg = f.segments @ f.packed
+    if len(f.tied):
+        by_bin = seg[f.first_seg]
+        died = seg[f.first_seg[f.tied]]
+        by_bin[f.tied] += seg[f.first_seg[f.tied] + 1]
+    else:
+        by_bin, died = seg, seg[:0]
+    if f.entering is not None:
+        np.take(r, f.entering.indices, out=f.entering.data)
+        by_bin -= f.entering @ f.packed
+    at_risk = np.cumsum(by_bin[::-1], axis=0)[::-1]
+    f.last = (beta.copy(), (eta, r, at_risk, died))
+    return eta, r, at_risk, died
+
+
+class _TimeTerms(NamedTuple):
+    """Efron's slot sums folded into per-event-time numbers.
+
+    At a time with ``d`` deaths, slot ``k`` has denominator ``den = A0 - f D0`` (``f = k/d``)
+    and risk-set mean ``xbar = u + g delta``, with ``u = A1/A0`` the risk set's mean,
+    ``delta = u - D1/D0`` its difference from the deaths' and ``g = f D0/den``; every sum
+    over slots is then a sum of scalars per time times ``u`` and ``delta``, and no per-slot
+    vector is formed. Breslow's (and Efron's at untied times) is the ``f = 0`` case.
+    """
+
+    log_den: float  # sum over slots of wv log(den)
+    u: np.ndarray  # (m, p) risk-set means
+    c0: np.ndarray  # (m,) sum wv / den
+    c1: np.ndarray  # (tied,) sum wv f / den
+    s1: np.ndarray  # (tied,) sum wv g
+    s2: np.ndarray  # (tied,) sum wv g^2
+    delta: np.ndarray  # (tied, p)
+    den: np.ndarray | None  # per slot (Efron only)
+
+
+def _time_terms(f: RiskSets, at_risk: np.ndarray, died: np.ndarray, ties: str) -> _TimeTerms:
+    p = f.p
+    a0 = at_risk[:, 0]
+    u = at_risk[:, 1:] / a0[:, None]
+    log_den = f.death_w * np.log(a0)
+    c0 = f.death_w / a0
+    nt = len(f.tied)
+    if ties != "efron" or not nt:
+        z = np.zeros(nt)
+        return _TimeTerms(float(log_den.sum()), u, c0, z, z, z, np.zeros((nt, p)), None)
+    d0 = died[:, 0]
+    fd = f.frac * np.repeat(d0, f.n_tied)
+    den = np.repeat(a0[f.tied], f.n_tied) - fd
+    inv = f.wv / den
+    q = inv * f.frac
+    log_den[f.tied] = np.add.reduceat(f.wv * np.log(den), f.slot_start)
+    c0[f.tied] = np.add.reduceat(inv, f.slot_start)
+    c1 = np.add.reduceat(q, f.slot_start)
+    q2 = np.add.reduceat(q * q / f.wv, f.slot_start)
+    delta = u[f.tied] - died[:, 1:] / d0[:, None]
+    return _TimeTerms(float(log_den.sum()), u, c0, c1, d0 * c1, d0 * d0 * q2, delta, den)
+
+
+def _over_times(f: RiskSets, per_time: np.ndarray) -> np.ndarray:
+    """Per row, the sum of ``per_time`` over the event times in its ``(entry, exit]``."""
+    cum = np.concatenate(([0.0], np.cumsum(per_time)))
+    out = cum.take(f.exit_at)
+    if f.entry_at is not None:
+        out -= cum.take(f.entry_at)
+    return out
+
+
+def loglik_score_info(st: Stratum, beta: np.ndarray, ties: str):
+    """Log partial likelihood, score and information of one stratum at ``beta``."""
+    f = st.fast
+    _, r, at_risk, died = _bin_sums(f, beta)
+    t = _time_terms(f, at_risk, died, ties)
+    loglik = float(f.ev_wx @ beta) - t.log_den
+    u_t = t.u[f.tied]
+    score = f.ev_wx - (f.death_w @ t.u + t.s1 @ t.delta)
+    # The second moments, sum over times and slots of wv (A2 - f D2) / den, are
+    # sum_i r_i x_i x_i^T v_i: each row weighted by the c0 of the times it is at risk at, less
+    # c1 at its own tied death time. One Gram matrix, no (m, p, p) sums.
+    v = _over_times(f, t.c0)
+    v[f.tied_deaths] -= t.c1.take(f.tied_deaths_of)
+    v *= r
+    second = (f.xt * v) @ f.xt.T
+    # less the sum over slots of wv xbar xbar^T, xbar = u + g delta
+    cross = (u_t * t.s1[:, None]).T @ t.delta
+    means = (t.u * f.death_w[:, None]).T @ t.u + cross + cross.T
+    means += (t.delta * t.s2[:, None]).T @ t.delta
+    info = second - means
+    return loglik, score, (info + info.T) / 2
+
+
+def packed_score_residuals(
+    st: Stratum, beta: np.ndarray, ties: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Score residuals (R's ``residuals(fit, "score")``), Efron-aware, of the rows at risk at
+    some event time (the others' are 0): those rows' positions, and the residuals by
+    covariate, ``(p, rows)``, in that order. Row i's is ``x_i - xmean`` at its death less
+    ``exp(eta_i)`` times its share of the hazard over the event times in
+    ``(entry_i, exit_i]``, ``x_i dH - d(H xbar)``."""
+    f = st.fast
+    eta, _, at_risk, died = _bin_sums(f, beta)
+    t = _time_terms(f, at_risk, died, ties)
+    h, hx = t.c0, (t.u * t.c0[:, None]).T.copy()  # (m,), (p, m)
+    xmean = t.u.T.copy()
+    # a tied death is at risk for the (1 - k/d) share of each of its time's slots
+    own_h, own_hx = np.zeros(len(f.tied)), np.zeros((f.p, len(f.tied)))
+    if t.den is not None:
+        d0, den, tied = died[:, 0], t.den, f.tied
+        inv_f = f.wv * f.frac / den  # wv f / den per slot
+        r1 = np.add.reduceat(inv_f / den, f.slot_start)  # sum wv f / den^2
+        r2 = np.add.reduceat(inv_f * f.frac / den, f.slot_start)  # sum wv f^2 / den^2
+        r3 = np.add.reduceat(f.frac / den, f.slot_start)  # sum f / den
+        hx[:, tied] += (t.delta * (d0 * r1)[:, None]).T
+        own_h = -t.c1
+        own_hx = (t.delta * (-d0 * r2)[:, None] - t.u[tied] * t.c1[:, None]).T
+        xmean[:, tied] += (t.delta * (d0 * r3 / st.d[tied])[:, None]).T
+    big_h = _over_times(f, h)
+    big_h[f.tied_deaths] += own_h.take(f.tied_deaths_of)
+    er = np.exp(eta)
+    out = np.empty_like(f.xt)
+    for k in range(f.p):  # one covariate at a time: whole-row operations on contiguous rows
+        rk = out[k]
+        rk[:] = _over_times(f, hx[k])
+        rk[f.tied_deaths] += own_hx[k].take(f.tied_deaths_of)
+        rk -= f.xt[k] * big_h
+        rk *= er
+        rk[f.deaths] += f.xt[k].take(f.deaths) - xmean[k].take(f.death_time)
+    return f.rows, out
+
+
+def score_residuals(st: Stratum, beta: np.ndarray, ties: str) -> np.ndarray:
+    """Score residuals per row, ``(n, p)``: :func:`packed_score_residuals` in row order."""
+    rows, packed = packed_score_residuals(st, beta, ties)
+    out = np.zeros((len(st.stop), packed.shape[0]))
+    out[rows] = packed.T
+    return out
 
 
 def _slots(d: np.ndarray, ties: str) -> tuple[np.ndarray, np.ndarray]:
@@ -163,94 +435,6 @@ def _slots(d: np.ndarray, ties: str) -> tuple[np.ndarray, np.ndarray]:
     k = np.arange(len(slot_t)) - np.repeat(np.cumsum(d) - d, counts)
     frac = k / d[slot_t] if ties == "efron" else np.zeros(len(slot_t))
     return slot_t, frac
-
-
-_FOLD_SLOTS = 10_000
-
-
-def _loglik_score_info_slots(st: Stratum, beta: np.ndarray, ties: str):
-    """The per-slot form of :func:`_loglik_score_info_sorted`, kept for small data (up to
-    ``_FOLD_SLOTS`` deaths), where its ``(K, slots)`` arrays are cheap and its rounding is the
-    one the fits have always had (the Firth fit's BFGS is sensitive to the last bit)."""
-    f = st.fast
-    assert f is not None
-    p = len(beta)
-    eta = f.x @ beta
-    r = f.w * np.exp(eta)
-    m_rows = f.packed * r  # (K, n)
-    at_risk = np.cumsum(m_rows, axis=1)[:, f.last_at_risk]  # (K, m) sums over exit >= t
-    died = np.add.reduceat(m_rows[:, f.ev_pos], f.ev_starts, axis=1)  # (K, m)
-    wsum = np.add.reduceat(f.w[f.ev_pos], f.ev_starts)
-    wbar = wsum / st.d
-    slot_t, frac = _slots(st.d, ties)
-    denom = at_risk[0, slot_t] - frac * died[0, slot_t]
-    num1 = at_risk[1 : 1 + p, slot_t] - frac * died[1 : 1 + p, slot_t]  # (p, slots)
-    xbar = num1 / denom
-    wv = wbar[slot_t]
-    ev_x = f.x[f.ev_pos]
-    ev_w = f.w[f.ev_pos]
-    loglik = float(np.dot(ev_w, eta[f.ev_pos]) - np.dot(wv, np.log(denom)))
-    score = ev_w @ ev_x - xbar @ wv
-    second = (at_risk[1 + p :, slot_t] - frac * died[1 + p :, slot_t]) @ (wv / denom)
-    packed_info = second - ((xbar[f.iu[0]] * xbar[f.iu[1]]) @ wv)
-    info = np.zeros((p, p))
-    info[f.iu] = packed_info
-    info[(f.iu[1], f.iu[0])] = packed_info
-    return loglik, score, info
-
-
-def _loglik_score_info_sorted(st: Stratum, beta: np.ndarray, ties: str):
-    """Log partial likelihood, score and information from the packed sorted rows.
-
-    Efron's slots are folded into per-time scalars: with ``A`` the risk-set sums and ``D``
-    the sums over the deaths at a time, each slot's terms are ``A - f D`` over its
-    denominator, so the sums over slots are ``A c0 - D c1`` (and a quadratic form for the
-    means kept per slot, ``p`` rows) with ``c`` 1-D sums over the slots: no ``(K, slots)``
-    array. ``D``
-    is only formed at tied event times, the only ones with ``f > 0``.
-    """
-    f = st.fast
-    assert f is not None
-    if len(f.slot_t) <= _FOLD_SLOTS:
-        return _loglik_score_info_slots(st, beta, ties)
-    eta = f.x @ beta
-    r = f.w * np.exp(eta)
-    m_rows = f.packed * r  # (K, n)
-    np.cumsum(m_rows, axis=1, out=m_rows)
-    at_risk = m_rows[:, f.last_at_risk]  # (K, m) sums over exit >= t
-    m = at_risk.shape[1]
-    efron = ties == "efron" and len(f.tied_pos)
-    slot_t, frac = f.slot_t, f.frac
-    if efron:
-        died = np.zeros_like(at_risk)
-        died[:, f.tied_t] = np.add.reduceat(
-            f.packed[:, f.tied_pos] * r[f.tied_pos], f.tied_starts, axis=1
-        )
-        denom = at_risk[0, slot_t] - frac * died[0, slot_t]
-    else:
-        denom = at_risk[0, slot_t]
-    wv = f.wv
-    inv = wv / denom
-    loglik = float(np.dot(f.ev_w, eta[f.ev_pos]) - np.dot(wv, np.log(denom)))
-    c0 = np.bincount(slot_t, weights=inv, minlength=m)
-    a1 = at_risk[1 : 1 + f.p]
-    iu0, iu1 = f.iu
-    second = at_risk[1 + f.p :] @ c0
-    if efron:
-        c1 = np.bincount(slot_t, weights=inv * frac, minlength=m)
-        second -= died[1 + f.p :] @ c1
-        xbar = (a1[:, slot_t] - frac * died[1 : 1 + f.p, slot_t]) / denom
-    else:
-        xbar = a1[:, slot_t] / denom
-    s1 = xbar @ wv
-    xx = (xbar[iu0] * xbar[iu1]) @ wv
-    score = f.ev_wx - s1
-    packed_info = second - xx
-    p = f.p
-    info = np.zeros((p, p))
-    info[f.iu] = packed_info
-    info[(f.iu[1], f.iu[0])] = packed_info
-    return loglik, score, info
 
 
 def risk_sums(st: Stratum, vals: np.ndarray) -> np.ndarray:
@@ -294,9 +478,9 @@ def efron_terms(st: Stratum, eta: np.ndarray, ties: str, p: int):
     return r, wbar, slot_t, frac, denom, num1
 
 
-def loglik_score_info(st: Stratum, beta: np.ndarray, ties: str):
-    if st.fast is not None:
-        return _loglik_score_info_sorted(st, beta, ties)
+def loglik_score_info_general(st: Stratum, beta: np.ndarray, ties: str):
+    """:func:`loglik_score_info` summed over rows (``(n, p, p)`` arrays): the reference
+    that the fast path is tested against."""
     p = len(beta)
     eta = st.x @ beta
     r, wbar, slot_t, frac, denom, num1 = efron_terms(st, eta, ties, p)
@@ -316,8 +500,8 @@ def loglik_score_info(st: Stratum, beta: np.ndarray, ties: str):
     return loglik, score, info
 
 
-def score_residuals(st: Stratum, beta: np.ndarray, ties: str) -> np.ndarray:
-    """Score residuals per row (R's ``residuals(fit, "score")``), Efron-aware."""
+def score_residuals_general(st: Stratum, beta: np.ndarray, ties: str) -> np.ndarray:
+    """:func:`score_residuals` summed over rows: the reference for the fast path."""
     p = len(beta)
     eta = st.x @ beta
     _, wbar, slot_t, frac, denom, num1 = efron_terms(st, eta, ties, p)

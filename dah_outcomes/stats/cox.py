@@ -21,8 +21,8 @@ from dah_outcomes.stats._cox_engine import (
     concordance_index,
     design_matrix,
     loglik_score_info,
+    packed_score_residuals,
     prepare_stratum,
-    score_residuals,
 )
 from dah_outcomes.stats.inputs import read_survival_columns
 from dah_outcomes.stats.regression import newton_raphson, ratio_table
@@ -182,10 +182,16 @@ def cox_regression(
     x, terms = design_matrix(data.loc[s.kept], covariates)
     n, p = x.shape
     w = np.ones(n) if s.weights is None else s.weights
-    sl = s.strata if s.strata is not None else np.zeros(n, dtype=object)
+    # one stratum needs no masks (each would copy every column)
+    masks = (
+        [None] if s.strata is None else [np.flatnonzero(s.strata == g) for g in pd.unique(s.strata)]
+    )
+
+    def part(a: np.ndarray | None, m: np.ndarray | None) -> np.ndarray | None:
+        return a if a is None or m is None else np.take(a, m, axis=0)
+
     groups = [
-        prepare_stratum(x[m], s.time[m], None if s.entry is None else s.entry[m], s.event[m], w[m])
-        for m in (sl == g for g in pd.unique(sl))
+        prepare_stratum(*(part(a, m) for a in (x, s.time, s.entry, s.event, w))) for m in masks
     ]
 
     def evaluate(beta):
@@ -212,23 +218,14 @@ def cox_regression(
     se = naive
     use_robust = robust or s.id is not None
     if use_robust:
-        resid = np.zeros((n, p))
-        for m, st in zip((sl == g for g in pd.unique(sl)), groups, strict=True):
-            resid[m] = score_residuals(st, beta, ties)
-        dfbeta = (resid * w[:, None]) @ cov
-        cluster = s.id if s.id is not None else np.arange(n)
-        codes = pd.factorize(pd.Series(cluster, dtype=object))[0]
-        summed = np.zeros((codes.max() + 1, p))
-        np.add.at(summed, codes, dfbeta)
-        se = np.sqrt(np.diag(summed.T @ summed))
-    eta = x @ beta
-    # the concordance is a Python-level Fenwick pass: skipped for very large data
+        se = _robust_se(data, id, s.kept, masks, groups, beta, ties, cov, w)
+    # the concordance is an O(n log n) pass (a Python loop over events with delayed entry):
+    # skipped for very large data
     limit = 5_000_000 if s.entry is None else 20_000
-    conc = (
-        concordance_index(s.time, s.event, s.entry, eta, w, sl)
-        if concordance and n <= limit
-        else float("nan")
-    )
+    conc = float("nan")
+    if concordance and n <= limit:
+        sl = s.strata if s.strata is not None else np.zeros(n, dtype=object)
+        conc = concordance_index(s.time, s.event, s.entry, x @ beta, w, sl)
     return CoxResult(
         terms=tuple(terms),
         coef=beta,
@@ -245,3 +242,36 @@ def cox_regression(
         converged=fit.converged,
         n_dropped=s.n_dropped,
     )
+
+
+def _cluster_codes(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """Cluster labels as codes 0..k-1 (gaps allowed): whole-number ids are their own codes,
+    other labels are factorised (hashing a million labels costs more than the fit step)."""
+    if values.dtype.kind in "iu" and len(values):
+        lo, hi = int(values.min()), int(values.max())
+        if hi - lo < 4 * len(values) + 1_000_000:
+            return values - lo, hi - lo + 1
+    codes, uniq = pd.factorize(values)
+    return codes, len(uniq)
+
+
+def _robust_se(data, id, kept, masks, groups, beta, ties, cov, w) -> np.ndarray:
+    """The cluster-robust sandwich SE: dfbeta (score residuals times the variance), summed
+    within clusters (each row its own cluster without ``id``), squared and summed."""
+    p = len(beta)
+    codes, n_groups = (None, 0) if id is None else _cluster_codes(data[id].to_numpy()[kept])
+    sums = np.zeros((p, n_groups))
+    square = np.zeros(p)
+    for m, st in zip(masks, groups, strict=True):
+        if not len(st.times):
+            continue
+        rows, resid = packed_score_residuals(st, beta, ties)
+        rows = rows if m is None else m[rows]  # rows of the whole data
+        dfbeta = cov @ (resid * w.take(rows))
+        if codes is None:
+            square += np.einsum("ij,ij->i", dfbeta, dfbeta)
+        else:
+            at = codes.take(rows)
+            for k in range(p):
+                sums[k] += np.bincount(at, weights=dfbeta[k], minlength=n_groups)
+    return np.sqrt(square + np.einsum("ij,ij->i", sums, sums))

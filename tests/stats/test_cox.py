@@ -162,3 +162,129 @@ def test_concordance_equals_pairwise_count_with_ties_and_weights(seed: int) -> N
     s = rng.integers(0, 2, n)
     c, ti, tot = sum(_pair_counts(t[s == k], e[s == k], eta[s == k], w[s == k]) for k in (0, 1))
     assert _concordance_fast(t, e, eta, w, s) == pytest.approx((c + ti / 2) / tot, rel=1e-12)
+
+
+# --- the fast engine against the general one --------------------------------------------
+
+KINDS = ["tied", "untied", "weighted", "stratified", "start_stop", "start_stop_untied"]
+
+
+def _engine_data(kind: str, seed: int = 11) -> pd.DataFrame:
+    """Rows of every shape the engine has to bin: heavy ties in whole days (or none), deaths
+    and censorings at the same time, a last time at which everyone at risk dies, rows at risk
+    at no event time, an uncentred covariate, weights, strata and (start, stop] rows that
+    enter exactly at an event time."""
+    rng = np.random.default_rng(seed)
+    n = 600
+    x = np.column_stack([rng.normal(60, 10, n), rng.integers(0, 2, n), rng.normal(0, 1, n)])
+    t = rng.exponential(15 / np.exp(0.02 * (x[:, 0] - 60) + 0.4 * x[:, 1] - 0.3 * x[:, 2]))
+    t = t + 0.01 if kind.endswith("untied") else np.ceil(t)
+    t = np.minimum(t, 40.0)
+    e = (rng.random(n) < 0.7).astype(int)
+    df = pd.DataFrame({"t": t, "e": e, "age": x[:, 0], "male": x[:, 1], "z": x[:, 2]})
+    df["w"] = rng.uniform(0.3, 3.0, n) if kind == "weighted" else 1.0
+    df["s"] = rng.integers(0, 3, n) if kind == "stratified" else 0
+    df["id"] = np.arange(n)
+    # everyone still at risk at the last time dies then; one row ends before any death
+    last = pd.DataFrame({"t": 45.0, "e": 1, "age": [50.0, 70, 65], "male": [0.0, 1, 1]})
+    df = pd.concat([df, last.assign(z=[0.1, -0.5, 1.2], w=1.0, s=0, id=[n, n + 1, n + 2])])
+    df = pd.concat([df, df.iloc[[0]].assign(t=0.001, e=0, id=n + 3)], ignore_index=True)
+    df["start"] = 0.0
+    if kind.startswith("start_stop"):
+        # split each follow-up at a day drawn within it (some on an event time), z changing
+        cut = np.floor(df["t"] * rng.uniform(0, 1, len(df)))
+        two = cut > 0
+        first = df[two].assign(t=cut[two], e=0)
+        second = df[two].assign(start=cut[two], z=df["z"][two] + 1.0)
+        # a row entering after every death is at risk at no event time
+        tail = df.iloc[[1]].assign(start=46.0, t=50.0, e=1)
+        df = pd.concat([df[~two], first, second, tail], ignore_index=True)
+    return df
+
+
+def _fit_kwargs(kind: str) -> dict:
+    kw: dict = {"time": "t", "event": "e", "covariates": ["age", "male", "z"]}
+    if kind == "weighted":
+        kw["weights"] = "w"
+    if kind == "stratified":
+        kw["strata"] = "s"
+    if kind.startswith("start_stop"):
+        kw.update(entry="start", id="id")
+    return kw
+
+
+def _strata(df: pd.DataFrame, kind: str) -> list:
+    from dah_outcomes.stats._cox_engine import prepare_stratum
+
+    entry = kind.startswith("start_stop")
+    return [
+        prepare_stratum(
+            g[["age", "male", "z"]].to_numpy(float),
+            g["t"].to_numpy(float),
+            g["start"].to_numpy(float) if entry else None,
+            g["e"].to_numpy(),
+            g["w"].to_numpy(float),
+        )
+        for _, g in df.groupby("s", sort=True)
+    ]
+
+
+def _total(engine, groups: list, beta: np.ndarray, ties: str) -> tuple:
+    """Log-likelihood, score and information summed over the strata."""
+    parts = [engine(st, beta, ties) for st in groups]
+    return tuple(sum(part[k] for part in parts) for k in range(3))
+
+
+def _close(a, b, rtol: float = 1e-10, scale: float = 1.0) -> None:
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    scale = max(scale, float(np.max(np.abs(b))))
+    assert np.max(np.abs(a - b)) <= rtol * scale, np.max(np.abs(a - b)) / scale
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_fast_engine_equals_general_engine(kind: str, ties: str) -> None:
+    from dah_outcomes.stats._cox_engine import (
+        loglik_score_info,
+        loglik_score_info_general,
+        score_residuals,
+        score_residuals_general,
+    )
+
+    df = _engine_data(kind)
+    groups = _strata(df, kind)
+    if kind != "untied":
+        assert any((st.d > 1).any() for st in groups)  # the tied paths are exercised
+
+    def newton(engine) -> np.ndarray:
+        beta = np.zeros(3)
+        for _ in range(12):  # far past convergence: both land on the same point
+            _, u, i = _total(engine, groups, beta, ties)
+            beta = beta + np.linalg.solve(i, u)
+        return beta
+
+    beta_hat = newton(loglik_score_info)
+    _close(beta_hat, newton(loglik_score_info_general))
+    for beta in (np.zeros(3), beta_hat, beta_hat + np.array([0.02, -0.3, 0.2])):
+        for st in groups:
+            fast, general = (
+                loglik_score_info(st, beta, ties),
+                loglik_score_info_general(st, beta, ties),
+            )
+            # the score is a difference of sums of w x over the deaths: relative to those
+            size = float(np.sum(st.w[st.ev_rows] @ np.abs(st.x[st.ev_rows])))
+            for a, b, scale in zip(fast, general, (1.0, size, 1.0), strict=True):
+                _close(a, b, scale=scale)
+            _close(score_residuals(st, beta, ties), score_residuals_general(st, beta, ties))
+
+    # and through cox_regression: its log-likelihood, model SE and (robust) SE
+    fit = cox_regression(df, ties=ties, concordance=False, **_fit_kwargs(kind))
+    ll, _, info = _total(loglik_score_info_general, groups, fit.coef, ties)
+    assert fit.loglik[1] == pytest.approx(ll, rel=1e-12)
+    cov = np.linalg.inv(info)
+    _close(fit.naive_se, np.sqrt(np.diag(cov)))
+    if fit.robust:
+        resid = np.vstack([score_residuals_general(st, fit.coef, ties) for st in groups])
+        dfbeta = (resid * df["w"].to_numpy()[:, None]) @ cov  # one stratum: rows in order
+        per_id = pd.DataFrame(dfbeta).groupby(df["id"].to_numpy()).sum().to_numpy()
+        _close(fit.se, np.sqrt(np.diag(per_id.T @ per_id)))
