@@ -12,7 +12,13 @@ from matplotlib.axes import Axes
 from dah_outcomes.analyses.outcome_rates import OutcomeRates, rates
 from dah_outcomes.cli.output import echo
 from dah_outcomes.cohort import Cohort
-from dah_outcomes.io.cohort_files import save_cohort, staged_folder, write_atomic, write_csv
+from dah_outcomes.io.cohort_files import (
+    check_output_folder,
+    save_cohort,
+    staged_folder,
+    write_atomic,
+    write_csv,
+)
 from dah_outcomes.plotting import plot_cited_figures
 from dah_outcomes.plotting._axes import save_figure
 from dah_outcomes.report.page import report, write_report
@@ -59,6 +65,7 @@ def run_demo(
     int
         0 (the demo reports verdicts against the cited figures; it does not fail on them).
     """
+    check_output_folder(out, if_exists="replace")  # refused before the work, not after it
     cohort = generate_cohort(scenario, n_sle=n_sle, seed=seed, progress=progress)
     comparison = compare_cited_figures(cohort)
     results = {by or "overall": rates(cohort, by) for by in (None, "arm", "era")}
