@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 from dah_outcomes.cohort import Cohort
 from dah_outcomes.errors import ArgumentError, CohortFileError
 from dah_outcomes.omop.sql import CDM_TABLES
+from dah_outcomes.schema import TREATMENT_COLUMNS
 
 __all__ = ["CONCEPTS", "OmopNoise", "write_omop"]
 
@@ -125,8 +126,17 @@ def person_ids(patient_ids: pd.Series) -> np.ndarray:
     return patient_ids.str.slice(3).astype(np.int64).to_numpy()
 
 
+def _all_columns(t: pd.DataFrame) -> pd.DataFrame:
+    """The courses with every contract column, the optional ones it lacks empty."""
+    out = t.copy()
+    for col in TREATMENT_COLUMNS:
+        if col.name not in out:
+            out[col.name] = pd.Series(pd.NA, index=out.index, dtype=col.pandas_dtype)
+    return out
+
+
 def _chunks(cohort: Cohort, size: int) -> Iterator[tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]]:
-    p, e, t = cohort.patients, cohort.episodes, cohort.treatments
+    p, e, t = cohort.patients, cohort.episodes, _all_columns(cohort.treatments)
     pid = person_ids(p["patient_id"])
     eid = person_ids(e["patient_id"])
     tid = person_ids(t["patient_id"])

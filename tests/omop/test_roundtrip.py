@@ -84,6 +84,11 @@ def test_duckdb_parquet_round_trip(generated, omop_folder) -> None:
     assert d["dah_patients"].sum() == generated.n_dah_patients
     inc, _ = result.incidence()
     assert inc.events == generated.n_dah_patients
+    # whatever courses the generator dates come back with their first start per treatment
+    key = ["patient_id", "episode_number", "treatment"]
+    want = generated.treatments.groupby(key, observed=True)["start_date"].min()
+    got = result.cohort.treatments.set_index(key)["start_date"].reindex(want.index)
+    pd.testing.assert_series_equal(got, want, check_names=False)
 
 
 def test_duckdb_file_round_trip(generated, tmp_path) -> None:

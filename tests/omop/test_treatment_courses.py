@@ -178,6 +178,16 @@ def test_without_courses_the_flags_are_written_as_before(tmp_path) -> None:
     )
 
 
+def test_courses_with_only_their_start_dates(treated: Cohort, tmp_path) -> None:
+    # end, dose and sessions are optional columns: a table without them writes and reads back
+    starts = treated.treatments[[*KEY, "start_date"]]
+    bare = Cohort(treated.patients, treated.episodes, design="population", treatments=starts)
+    write_omop(bare, tmp_path / "cdm", seed=1, noise=OmopNoise(rows_per_person=0))
+    got = extract_cohort(tmp_path / "cdm").cohort.treatments.set_index(KEY)["start_date"]
+    want = starts.groupby(KEY, observed=True)["start_date"].min()
+    pd.testing.assert_series_equal(got.reindex(want.index), want, check_names=False)
+
+
 @pytest.mark.spark
 def test_spark_extracts_the_identical_courses(cdm: Path, extracted: Cohort, spark_session) -> None:
     spark = extract_cohort(cdm, engine="spark", spark_session=spark_session).cohort
