@@ -542,35 +542,62 @@ def score_residuals_general(st: Stratum, beta: np.ndarray, ties: str) -> np.ndar
 
 
 def _prefix_rank_counts(
-    q: np.ndarray, q_rank: np.ndarray, rank: np.ndarray, w: np.ndarray
+    q: np.ndarray, q_rank: np.ndarray, rank: np.ndarray, w: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """For each query (position ``q``, rank ``r``): the weight of the rows at positions
-    ``< q`` whose rank is below ``r``, and of those whose rank equals ``r``.
+    ``< q`` whose rank is below ``r``, and of those whose rank equals ``r`` (``w`` None: unit
+    weights, i.e. counts).
 
     A wavelet matrix over the ranks: one stable partition of the rows per bit, from the
     highest, with running counts of the zero bits. A query walks down the bits of its rank,
     adding the rows of its range whose bit is 0 where its own bit is 1; the range left at
     the bottom holds the rows of equal rank. ``O(n log n)`` in whole-array numpy steps,
-    with no Python loop over rows.
+    with no Python loop over rows; each level gathers each query's two range ends once.
     """
     n = len(rank)
-    lo = np.zeros(len(q), dtype=np.int64)
-    hi = q.astype(np.int64)
-    below = np.zeros(len(q))
-    rank_b, w_b = rank.astype(np.int64), w.astype(float)
+    # 32-bit positions where they fit: the gathers below move half the bytes
+    ix = np.dtype(np.int32 if n < 2**31 - 1 else np.int64)
+    lo: np.ndarray = np.zeros(len(q), dtype=ix)
+    hi: np.ndarray = q.astype(ix)
+    below = np.zeros(len(q), dtype=np.int64 if w is None else float)
+    rank_b: np.ndarray = rank.astype(ix)
+    w_b = None if w is None else w.astype(float)
+    zero_count: np.ndarray = np.zeros(n + 1, dtype=ix)
+    zero_weight = np.zeros(n + 1)
     for bit in range(int(rank.max()).bit_length() - 1 if n else -1, -1, -1):
         one = ((rank_b >> bit) & 1).astype(bool)
-        zero_count = np.concatenate(([0], np.cumsum(~one)))
-        zero_weight = np.concatenate(([0.0], np.cumsum(np.where(one, 0.0, w_b))))
-        n_zero = int(zero_count[-1])
+        zero = ~one
+        np.cumsum(zero, out=zero_count[1:])
+        n_zero = int(zero_count[-1])  # a Python int keeps the arrays' 32 bits
         q_one = ((q_rank >> bit) & 1).astype(bool)
-        below += np.where(q_one, zero_weight[hi] - zero_weight[lo], 0.0)
-        lo = np.where(q_one, n_zero + lo - zero_count[lo], zero_count[lo])
-        hi = np.where(q_one, n_zero + hi - zero_count[hi], zero_count[hi])
-        order = np.concatenate((np.flatnonzero(~one), np.flatnonzero(one)))
-        rank_b, w_b = rank_b[order], w_b[order]
+        z_lo, z_hi = zero_count.take(lo), zero_count.take(hi)
+        if w_b is None:
+            below += np.where(q_one, z_hi - z_lo, 0)
+        else:
+            np.cumsum(np.where(one, 0.0, w_b), out=zero_weight[1:])
+            below += np.where(q_one, zero_weight.take(hi) - zero_weight.take(lo), 0.0)
+        lo = np.where(q_one, n_zero + lo - z_lo, z_lo)
+        hi = np.where(q_one, n_zero + hi - z_hi, z_hi)
+        order = np.concatenate((np.flatnonzero(zero), np.flatnonzero(one)))
+        rank_b = rank_b.take(order)
+        if w_b is not None:
+            w_b = w_b.take(order)
+    if w_b is None:
+        return below.astype(float), (hi - lo).astype(float)
     cum = np.concatenate(([0.0], np.cumsum(w_b)))
-    return below, cum[hi] - cum[lo]
+    return below, cum.take(hi) - cum.take(lo)
+
+
+def _dense_rank(values: np.ndarray) -> np.ndarray:
+    """0-based dense ranks (``np.unique(values, return_inverse=True)[1]``) from one sort."""
+    order = np.argsort(values)
+    v = values[order]
+    step = np.empty(len(v), dtype=np.int64)
+    step[:1] = 0
+    np.not_equal(v[1:], v[:-1], out=step[1:])
+    rank = np.empty(len(v), dtype=np.int64)
+    rank[order] = np.cumsum(step)
+    return rank
 
 
 def _concordance_fast(time, event, eta, w, strata) -> float:
@@ -578,19 +605,23 @@ def _concordance_fast(time, event, eta, w, strata) -> float:
     with every row of longer follow-up, or censored at the same time; ties in the linear
     predictor count one half."""
     conc = disc = tied = 0.0
+    unit = bool(np.all(w == 1))
     for sidx in pd.unique(strata):
         m = strata == sidx
         t, e, ww = time[m], event[m], w[m]
-        order = np.lexsort((e, -t))  # decreasing time; censored first within a time
-        t_o, e_o, w_o = t[order], e[order], ww[order]
-        rank = np.unique(eta[m], return_inverse=True)[1][order]
+        # decreasing time, censored first within a time: one radix sort of time index and
+        # event (time_index needs no sort for whole-number times)
+        uniq, t_idx = time_index(t)
+        order = _group_order(2 * (len(uniq) - 1 - t_idx) + (e == 1), 2 * len(uniq))
+        t_o, e_o, w_o = t.take(order), e.take(order), ww.take(order)
+        rank = _dense_rank(eta[m]).take(order)
         ev = np.flatnonzero(e_o == 1)
         if not len(ev):
             continue
         # an event is compared with the rows before its time's group of events
         new = np.concatenate(([True], t_o[ev][1:] != t_o[ev][:-1]))
         q = ev[new][np.cumsum(new) - 1]
-        lo, eq = _prefix_rank_counts(q, rank[ev], rank, w_o)
+        lo, eq = _prefix_rank_counts(q, rank.take(ev), rank, None if unit else w_o)
         total = np.concatenate(([0.0], np.cumsum(w_o)))[q]
         we = w_o[ev]
         conc += float(we @ lo)
