@@ -282,7 +282,15 @@ def _has_cr(frame: pd.DataFrame) -> bool:
     """Any text cell or column name holding a carriage return."""
     if any("\r" in str(c) for c in frame.columns):
         return True
-    return any(_matches(frame[c], r"[\s\S]*\r").any() for c in _text_columns(frame))
+    return any(_contains_cr(frame[c]) for c in _text_columns(frame))
+
+
+def _contains_cr(s: pd.Series) -> bool:
+    text = s.astype(object) if isinstance(s.dtype, pd.CategoricalDtype) else s
+    try:
+        return bool(text.str.contains("\r", regex=False, na=False).any())
+    except AttributeError:  # an object column holding no text at all
+        return False
 
 
 def _csv_to(
