@@ -23,6 +23,7 @@ ENDPOINT_KEYS = {
     "nephritis",
     "recurrence",
     "mortality",
+    "mortality_per_episode",
 }
 ROW_KEYS = {"events", "total", "estimate", "ci_lower", "ci_upper", "method", "conf_level"}
 
@@ -62,6 +63,7 @@ def test_generate_writes_tables_and_provenance(cohort_dir: Path) -> None:
     assert {p.name for p in cohort_dir.iterdir()} == {
         "patients.csv",
         "episodes.csv",
+        "treatments.csv",
         "provenance.json",
     }
     meta = json.loads((cohort_dir / "provenance.json").read_text())
@@ -91,7 +93,23 @@ def test_rates_text(cohort_dir: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert main(["rates", str(cohort_dir), "--by", "era"]) == 0
     out = capsys.readouterr().out
     assert "historical" in out
-    assert "per 1,000 person-years" in out
+    assert "per 1,000 person-years at risk" in out
+    assert "at the start of follow-up (no person-time at risk) are not counted" in out
+    assert "recurrence, cumulative incidence with death competing" in out
+    assert "recurrent episodes per 100 person-years" in out
+    assert main(["rates", str(cohort_dir), "--by", "era", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["warnings"] == []
+    cif = d["recurrence_cumulative_incidence"]
+    assert set(cif["overall"]) == {"1", "2", "5"}
+    assert set(cif["groups"]) == {"historical", "modern"}
+    assert set(cif["overall"]["5"]) == {"time", "cif", "ci_lower", "ci_upper"}
+    rate = d["recurrence_rate_per_100_person_years"]
+    assert rate["overall"]["events"] == sum(g["events"] for g in rate["groups"].values())
+    inc = d["incidence_rate_per_1000_person_years"]
+    # first-manifestation cases (DAH at SLE diagnosis) have no person-time: not in the rate
+    assert d["incidence_cases_at_entry"] > 0
+    assert inc["events"] + d["incidence_cases_at_entry"] == d["rates"]["incidence"]["events"]
 
 
 def test_validate_lists_problems(

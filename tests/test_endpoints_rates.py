@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -92,6 +93,13 @@ def test_incidence_frame_person_time(small_tables) -> None:
     inc = incidence_frame(Cohort(*small_tables)).set_index("patient_id")
     assert inc["dah"].sum() == 3
     assert inc.loc["P1", "person_years"] == 0.0  # DAH at SLE diagnosis
+    assert inc["at_entry"].to_dict() == {
+        "P1": True,
+        "P2": False,
+        "P3": False,
+        "P4": False,
+        "P5": False,
+    }
     assert inc.loc["P4", "person_years"] == pytest.approx(3652 / 365.25)
 
 
@@ -106,14 +114,123 @@ def test_rates_count_and_match_proportion_ci(small_tables) -> None:
         "nephritis": (2, 3),
         "recurrence": (1, 3),
         "mortality": (1, 3),
+        "mortality_per_episode": (1, 4),  # four episodes, P1's two among them
     }
+    assert list(t.index) == list(expected)
     for name, (k, n) in expected.items():
         assert (t.loc[name, "events"], t.loc[name, "total"]) == (k, n), name
         ref = proportion_ci(k, n, ci_method="clopper-pearson")
         assert t.loc[name, "ci_lower"] == ref.ci_lower
         assert t.loc[name, "ci_upper"] == ref.ci_upper
-    assert result.incidence_rate is not None
-    assert result.incidence_rate.events == 3
+    # P1's DAH was at SLE diagnosis, the start of follow-up: never at risk, so no incident
+    # case; the person-time of the others runs to their first onset (or end of follow-up)
+    assert result.incidence_cases_at_entry == 1
+    rate = result.incidence_rate
+    assert rate is not None
+    assert rate.events == 2
+    days = (790 + 517) + 3652 + 730  # P2, P3 to onset; P4, P5 without DAH
+    assert rate.person_time == pytest.approx(days / 365.25)
+    assert rate.estimate == pytest.approx(2 / (days / 365.25) * 1000)
+    assert "not counted as incident cases" in result.definitions["incidence_rate"]
+
+
+def test_recurrence_endpoints_by_hand(small_tables) -> None:
+    from dah_outcomes.stats.proportions import rate_ci
+
+    result = rates(Cohort(*small_tables))
+    cif = result.recurrence_cif.set_index("years")
+    # P2 dies on day 9 (competing: 2 of 3 left event-free), P1 recurs on day 1,581 with P1
+    # and P3 at risk: CIF = 2/3 * 1/2; nothing before
+    assert cif["cif"].to_dict() == pytest.approx({1: 0.0, 2: 0.0, 5: 1 / 3})
+    assert cif.loc[5, "ci_lower"] < 1 / 3 < cif.loc[5, "ci_upper"]
+    assert tuple(cif.loc[5, ["n", "recurrences", "deaths_before_recurrence"]]) == (3, 1, 1)
+    r = result.recurrence_rates.set_index("group").loc["overall"]
+    years = (3652 + 9 + 3136) / 365.25  # first onset to the end of follow-up
+    ref = rate_ci(1, years, per=100)
+    assert (r["events"], r["person_years"]) == (1, pytest.approx(years))
+    assert (r["estimate"], r["ci_lower"], r["ci_upper"]) == pytest.approx(
+        (ref.estimate, ref.ci_lower, ref.ci_upper), rel=1e-12
+    )
+    d = result.to_dict()
+    assert d["recurrence_cumulative_incidence"]["overall"]["5"]["cif"] == pytest.approx(1 / 3)
+    assert d["recurrence_rate_per_100_person_years"]["overall"]["events"] == 1
+    assert d["incidence_cases_at_entry"] == 1
+    # the crude proportion stays beside them
+    assert d["rates"]["recurrence"]["events"] == 1
+
+
+def test_mortality_per_episode_groups_each_episode_by_its_own_arm(small_tables) -> None:
+    with immortal_time():
+        t = rates(Cohort(*small_tables), by="arm").to_frame()
+    per_episode = t[t["endpoint"] == "mortality_per_episode"].set_index("group")
+    # P1's two episodes are MP+CYC+PLEX; P2's (died) MP+CYC; P3's steroids
+    assert per_episode[["events", "total"]].to_dict("index") == {
+        "overall": {"events": 1, "total": 4},
+        "MP+CYC+PLEX": {"events": 0, "total": 2},
+        "MP+CYC": {"events": 1, "total": 1},
+        "Steroids without CYC": {"events": 0, "total": 1},
+    }
+    assert set(per_episode["unit"]) == {"episodes"}
+
+
+def _cohort_from(df: pd.DataFrame) -> Cohort:
+    """DAH patients with their first onset in 1995 (historical) or 2005 (modern), followed
+    ``time`` days to a recurrence (then 30 days more), a death or censoring."""
+    day = pd.to_timedelta(df["time"], unit="D")
+    onset = pd.to_datetime(np.where(df["era"] == "historical", "1995-01-01", "2005-01-01"))
+    recurs, dies = df["event"] == 1, df["event"] == 2
+    end = onset + day + pd.to_timedelta(np.where(recurs, 30, 0), unit="D")
+    patients = pd.DataFrame(
+        {
+            "patient_id": df["id"],
+            "sex": "F",
+            "followup_start": onset - pd.Timedelta(days=1000),
+            "followup_end": end,
+            "death_date": (onset + day).where(dies),
+        }
+    )
+    first = pd.DataFrame(
+        {
+            "patient_id": df["id"],
+            "episode_number": 1,
+            "onset_date": onset,
+            "discharge_date": onset,
+            "in_hospital_death": dies & (df["time"] == 0),
+        }
+    )
+    second = pd.DataFrame(
+        {
+            "patient_id": df["id"][recurs],
+            "episode_number": 2,
+            "onset_date": (onset + day)[recurs],
+            "discharge_date": (onset + day)[recurs] + pd.Timedelta(days=5),
+            "in_hospital_death": False,
+        }
+    )
+    return Cohort(patients, pd.concat([first, second], ignore_index=True), design="case_series")
+
+
+def test_recurrence_cif_and_rate_match_r() -> None:
+    """Against R's cmprsk::cuminc and poisson.test (tests/reference/make_recurrence_reference.R)."""
+    import json
+    from pathlib import Path
+
+    ref_dir = Path(__file__).parent / "reference"
+    df = pd.read_csv(ref_dir / "dah_recurrence.csv")
+    ref = json.loads((ref_dir / "dah_recurrence.json").read_text())
+    result = rates(_cohort_from(df), by="era")
+    assert result.warnings == ()
+    cif = result.recurrence_cif
+    for group, expected in ref["cif"].items():
+        ours = cif[cif["group"] == group]
+        assert list(ours["years"]) == expected["years"], group
+        for column in ("cif", "variance", "ci_lower", "ci_upper"):
+            np.testing.assert_allclose(ours[column], expected[column], rtol=1e-9, err_msg=group)
+    r = result.recurrence_rates.set_index("group").loc["overall"]
+    expected = ref["recurrence_rate"]
+    assert r["events"] == expected["events"]
+    for column in ("person_years", "estimate", "ci_lower", "ci_upper"):
+        assert r[column] == pytest.approx(expected[column], rel=1e-9), column
 
 
 def test_rates_by_arm_json_shape(small_tables) -> None:
@@ -127,6 +244,7 @@ def test_rates_by_arm_json_shape(small_tables) -> None:
         "nephritis",
         "recurrence",
         "mortality",
+        "mortality_per_episode",
     }
     assert list(d["groups"]) == ["MP+CYC+PLEX", "MP+CYC", "Steroids without CYC"]
     assert len(d["warnings"]) == 1

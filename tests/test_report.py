@@ -51,6 +51,9 @@ def test_sections_and_self_contained(cohort: Cohort) -> None:
         "Log-rank test",
         "Adjusted hazard ratios",
         "Cumulative incidence of a first recurrence",
+        "Recurrence: cumulative incidence with death competing, and rate",
+        "not counted as incident cases",
+        "mortality per episode",
         "Methods",
         "Provenance",
     ):

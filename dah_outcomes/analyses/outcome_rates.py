@@ -1,4 +1,11 @@
-"""Outcome rates of a cohort: every DAH endpoint with its confidence interval."""
+"""Outcome rates of a cohort: every DAH endpoint with its confidence interval.
+
+Beside the crude proportions, the endpoints a reviewer asks for: recurrence as a cumulative
+incidence at stated years with death as a competing event (Aalen-Johansen) and as a rate per
+100 person-years; mortality per episode as well as per patient; and an incidence rate that
+counts only patients at risk (DAH at the start of follow-up has no person-time and is reported
+as such, not as an incident case).
+"""
 
 from __future__ import annotations
 
@@ -10,15 +17,20 @@ import pandas as pd
 from dah_outcomes.cohort import Cohort
 from dah_outcomes.endpoints.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition
 from dah_outcomes.endpoints.frames import (
+    DAYS_PER_YEAR,
     ENDPOINTS,
     endpoint_definitions,
+    episode_outcomes,
     incidence_frame,
     patient_outcomes,
+    recurrence_frame,
+    recurrent_episodes_frame,
 )
 from dah_outcomes.endpoints.grouping import attach_group, check_by
 from dah_outcomes.endpoints.timelines import check_immortal_time, compared_treatments
 from dah_outcomes.errors import ArgumentError
 from dah_outcomes.results import ResultMixin, json_safe
+from dah_outcomes.stats.competing import cif_log_log_ci, cumulative_incidence
 from dah_outcomes.stats.proportions import (
     PROPORTION_METHODS,
     ProportionCI,
@@ -27,9 +39,27 @@ from dah_outcomes.stats.proportions import (
     rate_ci,
 )
 
-__all__ = ["OutcomeRates", "rates"]
+__all__ = ["RECURRENCE_YEARS", "OutcomeRates", "rates"]
 
 _ROW_FIELDS = ("events", "total", "estimate", "ci_lower", "ci_upper", "method", "conf_level")
+
+#: Years after the first onset at which the cumulative incidence of recurrence is given.
+RECURRENCE_YEARS: tuple[float, ...] = (1, 2, 5)
+
+#: The person-time endpoints in words (the report's methods quote them).
+RATE_DEFINITIONS = {
+    "incidence_rate": "first DAH episodes per 1,000 person-years at risk, from the start of "
+    "follow-up to the first onset or the end of follow-up (exact Poisson CI); patients whose "
+    "first DAH was at the start of follow-up (e.g. DAH as the first manifestation of SLE, at "
+    "diagnosis) were never at risk: they contribute no person-time and are not counted as "
+    "incident cases, but reported separately",
+    "recurrence_cumulative_incidence": "cumulative incidence of a first recurrence (the onset "
+    "of a second DAH episode) at stated years after the first onset, death before recurrence "
+    "a competing event (Aalen-Johansen; Gray's variance, log(-log) CI)",
+    "recurrence_rate": "recurrent DAH episodes (every episode after the first) per 100 "
+    "person-years of follow-up from the first onset to death or the end of follow-up "
+    "(exact Poisson CI)",
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,7 +73,18 @@ class OutcomeRates(ResultMixin):
         ci_lower, ci_upper, method, conf_level, unit``. ``group`` is ``"overall"`` for the whole
         cohort.
     incidence_rate : RateCI or None
-        First DAH per 1,000 person-years (population cohorts only).
+        First DAH per 1,000 person-years at risk (population cohorts only); cases at the
+        start of follow-up are not counted (see ``incidence_cases_at_entry``).
+    incidence_cases_at_entry : int or None
+        Patients whose first DAH was at the start of follow-up (no person-time at risk), left
+        out of the incidence rate (population cohorts only).
+    recurrence_cif : DataFrame
+        The cumulative incidence of a first recurrence, death competing, at
+        :data:`RECURRENCE_YEARS`: ``group, years, time, cif, ci_lower, ci_upper, conf_level,
+        n, recurrences, deaths_before_recurrence`` (overall and by group).
+    recurrence_rates : DataFrame
+        Recurrent episodes per 100 person-years from the first onset: ``group, events,
+        person_years, estimate, ci_lower, ci_upper, per, method, conf_level``.
     by : str or None
         Grouping (a key of :data:`~dah_outcomes.endpoints.GROUPINGS`), None for overall only.
     ci_method : str
@@ -62,6 +103,9 @@ class OutcomeRates(ResultMixin):
 
     table: pd.DataFrame = field(repr=False)
     incidence_rate: RateCI | None
+    incidence_cases_at_entry: int | None = None
+    recurrence_cif: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
+    recurrence_rates: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
     by: str | None
     ci_method: str
     conf_level: float
@@ -94,13 +138,38 @@ class OutcomeRates(ResultMixin):
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"rates": {endpoint: {...}}, "groups": {group: {endpoint: {...}}}, ...}``."""
+        """``{"rates": {endpoint: {...}}, "groups": {group: {endpoint: {...}}}, ...}``, with
+        the incidence rate (and the cases at entry it leaves out), the cumulative incidence
+        of recurrence by year and the recurrence rate per 100 person-years, overall and (under
+        ``"groups"`` of each) by group."""
 
         def block(frame: pd.DataFrame) -> dict[str, Any]:
             return {
                 r["endpoint"]: {k: json_safe(r[k]) for k in _ROW_FIELDS}
                 for _, r in frame.iterrows()
             }
+
+        def cif(frame: pd.DataFrame) -> dict[str, Any]:
+            return {
+                f"{r['years']:g}": {
+                    k: json_safe(r[k]) for k in ("time", "cif", "ci_lower", "ci_upper")
+                }
+                for _, r in frame.iterrows()
+            }
+
+        def rate(r: pd.Series) -> dict[str, Any]:
+            keys = ("events", "person_years", "estimate", "ci_lower", "ci_upper", "per", "method")
+            return {k: json_safe(r[k]) for k in keys}
+
+        def split(frame: pd.DataFrame, view: Any) -> dict[str, Any]:
+            if frame.empty:
+                return {"overall": None}
+            overall = frame[frame["group"] == "overall"]
+            out = {"overall": view(overall)}
+            if self.by is not None:
+                parts = frame[frame["group"] != "overall"].groupby("group", sort=False)
+                out["groups"] = {g: view(f) for g, f in parts}
+            return out
 
         out: dict[str, Any] = {
             "rates": block(self.table[self.table["group"] == "overall"]),
@@ -109,6 +178,11 @@ class OutcomeRates(ResultMixin):
             "conf_level": self.conf_level,
             "incidence_rate_per_1000_person_years": (
                 None if self.incidence_rate is None else self.incidence_rate.to_dict()
+            ),
+            "incidence_cases_at_entry": self.incidence_cases_at_entry,
+            "recurrence_cumulative_incidence": split(self.recurrence_cif, cif),
+            "recurrence_rate_per_100_person_years": split(
+                self.recurrence_rates, lambda f: rate(f.iloc[0])
             ),
             "definitions": dict(self.definitions),
             "warnings": list(self.warnings),
@@ -203,12 +277,13 @@ def rates(
     )
     definitions = endpoint_definitions(death_within_days)
     rows: list[dict[str, Any]] = []
-    incidence_rate = None
+    incidence_rate, at_entry = None, None
     if cohort.design == "population":
         inc = incidence_frame(cohort)
         rows.append(_row("incidence", "overall", inc["dah"], ci_method, conf_level, "sle_patients"))
+        at_entry = int(inc["at_entry"].sum())
         incidence_rate = rate_ci(
-            int(inc["dah"].sum()),
+            int((inc["dah"] & ~inc["at_entry"]).sum()),
             float(inc["person_years"].sum()),
             per=1000.0,
             conf_level=conf_level,
@@ -216,8 +291,10 @@ def rates(
     else:
         definitions.pop("incidence")
     endpoints = [e for e in ENDPOINTS.values() if e.unit == "dah_patients"]
+    episodes = episode_outcomes(cohort, arms=arms, eras=eras)
     for e in endpoints:
         rows.append(_row(e.name, "overall", outcomes[e.column], ci_method, conf_level, e.unit))
+    rows.append(_episode_row("overall", episodes["died"], ci_method, conf_level))
     notes: tuple[str, ...] = ()
     if by is not None:
         notes = check_immortal_time(
@@ -230,10 +307,23 @@ def rates(
             sub = outcomes[(labels == g).to_numpy()]
             for e in endpoints:
                 rows.append(_row(e.name, g, sub[e.column], ci_method, conf_level, e.unit))
-    table = pd.DataFrame(rows)
+        # an episode's arm and era are its own (the patient's site and sex)
+        own = attach_group(episodes, cohort, by, arms=arms, eras=eras)[by]
+        for g in own.cat.categories:
+            died = episodes.loc[(own == g).to_numpy(), "died"]
+            rows.append(_episode_row(str(g), died, ci_method, conf_level))
+    if death_within_days is not None:
+        definitions["mortality_per_episode"] += " (in-hospital death, whatever the window)"
+    cif, recurrence_rates = _recurrence(cohort, by, conf_level, arms, eras)
+    definitions.update(
+        {k: v for k, v in RATE_DEFINITIONS.items() if k != "incidence_rate" or at_entry is not None}
+    )
     return OutcomeRates(
-        table=table,
+        table=_ordered(pd.DataFrame(rows)),
         incidence_rate=incidence_rate,
+        incidence_cases_at_entry=at_entry,
+        recurrence_cif=cif,
+        recurrence_rates=recurrence_rates,
         by=by,
         ci_method=ci_method,
         conf_level=float(conf_level),
@@ -241,3 +331,87 @@ def rates(
         warnings=notes,
         fingerprint=cohort.fingerprint,
     )
+
+
+def _episode_row(group: str, died: pd.Series, method: str, level: float) -> dict[str, Any]:
+    return _row("mortality_per_episode", group, died, method, level, "episodes")
+
+
+def _ordered(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows in the order overall then each group, endpoints in their declared order."""
+    groups = list(dict.fromkeys(table["group"]))
+    order = {name: i for i, name in enumerate(ENDPOINTS)}
+    key = table["group"].map({g: i for i, g in enumerate(groups)}) * 100 + table["endpoint"].map(
+        order
+    )
+    return table.iloc[key.argsort(kind="stable").to_numpy()].reset_index(drop=True)
+
+
+def _recurrence(
+    cohort: Cohort,
+    by: str | None,
+    conf_level: float,
+    arms: ArmDefinition,
+    eras: EraDefinition,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The cumulative incidence of recurrence at RECURRENCE_YEARS (death competing) and the
+    rate of recurrent episodes per 100 person-years, overall and by group."""
+    frame = recurrence_frame(cohort, arms=arms, eras=eras)
+    episodes = recurrent_episodes_frame(cohort, arms=arms, eras=eras)
+    parts = [("overall", frame, episodes)]
+    if by is not None:
+        frame = attach_group(frame, cohort, by, arms=arms, eras=eras)
+        episodes = attach_group(episodes, cohort, by, arms=arms, eras=eras)
+        for g in frame[by].cat.categories:
+            parts.append((str(g), frame[frame[by] == g], episodes[episodes[by] == g]))
+    days = [y * DAYS_PER_YEAR for y in RECURRENCE_YEARS]
+    cifs, rate_rows = [], []
+    for group, f, e in parts:
+        if f.empty:
+            continue
+        fit = cumulative_incidence(f, time="time", event="event", n_causes=2)
+        at = fit.at(days, cause=1)
+        lower, upper = cif_log_log_ci(at["cif"].to_numpy(), at["variance"].to_numpy(), conf_level)
+        cifs.append(
+            at.assign(
+                group=group,
+                years=list(RECURRENCE_YEARS),
+                ci_lower=lower,
+                ci_upper=upper,
+                conf_level=conf_level,
+                n=len(f),
+                recurrences=int((f["event"] == 1).sum()),
+                deaths_before_recurrence=int((f["event"] == 2).sum()),
+            )
+        )
+        person_years = float((e["stop"] - e["start"]).sum()) / DAYS_PER_YEAR
+        if person_years > 0:
+            r = rate_ci(int(e["event"].sum()), person_years, per=100.0, conf_level=conf_level)
+            rate_rows.append(
+                {
+                    "group": group,
+                    **{k: getattr(r, k) for k in _RATE_FIELDS},
+                    "person_years": r.person_time,
+                }
+            )
+    if not cifs:
+        return pd.DataFrame(), pd.DataFrame()
+    cif = pd.concat(cifs, ignore_index=True)[
+        [
+            "group",
+            "years",
+            "time",
+            "cif",
+            "variance",
+            "ci_lower",
+            "ci_upper",
+            "conf_level",
+            "n",
+            "recurrences",
+            "deaths_before_recurrence",
+        ]
+    ]
+    return cif, pd.DataFrame(rate_rows)
+
+
+_RATE_FIELDS = ("events", "estimate", "ci_lower", "ci_upper", "per", "method", "conf_level")

@@ -29,13 +29,38 @@ def _cmd_rates(args: argparse.Namespace) -> int:
         print_json(result.to_dict())
     else:
         print(result)
-        if result.incidence_rate is not None:
-            r = result.incidence_rate
-            print(
-                f"\nincidence per 1,000 person-years: {r.estimate:.3f} "
-                f"({r.ci_lower:.3f} to {r.ci_upper:.3f}, exact Poisson {r.conf_level:.0%} CI)"
-            )
+        _print_person_time_endpoints(result)
     return 0
+
+
+def _print_person_time_endpoints(result: Any) -> None:
+    """The incidence rate (and the cases it leaves out), the cumulative incidence of
+    recurrence by year and the recurrence rate, overall and by group."""
+    level = f"{result.conf_level:.0%}"
+    if result.incidence_rate is not None:
+        r = result.incidence_rate
+        print(
+            f"\nincidence per 1,000 person-years at risk: {r.estimate:.3f} "
+            f"({r.ci_lower:.3f} to {r.ci_upper:.3f}, exact Poisson {level} CI), "
+            f"{r.events:,} first episodes over {r.person_time:,.0f} person-years; "
+            f"{result.incidence_cases_at_entry:,} patients with DAH at the start of follow-up "
+            "(no person-time at risk) are not counted as incident cases"
+        )
+    if not result.recurrence_cif.empty:
+        print(f"\nrecurrence, cumulative incidence with death competing ({level} CI):")
+        for group, part in result.recurrence_cif.groupby("group", sort=False):
+            cells = "; ".join(
+                f"{row.years:g} y {row.cif:.1%} ({row.ci_lower:.1%} to {row.ci_upper:.1%})"
+                for row in part.itertuples()
+            )
+            print(f"  {group}: {cells}")
+    if not result.recurrence_rates.empty:
+        print(f"\nrecurrent episodes per 100 person-years ({level} exact Poisson CI):")
+        for row in result.recurrence_rates.itertuples():
+            print(
+                f"  {row.group}: {row.estimate:.2f} ({row.ci_lower:.2f} to {row.ci_upper:.2f}), "
+                f"{row.events:,} over {row.person_years:,.0f} person-years"
+            )
 
 
 def _names(text: str) -> list[str]:

@@ -30,6 +30,7 @@ __all__ = [
     "Endpoint",
     "death_frame",
     "endpoint_definitions",
+    "episode_outcomes",
     "incidence_frame",
     "patient_outcomes",
     "recurrence_frame",
@@ -49,7 +50,7 @@ class Endpoint:
         Key used in results and JSON (e.g. ``"mortality"``).
     label : str
         Short human label.
-    unit : {"sle_patients", "dah_patients"}
+    unit : {"sle_patients", "dah_patients", "episodes"}
         What the denominator counts.
     definition : str
         The definition in words, quoted in reports' methods sections.
@@ -116,6 +117,14 @@ ENDPOINTS: dict[str, Endpoint] = {
             "Mortality",
             "dah_patients",
             "DAH patients who died in hospital during their first episode",
+            "died",
+        ),
+        Endpoint(
+            "mortality_per_episode",
+            "Mortality per episode",
+            "episodes",
+            "DAH episodes (first and recurrent) that ended in death in hospital, over all "
+            "episodes; grouped by the episode's own arm and era",
             "died",
         ),
     )
@@ -220,8 +229,10 @@ def incidence_frame(cohort: Cohort) -> pd.DataFrame:
     """One row per patient: first DAH (event) and person-years from follow-up start to it.
 
     Person-time runs from ``followup_start`` to the first DAH onset, or to ``followup_end``
-    for patients without DAH. DAH at follow-up start (first manifestation) contributes an event
-    with zero person-time.
+    for patients without DAH. A patient whose first DAH is at (or before) the start of
+    follow-up (DAH as the first manifestation of SLE, when follow-up starts at diagnosis) was
+    never at risk of a first DAH: ``at_entry`` is true, with zero person-time, and an
+    incidence rate does not count them as incident cases.
 
     Parameters
     ----------
@@ -231,7 +242,7 @@ def incidence_frame(cohort: Cohort) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``patient_id, dah, person_years``.
+        ``patient_id, dah, at_entry, person_years``.
 
     Raises
     ------
@@ -249,8 +260,51 @@ def incidence_frame(cohort: Cohort) -> pd.DataFrame:
     dah = onset.notna()
     stop = onset.where(dah, p["followup_end"])
     years = (stop - p["followup_start"]).dt.days.to_numpy(dtype=float) / DAYS_PER_YEAR
+    at_entry = dah.to_numpy() & (years <= 0)
     return pd.DataFrame(
-        {"patient_id": p.index, "dah": dah.to_numpy(), "person_years": np.maximum(years, 0.0)}
+        {
+            "patient_id": p.index,
+            "dah": dah.to_numpy(),
+            "at_entry": at_entry,
+            "person_years": np.maximum(years, 0.0),
+        }
+    )
+
+
+def episode_outcomes(
+    cohort: Cohort,
+    *,
+    arms: ArmDefinition = DEFAULT_ARMS,
+    eras: EraDefinition = DEFAULT_ERAS,
+) -> pd.DataFrame:
+    """One row per DAH episode (first and recurrent) with its own arm, era and outcome.
+
+    Parameters
+    ----------
+    cohort : Cohort
+        A validated cohort.
+    arms, eras : ArmDefinition, EraDefinition
+        Arm rules applied to each episode's own treatment flags (or its ``arm`` column when
+        filled), eras to its own onset date.
+
+    Returns
+    -------
+    DataFrame
+        ``patient_id, episode_number, onset_date, arm, era, died`` (``died``: in-hospital
+        death, a nullable boolean).
+    """
+    e = cohort.episodes
+    arm_column = "arm" if "arm" in e and e["arm"].notna().any() else None
+    readable = arm_column or all(f in e for a in arms.arms for f in a.flags)
+    return pd.DataFrame(
+        {
+            "patient_id": e["patient_id"].to_numpy(),
+            "episode_number": e["episode_number"].to_numpy(),
+            "onset_date": e["onset_date"].to_numpy(),
+            "arm": assign_arms(e, arms, column=arm_column).to_numpy() if readable else "Unknown",
+            "era": assign_eras(e["onset_date"], eras).to_numpy(),
+            "died": e["in_hospital_death"].astype("boolean").to_numpy(),
+        }
     )
 
 

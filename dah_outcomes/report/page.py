@@ -200,17 +200,71 @@ def _outcomes_section(
             ["Endpoint", "Group", "Events", "Total", "Estimate", f"{level} CI"],
             rows,
             f"CI: {PROPORTION_METHODS[ci_method]}, {level} level. Incidence is among all SLE "
-            "patients; other endpoints among DAH patients.",
+            "patients; mortality per episode among all DAH episodes (each in its own arm and "
+            "era); other endpoints among DAH patients, at their first episode.",
         )
     )
     if result.incidence_rate is not None:
         r = result.incidence_rate
         s.paragraphs.append(
-            f"Incidence of a first DAH episode: {r.estimate:.2f} per 1,000 person-years "
-            f"({level} CI {r.ci_lower:.2f} to {r.ci_upper:.2f}, exact Poisson), "
-            f"{r.events:,} episodes over {r.person_time:,.0f} person-years."
+            f"Incidence of a first DAH episode: {r.estimate:.2f} per 1,000 person-years at "
+            f"risk ({level} CI {r.ci_lower:.2f} to {r.ci_upper:.2f}, exact Poisson), "
+            f"{r.events:,} episodes over {r.person_time:,.0f} person-years. "
+            f"{_masked(result.incidence_cases_at_entry or 0, min_cell)} patients whose first "
+            "DAH was at the start of follow-up (DAH at the diagnosis of SLE) had no "
+            "person-time at risk and are not counted as incident cases."
         )
+    s.tables.append(_recurrence_table(result, by, min_cell))
     return s, result
+
+
+def _masked(count: int, min_cell: int | None) -> str:
+    return SUPPRESSED.format(n=min_cell) if min_cell and 0 < count < min_cell else f"{count:,}"
+
+
+def _recurrence_table(result: Any, by: str, min_cell: int | None) -> _Table:
+    """The cumulative incidence of recurrence by year (death competing) beside the rate of
+    recurrent episodes per 100 person-years, overall and by group."""
+    level = f"{result.conf_level:.0%}"
+    years = [f"{y:g}" for y in dict.fromkeys(result.recurrence_cif["years"])]
+    rate = result.recurrence_rates.set_index("group")
+    rows: list[list[Any]] = []
+    for group, part in result.recurrence_cif.groupby("group", sort=False):
+        first = part.iloc[0]
+        cells = [
+            f"{_fmt_pct(r.cif)} ({_fmt_pct(r.ci_lower)} to {_fmt_pct(r.ci_upper)})"
+            for r in part.itertuples()
+        ]
+        if group in rate.index:
+            x = rate.loc[group]
+            cells.append(f"{x['estimate']:.2f} ({x['ci_lower']:.2f} to {x['ci_upper']:.2f})")
+        else:
+            cells.append("–")
+        rows.append(
+            [
+                group,
+                int(first["n"]),
+                _masked(int(first["recurrences"]), min_cell),
+                _masked(int(first["deaths_before_recurrence"]), min_cell),
+                *cells,
+            ]
+        )
+    return _Table(
+        f"Recurrence: cumulative incidence with death competing, and rate, overall and by {by}",
+        [
+            "Group",
+            "Patients",
+            "Recurrences",
+            "Deaths first",
+            *[f"{y} y ({level} CI)" for y in years],
+            "Per 100 person-years",
+        ],
+        rows,
+        "Cumulative incidence of a first recurrence, death before recurrence competing "
+        f"(Aalen-Johansen, {level} log(-log) CI from Gray's variance); recurrent episodes "
+        "(every episode after the first) per 100 person-years of follow-up from the first "
+        "onset (exact Poisson CI). The crude proportion recurring is in the table above.",
+    )
 
 
 def _methods_section(
