@@ -150,8 +150,15 @@ def tv_block(n: int, repeats: int, have_r: bool, lifelines_last: list) -> dict:
     df = tv_data(n)
     kw = {"time": "stop", "entry": "start", "event": "event", "covariates": COVARIATES}
     before = load()
+    static = static_data(n, True)
     runs: dict[str, Callable[[], float]] = {
-        "ours": lambda: timed(lambda: cox_regression(df, id="id", concordance=False, **kw))
+        "ours": lambda: timed(lambda: cox_regression(df, id="id", concordance=False, **kw)),
+        # our static fit on as many rows, in the same turns: the 'within 2x' ratio
+        "ours static": lambda: timed(
+            lambda: cox_regression(
+                static, time="time", event="event", covariates=["a", "b", "c"], concordance=False
+            )
+        ),
     }
     session = (
         _r.Session(df, "Surv(start, stop, event) ~ treated + age10 + male", cluster=True)
@@ -194,6 +201,7 @@ def tv_block(n: int, repeats: int, have_r: bool, lifelines_last: list) -> dict:
     print("tv", len(df), {k: round(min(v), 3) for k, v in times.items()}, flush=True)
     return {
         "rows": len(df),
+        "static_rows": n,
         "patients": int(df["id"].nunique()),
         "times": times,
         "ours": ours,
@@ -248,9 +256,9 @@ def report(static: list[dict], tv: list[dict], repeats: int, have_r: bool) -> li
         "",
         "## Time-varying treatment + 2 baseline covariates, (start, stop], Efron, cluster(id)",
         "",
-        "| rows | patients | ours (s) | R (s) | R / ours | Δcoef R | Δrobust se R "
-        "| lifelines (s) | lifelines / ours (min) | Δcoef lifelines | load |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| rows | patients | ours (s) | ours static (s) | R (s) | R / ours | Δcoef R "
+        "| Δrobust se R | lifelines (s) | lifelines / ours (min) | Δcoef lifelines | load |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for b in tv:
         t = b["times"]
@@ -263,7 +271,8 @@ def report(static: list[dict], tv: list[dict], repeats: int, have_r: bool) -> li
             else f"skipped (predicted {b['predicted']:.0f} s) | – | –"
         )
         lines.append(
-            f"| {b['rows']:,} | {b['patients']:,} | {mm(t['ours'])} | {r_cells} | "
+            f"| {b['rows']:,} | {b['patients']:,} | {mm(t['ours'])} | {mm(t['ours static'])} | "
+            f"{r_cells} | "
             f"{delta(b['ours'].coef, coef)} | {delta(b['ours'].se, se)} | {ll_cells} | "
             f"{b['load'][0]:.1f}/{b['load'][1]:.1f} |"
         )
@@ -279,16 +288,16 @@ def report(static: list[dict], tv: list[dict], repeats: int, have_r: bool) -> li
                 f"- Static, whole days, {b['n']:,} rows: R / ours {lo:.1f}x (minima), "
                 f"{med:.1f}x (medians); target {goal:.0f}x: {verdict}."
             )
-    big_static = next((b for b in static if b["n"] == 10**6 and b["tied"]), None)
-    big_tv = next((b for b in tv if b["rows"] >= 9 * 10**5), None)
-    if big_static and big_tv:
-        s_t, v_t = big_static["times"]["ours"], big_tv["times"]["ours"]
-        lo, med = min(v_t) / min(s_t), statistics.median(v_t) / statistics.median(s_t)
-        lines.append(
-            f"- Time-varying on {big_tv['rows']:,} rows / static on 1,000,000 rows (ours, "
-            f"same run): {lo:.2f}x (minima), {med:.2f}x (medians); target within 2x: "
-            f"{'holds' if max(lo, med) <= 2 else 'does not hold'}."
-        )
+    for b in tv:
+        if b["static_rows"] >= 10**6:
+            v_t, s_t = b["times"]["ours"], b["times"]["ours static"]
+            lo, med = min(v_t) / min(s_t), statistics.median(v_t) / statistics.median(s_t)
+            lines.append(
+                f"- Time-varying on {b['rows']:,} rows / static (whole days) on "
+                f"{b['static_rows']:,} rows, ours, taking turns in the same block: "
+                f"{lo:.2f}x (minima), {med:.2f}x (medians); target within 2x: "
+                f"{'holds' if max(lo, med) <= 2 else 'does not hold'}."
+            )
     worst = max(
         (float(np.max(np.abs(b["ours"].coef - b["r"][0]))) for b in static + tv if b["r"]),
         default=float("nan"),

@@ -108,6 +108,8 @@ def _table_size(values: np.ndarray) -> int | None:
 
 
 def prepare_stratum(x, stop, entry, event, w) -> Stratum:
+    """A stratum's rows (``entry`` None for right-censored data) with its event times; the
+    fast path's packing (:attr:`Stratum.fast`) is built on first use."""
     ev = np.flatnonzero(event == 1)
     if _table_size(stop) is not None or not len(ev):
         times, tidx = time_index(stop[ev])  # no sort for whole-number times

@@ -1,9 +1,11 @@
 """Cox proportional-hazards regression, written in numpy to match R's ``coxph``.
 
 Efron (R's default) and Breslow ties, strata, case weights, delayed entry / counting-process
-``(start, stop]`` rows (Andersen-Gill), and the cluster-robust sandwich variance. Risk-set sums
-are reverse cumulative sums over sorted times, so a Newton-Raphson step costs a sort-free pass
-over the data: a million rows fit in about a second.
+``(start, stop]`` rows (Andersen-Gill), and the cluster-robust sandwich variance. The rows are
+binned once by event time (``stats._cox_engine``), so that a Newton-Raphson step costs a few
+whole-array passes over the rows and none over pairs or sorted copies: a million rows (whole
+days, heavily tied) fit in about a third of a second, counting-process rows with the robust
+SE in about half a second (benchmarks/results/time_varying_cox.md).
 """
 
 from __future__ import annotations
