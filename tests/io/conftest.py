@@ -35,7 +35,16 @@ TREATMENTS = {
 
 @pytest.fixture(scope="session")
 def cohort() -> Cohort:
-    return generate_cohort(n_sle=2000, seed=1)
+    # the two-table cohort the layouts below carry; treatment courses have their own
+    # round-trip tests
+    return two_tables(generate_cohort(n_sle=2000, seed=1))
+
+
+def two_tables(cohort: Cohort) -> Cohort:
+    """``cohort`` without its treatments table (patients and episodes only)."""
+    return Cohort(
+        cohort.patients, cohort.episodes, provenance=cohort.provenance, design=cohort.design
+    )
 
 
 @pytest.fixture(scope="session")
@@ -72,6 +81,7 @@ def write_redcap(cohort: Cohort, folder: Path) -> tuple[Path, Path]:
         ("followup_start", "demographics", "text", "Follow-up start", "", "date_ymd"),
         ("followup_end", "demographics", "text", "Last follow-up", "", "date_ymd"),
         ("death_date", "demographics", "text", "Date of death", "", "date_ymd"),
+        ("cause_of_death", "demographics", "text", "Cause of death", "", ""),
         (
             "site",
             "demographics",
@@ -124,6 +134,7 @@ def write_redcap(cohort: Cohort, folder: Path) -> tuple[Path, Path]:
                 "followup_start": _d(rec.followup_start),
                 "followup_end": _d(rec.followup_end),
                 "death_date": _d(rec.death_date),
+                "cause_of_death": "" if pd.isna(rec.cause_of_death) else rec.cause_of_death,
                 "site": site_code[rec.site],
             }
         )
@@ -176,6 +187,10 @@ def write_adtte(cs: Cohort, path: Path) -> None:
         "BRTHDT": sas(p["birth_date"]),
         "SLEDT": sas(p["sle_diagnosis_date"]),
         "SITEID": p["site"].to_numpy(dtype=object),
+        "DTHCAUS": p["cause_of_death"]
+        .astype(object)
+        .where(p["cause_of_death"].notna(), "")
+        .to_numpy(dtype=object),
         **{f.upper(): e[f].astype(float).to_numpy() for f in [*FLAGS, *TREATMENTS.values()]},
         "HBDROP": e["hemoglobin_drop"].astype(float).to_numpy(),
         "MVDAYS": e["ventilation_days"].astype(float).to_numpy(),
@@ -223,6 +238,7 @@ discharge_param = "HOSPDIS"
 birth_date = { source = "BRTHDT", format = "sas" }
 sle_diagnosis_date = { source = "SLEDT", format = "sas" }
 site = "SITEID"
+cause_of_death = "DTHCAUS"
 hemoglobin_drop = "HBDROP"
 ventilation_days = "MVDAYS"
 methylprednisolone_dose_mg = "MPDOSE"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -30,7 +31,9 @@ def messy(cohort: Cohort, tmp_path: Path) -> Path:
     has = flat["onset_date"].notna()
     flat = pd.concat([flat[~has].head(60), flat[has].head(40)]).sort_index()
     flat = flat.reset_index(drop=True).astype(object)
+    # the alive DAH patients first, so that dah[1] has no death date to find
     dah = flat.index[flat["onset_date"].notna()]
+    dah = dah[np.argsort(flat.loc[dah, "death_date"].notna().to_numpy(), kind="stable")]
     flat.loc[3, "sex"] = "X"
     flat.loc[10, "followup_end"] = "2020-13-45"
     flat.loc[20, "patient_id"] = flat.loc[5, "patient_id"]  # duplicate in an earlier chunk
