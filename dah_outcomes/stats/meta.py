@@ -3,7 +3,17 @@
 Transforms: logit (``PLO``; 0.5 added to every cell of a study with a zero cell, as metafor
 does) and Freeman-Tukey double arcsine (``PFT``; back-transformed with the harmonic mean of the
 sample sizes, as ``transf.ipft.hm``). Between-study variance by DerSimonian-Laird or REML;
-z-based CI and prediction interval as ``predict.rma``; meta-regression on moderators (REML).
+CI and prediction interval as ``predict.rma``; meta-regression on moderators (REML).
+
+Inference on the pooled estimate follows metafor's ``test``: ``"z"`` (normal, metafor's
+default), ``"t"`` (t with k - p df), ``"knha"`` (Hartung-Knapp-Sidik-Jonkman: the variance
+scaled by the weighted residual sum of squares over k - p, t with k - p df) and ``"adhoc"``
+(the same with the scale factor kept at least 1). With few studies, as in DAH, the z test is
+too narrow: Hartung-Knapp is the recommended choice. The prediction interval follows
+``predict(pi.type=)``: ``"default"`` (normal under the z test, t with k - p df otherwise),
+``"simple"`` (normal, tau alone: the mean's uncertainty left out), ``"t"`` (t with k - p df) or
+``"riley"`` (t with k - p - 1 df, k - 2 for a pooled proportion: Higgins, Thompson and
+Spiegelhalter 2009; Riley et al. 2011).
 """
 
 from __future__ import annotations
@@ -31,6 +41,8 @@ __all__ = [
 
 TRANSFORMS = ("logit", "freeman-tukey")
 METHODS = ("DL", "REML", "GLMM")
+TESTS = ("z", "t", "knha", "adhoc")
+PI_METHODS = ("default", "simple", "t", "riley")
 _GH_NODES = 7  # lme4's nAGQ, as metafor's rma.glmm calls it
 
 
@@ -94,6 +106,33 @@ def _dl_tau2(y: np.ndarray, v: np.ndarray) -> tuple[float, float]:
     q = float(np.sum(w * (y - mu) ** 2))
     c = np.sum(w) - np.sum(w**2) / np.sum(w)
     return max(0.0, (q - (len(y) - 1)) / c), q
+
+
+def _scale_and_df(
+    y: np.ndarray, w: np.ndarray, design: np.ndarray, test: str
+) -> tuple[float, float | None]:
+    """The variance scale factor and the t test's df (None: the z test) under ``test``.
+
+    Hartung-Knapp scales the variance of the estimates by the weighted residual sum of squares
+    over k - p (metafor ``s2w``), without truncation for ``"knha"`` and at least 1 for
+    ``"adhoc"``; both then use t with k - p df, as does ``"t"`` without scaling.
+    """
+    k, p = design.shape
+    if test == "z":
+        return 1.0, None
+    if test == "t":
+        return 1.0, float(k - p)
+    beta = np.linalg.solve(design.T @ (design * w[:, None]), design.T @ (w * y))
+    rss = float(np.sum(w * (y - design @ beta) ** 2))
+    s2w = 0.0 if rss <= np.finfo(float).eps else rss / (k - p)
+    if test == "adhoc":
+        s2w = max(s2w, 1.0)
+    return s2w, float(k - p)
+
+
+def _critical(conf_level: float, df: float | None) -> float:
+    q = 0.5 + conf_level / 2
+    return float(stats.norm.ppf(q) if df is None else stats.t.ppf(q, max(df, 1.0)))
 
 
 def _glmm_loglik(mu: float, tau: float, x: np.ndarray, n: np.ndarray) -> float:
@@ -178,6 +217,9 @@ class MetaProportionResult(ResultMixin):
     k : int
         Number of studies.
     transform, method : str
+    test, pi_method : str
+        Test of the pooled estimate and type of prediction interval (see the module); ``df``
+        is the t distribution's degrees of freedom for the CI (None under the z test).
     conf_level : float
     studies : DataFrame
         Per study: label, events, total, proportion, yi, vi, weight (percent).
@@ -203,6 +245,9 @@ class MetaProportionResult(ResultMixin):
     conf_level: float
     studies: pd.DataFrame = field(repr=False)
     converged: bool = True
+    test: str = "z"
+    pi_method: str = "default"
+    df: float | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """Studies, then the pooled row."""
@@ -239,6 +284,9 @@ class MetaProportionResult(ResultMixin):
                 "k",
                 "transform",
                 "method",
+                "test",
+                "pi_method",
+                "df",
                 "conf_level",
                 "converged",
             )
@@ -268,6 +316,8 @@ def meta_proportions(
     method: str = "REML",
     conf_level: float = 0.95,
     labels: Sequence[str] | None = None,
+    test: str = "z",
+    pi_method: str = "default",
 ) -> MetaProportionResult:
     """Random-effects pooling of proportions (metafor ``rma`` on ``escalc`` PLO or PFT).
 
@@ -284,6 +334,12 @@ def meta_proportions(
         Level of the confidence and prediction intervals, in (0, 1).
     labels : sequence of str, optional
         Study names.
+    test : {"z", "t", "knha", "adhoc"}, default "z"
+        Test and CI of the pooled estimate, as metafor's ``test`` (``"knha"``:
+        Hartung-Knapp-Sidik-Jonkman; not for GLMM).
+    pi_method : {"default", "simple", "t", "riley"}, default "default"
+        Prediction interval, as metafor's ``predict(pi.type=)`` (``"riley"``: t with k - 2
+        df).
 
     Returns
     -------
@@ -297,9 +353,16 @@ def meta_proportions(
     """
     conf_level = check_conf_level(conf_level)
     x, n, labels = _check(events, totals, transform, method, labels)
+    check_choice("test", test, TESTS)
+    check_choice("pi_method", pi_method, PI_METHODS)
     if method == "GLMM" and transform != "logit":
         raise ArgumentError(
             "method='GLMM' is the random-effects logistic model: use transform='logit'"
+        )
+    if method == "GLMM" and test != "z":
+        raise ArgumentError(
+            "test='knha' (or 't') rescales an inverse-variance fit: use method='DL' or 'REML' "
+            "with it, or test='z' with method='GLMM'"
         )
     y, v = transform_proportions(x, n, transform)
     tau2_dl, q = _dl_tau2(y, v)
@@ -314,12 +377,16 @@ def meta_proportions(
         w = 1 / (v + tau2)
         mu = float(np.sum(w * y) / np.sum(w))
         se = float(np.sqrt(1 / np.sum(w)))
-    z = float(stats.norm.ppf(0.5 + conf_level / 2))
     k = len(y)
+    scale, df = _scale_and_df(y, w, np.ones((k, 1)), test)
+    se = float(np.sqrt(scale) * se)
+    z = _critical(conf_level, df)
     wf = 1 / v
     s2 = (k - 1) * np.sum(wf) / (np.sum(wf) ** 2 - np.sum(wf**2))
     i2 = float(100 * tau2 / (tau2 + s2))
-    pi_half = z * np.sqrt(se**2 + tau2)
+    # "simple" leaves out the uncertainty of the mean (metafor sets vpred to 0)
+    v_mean = 0.0 if pi_method == "simple" else se**2
+    pi_half = _critical(conf_level, _pi_df(pi_method, df, k)) * np.sqrt(v_mean + tau2)
     if transform == "logit":
 
         def back(t: float) -> float:
@@ -359,7 +426,19 @@ def meta_proportions(
         conf_level=conf_level,
         studies=studies,
         converged=converged,
+        test=test,
+        pi_method=pi_method,
+        df=df,
     )
+
+
+def _pi_df(pi_method: str, df: float | None, k: int) -> float | None:
+    """The prediction interval's t df (None: normal), as metafor's ``predict(pi.type=)``."""
+    if pi_method == "simple" or (pi_method == "default" and df is None):
+        return None
+    if pi_method == "riley":
+        return float(k - 2)  # k - p - 1: the mean and tau2 estimated
+    return float(k - 1)
 
 
 def meta_subgroups(
@@ -431,14 +510,19 @@ class MetaRegressionResult(ResultMixin):
     terms : tuple of str
         ``("intercept", <moderator>)``.
     coef, se, p_value : ndarray
-        Coefficients on the transformed scale, their SEs and z-test p-values.
+        Coefficients on the transformed scale, their SEs and p-values (z tests, or t tests
+        with k - 2 df under ``test="knha"``/``"t"``).
+    ci_lower, ci_upper : ndarray
+        Confidence limits of the coefficients.
     tau2 : float
         Residual between-study variance.
     qm, qm_p : float
-        Omnibus test of the moderator and its p-value.
+        Omnibus test of the moderator and its p-value (chi-square, or F with 1 and k - 2 df
+        under the t-based tests, as metafor).
     k : int
         Number of studies.
-    transform : str
+    transform, test : str
+    conf_level : float
     """
 
     terms: tuple[str, ...]
@@ -450,10 +534,22 @@ class MetaRegressionResult(ResultMixin):
     qm_p: float
     k: int
     transform: str
+    ci_lower: np.ndarray = field(repr=False, default_factory=lambda: np.array([]))
+    ci_upper: np.ndarray = field(repr=False, default_factory=lambda: np.array([]))
+    test: str = "z"
+    conf_level: float = 0.95
 
     def to_frame(self) -> pd.DataFrame:
+        """One row per term: coefficient, SE, CI and p-value."""
         return pd.DataFrame(
-            {"term": list(self.terms), "coef": self.coef, "se": self.se, "p_value": self.p_value}
+            {
+                "term": list(self.terms),
+                "coef": self.coef,
+                "se": self.se,
+                "ci_lower": self.ci_lower,
+                "ci_upper": self.ci_upper,
+                "p_value": self.p_value,
+            }
         )
 
 
@@ -464,10 +560,12 @@ def meta_regression(
     *,
     transform: str = "logit",
     name: str = "moderator",
+    test: str = "z",
+    conf_level: float = 0.95,
 ) -> MetaRegressionResult:
     """Meta-regression of transformed proportions on one numeric moderator.
 
-    REML with z tests, as metafor ``rma(yi, vi, mods = ~ moderator, method = "REML")``.
+    REML, as metafor ``rma(yi, vi, mods = ~ moderator, method = "REML", test = test)``.
 
     Parameters
     ----------
@@ -479,11 +577,18 @@ def meta_regression(
         Scale of the regression.
     name : str, default "moderator"
         Name of the moderator's term.
+    test : {"z", "t", "knha", "adhoc"}, default "z"
+        Tests and CIs of the coefficients, as metafor's ``test`` (``"knha"``:
+        Hartung-Knapp-Sidik-Jonkman).
+    conf_level : float, default 0.95
+        Level of the coefficients' confidence intervals, in (0, 1).
 
     Returns
     -------
     MetaRegressionResult
     """
+    conf_level = check_conf_level(conf_level)
+    check_choice("test", test, TESTS)
     x, n, _ = _check(events, totals, transform, "REML", None)
     mod = np.asarray(moderator, dtype=float)
     if mod.shape != x.shape or np.any(np.isnan(mod)):
@@ -494,9 +599,17 @@ def meta_regression(
     w = 1 / (v + tau2)
     cov = np.linalg.inv(design.T @ (design * w[:, None]))
     b = cov @ design.T @ (w * y)
+    scale, df = _scale_and_df(y, w, design, test)
+    cov = scale * cov
     se = np.sqrt(np.diag(cov))
-    p = 2 * stats.norm.sf(np.abs(b / se))
+    crit = _critical(conf_level, df)
     qm = float(b[1] ** 2 / cov[1, 1])
+    if df is None:
+        p = 2 * stats.norm.sf(np.abs(b / se))
+        qm_p = float(stats.chi2.sf(qm, 1))
+    else:
+        p = 2 * stats.t.sf(np.abs(b / se), df)
+        qm_p = float(stats.f.sf(qm, 1, df))  # one moderator: F = QM / 1
     return MetaRegressionResult(
         terms=("intercept", name),
         coef=b,
@@ -504,7 +617,11 @@ def meta_regression(
         p_value=p,
         tau2=float(tau2),
         qm=qm,
-        qm_p=float(stats.chi2.sf(qm, 1)),
+        qm_p=qm_p,
         k=len(y),
         transform=transform,
+        ci_lower=b - crit * se,
+        ci_upper=b + crit * se,
+        test=test,
+        conf_level=conf_level,
     )

@@ -112,3 +112,70 @@ def test_meta_figures() -> None:
     assert len(ax.patches) == 1  # the pooled diamond
     funnel = plot_funnel(r)
     assert len(funnel.lines[0].get_xdata()) == len(EVENTS)
+
+
+KNHA = json.loads((Path(__file__).parents[1] / "reference" / "meta_knha.json").read_text())
+
+
+def _moderator(values: list) -> np.ndarray:
+    return np.array([np.nan if v in (None, "NA") else v for v in values], dtype=float)
+
+
+@pytest.mark.parametrize(
+    "ref",
+    KNHA["pooled"],
+    ids=[
+        f"{r['dataset']}-{r['transform']}-{r['method']}-{r['test']}-{r['pi_method']}"
+        for r in KNHA["pooled"]
+    ],
+)
+def test_tests_and_prediction_intervals_match_metafor(ref: dict) -> None:
+    data = KNHA["datasets"][ref["dataset"]]
+    r = meta_proportions(
+        data["events"],
+        data["totals"],
+        transform=ref["transform"],
+        method=ref["method"],
+        test=ref["test"],
+        pi_method=ref["pi_method"],
+    )
+    assert r.mu_se == pytest.approx(ref["mu_se"], abs=1e-9)
+    got = [r.pooled, r.ci_lower, r.ci_upper, r.pi_lower, r.pi_upper]
+    want = [ref["pooled"], *ref["ci"], *ref["pi"]]
+    assert got == pytest.approx(want, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    "ref", KNHA["regression"], ids=[f"{r['dataset']}-{r['test']}" for r in KNHA["regression"]]
+)
+def test_meta_regression_tests_match_metafor(ref: dict) -> None:
+    data = KNHA["datasets"][ref["dataset"]]
+    mod = _moderator(data["moderator"])
+    ok = ~np.isnan(mod)
+    r = meta_regression(
+        np.array(data["events"])[ok], np.array(data["totals"])[ok], mod[ok], test=ref["test"]
+    )
+    # REML stops where metafor's scoring stops (threshold 1e-5 on tau2): agreement to 1e-7
+    np.testing.assert_allclose(r.coef, ref["coef"], atol=1e-7)
+    np.testing.assert_allclose(r.se, ref["se"], atol=1e-7)
+    np.testing.assert_allclose(r.p_value, ref["p"], atol=1e-9)
+    np.testing.assert_allclose(r.ci_lower, ref["ci_lower"], atol=1e-7)
+    np.testing.assert_allclose(r.ci_upper, ref["ci_upper"], atol=1e-7)
+    assert r.qm == pytest.approx(ref["qm"], abs=1e-8)
+    assert r.qm_p == pytest.approx(ref["qm_p"], abs=1e-9)
+
+
+def test_knha_widens_the_interval_with_few_studies() -> None:
+    data = KNHA["datasets"]["dah_ventilation"]
+    z = meta_proportions(data["events"], data["totals"], test="z")
+    knha = meta_proportions(data["events"], data["totals"], test="knha", pi_method="riley")
+    assert knha.df == len(data["events"]) - 1
+    assert z.df is None
+    assert knha.pi_upper - knha.pi_lower > z.pi_upper - z.pi_lower
+
+
+def test_knha_needs_an_inverse_variance_fit() -> None:
+    with pytest.raises(ArgumentError, match="GLMM"):
+        meta_proportions([3, 4, 5], [10, 10, 10], method="GLMM", test="knha")
+    with pytest.raises(ArgumentError, match="pi_method"):
+        meta_proportions([3, 4, 5], [10, 10, 10], pi_method="higgins")
