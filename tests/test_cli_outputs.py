@@ -290,3 +290,20 @@ def test_error_and_warning_lines_are_escaped(tmp_path: Path, capsys) -> None:
         warn("site \x1b[31mA\x1b[0m has few patients", DahOutcomesWarning)
     _show_warning(caught[0].message, DahOutcomesWarning, "f.py", 1)
     assert capsys.readouterr().err == "warning: site \\x1b[31mA\\x1b[0m has few patients\n"
+
+
+def test_any_command_output_is_escaped(cohort: Cohort, tmp_path: Path, capsys) -> None:
+    """Commands that print results (not through echo) pass nothing raw either."""
+    patients = cohort.patients
+    hostile = {"site-A": "\x1b[2Jsite-A", "site-B": "B\u202e"}
+    patients["site"] = patients["site"].replace(hostile)
+    save_cohort(Cohort(patients, cohort.episodes), tmp_path / "c")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DahOutcomesWarning)
+        assert main(["rates", str(tmp_path / "c"), "--by", "site"]) == 0
+    out = capsys.readouterr().out
+    assert "\\x1b[2Jsite-A" in out
+    assert not any(c in out for c in "\x1b\u202e")
+    assert main(["rates", str(tmp_path / "c"), "--by", "site", "--json"]) == 0
+    groups = json.dumps(json.loads(capsys.readouterr().out))
+    assert "\\u001b[2Jsite-A" in groups  # JSON carries the value itself, escaped as JSON does

@@ -10,10 +10,11 @@ from the user's files.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import warnings
 from collections.abc import Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
 from dah_outcomes.cli import (
     analysis_commands,
@@ -66,6 +67,21 @@ def _show_warning(
         sys.stderr.write(escape_text(text))
 
 
+class _EscapedStream:
+    """stdout for a command: every text written is escaped (new lines kept), so that no
+    command, whatever it prints (a table of sites, a result's repr), passes a value's
+    terminal codes through. Escaping is idempotent: text escaped already is unchanged."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(escape_text(text))
+
+    def __getattr__(self, name: str) -> Any:  # flush, isatty, encoding... as the stream's
+        return getattr(self._stream, name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code.
 
@@ -82,7 +98,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        with warnings.catch_warnings():
+        with (
+            warnings.catch_warnings(),
+            contextlib.redirect_stdout(_EscapedStream(sys.stdout)),
+        ):
             warnings.showwarning = _show_warning
             return int(args.func(args))
     except DahOutcomesError as err:
