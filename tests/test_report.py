@@ -34,7 +34,8 @@ def cohort() -> Cohort:
 
 
 def immortal_time(by: str = "arm"):
-    """The generated cohorts' treatment flags have no start dates: a report by arm warns."""
+    """The generated cohorts' treatments start after onset (or have no start date): a
+    comparison by arm warns, and so does a report's naive treatment effect."""
     if by != "arm":
         return contextlib.nullcontext()
     return pytest.warns(ImmortalTimeWarning, match="immortal-time bias")
@@ -100,7 +101,7 @@ def test_hazard_ratio_figure_is_the_public_analysis(cohort: Cohort) -> None:
     from dah_outcomes import hazard_ratios
 
     for by in ("arm", "era"):
-        with immortal_time(by):
+        with immortal_time():  # the naive treatment effects, whatever the grouping
             page = report(cohort, by=by)
         with immortal_time(by):
             hr = hazard_ratios(cohort, by=by)
@@ -151,7 +152,8 @@ def test_methods_name_the_adjustment_the_model_used(cohort: Cohort) -> None:
 
 def test_every_grouping_gets_the_same_sections(cohort: Cohort) -> None:
     for by in ("site", "sex"):
-        page = report(cohort, by=by)
+        with immortal_time():  # the naive treatment effects, whatever the grouping
+            page = report(cohort, by=by)
         for heading in (f"Table 1. Baseline characteristics by {by}", f"Survival by {by}"):
             assert heading in page
         assert "Forest plot of hazard ratios" in page
@@ -196,3 +198,44 @@ def test_report_in_a_real_browser(cohort: Cohort, tmp_path: Path) -> None:
     assert not [c for c in console if c[0] in ("error", "pageerror")], console
     assert not failed, failed
     assert (tmp_path / "report.png").stat().st_size > 10_000
+
+
+def test_survival_section_uses_treatment_timing_when_recorded(cohort: Cohort) -> None:
+    """With start dates, each dated treatment's time-varying and landmark hazard ratios sit
+    beside the naive one, whose immortal-time warning the page shows; without, the page says
+    that no unbiased treatment effect can be estimated."""
+    from treated_cohorts import ARM_TREATMENTS, with_courses
+
+    from dah_outcomes import treatment_effect
+
+    undated = Cohort(cohort.patients, cohort.episodes, design=cohort.design)  # flags only
+    with immortal_time():
+        page = report(undated)
+    assert "records no treatment start dates" in html.unescape(page)
+    assert "Hazard ratio of death for each treatment" not in page
+    dated = with_courses(
+        undated, {**dict.fromkeys(ARM_TREATMENTS, 0), "plasmapheresis": (1, 10)}, seed=3
+    )
+    with immortal_time():
+        page = html.unescape(report(dated, landmark_days=5))
+    survival = page[page.index('id="survival"') : page.index('id="methods"')]
+    assert "Hazard ratio of death for each treatment with recorded start dates" in survival
+    for method, days in (("time-varying", None), ("landmark", 5), ("naive", None)):
+        if method == "naive":
+            with pytest.warns(ImmortalTimeWarning, match="naive hazard ratio of plasmapheresis"):
+                fit = treatment_effect(dated, "plasmapheresis", method=method)
+            assert fit.warnings[0] in survival  # shown as a warning on the page
+        else:
+            fit = treatment_effect(dated, "plasmapheresis", method=method, landmark_days=days)
+        label = "landmark at day 5" if method == "landmark" else method
+        cell = f"{fit.hazard_ratio:.2f} ({fit.ci_lower:.2f} to {fit.ci_upper:.2f})"
+        row = re.search(
+            rf"<th scope=\"row\">plasmapheresis</th><td>{label}</td><td>([^<]*)</td>", survival
+        )
+        assert row is not None, method
+        assert row.group(1) == cell
+    # every dated treatment gets its three rows; day-0 courses warn for none of them
+    rows = re.findall(r"<th scope=\"row\">(\w+)</th><td>(time-varying|landmark|naive)", survival)
+    assert len(rows) == 3 * len(ARM_TREATMENTS)
+    assert "naive hazard ratio of cyclophosphamide" not in survival
+    assert "The landmark is day 5" in page

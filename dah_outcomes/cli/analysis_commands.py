@@ -182,6 +182,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         by=args.by,
         min_cell=args.min_cell,
         ci_method=args.ci_method,
+        landmark_days=args.landmark_days,
     )
     path = write_report(html, args.out)
     print(f"wrote {path}")
@@ -269,4 +270,12 @@ def register(sub: Any) -> None:
     _add_by(rp, "arm")
     rp.add_argument("--min-cell", type=int, help="mask counts below N (small-cell suppression)")
     rp.add_argument("--ci-method", choices=sorted(PROPORTION_METHODS), default="wilson")
+    rp.add_argument(
+        "--landmark-days",
+        type=int,
+        metavar="D",
+        default=7,
+        help="landmark of the treatment effects' landmark estimates (when the cohort records "
+        "treatment start dates); default 7",
+    )
     rp.set_defaults(func=_cmd_report)

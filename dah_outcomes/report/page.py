@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import platform
 import warnings
-from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -15,60 +14,28 @@ import pandas as pd
 from markupsafe import Markup
 
 from dah_outcomes.analyses.baseline import table_one
-from dah_outcomes.analyses.hazard_ratios import HazardRatios, hazard_ratios
 from dah_outcomes.analyses.outcome_rates import rates
-from dah_outcomes.analyses.survival import recurrence_by_group, survival_by_group
 from dah_outcomes.cohort import Cohort
 from dah_outcomes.endpoints.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition
 from dah_outcomes.endpoints.grouping import GROUPINGS, check_by
-from dah_outcomes.errors import ArgumentError, EstimationError, ImmortalTimeWarning, warn
-from dah_outcomes.plotting import plot_cif, plot_flow, plot_forest, plot_km, to_svg
+from dah_outcomes.errors import ArgumentError, ImmortalTimeWarning, warn
+from dah_outcomes.plotting import plot_flow, to_svg
+from dah_outcomes.report.sections import SUPPRESSED, Figure, Section, Table, fmt_pct, masked_count
+from dah_outcomes.report.survival_sections import REPORT_LANDMARK_DAYS, survival_sections
 from dah_outcomes.stats.proportions import PROPORTION_METHODS
 from dah_outcomes.suppression import suppress_small_cells
 
 __all__ = ["report", "report_from_folder", "write_report"]
 
-SUPPRESSED = "<{n}"
 
-
-@dataclass
-class _Table:
-    caption: str
-    columns: list[str]
-    rows: list[list[Any]]
-    note: str = ""
-
-
-@dataclass
-class _Figure:
-    svg: Markup
-    caption: str
-    alt: str
-
-
-@dataclass
-class _Section:
-    id: str
-    heading: str
-    paragraphs: list[str] = field(default_factory=list)
-    tables: list[_Table] = field(default_factory=list)
-    figures: list[_Figure] = field(default_factory=list)
-    definitions: list[tuple[str, str]] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-
-def _fmt_pct(x: float) -> str:
-    return "–" if x is None or not np.isfinite(x) else f"{100 * x:.1f}%"
-
-
-def _flow_section(cohort: Cohort, flow: pd.DataFrame | None, min_cell: int | None) -> _Section:
-    s = _Section("flow", "Participant flow")
+def _flow_section(cohort: Cohort, flow: pd.DataFrame | None, min_cell: int | None) -> Section:
+    s = Section("flow", "Participant flow")
     if flow is not None and {"step", "n"} <= set(flow.columns):
         rows = [
             [str(step).strip(), n if pd.notna(n) else f"suppressed (<{min_cell})"]
             for step, n in zip(flow["step"], flow["n"], strict=True)
         ]
-        s.tables.append(_Table("Import accounting (STROBE item 13)", ["step", "n"], rows))
+        s.tables.append(Table("Import accounting (STROBE item 13)", ["step", "n"], rows))
     steps = [
         ("Patients in the cohort", cohort.n_patients),
         ("Patients with DAH", cohort.n_dah_patients),
@@ -83,7 +50,7 @@ def _flow_section(cohort: Cohort, flow: pd.DataFrame | None, min_cell: int | Non
     )
     ax = plot_flow(steps, exclusions)
     s.figures.append(
-        _Figure(
+        Figure(
             Markup(to_svg(ax)),
             "Participant flow from the cohort to the analysed first episodes.",
             "Flow diagram: " + "; ".join(f"{a}: {b}" for a, b in steps),
@@ -99,7 +66,7 @@ def _flow_section(cohort: Cohort, flow: pd.DataFrame | None, min_cell: int | Non
 
 def _table_one_section(
     cohort: Cohort, by: str, arms: ArmDefinition, eras: EraDefinition, min_cell: int | None
-) -> _Section:
+) -> Section:
     t1 = table_one(cohort, by, arms=arms, eras=eras)
     frame = t1.to_frame()
     groups = list(t1.counts)
@@ -131,9 +98,9 @@ def _table_one_section(
         ]
         for _, r in frame.iterrows()
     ]
-    s = _Section("table1", f"Table 1. Baseline characteristics by {by}")
+    s = Section("table1", f"Table 1. Baseline characteristics by {by}")
     s.tables.append(
-        _Table(
+        Table(
             f"Characteristics of DAH patients at their first episode, by {by}",
             cols,
             rows,
@@ -160,7 +127,7 @@ def _outcomes_section(
     arms: ArmDefinition,
     eras: EraDefinition,
     min_cell: int | None,
-) -> tuple[_Section, Any]:
+) -> tuple[Section, Any]:
     result = rates(cohort, by, ci_method=ci_method, conf_level=conf_level, arms=arms, eras=eras)
     frame = result.to_frame()
     frame["non_events"] = frame["total"] - frame["events"]
@@ -187,15 +154,15 @@ def _outcomes_section(
                 rec["group"],
                 SUPPRESSED.format(n=min_cell) if suppressed else f"{int(rec['events'])}",
                 int(rec["total"]),
-                "suppressed" if suppressed else _fmt_pct(rec["estimate"]),
+                "suppressed" if suppressed else fmt_pct(rec["estimate"]),
                 "suppressed"
                 if suppressed
-                else f"{_fmt_pct(rec['ci_lower'])} to {_fmt_pct(rec['ci_upper'])}",
+                else f"{fmt_pct(rec['ci_lower'])} to {fmt_pct(rec['ci_upper'])}",
             ]
         )
-    s = _Section("outcomes", f"Outcomes by {by}", warnings=list(result.warnings))
+    s = Section("outcomes", f"Outcomes by {by}", warnings=list(result.warnings))
     s.tables.append(
-        _Table(
+        Table(
             f"Endpoints of the first DAH episode, overall and by {by}",
             ["Endpoint", "Group", "Events", "Total", "Estimate", f"{level} CI"],
             rows,
@@ -210,7 +177,7 @@ def _outcomes_section(
             f"Incidence of a first DAH episode: {r.estimate:.2f} per 1,000 person-years at "
             f"risk ({level} CI {r.ci_lower:.2f} to {r.ci_upper:.2f}, exact Poisson), "
             f"{r.events:,} episodes over {r.person_time:,.0f} person-years. "
-            f"{_masked(result.incidence_cases_at_entry or 0, min_cell)} patients whose first "
+            f"{masked_count(result.incidence_cases_at_entry or 0, min_cell)} patients whose first "
             "DAH was at the start of follow-up (DAH at the diagnosis of SLE) had no "
             "person-time at risk and are not counted as incident cases."
         )
@@ -218,11 +185,7 @@ def _outcomes_section(
     return s, result
 
 
-def _masked(count: int, min_cell: int | None) -> str:
-    return SUPPRESSED.format(n=min_cell) if min_cell and 0 < count < min_cell else f"{count:,}"
-
-
-def _recurrence_table(result: Any, by: str, min_cell: int | None) -> _Table:
+def _recurrence_table(result: Any, by: str, min_cell: int | None) -> Table:
     """The cumulative incidence of recurrence by year (death competing) beside the rate of
     recurrent episodes per 100 person-years, overall and by group."""
     level = f"{result.conf_level:.0%}"
@@ -232,7 +195,7 @@ def _recurrence_table(result: Any, by: str, min_cell: int | None) -> _Table:
     for group, part in result.recurrence_cif.groupby("group", sort=False):
         first = part.iloc[0]
         cells = [
-            f"{_fmt_pct(r.cif)} ({_fmt_pct(r.ci_lower)} to {_fmt_pct(r.ci_upper)})"
+            f"{fmt_pct(r.cif)} ({fmt_pct(r.ci_lower)} to {fmt_pct(r.ci_upper)})"
             for r in part.itertuples()
         ]
         if group in rate.index:
@@ -244,12 +207,12 @@ def _recurrence_table(result: Any, by: str, min_cell: int | None) -> _Table:
             [
                 group,
                 int(first["n"]),
-                _masked(int(first["recurrences"]), min_cell),
-                _masked(int(first["deaths_before_recurrence"]), min_cell),
+                masked_count(int(first["recurrences"]), min_cell),
+                masked_count(int(first["deaths_before_recurrence"]), min_cell),
                 *cells,
             ]
         )
-    return _Table(
+    return Table(
         f"Recurrence: cumulative incidence with death competing, and rate, overall and by {by}",
         [
             "Group",
@@ -276,12 +239,12 @@ def _methods_section(
     eras: EraDefinition,
     definitions: dict[str, str],
     extra_methods: list[str],
-) -> _Section:
+) -> Section:
     import scipy
 
     from dah_outcomes._version import __version__
 
-    s = _Section("methods", "Methods")
+    s = Section("methods", "Methods")
     arm_text = "; ".join(arms.describe())
     s.paragraphs.append(
         "Each DAH patient is described by the first (index) episode. Endpoints: "
@@ -309,7 +272,7 @@ def _methods_section(
     return s
 
 
-def _provenance_section(cohort: Cohort, min_cell: int | None, extra: dict[str, Any]) -> _Section:
+def _provenance_section(cohort: Cohort, min_cell: int | None, extra: dict[str, Any]) -> Section:
     from dah_outcomes._version import __version__
 
     prov = dict(cohort.provenance)
@@ -335,7 +298,7 @@ def _provenance_section(cohort: Cohort, min_cell: int | None, extra: dict[str, A
     items.append(
         ("small-cell suppression", f"counts below {min_cell} masked" if min_cell else "none")
     )
-    s = _Section("provenance", "Provenance")
+    s = Section("provenance", "Provenance")
     s.definitions = items
     s.paragraphs.append(
         "Reporting items this report fills: STROBE 4 (study design), 6 (participants), "
@@ -359,6 +322,7 @@ def report(
     flow: pd.DataFrame | None = None,
     title: str | None = None,
     extra_provenance: dict[str, Any] | None = None,
+    landmark_days: int = REPORT_LANDMARK_DAYS,
 ) -> str:
     """The analysis report as one self-contained HTML page.
 
@@ -381,6 +345,9 @@ def report(
         Page title.
     extra_provenance : dict, optional
         More provenance lines (e.g. the mapping file).
+    landmark_days : int, default 7
+        The landmark of the treatment effects' landmark estimates (shown when the cohort
+        records treatment start dates, beside the time-varying and naive estimates).
 
     Returns
     -------
@@ -408,7 +375,9 @@ def report(
         )
         sections.append(outcomes)
         sections.extend(
-            _survival_sections(cohort, by, conf_level, arms, eras, min_cell, extra_methods)
+            survival_sections(
+                cohort, by, conf_level, arms, eras, min_cell, extra_methods, landmark_days
+            )
         )
     for message in dict.fromkeys(m for section in sections for m in section.warnings):
         warn(message, ImmortalTimeWarning)
@@ -429,157 +398,6 @@ def report(
             f"cohort {cohort.fingerprint[:12]}"
         ),
         sections=sections,
-    )
-
-
-def _survival_sections(
-    cohort: Cohort,
-    by: str,
-    conf_level: float,
-    arms: ArmDefinition,
-    eras: EraDefinition,
-    min_cell: int | None,
-    methods: list[str],
-) -> list[_Section]:
-    """Survival from first DAH onset by group: Kaplan-Meier with at-risk table, survival at 30
-    and 90 days and 1 year, medians and the log-rank test; recurrence with death competing;
-    adjusted hazard ratios."""
-    result = survival_by_group(cohort, by, conf_level=conf_level, arms=arms, eras=eras)
-    s = _Section("survival", f"Survival by {by}", warnings=list(result.warnings))
-    level = f"{conf_level:.0%}"
-    horizon = 5 * 365
-    ax = plot_km(result.km, at_risk_times=[0, 365, 730, 1095, 1460, 1825])
-    ax.set_xlim(0, horizon)
-    s.figures.append(
-        _Figure(
-            Markup(to_svg(ax)),
-            f"Kaplan-Meier survival from first DAH onset by {by} ({level} pointwise CI, "
-            f"{result.km.conf_type} transform); + marks censoring; numbers at risk below the "
-            "axis.",
-            f"Kaplan-Meier curves of survival by {by} over five years, with numbers at risk",
-        )
-    )
-    rows = []
-    for _, r in result.at_times.iterrows():
-        n = r["n_risk"]
-        small = bool(min_cell) and 0 < n < (min_cell or 0)
-        rows.append(
-            [
-                r["group"],
-                int(r["time"]),
-                SUPPRESSED.format(n=min_cell) if small else int(n),
-                _fmt_pct(r["survival"]),
-                f"{_fmt_pct(r['ci_lower'])} to {_fmt_pct(r['ci_upper'])}",
-            ]
-        )
-    s.tables.append(
-        _Table(
-            f"Survival at 30 days, 90 days and 1 year by {by}",
-            [by.capitalize(), "Day", "At risk", "Survival", f"{level} CI"],
-            rows,
-        )
-    )
-    med = result.medians
-    s.tables.append(
-        _Table(
-            "Median survival (days)",
-            [by.capitalize(), "Patients", "Deaths", "Median", f"{level} CI"],
-            [
-                [
-                    r["group"],
-                    int(r["n"]),
-                    int(r["n_events"]),
-                    "not reached" if pd.isna(r["time"]) else f"{r['time']:.0f}",
-                    f"{'–' if pd.isna(r['ci_lower']) else f'{r.ci_lower:.0f}'} to "
-                    f"{'not reached' if pd.isna(r['ci_upper']) else f'{r.ci_upper:.0f}'}",
-                ]
-                for _, r in med.iterrows()
-            ],
-        )
-    )
-    _recurrence_figure(s, cohort, by, conf_level, arms, eras, horizon, methods)
-    try:
-        hr = hazard_ratios(cohort, by=by, conf_level=conf_level, arms=arms, eras=eras)
-    except EstimationError as err:
-        # said on the page rather than silently left out
-        s.paragraphs.append(f"Adjusted hazard ratios of death are not shown: {err}.")
-    else:
-        s.figures.append(_hazard_ratio_figure(hr))
-        methods.append(hr.methods_text())
-        s.warnings.extend(w for w in hr.warnings if w not in s.warnings)
-    if result.logrank is not None:
-        lr = result.logrank
-        s.paragraphs.append(
-            f"Log-rank test across {by}s: chi-square {lr.statistic:.2f} on "
-            f"{lr.df} df, p = {lr.p_value:.3g}."
-        )
-        methods.append(
-            "Survival from the first DAH onset (death from any cause, censored at the end of "
-            "follow-up) was estimated by Kaplan-Meier with Greenwood variances and "
-            f"{result.km.conf_type}-transformed {level} pointwise intervals; medians as R's "
-            "quantile.survfit; groups compared by the log-rank test. Arms were not randomised: "
-            "differences are confounded by indication (sicker patients receive more "
-            "aggressive treatment)."
-        )
-    return [s]
-
-
-def _recurrence_figure(
-    s: _Section,
-    cohort: Cohort,
-    by: str,
-    conf_level: float,
-    arms: ArmDefinition,
-    eras: EraDefinition,
-    horizon: int,
-    methods: list[str],
-) -> None:
-    """The cumulative incidence of a first recurrence by group, death competing, with Gray's
-    test."""
-    rec = recurrence_by_group(cohort, by, conf_level=conf_level, arms=arms, eras=eras)
-    s.warnings.extend(rec.warnings)
-    ax = plot_cif(rec.cif, cause=1, ylabel="Cumulative incidence of recurrence")
-    ax.set_xlim(0, horizon)
-    at = rec.cif.at([365, 1825], cause=1)
-    s.figures.append(
-        _Figure(
-            Markup(to_svg(ax)),
-            f"Cumulative incidence of a first recurrence by {by}, death before recurrence as a "
-            "competing event (Aalen-Johansen).",
-            "Cumulative incidence of recurrence by group: "
-            + "; ".join(
-                f"{g} {c:.0%} at {int(t)} days"
-                for g, c, t in zip(at["group"], at["cif"], at["time"], strict=True)
-            ),
-        )
-    )
-    if rec.gray is not None:
-        g = rec.gray
-        s.paragraphs.append(
-            f"Gray's test of equal cumulative incidence of recurrence across {by}s: "
-            f"chi-square {g.statistic:.2f} on {g.df} df, p = {g.p_value:.3g}."
-        )
-    methods.append(
-        "The cumulative incidence of a first DAH recurrence was estimated by "
-        "Aalen-Johansen with death before recurrence as a competing event (not by "
-        "1 - Kaplan-Meier, which would overstate it); groups compared by Gray's test."
-    )
-
-
-def _hazard_ratio_figure(hr: HazardRatios) -> _Figure:
-    """Forest plot of the hazard-ratio table exactly as :func:`hazard_ratios` returns it."""
-    table = hr.to_frame()
-    ax = plot_forest(table, label="label")
-    ax.set_title(f"Adjusted hazard ratios of death (reference: {hr.reference})", loc="left")
-    return _Figure(
-        Markup(to_svg(ax)),
-        f"Cox hazard ratios of death with {hr.conf_level:.0%} CIs; arms are not "
-        "randomised, so residual confounding by indication remains.",
-        "Forest plot of hazard ratios: "
-        + "; ".join(
-            f"{r.label} {r.hazard_ratio:.2f} ({r.ci_lower:.2f} to {r.ci_upper:.2f})"
-            for r in table.itertuples()
-        ),
     )
 
 

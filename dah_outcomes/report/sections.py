@@ -1,0 +1,56 @@
+"""The pieces a report page is made of (sections, tables, figures) and the formatting they
+share; the template renders them, escaping every value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from markupsafe import Markup
+
+__all__ = ["SUPPRESSED", "Figure", "Section", "Table", "fmt_pct", "masked_count"]
+
+SUPPRESSED = "<{n}"
+
+
+@dataclass
+class Table:
+    """A table: caption, column headings, rows of cells and a note under it."""
+
+    caption: str
+    columns: list[str]
+    rows: list[list[Any]]
+    note: str = ""
+
+
+@dataclass
+class Figure:
+    """An inline SVG figure with its caption and its text alternative."""
+
+    svg: Markup
+    caption: str
+    alt: str
+
+
+@dataclass
+class Section:
+    """One section of the page; ``warnings`` are shown at its top."""
+
+    id: str
+    heading: str
+    paragraphs: list[str] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+    definitions: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def fmt_pct(x: float) -> str:
+    """A proportion as a percent with one decimal ("–" when not finite)."""
+    return "–" if x is None or not np.isfinite(x) else f"{100 * x:.1f}%"
+
+
+def masked_count(count: int, min_cell: int | None) -> str:
+    """A count, or ``<min_cell`` when it is small enough to be suppressed."""
+    return SUPPRESSED.format(n=min_cell) if min_cell and 0 < count < min_cell else f"{count:,}"

@@ -1,0 +1,288 @@
+"""The survival sections of the report: Kaplan-Meier by group, recurrence with death
+competing, adjusted hazard ratios and, when the cohort records when treatments started, the
+effect of each treatment estimated free of immortal-time bias beside the naive estimate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from markupsafe import Markup
+
+from dah_outcomes.analyses.hazard_ratios import HazardRatios, hazard_ratios
+from dah_outcomes.analyses.survival import recurrence_by_group, survival_by_group
+from dah_outcomes.analyses.treatment_effects import METHODS, TreatmentEffect, treatment_effect
+from dah_outcomes.cohort import Cohort
+from dah_outcomes.endpoints.arms import ArmDefinition, EraDefinition
+from dah_outcomes.errors import EstimationError
+from dah_outcomes.plotting import plot_cif, plot_forest, plot_km, to_svg
+from dah_outcomes.report.sections import SUPPRESSED, Figure, Section, Table, fmt_pct
+from dah_outcomes.schema import TREATMENT_FLAGS
+
+__all__ = ["REPORT_LANDMARK_DAYS", "survival_sections"]
+
+#: The landmark of the report's landmark estimates unless it is given another.
+REPORT_LANDMARK_DAYS = 7
+
+
+def survival_sections(
+    cohort: Cohort,
+    by: str,
+    conf_level: float,
+    arms: ArmDefinition,
+    eras: EraDefinition,
+    min_cell: int | None,
+    methods: list[str],
+    landmark_days: int = REPORT_LANDMARK_DAYS,
+) -> list[Section]:
+    """Survival from first DAH onset by group: Kaplan-Meier with at-risk table, survival at 30
+    and 90 days and 1 year, medians and the log-rank test; recurrence with death competing;
+    adjusted hazard ratios; each dated treatment's effect by time-varying, landmark and naive
+    Cox models.
+
+    Parameters
+    ----------
+    cohort : Cohort
+        The cohort.
+    by : str
+        The grouping.
+    conf_level : float
+        Level of every interval.
+    arms, eras : ArmDefinition, EraDefinition
+        Arm and era definitions.
+    min_cell : int or None
+        Small-cell threshold.
+    methods : list of str
+        The methods paragraphs, extended in place.
+    landmark_days : int, default REPORT_LANDMARK_DAYS
+        The landmark of the landmark estimates.
+
+    Returns
+    -------
+    list of Section
+    """
+    result = survival_by_group(cohort, by, conf_level=conf_level, arms=arms, eras=eras)
+    s = Section("survival", f"Survival by {by}", warnings=list(result.warnings))
+    level = f"{conf_level:.0%}"
+    horizon = 5 * 365
+    ax = plot_km(result.km, at_risk_times=[0, 365, 730, 1095, 1460, 1825])
+    ax.set_xlim(0, horizon)
+    s.figures.append(
+        Figure(
+            Markup(to_svg(ax)),
+            f"Kaplan-Meier survival from first DAH onset by {by} ({level} pointwise CI, "
+            f"{result.km.conf_type} transform); + marks censoring; numbers at risk below the "
+            "axis.",
+            f"Kaplan-Meier curves of survival by {by} over five years, with numbers at risk",
+        )
+    )
+    rows = []
+    for _, r in result.at_times.iterrows():
+        n = r["n_risk"]
+        small = bool(min_cell) and 0 < n < (min_cell or 0)
+        rows.append(
+            [
+                r["group"],
+                int(r["time"]),
+                SUPPRESSED.format(n=min_cell) if small else int(n),
+                fmt_pct(r["survival"]),
+                f"{fmt_pct(r['ci_lower'])} to {fmt_pct(r['ci_upper'])}",
+            ]
+        )
+    s.tables.append(
+        Table(
+            f"Survival at 30 days, 90 days and 1 year by {by}",
+            [by.capitalize(), "Day", "At risk", "Survival", f"{level} CI"],
+            rows,
+        )
+    )
+    med = result.medians
+    s.tables.append(
+        Table(
+            "Median survival (days)",
+            [by.capitalize(), "Patients", "Deaths", "Median", f"{level} CI"],
+            [
+                [
+                    r["group"],
+                    int(r["n"]),
+                    int(r["n_events"]),
+                    "not reached" if pd.isna(r["time"]) else f"{r['time']:.0f}",
+                    f"{'–' if pd.isna(r['ci_lower']) else f'{r.ci_lower:.0f}'} to "
+                    f"{'not reached' if pd.isna(r['ci_upper']) else f'{r.ci_upper:.0f}'}",
+                ]
+                for _, r in med.iterrows()
+            ],
+        )
+    )
+    _recurrence_figure(s, cohort, by, conf_level, arms, eras, horizon, methods)
+    try:
+        hr = hazard_ratios(cohort, by=by, conf_level=conf_level, arms=arms, eras=eras)
+    except EstimationError as err:
+        # said on the page rather than silently left out
+        s.paragraphs.append(f"Adjusted hazard ratios of death are not shown: {err}.")
+    else:
+        s.figures.append(_hazard_ratio_figure(hr))
+        methods.append(hr.methods_text())
+        s.warnings.extend(w for w in hr.warnings if w not in s.warnings)
+    _treatment_effects(s, cohort, conf_level, arms, eras, landmark_days, min_cell, methods)
+    if result.logrank is not None:
+        lr = result.logrank
+        s.paragraphs.append(
+            f"Log-rank test across {by}s: chi-square {lr.statistic:.2f} on "
+            f"{lr.df} df, p = {lr.p_value:.3g}."
+        )
+        methods.append(
+            "Survival from the first DAH onset (death from any cause, censored at the end of "
+            "follow-up) was estimated by Kaplan-Meier with Greenwood variances and "
+            f"{result.km.conf_type}-transformed {level} pointwise intervals; medians as R's "
+            "quantile.survfit; groups compared by the log-rank test. Arms were not randomised: "
+            "differences are confounded by indication (sicker patients receive more "
+            "aggressive treatment)."
+        )
+    return [s]
+
+
+def _recurrence_figure(
+    s: Section,
+    cohort: Cohort,
+    by: str,
+    conf_level: float,
+    arms: ArmDefinition,
+    eras: EraDefinition,
+    horizon: int,
+    methods: list[str],
+) -> None:
+    """The cumulative incidence of a first recurrence by group, death competing, with Gray's
+    test."""
+    rec = recurrence_by_group(cohort, by, conf_level=conf_level, arms=arms, eras=eras)
+    s.warnings.extend(rec.warnings)
+    ax = plot_cif(rec.cif, cause=1, ylabel="Cumulative incidence of recurrence")
+    ax.set_xlim(0, horizon)
+    at = rec.cif.at([365, 1825], cause=1)
+    s.figures.append(
+        Figure(
+            Markup(to_svg(ax)),
+            f"Cumulative incidence of a first recurrence by {by}, death before recurrence as a "
+            "competing event (Aalen-Johansen).",
+            "Cumulative incidence of recurrence by group: "
+            + "; ".join(
+                f"{g} {c:.0%} at {int(t)} days"
+                for g, c, t in zip(at["group"], at["cif"], at["time"], strict=True)
+            ),
+        )
+    )
+    if rec.gray is not None:
+        g = rec.gray
+        s.paragraphs.append(
+            f"Gray's test of equal cumulative incidence of recurrence across {by}s: "
+            f"chi-square {g.statistic:.2f} on {g.df} df, p = {g.p_value:.3g}."
+        )
+    methods.append(
+        "The cumulative incidence of a first DAH recurrence was estimated by "
+        "Aalen-Johansen with death before recurrence as a competing event (not by "
+        "1 - Kaplan-Meier, which would overstate it); groups compared by Gray's test."
+    )
+
+
+def _hazard_ratio_figure(hr: HazardRatios) -> Figure:
+    """Forest plot of the hazard-ratio table exactly as :func:`hazard_ratios` returns it."""
+    table = hr.to_frame()
+    ax = plot_forest(table, label="label")
+    ax.set_title(f"Adjusted hazard ratios of death (reference: {hr.reference})", loc="left")
+    return Figure(
+        Markup(to_svg(ax)),
+        f"Cox hazard ratios of death with {hr.conf_level:.0%} CIs; arms are not "
+        "randomised, so residual confounding by indication remains.",
+        "Forest plot of hazard ratios: "
+        + "; ".join(
+            f"{r.label} {r.hazard_ratio:.2f} ({r.ci_lower:.2f} to {r.ci_upper:.2f})"
+            for r in table.itertuples()
+        ),
+    )
+
+
+def _dated_treatments(cohort: Cohort) -> list[str]:
+    """The treatments with at least one dated course, in the contract's order."""
+    given = set(cohort.treatments["treatment"].astype(str))
+    return [t for t in TREATMENT_FLAGS if t in given]
+
+
+def _effect_cells(fit: TreatmentEffect | None, min_cell: int | None) -> list[Any]:
+    if fit is None:
+        return ["not estimable", "–", "–", "–"]
+    small = bool(min_cell) and 0 < fit.n_treated < (min_cell or 0)
+    return [
+        f"{fit.hazard_ratio:.2f} ({fit.ci_lower:.2f} to {fit.ci_upper:.2f})",
+        fit.n,
+        fit.n_events,
+        SUPPRESSED.format(n=min_cell) if small else fit.n_treated,
+    ]
+
+
+def _treatment_effects(
+    s: Section,
+    cohort: Cohort,
+    conf_level: float,
+    arms: ArmDefinition,
+    eras: EraDefinition,
+    landmark_days: int,
+    min_cell: int | None,
+    methods: list[str],
+) -> None:
+    """Each dated treatment's hazard ratio of death: time-varying, landmark and naive."""
+    treatments = _dated_treatments(cohort)
+    if not treatments:
+        s.paragraphs.append(
+            "The cohort records no treatment start dates, so no treatment effect free of "
+            "immortal-time bias can be estimated: every comparison of treatment arms in this "
+            "report is of ever- with never-treated patients. Record the courses (treatment, "
+            "start date) in the cohort's treatments table."
+        )
+        return
+    level = f"{conf_level:.0%}"
+    rows: list[list[Any]] = []
+    notes: list[str] = []
+    for treatment in treatments:
+        for method in ("time-varying", "landmark", "naive"):
+            fit: TreatmentEffect | None = None
+            try:
+                fit = treatment_effect(
+                    cohort,
+                    treatment,
+                    method=method,
+                    landmark_days=landmark_days if method == "landmark" else None,
+                    conf_level=conf_level,
+                    arms=arms,
+                    eras=eras,
+                )
+            except EstimationError as err:
+                notes.append(f"{treatment}, {method}: not estimable ({err}).")
+            # the naive estimate's immortal-time warning is shown at the top of the section
+            for w in () if fit is None else fit.warnings:
+                if "immortal-time bias" in w:
+                    s.warnings.append(w)
+                else:
+                    notes.append(f"{treatment}, {method}: {w}.")
+            label = f"landmark at day {landmark_days}" if method == "landmark" else method
+            rows.append([treatment, label, *_effect_cells(fit, min_cell)])
+    s.tables.append(
+        Table(
+            "Hazard ratio of death for each treatment with recorded start dates, treated vs "
+            "untreated: time-varying, landmark and naive (ever vs never) Cox models",
+            ["Treatment", "Method", f"HR ({level} CI)", "Patients", "Deaths", "Treated"],
+            rows,
+            "Time-varying: the treatment switches on at its start day (robust SE by patient). "
+            f"Landmark: patients alive at day {landmark_days}, treated by then or not, time "
+            f"from day {landmark_days}. Naive: ever vs never treated from onset, which credits "
+            "the treatment with the days its patients had to survive to receive it "
+            "(immortal-time bias) when it starts after onset. All adjusted for the declared "
+            "adjustment set.",
+        )
+    )
+    s.paragraphs.extend(notes)
+    methods.append(
+        "Treatment effects, for each treatment whose start dates are recorded: "
+        + "; ".join(f"{m}: {text}" for m, text in METHODS.items())
+        + f". The landmark is day {landmark_days}; time zero is the onset of the first DAH "
+        "episode; a death on the day a treatment started counts as on treatment."
+    )
