@@ -30,6 +30,16 @@ def test_notebook_runs(path: Path, tmp_path: Path) -> None:
         if o.get("output_type") == "error"
     ]
     assert not errors
+    # a notebook that compares treatment arms shows the immortal-time warning it carries
+    sources = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    if 'by="arm"' in sources or "compare_cited_figures" in sources:
+        shown = [
+            o.get("text", "") + str(o.get("data", {}).get("text/plain", ""))
+            for c in nb.cells
+            if c.cell_type == "code"
+            for o in c.get("outputs", [])
+        ]
+        assert any("immortal-time bias" in text for text in shown), path.name
 
 
 def test_there_are_notebooks() -> None:
