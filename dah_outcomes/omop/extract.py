@@ -25,6 +25,7 @@ from dah_outcomes.omop.sql import (
     VOCABULARY_TABLES,
     concept_set_query,
     extraction_queries,
+    staging_queries,
 )
 from dah_outcomes.results import ResultMixin
 from dah_outcomes.schema import TREATMENT_FLAGS
@@ -36,7 +37,11 @@ ENGINES = ("duckdb", "spark")
 #: Features that are treatments: each found in an episode window becomes a course.
 _COURSES = tuple(n for n in FEATURE_SETS if n in TREATMENT_FLAGS)
 _SESSIONS = {"plasmapheresis": "plasmapheresis_sessions"}  # counted as distinct days
-_DOSES = {"methylprednisolone_pulse": "methylprednisolone_dose_mg"}
+#: Episode columns filled from a feature's row: (column, the row's field)
+_EPISODE_VALUES = {
+    "plasmapheresis": ("plasmapheresis_sessions", "days"),
+    "methylprednisolone_pulse": ("methylprednisolone_dose_mg", "dose_mg"),
+}
 
 
 class _Engine(Protocol):
@@ -45,6 +50,7 @@ class _Engine(Protocol):
     def tables(self) -> set[str]: ...
     def columns(self) -> dict[str, set[str]]: ...
     def register(self, name: str, frame: pd.DataFrame) -> None: ...
+    def materialize(self, name: str, sql: str) -> None: ...
     def query(self, sql: str) -> pd.DataFrame: ...
     def close(self) -> None: ...
 
@@ -84,6 +90,10 @@ class _DuckDB:
     def register(self, name: str, frame: pd.DataFrame) -> None:
         self.con.register(name, frame)
 
+    def materialize(self, name: str, sql: str) -> None:
+        # a temporary table: allowed on a read-only database, gone when the connection closes
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+
     def query(self, sql: str) -> pd.DataFrame:
         return self.con.execute(sql).df()
 
@@ -116,9 +126,12 @@ class _Spark:
             .config("spark.ui.enabled", "false")
             .config("spark.sql.shuffle.partitions", "4")
             .config("spark.sql.session.timeZone", "UTC")
+            # the default 1 GB driver at times failed to broadcast a join side at 1e6 rows
+            .config("spark.driver.memory", "2g")
             .getOrCreate()
         )
         self.names: dict[str, set[str]] = {}
+        self.cached: list[Any] = []
         try:
             for f in sorted(source.glob("*.parquet")):
                 try:
@@ -154,6 +167,12 @@ class _Spark:
         self.spark.createDataFrame(rows, schema).createOrReplaceTempView(name)
         self.names[name] = set(frame.columns)
 
+    def materialize(self, name: str, sql: str) -> None:
+        frame = self.spark.sql(sql).cache()
+        frame.createOrReplaceTempView(name)
+        self.names[name] = set(frame.columns)
+        self.cached.append(frame)
+
     def query(self, sql: str) -> pd.DataFrame:
         result = self.spark.sql(sql)
         rows = result.collect()
@@ -163,7 +182,9 @@ class _Spark:
     def close(self) -> None:
         if self.own:
             self.spark.stop()
-        else:  # a caller's session: leave it without our views
+        else:  # a caller's session: leave it without our views and cached tables
+            for frame in self.cached:
+                frame.unpersist()
             for name in self.names:
                 self.spark.catalog.dropTempView(name)
 
@@ -308,41 +329,48 @@ def _episodes_and_courses(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split the episode-by-feature rows into the episodes (flags: the feature has a row) and
     the treatment courses (the same rows), so the two cannot disagree."""
-    key = ["person_id", "episode_number"]
-    rows = rows.astype({"person_id": np.int64, "episode_number": np.int64})
-    base = rows.drop_duplicates(key).reset_index(drop=True)
-    found = rows[rows["set_name"].notna()]
-    index = pd.MultiIndex.from_frame(base[key])
-    has = pd.crosstab([found["person_id"], found["episode_number"]], found["set_name"])
-    has = has.reindex(index=index, columns=list(FEATURE_SETS), fill_value=0) > 0
+    person = rows["person_id"].to_numpy(dtype=np.int64)
+    number = rows["episode_number"].to_numpy(dtype=np.int64)
+    # one integer per episode (episode numbers stay far below 2**20)
+    episode = (person << 20) | number
+    first = ~pd.Index(episode).duplicated()
+    base = rows[first].reset_index(drop=True)
+    at = pd.Index(episode[first]).get_indexer(episode)  # each row's episode
+    feature = pd.to_numeric(rows["feature"]).fillna(-1).to_numpy(dtype=np.int64)
+    some = feature >= 0
+    has = np.zeros((len(base), len(FEATURE_SETS)), dtype=bool)
+    has[at[some], feature[some]] = True
     e = pd.DataFrame(
         {
             "patient_id": id_of(base["person_id"]),
-            "episode_number": base["episode_number"],
+            "episode_number": base["episode_number"].astype(np.int64),
             "onset_date": pd.to_datetime(base["onset_date"]),
             "discharge_date": pd.to_datetime(base["discharge_date"]),
             "first_manifestation": base["first_manifestation"].astype(bool),
-            **{c: has[c].to_numpy() for c in FEATURE_SETS},
+            **{c: has[:, i] for i, c in enumerate(FEATURE_SETS)},
             "in_hospital_death": base["in_hospital_death"].astype(bool),
         }
     )
-    for name, col in {**_SESSIONS, **_DOSES}.items():
-        of = found[found["set_name"] == name].set_index(key)
-        found_values = pd.to_numeric(of["days" if name in _SESSIONS else "dose_mg"])
-        values = found_values.astype(float).reindex(index).to_numpy()
+    names = list(FEATURE_SETS)
+    for name, (col, source) in _EPISODE_VALUES.items():
+        mine = feature == names.index(name)
+        values = np.full(len(base), np.nan)
+        values[at[mine]] = pd.to_numeric(rows.loc[mine, source]).astype(float).to_numpy()
         e[col] = np.nan_to_num(values, nan=0).astype(np.int64) if name in _SESSIONS else values
-    t = found[found["set_name"].isin(_COURSES)].reset_index(drop=True)
+    is_course = np.isin(feature, [names.index(n) for n in _COURSES])
+    t = rows[is_course].reset_index(drop=True)
+    treatment = pd.Series(np.array(names, dtype=object)[feature[is_course]], dtype="string")
     courses = pd.DataFrame(
         {
             "patient_id": id_of(t["person_id"]),
-            "episode_number": t["episode_number"],
-            "treatment": t["set_name"].astype("string"),
+            "episode_number": t["episode_number"].astype(np.int64),
+            "treatment": treatment,
             "start_date": pd.to_datetime(t["start_date"]),
             "end_date": pd.to_datetime(t["end_date"]),
             "dose_mg": pd.to_numeric(t["dose_mg"]).astype("Float64"),
             "sessions": pd.to_numeric(t["days"])
             .astype("Int64")
-            .where(t["set_name"].isin(list(_SESSIONS))),
+            .where(treatment.isin(list(_SESSIONS))),
         }
     )
     return e, courses
@@ -377,6 +405,8 @@ def _run(eng: _Engine, path: Path, d: OmopDefinition) -> dict[str, pd.DataFrame]
             "add concept_ids to [dah] or load the vocabulary tables"
         )
     eng.register("dah_concept_sets", sets.astype({"concept_id": np.int64}))
+    for name, sql in staging_queries(d, eng.dialect).items():
+        eng.materialize(name, sql)
     queries = extraction_queries(d, eng.dialect, columns)
     return {name: eng.query(sql) for name, sql in queries.items()}
 

@@ -16,10 +16,12 @@ __all__ = [
     "CDM_TABLES",
     "DIALECTS",
     "OPTIONAL_COLUMNS",
+    "STAGED",
     "VOCABULARY_TABLES",
     "Dialect",
     "concept_set_query",
     "extraction_queries",
+    "staging_queries",
 ]
 
 #: The OMOP CDM tables the extraction reads, with the columns it needs in each (written once:
@@ -138,10 +140,13 @@ def concept_set_query(has_concept: bool, has_ancestor: bool) -> str:
     )
 
 
-def _common(definition: OmopDefinition, d: Dialect) -> str:
-    """CTEs shared by the queries: SLE population, DAH stays, episodes."""
-    return f"""
-cs AS (SELECT set_name, concept_id FROM dah_concept_sets),
+#: The intermediate tables every query reads, built once by :func:`staging_queries`.
+STAGED = ("dah_pop", "dah_episodes")
+
+
+def _population() -> str:
+    """CTEs of the SLE population (``pop``: entry, death, end of follow-up)."""
+    return """
 sle AS (
   SELECT co.person_id, MIN(co.condition_start_date) AS sle_date
   FROM condition_occurrence co JOIN cs ON cs.set_name = 'sle'
@@ -158,7 +163,12 @@ pop AS (
               THEN dth.death_date ELSE o.obs_end END AS fu_end
   FROM sle s JOIN obs o ON o.person_id = s.person_id
   LEFT JOIN dth ON dth.person_id = s.person_id
-  WHERE s.sle_date <= o.obs_end),
+  WHERE s.sle_date <= o.obs_end)"""
+
+
+def _episodes(definition: OmopDefinition, d: Dialect) -> str:
+    """CTEs of the DAH episodes (``episodes``), from the stays of ``pop``."""
+    return f"""
 stays AS (
   SELECT DISTINCT v.person_id, v.visit_occurrence_id, v.visit_start_date, v.visit_end_date
   FROM condition_occurrence co
@@ -183,14 +193,50 @@ flagged AS (
   FROM ordered),
 numbered AS (
   SELECT person_id, visit_start_date, visit_end_date,
-         SUM(new_episode) OVER (PARTITION BY person_id
+         -- a running SUM is a 128-bit integer in DuckDB, slow to group by: cast it down
+         CAST(SUM(new_episode) OVER (PARTITION BY person_id
            ORDER BY visit_start_date, visit_end_date
-           ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS episode_number
+           ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) AS episode_number
   FROM flagged),
 episodes AS (
   SELECT person_id, episode_number, MIN(visit_start_date) AS onset_date,
          MAX(visit_end_date) AS discharge_date
   FROM numbered GROUP BY person_id, episode_number)"""
+
+
+_CS = "\ncs AS (SELECT set_name, concept_id FROM dah_concept_sets)"
+
+
+def staging_queries(definition: OmopDefinition, dialect: str) -> dict[str, str]:
+    """SQL of the intermediate tables (:data:`STAGED`), in the order to build them: the SLE
+    population ``dah_pop`` and its DAH episodes ``dah_episodes``. Built once, they spare each
+    query of :func:`extraction_queries` recomputing them from the clinical tables.
+
+    Parameters
+    ----------
+    definition : OmopDefinition
+        The cohort definition.
+    dialect : {"duckdb", "spark"}
+        The SQL engine.
+
+    Returns
+    -------
+    dict of str to str
+        Table name to the query that builds it.
+    """
+    d = DIALECTS[dialect]
+    return {
+        "dah_pop": f"WITH {_CS},{_population()}\nSELECT * FROM pop",
+        "dah_episodes": (
+            f"WITH {_CS},\npop AS (SELECT * FROM dah_pop),{_episodes(definition, d)}\n"
+            "SELECT * FROM episodes"
+        ),
+    }
+
+
+def _common() -> str:
+    """CTEs shared by the queries: concept sets, the staged population and episodes."""
+    return f"{_CS},\npop AS (SELECT * FROM dah_pop),\nepisodes AS (SELECT * FROM dah_episodes)"
 
 
 def _strength_cte(drugs: list[str]) -> str:
@@ -270,10 +316,12 @@ def _feature_rows(columns: Mapping[str, Set[str]]) -> tuple[str, str]:
 def extraction_queries(
     definition: OmopDefinition, dialect: str, columns: Mapping[str, Set[str]] | None = None
 ) -> dict[str, str]:
-    """SQL for ``patients`` (DAH patients), ``episodes`` and ``denominators``.
+    """SQL for ``patients`` (DAH patients), ``episodes`` and ``denominators``, reading the
+    tables of :func:`staging_queries`.
 
     ``episodes`` gives one row per episode and feature found in its window (one row with an
-    empty ``set_name`` for an episode without any): the feature's first ``start_date``, last
+    empty ``feature`` for an episode without any; ``feature`` is the position in
+    :data:`~dah_outcomes.omop.definition.FEATURE_SETS`): the feature's first ``start_date``, last
     ``end_date``, distinct ``days`` and total ``dose_mg`` (when every row of it has a dose),
     so the episode flags and the treatment courses come from the same rows.
     ``denominators`` aggregates the whole SLE population by sex: patients, person-years from
@@ -296,24 +344,32 @@ def extraction_queries(
         The three queries by name.
     """
     d = DIALECTS[dialect]
-    common = _common(definition, d)
+    common = _common()
     strength, feature_rows = _feature_rows(columns or {})
+    # the feature as its position in FEATURE_SETS: integers come back faster than strings
+    whens = " ".join(f"WHEN '{n}' THEN {i}" for i, n in enumerate(FEATURE_SETS))
+    feature = f"CASE f.set_name {whens} END"
     episodes_sql = f"""WITH {common},{strength}
 hits AS ({feature_rows}),
+per_day AS (
+  SELECT person_id, episode_number, set_name, day, MAX(end_day) AS end_day,
+         SUM(dose) AS dose, COUNT(dose) AS n_dosed, COUNT(*) AS n
+  FROM hits GROUP BY person_id, episode_number, set_name, day),
 features AS (
+  -- distinct days counted as the rows of per_day: cheaper than COUNT(DISTINCT day)
   SELECT person_id, episode_number, set_name, MIN(day) AS start_date,
-         MAX(end_day) AS end_date, COUNT(DISTINCT day) AS days,
-         CASE WHEN COUNT(dose) = COUNT(*) THEN SUM(dose) END AS dose_mg
-  FROM hits GROUP BY person_id, episode_number, set_name)
+         MAX(end_day) AS end_date, COUNT(*) AS days,
+         CASE WHEN SUM(n_dosed) = SUM(n) THEN SUM(dose) END AS dose_mg
+  FROM per_day GROUP BY person_id, episode_number, set_name)
 SELECT e.person_id, e.episode_number, e.onset_date, e.discharge_date,
   CASE WHEN e.episode_number = 1 AND e.onset_date <= p.sle_date THEN 1 ELSE 0 END
     AS first_manifestation,
   CASE WHEN p.death_date IS NOT NULL AND p.death_date >= e.onset_date
         AND p.death_date <= e.discharge_date THEN 1 ELSE 0 END AS in_hospital_death,
-  f.set_name, f.start_date, f.end_date, f.days, f.dose_mg
+  {feature} AS feature, f.start_date, f.end_date, f.days, f.dose_mg
 FROM episodes e JOIN pop p ON p.person_id = e.person_id
 LEFT JOIN features f ON f.person_id = e.person_id AND f.episode_number = e.episode_number
-ORDER BY e.person_id, e.episode_number, f.set_name"""
+ORDER BY e.person_id, e.episode_number, feature"""
     patients_sql = f"""WITH {common}
 SELECT p.person_id, pe.gender_concept_id, pe.year_of_birth, pe.month_of_birth,
        pe.day_of_birth, p.sle_date, p.fu_end, p.death_date
