@@ -9,13 +9,14 @@ the verdicts of :data:`VERDICTS`, and :func:`reproduce` assembles them into a
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Literal
 
 import pandas as pd
 
 from dah_outcomes.cohort import Cohort
-from dah_outcomes.errors import ArgumentError, EstimationError
+from dah_outcomes.errors import ArgumentError, DahOutcomesWarning, EstimationError, warn
 from dah_outcomes.reproduce.claims import Claim, PrintedValue, parse_printed
 from dah_outcomes.reproduce.recompute import Recomputed, recompute
 from dah_outcomes.results import ResultMixin, json_safe
@@ -199,8 +200,11 @@ def reproduce(
     -------
     ReproductionResult
         Columns ``claim, statistic, printed, population, source, events, total, estimate,
-        ci_lower, ci_upper, method, verdict, why``. A claim that cannot be recomputed from this
-        cohort gets the verdict ``"not recomputable"`` with the reason.
+        ci_lower, ci_upper, method, verdict, why, warnings``: ``warnings`` holds our warnings
+        raised while recomputing the claim (an arm's figure from ever/never flags carries an
+        ImmortalTimeWarning when courses start after onset), each also issued once. A claim
+        that cannot be recomputed from this cohort gets the verdict ``"not recomputable"``
+        with the reason.
 
     Raises
     ------
@@ -210,6 +214,7 @@ def reproduce(
     if not claims:
         raise ArgumentError("no claims given")
     rows: list[dict[str, object]] = []
+    announced: set[str] = set()
     for claim in claims:
         # incidence is counted among SLE patients; every other statistic among DAH patients
         everyone = (
@@ -226,7 +231,7 @@ def reproduce(
             "source": claim.source,
         }
         try:
-            r = recompute(claim, cohort, ci_method=ci_method, conf_level=conf_level)
+            r, notes = _recompute_noting(claim, cohort, ci_method, conf_level, announced)
         except (ArgumentError, EstimationError) as err:
             # one claim the cohort cannot answer must not hide the verdicts on the others
             rows.append({**row, "verdict": "not recomputable", "why": str(err)})
@@ -243,8 +248,33 @@ def reproduce(
                 "method": r.method,
                 "verdict": verdict,
                 "why": why,
+                "warnings": notes,
             }
         )
     return ReproductionResult(
         table=pd.DataFrame(rows), fingerprint=cohort.fingerprint, conf_level=float(conf_level)
     )
+
+
+def _recompute_noting(
+    claim: Claim, cohort: Cohort, ci_method: str, conf_level: float, announced: set[str]
+) -> tuple[Recomputed, str]:
+    """Recompute a claim, recording our warnings on its row (each still announced once).
+
+    An arm's mortality recomputed from ever/never treatment flags carries immortal time when
+    courses start after onset: the row says so, so a verdict is never read without it.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DahOutcomesWarning)
+        r = recompute(claim, cohort, ci_method=ci_method, conf_level=conf_level)
+    notes = []
+    for w in caught:
+        message = str(w.message)
+        if not issubclass(w.category, DahOutcomesWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            continue
+        notes.append(f"{w.category.__name__}: {message}")
+        if message not in announced:
+            announced.add(message)
+            warn(message, w.category)
+    return r, " | ".join(notes)

@@ -253,13 +253,19 @@ def _in_hospital_cause(ep: IndexEpisodes, fatal: np.ndarray, rng: np.random.Gene
 
 
 def _courses(rows: np.ndarray, number: int, onset: np.ndarray, ep: IndexEpisodes) -> pd.DataFrame:
-    """One treatment course per treatment given in each episode, dated from its start day."""
+    """One treatment course per treatment given in each episode, dated from its start day.
+
+    Oral prednisone and rFVIIa, which have no declared effect or timing, are dated at onset
+    (glucocorticoids ongoing or begun at presentation; rFVIIa for the acute bleed).
+    """
     parts = []
-    for k, name in enumerate(TREATMENTS):
-        given = np.isfinite(ep.starts[:, k])
+    at_onset = {t: np.where(ep.features[t] > 0, 0.0, np.inf) for t in ("oral_prednisone", "rfviia")}
+    for k, name in enumerate((*TREATMENTS, *at_onset)):
+        days = ep.starts[:, k] if k < len(TREATMENTS) else at_onset[name]
+        given = np.isfinite(days)
         if not given.any():
             continue
-        start = onset[given] + ep.starts[given, k].astype(np.int64)
+        start = onset[given] + days[given].astype(np.int64)
         sessions = pd.array(
             ep.features["plasmapheresis_sessions"][given].astype(np.int64)
             if name == "plasmapheresis"

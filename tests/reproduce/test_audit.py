@@ -54,3 +54,67 @@ def test_death_timeframe_selection() -> None:
     in_hospital = select_studies(d, "death", death_timeframes=("in_hospital", "initial_episode"))
     assert 0 < len(in_hospital) < len(all_frames)
     assert set(in_hospital["death_timeframe"]) <= {"in_hospital", "initial_episode"}
+
+
+def _robustness() -> tuple:
+    result = audit_claims(load_claims(CITED))
+    return result.to_frame().set_index("claim"), result.robustness
+
+
+def test_mortality_verdict_depends_on_the_time_frames_pooled() -> None:
+    table, rob = _robustness()
+    m = rob[(rob["claim"] == "mortality_aggressive") & (rob["estimator"] == "REML logit")]
+    everything = m[(m["time_frame"] == "all time frames") & (m["interval"] == "z")].iloc[0]
+    # mixed time frames: 41% (31-52%), and ~12% outside
+    assert everything["pooled"] == pytest.approx(0.41, abs=0.01)
+    assert (everything["ci_lower"], everything["ci_upper"]) == pytest.approx((0.31, 0.52), abs=0.01)
+    assert everything["verdict"] == "outside the published evidence"
+    # in-hospital and initial-episode series alone: 24% (9-50%), and ~12% inside
+    hosp = m[(m["time_frame"] == "in-hospital or initial episode") & (m["interval"] == "z")].iloc[0]
+    assert hosp["pooled"] == pytest.approx(0.24, abs=0.01)
+    assert (hosp["ci_lower"], hosp["ci_upper"]) == pytest.approx((0.09, 0.50), abs=0.01)
+    assert hosp["verdict"] == "within the pooled CI"
+    assert not table.loc["mortality_aggressive", "robust"]
+
+
+def test_ventilation_verdict_depends_on_the_interval() -> None:
+    table, rob = _robustness()
+    v = rob[(rob["claim"] == "mechanical_ventilation") & (rob["estimator"] == "REML logit")]
+    by_interval = dict(zip(v["interval"], v["verdict"], strict=True))
+    assert by_interval["z"] == "outside the published evidence"
+    assert by_interval["Hartung-Knapp, t PI (k-2 df)"] == "within the prediction interval only"
+    assert not table.loc["mechanical_ventilation", "robust"]
+
+
+def test_a_verdict_all_choices_share_is_robust() -> None:
+    table, rob = _robustness()
+    assert table.loc["nephritis", "robust"]  # 57% against about 89%: outside every way
+    assert set(rob.loc[rob["claim"] == "nephritis", "verdict"]) == {
+        "outside the published evidence"
+    }
+    assert "6 of 6" in table.loc["nephritis", "verdicts"]
+
+
+def test_historical_era_definitions_are_each_tried() -> None:
+    _, rob = _robustness()
+    h = rob[rob["claim"] == "mortality_historical"]
+    assert set(h["era_definition"]) == {
+        "published before 2005",
+        "published before 2000",
+        "study period midpoint before 2000",
+    }
+    mid = h[
+        (h["era_definition"] == "study period midpoint before 2000")
+        & (h["time_frame"] == "all time frames")
+    ]
+    # lee2001 (1988-1998), chang2002 (1994-2001), badsha2004 (1994-2001), taiwan_pe (1985-2012)
+    assert set(mid["k"]) == {4}
+
+
+def test_audit_json_has_the_robustness_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["audit", CITED, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {"time_frame", "interval", "estimator", "era_definition", "verdict"} <= set(
+        out["robustness"][0]
+    )
+    assert {"robust", "verdicts"} <= set(out["claims"][0])

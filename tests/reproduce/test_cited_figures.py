@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +15,7 @@ from matplotlib.axes import Axes
 import dah_outcomes as dah
 from dah_outcomes import ArgumentError
 from dah_outcomes.cli import main
+from dah_outcomes.errors import DahOutcomesWarning, ImmortalTimeWarning
 from dah_outcomes.plotting import plot_cited_figures
 from dah_outcomes.reproduce.cited_figures import CITED_FIGURES_NAME
 from dah_outcomes.reproduce.claims import Claim, load_claims, parse_printed
@@ -57,9 +59,15 @@ def test_one_definition_in_the_repository() -> None:
 
 
 def test_compare_is_reproduce_of_the_shipped_claims(cohort) -> None:
-    comparison = dah.compare_cited_figures(cohort)
+    # the arm's mortality is an ever/never comparison of treatments started after onset
+    with pytest.warns(ImmortalTimeWarning, match="immortal-time bias"):
+        comparison = dah.compare_cited_figures(cohort)
     assert isinstance(comparison, ReproductionResult)
-    expected = reproduce(load_claims("cited-figures"), cohort).to_frame()
+    with pytest.warns(ImmortalTimeWarning):
+        expected = reproduce(load_claims("cited-figures"), cohort).to_frame()
+    notes = comparison.to_frame().set_index("claim")["warnings"]
+    assert "ImmortalTimeWarning" in notes["mortality_aggressive"]
+    assert "ImmortalTimeWarning" not in notes["incidence"]
     pd.testing.assert_frame_equal(comparison.to_frame(), expected)
     assert set(comparison.to_frame()["verdict"]) <= set(VERDICTS)
     assert sum(comparison.verdict_counts.values()) == len(dah.CITED_FIGURES)
@@ -68,11 +76,14 @@ def test_compare_is_reproduce_of_the_shipped_claims(cohort) -> None:
 
 def test_demo_and_reproduce_command_agree(tmp_path: Path, capsys) -> None:
     """The demo's table and `dah-outcomes reproduce cited-figures` give the same verdicts."""
-    assert main(["demo", "--out", str(tmp_path), "--n-sle", "30000", "--seed", "1"]) == 0
-    printed = capsys.readouterr().out
-    demo = pd.read_csv(tmp_path / "cited_figures.csv")
-    assert main(["reproduce", "cited-figures", "--cohort", str(tmp_path / "cohort"), "--json"]) == 0
-    command = pd.DataFrame(json.loads(capsys.readouterr().out)["claims"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", DahOutcomesWarning)  # the CLI prints them
+        assert main(["demo", "--out", str(tmp_path), "--n-sle", "30000", "--seed", "1"]) == 0
+        printed = capsys.readouterr().out
+        demo = pd.read_csv(tmp_path / "cited_figures.csv")
+        cohort = str(tmp_path / "cohort")
+        assert main(["reproduce", "cited-figures", "--cohort", cohort, "--json"]) == 0
+        command = pd.DataFrame(json.loads(capsys.readouterr().out)["claims"])
     assert list(demo["claim"]) == list(command["claim"]) == [c.id for c in dah.CITED_FIGURES]
     assert list(demo["verdict"]) == list(command["verdict"])
     assert demo["estimate"].tolist() == pytest.approx(command["estimate"].tolist(), abs=1e-12)
@@ -87,7 +98,8 @@ def test_cited_figures_on_a_200k_cohort() -> None:
     under the comparison's own rule): incidence in 5-6% and historical mortality above 50%
     as estimates, and no cited figure contradicted by the cohort."""
     cohort = dah.generate_cohort("seed-article", n_sle=200_000, seed=2026)
-    result = dah.compare_cited_figures(cohort)
+    with pytest.warns(ImmortalTimeWarning):
+        result = dah.compare_cited_figures(cohort)
     table = result.to_frame().set_index("claim")
     assert 0.05 <= table.loc["incidence", "estimate"] <= 0.06
     assert table.loc["incidence", "verdict"] == "reproduced"
@@ -126,7 +138,8 @@ def test_recompute_rejects_an_unknown_statistic(small_tables) -> None:
 
 
 def test_plot_cited_figures(cohort) -> None:
-    result = dah.compare_cited_figures(cohort)
+    with pytest.warns(ImmortalTimeWarning):
+        result = dah.compare_cited_figures(cohort)
     ax = plot_cited_figures(result)
     assert isinstance(ax, Axes)
     labels = [t.get_text() for t in ax.get_yticklabels()]

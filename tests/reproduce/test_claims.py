@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from dah_outcomes import ArgumentError, Cohort
+from dah_outcomes.errors import DahOutcomesWarning, ImmortalTimeWarning
 from dah_outcomes.reproduce.claims import load_claims, parse_printed
 from dah_outcomes.reproduce.recompute import Recomputed
 from dah_outcomes.reproduce.verdicts import judge, reproduce
@@ -117,7 +119,12 @@ def test_reproduce_on_counted_cohort(small_tables, tmp_path: Path) -> None:
         "  - {id: arm, statistic: mortality, value: '100%', population:"
         " 'arm:MP+CYC'}\n"
     )
-    result = reproduce(load_claims(path), Cohort(*small_tables)).to_frame().set_index("claim")
+    # flags without courses: the arm's timing is unknown, and the row says so
+    with pytest.warns(ImmortalTimeWarning, match="no start date"):
+        result = reproduce(load_claims(path), Cohort(*small_tables)).to_frame()
+    result = result.set_index("claim")
+    assert "ImmortalTimeWarning" in result.loc["arm", "warnings"]
+    assert result.loc["mort", "warnings"] == ""
     assert result["verdict"].to_dict() == {
         "mort": "reproduced",
         "vent": "reproduced",
@@ -144,7 +151,9 @@ def test_survival_claims_and_cli(tmp_path: Path, capsys) -> None:
         '[[claim]]\nid = "median"\nstatistic = "median_survival"\nvalue = "310"\n'
         'by = "era"\ngroup = "historical"\n'
     )
-    assert main(["reproduce", str(path), "--cohort", str(tmp_path / "c"), "--json"]) == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", DahOutcomesWarning)  # the CLI prints them
+        assert main(["reproduce", str(path), "--cohort", str(tmp_path / "c"), "--json"]) == 0
     rows = {r["claim"]: r for r in json.loads(capsys.readouterr().out)["claims"]}
     assert rows["s90"]["method"].startswith("Kaplan-Meier survival at 90")
     assert rows["hr"]["verdict"] in ("reproduced", "consistent", "not reproduced")
@@ -155,8 +164,10 @@ def test_survival_claims_and_cli(tmp_path: Path, capsys) -> None:
         "not reproduced",
         "not recomputable",
     )
-    assert main(["reproduce", str(CITED), "--cohort", str(tmp_path / "c")]) == 0
-    by_path = capsys.readouterr().out
-    assert "mortality_aggressive" in by_path
-    assert main(["reproduce", "cited-figures", "--cohort", str(tmp_path / "c")]) == 0
-    assert capsys.readouterr().out == by_path
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", DahOutcomesWarning)
+        assert main(["reproduce", str(CITED), "--cohort", str(tmp_path / "c")]) == 0
+        by_path = capsys.readouterr().out
+        assert "mortality_aggressive" in by_path
+        assert main(["reproduce", "cited-figures", "--cohort", str(tmp_path / "c")]) == 0
+        assert capsys.readouterr().out == by_path
