@@ -16,18 +16,32 @@ from dah_outcomes.errors import (
     ArgumentError,
     ConvergenceWarning,
     DroppedRowsWarning,
+    SmallSampleWarning,
     warn,
 )
 
 __all__ = [
+    "MIN_ARM_SIZE",
+    "MIN_EVENTS_PER_VARIABLE",
     "check_choice",
     "check_conf_level",
     "check_iterations",
     "check_positive_int",
     "check_tolerance",
     "warn_dropped",
+    "warn_few_events_per_variable",
     "warn_not_converged",
+    "warn_small_arms",
 ]
+
+MIN_EVENTS_PER_VARIABLE = 10
+"""Events (or the rarer outcome) per estimated coefficient below which a regression warns:
+the usual rule (Peduzzi et al. 1995, 1996), under which coefficients are biased and Wald
+intervals too narrow."""
+
+MIN_ARM_SIZE = 5
+"""Patients per arm below which an asymptotic comparison warns and points to an exact one."""
+
 
 T = TypeVar("T")
 
@@ -214,3 +228,86 @@ def warn_not_converged(model: str, iterations: int) -> None:
         "for a diverging coefficient",
         ConvergenceWarning,
     )
+
+
+def warn_few_events_per_variable(
+    n_events: float,
+    n_parameters: int,
+    *,
+    model: str,
+    minimum: float = MIN_EVENTS_PER_VARIABLE,
+    events: str = "events",
+) -> bool:
+    """Warn when a regression has fewer than ``minimum`` events per estimated coefficient.
+
+    Parameters
+    ----------
+    n_events : float
+        Events of the fit (for a binary outcome, the count of the rarer outcome).
+    n_parameters : int
+        Coefficients estimated (the columns of the design, intercept excluded).
+    model : str
+        The model, for the message (e.g. ``"cox_regression"``).
+    minimum : float, default 10
+        Events per variable below which the warning is issued.
+    events : str, default "events"
+        What is counted, for the message.
+
+    Returns
+    -------
+    bool
+        Whether the warning was issued.
+    """
+    if n_parameters <= 0:
+        return False
+    epv = float(n_events) / n_parameters
+    if epv >= minimum:
+        return False
+    warn(
+        f"{model}: {n_events:g} {events} for {n_parameters} coefficient(s), {epv:.1f} per "
+        f"variable (below {minimum:g}): the coefficients are biased away from 0 and their "
+        "Wald intervals too narrow. Fit fewer covariates, or a penalised model "
+        "(firth_logistic, firth_cox) with profile-likelihood intervals",
+        SmallSampleWarning,
+    )
+    return True
+
+
+def warn_small_arms(
+    sizes: Sequence[float],
+    labels: Sequence[Any],
+    *,
+    what: str,
+    minimum: int = MIN_ARM_SIZE,
+    remedy: str = "",
+) -> bool:
+    """Warn when an arm of a comparison has fewer than ``minimum`` patients.
+
+    Parameters
+    ----------
+    sizes : sequence of float
+        Patients per arm.
+    labels : sequence
+        The arms' labels, in the order of ``sizes``.
+    what : str
+        The comparison, for the message (e.g. ``"logrank_test"``).
+    minimum : int, default 5
+        Patients per arm below which the warning is issued.
+    remedy : str, optional
+        What to do instead, appended to the message.
+
+    Returns
+    -------
+    bool
+        Whether the warning was issued.
+    """
+    small = [f"{lab} (n = {n:g})" for n, lab in zip(sizes, labels, strict=True) if n < minimum]
+    if not small:
+        return False
+    warn(
+        f"{what}: {len(small)} arm(s) with fewer than {minimum} patients: "
+        f"{', '.join(small)}; the large-sample approximation is unreliable there"
+        + (f". {remedy}" if remedy else ""),
+        SmallSampleWarning,
+    )
+    return True

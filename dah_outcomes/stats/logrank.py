@@ -22,17 +22,29 @@ from scipy import stats
 
 from dah_outcomes.errors import ArgumentError, EstimationError
 from dah_outcomes.results import ResultMixin, json_safe
-from dah_outcomes.stats._checks import check_choice
+from dah_outcomes.stats._checks import (
+    MIN_ARM_SIZE,
+    check_choice,
+    check_positive_int,
+    warn_small_arms,
+)
 from dah_outcomes.stats.nonparametric import (
     KaplanMeierResult,
     read_grouped,
     risk_tables_by_group,
     tables_from_counts,
 )
+from dah_outcomes.stats.permutation import (
+    exact_pvalue,
+    logrank_scores,
+    permutation_pvalue,
+    quadratic_statistic,
+)
 from dah_outcomes.stats.risk_sets import RiskTable
 
 __all__ = [
     "ADJUST_METHODS",
+    "LOGRANK_METHODS",
     "LogRankResult",
     "logrank_from_counts",
     "logrank_from_km",
@@ -41,6 +53,7 @@ __all__ = [
 ]
 
 ADJUST_METHODS = ("holm", "bonferroni", "none")
+LOGRANK_METHODS = ("asymptotic", "exact", "permutation")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,7 +71,9 @@ class LogRankResult(ResultMixin):
         Variance-covariance matrix of observed - expected (R's ``var``).
     statistic, df, p_value : float
         Chi-square statistic, degrees of freedom (groups with expected events - 1, as R)
-        and p-value.
+        and p-value. With ``distribution`` "exact" or "permutation", the statistic is coin's
+        (its permutation covariance in place of survdiff's) and the p-value its exact or
+        Monte Carlo permutation p-value.
     rho, gamma : float
         Fleming-Harrington weights S(t-)^rho (1 - S(t-))^gamma; 0, 0 is the log-rank test.
     stratified : bool
@@ -69,6 +84,10 @@ class LogRankResult(ResultMixin):
         Subjects per group.
     n_dropped : int
         Input rows left out for a missing value in a used column.
+    distribution : str
+        "asymptotic" (chi-square), "exact" or "permutation".
+    n_resamples : int or None
+        Random assignments behind a permutation p-value.
     """
 
     groups: tuple[str, ...]
@@ -84,6 +103,8 @@ class LogRankResult(ResultMixin):
     method: str = "log-rank"
     n: np.ndarray | None = field(default=None, repr=False)
     n_dropped: int = 0
+    distribution: str = "asymptotic"
+    n_resamples: int | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """One row per group: n, observed, expected, (O-E)^2/E and (O-E)^2/V, as R prints."""
@@ -110,6 +131,8 @@ class LogRankResult(ResultMixin):
             "rho": self.rho,
             "gamma": self.gamma,
             "stratified": self.stratified,
+            "distribution": self.distribution,
+            "n_resamples": self.n_resamples,
             "groups": json_safe(self.to_frame()),
             "variance": json_safe(self.variance),
         }
@@ -228,8 +251,12 @@ def logrank_test(
     strata: str | None = None,
     rho: float = 0.0,
     gamma: float = 0.0,
+    method: str = "asymptotic",
+    n_resamples: int = 10_000,
+    seed: int | None = None,
+    min_arm_size: int = MIN_ARM_SIZE,
 ) -> LogRankResult:
-    """Log-rank test of equal survival across k groups, as R's ``survdiff``.
+    """Log-rank test of equal survival across k groups, as R's ``survdiff`` or ``coin``.
 
     Parameters
     ----------
@@ -243,6 +270,20 @@ def logrank_test(
         Fleming-Harrington weights ``S(t-)^rho (1 - S(t-))^gamma`` with ``S`` the pooled
         Kaplan-Meier curve; ``rho=1`` is the Peto-Peto modification of the Gehan-Wilcoxon
         test that R's ``survdiff(rho=1)`` computes.
+    method : {"asymptotic", "exact", "permutation"}, default "asymptotic"
+        The p-value: the chi-square approximation (R's ``survdiff``); the exact conditional
+        distribution over every assignment of the group labels (R's
+        ``coin::logrank_test(distribution = "exact")``, which has it for 2 groups; here for k
+        groups as well, listing up to 5 million assignments); or ``n_resamples`` random
+        assignments (coin's ``approximate()``). See :mod:`dah_outcomes.stats.permutation`.
+        Exact and permutation tests are not stratified.
+    n_resamples : int, default 10000
+        Random assignments for ``method="permutation"``.
+    seed : int, optional
+        Seed of the permutation p-value (the same seed gives the same p-value).
+    min_arm_size : int, default 5
+        An asymptotic test with an arm smaller than this gives a ``SmallSampleWarning``
+        pointing to ``method="exact"``.
 
     Returns
     -------
@@ -252,11 +293,25 @@ def logrank_test(
     Raises
     ------
     ArgumentError
-        Fewer than two groups, or bad weights.
+        Fewer than two groups, bad weights, an unknown method, or strata with an exact or
+        permutation test.
     EstimationError
-        Fewer than two groups ever at risk at an event time, or a singular variance.
+        Fewer than two groups ever at risk at an event time, a singular variance, or too
+        many assignments for an exact p-value.
+
+    Warns
+    -----
+    SmallSampleWarning
+        An asymptotic test with an arm of fewer than ``min_arm_size`` patients.
     """
     _check_weights(rho, gamma)
+    check_choice("method", method, LOGRANK_METHODS)
+    check_positive_int("n_resamples", n_resamples)
+    check_positive_int("min_arm_size", min_arm_size)
+    if method != "asymptotic" and strata is not None:
+        raise ArgumentError(
+            f"method={method!r} is not stratified; drop strata= or use method='asymptotic'"
+        )
     s, codes, labels, st_codes, st_labels = read_grouped(
         data, time=time, event=event, group=group, strata=strata, what="logrank_test"
     )
@@ -270,8 +325,50 @@ def logrank_test(
         for j in range(len(st_labels)):
             m = st_codes == j
             per_stratum.append(risk_tables_by_group(s.time[m], s.event[m], codes[m], k))
-    return dataclasses.replace(
+    result = dataclasses.replace(
         _test(labels, per_stratum, rho, gamma, strata), n_dropped=s.n_dropped
+    )
+    if method == "asymptotic":
+        warn_small_arms(
+            [] if result.n is None else result.n.tolist(),
+            result.groups,
+            what="logrank_test",
+            minimum=min_arm_size,
+            remedy="Use method='exact' (or 'permutation')",
+        )
+        return result
+    return _conditional(result, s.time, s.event, codes, method, n_resamples, seed)
+
+
+def _conditional(
+    result: LogRankResult,
+    time: np.ndarray,
+    event: np.ndarray,
+    codes: np.ndarray,
+    method: str,
+    n_resamples: int,
+    seed: int | None,
+) -> LogRankResult:
+    """The asymptotic result with coin's statistic and its exact or permutation p-value."""
+    present = np.flatnonzero(np.bincount(codes, minlength=len(result.groups)) > 0)
+    remap = np.full(len(result.groups), -1, dtype=np.intp)
+    remap[present] = np.arange(len(present))
+    k = len(present)
+    sub = remap[codes]
+    scores = logrank_scores(time, (event > 0).astype(float), result.rho, result.gamma)
+    statistic = quadratic_statistic(scores, sub, k)
+    if method == "exact":
+        p = exact_pvalue(scores, sub, k)
+    else:
+        p = permutation_pvalue(scores, sub, k, n_resamples=n_resamples, seed=seed)
+    return dataclasses.replace(
+        result,
+        statistic=statistic,
+        df=k - 1,
+        p_value=p,
+        method=f"{method} {result.method} (conditional, as coin)",
+        distribution=method,
+        n_resamples=n_resamples if method == "permutation" else None,
     )
 
 
