@@ -242,7 +242,7 @@ def _risk_sets(st: Stratum) -> RiskSets:
         entering = _csr(late, np.concatenate(([0], np.cumsum(counts))), n)
     # np.take: several times faster than fancy indexing for whole rows
     x = np.take(st.x, rows, axis=0)
-    x -= st.x.mean(axis=0)
+    x -= np.full(len(st.x), 1 / max(len(st.x), 1)) @ st.x  # the mean, by BLAS
     packed = np.empty((n, 1 + p))
     packed[:, 0] = 1.0
     packed[:, 1:] = x
