@@ -14,6 +14,7 @@ from dah_outcomes.stats.competing import (
 )
 from dah_outcomes.stats.cox import CoxResult, cox_regression
 from dah_outcomes.stats.firth import FirthCoxResult, firth_cox
+from dah_outcomes.stats.logistic import FirthLogisticResult, firth_logistic
 from dah_outcomes.stats.logrank import (
     LogRankResult,
     logrank_from_counts,
@@ -47,6 +48,7 @@ __all__ = [
     "CumulativeIncidenceResult",
     "FineGrayResult",
     "FirthCoxResult",
+    "FirthLogisticResult",
     "GrayTestResult",
     "KaplanMeierResult",
     "LogRankResult",
@@ -60,6 +62,7 @@ __all__ = [
     "cumulative_incidence",
     "fine_gray",
     "firth_cox",
+    "firth_logistic",
     "gray_test",
     "ipw_weights",
     "kaplan_meier",
