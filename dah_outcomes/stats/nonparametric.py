@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from dah_outcomes.errors import ArgumentError
+from dah_outcomes.errors import ArgumentError, SmallSampleWarning, warn
 from dah_outcomes.results import ResultMixin, json_safe
 from dah_outcomes.stats._checks import check_choice, check_conf_level
 from dah_outcomes.stats.inputs import SurvivalInput, read_survival_columns
@@ -284,6 +284,15 @@ def _findq(x: np.ndarray, y: np.ndarray, p: float) -> float:
     return quant
 
 
+def _clopper_pearson(x: float, n: float, conf_level: float) -> tuple[float, float]:
+    """Clopper-Pearson interval of x successes in n (NaN when n is 0)."""
+    a = (1 - conf_level) / 2
+    with np.errstate(invalid="ignore"):
+        lo = 0.0 if x <= 0 else float(stats.beta.ppf(a, x, n - x + 1))
+        hi = 1.0 if x >= n else float(stats.beta.ppf(1 - a, x + 1, n - x))
+    return (lo, hi) if n > 0 else (float("nan"), float("nan"))
+
+
 def _rmst(c: SurvivalCurve, horizon: float) -> tuple[float, float]:
     """Area under the curve to ``horizon`` and its SE, as R's ``print.survfit(rmean=)``."""
     before = c.time < horizon
@@ -469,37 +478,76 @@ class KaplanMeierResult(ResultMixin):
         k = int(np.searchsorted(curve.time, t, side="left"))
         return float(curve.n_risk[k]) if k < len(curve.time) else 0.0
 
-    def survival_at(self, times: Sequence[float]) -> pd.DataFrame:
+    def survival_at(self, times: Sequence[float], *, warn_degenerate: bool = False) -> pd.DataFrame:
         """Survival (step function) with its CI at landmark times, per group.
 
         As R's ``summary(fit, times=)`` within follow-up; past a group's last time the value
-        is NaN (not extrapolated), or 0 when the curve has already reached 0.
+        is NaN (not extrapolated), or 0 when the curve has already reached 0. Beside the
+        Greenwood interval, ``exact_lower``/``exact_upper`` give the Clopper-Pearson interval
+        of the survivors among the patients whose status at the time is known (died by it,
+        or followed to it): the exact binomial interval when nobody was censored earlier,
+        the one to read when the Greenwood interval is degenerate (no event yet: 1.000 to
+        1.000, which says nothing about a small arm).
+
+        Parameters
+        ----------
+        times : sequence of float
+            Landmark times.
+        warn_degenerate : bool, default False
+            Give a ``SmallSampleWarning`` naming the exact interval where the Greenwood
+            interval has zero width at survival 1 (no event yet).
+
+        Returns
+        -------
+        DataFrame
+            One row per (group, time).
         """
-        rows = []
-        for c in self.curves:
-            for t in times:
-                j = int(np.searchsorted(c.time, t, side="right")) - 1
-                if j < 0:
-                    s, lo, hi, se = 1.0, 1.0, 1.0, 0.0
-                else:
-                    s, lo, hi, se = c.survival[j], c.lower[j], c.upper[j], c.std_err[j]
-                if len(c.time) == 0 or t > c.time[-1]:
-                    s = 0.0 if len(c.time) and c.survival[-1] == 0 else float("nan")
-                    lo = hi = se = float("nan")
-                rows.append(
-                    {
-                        "group": c.group,
-                        "time": float(t),
-                        "survival": float(s),
-                        "std_err": float(se),
-                        "ci_lower": float(lo),
-                        "ci_upper": float(hi),
-                        "n_risk": self.n_at_risk(c, t),
-                        "conf_type": self.conf_type,
-                        "conf_level": self.conf_level,
-                    }
-                )
+        rows = [self._at(c, float(t)) for c in self.curves for t in times]
+        degenerate = [r for r in rows if r["survival"] == 1.0 and r["ci_lower"] == r["ci_upper"]]
+        if warn_degenerate and degenerate:
+            shown = "; ".join(
+                f"{r['group']} at {r['time']:g} (n = {r['n_risk']:g}): exact "
+                f"{r['exact_lower']:.3f}-{r['exact_upper']:.3f}"
+                for r in degenerate[:5]
+            )
+            warn(
+                f"survival_at: {len(degenerate)} survival estimate(s) of 1 with a Greenwood "
+                f"interval of zero width (no event yet), which says nothing about a small "
+                f"arm; report the exact binomial (Clopper-Pearson) interval beside it "
+                f"(columns exact_lower, exact_upper): {shown}",
+                SmallSampleWarning,
+            )
         return pd.DataFrame(rows)
+
+    def _at(self, c: SurvivalCurve, t: float) -> dict:
+        j = int(np.searchsorted(c.time, t, side="right")) - 1
+        if j < 0:
+            s, lo, hi, se = 1.0, 1.0, 1.0, 0.0
+        else:
+            s, lo, hi, se = c.survival[j], c.lower[j], c.upper[j], c.std_err[j]
+        dead = float(c.n_event[: j + 1].sum()) if j >= 0 else 0.0
+        n_risk = self.n_at_risk(c, t)
+        at_t = float(c.n_event[j]) if j >= 0 and c.time[j] == t else 0.0
+        known = dead + n_risk - at_t
+        ex_lo, ex_hi = _clopper_pearson(known - dead, known, self.conf_level)
+        if len(c.time) == 0 or t > c.time[-1]:
+            s = 0.0 if len(c.time) and c.survival[-1] == 0 else float("nan")
+            lo = hi = se = float("nan")
+            ex_lo, ex_hi = (ex_lo, ex_hi) if s == 0.0 else (float("nan"), float("nan"))
+        return {
+            "group": c.group,
+            "time": t,
+            "survival": float(s),
+            "std_err": float(se),
+            "ci_lower": float(lo),
+            "ci_upper": float(hi),
+            "n_risk": n_risk,
+            "conf_type": self.conf_type,
+            "conf_level": self.conf_level,
+            "exact_lower": ex_lo,
+            "exact_upper": ex_hi,
+            "n_known": known,
+        }
 
     def rmst(self, horizon: float) -> pd.DataFrame:
         """Restricted mean survival time to ``horizon`` with its SE and CI, per group.

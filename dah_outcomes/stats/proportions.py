@@ -215,7 +215,8 @@ def _wilson(k: int, n: int, conf_level: float, cc: float = 0.0) -> tuple[float, 
 
 
 def _wilson_cc(k: int, n: int, conf_level: float) -> tuple[float, float]:
-    return _wilson(k, n, conf_level, cc=0.5)
+    # prop.test's correction is min(0.5, |k - n p0|) with p0 = 1/2: none at k = n/2
+    return _wilson(k, n, conf_level, cc=min(0.5, abs(k - n / 2)))
 
 
 def _clopper_pearson(k: int, n: int, conf_level: float) -> tuple[float, float]:
@@ -287,8 +288,13 @@ def rate_ci(
     (5.0, 1.6235, 11.668)
     """
     k = _check_count("events", events)
-    if not isinstance(person_time, int | float | np.number) or not person_time > 0:
-        raise ArgumentError(f"person_time must be a positive number, got {person_time!r}")
+    if (
+        not isinstance(person_time, int | float | np.number)
+        or not person_time > 0
+        or not math.isfinite(person_time)
+    ):
+        # R's poisson.test stops on an infinite time too; a rate of 0 (0, 0) would mislead
+        raise ArgumentError(f"person_time must be a positive finite number, got {person_time!r}")
     method = check_choice("ci_method", ci_method, RATE_METHODS)
     conf_level = check_conf_level(conf_level)
     if not per > 0:
