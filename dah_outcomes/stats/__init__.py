@@ -34,6 +34,13 @@ from dah_outcomes.stats.nonparametric import (
     kaplan_meier,
     kaplan_meier_from_counts,
 )
+from dah_outcomes.stats.planning import (
+    AccrualForecast,
+    events_for_hazard_ratio,
+    expected_accrual,
+    sample_size_for_half_width,
+    sample_size_one_proportion,
+)
 from dah_outcomes.stats.proportional_hazards import (
     ProportionalHazardsTest,
     proportional_hazards_test,
@@ -44,6 +51,7 @@ from dah_outcomes.stats.subdistribution import FineGrayResult, fine_gray
 from dah_outcomes.stats.weighting import ipw_weights
 
 __all__ = [
+    "AccrualForecast",
     "CoxResult",
     "CumulativeIncidenceResult",
     "FineGrayResult",
@@ -60,6 +68,8 @@ __all__ = [
     "RateCI",
     "cox_regression",
     "cumulative_incidence",
+    "events_for_hazard_ratio",
+    "expected_accrual",
     "fine_gray",
     "firth_cox",
     "firth_logistic",
@@ -78,4 +88,6 @@ __all__ = [
     "proportion_ci",
     "proportional_hazards_test",
     "rate_ci",
+    "sample_size_for_half_width",
+    "sample_size_one_proportion",
 ]
