@@ -255,10 +255,13 @@ def _curve(group: str, rt: RiskTable, z: float, conf_type: str) -> SurvivalCurve
 
 def _approx_right(knots: np.ndarray, p: float) -> int | None:
     """R's ``approx(knots, seq_along(knots), p, method="constant", f=1)`` (0-based):
-    the first knot >= p, or None outside the knots' range."""
-    if len(knots) == 0 or p < knots[0] or p > knots[-1]:
+    the first knot >= p, or None outside the knots' range. approx() sorts the knots first:
+    a confidence bound need not fall monotonically (Greenwood's variance can jump)."""
+    order = np.argsort(knots, kind="stable")
+    ordered = knots[order]
+    if len(knots) == 0 or p < ordered[0] or p > ordered[-1]:
         return None
-    return int(np.searchsorted(knots, p, side="left"))
+    return int(order[np.searchsorted(ordered, p, side="left")])
 
 
 def _findq(x: np.ndarray, y: np.ndarray, p: float) -> float:

@@ -92,3 +92,24 @@ def test_events_per_variable_check() -> None:
         warnings.simplefilter("error")
         assert not warn_few_events_per_variable(30, 3, model="cox_regression")
         assert not warn_few_events_per_variable(9, 0, model="cox_regression")
+
+
+AML = json.loads((Path(__file__).parents[1] / "reference" / "km_quantile_aml.json").read_text())
+
+
+@pytest.mark.parametrize("fit", AML["fits"], ids=lambda f: f["conf_type"])
+def test_km_quantile_ci_matches_r_on_aml(fit: dict) -> None:
+    # Maintained's upper log-CI curve rises again after day 45; R's approx() sorts the
+    # knots, so its p = 0.1 upper bound is 34 (ours was NaN before sorting)
+    data = pd.DataFrame(AML["data"])
+    km = kaplan_meier(data, time="time", event="status", group="x", conf_type=fit["conf_type"])
+
+    def na(v: object) -> float:
+        return np.nan if v is None else float(v)
+
+    pairs = (("time", "quantile"), ("ci_lower", "lower"), ("ci_upper", "upper"))
+    for j, p in enumerate(fit["probs"]):
+        q = km.quantile(p).set_index("group")
+        for g, group in enumerate(fit["groups"]):
+            for ours, theirs in pairs:
+                np.testing.assert_equal(q.loc[group, ours], na(fit[theirs][g][j]))
