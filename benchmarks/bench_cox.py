@@ -12,6 +12,7 @@ Run: ``python benchmarks/bench_cox.py [--sizes 1e4,1e5,1e6]``
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import time
 from pathlib import Path
@@ -53,6 +54,7 @@ def main() -> None:
         model = CoxPHSurvivalAnalysis(ties="efron").fit(df[["a", "b", "c"]].to_numpy(), y)
         return model.coef_
 
+    load_before = os.getloadavg()[0]
     # warm-up: the first fit in a process pays for imports and first-touch memory
     cox_regression(data(2000, True), time="time", event="event", covariates=["a", "b", "c"])
     rows = []
@@ -94,7 +96,9 @@ def main() -> None:
     lines = [
         "# Cox regression (3 covariates, Efron ties): ours, lifelines, scikit-survival",
         "",
-        f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()} (2 cores), "
+        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on "
+        f"{platform.machine()} (2 cores shared with other jobs; 1-minute load average "
+        f"{load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end), "
         f"Python {platform.python_version()}, by `benchmarks/bench_cox.py`, same run. "
         "Ours includes Harrell's concordance (as R's coxph); a dash means skipped "
         "(predicted over 90 s).",
