@@ -8,7 +8,6 @@ words and the helpers that normalise a value live here, below both.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from typing import Any
 
@@ -20,6 +19,7 @@ from dah_outcomes.schema import TABLES, Column
 __all__ = [
     "CONTRACT",
     "COURSE_FIELDS",
+    "DEFAULT_NA_VALUES",
     "FALSE_WORDS",
     "LAYOUTS",
     "SEX_WORDS",
@@ -33,6 +33,23 @@ __all__ = [
 
 #: Source layouts a mapping may name (``layout = "..."``).
 LAYOUTS = ("flat", "episodes", "two_tables", "redcap", "adtte")
+
+#: Text read as a missing value unless the mapping gives its own ``na_values`` (matched after
+#: stripping, ignoring case); an empty field is always missing. ``-`` is here, not among the
+#: false words: a dash in a flag column means "not recorded" as often as "no".
+DEFAULT_NA_VALUES = (
+    "NA",
+    "N/A",
+    "NULL",
+    "#N/A",
+    "#NULL!",
+    "NaN",
+    "None",
+    "nil",
+    ".",
+    "-",
+    "--",
+)
 
 #: Boolean words accepted in any source (matched after stripping and lower-casing).
 TRUE_WORDS = frozenset(
@@ -69,7 +86,6 @@ FALSE_WORDS = frozenset(
         "não",
         "nao",
         "unchecked",
-        "-",
         "negative",
         "absent",
     }
@@ -145,8 +161,9 @@ COURSE_FIELDS: dict[str, tuple[str, ...]] = {
 
 
 def normalize_name(name: object) -> str:
-    """Lower case, accents and punctuation removed: ``" Fecha de Nacimiento "`` ->
-    ``"fechadenacimiento"``.
+    """Case folded, accents, spaces and punctuation removed, letters of any script kept:
+    ``" Fecha de Nacimiento "`` -> ``"fechadenacimiento"``, ``"Дата смерти"`` ->
+    ``"датасмерти"``.
 
     Parameters
     ----------
@@ -156,10 +173,11 @@ def normalize_name(name: object) -> str:
     Returns
     -------
     str
-        Only ``a-z`` and ``0-9``.
+        Letters and digits only (empty when the name has none).
     """
-    text = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]", "", text.lower())
+    text = unicodedata.normalize("NFKD", str(name))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+    return "".join(ch for ch in text if ch.isalnum())
 
 
 def _contract() -> dict[str, Column]:

@@ -21,6 +21,7 @@ from dah_outcomes.errors import ArgumentError
 from dah_outcomes.io._vocabulary import (
     CONTRACT,
     COURSE_FIELDS,
+    DEFAULT_NA_VALUES,
     FALSE_WORDS,
     LAYOUTS,
     SEX_WORDS,
@@ -178,7 +179,13 @@ def draft_mapping(raw: Any, *, layout: str | None = None, max_values: int = 30) 
         f"# Source: {getattr(raw, 'path', '(frame)')}",
         f'layout = "{layout}"',
     ]
-    norm = {normalize_name(c): str(c) for c in frame.columns}
+    norm: dict[str, str] = {}
+    alike: dict[str, list[str]] = {}
+    for c in frame.columns:
+        key = normalize_name(c)
+        if key:
+            alike.setdefault(key, []).append(str(c))
+            norm.setdefault(key, str(c))
     taken: set[str] = set()
     body: list[str] = []
     decimal_comma = False
@@ -193,6 +200,10 @@ def draft_mapping(raw: Any, *, layout: str | None = None, max_values: int = 30) 
             ),
             None,
         )
+        same = alike.get(normalize_name(src), []) if src is not None else []
+        if len(same) > 1:
+            body.append(f'# {name} = ""  # TODO: {same} all match: name the one meant')
+            continue
         if src is None:
             need = "required" if col.required else "optional"
             body.append(
@@ -215,6 +226,7 @@ def draft_mapping(raw: Any, *, layout: str | None = None, max_values: int = 30) 
     return "\n".join(lines) + "\n"
 
 
+_NA_KEYS = {match_key(v) for v in DEFAULT_NA_VALUES}
 _COURSE_ONLY = {c.name for c in TABLES["treatments"]} - {
     c.name for t in ("patients", "episodes") for c in TABLES[t]
 }
@@ -295,7 +307,7 @@ def _draft_options(s: pd.Series, col: Column, max_values: int) -> tuple[dict[str
             notes.append("TODO: some values are not dates in one format; give format=")
     elif col.kind == "bool" or col.name == "sex":
         vocab = (TRUE_WORDS | FALSE_WORDS) if col.kind == "bool" else set(SEX_WORDS)
-        odd = [v for v in distinct if match_key(v) not in vocab]
+        odd = [v for v in distinct if match_key(v) not in vocab | _NA_KEYS]
         if odd and len(distinct) <= max_values:
             opts["values"] = {v: "TODO" for v in odd}
             notes.append("TODO: give the meaning of each listed value")

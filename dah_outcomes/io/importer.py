@@ -41,6 +41,7 @@ from dah_outcomes.io.staging import (
     Prepared,
     Stager,
     problem_frame,
+    raise_problems,
     resolve,
 )
 from dah_outcomes.io.streaming import prepare_streamed
@@ -242,8 +243,9 @@ def read_cohort(
     ------
     ValidationError
         In strict mode on any problem; in either mode on problems no row rejection can cure
-        (missing required columns, mapping columns absent from the source). Every problem is
-        listed with its source file and row.
+        (missing required columns, mapping columns absent from the source), and in quarantine
+        when no row is accepted (first problem ``no_row_accepted``). Every problem is listed
+        with its source file and row.
     CohortFileError, ArgumentError
         If a file cannot be read, or an argument or the mapping is invalid.
     """
@@ -271,6 +273,12 @@ def read_cohort(
     report("validating", 0.8)
     ledger = Ledger(prep.sources)
     *tables, courses = resolve(prep.staged, ledger, prep.pre, prep.table_file, mode)
+    if ledger.n and not ledger.alive.any():
+        # an empty cohort is no import: say so (and why) rather than write one
+        first = problem_frame(
+            [{"table": "source", "rule": "no_row_accepted", "hint": EXTRA_RULES["no_row_accepted"]}]
+        )
+        raise_problems(problem_frame([first, *ledger.records]), prep.staged.n_rows)
     n_source_patients = prep.staged.n_rows["patients"]
     n_courses = prep.staged.n_rows.get("treatments")
     layout, files, notes = prep.layout, prep.files, prep.notes

@@ -41,45 +41,68 @@ matched ignoring case and surrounding spaces), ``format`` (strptime date format,
 ``offset_from`` + ``offset_unit`` (a number of days/weeks/months/years after another contract
 date), ``decimal``, ``unit`` (converted to the contract's unit) or ``scale``, and ``value`` (a
 constant). Contract columns the mapping does not name are taken from a source column of the
-same name (ignoring case, spaces and punctuation) when there is one.
+same name (ignoring case, spaces, punctuation and accents, in any script) when there is
+exactly one; two source columns matching one name is an error, never a pick.
 
-:func:`apply_mapping` only translates: a value it cannot translate is passed on unchanged, so
-that the validator reports it with the source row, the value and a hint. Nothing is dropped.
+How values are read (top-level keys):
+
+* ``na_values``: text meaning "missing" (default :data:`DEFAULT_NA_VALUES`: ``NA``, ``N/A``,
+  ``NULL``, ``#N/A``, ``.``, ``-`` and the like, any case; ``[]`` keeps only empty fields).
+* ``decimal`` (``"."`` or ``","``) and ``thousands`` (``","``, ``"."``, ``" "``, ``"'"`` or
+  ``"_"``): a number using another mark (``0.8`` where ``decimal = ","``, ``1,234`` without
+  ``thousands``) is rejected with a hint, never reread.
+* ``partial_dates`` (``"reject"``, ``"first"`` or ``"middle"``): a year (``1999``) or a
+  year-month (``1978-11``) is rejected unless the mapping says which day it stands for.
+* ``time_of_day`` (``"reject"`` or ``"date"``): a date with a time other than midnight is
+  rejected unless the mapping says to keep its date.
+
+:func:`load_mapping` checks every key's type and names the key and the fix; :func:`apply_mapping`
+only translates: a value it cannot translate is passed on (marked where needed), so that the
+validator reports it with the source row, the value and a hint. Nothing is dropped.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import re
 import tomllib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from dah_outcomes.errors import ArgumentError
+from dah_outcomes.io._values import (
+    EPOCHS,
+    OFFSET_UNITS,
+    PARTIAL_DATES,
+    TIMES_OF_DAY,
+    UNITS,
+    ColumnRule,
+    ValueOptions,
+    apply_labels,
+    by_uniques,
+    offset_dates,
+    translate,
+)
 from dah_outcomes.io._vocabulary import (
     CONTRACT,
     COURSE_FIELDS,
-    FALSE_WORDS,
+    DEFAULT_NA_VALUES,
     LAYOUTS,
-    SEX_WORDS,
-    TREATMENT_WORDS,
-    TRUE_WORDS,
-    code_value,
     match_key,
     normalize_name,
-    strip_text,
 )
 from dah_outcomes.schema import TABLES, TREATMENT_FLAGS, Column
-from dah_outcomes.validation import first_positions
 
 __all__ = [
+    "DEFAULT_NA_VALUES",
     "LAYOUTS",
+    "UNITS",
     "ColumnRule",
     "Courses",
     "ImportMapping",
@@ -94,6 +117,10 @@ _TOP_KEYS = {
     "layout",
     "date_format",
     "decimal",
+    "thousands",
+    "na_values",
+    "partial_dates",
+    "time_of_day",
     "columns",
     "treatments",
     "redcap",
@@ -112,36 +139,11 @@ _RULE_KEYS = {
     "scale",
     "value",
 }
-_OFFSET_UNITS = {"days": 1.0, "weeks": 7.0, "months": 30.4375, "years": 365.25}
-
-#: Unit conversions to the contract's units: (contract column, source unit) -> factor.
-UNITS: dict[tuple[str, str], float] = {
-    ("hemoglobin_drop", "g/dl"): 1.0,
-    ("hemoglobin_drop", "g/l"): 0.1,
-    ("hemoglobin_drop", "mmol/l"): 1.0 / 0.6206,  # haemoglobin (monomer) 1 g/dL = 0.6206 mmol/L
-    ("methylprednisolone_dose_mg", "mg"): 1.0,
-    ("methylprednisolone_dose_mg", "g"): 1000.0,
-    ("ventilation_days", "days"): 1.0,
-    ("ventilation_days", "weeks"): 7.0,
-    ("dose_mg", "mg"): 1.0,
-    ("dose_mg", "g"): 1000.0,
-}
-
-
-@dataclass(frozen=True, slots=True)
-class ColumnRule:
-    """How one contract column is obtained from the source."""
-
-    target: str
-    sources: tuple[str, ...] = ()
-    values: Mapping[str, Any] | None = None
-    format: str | None = None
-    offset_from: str | None = None
-    offset_unit: str = "days"
-    decimal: str | None = None
-    unit: str | None = None
-    scale: float | None = None
-    constant: Any = None
+_DECIMALS = (".", ",")
+_THOUSANDS = (",", ".", " ", "'", "_")
+#: strftime directives a date format may use (the rest, e.g. ``%Q``, are typos)
+_DIRECTIVES = set("aAbBcdefgGhHIjmMpSuUVwWxXyYzZ%")
+_DAY_DIRECTIVES = set("dje")
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +160,22 @@ class ImportMapping:
     adtte: Mapping[str, Any] = field(default_factory=dict)
     text: str = field(default="", repr=False)
     path: str | None = None
+    thousands: str | None = None
+    na_values: tuple[str, ...] = DEFAULT_NA_VALUES
+    partial_dates: str = "reject"
+    time_of_day: str = "reject"
+
+    @property
+    def value_options(self) -> ValueOptions:
+        """How values are read (missing markers, number marks, date precision)."""
+        return ValueOptions(
+            date_format=self.date_format,
+            decimal=self.decimal,
+            thousands=self.thousands,
+            na_values=frozenset(match_key(v) for v in self.na_values),
+            partial_dates=self.partial_dates,
+            time_of_day=self.time_of_day,
+        )
 
 
 def load_mapping(source: str | Path | Mapping[str, Any] | ImportMapping | None) -> ImportMapping:
@@ -176,7 +194,8 @@ def load_mapping(source: str | Path | Mapping[str, Any] | ImportMapping | None) 
     Raises
     ------
     ArgumentError
-        On an unknown key, layout, contract column or option (listing the valid ones).
+        On an unknown key, layout, contract column or option, or a value of the wrong type
+        (naming the key and the fix).
     """
     if source is None:
         return ImportMapping()
@@ -187,40 +206,72 @@ def load_mapping(source: str | Path | Mapping[str, Any] | ImportMapping | None) 
         data, text = dict(source), json.dumps(dict(source), indent=2, default=str)
     else:
         text, path = _mapping_text(source)
-        try:
-            if path is not None and Path(path).suffix.lower() in (".yaml", ".yml"):
-                import yaml
-
-                data = yaml.safe_load(text) or {}
-            else:
-                data = tomllib.loads(text)
-        except (tomllib.TOMLDecodeError, ValueError) as exc:
-            raise ArgumentError(f"mapping {path or '(text)'} is not valid: {exc}") from exc
-        except Exception as exc:  # yaml.YAMLError does not subclass ValueError
-            raise ArgumentError(f"mapping {path or '(text)'} is not valid YAML: {exc}") from exc
-        if not isinstance(data, dict):
-            raise ArgumentError(f"mapping {path or '(text)'} must be a table of keys")
+        data = _parse(text, path)
     unknown = set(data) - _TOP_KEYS
     if unknown:
         raise ArgumentError(
             f"unknown mapping key(s) {sorted(unknown)}; valid keys are {sorted(_TOP_KEYS)}"
         )
-    layout = data.get("layout")
-    if layout is not None and layout not in LAYOUTS:
-        raise ArgumentError(f"layout must be one of {list(LAYOUTS)}, got {layout!r}")
-    columns = {name: _rule(name, spec) for name, spec in (data.get("columns") or {}).items()}
+    layout = _choice(data, "layout", LAYOUTS)
+    date_format = data.get("date_format")
+    if date_format is not None:
+        _check_format(date_format, "date_format", data.get("partial_dates"))
+    decimal = _choice(data, "decimal", _DECIMALS)
+    thousands = _choice(data, "thousands", _THOUSANDS)
+    if thousands is not None and thousands == (decimal or "."):
+        raise ArgumentError(
+            f"thousands and decimal are both {thousands!r}: a number cannot use one mark for both"
+        )
+    columns = {name: _rule(name, spec) for name, spec in _table(data, "columns").items()}
+    use_labels = data.get("use_value_labels", True)
+    if not isinstance(use_labels, bool):
+        raise ArgumentError(f"use_value_labels must be true or false, got {use_labels!r}")
     return ImportMapping(
         layout=layout,
         columns=MappingProxyType(columns),
         treatments=_treatment_rules(data.get("treatments")),
-        date_format=data.get("date_format"),
-        decimal=data.get("decimal"),
-        use_value_labels=bool(data.get("use_value_labels", True)),
-        redcap=MappingProxyType(dict(data.get("redcap") or {})),
-        adtte=MappingProxyType(dict(data.get("adtte") or {})),
+        date_format=date_format,
+        decimal=decimal,
+        use_value_labels=use_labels,
+        redcap=MappingProxyType(_table(data, "redcap")),
+        adtte=MappingProxyType(_table(data, "adtte")),
         text=text,
         path=str(path) if path else None,
+        thousands=thousands,
+        na_values=_na_values(data.get("na_values", DEFAULT_NA_VALUES)),
+        partial_dates=_choice(data, "partial_dates", PARTIAL_DATES) or "reject",
+        time_of_day=_choice(data, "time_of_day", TIMES_OF_DAY) or "reject",
     )
+
+
+def _parse(text: str, path: Path | None) -> dict[str, Any]:
+    where = path or "(text)"
+    try:
+        if path is not None and Path(path).suffix.lower() in (".yaml", ".yml"):
+            data = _yaml(text, where) or {}
+        else:
+            data = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, ValueError) as exc:
+        raise ArgumentError(f"mapping {where} is not valid: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ArgumentError(f"mapping {where} must be a table of keys, got {type(data).__name__}")
+    return data
+
+
+def _yaml(text: str, where: object) -> Any:
+    import yaml
+
+    try:
+        # aliases (*name) are refused before anything is built: a few lines of anchors can
+        # expand to billions of nodes, and a mapping file has no use for them
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent):
+                raise ArgumentError(
+                    f"mapping {where}: YAML aliases (*name) are not allowed; write the values out"
+                )
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:  # not a ValueError
+        raise ArgumentError(f"mapping {where} is not valid YAML: {exc}") from exc
 
 
 def _mapping_text(source: str | Path) -> tuple[str, Path | None]:
@@ -228,14 +279,82 @@ def _mapping_text(source: str | Path) -> tuple[str, Path | None]:
     looks_like_path = isinstance(source, Path) or (
         "\n" not in str(source) and "=" not in str(source)
     )
-    if looks_like_path:
-        if not as_path.exists():
-            raise ArgumentError(
-                f"mapping file {as_path} does not exist (draft one with "
-                "`dah-outcomes init-mapping SOURCE`)"
-            )
-        return as_path.read_text(encoding="utf-8"), as_path
-    return str(source), None
+    if not looks_like_path:
+        return str(source), None
+    if not as_path.exists():
+        raise ArgumentError(
+            f"mapping file {as_path} does not exist (draft one with "
+            "`dah-outcomes init-mapping SOURCE`)"
+        )
+    try:
+        raw = as_path.read_bytes()
+    except OSError as exc:
+        raise ArgumentError(f"cannot read the mapping file {as_path}: {exc}") from exc
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in raw[:200]:
+        raise ArgumentError(
+            f"mapping file {as_path} is UTF-16 text: save it as UTF-8 (in Notepad: "
+            "Save as > Encoding > UTF-8)"
+        )
+    try:
+        return raw.decode("utf-8-sig"), as_path
+    except UnicodeDecodeError as exc:
+        raise ArgumentError(
+            f"mapping file {as_path} is not UTF-8 text ({exc.reason} at byte {exc.start}): "
+            "save it as UTF-8"
+        ) from exc
+
+
+def _table(data: Mapping[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ArgumentError(
+            f"{key} must be a table ([{key}] with keys below it), got {type(value).__name__} "
+            f"{value!r}"
+        )
+    return dict(value)
+
+
+def _choice(data: Mapping[str, Any], key: str, choices: tuple[str, ...]) -> Any:
+    value = data.get(key)
+    if value is not None and (not isinstance(value, str) or value not in choices):
+        raise ArgumentError(f"{key} must be one of {list(choices)}, got {value!r}")
+    return value
+
+
+def _na_values(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise ArgumentError(
+            f'na_values must be a list of texts, e.g. na_values = ["NA", "."], got {value!r}'
+        )
+    if not all(isinstance(v, str) for v in value):
+        raise ArgumentError(f"na_values must hold texts only, got {value!r}")
+    return tuple(value)
+
+
+def _check_format(fmt: Any, where: str, partial: Any) -> None:
+    """A date format: a strftime pattern with known directives (or a day-count epoch)."""
+    if not isinstance(fmt, str) or not fmt.strip():
+        raise ArgumentError(
+            f'{where} must be a date format such as "%d/%m/%Y" (or one of '
+            f"{sorted(EPOCHS)} for day counts), got {fmt!r}"
+        )
+    if fmt in EPOCHS:
+        return
+    directives = re.findall(r"%(.)", fmt.replace("%%", ""))
+    bad = [f"%{d}" for d in directives if d not in _DIRECTIVES]
+    if bad or not directives:
+        raise ArgumentError(
+            f"{where} {fmt!r}: "
+            + (f"unknown directive(s) {bad}" if bad else "no directive")
+            + ' (use e.g. "%d/%m/%Y": %d day, %m month, %Y year)'
+        )
+    if not _DAY_DIRECTIVES & set(directives) and partial in (None, "reject"):
+        raise ArgumentError(
+            f"{where} {fmt!r} has no day: its dates are partial; declare "
+            'partial_dates = "first" or "middle" to read them, or give whole dates'
+        )
 
 
 def _treatment_rules(spec: Any) -> Mapping[str, Mapping[str, ColumnRule]]:
@@ -281,7 +400,7 @@ def _rule(name: str, spec: Any, where: str = "[columns]") -> ColumnRule:
         )
     if isinstance(spec, str):
         return ColumnRule(name, sources=(spec,))
-    if isinstance(spec, list) and all(isinstance(s, str) for s in spec):
+    if isinstance(spec, list) and spec and all(isinstance(s, str) for s in spec):
         return ColumnRule(name, sources=tuple(spec))
     if not isinstance(spec, dict):
         raise ArgumentError(
@@ -294,37 +413,74 @@ def _rule(name: str, spec: Any, where: str = "[columns]") -> ColumnRule:
             f"{where} {name}: unknown option(s) {sorted(unknown)}; valid "
             f"options are {sorted(_RULE_KEYS)}"
         )
+    _check_rule(name, spec, where)
     src = spec.get("source", ())
-    sources = (src,) if isinstance(src, str) else tuple(src)
-    unit = spec.get("unit")
-    if unit is not None and (name, str(unit).lower()) not in UNITS:
-        known = sorted(u for c, u in UNITS if c == name)
-        raise ArgumentError(
-            f"{where} {name}: unit {unit!r} unknown; known units are {known} "
-            "(or give scale = factor)"
-        )
-    offset_unit = spec.get("offset_unit", "days")
-    if offset_unit not in _OFFSET_UNITS:
-        raise ArgumentError(
-            f"{where} {name}: offset_unit must be one of "
-            f"{sorted(_OFFSET_UNITS)}, got {offset_unit!r}"
-        )
     values = spec.get("values")
     return ColumnRule(
         name,
-        sources=sources,
+        sources=(src,) if isinstance(src, str) else tuple(src),
         values=MappingProxyType({match_key(k): v for k, v in values.items()}) if values else None,
         format=spec.get("format"),
         offset_from=spec.get("offset_from"),
-        offset_unit=offset_unit,
+        offset_unit=spec.get("offset_unit", "days"),
         decimal=spec.get("decimal"),
-        unit=unit,
+        unit=spec.get("unit"),
         scale=spec.get("scale"),
         constant=spec.get("value"),
     )
 
 
-def find_column(columns: pd.Index, names: tuple[str, ...]) -> str | None:
+def _check_rule(name: str, spec: Mapping[str, Any], where: str) -> None:
+    """Each option of one column rule has the type its key needs (the key and fix named)."""
+    at = f"{where} {name}"
+    src = spec.get("source", ())
+    if not (
+        isinstance(src, str)
+        or (isinstance(src, list | tuple) and all(isinstance(x, str) for x in src))
+    ):
+        raise ArgumentError(f"{at}: source must be a column name or a list of names, got {src!r}")
+    if "values" in spec and not isinstance(spec["values"], Mapping):
+        raise ArgumentError(
+            f'{at}: values must be a table such as {{ Mujer = "F" }}, got {spec["values"]!r}'
+        )
+    if "format" in spec:
+        _check_format(
+            spec["format"], f"{at}: format", None if CONTRACT[name].kind == "date" else "first"
+        )
+    if "decimal" in spec and spec["decimal"] not in _DECIMALS:
+        raise ArgumentError(
+            f"{at}: decimal must be one of {list(_DECIMALS)}, got {spec['decimal']!r}"
+        )
+    unit = spec.get("unit")
+    if unit is not None and (not isinstance(unit, str) or (name, unit.lower()) not in UNITS):
+        known = sorted(u for c, u in UNITS if c == name)
+        raise ArgumentError(
+            f"{at}: unit {unit!r} unknown; known units are {known} (or give scale = factor)"
+        )
+    scale = spec.get("scale")
+    if scale is not None and (isinstance(scale, bool) or not isinstance(scale, int | float)):
+        raise ArgumentError(f"{at}: scale must be a number, got {scale!r}")
+    offset_from = spec.get("offset_from")
+    if offset_from is not None and (
+        not isinstance(offset_from, str) or getattr(CONTRACT.get(offset_from), "kind", "") != "date"
+    ):
+        dates = sorted(c for c, col in CONTRACT.items() if col.kind == "date")
+        raise ArgumentError(
+            f"{at}: offset_from must be a contract date {dates}, got {offset_from!r}"
+        )
+    offset_unit = spec.get("offset_unit", "days")
+    if offset_unit not in OFFSET_UNITS:
+        raise ArgumentError(
+            f"{at}: offset_unit must be one of {sorted(OFFSET_UNITS)}, got {offset_unit!r}"
+        )
+    value = spec.get("value")
+    if value is not None and not isinstance(value, str | int | float | bool):
+        raise ArgumentError(
+            f"{at}: value must be a constant (text, number or true/false), got {value!r}"
+        )
+
+
+def find_column(columns: pd.Index, names: tuple[str, ...], *, explicit: bool = True) -> str | None:
     """The first of ``names`` present in ``columns``: exact, else ignoring case/punctuation.
 
     Parameters
@@ -333,20 +489,37 @@ def find_column(columns: pd.Index, names: tuple[str, ...]) -> str | None:
         The source's column names.
     names : tuple of str
         Candidate names, in order of preference.
+    explicit : bool, default True
+        Whether the mapping named them: an exact match of a name the mapping gives wins over
+        other columns that normalise alike; a contract name looked up by default does not.
 
     Returns
     -------
     str or None
         The source column found, None when no candidate is present.
+
+    Raises
+    ------
+    ArgumentError
+        When a name matches several source columns (``"Sex"`` and ``"sex "``): which one is
+        meant is the analyst's to say, in the mapping.
     """
+    norm: dict[str, list[str]] = {}
+    for c in columns:
+        key = normalize_name(c)
+        if key:  # a name without letters or digits ("", "—") matches only exactly
+            norm.setdefault(key, []).append(c)
     for n in names:
-        if n in columns:
+        hits = norm.get(normalize_name(n), [])
+        if n in columns and (explicit or len(hits) <= 1):
             return n
-    norm = {normalize_name(c): c for c in reversed(list(columns))}
-    for n in names:
-        hit = norm.get(normalize_name(n))
-        if hit is not None:
-            return hit
+        if len(hits) > 1:
+            raise ArgumentError(
+                f"source columns {hits} all match {n!r} (ignoring case, spaces and "
+                f'punctuation): name the one meant exactly in the mapping ([columns] ... = "...")'
+            )
+        if hits:
+            return hits[0]
     return None
 
 
@@ -400,6 +573,7 @@ def apply_mapping(
     if table not in TABLES:
         raise ArgumentError(f"table must be one of {sorted(TABLES)}, got {table!r}")
     mapping = mapping or ImportMapping()
+    opts = mapping.value_options
     out = pd.DataFrame(index=frame.index)
     used: dict[str, str] = {}
     missing: list[str] = []
@@ -409,8 +583,9 @@ def apply_mapping(
         if rule is not None and rule.constant is not None:
             out[col.name] = pd.Series(str(rule.constant), index=frame.index, dtype=object)
             continue
+        explicit = rule is not None and bool(rule.sources)
         names = rule.sources if rule is not None and rule.sources else (col.name,)
-        src = find_column(frame.columns, names)
+        src = find_column(frame.columns, names, explicit=explicit)
         if src is None:
             if rule is not None and rule.sources:
                 missing.append(" | ".join(rule.sources))
@@ -418,198 +593,29 @@ def apply_mapping(
         used[col.name] = str(src)
         raw = frame[src]
         if mapping.use_value_labels and value_labels and src in value_labels:
-            raw = _apply_labels(raw, value_labels[src])
+            raw = apply_labels(raw, value_labels[src])
         rule = rule or ColumnRule(col.name)
         if rule.offset_from:
             pending.append((col, rule, raw))  # needs its base date translated first
             continue
-        out[col.name] = _by_uniques(
-            raw, functools.partial(_translate, col=col, rule=rule, mapping=mapping)
-        )
+        out[col.name] = by_uniques(raw, functools.partial(translate, col=col, rule=rule, opts=opts))
     for col, rule, raw in pending:
         base = out.get(rule.offset_from)
         if base is None and rule.offset_from in CONTRACT:
             # the base date may belong to the other table (death days after DAH onset)
             base = _base_date(frame, mapping, rule.offset_from)
-        out[col.name] = _offset(raw, base, rule, mapping)
+        out[col.name] = offset_dates(raw, base, rule, opts)
     order = [c.name for c in TABLES[table] if c.name in out.columns]
     unmapped = tuple(str(c) for c in frame.columns if str(c) not in set(used.values()))
     return Translation(out[order], MappingProxyType(used), tuple(missing), unmapped)
 
 
-def _by_uniques(raw: pd.Series, translate: Callable[[pd.Series], pd.Series]) -> pd.Series:
-    """``translate(raw)`` computed once per distinct value and spread back to every row.
-
-    A registry column holds few distinct values (flags, codes, a few thousand dates) for
-    millions of rows, and every translation is a function of the value alone, so this gives
-    the same Series (values, dtype) as translating every row. Only text is grouped this way:
-    for other types equal hashes are not always equal translations (``True`` and ``1``).
-    """
-    n = len(raw)
-    if n < 64 or not isinstance(raw.dtype, pd.StringDtype):
-        return translate(raw)
-    probe = raw.iloc[:4096]
-    if len(pd.unique(probe)) > len(probe) // 2:
-        return translate(raw)  # identifiers: grouping would not pay
-    codes, uniques = pd.factorize(raw, use_na_sentinel=False)
-    if len(uniques) > n // 2:
-        return translate(raw)
-    done = translate(raw.iloc[first_positions(codes, len(uniques))])
-    return pd.Series(done.array.take(codes), index=raw.index, name=done.name)
-
-
 def _base_date(frame: pd.DataFrame, mapping: ImportMapping, name: str) -> pd.Series | None:
     rule = mapping.columns.get(name) or ColumnRule(name)
-    src = find_column(frame.columns, rule.sources or (name,))
+    src = find_column(frame.columns, rule.sources or (name,), explicit=bool(rule.sources))
     if src is None or rule.offset_from:
         return None
-    return _translate(frame[src], CONTRACT[name], rule, mapping)
-
-
-def _apply_labels(raw: pd.Series, labels: Mapping[Any, str]) -> pd.Series:
-    lookup = {match_key(code_value(k)): v for k, v in labels.items()}
-    keys = raw.map(lambda v: match_key(code_value(v)) if pd.notna(v) else None)
-    mapped = keys.map(lookup)
-    return raw.astype(object).where(mapped.isna(), mapped)
-
-
-def _translate(raw: pd.Series, col: Column, rule: ColumnRule, mapping: ImportMapping) -> pd.Series:
-    s = strip_text(raw)
-    if rule.values is not None:
-        s = _value_map(s, rule.values)
-    # the built-in vocabularies apply to whatever the explicit map left untouched
-    if col.kind == "bool":
-        s = _value_map(s, _BOOL_WORDS, keep_typed=True)
-    elif col.name == "sex":
-        s = _value_map(s, SEX_WORDS)
-    elif col.name == "treatment":
-        s = _treatment_names(s)
-    if col.kind == "date":
-        fmt = rule.format or mapping.date_format
-        return _dates(s, fmt)
-    if col.kind in ("int", "float"):
-        return _numbers(s, col, rule, rule.decimal or mapping.decimal)
-    if col.kind in ("string", "category"):
-        if isinstance(s.dtype, pd.StringDtype):
-            return s
-        return s.map(lambda v: code_value(v) if v is not None and not pd.isna(v) else v).map(
-            lambda v: str(v) if v is not None and not pd.isna(v) else None
-        )
-    return s
-
-
-def _treatment_names(s: pd.Series) -> pd.Series:
-    """A treatment's name as a source writes it (``"Plasma exchange"``) -> its flag name."""
-    return s.astype(object).map(
-        lambda v: TREATMENT_WORDS.get(normalize_name(v), v) if isinstance(v, str) else v
-    )
-
-
-def _value_map(s: pd.Series, values: Mapping[str, Any], keep_typed: bool = False) -> pd.Series:
-    table = {match_key(k): v for k, v in values.items()}
-    if isinstance(s.dtype, pd.StringDtype):  # vectorised path for text sources
-        mapped = s.str.strip().str.casefold().astype(object).map(table)
-        hit = s.notna().to_numpy() & mapped.notna().to_numpy()
-        return s.astype(object).where(~hit, mapped)
-
-    def one(v: Any) -> Any:
-        if v is None or (not isinstance(v, str) and pd.isna(v)):
-            return v
-        if keep_typed and isinstance(v, bool | np.bool_):
-            return v
-        hit = table.get(match_key(code_value(v)), _MISSING)
-        return v if hit is _MISSING else hit
-
-    return s.astype(object).map(one)
-
-
-_MISSING = object()
-#: Numeric date formats: days since an epoch (SAS and Stata: 1960-01-01; Excel serial days).
-_EPOCHS = {
-    "sas": pd.Timestamp("1960-01-01"),
-    "stata": pd.Timestamp("1960-01-01"),
-    "excel": pd.Timestamp("1899-12-30"),
-}
-_BOOL_WORDS = {**{w: True for w in TRUE_WORDS}, **{w: False for w in FALSE_WORDS}}
-
-
-def _dates(s: pd.Series, fmt: str | None) -> pd.Series:
-    """Parsed dates as ISO text; unparsable values kept raw so the validator reports them."""
-    if pd.api.types.is_datetime64_any_dtype(s):
-        return s
-    if fmt is None and isinstance(s.dtype, pd.StringDtype):
-        return s  # text dates go to the validator as they are
-    obj = s.astype(object)
-    text = obj.map(
-        lambda v: (
-            v
-            if isinstance(v, str)
-            else (v.strftime("%Y-%m-%d") if hasattr(v, "strftime") and not pd.isna(v) else v)
-        )
-    )
-    if fmt is None:
-        return text
-    if fmt in _EPOCHS:
-        num = pd.to_numeric(text, errors="coerce")
-        ok = (num.notna() & (num.abs() < 3e6)).to_numpy(dtype=bool)
-        out = text.astype(object)
-        if ok.any():
-            days = pd.to_timedelta(num[ok].to_numpy(dtype=float).round(), unit="D")
-            out[ok] = (_EPOCHS[fmt] + days).strftime("%Y-%m-%d").to_numpy()
-        return out
-    parsed = pd.to_datetime(
-        text.where(text.map(lambda v: isinstance(v, str))), format=fmt, errors="coerce"
-    )
-    iso = parsed.dt.strftime("%Y-%m-%d")
-    # a value breaking the declared format is marked so the validator's lenient parser cannot
-    # read it some other way (12/03/1975 is not silently taken as 3 December)
-    bad = parsed.isna() & text.map(lambda v: isinstance(v, str))
-    marked = text.map(lambda v: f"{v} (not {fmt})" if isinstance(v, str) else v)
-    return text.where(parsed.isna(), iso).where(~bad, marked)
-
-
-def _numbers(s: pd.Series, col: Column, rule: ColumnRule, decimal: str | None) -> pd.Series:
-    obj = s.astype(object)
-    factor = (
-        rule.scale
-        if rule.scale is not None
-        else (UNITS[(col.name, str(rule.unit).lower())] if rule.unit else None)
-    )
-    if decimal and decimal != ".":
-        obj = obj.map(
-            lambda v: v.replace(".", "").replace(decimal, ".") if isinstance(v, str) else v
-        )
-    if factor is None or factor == 1.0:
-        return obj
-    num = pd.to_numeric(obj, errors="coerce")
-    # 12 significant digits drop the binary noise of the product (45 g/L * 0.1 is 4.5, not
-    # 4.500000000000001) while keeping every digit a registry records
-    scaled = (num * factor).map(lambda v: float(f"{v:.12g}") if pd.notna(v) else v)
-    if col.kind == "int":
-        # a converted count is rounded to whole units: the validator checks the range
-        scaled = scaled.round()
-    return obj.where(num.isna(), scaled.astype(object))
-
-
-def _offset(
-    raw: pd.Series, base: pd.Series | None, rule: ColumnRule, mapping: ImportMapping
-) -> pd.Series:
-    """Dates given as a number of units after another contract date."""
-    s = strip_text(raw)
-    d = rule.decimal or mapping.decimal
-    if d:
-        s = s.map(lambda v: v.replace(d, ".") if isinstance(v, str) else v)
-    if base is None:
-        return s  # the base column is absent: the raw numbers fail as dates, with their rows
-    num = pd.to_numeric(s, errors="coerce")
-    start = pd.to_datetime(base, errors="coerce", format="mixed")
-    days = np.round(num.to_numpy(dtype=float) * _OFFSET_UNITS[rule.offset_unit])
-    ok = np.isfinite(days) & (np.abs(np.nan_to_num(days)) < 1e6) & start.notna().to_numpy()
-    out = s.astype(object).copy()
-    if ok.any():
-        dates = start[ok] + pd.to_timedelta(days[ok], unit="D")
-        out[ok] = dates.dt.strftime("%Y-%m-%d").to_numpy()
-    return out
+    return translate(frame[src], CONTRACT[name], rule, mapping.value_options)
 
 
 @dataclass(frozen=True, slots=True)
@@ -722,15 +728,13 @@ def _course_values(
         used.append(str(src))
         if rule.offset_from:
             base = _base_date(frame, mapping, rule.offset_from)
-            values[name] = _offset(frame[src], base, rule, mapping)
+            values[name] = offset_dates(frame[src], base, rule, mapping.value_options)
             continue
         if date_format and rule.format is None and mapping.date_format is None:
             rule = _with_format(rule, date_format, cols[name])
-        values[name] = _translate(frame[src], cols[name], rule, mapping)
+        values[name] = translate(frame[src], cols[name], rule, mapping.value_options)
     return values
 
 
 def _with_format(rule: ColumnRule, fmt: str, col: Column) -> ColumnRule:
-    from dataclasses import replace
-
     return replace(rule, format=fmt) if col.kind == "date" else rule

@@ -8,8 +8,14 @@ file line where the record starts, the header being line 1; Excel: the sheet row
 formats: the record number from 1) so that every problem can be traced back to the source.
 
 Rows the reader cannot split cleanly (a CSV record with too many or too few fields, a JSON line
-that does not parse) are kept, padded or truncated, and listed in :attr:`RawTable.row_issues`
-so that the importer rejects them instead of losing them.
+that does not parse or repeats a key) are kept, padded or truncated, and listed in
+:attr:`RawTable.row_issues` so that the importer rejects them instead of losing them. One
+empty field after the last column (a trailing delimiter, as Excel and SAS write) is not a
+field: it is dropped, and a header ending in a delimiter loses its empty last name.
+
+Before anything is parsed, the first bytes are sniffed (:func:`sniff_file`): a ZIP, gzip or
+Office file, a Parquet or SQLite file, UTF-16 text or other binary data given as text (or text
+given as a workbook) fails at once, naming what the file really is.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +40,7 @@ from dah_outcomes.io.cohort_files import sha256_file
 if TYPE_CHECKING:
     from pyreadstat.pyclasses import metadata_container
 
-__all__ = ["FORMATS", "RawTable", "read_table"]
+__all__ = ["FORMATS", "RawTable", "read_table", "sniff_file"]
 
 #: Format names and the file suffixes that select them.
 FORMATS: dict[str, tuple[str, ...]] = {
@@ -177,7 +184,7 @@ def read_table(
     fmt = format or detect_format(path)
     if fmt not in FORMATS:
         raise ArgumentError(f"format must be one of {sorted(FORMATS)}, got {fmt!r}")
-    digest = sha256_file(path)
+    digest = _sniffed_digest(path, fmt)
     try:
         if fmt in ("csv", "tsv"):
             return _read_delimited(
@@ -202,8 +209,93 @@ def read_table(
             f"reading {fmt} files needs an optional package ({exc.name}): {_EXTRA}",
             name=exc.name,
         ) from exc
-    except (OSError, ValueError, UnicodeError, KeyError) as exc:
+    except (OSError, ValueError, UnicodeError, KeyError, csv.Error) as exc:
         raise CohortFileError(f"cannot read {path} as {fmt}: {exc}") from exc
+
+
+#: Leading bytes of formats that are not text, and what to tell the analyst.
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x1f\x8b", "a gzip-compressed file: decompress it first (gunzip)"),
+    (b"\xd0\xcf\x11\xe0", "an old Office file (.xls, OLE2): save it as .xlsx or CSV UTF-8"),
+    (b"PAR1", "a Parquet file: give it the .parquet suffix"),
+    (b"SQLite format 3\x00", "a SQLite database, not a table: export the table as CSV"),
+    (b"%PDF", "a PDF document, not a table"),
+    (b"BZh", "a bzip2-compressed file: decompress it first"),
+    (b"\xfd7zXZ\x00", "an xz-compressed file: decompress it first"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive: extract it first"),
+    (b"\xff\xfe\x00\x00", "UTF-32 text: save it as UTF-8"),
+    (b"\xff\xfe", "UTF-16 text: save it as UTF-8 (in Excel: CSV UTF-8)"),
+    (b"\xfe\xff", "UTF-16 text: save it as UTF-8 (in Excel: CSV UTF-8)"),
+)
+_TEXT_FORMATS = ("csv", "tsv", "jsonl")
+
+
+def sniff_file(path: Path, fmt: str) -> None:
+    """Fail fast when a file's first bytes show it is not what its format says.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+    fmt : str
+        The format it is read as (one of :data:`FORMATS`).
+
+    Raises
+    ------
+    CohortFileError
+        Naming what the file really is (a ZIP or an Excel workbook renamed ``.csv``, gzip,
+        UTF-16 text, binary data...) and what to do.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(8192)
+    what = _what_binary(path, head)
+    if fmt in _TEXT_FORMATS and what is not None:
+        raise CohortFileError(f"{path} is {what}; it cannot be read as {fmt}")
+    if fmt == "excel" and not head.startswith(b"PK\x03\x04"):
+        raise CohortFileError(
+            f"{path} is {what or 'text'}, not an Excel workbook (.xlsx): give it its own suffix"
+        )
+    if fmt == "parquet" and head and not head.startswith(b"PAR1"):
+        raise CohortFileError(f"{path} is {what or 'text'}, not a Parquet file")
+
+
+def _what_binary(path: Path, head: bytes) -> str | None:
+    """What a file that is not plain text is, from its first bytes (None for text)."""
+    if head.startswith(b"PK\x03\x04"):
+        import zipfile
+
+        try:
+            with zipfile.ZipFile(path) as z:
+                names = z.namelist()
+        except (zipfile.BadZipFile, OSError):
+            names = []
+        if any(n.startswith("xl/") for n in names):
+            return "an Excel workbook (.xlsx) renamed: give it the .xlsx suffix or save it as CSV"
+        return "a ZIP archive: extract the table first"
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            return what
+    if b"\x00" in head:
+        sample = head[: len(head) // 2 * 2]
+        odd, even = sample[1::2].count(0), sample[0::2].count(0)
+        if len(sample) and max(odd, even) > 0.3 * len(sample) / 2 and min(odd, even) == 0:
+            return "UTF-16 text without a byte-order mark: save it as UTF-8"
+        return "binary data (it holds NUL bytes), not text"
+    control = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
+    if head and control > 0.05 * len(head):
+        return "binary data, not text"
+    return None
+
+
+def _sniffed_digest(path: Path, fmt: str) -> str:
+    """sha256 of a file whose first bytes fit its format (our error, with the path, if not)."""
+    try:
+        sniff_file(path, fmt)
+        return sha256_file(path)
+    except CohortFileError:
+        raise
+    except OSError as exc:
+        raise CohortFileError(f"cannot read {path}: {exc}") from exc
 
 
 def _numbered(frame: pd.DataFrame, first: int) -> pd.DataFrame:
@@ -257,8 +349,17 @@ def _read_delimited(
         frame, issues = _read_careful(path, enc, delim)
     else:
         issues = _issues([])
+    frame = _drop_trailing_column(frame)
     _check_header(path, frame.columns)
     return RawTable(frame, path, digest, fmt, row_issues=issues, encoding=enc, delimiter=delim)
+
+
+def _drop_trailing_column(frame: pd.DataFrame) -> pd.DataFrame:
+    """A header ending in a delimiter names an empty last column: dropped when it is empty."""
+    empty_name = len(frame.columns) and str(frame.columns[-1]).strip() == ""
+    if empty_name and not frame.iloc[:, -1].notna().any():
+        return frame.iloc[:, :-1]
+    return frame
 
 
 def _check_header(path: Path, columns: pd.Index) -> None:
@@ -302,6 +403,8 @@ def _read_careful(path: Path, enc: str, delim: str) -> tuple[pd.DataFrame, pd.Da
     issues: list[dict[str, Any]] = []
     rows: list[list[str | None]] = []
     lines: list[int] = []
+    # a field may be long (free text, a JSON blob): the csv module's 128 kB default is not ours
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     with open(path, encoding=enc, newline="") as fh:
         reader = csv.reader(fh, delimiter=delim, strict=False)
         header = next(reader)
@@ -311,6 +414,8 @@ def _read_careful(path: Path, enc: str, delim: str) -> tuple[pd.DataFrame, pd.Da
             start, last = last + 1, reader.line_num
             if not record:  # a blank line holds no data
                 continue
+            if len(record) == width + 1 and record[-1] == "":
+                record = record[:-1]  # one trailing delimiter: not a field
             if len(record) != width:
                 issues.append(
                     {
@@ -334,6 +439,19 @@ def _read_careful(path: Path, enc: str, delim: str) -> tuple[pd.DataFrame, pd.Da
 # ---------------------------------------------------------------- other formats
 
 
+class _DuplicateKeyError(ValueError):
+    """A JSON object naming one key twice (json keeps the last value silently)."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise _DuplicateKeyError(k)
+        out[k] = v
+    return out
+
+
 def _read_jsonl(path: Path, digest: str, encoding: str | None) -> RawTable:
     enc = encoding or _detect_encoding(path)
     records: list[dict[str, Any]] = []
@@ -344,10 +462,13 @@ def _read_jsonl(path: Path, digest: str, encoding: str | None) -> RawTable:
             if not line.strip():
                 continue
             try:
-                obj = json.loads(line)
+                obj = json.loads(line, object_pairs_hook=_unique_keys)
             except json.JSONDecodeError as exc:
                 obj = None
                 hint = f"not valid JSON ({exc.msg})"
+            except _DuplicateKeyError as exc:
+                obj = None
+                hint = f"the key {exc.args[0]!r} appears twice in this record: keep one"
             else:
                 hint = "each line must be one JSON object"
             if not isinstance(obj, dict):

@@ -17,6 +17,7 @@ cohort is built from the typed tables without validating a third time.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast
@@ -25,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from dah_outcomes.errors import ArgumentError, ValidationError
+from dah_outcomes.schema import TABLES
 from dah_outcomes.validation import (
     ValidationReport,
     check_tables,
@@ -42,6 +44,7 @@ __all__ = [
     "Staged",
     "Stager",
     "check_courses",
+    "explain",
     "problem_frame",
     "resolve",
 ]
@@ -57,6 +60,8 @@ EXTRA_RULES: dict[str, str] = {
     "row_group_rejected": "rejected with the other rows of the same patient or subject",
     "inconsistent_patient_value": "a patient-level column differs between rows of the same "
     "patient: make them agree",
+    "no_row_accepted": "every source row was rejected (the reasons follow): check the mapping "
+    "(layout, column names, formats) against the file",
 }
 TABLE_NAMES = ("patients", "episodes", "treatments")
 #: The cross-row rules of the treatments table (those of single rows are found when typing).
@@ -71,6 +76,96 @@ COURSE_RULES = (
     "duplicate_course",
 )
 _COURSE_KEY = ["patient_id", "episode_number"]
+
+
+#: What a rejected value most likely is, tested in order: (pattern, kinds, hint).
+_LIKELY: tuple[tuple[re.Pattern[str], tuple[str, ...], str], ...] = (
+    (
+        re.compile(r".* \(decimal '(.)' declared\)$"),
+        ("int", "float", "date"),
+        "the mapping declares this decimal mark but the value uses another (or a thousands "
+        "separator): correct the value, or set decimal/thousands in the mapping",
+    ),
+    (
+        re.compile(r".* \(thousands separator .* not in groups of three\)$"),
+        ("int", "float"),
+        "the thousands separator is not followed by groups of three digits: correct the value",
+    ),
+    (
+        re.compile(r".* \(partial date\)$"),
+        ("date",),
+        "a partial date (a year or a year-month): give the whole date, or declare "
+        'partial_dates = "first" or "middle" in the mapping',
+    ),
+    (
+        re.compile(r".* \(time of day\)$"),
+        ("date",),
+        'a date with a time of day: give the date alone, or declare time_of_day = "date"',
+    ),
+    (
+        re.compile(r".* \(not (.+)\)$"),
+        ("date",),
+        "the value does not follow the date format the mapping declares: correct the value "
+        "or the format",
+    ),
+    (
+        re.compile(r"^[+-]?\d{1,3}([,.' \u00a0\u202f])\d{3}(\1\d{3})*([.,]\d+)?$"),
+        ("int", "float"),
+        "a number with a thousands separator: remove it, or declare it in the mapping "
+        '(thousands = ",")',
+    ),
+    (
+        re.compile(r"^[+-]?\d+,\d+$"),
+        ("int", "float"),
+        'a decimal comma: declare decimal = "," in the mapping',
+    ),
+    (
+        re.compile(
+            r"^(n/?a|n\.a\.|nd|n\.d\.|na\.|not (done|known|recorded|available)|missing|"
+            r"unknown|unk|\?+|-+|\*+|\.+|#.*|null|nil|none|empty|blank|sin dato|s/d)$",
+            re.IGNORECASE,
+        ),
+        ("int", "float", "date", "bool"),
+        "looks like a missing-value marker: leave the field empty, or add it to na_values "
+        "in the mapping",
+    ),
+    (
+        re.compile(r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}$"),
+        ("date",),
+        'a date not written YYYY-MM-DD: declare its format (format = "%d/%m/%Y")',
+    ),
+)
+_KINDS = {(t, c.name): c.kind for t, cols in TABLES.items() for c in cols}
+
+
+def explain(problems: pd.DataFrame) -> pd.DataFrame:
+    """Type problems get the hint that names the value's likely problem (a thousands
+    separator, a missing-value marker, a partial date...) instead of the generic one.
+
+    Parameters
+    ----------
+    problems : DataFrame
+        Problems as validation lists them (``table, column, value, rule, hint``...).
+
+    Returns
+    -------
+    DataFrame
+        The same problems; ``hint`` replaced where the value's problem is recognised.
+    """
+    if not len(problems):
+        return problems
+    typed = (problems["rule"] == "type").to_numpy(dtype=bool)
+    if not typed.any():
+        return problems
+    out = problems.copy()
+    for i in np.flatnonzero(typed):
+        kind = _KINDS.get((str(out.at[i, "table"]), str(out.at[i, "column"])))
+        value = str(out.at[i, "value"]).strip()
+        for pattern, kinds, hint in _LIKELY:
+            if kind in kinds and pattern.match(value):
+                out.at[i, "hint"] = hint
+                break
+    return out
 
 
 def problem_frame(records: list[dict[str, Any]] | list[pd.DataFrame]) -> pd.DataFrame:
@@ -191,12 +286,13 @@ class Stager:
         ``treatments`` are the chunk's courses (None: the source gives no courses).
         """
         p, e, problems, order = coerce_tables(patients, episodes)
+        problems = explain(problems)
         if treatments is not None:
             self._courses = True
             t, collector = coerce_table(treatments, "treatments")
             self._typed["treatments"].append(t)
             # the treatments' checks come after the episodes' (see coerce_tables)
-            problems = pd.concat([problems, collector.frame()], ignore_index=True)
+            problems = pd.concat([problems, explain(collector.frame())], ignore_index=True)
             order = np.concatenate([order, 2 * 10**6 + collector.call_numbers()])
         if self._typed["patients"]:
             # problems of a whole column (a required column missing) are the same in every

@@ -29,7 +29,7 @@ from dah_outcomes.io._csv import arrow_csv_options, detect_delimiter
 from dah_outcomes.io.layouts._base import guess_layout
 from dah_outcomes.io.layouts.flat import course_notes, flat_tables
 from dah_outcomes.io.mapping import ImportMapping
-from dah_outcomes.io.readers import detect_format
+from dah_outcomes.io.readers import detect_format, sniff_file
 from dah_outcomes.io.staging import Prepared, Stager, problem_frame
 
 __all__ = ["FileScan", "prepare_streamed", "scan_file"]
@@ -117,6 +117,7 @@ def prepare_streamed(
     if path is None:
         return None
     fmt = format or detect_format(path)
+    sniff_file(path, fmt)  # a binary file fails here, before its bytes are scanned
     scan = scan_file(path)
     with open(path, encoding=scan.encoding, newline="") as fh:
         first = fh.readline()
@@ -127,8 +128,10 @@ def prepare_streamed(
     if chunks is None:
         return None
     names, batches = chunks
-    if len(set(names)) != len(names) or (
-        m.layout is None and guess_layout(names, dictionary) != "flat"
+    if (
+        len(set(names)) != len(names)
+        or not str(names[-1]).strip()
+        or (m.layout is None and guess_layout(names, dictionary) != "flat")
     ):
         return None
     label = str(path)

@@ -17,6 +17,10 @@ What each parameter gives (options under ``[adtte]``, defaults in brackets):
 * ``subject`` [``"USUBJID"``], ``paramcd`` [``"PARAMCD"``], ``cnsr`` [``"CNSR"``],
   ``startdt`` [``"STARTDT"``], ``adt`` [``"ADT"``]: column names.
 
+``CNSR`` is checked on the records it is read from: a blank, ``.``, a negative number, a
+fraction or a letter is neither an event nor a censoring, and the subject is rejected
+(``invalid_cnsr``), never taken as censored.
+
 Records of other parameters are read and accounted for (accepted with their subject) but not
 used; they are listed in provenance. Numeric dates are SAS dates (days since 1960-01-01).
 
@@ -62,6 +66,8 @@ _RULES = {
     "([adtte] death_param): add it or correct USUBJID",
     "missing_subject": "every record needs its subject identifier",
     "duplicate_parameter": "a subject has this parameter twice: keep one record",
+    "invalid_cnsr": "CNSR must be 0 (the event) or a positive integer (a censoring reason); "
+    "a blank, '.', a negative, a fraction or a letter says neither",
 }
 
 
@@ -90,7 +96,38 @@ def sas_dates(s: pd.Series) -> pd.Series:
 
 
 def _cnsr(s: pd.Series) -> pd.Series:
-    return pd.to_numeric(s, errors="coerce")
+    """CNSR as numbers; anything that is not 0 or a positive integer is missing (and reported
+    by :func:`_cnsr_problems`), so it can mean neither an event nor a censoring."""
+    num = pd.to_numeric(s.astype(object).map(_strip), errors="coerce")
+    whole = num.notna() & (num >= 0) & (num % 1 == 0)
+    return num.where(whole)
+
+
+def _strip(v: object) -> object:
+    return v.strip() if isinstance(v, str) else v
+
+
+def _cnsr_problems(frame: pd.DataFrame, col: str, subject: pd.Series, label: str) -> pd.DataFrame:
+    """Records whose CNSR is not 0 or a positive integer (blank, ``.``, -1, 0.5, ``Y``)."""
+    bad = _cnsr(frame[col]).isna().to_numpy(dtype=bool)
+    if not bad.any():
+        return problem_frame([])
+    return problem_frame(
+        [
+            pd.DataFrame(
+                {
+                    "file": label,
+                    "table": "source",
+                    "row": frame.index[bad].to_numpy(dtype=object),
+                    "patient_id": subject.loc[frame.index[bad]].to_numpy(dtype=object),
+                    "column": col,
+                    "value": frame.loc[bad, col].astype(object).to_numpy(),
+                    "rule": "invalid_cnsr",
+                    "hint": _RULES["invalid_cnsr"],
+                }
+            )
+        ]
+    )
 
 
 def assemble_adtte(raw: RawTable, m: ImportMapping) -> Assembled:
@@ -182,6 +219,11 @@ def assemble_adtte(raw: RawTable, m: ImportMapping) -> Assembled:
                 ]
             )
         )
+    with_cnsr = [main]
+    if opt["discharge_param"]:
+        with_cnsr.append(frame.loc[(param == opt["discharge_param"]).to_numpy(dtype=bool)])
+    for records in with_cnsr:  # the parameters whose CNSR is read
+        problems.append(_cnsr_problems(records, cols["cnsr"], subject, label))
     derived = pd.DataFrame(index=main.index)
     derived["patient_id"] = subject[is_death].to_numpy(dtype=object)
     start = sas_dates(main[cols["startdt"]])

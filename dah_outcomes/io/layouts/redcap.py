@@ -19,8 +19,9 @@
   course belongs to. A course instance is accepted or rejected on its own; it follows its
   episode when that is rejected.
 
-Mapping options under ``[redcap]``: ``record_id`` (default: the dictionary's first field, else
-``record_id``), ``episode_instrument`` (default: the only repeating instrument present other
+Mapping options under ``[redcap]``: ``record_id`` (default: the export's first column, which
+REDCap always makes the record id; the dictionary's order is not relied on),
+``episode_instrument`` (default: the only repeating instrument present other
 than the treatment one), ``treatment_instrument`` (default: a repeating instrument named
 ``treatment``, ``treatments``, ``treatment_course(s)`` or ``course(s)``) and
 ``treatment_episode_field`` (default: the first of ``episode_number``, ``dah_episode``,
@@ -240,9 +241,7 @@ def assemble_redcap(raw: RawTable, m: ImportMapping, dd: pd.DataFrame | None) ->
     if dd is not None:
         frame = _decode(frame.rename(columns=_label_headers(frame.columns, dd)), dd)
     cols = {str(c).lower(): c for c in frame.columns}
-    record = m.redcap.get("record_id") or (
-        dd["field_name"].iloc[0] if dd is not None and len(dd) else "record_id"
-    )
+    record = m.redcap.get("record_id") or _record_column(frame)
     if record not in frame.columns:
         raise ArgumentError(
             f"the export has no record-id column {record!r}; set [redcap] "
@@ -305,6 +304,14 @@ def assemble_redcap(raw: RawTable, m: ImportMapping, dd: pd.DataFrame | None) ->
         problems=problem_frame(problems),
         notes=course_notes(notes, undated),
     )
+
+
+def _record_column(frame: pd.DataFrame) -> str:
+    """The record id: the first column of every REDCap export, whatever order the data
+    dictionary lists its fields in (a re-sorted dictionary must not make birth dates ids)."""
+    if len(frame.columns) and not str(frame.columns[0]).startswith("redcap_"):
+        return str(frame.columns[0])
+    return "record_id"
 
 
 def _is(instrument: pd.Series, name: object) -> np.ndarray:
