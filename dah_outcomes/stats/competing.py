@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from dah_outcomes.errors import ArgumentError
+from dah_outcomes.errors import ArgumentError, EstimationError
 from dah_outcomes.results import ResultMixin
 from dah_outcomes.stats._checks import check_conf_level
 from dah_outcomes.stats.inputs import read_survival_columns
@@ -376,7 +376,17 @@ def gray_test(
         with np.errstate(divide="ignore", invalid="ignore"):
             sc, v = _gray_stratum(s.time[mask], m[mask], gidx[mask], ng, rho)
         score, var = score + sc, var + v
-    stat = float(score @ np.linalg.solve(var, score))
+    if not (m == 1).any():
+        raise EstimationError(
+            f"gray_test: no events of cause {cause}; there is no cumulative incidence to compare"
+        )
+    try:
+        stat = float(score @ np.linalg.solve(var, score))
+    except np.linalg.LinAlgError as exc:
+        raise EstimationError(
+            "gray_test: the variance of the score is singular (e.g. every event at one time, "
+            "or a group never at risk at an event); there is nothing to test"
+        ) from exc
     return GrayTestResult(
         groups=tuple(str(x) for x in labels),
         cause=cause,

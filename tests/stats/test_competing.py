@@ -64,3 +64,24 @@ def test_gray_test_is_invariant_to_row_order() -> None:
     a = gray_test(mgus, time="etime", event="cause", group="sex")
     b = gray_test(mgus.sample(frac=1, random_state=2), time="etime", event="cause", group="sex")
     assert a.statistic == pytest.approx(b.statistic, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("rows", "match"),
+    [
+        # cmprsk::cuminc has no cause-1 test here (it tests only the causes that occur)
+        ({"t": [1, 2, 3, 4], "e": [2, 2, 0, 0], "g": ["a", "a", "b", "b"]}, "no events of cause"),
+        # every event at one time: cuminc prints stat -1, p 1 (a singular variance)
+        ({"t": [1, 1, 1, 1], "e": [1, 1, 1, 1], "g": ["a", "a", "b", "b"]}, "singular"),
+    ],
+)
+def test_gray_test_says_why_it_cannot_test(rows: dict, match: str) -> None:
+    import warnings
+
+    from dah_outcomes.errors import EstimationError
+    from dah_outcomes.stats.competing import gray_test
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no numpy warning leaks either
+        with pytest.raises(EstimationError, match=match):
+            gray_test(pd.DataFrame(rows), time="t", event="e", group="g", cause=1)
