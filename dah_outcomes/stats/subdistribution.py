@@ -24,9 +24,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from dah_outcomes.errors import ArgumentError, EstimationError
+from dah_outcomes.errors import ArgumentError, EstimationError, SmallSampleWarning, warn
 from dah_outcomes.results import ResultMixin, json_safe
-from dah_outcomes.stats._checks import check_conf_level, check_iterations
+from dah_outcomes.stats._checks import (
+    MIN_EVENTS_PER_VARIABLE,
+    check_conf_level,
+    check_iterations,
+    warn_few_events_per_variable,
+)
 from dah_outcomes.stats._cox_engine import design_matrix
 from dah_outcomes.stats.inputs import read_survival_columns
 from dah_outcomes.stats.regression import newton_raphson, ratio_table
@@ -236,6 +241,37 @@ def _influence(s: _Sorted, beta: np.ndarray) -> np.ndarray:
     return eta + psi
 
 
+def _check_design(x: np.ndarray, terms: Sequence[str]) -> None:
+    """A constant or collinear covariate has no estimate: say which, as R drops it."""
+    centred = x - x.mean(axis=0)
+    if x.shape[0] == 0 or np.linalg.matrix_rank(centred) >= x.shape[1]:
+        return
+    scale = np.linalg.norm(centred, axis=0)
+    constant = [t for t, v in zip(terms, scale, strict=True) if v == 0]
+    raise EstimationError(
+        "fine_gray: the covariates are constant or collinear "
+        + (f"(constant: {constant})" if constant else f"(a linear combination among {list(terms)})")
+        + "; drop or merge one"
+    )
+
+
+def _warn_infinite(terms: Sequence[str], beta: np.ndarray, last_step: np.ndarray) -> None:
+    """coxph's test for a coefficient going to infinity (separation): the Newton step is still
+    large, absolutely and relative to the coefficient, when the log-likelihood stopped moving
+    (survival's eps = 1e-9 and toler.inf = sqrt(eps))."""
+    step = np.abs(last_step)
+    bad = [
+        t for t, d, b in zip(terms, step, beta, strict=True) if d > 1e-9 and d > 1e-9**0.5 * abs(b)
+    ]
+    if bad:
+        warn(
+            f"fine_gray: the pseudo-likelihood converged before {bad}; the coefficient may be "
+            "infinite (a covariate separates the events, e.g. no events of the cause in one "
+            "group): its ratio and SE are meaningless. Merge sparse levels or drop the term",
+            SmallSampleWarning,
+        )
+
+
 def fine_gray(
     data: pd.DataFrame,
     *,
@@ -246,6 +282,7 @@ def fine_gray(
     conf_level: float = 0.95,
     max_iter: int = 50,
     tol: float = 1e-10,
+    min_events_per_variable: float = MIN_EVENTS_PER_VARIABLE,
 ) -> FineGrayResult:
     """Fit a Fine-Gray model for the subdistribution hazard of ``cause`` (``cmprsk::crr``).
 
@@ -267,6 +304,19 @@ def fine_gray(
         Most Newton-Raphson steps.
     tol : float, default 1e-10
         Relative change of the log pseudo-likelihood at which Newton-Raphson stops.
+    min_events_per_variable : float, default 10
+        Fewer events of ``cause`` per coefficient than this give a ``SmallSampleWarning``
+        (0 turns the check off).
+
+    Raises
+    ------
+    EstimationError
+        No events of the cause, or a constant or collinear covariate (named).
+
+    Warns
+    -----
+    SmallSampleWarning
+        Few events per variable, or a coefficient that may be infinite (separation).
 
     Returns
     -------
@@ -306,13 +356,19 @@ def fine_gray(
     kind = np.where(ev == 0, 0, np.where(ev == cause, 1, 2))
     if not (kind == 1).any():
         raise EstimationError(f"no events of cause {cause}: the Fine-Gray model needs some")
-    s = _prepare(s_in.time, x, kind)
     p = x.shape[1]
+    _check_design(x, terms)
+    warn_few_events_per_variable(
+        int((kind == 1).sum()), p, model="fine_gray", minimum=min_events_per_variable
+    )
+    s = _prepare(s_in.time, x, kind)
     fit = newton_raphson(
         lambda b: _loglik_score_info(s, b), p, model="Fine-Gray", max_iter=max_iter, tol=tol
     )
     beta, ll0, ll, info = fit.beta, fit.loglik0, fit.loglik, fit.information
     inv = np.linalg.inv(info)
+    if fit.converged:  # else the ConvergenceWarning has said it: the step is still large
+        _warn_infinite(terms, beta, inv @ _loglik_score_info(s, beta)[1])
     infl = _influence(s, beta)
     cov = inv @ (infl.T @ infl) @ inv
     return FineGrayResult(

@@ -16,11 +16,13 @@ ratio is known (a regression check: seeded, with a 3-SE window).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from dah_outcomes.errors import ArgumentError, EstimationError
+from dah_outcomes.errors import ArgumentError, EstimationError, SmallSampleWarning
 from dah_outcomes.stats.cox import cox_regression
 from dah_outcomes.stats.subdistribution import censoring_survival_before, fine_gray
 
@@ -126,7 +128,7 @@ def _crrvv(t2, ici, x, b, wt):
 @pytest.mark.parametrize(("seed", "ties"), [(1, True), (2, False), (3, True)])
 def test_variance_equals_transcribed_crr(seed: int, ties: bool) -> None:
     df = _data(45, seed, ties).sort_values("t", kind="stable").reset_index(drop=True)
-    fit = fine_gray(df, time="t", event="ev", covariates=["x1", "x2"])
+    fit = fine_gray(df, time="t", event="ev", covariates=["x1", "x2"], min_events_per_variable=0)
     t2, ici = df["t"].to_numpy(), df["ev"].to_numpy()
     wt = _km_censoring_before(t2, ici == 0)
     np.testing.assert_allclose(censoring_survival_before(t2, ici == 0), wt, rtol=1e-12)
@@ -218,3 +220,39 @@ def test_result_views_and_errors() -> None:
         fine_gray(df, time="t", event="ev", covariates=[])
     with pytest.raises(EstimationError, match="no events of cause 3"):
         fine_gray(df, time="t", event="ev", covariates=["x1"], cause=3)
+
+
+def test_events_per_variable_warning() -> None:
+    df = _data(45, 2, False)
+    n_events = int((df["ev"] == 1).sum())
+    with pytest.warns(SmallSampleWarning, match=rf"fine_gray: {n_events} events for 2"):
+        fine_gray(df, time="t", event="ev", covariates=["x1", "x2"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fine_gray(df, time="t", event="ev", covariates=["x1", "x2"], min_events_per_variable=1)
+
+
+def test_collinear_and_constant_covariates_are_named() -> None:
+    df = _data(200, 4, True)
+    with pytest.raises(EstimationError, match="collinear"):
+        fine_gray(
+            df.assign(x3=2 * df["x1"] - df["x2"]),
+            time="t",
+            event="ev",
+            covariates=["x1", "x2", "x3"],
+        )
+    with pytest.raises(EstimationError, match=r"constant: \['k'\]"):
+        fine_gray(df.assign(k=1.0), time="t", event="ev", covariates=["x1", "k"])
+
+
+def test_separation_warns_that_the_coefficient_may_be_infinite() -> None:
+    # R's coxph on the same rows: "Loglik converged before variable 1; coefficient may be
+    # infinite"; no events of cause 1 where g = 1
+    df = _data(200, 5, True)
+    df["g"] = (np.arange(len(df)) % 2).astype(float)
+    df.loc[(df["g"] == 1) & (df["ev"] == 1), "ev"] = 2
+    with pytest.warns(SmallSampleWarning, match=r"converged before \['g'\]"):
+        fine_gray(df, time="t", event="ev", covariates=["g", "x1"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fine_gray(_data(200, 5, True), time="t", event="ev", covariates=["x1", "x2"])
