@@ -96,7 +96,9 @@ def test_out_a_read_only_folder(
         assert "permission denied" in err
 
 
-def test_report_out_a_folder(saved: Path, tmp_path: Path, capsys) -> None:
+def test_report_out_a_folder(tmp_path: Path, capsys) -> None:
+    saved = tmp_path / "cohort"  # large enough for every section of the report
+    save_cohort(generate_cohort(n_sle=5000, seed=1), saved)
     folder = tmp_path / "reports"
     folder.mkdir()
     with warnings.catch_warnings():

@@ -69,7 +69,8 @@ def test_a_second_format_leaves_nothing_of_the_first(
     out = tmp_path / "c"
     save_cohort(old, out, format=first)  # type: ignore[arg-type]
     save_cohort(new, out, format=second)  # type: ignore[arg-type]
-    assert names(out) == {f"patients.{second}", f"episodes.{second}", "provenance.json"}
+    tables = ["patients", "episodes"] + ["treatments"] * bool(new.n_treatments)
+    assert names(out) == {f"{t}.{second}" for t in tables} | {"provenance.json"}
     assert load_cohort(out).fingerprint == new.fingerprint
     assert leftovers(out) == []
 
@@ -245,7 +246,8 @@ def test_stage_writes_the_whole_folder_once(old: Cohort, tmp_path: Path) -> None
         assert not out.exists()
         assert all(p.parent == tmp for p in paths.values())
         write_atomic(tmp / "rejects.csv", lambda p: p.write_text("file,row\n"))
-    assert names(out) == {"patients.csv", "episodes.csv", "provenance.json", "rejects.csv"}
+    tables = ["patients", "episodes"] + ["treatments"] * bool(old.n_treatments)
+    assert names(out) == {f"{t}.csv" for t in tables} | {"provenance.json", "rejects.csv"}
     assert load_cohort(out).fingerprint == old.fingerprint
 
 
