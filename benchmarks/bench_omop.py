@@ -71,7 +71,8 @@ def run(code: str, *args: str, tree: str | None = None) -> dict:
     )
     if done.returncode:
         raise RuntimeError(f"benchmark step failed:\n{done.stderr[-4000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    # the last JSON object: DuckDB draws a progress bar on stdout during long queries
+    return json.loads("{" + done.stdout.rsplit("{", 1)[-1].strip().splitlines()[0])
 
 
 def extract(folder: Path, engine: str, repeat: int, tree: str | None = None) -> dict:
