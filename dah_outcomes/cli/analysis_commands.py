@@ -104,13 +104,13 @@ def _recurrence(cohort: Any, args: argparse.Namespace) -> int:
     result = recurrence_by_group(cohort, args.by)
     if args.plot:
         from dah_outcomes.io.cohort_files import write_atomic
-        from dah_outcomes.plotting import plot_cif
+        from dah_outcomes.plotting import plot_cif, save_figure
         from dah_outcomes.plotting._axes import figure_of
 
         fmt = _plot_format(args.plot)
         ax = plot_cif(result.cif, cause=1, ylabel="Cumulative incidence of recurrence")
         fig = figure_of(ax)
-        write_atomic(Path(args.plot), lambda p: fig.savefig(p, format=fmt, dpi=150))
+        write_atomic(Path(args.plot), lambda p: save_figure(fig, p, format=fmt, dpi=150))
     if args.json:
         print_json(result.to_dict())
     else:
@@ -146,12 +146,12 @@ def _cmd_survival(args: argparse.Namespace) -> int:
     )
     if args.plot:
         from dah_outcomes.io.cohort_files import write_atomic
-        from dah_outcomes.plotting import plot_km
+        from dah_outcomes.plotting import plot_km, save_figure
         from dah_outcomes.plotting._axes import figure_of
 
         fig = figure_of(plot_km(result.km))
         fmt = _plot_format(args.plot)
-        write_atomic(Path(args.plot), lambda p: fig.savefig(p, format=fmt, dpi=150))
+        write_atomic(Path(args.plot), lambda p: save_figure(fig, p, format=fmt, dpi=150))
     if args.json:
         print_json(result.to_dict())
     else:

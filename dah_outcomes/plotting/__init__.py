@@ -4,7 +4,7 @@ Every function draws on a given Axes (or a new Figure of its own) and returns th
 calls ``plt.show()`` or changes global matplotlib state.
 """
 
-from dah_outcomes.plotting._axes import PALETTE, new_axes, to_svg
+from dah_outcomes.plotting._axes import PALETTE, new_axes, save_figure, to_svg
 from dah_outcomes.plotting.cited_figures import plot_cited_figures
 from dah_outcomes.plotting.flow import plot_flow
 from dah_outcomes.plotting.forest import plot_forest
@@ -22,5 +22,6 @@ __all__ = [
     "plot_km",
     "plot_meta_forest",
     "plot_schoenfeld",
+    "save_figure",
     "to_svg",
 ]
