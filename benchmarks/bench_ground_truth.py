@@ -368,7 +368,8 @@ NOTES = [
     "with the default adjustment set (severe, infection, mechanical ventilation, era); they "
     "omit prognostic covariates the generator uses (age, site, the other treatments, the "
     "calendar trend within era), so by non-collapsibility their estimand lies slightly "
-    "towards 1 from the declared HR (see the large cohort). The *full model* includes them.",
+    "towards 1 from the declared HR (the large cohort of `--large-n` measures it). The "
+    "*full model* includes them.",
     "- Endpoint: death before a second DAH episode (follow-up ends the day before it), "
     "except *time-varying, all-cause death*, which is the same estimator on all deaths from "
     "first onset: deaths in recurrent episodes, whose risk the index treatments do not touch, "
