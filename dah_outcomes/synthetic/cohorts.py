@@ -176,9 +176,14 @@ def _truth(sc: Scenario, params: dict[str, float]) -> dict[str, object]:
         },
         "treatment_effects": treatment_effects_truth(sc),
         "site_death_hazard_ratios": dict(sc.site_hazard_ratios),
-        "note": "death hazard ratios act on time from each patient's first DAH onset; a "
-        "treatment's hazard ratio acts from the day its course starts (given only to patients "
-        "alive and in hospital that day); historical_era is the ratio at full historical "
+        "note": "death hazard ratios act on time from each patient's first DAH onset, on the "
+        "death risk of the index episode's course; a recurrent episode adds an acute-phase "
+        "risk of its own (recurrent_episode_hazard_ratio), acted on by its own covariates and "
+        "courses, so the declared ratios are the effects on death before a second episode "
+        "(end follow-up at a recurrence to estimate them; all-cause death dilutes them "
+        "towards 1); a treatment's hazard ratio acts from the day its course starts (given "
+        "only to patients alive and in hospital that day); marginal_hazard_ratio compares the "
+        "treated and untreated worlds of the same patients from their start day; historical_era is the ratio at full historical "
         "weight (a step at the era boundary, or a linear trend over calendar_trend_years "
         "centred on it); age_per_decade is per 10 years of age at onset; odds ratios are for "
         "the logistic models of ventilation, nephritis and intended treatment",

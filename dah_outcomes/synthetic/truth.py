@@ -5,8 +5,10 @@ acting from the day its treatment starts. An inverse-probability-weighted or una
 estimates the *marginal* hazard ratio, which differs from the conditional one because hazard
 ratios are not collapsible. This module computes that marginal truth by simulating both
 potential outcomes of every patient of a large sample with the same random numbers: "treated"
-(the course starts on the patient's own start day if alive and in hospital then) and "never
-treated", and fitting the treatment's time-varying hazard ratio to the two stacked.
+(the course starts on the patient's own start day) and "never treated", and fitting the hazard
+ratio of the treated world against the untreated one among the patients alive and in hospital
+on their start day, from that day (the same patients in both worlds, so a treatment with no
+effect gives exactly 1).
 """
 
 from __future__ import annotations
@@ -53,9 +55,9 @@ def marginal_hazard_ratio(
     Returns
     -------
     float
-        exp(beta) of a Cox model of death on the treatment as a time-varying covariate
-        (switching on at its start day), fitted to the two potential-outcome cohorts stacked
-        (ties by Efron).
+        exp(beta) of a Cox model of death on the world (treated vs never treated), from each
+        patient's start day, fitted to the two potential-outcome cohorts stacked (ties by
+        Efron).
     """
     if treatment not in TREATMENTS:
         raise ArgumentError(f"treatment must be one of {list(TREATMENTS)}, got {treatment!r}")
@@ -110,12 +112,13 @@ def _marginal(sc: Scenario, treatments: tuple[str, ...], n_sle: int, seed: int) 
     out = {}
     for treatment in treatments:
         k = TREATMENTS.index(treatment)
+        start = ep.potential_starts[:, k]
         frames = []
         for treated in (False, True):
             starts = ep.starts.copy()
-            starts[:, k] = ep.potential_starts[:, k] if treated else np.inf
+            starts[:, k] = start if treated else np.inf
             t = np.floor(np.minimum(timed_cumhaz_inverse(e / scale, starts, log_hr, sc.death), 1e9))
-            frames.append(_intervals(np.minimum(t, censor), t <= censor, starts[:, k]))
+            frames.append(_from_start(np.minimum(t, censor), t <= censor, start, treated))
         data = pd.concat(frames, ignore_index=True)
         fit = cox_regression(
             data, time="stop", event="event", entry="start", covariates=["treated"]
@@ -124,20 +127,22 @@ def _marginal(sc: Scenario, treatments: tuple[str, ...], n_sle: int, seed: int) 
     return out
 
 
-def _intervals(time: np.ndarray, event: np.ndarray, start_day: np.ndarray) -> pd.DataFrame:
-    """(start, stop] rows: untreated before the start day, treated from it (deaths at +0.5)."""
+def _from_start(
+    time: np.ndarray, event: np.ndarray, start_day: np.ndarray, treated: bool
+) -> pd.DataFrame:
+    """Each patient from their own start day, in one world (deaths within the day at +0.5).
+
+    Only patients alive, in hospital and under follow-up on the day their course would start
+    enter, in both worlds alike: before that day the worlds are the same, so comparing them
+    from it measures the treatment alone (exactly 1 when it does nothing).
+    """
     stop = time + 0.5
-    split = start_day < stop
-    before = pd.DataFrame(
+    enter = np.isfinite(start_day) & (start_day < stop)
+    return pd.DataFrame(
         {
-            "start": 0.0,
-            "stop": np.where(split, start_day, stop),
-            "event": np.where(split, 0, event.astype(int)),
-            "treated": 0.0,
+            "start": start_day[enter],
+            "stop": stop[enter],
+            "event": event[enter].astype(int),
+            "treated": float(treated),
         }
     )
-    after = pd.DataFrame(
-        {"start": start_day[split], "stop": stop[split], "event": event[split].astype(int)}
-    ).assign(treated=1.0)
-    # a course starting on day 0 leaves an empty (0, 0] row: drop it
-    return pd.concat([before[before["stop"] > before["start"]], after], ignore_index=True)
