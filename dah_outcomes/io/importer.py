@@ -28,6 +28,7 @@ import pandas as pd
 from dah_outcomes.cohort import Cohort
 from dah_outcomes.errors import ArgumentError, CohortFileError
 from dah_outcomes.io.cohort_files import save_cohort, sha256_file, write_atomic
+from dah_outcomes.io.files import write_csv
 from dah_outcomes.io.layouts._base import Assembled, guess_layout
 from dah_outcomes.io.layouts.adtte import assemble_adtte
 from dah_outcomes.io.layouts.flat import assemble_episodes, assemble_flat, assemble_two_tables
@@ -454,19 +455,17 @@ def write_import(
     out = Path(out_dir)
     paths: dict[str, Path] = {}
     rejects = result.rejects
-    paths["rejects"] = write_atomic(
-        out / "rejects.csv", lambda p: rejects.to_csv(p, index=False, lineterminator="\n")
-    )
+    # rejects.csv is the file an analyst opens in a spreadsheet: formula cells neutralised
+    paths["rejects"] = write_csv(out / "rejects.csv", rejects)
     flow = result.flow
     if min_cell is not None:
         flow = _suppress_flow(flow, min_cell)
-    paths["flow"] = write_atomic(
-        out / "flow.csv",
-        lambda p: flow.to_csv(p, index=False, lineterminator="\n", na_rep="suppressed"),
-    )
+    paths["flow"] = write_csv(out / "flow.csv", flow, na_rep="suppressed")
+    from dah_outcomes.plotting import save_figure
+
     ax = plot_import_flow(result)
     paths["flow_figure"] = write_atomic(
-        out / "flow.png", lambda p: ax.figure.savefig(p, format="png", dpi=120)
+        out / "flow.png", lambda p: save_figure(ax, p, format="png", dpi=120)
     )
     extra = {
         "rows_read": result.rows_read,
