@@ -183,7 +183,8 @@ def _truth(sc: Scenario, params: dict[str, float]) -> dict[str, object]:
         "(end follow-up at a recurrence to estimate them; all-cause death dilutes them "
         "towards 1); a treatment's hazard ratio acts from the day its course starts (given "
         "only to patients alive and in hospital that day); marginal_hazard_ratio compares the "
-        "treated and untreated worlds of the same patients from their start day; historical_era is the ratio at full historical "
+        "treated and untreated worlds of the same patients from their start day; "
+        "historical_era is the ratio at full historical "
         "weight (a step at the era boundary, or a linear trend over calendar_trend_years "
         "centred on it); age_per_decade is per 10 years of age at onset; odds ratios are for "
         "the logistic models of ventilation, nephritis and intended treatment",
