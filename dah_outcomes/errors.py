@@ -23,8 +23,10 @@ built-in (``ValueError``, ``FileNotFoundError``...)::
             │                                 the result as ``n_dropped``)
             ├── ConvergenceWarning            an iterative fit stopped at its iteration
             │                                 limit (``converged`` is False on the result)
-            └── ImmortalTimeWarning           ever-treated groups compared while treatment
-                                              starts after time zero, or when is unknown
+            ├── ImmortalTimeWarning           ever-treated groups compared while treatment
+            │                                 starts after time zero, or when is unknown
+            └── MissingColumnWarning          a column an analysis reads is absent from the
+                                              cohort and is treated as unknown throughout
 
 Warnings are issued through :func:`warn`, which points them at the first caller outside
 this package, so a user sees the line of their own code that asked for the estimate.
@@ -54,6 +56,7 @@ __all__ = [
     "DroppedRowsWarning",
     "EstimationError",
     "ImmortalTimeWarning",
+    "MissingColumnWarning",
     "MissingDependencyError",
     "ScenarioError",
     "SmallSampleWarning",
@@ -133,6 +136,12 @@ class ImmortalTimeWarning(DahOutcomesWarning):
     """Ever-treated patients are compared with never-treated ones while treatment started
     after time zero (or when it started is unknown): the treated group's survival until its
     treatment began is credited to the treatment. Use a landmark or time-varying analysis."""
+
+
+class MissingColumnWarning(DahOutcomesWarning):
+    """A column an analysis reads (a treatment flag the arm rules use, say) is absent from the
+    cohort, so every value of it is treated as unknown: rules that do not depend on it still
+    decide, the others give ``"Unknown"``. Add the column to the source to decide them."""
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
