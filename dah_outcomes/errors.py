@@ -19,6 +19,9 @@ built-in (``ValueError``, ``FileNotFoundError``...)::
     └── Warning
         └── DahOutcomesWarning (UserWarning)
             ├── SmallSampleWarning            too few events or subjects for the method
+            │   └── UninformativeIntervalWarning  an interval of zero width or none at
+            │                                 all (survival 1.000, CI 1.000-1.000); the
+            │                                 exact binomial bound is given beside it
             ├── DroppedRowsWarning            rows left out for missing values (counted on
             │                                 the result as ``n_dropped``)
             ├── ConvergenceWarning            an iterative fit stopped at its iteration
@@ -60,6 +63,7 @@ __all__ = [
     "MissingDependencyError",
     "ScenarioError",
     "SmallSampleWarning",
+    "UninformativeIntervalWarning",
     "ValidationError",
     "warn",
 ]
@@ -122,6 +126,13 @@ class DahOutcomesWarning(UserWarning):
 
 class SmallSampleWarning(DahOutcomesWarning):
     """Too few events or subjects for the method asked; the estimate is unreliable."""
+
+
+class UninformativeIntervalWarning(SmallSampleWarning):
+    """A confidence interval that says nothing about the estimate: of zero width (survival
+    1.000, 95% CI 1.000-1.000 in an arm with no death yet), missing, or covering every value.
+    A small-sample warning (it arises in small arms); the exact binomial bound is given
+    beside the interval."""
 
 
 class DroppedRowsWarning(DahOutcomesWarning):
