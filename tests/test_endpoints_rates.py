@@ -18,7 +18,7 @@ from dah_outcomes import (
     rates,
 )
 from dah_outcomes.endpoints.arms import Arm, ArmDefinition, EraDefinition, assign_arms, assign_eras
-from dah_outcomes.errors import ImmortalTimeWarning
+from dah_outcomes.errors import ImmortalTimeWarning, MissingColumnWarning
 
 
 def immortal_time(by: str | None = "arm"):
@@ -50,6 +50,55 @@ def test_default_arms_follow_their_order() -> None:
         "Steroids without CYC",
         "Unknown",
     ]
+
+
+def test_an_absent_flag_column_is_unknown_rule_by_rule() -> None:
+    flags = pd.DataFrame(
+        {
+            "methylprednisolone_pulse": [True, True, False, False, True],
+            "cyclophosphamide": [True, True, False, False, False],
+            "plasmapheresis": [True, False, False, False, False],
+            "rituximab": [False, False, True, False, False],
+        }
+    ).astype("boolean")
+    # without oral_prednisone: rules 1-3 still decide; rule 4 reads it with "any of", so MP
+    # pulses alone decide it; only an episode whose arm depends on the absent flag is unknown
+    assert assign_arms(flags).tolist() == [
+        "MP+CYC+PLEX",
+        "MP+CYC",
+        "Rituximab",
+        "Unknown",
+        "Steroids without CYC",
+    ]
+    blank = flags.assign(oral_prednisone=pd.array([pd.NA] * 5, dtype="boolean"))
+    assert assign_arms(flags).tolist() == assign_arms(blank).tolist()
+
+
+def test_rates_by_arm_warn_of_an_absent_flag_column(small_tables) -> None:
+    patients, episodes = small_tables
+    with immortal_time():
+        full = rates(Cohort(patients, episodes), by="arm")
+    without = Cohort(patients, episodes.drop(columns=["oral_prednisone"]))
+    with immortal_time(), pytest.warns(MissingColumnWarning, match="no oral_prednisone column"):
+        result = rates(without, by="arm")
+    assert any("oral_prednisone" in w for w in result.warnings)
+    # an arm decided without the absent flag keeps every patient it had
+    keep = ["MP+CYC+PLEX", "MP+CYC"]
+    a = full.to_frame()
+    a = a[a["group"].isin(keep)]
+    b = result.to_frame()
+    b = b[b["group"].isin(keep)]
+    assert a[["endpoint", "group", "events", "total"]].equals(
+        b[["endpoint", "group", "events", "total"]]
+    )
+
+
+def test_no_absent_flag_warning_when_every_column_is_there(small_tables) -> None:
+    import warnings
+
+    with immortal_time(), warnings.catch_warnings():
+        warnings.simplefilter("error", MissingColumnWarning)
+        rates(Cohort(*small_tables), by="arm")
 
 
 def test_arm_definition_checks_names() -> None:

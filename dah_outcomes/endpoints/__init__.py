@@ -7,6 +7,7 @@ from dah_outcomes.endpoints.arms import (
     Arm,
     ArmDefinition,
     EraDefinition,
+    absent_flags,
     assign_arms,
     assign_eras,
 )
@@ -32,6 +33,7 @@ from dah_outcomes.endpoints.grouping import (
 from dah_outcomes.endpoints.timelines import (
     IMMORTAL_TIME_REMEDY,
     TIMINGS,
+    check_absent_flags,
     check_immortal_time,
     compared_treatments,
     treatment_starts,
@@ -53,9 +55,11 @@ __all__ = [
     "Endpoint",
     "EraDefinition",
     "Grouping",
+    "absent_flags",
     "assign_arms",
     "assign_eras",
     "attach_group",
+    "check_absent_flags",
     "check_by",
     "check_immortal_time",
     "compared_treatments",

@@ -22,6 +22,7 @@ __all__ = [
     "Arm",
     "ArmDefinition",
     "EraDefinition",
+    "absent_flags",
     "assign_arms",
     "assign_eras",
 ]
@@ -146,7 +147,9 @@ def assign_arms(
     Returns
     -------
     Series of str
-        Arm label per episode, aligned with ``episodes``.
+        Arm label per episode, aligned with ``episodes``. A flag column the definition reads
+        but ``episodes`` lacks is unknown for every episode (see :func:`absent_flags`); the
+        analyses announce it with a :class:`~dah_outcomes.errors.MissingColumnWarning`.
     """
     if column is not None:
         if column not in episodes:
@@ -154,12 +157,13 @@ def assign_arms(
                 f"arm column {column!r} not found; columns: {list(episodes.columns)}"
             )
         return episodes[column].astype("string").fillna(UNKNOWN).astype(object)
-    needed = sorted({f for a in definition.arms for f in a.flags})
-    missing = [f for f in needed if f not in episodes]
-    if missing:
-        raise ArgumentError(
-            f"the arm definition needs treatment flag column(s) {missing}; add them or give "
-            "the arm in a column (arm_column=...)"
+    # an absent column is unknown for every episode, not "not given": rules that do not
+    # depend on it still decide (an episode with every flag of rule 1 is in arm 1 whatever
+    # oral prednisone was), the rest give "Unknown"
+    absent = absent_flags(episodes, definition)
+    if absent:
+        episodes = episodes.assign(
+            **{f: pd.array([pd.NA] * len(episodes), dtype="boolean") for f in absent}
         )
     out = np.full(len(episodes), None, dtype=object)
     open_ = np.ones(len(episodes), dtype=bool)
@@ -172,6 +176,25 @@ def assign_arms(
         open_ &= ~(yes | unknown)
     out[open_] = definition.otherwise
     return pd.Series(out, index=episodes.index, name="arm")
+
+
+def absent_flags(episodes: pd.DataFrame, definition: ArmDefinition = DEFAULT_ARMS) -> list[str]:
+    """The flags the arm rules read that ``episodes`` has no column for, in rule order.
+
+    Parameters
+    ----------
+    episodes : DataFrame
+        Episode rows.
+    definition : ArmDefinition, default DEFAULT_ARMS
+        Ordered arm rules.
+
+    Returns
+    -------
+    list of str
+        Absent flag names, each once.
+    """
+    needed = dict.fromkeys(f for a in definition.arms for f in a.flags)
+    return [f for f in needed if f not in episodes.columns]
 
 
 @dataclass(frozen=True, slots=True)

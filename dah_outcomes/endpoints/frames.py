@@ -200,11 +200,7 @@ def patient_outcomes(
     n_ep = e.groupby("patient_id")["episode_number"].max()
     out = pd.DataFrame(index=index.index)
     out["onset_date"] = index["onset_date"]
-    out["arm"] = (
-        assign_arms(index, arms, column=arm_column)
-        if (arm_column or all(f in index for a in arms.arms for f in a.flags))
-        else "Unknown"
-    )
+    out["arm"] = assign_arms(index, arms, column=arm_column)
     out["era"] = assign_eras(index["onset_date"], eras)
     out["n_episodes"] = n_ep.reindex(out.index).astype("Int64")
     for flag in ("first_manifestation", "mechanical_ventilation", "plasmapheresis", "nephritis"):
@@ -295,13 +291,12 @@ def episode_outcomes(
     """
     e = cohort.episodes
     arm_column = "arm" if "arm" in e and e["arm"].notna().any() else None
-    readable = arm_column or all(f in e for a in arms.arms for f in a.flags)
     return pd.DataFrame(
         {
             "patient_id": e["patient_id"].to_numpy(),
             "episode_number": e["episode_number"].to_numpy(),
             "onset_date": e["onset_date"].to_numpy(),
-            "arm": assign_arms(e, arms, column=arm_column).to_numpy() if readable else "Unknown",
+            "arm": assign_arms(e, arms, column=arm_column).to_numpy(),
             "era": assign_eras(e["onset_date"], eras).to_numpy(),
             "died": e["in_hospital_death"].astype("boolean").to_numpy(),
         }

@@ -37,13 +37,14 @@ from dah_outcomes.endpoints.arms import (
     assign_arms,
 )
 from dah_outcomes.endpoints.frames import death_frame
-from dah_outcomes.errors import ArgumentError, ImmortalTimeWarning, warn
+from dah_outcomes.errors import ArgumentError, ImmortalTimeWarning, MissingColumnWarning, warn
 from dah_outcomes.schema import TABLES, TREATMENT_FLAGS
 
 __all__ = [
     "EVENT_OFFSET",
     "IMMORTAL_TIME_REMEDY",
     "TIMINGS",
+    "check_absent_flags",
     "check_immortal_time",
     "compared_treatments",
     "landmark_frame",
@@ -228,7 +229,11 @@ def check_immortal_time(
     -----
     ImmortalTimeWarning
         When a treatment compared started after onset or at an unknown time.
+    MissingColumnWarning
+        When the episodes table has no column for a treatment compared (see
+        :func:`check_absent_flags`, whose message is returned first).
     """
+    notes = check_absent_flags(cohort, treatments, comparison=comparison)
     parts = []
     for treatment in treatments:
         timing = treatment_timing(cohort, treatment)
@@ -242,13 +247,56 @@ def check_immortal_time(
         said += [f"{unknown:,} have no start date"] if unknown else []
         parts.append(f"of {treated:,} patients treated with {treatment}, " + " and ".join(said))
     if not parts:
-        return ()
+        return notes
     message = (
         f"{comparison}: " + "; ".join(parts) + ". Comparing ever- with never-treated patients "
         "credits a treatment with the time its patients survived before it began "
         f"(immortal-time bias): {IMMORTAL_TIME_REMEDY}"
     )
     warn(message, ImmortalTimeWarning)
+    return (*notes, message)
+
+
+def check_absent_flags(
+    cohort: Cohort, treatments: Iterable[str], *, comparison: str
+) -> tuple[str, ...]:
+    """Warn when a treatment flag a comparison reads has no column in the episodes table.
+
+    An absent column is unknown for every episode, never "not given" (see
+    :func:`~dah_outcomes.endpoints.arms.assign_arms`): each arm rule is decided without it
+    where it can be, and gives ``"Unknown"`` where it cannot.
+
+    Parameters
+    ----------
+    cohort : Cohort
+        A validated cohort.
+    treatments : iterable of str
+        The treatments compared (see :func:`compared_treatments`).
+    comparison : str
+        The analysis, named at the start of the message.
+
+    Returns
+    -------
+    tuple of str
+        The message issued (one), or empty when every flag compared has a column.
+
+    Warns
+    -----
+    MissingColumnWarning
+        When a flag compared has no column.
+    """
+    columns = cohort.episodes.columns
+    absent = [t for t in treatments if t not in columns]
+    if not absent:
+        return ()
+    message = (
+        f"{comparison}: the episodes table has no {', '.join(absent)} column; "
+        f"{'it is' if len(absent) == 1 else 'they are'} treated as unknown for every patient, "
+        "so arm rules that need "
+        f"{'it' if len(absent) == 1 else 'them'} give 'Unknown' (rules that do not still "
+        "decide). Map the column in the import to decide them."
+    )
+    warn(message, MissingColumnWarning)
     return (message,)
 
 
