@@ -29,6 +29,7 @@ from dah_outcomes.results import ResultMixin, json_safe
 from dah_outcomes.stats._checks import check_choice, check_conf_level
 from dah_outcomes.stats.inputs import SurvivalInput, read_survival_columns
 from dah_outcomes.stats.risk_sets import RiskTable, risk_table
+from dah_outcomes.stats.survival_quantiles import quantile_time
 
 __all__ = [
     "CONF_TYPES",
@@ -41,7 +42,6 @@ __all__ = [
 ]
 
 CONF_TYPES = ("log", "log-log", "plain")
-_TOL = float(np.sqrt(np.finfo(float).eps))  # R's quantile.survfit tolerance
 
 
 # --------------------------------------------------------------------------------------------
@@ -253,40 +253,6 @@ def _curve(group: str, rt: RiskTable, z: float, conf_type: str) -> SurvivalCurve
     return SurvivalCurve(group, rt.time, n, d, rt.n_censor, surv, se, lower, upper)
 
 
-def _approx_right(knots: np.ndarray, p: float) -> int | None:
-    """R's ``approx(knots, seq_along(knots), p, method="constant", f=1)`` (0-based):
-    the first knot >= p, or None outside the knots' range. approx() sorts the knots first:
-    a confidence bound need not fall monotonically (Greenwood's variance can jump)."""
-    order = np.argsort(knots, kind="stable")
-    ordered = knots[order]
-    if len(knots) == 0 or p < ordered[0] or p > ordered[-1]:
-        return None
-    return int(order[np.searchsorted(ordered, p, side="left")])
-
-
-def _findq(x: np.ndarray, y: np.ndarray, p: float) -> float:
-    """R's ``findq`` (survival 3.5): the time at which the cumulative distribution ``y``
-    (given at times ``x``) reaches ``p``; the midpoint of a flat stretch lying at ``p``."""
-    if np.all(np.isnan(y)) or np.nanmax(y) < p:
-        return float("nan")
-    xmax = x[-1]
-    # R's duplicated() drops repeated levels (censorings), NA counting as a level
-    keep = ~pd.Series(y).duplicated().to_numpy()
-    x, y = x[keep], y[keep]
-    # approx() drops the NA pairs but the index values still point into the deduplicated x
-    ok = np.flatnonzero(~np.isnan(y))
-    i1 = _approx_right(y[ok] + _TOL, p)
-    i2 = _approx_right(y[ok] - _TOL, p)
-    idx1 = None if i1 is None else ok[i1]
-    idx2 = None if i2 is None else ok[i2]
-    quant = float("nan") if idx1 is None or idx2 is None else float((x[idx1] + x[idx2]) / 2)
-    if p == 0:
-        quant = float(x[0])
-    if not np.isnan(y[-1]) and abs(p - y[-1]) < _TOL:  # a flat end of the curve at p
-        quant = float("nan") if idx1 is None else float((x[idx1] + xmax) / 2)
-    return quant
-
-
 def _clopper_pearson(x: float, n: float, conf_level: float) -> tuple[float, float]:
     """Clopper-Pearson interval of x successes in n (NaN when n is 0)."""
     a = (1 - conf_level) / 2
@@ -462,9 +428,9 @@ class KaplanMeierResult(ResultMixin):
                     "n": float(c.n_risk[0]) if len(c.n_risk) else 0.0,
                     "n_events": float(c.n_event.sum()),
                     "quantile": p,
-                    "time": _findq(x, np.concatenate(([0.0], 1 - c.survival)), p),
-                    "ci_lower": _findq(x, np.concatenate(([0.0], 1 - c.lower)), p),
-                    "ci_upper": _findq(x, np.concatenate(([0.0], 1 - c.upper)), p),
+                    "time": quantile_time(x, np.concatenate(([0.0], 1 - c.survival)), p),
+                    "ci_lower": quantile_time(x, np.concatenate(([0.0], 1 - c.lower)), p),
+                    "ci_upper": quantile_time(x, np.concatenate(([0.0], 1 - c.upper)), p),
                     "conf_type": self.conf_type,
                     "conf_level": self.conf_level,
                 }
