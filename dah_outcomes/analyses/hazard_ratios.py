@@ -77,7 +77,9 @@ class HazardRatios(ResultMixin):
     warnings : tuple of str
         The warnings the analysis gave (an :class:`~dah_outcomes.errors.ImmortalTimeWarning`
         when arms, or a treatment flag among the covariates, are compared while treatments
-        started after onset or at unknown times).
+        started after onset or at unknown times; a
+        :class:`~dah_outcomes.errors.SmallSampleWarning` from the Cox fit, e.g. fewer than 10
+        deaths per estimated coefficient).
     fingerprint : str
         The cohort's fingerprint.
     """
@@ -237,6 +239,9 @@ def hazard_ratios(
         When arms (or a treatment flag among the covariates used) are compared while a
         treatment that defines them started after DAH onset or at an unknown time (see
         :func:`~dah_outcomes.endpoints.timelines.check_immortal_time`).
+    SmallSampleWarning
+        When the model has fewer than 10 deaths per estimated coefficient (see
+        :func:`~dah_outcomes.stats.cox.cox_regression`).
 
     Notes
     -----
@@ -328,6 +333,6 @@ def hazard_ratios(
         ties=fit.ties,
         method=f"Cox proportional hazards ({fit.ties.capitalize()} ties), Wald intervals",
         cox=fit,
-        warnings=notes,
+        warnings=(*notes, *fit.warnings),
         fingerprint=cohort.fingerprint,
     )

@@ -28,6 +28,7 @@ __all__ = [
     "check_iterations",
     "check_positive_int",
     "check_tolerance",
+    "few_events_message",
     "warn_dropped",
     "warn_few_events_per_variable",
     "warn_not_converged",
@@ -258,19 +259,55 @@ def warn_few_events_per_variable(
     bool
         Whether the warning was issued.
     """
-    if n_parameters <= 0:
+    message = few_events_message(
+        n_events, n_parameters, model=model, minimum=minimum, events=events
+    )
+    if message is None:
         return False
+    warn(message, SmallSampleWarning)
+    return True
+
+
+def few_events_message(
+    n_events: float,
+    n_parameters: int,
+    *,
+    model: str,
+    minimum: float = MIN_EVENTS_PER_VARIABLE,
+    events: str = "events",
+) -> str | None:
+    """The message of :func:`warn_few_events_per_variable`, or None when there are enough
+    events; for a result that records the warnings it gave.
+
+    Parameters
+    ----------
+    n_events : float
+        Events of the fit.
+    n_parameters : int
+        Coefficients estimated.
+    model : str
+        The model, for the message.
+    minimum : float, default 10
+        Events per variable below which there is a message.
+    events : str, default "events"
+        What is counted, for the message.
+
+    Returns
+    -------
+    str or None
+        The warning's text, or None.
+    """
+    if n_parameters <= 0:
+        return None
     epv = float(n_events) / n_parameters
     if epv >= minimum:
-        return False
-    warn(
+        return None
+    return (
         f"{model}: {n_events:g} {events} for {n_parameters} coefficient(s), {epv:.1f} per "
         f"variable (below {minimum:g}): the coefficients are biased away from 0 and their "
         "Wald intervals too narrow. Fit fewer covariates, or a penalised model "
-        "(firth_logistic, firth_cox) with profile-likelihood intervals",
-        SmallSampleWarning,
+        "(firth_logistic, firth_cox) with profile-likelihood intervals"
     )
-    return True
 
 
 def warn_small_arms(

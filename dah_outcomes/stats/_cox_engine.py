@@ -41,23 +41,45 @@ __all__ = [
     "risk_sums",
     "score_residuals",
     "score_residuals_general",
+    "unused_levels",
 ]
+
+
+def _is_categorical(s: pd.Series) -> bool:
+    return isinstance(s.dtype, pd.CategoricalDtype) or not (
+        pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)
+    )
+
+
+def unused_levels(data: pd.DataFrame, covariates: Sequence[str]) -> dict[str, list[str]]:
+    """Per categorical covariate, the declared levels no row of ``data`` takes (those that
+    :func:`design_matrix` leaves out); covariates without any are not listed."""
+    out = {}
+    for c in covariates:
+        s = data[c]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            present = set(s.dropna().unique())
+            missing = [str(v) for v in s.cat.categories if v not in present]
+            if missing:
+                out[c] = missing
+    return out
 
 
 def design_matrix(data: pd.DataFrame, covariates: Sequence[str]) -> tuple[np.ndarray, list[str]]:
     """Numeric matrix and term names: numbers and booleans as they are; categories as
     treatment-coded dummies against the first level (the categorical's own order, else sorted),
-    named as R names them (``celltypesmallcell``)."""
+    named as R names them (``celltypesmallcell``). A declared level that no row takes is
+    left out (its column would be all zeros and the fit singular; R's ``coxph`` reports it
+    as NA), so the reference is the first level present."""
     cols, names = [], []
     for c in covariates:
         s = data[c]
-        if isinstance(s.dtype, pd.CategoricalDtype) or not (
-            pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)
-        ):
+        if _is_categorical(s):
+            present = set(s.dropna().unique())
             levels = (
-                list(s.cat.categories)
+                [v for v in s.cat.categories if v in present]
                 if isinstance(s.dtype, pd.CategoricalDtype)
-                else sorted(s.dropna().unique(), key=str)
+                else sorted(present, key=str)
             )
             for level in levels[1:]:
                 cols.append((s == level).to_numpy(dtype=float))
