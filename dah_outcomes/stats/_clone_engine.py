@@ -1,0 +1,363 @@
+"""The engine of clone-censor-weight (:mod:`dah_outcomes.stats.clone_censor`): the expanded
+person-time table of both strategies' clones, the pooled logistic censoring models fitted on
+its distinct rows, the inverse-probability-of-censoring weights and the weighted Kaplan-Meier
+risk curves. Every function works on whole arrays and takes the patients' frequency weights,
+so the bootstrap refits on the same table. Shared inside ``stats``, not public.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit, log_expit
+
+from dah_outcomes.errors import ArgumentError
+from dah_outcomes.stats._checks import warn_dropped
+from dah_outcomes.stats._cox_engine import design_matrix
+
+__all__ = [
+    "NO_START",
+    "START",
+    "TABLE_COLUMNS",
+    "CensoringModel",
+    "CloneFit",
+    "aggregate_rows",
+    "censoring_models",
+    "check_truncate",
+    "check_window",
+    "clone_arrays",
+    "fit_once",
+    "newton_binomial",
+    "patient_arrays",
+    "row_weights",
+    "truncate_weights",
+    "weighted_risk_curves",
+]
+
+#: The strategies' index in the table's ``strategy`` column.
+START, NO_START = 0, 1
+
+TABLE_COLUMNS = ("patient", "strategy", "start", "stop", "censored", "event")
+
+# The expanded table
+
+
+def clone_arrays(
+    time: np.ndarray, event: np.ndarray, start: np.ndarray, grace: int, horizon: int
+) -> dict[str, np.ndarray]:
+    """The expanded table as arrays (see :func:`clone_table` for the rows)."""
+    n = len(time)
+    exit_day = np.minimum(time, horizon)
+    never = np.isnan(start) | (start > time)
+    s = np.where(never, np.inf, start)
+    # day each clone is censored artificially (inf: never)
+    cens = np.empty((2, n))
+    cens[START] = np.where(s <= grace, np.inf, grace + 1)
+    cens[NO_START] = np.where(s <= grace, s, np.inf)
+    parts = []
+    for k in (START, NO_START):
+        c = cens[k]
+        last_daily = np.minimum(np.minimum(exit_day, grace), c).astype(np.int64)
+        n_daily = last_daily + 1
+        post = (exit_day >= grace + 1) & (c > grace)
+        m = n_daily + post
+        patient = np.repeat(np.arange(n), m)
+        offset = np.arange(int(m.sum())) - np.repeat(np.cumsum(m) - m, m)
+        is_post = offset >= np.repeat(n_daily, m)
+        day = np.where(is_post, grace + 1, offset)
+        cp = c[patient]
+        censored = day == cp
+        stop = np.where(is_post, exit_day[patient], day)
+        stop = np.where(censored, day - 1, stop)
+        died = (event[patient] == 1) & (time[patient] == stop) & (time[patient] <= horizon)
+        parts.append(
+            {
+                "patient": patient,
+                "strategy": np.full(len(patient), k, dtype=np.int8),
+                "start": day.astype(np.int64),
+                "stop": stop.astype(np.int64),
+                "censored": censored,
+                "event": died & ~censored,
+            }
+        )
+    return {c: np.concatenate([p[c] for p in parts]) for c in TABLE_COLUMNS}
+
+
+# Pooled logistic regression on aggregated rows
+
+
+def aggregate_rows(design: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of (design, y) and each row's index among them: a pooled logistic model
+    on patient-days has few distinct rows when the covariates are categories, and the
+    likelihood of the distinct rows, weighted by how often each occurs, is the same."""
+    both = np.column_stack([design, y])
+    unique, inverse = np.unique(both, axis=0, return_inverse=True)
+    return unique, inverse.reshape(-1)
+
+
+def newton_binomial(
+    x: np.ndarray, trials: np.ndarray, events: np.ndarray, max_iter: int, tol: float
+) -> tuple[np.ndarray, bool, int]:
+    """Binomial logistic regression (``x`` holds the intercept) by Newton-Raphson, with R's
+    ``glm`` stopping rule (relative change of the deviance below ``tol``) and step halving.
+
+    Under separation the coefficients drift while the fitted probabilities converge (to 0
+    or 1 in the separated rows), which is what the censoring weights need, so the deviance,
+    not the coefficients, decides convergence, as in R."""
+    beta = np.zeros(x.shape[1])
+
+    def deviance(b: np.ndarray) -> float:
+        eta = x @ b
+        return float(-2.0 * np.sum(events * log_expit(eta) + (trials - events) * log_expit(-eta)))
+
+    dev = deviance(beta)
+    for it in range(1, max_iter + 1):
+        p = expit(x @ beta)
+        grad = x.T @ (events - trials * p)
+        info = (x * (trials * p * (1 - p))[:, None]).T @ x
+        step = np.linalg.lstsq(info, grad, rcond=None)[0]
+        new_dev = deviance(beta + step)
+        halvings = 0
+        while not new_dev <= dev + 1e-12 * abs(dev) and halvings < 20:
+            step /= 2
+            new_dev = deviance(beta + step)
+            halvings += 1
+        beta = beta + step
+        if abs(new_dev - dev) / (abs(new_dev) + 0.1) < tol:
+            return beta, True, it
+        dev = new_dev
+    return beta, False, max_iter
+
+
+@dataclass(eq=False)
+class CensoringModel:
+    """One censoring model: its rows of the table, their distinct design rows, the outcome."""
+
+    rows: np.ndarray  # indices into the table
+    design: np.ndarray  # distinct rows, intercept first
+    inverse: np.ndarray  # table row -> distinct row
+    y: np.ndarray  # distinct rows' outcome (censored)
+    day: np.ndarray  # distinct rows' day (for the stabilising numerator)
+
+    def fit(
+        self, f_rows: np.ndarray, max_iter: int, tol: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+        """Fitted censoring probability of each of its table rows, the marginal one by day
+        (the numerator of stabilised weights), the coefficients and convergence."""
+        trials = np.bincount(self.inverse, weights=f_rows, minlength=len(self.design))
+        beta, converged, _ = newton_binomial(self.design, trials, trials * self.y, max_iter, tol)
+        p = expit(self.design @ beta)[self.inverse]
+        # the marginal model has the day alone: its fit is the censored share per day
+        days = self.day[self.inverse]
+        at = np.bincount(days, weights=f_rows)
+        cens = np.bincount(days, weights=f_rows * self.y[self.inverse])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            marginal = (cens / at)[days]
+        return p, np.nan_to_num(marginal), beta, converged
+
+
+def censoring_models(
+    table: dict[str, np.ndarray], x: np.ndarray, grace: int
+) -> tuple[dict[int, CensoringModel], dict[int, list[str]]]:
+    """The censoring models of both strategies on the table's rows at risk of censoring:
+    "no start" clones on each day of the grace period (a term per day, and the covariates);
+    "start" clones on day ``grace + 1``, when those still untreated are censored."""
+    models: dict[int, CensoringModel] = {}
+    names: dict[int, list[str]] = {}
+    strategy, day = table["strategy"], table["start"]
+    for k in (START, NO_START):
+        if k == NO_START:
+            rows = np.flatnonzero((strategy == k) & (day <= grace))
+            days = day[rows]
+            dummies = (days[:, None] == np.arange(1, grace + 1)[None, :]).astype(float)
+            day_names = [f"day{d}" for d in range(1, grace + 1)]
+        else:
+            rows = np.flatnonzero((strategy == k) & (day == grace + 1))
+            days = np.zeros(len(rows), dtype=np.int64)
+            dummies, day_names = np.zeros((len(rows), 0)), []
+        xd = np.column_stack([days, dummies, x[table["patient"][rows]]])
+        unique, inverse = aggregate_rows(xd, table["censored"][rows].astype(float))
+        models[k] = CensoringModel(
+            rows=rows,
+            design=np.column_stack([np.ones(len(unique)), unique[:, 1:-1]]),
+            inverse=inverse,
+            y=unique[:, -1],
+            day=unique[:, 0].astype(np.int64),
+        )
+        names[k] = day_names
+    return models, names
+
+
+# --------------------------------------------------------------------------------------------
+# Weights and weighted Kaplan-Meier curves
+
+
+@dataclass(frozen=True, slots=True)
+class CloneFit:
+    """One fit of the weights and curves (the estimate, or one bootstrap replicate)."""
+
+    risk: np.ndarray  # (2, horizon + 1)
+    weights: np.ndarray  # per table row (NaN on censored rows)
+    coefficients: dict[int, np.ndarray]
+    converged: bool
+
+
+def row_weights(
+    table: dict[str, np.ndarray],
+    models: dict[int, CensoringModel],
+    f_rows: np.ndarray,
+    *,
+    stabilized: bool,
+    max_iter: int,
+    tol: float,
+) -> tuple[np.ndarray, dict[int, np.ndarray], bool]:
+    """Inverse-probability-of-censoring weight of each uncensored table row."""
+    n_rows = len(table["patient"])
+    log_w = np.zeros(n_rows)  # log weight factor contributed on each row's day
+    coefficients, converged = {}, True
+    for k, model in models.items():
+        p, marginal, beta, ok = model.fit(f_rows[model.rows], max_iter, tol)
+        coefficients[k], converged = beta, converged and ok
+        with np.errstate(divide="ignore"):
+            factor = -np.log1p(-p) + (np.log1p(-marginal) if stabilized else 0.0)
+        log_w[model.rows] = np.where(table["censored"][model.rows], 0.0, factor)
+    # a clone's weight on a row is the product of the factors of its rows so far: a
+    # cumulative sum of logs within each clone (rows are in order within a clone)
+    clone_start = (
+        np.r_[True, np.diff(table["patient"]) != 0] | np.r_[True, np.diff(table["strategy"]) != 0]
+    )
+    csum = np.cumsum(log_w)
+    first = np.maximum.accumulate(np.where(clone_start, np.arange(n_rows), 0))
+    base = np.where(first > 0, csum[first - 1], 0.0)
+    w = np.exp(csum - base)
+    return np.where(table["censored"], np.nan, w), coefficients, converged
+
+
+def truncate_weights(w: np.ndarray, length: np.ndarray, percentile: float) -> np.ndarray:
+    """Weights clipped to their ``100 - percentile`` and ``percentile`` percentiles over
+    person-days (each row counted for its days, so the cut does not depend on how the table
+    groups days into rows)."""
+    ok = np.isfinite(w) & (length > 0)
+    if not ok.any():
+        return w
+    order = np.argsort(w[ok], kind="stable")
+    sw, sl = w[ok][order], length[ok][order]
+    cum = np.cumsum(sl) / sl.sum()
+    lo = sw[min(np.searchsorted(cum, (100 - percentile) / 100), len(sw) - 1)]
+    hi = sw[min(np.searchsorted(cum, percentile / 100), len(sw) - 1)]
+    return np.clip(w, lo, hi)
+
+
+def weighted_risk_curves(table: dict[str, np.ndarray], w: np.ndarray, horizon: int) -> np.ndarray:
+    """Weighted Kaplan-Meier risk by day (0..horizon) for each strategy."""
+    risk = np.empty((2, horizon + 1))
+    size = horizon + 2
+    for k in (START, NO_START):
+        m = (table["strategy"] == k) & ~table["censored"]
+        wk = w[m]
+        start, stop = table["start"][m], table["stop"][m]
+        entering = np.bincount(start, weights=wk, minlength=size)
+        leaving = np.bincount(stop + 1, weights=wk, minlength=size)
+        at_risk = np.cumsum(entering - leaving)[: horizon + 1]
+        ev = table["event"][m]
+        deaths = np.bincount(stop[ev], weights=wk[ev], minlength=size)[: horizon + 1]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            hazard = np.where(at_risk > 1e-12, deaths / at_risk, np.nan)
+        surv = np.cumprod(1 - hazard)
+        # once everyone has had the event the curve stays at risk 1, not undefined
+        surv = np.where(np.logical_or.accumulate(surv == 0), 0.0, surv)
+        risk[k] = 1 - surv
+    return risk
+
+
+def fit_once(
+    table: dict[str, np.ndarray],
+    models: dict[int, CensoringModel],
+    f: np.ndarray,
+    *,
+    horizon: int,
+    stabilized: bool,
+    truncate: float | None,
+    max_iter: int,
+    tol: float,
+) -> CloneFit:
+    f_rows = f[table["patient"]].astype(float)
+    w, coefficients, converged = row_weights(
+        table, models, f_rows, stabilized=stabilized, max_iter=max_iter, tol=tol
+    )
+    if truncate is not None:
+        length = (table["stop"] - table["start"] + 1) * f_rows
+        w = truncate_weights(w, length, truncate)
+    risk = weighted_risk_curves(table, np.nan_to_num(w) * f_rows, horizon)
+    return CloneFit(risk=risk, weights=w, coefficients=coefficients, converged=converged)
+
+
+# --------------------------------------------------------------------------------------------
+# Arguments
+
+
+def check_window(grace: Any, horizon: Any) -> tuple[int, int]:
+    if isinstance(grace, bool) or not isinstance(grace, numbers.Integral) or grace < 0:
+        raise ArgumentError(f"grace must be a whole number of days >= 0, got {grace!r}")
+    if isinstance(horizon, bool) or not isinstance(horizon, numbers.Integral) or horizon <= grace:
+        raise ArgumentError(
+            f"horizon must be a whole number of days after the grace period (> {grace}), "
+            f"got {horizon!r}"
+        )
+    return int(grace), int(horizon)
+
+
+def whole_days(values: np.ndarray, name: str, *, missing_ok: bool) -> None:
+    known = values[~np.isnan(values)] if missing_ok else values
+    if not missing_ok and np.isnan(values).any():
+        raise ArgumentError(f"{name} has missing values")
+    if (~np.isfinite(known)).any() or (known < 0).any() or (known != np.floor(known)).any():
+        raise ArgumentError(f"{name} must hold whole numbers of days >= 0")
+
+
+def patient_arrays(
+    data: pd.DataFrame, time: str, event: str, start: str, covariates: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str], np.ndarray]:
+    """Time, event, start day and the covariates' design of the complete rows, their terms'
+    names and the mask of the rows kept."""
+    if not isinstance(data, pd.DataFrame):
+        raise ArgumentError(f"data must be a DataFrame, got {type(data).__name__}")
+    if isinstance(covariates, str):
+        raise ArgumentError("covariates must be a sequence of column names, not a string")
+    absent = [c for c in (time, event, start, *covariates) if c not in data.columns]
+    if absent:
+        raise ArgumentError(f"columns not in data: {absent}")
+    keep = data[[time, event, *covariates]].notna().all(axis=1).to_numpy()
+    warn_dropped(int((~keep).sum()), len(data), [time, event, *covariates], what="clone_censor")
+    kept = data[keep]
+    t = pd.to_numeric(kept[time]).to_numpy(dtype=float)
+    e = kept[event].astype(float).to_numpy(dtype=float)
+    s = pd.to_numeric(kept[start]).to_numpy(dtype=float)
+    whole_days(t, time, missing_ok=False)
+    whole_days(s, start, missing_ok=True)
+    if not np.isin(e, (0.0, 1.0)).all():
+        raise ArgumentError(f"event {event!r} must be 0/1 (or False/True)")
+    if len(t) == 0:
+        raise ArgumentError("no complete rows to analyse")
+    x, names = design_matrix(kept, list(covariates))
+    return t.astype(np.int64), e.astype(np.int64), s, x, names, keep
+
+
+def check_truncate(truncate: Any) -> float | None:
+    if truncate is None:
+        return None
+    if (
+        isinstance(truncate, bool)
+        or not isinstance(truncate, numbers.Real)
+        or not 50 < float(truncate) < 100
+    ):
+        raise ArgumentError(
+            "truncate must be a percentile in (50, 100) (99: weights clipped to their 1st and "
+            f"99th percentiles) or None, got {truncate!r}"
+        )
+    return float(truncate)
