@@ -97,8 +97,10 @@ def _censoring_before(
     time: np.ndarray, censored: np.ndarray, f: np.ndarray, query: np.ndarray
 ) -> np.ndarray:
     """Weighted Kaplan-Meier of the censoring distribution just before each query time,
-    G(q-) = prod over censoring times u < q of (1 - c(u) / R(u)); deaths at a time are
-    taken to precede censorings then (R(u) counts everyone with time >= u)."""
+    G(q-) = prod over censoring times u < q of (1 - c(u) / R(u)). Deaths at a time precede
+    the censorings then, as in the Kaplan-Meier of survival, so R(u) leaves out the deaths at
+    u; with that convention the weighted proportion of an arm is exactly one minus its
+    Kaplan-Meier estimate."""
     keep = censored & (f > 0)
     u, inverse = np.unique(time[keep], return_inverse=True)
     if len(u) == 0:
@@ -106,7 +108,7 @@ def _censoring_before(
     c = np.bincount(inverse, weights=f[keep], minlength=len(u))
     order = np.argsort(time, kind="stable")
     cum = np.concatenate([[0.0], np.cumsum(f[order])])
-    at_risk = cum[-1] - cum[np.searchsorted(time[order], u, side="left")]
+    at_risk = cum[-1] - cum[np.searchsorted(time[order], u, side="right")] + c
     surv = np.concatenate([[1.0], np.cumprod(1.0 - c / at_risk)])
     return surv[np.searchsorted(u, query, side="left")]
 
