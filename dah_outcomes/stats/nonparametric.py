@@ -11,8 +11,7 @@ row per patient. Conventions follow R's survival package (3.5):
   CI crosses ``1 - p``, and a flat stretch exactly at the level gives its midpoint.
 - The restricted mean and its SE follow ``print.survfit(rmean=)``.
 
-Counting is done once per call: one ``bincount`` of (day, group) when times are whole numbers,
-otherwise one sort of the times per group, never a sort of row indices.
+The counting itself is in :mod:`~dah_outcomes.stats.group_counts`.
 """
 
 from __future__ import annotations
@@ -27,8 +26,19 @@ from scipy import stats
 from dah_outcomes.errors import ArgumentError, SmallSampleWarning, warn
 from dah_outcomes.results import ResultMixin, json_safe
 from dah_outcomes.stats._checks import check_choice, check_conf_level
-from dah_outcomes.stats.inputs import SurvivalInput, read_survival_columns
-from dah_outcomes.stats.risk_sets import RiskTable, risk_table
+from dah_outcomes.stats.group_counts import (
+    counts_table,
+    label_codes,
+    read_grouped,
+    risk_tables_by_group,
+)
+from dah_outcomes.stats.inputs import SurvivalInput
+from dah_outcomes.stats.jackknife import (
+    infinitesimal_jackknife_variance,
+    last_of_subject,
+    robust_by_default,
+)
+from dah_outcomes.stats.risk_sets import RiskTable
 from dah_outcomes.stats.survival_quantiles import quantile_time
 
 __all__ = [
@@ -42,160 +52,6 @@ __all__ = [
 ]
 
 CONF_TYPES = ("log", "log-log", "plain")
-
-
-# --------------------------------------------------------------------------------------------
-# counting
-
-
-def _label_codes(col: pd.Series) -> tuple[np.ndarray, list]:
-    """Integer codes 0..k-1 and their labels (sorted; a categorical keeps its level order,
-    as R keeps a factor's)."""
-    if isinstance(col.dtype, pd.CategoricalDtype):
-        raw = col.cat.codes.to_numpy()
-        cats = col.cat.categories
-        present = np.bincount(raw, minlength=len(cats)) > 0
-        if present.all():  # no unused level: the codes are already 0..k-1
-            return raw.astype(np.intp, copy=False), list(cats)
-        remap = np.cumsum(present) - 1
-        return remap[raw], list(cats[present])
-    try:
-        codes, uniques = pd.factorize(col, sort=True)
-        return codes, list(uniques)
-    except TypeError:  # mixed label types: order by their text
-        codes, uniques = pd.factorize(col)
-        order = sorted(range(len(uniques)), key=lambda i: str(uniques[i]))
-        rank = np.empty(len(order), dtype=np.intp)
-        rank[order] = np.arange(len(order))
-        return rank[codes], [uniques[i] for i in order]
-
-
-def read_grouped(
-    data: pd.DataFrame,
-    *,
-    time: str,
-    event: str,
-    group: str | None,
-    entry: str | None = None,
-    weights: str | None = None,
-    strata: str | None = None,
-    what: str = "the estimate",
-) -> tuple[SurvivalInput, np.ndarray, list, np.ndarray | None, list]:
-    """Validated arrays plus integer codes of ``group`` and ``strata``.
-
-    Labels are factorised from the column itself (a categorical's codes are free) rather than
-    through an object array, which at 10 million rows costs more than the estimator.
-    """
-    extra = [c for c in (group, strata) if c is not None]
-    s = read_survival_columns(
-        data, time=time, event=event, entry=entry, weights=weights, extra=extra, what=what
-    )
-
-    def column(name: str) -> pd.Series:
-        return data[name] if s.n_dropped == 0 else data.loc[s.kept, name]
-
-    if group is None:
-        codes, labels = np.zeros(len(s.time), dtype=np.intp), ["all"]
-    else:
-        codes, labels = _label_codes(column(group))
-    st_codes, st_labels = (None, []) if strata is None else _label_codes(column(strata))
-    return s, codes, labels, st_codes, st_labels
-
-
-def _table(time: np.ndarray, died: np.ndarray, censored: np.ndarray) -> RiskTable:
-    n_risk = np.cumsum((died + censored)[::-1])[::-1]
-    return RiskTable(time=time, n_risk=n_risk, n_event=died.reshape(-1, 1), n_censor=censored)
-
-
-def _sorted_table(t: np.ndarray, e: np.ndarray) -> RiskTable:
-    """One group's counts from a single sort of values (no index sort, no gather).
-
-    For t >= 0 the IEEE-754 bit pattern of a float64 orders like the float itself, so
-    ``bits << 1 | event`` is a uint64 key whose sort orders by time with the censored rows of a
-    tie before its events; one pass over the sorted keys then gives the distinct times, the
-    exits and the events. (-0.0 loses its sign bit in the shift and joins 0.0.)
-    """
-    key = np.ascontiguousarray(t, dtype=np.float64).view(np.uint64) << np.uint64(1)
-    key |= e.astype(np.uint64)
-    key.sort()
-    bits = key >> np.uint64(1)
-    if len(bits) == 0:
-        return _table(np.zeros(0), np.zeros(0), np.zeros(0))
-    starts = np.flatnonzero(np.concatenate(([True], bits[1:] != bits[:-1])))
-    exits = np.diff(np.append(starts, len(bits))).astype(float)
-    # events per time: the run's count of odd keys, from a running count of events
-    ends = np.append(starts[1:], len(bits)) - 1
-    n_ev = np.cumsum(key & np.uint64(1), dtype=np.int64)
-    died = (n_ev[ends] - np.concatenate(([0], n_ev[ends[:-1]]))).astype(float)
-    return _table(bits[starts].view(np.float64), died, exits - died)
-
-
-def _whole_numbers(time: np.ndarray, k: int) -> np.ndarray | None:
-    """``time`` as int64 when all are whole numbers small enough to index a (day, group)
-    count array of moderate size; otherwise None."""
-    if len(time) == 0:
-        return None
-    hi = float(time.max())
-    if (hi + 1) * k > 4 * len(time) + 1_000_000:
-        return None
-    as_int = time.astype(np.int64)
-    return as_int if np.array_equal(as_int, time) else None
-
-
-def risk_tables_by_group(
-    time: np.ndarray,
-    event: np.ndarray,
-    codes: np.ndarray,
-    k: int,
-    *,
-    entry: np.ndarray | None = None,
-    weights: np.ndarray | None = None,
-) -> list[RiskTable]:
-    """One :class:`RiskTable` per group code ``0..k-1`` (an empty table for an absent code).
-
-    Equal to ``risk_table`` on each group's rows; faster paths are taken when there is no
-    delayed entry: one ``bincount`` of (day, group) for whole-number times, else one value sort
-    per group (unweighted).
-    """
-    if entry is None:
-        days = _whole_numbers(time, k)
-        if days is not None:
-            key = days * k + codes
-            size = (int(days.max()) + 1) * k
-            exits = np.bincount(key, weights=weights, minlength=size).reshape(-1, k)
-            # event weights rather than a gather of the event rows: one pass, no copy
-            is_event = event == 1
-            died = np.bincount(
-                key, minlength=size, weights=is_event if weights is None else weights * is_event
-            )
-            died = died.reshape(-1, k)
-            out = []
-            for g in range(k):
-                keep = np.flatnonzero(exits[:, g])
-                d = died[keep, g].astype(float)
-                out.append(_table(keep.astype(float), d, exits[keep, g] - d))
-            return out
-        if weights is None:
-            ev = event == 1
-            if k == 1:
-                return [_sorted_table(time, ev)]
-            out = []
-            for g in range(k):
-                m = codes == g
-                out.append(_sorted_table(time[m], ev[m]))
-            return out
-    out = []
-    for g in range(k):
-        m = codes == g
-        out.append(
-            risk_table(
-                time[m],
-                event[m],
-                entry=None if entry is None else entry[m],
-                weights=None if weights is None else weights[m],
-            )
-        )
-    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -243,12 +99,19 @@ def _ci(
     return lower, upper
 
 
-def _curve(group: str, rt: RiskTable, z: float, conf_type: str) -> SurvivalCurve:
+def _curve(
+    group: str, rt: RiskTable, z: float, conf_type: str, var_s: np.ndarray | None = None
+) -> SurvivalCurve:
+    """One curve; ``var_s``, when given, is a robust variance of S itself (R's logse FALSE),
+    put on the scale of -log S as ``se(S) / S`` (what survfit_confint does with it)."""
     d, n = rt.n_event_any, rt.n_risk
     with np.errstate(divide="ignore", invalid="ignore"):
         surv = np.cumprod(np.where(n > 0, 1.0 - d / n, 1.0))
         inc = np.where(d > 0, d / (n * (n - d)), 0.0)  # Greenwood increments
-    se = np.where(surv > 0, np.sqrt(np.cumsum(inc)), np.nan)
+        if var_s is None:
+            se = np.where(surv > 0, np.sqrt(np.cumsum(inc)), np.nan)
+        else:
+            se = np.where(surv > 0, np.sqrt(var_s) / surv, np.nan)
     lower, upper = _ci(surv, se, z, conf_type)
     return SurvivalCurve(group, rt.time, n, d, rt.n_censor, surv, se, lower, upper)
 
@@ -608,6 +471,8 @@ def kaplan_meier(
     group: str | None = None,
     entry: str | None = None,
     weights: str | None = None,
+    id: str | None = None,
+    robust: bool | None = None,
     conf_level: float = 0.95,
     conf_type: str = "log",
     time_unit: str = "days",
@@ -617,16 +482,29 @@ def kaplan_meier(
     Parameters
     ----------
     data : DataFrame
-        One row per subject (not modified).
+        One row per subject, or with ``entry`` and ``id`` one row per interval
+        (counting-process form); not modified.
     time, event : str
-        Follow-up time and event indicator (1 event, 0 censored).
+        Follow-up (stop) time and event indicator (1 event, 0 censored).
     group : str, optional
         Column of group labels; one curve per group, sorted (a categorical column keeps its
         level order, as R keeps a factor's).
     entry : str, optional
-        Delayed-entry (left-truncation) time.
+        Delayed-entry (left-truncation) or interval start time.
     weights : str, optional
         Case weights.
+    id : str, optional
+        Subject (cluster) of each row, as survfit's ``id``: the robust variance sums each
+        subject's influence, and with ``entry`` a row that ends without an event while the
+        subject's next row starts at its stop is not counted in ``n_censor`` (as survfit).
+    robust : bool, optional
+        Use the robust (grouped infinitesimal-jackknife) standard error of survival 3.5's
+        ``survfitKM`` instead of Greenwood's. The default (None) is R's: robust when the
+        case weights are not whole numbers, or when ``id`` is given and some subject has
+        more than one event; Greenwood otherwise (an id that only splits follow-up changes
+        nothing). True without ``id`` treats each row as its own cluster (with ``entry``,
+        where rows may share a subject, it needs ``id``, as R does). ``std_err`` stays the
+        SE of ``-log S``: the robust SE of ``S`` (R's ``std.err`` when robust) divided by S.
     conf_level : float, default 0.95
     conf_type : {"log", "log-log", "plain"}, default "log"
         CI transform; R's default is ``log``, SAS's and lifelines' ``log-log``.
@@ -646,6 +524,10 @@ def kaplan_meier(
     [0.8, 0.6, 0.3, 0.3]
     """
     z = _check(conf_type, conf_level)
+    if robust is not None and not isinstance(robust, bool | np.bool_):
+        raise ArgumentError(f"robust must be True, False or None (R's default), got {robust!r}")
+    if robust and entry is not None and id is None:
+        raise ArgumentError("robust=True with entry needs id: rows of one subject are a cluster")
     s, codes, labels, _, _ = read_grouped(
         data,
         time=time,
@@ -653,21 +535,56 @@ def kaplan_meier(
         group=group,
         entry=entry,
         weights=weights,
+        id=id,
         what="kaplan_meier",
     )
     tables = risk_tables_by_group(
         s.time, s.event, codes, len(labels), entry=s.entry, weights=s.weights
     )
-    curves = tuple(
-        _curve(str(lab), rt, z, conf_type) for lab, rt in zip(labels, tables, strict=True)
+    if s.id is not None and s.entry is not None:
+        last = last_of_subject(s.id, s.entry, s.time)
+        tables = [_real_censorings(rt, s, codes == g, last) for g, rt in enumerate(tables)]
+    use_robust = robust_by_default(s.event, s.id, s.weights) if robust is None else robust
+    clusters = (
+        None if not use_robust else _codes(s.id) if s.id is not None else np.arange(len(s.time))
     )
+    curves = []
+    for g, (lab, rt) in enumerate(zip(labels, tables, strict=True)):
+        var_s = None
+        if clusters is not None:
+            m = codes == g
+            var_s = infinitesimal_jackknife_variance(
+                rt,
+                s.time[m],
+                s.event[m],
+                _codes(clusters[m]),
+                entry=None if s.entry is None else s.entry[m],
+                weights=None if s.weights is None else s.weights[m],
+            )
+        curves.append(_curve(str(lab), rt, z, conf_type, var_s))
     return KaplanMeierResult(
-        curves=curves,
+        curves=tuple(curves),
         conf_type=conf_type,
         conf_level=float(conf_level),
         time_unit=time_unit,
+        method="Kaplan-Meier (robust infinitesimal-jackknife variance, "
+        + ("clustered by id)" if s.id is not None else "each row its own cluster)")
+        if use_robust
+        else "Kaplan-Meier (Greenwood variance)",
         n_dropped=s.n_dropped,
     )
+
+
+def _codes(labels: np.ndarray) -> np.ndarray:
+    return pd.factorize(labels)[0]
+
+
+def _real_censorings(rt: RiskTable, s: SurvivalInput, m: np.ndarray, last: np.ndarray) -> RiskTable:
+    """``n_censor`` counting only the rows that end a subject's follow-up (survfit with id)."""
+    w = np.ones(int(m.sum())) if s.weights is None else s.weights[m]
+    pos = np.searchsorted(rt.time, s.time[m])
+    cens = np.bincount(pos, weights=w * ((s.event[m] == 0) & last[m]), minlength=len(rt.time))
+    return RiskTable(time=rt.time, n_risk=rt.n_risk, n_event=rt.n_event, n_censor=cens)
 
 
 def tables_from_counts(
@@ -699,8 +616,8 @@ def tables_from_counts(
     if group is None:
         codes, labels = np.zeros(len(frame), dtype=np.intp), ["all"]
     else:
-        codes, labels = _label_codes(frame[group])
-    st = np.zeros(len(frame), dtype=np.intp) if strata is None else _label_codes(frame[strata])[0]
+        codes, labels = label_codes(frame[group])
+    st = np.zeros(len(frame), dtype=np.intp) if strata is None else label_codes(frame[strata])[0]
     out = []
     for s_code in range(int(st.max()) + 1 if len(st) else 0):
         in_s = st == s_code
@@ -711,7 +628,7 @@ def tables_from_counts(
             d = np.bincount(inv, weights=nums[events][m], minlength=len(uniq))
             cens = np.bincount(inv, weights=nums[censored][m], minlength=len(uniq))
             keep = (d + cens) > 0
-            per_group.append(_table(uniq[keep], d[keep], cens[keep]))
+            per_group.append(counts_table(uniq[keep], d[keep], cens[keep]))
         out.append(per_group)
     return labels, out
 

@@ -54,7 +54,12 @@ km <- list(
   km_block(survfit(Surv(start, stop, status) ~ g, data = rec, id = id, robust = FALSE),
            "id greenwood", "false"),
   km_block(survfit(Surv(start, stop, status) ~ g, data = rec, id = id, weights = w),
-           "id weighted", "default")
+           "id weighted", "default"),
+  # survfitKM passes the whole data's survflag() positions to each group's C call without
+  # subsetting them, so n.censor of every group after the first is read off the wrong rows;
+  # the group fitted alone has it right
+  km_block(survfit(Surv(start, stop, status) ~ 1, data = rec[rec$g == "b", ], id = id),
+           "id group b alone", "default")
 )
 
 # ---- one event per subject, follow-up split into rows: no id repeats an event -------------
