@@ -9,14 +9,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from small_series_cohort import REFERENCE as SERIES_REFERENCE
+from small_series_cohort import series_cohort
 
 from dah_outcomes import Cohort, generate_cohort
 from dah_outcomes.analyses.survival import recurrence_by_group, survival_by_group
 from dah_outcomes.cli import main
 from dah_outcomes.endpoints.frames import death_frame
-from dah_outcomes.errors import ImmortalTimeWarning
+from dah_outcomes.errors import ImmortalTimeWarning, UninformativeIntervalWarning
 from dah_outcomes.plotting import plot_km
 from dah_outcomes.stats.nonparametric import kaplan_meier
+from dah_outcomes.testing import assert_close
 
 
 @pytest.fixture(scope="module")
@@ -43,12 +46,142 @@ def test_survival_by_arm_equals_km_on_the_death_frame(cohort: Cohort) -> None:
 
 
 def test_small_cohort_by_hand(small_tables) -> None:
-    with immortal_time():
+    # one patient per arm: every interval is of zero width (alive) or none (dead)
+    with immortal_time(), pytest.warns(UninformativeIntervalWarning, match="9 Greenwood"):
         result = survival_by_group(Cohort(*small_tables), "arm")
     d = result.to_dict()["groups"]
     assert d["MP+CYC"]["n_events"] == 1
     assert d["MP+CYC"]["survival_at"]["30"]["survival"] == 0.0
     assert d["MP+CYC+PLEX"]["survival_at"]["30"]["survival"] == 1.0
+    assert d["MP+CYC+PLEX"]["survival_at"]["30"]["exact_note"] == (
+        "0 of 1 died by day 30: exact 95% upper bound on mortality 98%"  # 1 - 0.025
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# survival at fixed days in a small series: the exact bound beside an interval that says
+# nothing (tests/reference/make_survival_exact_reference.R: survfit and binom.test)
+
+
+def uninformative(match: str = "Greenwood interval"):
+    return pytest.warns(UninformativeIntervalWarning, match=match)
+
+
+def r_rows(level: float) -> dict[tuple[str, int], dict]:
+    return {
+        (r["arm"], r["time"]): r
+        for r in SERIES_REFERENCE["rows"]
+        if r["conf_level"] == level and r["estimated"]
+    }
+
+
+@pytest.mark.parametrize("level", [0.95, 0.9])
+def test_small_series_survival_and_exact_bounds_against_r(level: float) -> None:
+    with immortal_time(), uninformative("survival by arm: 4 Greenwood interval"):
+        result = survival_by_group(series_cohort(), "arm", conf_level=level)
+    ours = result.at_times.set_index(["group", "time"])
+    ref = r_rows(level)
+    assert len(ref) == 8  # MP+CYC at 365 is past its follow-up: not estimated, by either
+    assert np.isnan(ours.loc[("MP+CYC", 365.0), "survival"])
+    for (arm, day), r in ref.items():
+        row = ours.loc[(arm, float(day))]
+        assert_close(
+            [row["survival"], row["n_risk"], row["n_dead"], row["n_known"]],
+            [r["survival"], r["n_risk"], r["n_dead"], r["n_known"]],
+            rtol=1e-12,
+        )
+        for col in ("ci_lower", "ci_upper"):  # R's NA (survival 0, log scale) is our NaN
+            assert (np.isnan(row[col]) and r[col] is None) or abs(row[col] - r[col]) < 1e-12
+        assert abs(row["exact_lower"] - r["exact_lower"]) < 1e-12, (arm, day)
+        assert abs(row["exact_upper"] - r["exact_upper"]) < 1e-12, (arm, day)
+    marked = result.uninformative.set_index(["group", "time"])["interval_problem"].to_dict()
+    assert marked == {
+        ("Rituximab", 30.0): "zero width",
+        **{("Steroids without CYC", float(t)): "no interval" for t in (30, 90, 365)},
+    }
+
+
+def test_small_series_exact_bound_in_words_recorded_and_warned() -> None:
+    with immortal_time(), uninformative() as caught:
+        result = survival_by_group(series_cohort(), "arm")
+    notes = result.uninformative.set_index(["group", "time"])["exact_note"]
+    # 1 - 0.025^(1/6) = 0.459 (the 46%); 0.025^(1/2) = 0.158
+    assert notes[("Rituximab", 30.0)] == (
+        "0 of 6 died by day 30: exact 95% upper bound on mortality 46%"
+    )
+    assert notes[("Steroids without CYC", 90.0)] == (
+        "2 of 2 died by day 90: exact 95% lower bound on mortality 16%"
+    )
+    message = next(str(w.message) for w in caught if w.category is UninformativeIntervalWarning)
+    assert "Rituximab at 30 (survival 1.000, CI 1.000-1.000): 0 of 6 died" in message
+    assert "Steroids without CYC at 30 (survival 0.000, CI none): 2 of 2 died" in message
+    assert message in result.warnings  # recorded on the result, as the immortal-time one
+    d = result.to_dict()
+    rtx = d["groups"]["Rituximab"]["survival_at"]
+    assert rtx["30"]["interval_problem"] == "zero width"
+    assert rtx["30"]["exact_note"] == notes[("Rituximab", 30.0)]
+    assert rtx["90"]["interval_problem"] is None  # 0.625 (0.320-1.000) says something
+    assert rtx["90"]["exact_note"] is None
+    assert (rtx["90"]["n_dead"], rtx["90"]["n_known"]) == (2, 5.0)
+    assert message in d["warnings"]
+
+
+def test_no_uninformative_warning_when_every_interval_says_something() -> None:
+    # by era the series is one group of 16 with deaths before each day: no warning at all
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = survival_by_group(series_cohort(), "era")
+    assert result.uninformative.empty
+    assert result.warnings == ()
+    assert set(result.at_times["exact_note"]) == {""}
+
+
+def test_uninformative_interval_after_a_landmark_is_named_so() -> None:
+    # alive at day 30: 6 rituximab, 5 MP+CYC; nobody dies in the next 5 days
+    with uninformative("from the day-30 landmark: 1 Greenwood"):
+        result = survival_by_group(series_cohort(), "era", landmark_days=30, times=[5, 60])
+    notes = result.uninformative["exact_note"].tolist()
+    # 1 - 0.025^(1/11) = 0.285
+    assert notes == [
+        "0 of 11 died by day 5 after the landmark: exact 95% upper bound on mortality 28%"
+    ]
+
+
+def test_mark_uninformative_words_each_case() -> None:
+    import pandas as pd
+
+    from dah_outcomes.analyses.small_series import mark_uninformative, uninformative_message
+    from dah_outcomes.errors import ArgumentError
+
+    at = pd.DataFrame(
+        {
+            "group": ["a", "b", "c", "d", "e"],
+            "time": [30.0, 30.0, 30.0, 30.0, 400.0],
+            "survival": [0.5, 0.5, 1.0, 0.4, np.nan],
+            "ci_lower": [0.0, 0.2, 1.0, 0.1, np.nan],  # a: plain CI clipped to 0 to 1
+            "ci_upper": [1.0, 0.9, 1.0, 0.8, np.nan],
+            "exact_lower": [0.0126, 0.1, 0.9, 0.05, np.nan],
+            "exact_upper": [0.9874, 0.9, 1.0, 0.75, np.nan],
+            "n_known": [2.0, 10.0, 35.0, 5.0, 0.0],
+            "conf_level": [0.95] * 5,
+        }
+    )
+    marked = mark_uninformative(at, [1, 5, 0, 3, 2])
+    assert marked["interval_problem"].tolist() == ["covers 0 to 1", "", "zero width", "", ""]
+    assert marked.loc[0, "exact_note"] == (
+        "1 of 2 died by day 30: exact 95% CI on mortality 1.3% to 99%"
+    )
+    assert marked.loc[2, "exact_note"] == (
+        "0 of 35 died by day 30: exact 95% upper bound on mortality 10%"
+    )
+    assert marked["exact_note"].tolist()[1::2] == ["", ""]  # unmarked, or no estimate
+    message = uninformative_message(marked, "test", shown=1)
+    assert message is not None
+    assert message.startswith("test: 2 Greenwood interval(s) say nothing")
+    assert message.endswith("; and 1 more")
+    assert uninformative_message(marked.iloc[[1, 3]], "test") is None
+    with pytest.raises(ArgumentError, match="one count per row"):
+        mark_uninformative(at, [0])
 
 
 def test_at_risk_numbers_drawn_equal_the_estimator(cohort: Cohort) -> None:

@@ -1,12 +1,21 @@
-"""How far a figure wanders in small case series drawn from one cohort.
+"""How far a figure wanders in small case series drawn from one cohort, and the intervals
+that say nothing about a small arm.
 
 Published DAH series have 7 to 30 patients. Drawing many such series from a large cohort shows
 how widely a single series' percentage spreads around the cohort's rate, and how often each
 printed percentage would appear.
+
+In arms that small a Greenwood interval can say nothing: "Rituximab (n = 6, 0 deaths): 30-day
+survival 1.000, 95% CI 1.000-1.000" has zero width because no one has died yet, not because
+the estimate is certain (the exact binomial upper bound on 0 deaths in 6 is 46%). Survival at
+0 has no log-transformed interval at all. :func:`mark_uninformative` finds such rows and words
+the exact bound to report beside them.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,7 +27,12 @@ from dah_outcomes.endpoints.frames import ENDPOINTS, patient_outcomes
 from dah_outcomes.errors import ArgumentError
 from dah_outcomes.results import ResultMixin
 
-__all__ = ["SeriesSpread", "small_series_spread"]
+__all__ = [
+    "SeriesSpread",
+    "mark_uninformative",
+    "small_series_spread",
+    "uninformative_message",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -144,4 +158,137 @@ def small_series_spread(
         cohort_rate=float(flags.mean()),
         percents=events / series_size * 100,
         seed=seed,
+    )
+
+
+def _interval_problem(s: float, lo: float, hi: float) -> str:
+    """Why an interval around a survival estimate says nothing ("" when it says something)."""
+    if not math.isfinite(s):
+        return ""  # no estimate (past the group's follow-up): nothing to qualify
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return "no interval"
+    if hi - lo <= 0:
+        return "zero width"
+    if lo <= 0 and hi >= 1:
+        return "covers 0 to 1"
+    return ""
+
+
+def _pct(x: float) -> str:
+    # small bounds keep a decimal: 0.7% is not 1% (0.0995 and above print as 10.0% with one)
+    return f"{x:.0%}" if x >= 0.0995 else f"{x:.1%}"
+
+
+def _exact_note(dead: int, known: int, lower: float, upper: float, *, level: str, when: str) -> str:
+    """The exact binomial statement on mortality, from the interval on survival."""
+    head = f"{dead} of {known} died by {when}: exact {level}"
+    if not (math.isfinite(lower) and math.isfinite(upper)):
+        return f"{head} bound not available (no patient's status at {when} is known)"
+    if dead == 0:
+        return f"{head} upper bound on mortality {_pct(1 - lower)}"
+    if dead == known:
+        return f"{head} lower bound on mortality {_pct(1 - upper)}"
+    return f"{head} CI on mortality {_pct(1 - upper)} to {_pct(1 - lower)}"
+
+
+def mark_uninformative(
+    at_times: pd.DataFrame, n_dead: Sequence[int], *, time_label: str = "day {t:g}"
+) -> pd.DataFrame:
+    """Mark the survival rows whose Greenwood interval says nothing, with the exact bound.
+
+    A row is marked when the estimate exists but its interval has zero width (survival 1
+    with no death yet: 1.000 to 1.000), is missing (survival 0 on the log scale) or covers
+    every value from 0 to 1. Beside it, the Clopper-Pearson interval of the patients whose
+    status at the time is known (``exact_lower``/``exact_upper``, exact when nobody was
+    censored earlier) is worded as a bound on mortality: "0 of 6 died by day 30: exact 95%
+    upper bound on mortality 46%".
+
+    Parameters
+    ----------
+    at_times : DataFrame
+        Survival at stated times, as
+        :meth:`~dah_outcomes.stats.nonparametric.KaplanMeierResult.survival_at` gives it
+        (``group``, ``time``, ``survival``, ``ci_lower``, ``ci_upper``, ``exact_lower``,
+        ``exact_upper``, ``n_known``, ``conf_level``).
+    n_dead : sequence of int
+        Deaths by each row's time, row for row.
+    time_label : str, default "day {t:g}"
+        How a time is named in the note (``{t}`` is the row's time).
+
+    Returns
+    -------
+    DataFrame
+        A copy with ``n_dead``, ``interval_problem`` ("" or why the interval says nothing:
+        "zero width", "no interval", "covers 0 to 1") and ``exact_note`` (the exact bound in
+        words, "" on unmarked rows).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> row = pd.DataFrame({"group": ["RTX"], "time": [30.0], "survival": [1.0],
+    ...     "ci_lower": [1.0], "ci_upper": [1.0], "exact_lower": [0.5407],
+    ...     "exact_upper": [1.0], "n_known": [6.0], "conf_level": [0.95]})
+    >>> mark_uninformative(row, [0])["exact_note"].iloc[0]
+    '0 of 6 died by day 30: exact 95% upper bound on mortality 46%'
+    """
+    if len(n_dead) != len(at_times):
+        raise ArgumentError(
+            f"n_dead needs one count per row of at_times ({len(at_times)}), got {len(n_dead)}"
+        )
+    names = ("survival", "ci_lower", "ci_upper", "exact_lower", "exact_upper", "n_known")
+    col = {c: at_times[c].to_numpy(dtype=float) for c in (*names, "time", "conf_level")}
+    problems, notes = [], []
+    for i, dead in enumerate(n_dead):
+        problem = _interval_problem(col["survival"][i], col["ci_lower"][i], col["ci_upper"][i])
+        problems.append(problem)
+        if not problem:
+            notes.append("")
+            continue
+        known = round(col["n_known"][i]) if math.isfinite(col["n_known"][i]) else 0
+        notes.append(
+            _exact_note(
+                int(dead),
+                known,
+                col["exact_lower"][i],
+                col["exact_upper"][i],
+                level=f"{col['conf_level'][i]:.0%}",
+                when=time_label.format(t=col["time"][i]),
+            )
+        )
+    return at_times.assign(
+        n_dead=np.asarray(n_dead, dtype=int), interval_problem=problems, exact_note=notes
+    )
+
+
+def uninformative_message(marked: pd.DataFrame, what: str, *, shown: int = 5) -> str | None:
+    """The warning for the rows :func:`mark_uninformative` marked (None when none is).
+
+    Parameters
+    ----------
+    marked : DataFrame
+        What :func:`mark_uninformative` returned.
+    what : str
+        The analysis, named at the head of the message ("survival by arm").
+    shown : int, default 5
+        Rows quoted in full; the others are counted.
+
+    Returns
+    -------
+    str or None
+        One sentence per marked row (up to ``shown``), or None.
+    """
+    rows = marked[marked["interval_problem"] != ""]
+    if rows.empty:
+        return None
+    quoted = "; ".join(
+        f"{r.group} at {r.time:g} (survival {r.survival:.3f}, CI "
+        + ("none" if r.interval_problem == "no interval" else f"{r.ci_lower:.3f}-{r.ci_upper:.3f}")
+        + f"): {r.exact_note}"
+        for r in rows.head(shown).itertuples(index=False)
+    )
+    more = f"; and {len(rows) - shown} more" if len(rows) > shown else ""
+    return (
+        f"{what}: {len(rows)} Greenwood interval(s) say nothing (of zero width, missing or "
+        f"covering 0 to 1), as in a small arm with no death yet; report the exact binomial "
+        f"bound beside them (columns exact_lower, exact_upper, exact_note): {quoted}{more}"
     )

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from dah_outcomes.analyses.small_series import mark_uninformative, uninformative_message
 from dah_outcomes.cohort import Cohort
 from dah_outcomes.endpoints.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition
 from dah_outcomes.endpoints.frames import death_frame, recurrence_frame
@@ -18,7 +19,13 @@ from dah_outcomes.endpoints.timelines import (
     compared_treatments,
     landmark_frame,
 )
-from dah_outcomes.errors import ArgumentError, DroppedRowsWarning, EstimationError, warn
+from dah_outcomes.errors import (
+    ArgumentError,
+    DroppedRowsWarning,
+    EstimationError,
+    UninformativeIntervalWarning,
+    warn,
+)
 from dah_outcomes.results import ResultMixin, json_safe
 from dah_outcomes.stats.competing import (
     CumulativeIncidenceResult,
@@ -73,7 +80,12 @@ class SurvivalByGroup(ResultMixin):
         single group).
     at_times : DataFrame
         Survival with CI at each of the stated days (:data:`SURVIVAL_TIMES` by default), per
-        group; with a landmark, days since the landmark.
+        group; with a landmark, days since the landmark. Beside the Greenwood interval, the
+        exact binomial (Clopper-Pearson) one (``exact_lower``, ``exact_upper``, over the
+        ``n_known`` patients whose status then is known, ``n_dead`` of them dead), and, where
+        the Greenwood interval says nothing (``interval_problem``: "zero width", "no
+        interval" or "covers 0 to 1"), the exact bound in words (``exact_note``: "0 of 6 died
+        by day 30: exact 95% upper bound on mortality 46%").
     medians : DataFrame
         Median survival with CI per group.
     landmark_days : int or None
@@ -83,7 +95,9 @@ class SurvivalByGroup(ResultMixin):
         (a treatment without a start date); 0 without a landmark.
     warnings : tuple of str
         The warnings the analysis gave (an :class:`~dah_outcomes.errors.ImmortalTimeWarning`
-        when arms are compared while treatments started after onset or at unknown times).
+        when arms are compared while treatments started after onset or at unknown times; an
+        :class:`~dah_outcomes.errors.UninformativeIntervalWarning` when an interval at a
+        stated day says nothing).
     fingerprint : str
         The cohort's fingerprint.
     """
@@ -103,9 +117,17 @@ class SurvivalByGroup(ResultMixin):
         """Survival at the stated days (one row per group and day)."""
         return self.at_times.copy()
 
+    @property
+    def uninformative(self) -> pd.DataFrame:
+        """The rows of :attr:`at_times` whose Greenwood interval says nothing, with the exact
+        bound beside it (``exact_note``)."""
+        return self.at_times[self.at_times["interval_problem"] != ""].copy()
+
     def to_dict(self) -> dict[str, Any]:
         """Per group: n, events, median with CI, survival with CI at the stated days
-        (``survival_at``, keyed by day); the log-rank test; the landmark and warnings."""
+        (``survival_at``, keyed by day, with the exact binomial interval beside the Greenwood
+        one and, where that says nothing, ``interval_problem`` and ``exact_note``); the
+        log-rank test; the landmark and warnings."""
         groups: dict[str, Any] = {}
         for _, m in self.medians.iterrows():
             g = m["group"]
@@ -124,6 +146,12 @@ class SurvivalByGroup(ResultMixin):
                         "ci_lower": json_safe(r["ci_lower"]),
                         "ci_upper": json_safe(r["ci_upper"]),
                         "n_risk": json_safe(r["n_risk"]),
+                        "exact_lower": json_safe(r["exact_lower"]),
+                        "exact_upper": json_safe(r["exact_upper"]),
+                        "n_known": json_safe(r["n_known"]),
+                        "n_dead": int(r["n_dead"]),
+                        "interval_problem": r["interval_problem"] or None,
+                        "exact_note": r["exact_note"] or None,
                     }
                     for _, r in land.iterrows()
                 },
@@ -174,6 +202,25 @@ def _at_landmark(
             + (" (every arm undecided for want of start dates)" if n_timing_unknown else "")
         )
     return base, n_timing_unknown, notes
+
+
+def _survival_at(
+    km: KaplanMeierResult, times: list[float], by: str, landmark_days: int | None
+) -> tuple[pd.DataFrame, str | None]:
+    """Survival at the stated days with the exact bound beside every interval that says
+    nothing, and the warning (given here) that names them."""
+    at = km.survival_at(times)
+    # deaths by each time, in survival_at's row order (curve by curve, time by time)
+    dead = [int(c.n_event[c.time <= t].sum()) for c in km.curves for t in times]
+    since = "" if landmark_days is None else " after the landmark"
+    marked = mark_uninformative(at, dead, time_label="day {t:g}" + since)
+    what = f"survival by {by}" + (
+        "" if landmark_days is None else f" from the day-{landmark_days} landmark"
+    )
+    message = uninformative_message(marked, what)
+    if message is not None:
+        warn(message, UninformativeIntervalWarning)
+    return marked, message
 
 
 def survival_by_group(
@@ -227,6 +274,11 @@ def survival_by_group(
         :func:`~dah_outcomes.endpoints.timelines.check_immortal_time`).
     DroppedRowsWarning
         With a landmark, when patients are left out because their arm cannot be decided.
+    UninformativeIntervalWarning
+        When the Greenwood interval of survival at a stated day says nothing (zero width:
+        no death yet; missing: survival 0; or 0 to 1); the message and ``at_times`` give the
+        exact binomial bound beside it (see
+        :func:`~dah_outcomes.analyses.small_series.mark_uninformative`).
     """
     if endpoint not in ENDPOINT_TEXT:
         raise ArgumentError(f"endpoint must be one of {sorted(ENDPOINT_TEXT)}, got {endpoint!r}")
@@ -246,12 +298,15 @@ def survival_by_group(
     )
     # the curves hold each group's risk table: the log-rank test needs no second pass
     test = logrank_from_km(km) if len(km.curves) > 1 else None
+    at_times, note = _survival_at(km, list(times), by, landmark_days)
+    if note is not None:
+        notes = (*notes, note)
     return SurvivalByGroup(
         endpoint=endpoint,
         by=by,
         km=km,
         logrank=test,
-        at_times=km.survival_at(list(times)),
+        at_times=at_times,
         medians=km.median(),
         landmark_days=landmark_days,
         n_timing_unknown=n_timing_unknown,
