@@ -42,7 +42,8 @@ class ProportionalHazardsTest(ResultMixin):
     Attributes
     ----------
     terms : tuple of str
-        Model terms (a categorical covariate is one term with several columns).
+        Model terms (a categorical covariate is one term with several columns), or the
+        design's columns when tested with ``terms=False``.
     chisq, df, p_value : ndarray
         Per term, then the global test last.
     transform : str
@@ -169,6 +170,7 @@ def proportional_hazards_test(
     ties: str = "efron",
     transform: str = "km",
     alpha: float = 0.05,
+    terms: bool = True,
 ) -> ProportionalHazardsTest:
     """Test the proportional-hazards assumption of a Cox model (R's ``cox.zph``).
 
@@ -186,6 +188,11 @@ def proportional_hazards_test(
         Transform of time against which the residuals are tested (R's default ``km``).
     alpha : float, default 0.05
         Level used by :meth:`ProportionalHazardsTest.advice`.
+    terms : bool, default True
+        One test per covariate (R's default), a categorical covariate being one term with
+        ``k - 1`` degrees of freedom; False tests each column of the design on its own
+        (R's ``cox.zph(fit, terms = FALSE)``), named as the Cox fit's terms
+        (``celltypesmallcell``), each with 1 degree of freedom.
 
     Returns
     -------
@@ -202,6 +209,8 @@ def proportional_hazards_test(
     ['term', 'chisq', 'df', 'p_value']
     """
     check_choice("transform", transform, TRANSFORMS)
+    if not isinstance(terms, bool | np.bool_):
+        raise ArgumentError(f"terms must be True or False, got {terms!r}")
     fit = cox_regression(
         data,
         time=time,
@@ -223,6 +232,10 @@ def proportional_hazards_test(
         announce=False,  # the Cox fit above, on the same rows, has announced them
     )
     x, cols = _design_by_term(data.loc[s.kept], covariates)
+    names = list(covariates)
+    if not terms:  # each column its own test, as cox.zph(terms = FALSE)
+        cols = [np.array([j]) for j in range(x.shape[1])]
+        names = list(fit.terms)
     x = x - x.mean(axis=0)  # centring changes nothing but rounding, as in zph1
     n, p = x.shape
     w = np.ones(n) if s.weights is None else s.weights
@@ -306,7 +319,7 @@ def proportional_hazards_test(
         np.concatenate(schoen), np.concatenate(stratum_of), np.array(used), imat[:p, :p], cols, beta
     )
     return ProportionalHazardsTest(
-        terms=tuple(covariates),
+        terms=tuple(names),
         chisq=chisq_a,
         df=df_a,
         p_value=stats.chi2.sf(chisq_a, df_a),
