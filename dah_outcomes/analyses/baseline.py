@@ -16,7 +16,10 @@ from dah_outcomes.endpoints.frames import patient_outcomes
 from dah_outcomes.endpoints.grouping import attach_group, check_by
 from dah_outcomes.results import ResultMixin
 
-__all__ = ["TableOne", "table_one"]
+__all__ = ["DEFINES_ARM", "TableOne", "baseline_frame", "table_one"]
+
+#: The SMD note of a flag the arm definition reads, in a table by arm.
+DEFINES_ARM = "defines arm"
 
 #: (column, label, kind) of the default Table 1 rows; kind "flag" or "number".
 DEFAULT_VARIABLES: tuple[tuple[str, str, str], ...] = (
@@ -51,8 +54,10 @@ class TableOne(ResultMixin):
     table : DataFrame
         One row per variable: ``variable, label, kind, statistic`` (``n (%)`` or
         ``median [IQR]``), one column per group with the formatted cell, ``missing`` (per group,
-        ``"a / b / c"``) and ``smd`` (mean of pairwise standardised mean differences, as R's
-        tableone prints for more than two groups).
+        ``"a / b / c"``), ``smd`` (mean of pairwise standardised mean differences, as R's
+        tableone prints for more than two groups) and ``smd_note``: ``"defines arm"`` for
+        the treatment flags the arm definition reads when the table is by arm (every arm is
+        0% or 100% by construction, so no SMD is shown: it would be infinite), else empty.
     counts : dict of str to int
         Patients per group, in the grouping's order.
     by : str
@@ -139,6 +144,34 @@ def _analysis_frame(
     return frame
 
 
+def baseline_frame(
+    cohort: Cohort,
+    by: str = "arm",
+    *,
+    arms: ArmDefinition = DEFAULT_ARMS,
+    eras: EraDefinition = DEFAULT_ERAS,
+) -> pd.DataFrame:
+    """The per-patient frame Table 1 is computed from.
+
+    Parameters
+    ----------
+    cohort : Cohort
+        A validated cohort.
+    by : str, default "arm"
+        Grouping (see :data:`~dah_outcomes.endpoints.GROUPINGS`).
+    arms, eras : ArmDefinition, EraDefinition
+        Arm and era definitions.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by patient id: ``group`` (categorical, the grouping's order) and the columns
+        of :data:`DEFAULT_VARIABLES` the cohort has, from the first episode.
+    """
+    check_by(by)
+    return _analysis_frame(cohort, by, arms, eras)
+
+
 def table_one(
     cohort: Cohort,
     by: str = "arm",
@@ -169,6 +202,7 @@ def table_one(
     frame = _analysis_frame(cohort, by, arms, eras)
     labels = frame["group"]
     groups = [str(g) for g in labels.cat.categories]
+    defining = {f for a in arms.arms for f in a.flags} if by == "arm" else set()
     rows = []
     for col, label, kind in variables:
         if col not in frame or frame[col].isna().all() or _RESTATES.get(by) == col:
@@ -192,6 +226,9 @@ def table_one(
         row["smd"] = (
             float(np.nanmean(pairs)) if pairs and not np.all(np.isnan(pairs)) else (float("nan"))
         )
+        row["smd_note"] = ""
+        if col in defining:
+            row["smd"], row["smd_note"] = float("nan"), DEFINES_ARM
         rows.append(row)
     counts = {g: int((labels == g).sum()) for g in groups}
     return TableOne(table=pd.DataFrame(rows), counts=counts, by=by)
