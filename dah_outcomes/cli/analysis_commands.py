@@ -128,6 +128,58 @@ def _recurrence(cohort: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+_PROBLEM_TEXT = {
+    "zero width": "CI of zero width",
+    "no interval": "no CI",
+    "covers 0 to 1": "CI covers 0 to 1",
+}
+
+
+def _survival_text(result: Any) -> str:
+    """Survival at the stated days as a plain table: per group and day, the number at risk,
+    survival and its Greenwood interval; beside an interval that says nothing (zero width,
+    none, 0 to 1), the exact binomial bound on mortality in words."""
+    import pandas as pd
+
+    at = result.at_times
+    km = result.km
+    level = f"{km.conf_level:.0%}"
+    since = "days since onset" if result.landmark_days is None else "days since the landmark"
+    header = [result.by, "day", "at risk", "survival", f"{level} CI"]
+    rows = []
+    for r in at.itertuples(index=False):
+        estimated = not pd.isna(r.survival)
+        none = pd.isna(r.ci_lower) or pd.isna(r.ci_upper)
+        cells = [
+            str(r.group),
+            f"{r.time:g}",
+            f"{r.n_risk:.0f}",
+            f"{r.survival:.3f}" if estimated else "past follow-up",
+            ("none" if none else f"{r.ci_lower:.3f}-{r.ci_upper:.3f}") if estimated else "",
+        ]
+        # the exact bound sits on the row of the interval it stands in for
+        if r.interval_problem:
+            cells.append(f"{_PROBLEM_TEXT[r.interval_problem]}; {r.exact_note}")
+        rows.append(cells)
+    if any(len(c) > len(header) for c in rows):
+        header.append("exact binomial bound (where the CI says nothing)")
+    widths = [max(len(c[i]) for c in [header, *rows] if i < len(c)) for i in range(len(header))]
+    # names and words flush left, numbers flush right
+    right = {1, 2, 3, 4}
+    lines = [
+        "  ".join(
+            (cell.rjust(w) if i in right else cell.ljust(w))
+            for i, (cell, w) in enumerate(zip(cells, widths, strict=False))
+        ).rstrip()
+        for cells in [header, *rows]
+    ]
+    title = (
+        f"Survival by {result.by} (Kaplan-Meier, {level} Greenwood CI, {km.conf_type} "
+        f"transform; {since})"
+    )
+    return "\n".join([title, *lines])
+
+
 def _cmd_survival(args: argparse.Namespace) -> int:
     from dah_outcomes.analyses.survival import survival_by_group
     from dah_outcomes.io import load_cohort
@@ -162,7 +214,8 @@ def _cmd_survival(args: argparse.Namespace) -> int:
                 f"Landmark analysis at day {d}: patients alive at day {d}{arms}; days since "
                 "the landmark"
             )
-        print(result)
+        print(_survival_text(result))
+        print()
         print(result.medians.to_string(index=False))
         if result.logrank is not None:
             lr = result.logrank
