@@ -1,0 +1,120 @@
+"""The ``standardise`` command: observed and standardised (g-computation, AIPW) risks of
+death by arm, with bootstrap intervals."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from dah_outcomes.cli.output import print_json
+
+__all__ = ["register"]
+
+_IN_HOSPITAL = "in_hospital"
+
+
+def _horizons(text: str) -> list[int | str]:
+    """``--horizon`` values: days (whole, >= 1) or ``in_hospital``, comma-separated."""
+    out: list[int | str] = []
+    for part in (p.strip() for p in text.split(",")):
+        if part.replace("-", "_") == _IN_HOSPITAL:
+            out.append(_IN_HOSPITAL)
+            continue
+        try:
+            days = int(part)
+        except ValueError:
+            days = 0
+        if days < 1:
+            raise argparse.ArgumentTypeError(
+                f"a horizon is a whole number of days >= 1 or in_hospital, got {part!r}"
+            )
+        out.append(days)
+    return out
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
+
+
+def _cell(row: Any, method: str) -> str:
+    r, lo, hi = (getattr(row, f"{method}_{k}") for k in ("risk", "ci_lower", "ci_upper"))
+    if lo != lo:  # NaN: no bootstrap
+        return f"{r:.1%}"
+    return f"{r:.1%} ({lo:.1%} to {hi:.1%})"
+
+
+def _print(result: Any) -> None:
+    from dah_outcomes.analyses.standardised_risks import STANDARDISATION_METHODS
+
+    methods = ("observed", *STANDARDISATION_METHODS[result.method])
+    names = {"observed": "observed", "gcomputation": "g-computation", "aipw": "AIPW"}
+    print(result._title())
+    frame = result.to_frame()
+    for horizon in result.horizons:
+        what = "in hospital" if horizon == _IN_HOSPITAL else f"by day {horizon}"
+        print(f"\ndeath {what} ({result.conf_level:.0%} bootstrap percentile CI):")
+        for row in frame[frame["horizon"] == horizon].itertuples():
+            cells = "; ".join(f"{names[m]} {_cell(row, m)}" for m in methods)
+            print(f"  {row.arm} (n = {row.n}, {row.n_events} deaths): {cells}")
+    ess = ", ".join(f"{a} {n:.0f}" for a, n in result.effective_n.items())
+    print(f"\neffective sample size under stabilised ATE weights: {ess}")
+
+
+def _cmd_standardise(args: argparse.Namespace) -> int:
+    from dah_outcomes.analyses.adjustment import DEFAULT_ADJUSTMENT
+    from dah_outcomes.analyses.standardised_risks import DEFAULT_HORIZONS, standardised_risks
+    from dah_outcomes.io import load_cohort
+
+    horizons = [h for group in args.horizon for h in group] if args.horizon else DEFAULT_HORIZONS
+    adjust = (
+        DEFAULT_ADJUSTMENT
+        if args.adjust_for is None
+        else [n.strip() for n in args.adjust_for.split(",") if n.strip()]
+    )
+    cohort = load_cohort(args.path)
+    result = standardised_risks(
+        cohort,
+        horizons=horizons,
+        method=args.method,
+        adjust_for=adjust,
+        bootstrap=args.bootstrap,
+        seed=args.seed,
+        conf_level=args.conf_level,
+    )
+    if args.json:
+        print_json(result.to_dict())
+    else:
+        _print(result)
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Add this family's subcommands to the top-level parser's subparsers."""
+    s = sub.add_parser(
+        "standardise",
+        help="observed and standardised (g-computation, AIPW) risks of death by arm",
+    )
+    s.add_argument("path", metavar="COHORT")
+    s.add_argument(
+        "--horizon",
+        type=_horizons,
+        action="append",
+        help="days from DAH onset and/or in_hospital, comma-separated or repeated "
+        "(default: 30,90,in_hospital)",
+    )
+    s.add_argument("--method", choices=("aipw", "gcomputation", "both"), default="both")
+    s.add_argument("--bootstrap", type=_count, default=200, help="replicates (0: no CIs)")
+    s.add_argument("--seed", type=_count, default=0)
+    s.add_argument("--conf-level", type=float, default=0.95)
+    s.add_argument(
+        "--adjust-for",
+        help="comma-separated adjustment covariates (default: the report's adjustment set)",
+    )
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=_cmd_standardise)
