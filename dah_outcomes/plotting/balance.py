@@ -99,7 +99,7 @@ def plot_overlap(
                 continue
             ax.hist(
                 s,
-                bins=edges,
+                bins=edges.tolist(),
                 density=True,
                 histtype="step",
                 lw=1.4,
