@@ -17,8 +17,9 @@ from scipy import stats
 
 from dah_outcomes.errors import ArgumentError, EstimationError
 from dah_outcomes.results import ResultMixin
-from dah_outcomes.stats._checks import check_conf_level
+from dah_outcomes.stats._checks import check_choice, check_conf_level
 from dah_outcomes.stats.inputs import read_survival_columns
+from dah_outcomes.stats.jackknife import infinitesimal_jackknife_variance
 from dah_outcomes.stats.risk_sets import risk_table
 
 __all__ = ["CumulativeIncidenceResult", "GrayTestResult", "cumulative_incidence", "gray_test"]
@@ -31,21 +32,25 @@ class CumulativeIncidenceResult(ResultMixin):
     Attributes
     ----------
     table : DataFrame
-        ``group, time, n_risk``, for each cause ``cif_k`` and its variance ``var_k`` (Gray's
-        delta method, as cmprsk), and ``survival`` (no event of any cause), at every distinct
-        time.
+        ``group, time, n_risk``, for each cause ``cif_k`` and its variance ``var_k``, and
+        ``survival`` (no event of any cause), at every distinct time.
     n_causes : int
         Number of causes (event codes 1..K).
     conf_level : float
         Confidence level of :meth:`confidence_interval` unless it is given another.
     n_dropped : int
         Input rows left out for a missing value in a used column.
+    variance : str
+        How ``var_k`` was computed: ``"gray"`` (Gray's delta method, as cmprsk's
+        ``cuminc``) or ``"jackknife"`` (the infinitesimal jackknife of R's multi-state
+        ``survfit``, its ``std.err`` squared).
     """
 
     table: pd.DataFrame = field(repr=False)
     n_causes: int
     conf_level: float = 0.95
     n_dropped: int = 0
+    variance: str = "gray"
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
@@ -145,14 +150,19 @@ def _gray_variance(
     return np.where(idx >= 0, at_event[np.maximum(idx, 0)], 0.0)
 
 
+VARIANCES = ("gray", "jackknife")
+
+
 def cumulative_incidence(
     data: pd.DataFrame,
     *,
     time: str,
     event: str,
     group: str | None = None,
+    entry: str | None = None,
     n_causes: int | None = None,
     weights: str | None = None,
+    variance: str | None = None,
     conf_level: float = 0.95,
 ) -> CumulativeIncidenceResult:
     """Aalen-Johansen cumulative incidence functions.
@@ -167,10 +177,18 @@ def cumulative_incidence(
         0 = censored, 1..K = cause.
     group : str, optional
         One set of curves per group.
+    entry : str, optional
+        Delayed-entry (left-truncation) time: a subject is at risk on ``(entry, time]``,
+        as R's ``survfit(Surv(entry, time, factor(event)) ~ group, id = subject)``.
     n_causes : int, optional
         K (default: the largest code present).
     weights : str, optional
         Case weights.
+    variance : {"gray", "jackknife"}, optional
+        ``"gray"``: Gray's delta method, as cmprsk's ``cuminc`` (the default without
+        ``entry``); ``"jackknife"``: the infinitesimal jackknife of R's multi-state
+        ``survfit`` (the default, and the only choice, with ``entry``, which cmprsk cannot
+        take).
     conf_level : float, default 0.95
         Level of the pointwise intervals of :meth:`CumulativeIncidenceResult.confidence_interval`.
 
@@ -179,6 +197,14 @@ def cumulative_incidence(
     CumulativeIncidenceResult
     """
     conf_level = check_conf_level(conf_level)
+    if variance is None:
+        variance = "gray" if entry is None else "jackknife"
+    check_choice("variance", variance, VARIANCES)
+    if variance == "gray" and entry is not None:
+        raise ArgumentError(
+            "variance='gray' (cmprsk's) has no form for delayed entry; use 'jackknife' "
+            "(R's multi-state survfit)"
+        )
     raw = pd.to_numeric(data[event], errors="coerce") if event in data else None
     k = int(n_causes or (np.nanmax(raw) if raw is not None and raw.notna().any() else 1))
     s = read_survival_columns(
@@ -186,6 +212,7 @@ def cumulative_incidence(
         time=time,
         event=event,
         group=group,
+        entry=entry,
         weights=weights,
         max_event_code=k,
         what="cumulative_incidence",
@@ -194,18 +221,35 @@ def cumulative_incidence(
     parts = []
     for g in sorted(pd.unique(labels), key=str):
         m = labels == g
-        rt = risk_table(
-            s.time[m], s.event[m], weights=None if s.weights is None else s.weights[m], n_causes=k
-        )
+        sub_entry = None if s.entry is None else s.entry[m]
+        sub_w = None if s.weights is None else s.weights[m]
+        rt = risk_table(s.time[m], s.event[m], entry=sub_entry, weights=sub_w, n_causes=k)
         d_any = rt.n_event_any
-        surv = np.cumprod(1 - d_any / rt.n_risk)
+        with np.errstate(divide="ignore", invalid="ignore"):  # n_risk 0 between late entries
+            surv = np.cumprod(np.where(rt.n_risk > 0, 1 - d_any / rt.n_risk, 1.0))
+            share = np.where(rt.n_risk[:, None] > 0, rt.n_event / rt.n_risk[:, None], 0.0)
         before = np.concatenate([[1.0], surv[:-1]])  # S(t-)
         frame = {"group": str(g), "time": rt.time, "n_risk": rt.n_risk}
+        ij = None
+        if variance == "jackknife":
+            ij = infinitesimal_jackknife_variance(
+                rt,
+                s.time[m],
+                s.event[m],
+                np.arange(int(m.sum())),
+                entry=sub_entry,
+                weights=sub_w,
+                causes=True,
+            )
         for c in range(k):
-            cif = np.cumsum(before * rt.n_event[:, c] / rt.n_risk)
+            cif = np.cumsum(before * share[:, c])
             frame[f"cif_{c + 1}"] = cif
-            frame[f"var_{c + 1}"] = _gray_variance(
-                before, surv, cif, rt.n_event[:, c], d_any - rt.n_event[:, c], rt.n_risk
+            frame[f"var_{c + 1}"] = (
+                _gray_variance(
+                    before, surv, cif, rt.n_event[:, c], d_any - rt.n_event[:, c], rt.n_risk
+                )
+                if ij is None
+                else ij[:, 1 + c]
             )
         frame["survival"] = surv
         parts.append(pd.DataFrame(frame))
@@ -214,6 +258,7 @@ def cumulative_incidence(
         n_causes=k,
         conf_level=conf_level,
         n_dropped=s.n_dropped,
+        variance=variance,
     )
 
 
@@ -282,14 +327,18 @@ def _gray_stratum(
             live = rs > 0
             skm = np.where(live, skmm * (rs - d[1] - d[2]) / np.where(live, rs, 1), skm)
             f1 = np.where(live, f1m + skmm * d[1] / np.where(live, rs, 1), f1)
-            tr = float(np.sum((rs / skmm)[live]))
-            tq = float(np.sum((rs * (1 - f1m) / skmm)[live]))
+            # a group whose risk set has emptied has rs = skmm = 0: it drops out of the sums
+            # (divided only where live, so no 0/0 is formed)
+            h = np.divide(rs, skmm, out=np.zeros(ng), where=live)
+            tr = float(h.sum())
+            tq = float((h * (1 - f1m)).sum())
             f = fm + nd1 / tr
             fb = (1 - fm) ** rho
-            h = np.where(live, rs / skmm, 0.0)
             a = -fb * np.outer(h, h) / tr
             np.fill_diagonal(a, fb * h * (1 - h / tr))
-            c += a * nd1 / (tr * (1 - fm))
+            if nd1 > 0:  # dF / (1 - F-): nothing at a competing event alone, where 1 - F-
+                # may already be 0 (cmprsk's 0/0 there makes its statistic NaN)
+                c += a * nd1 / (tr * (1 - fm))
             for i in range(ng1):
                 if live[i]:
                     score[i] += fb * (d[1, i] - nd1 * rs[i] * (1 - f1m[i]) / (skmm[i] * tq))
@@ -371,10 +420,7 @@ def gray_test(
     score, var = np.zeros(ng - 1), np.zeros((ng - 1, ng - 1))
     for level in pd.unique(st):
         mask = st == level
-        # groups whose risk set has emptied give 0/0 in masked-out cells (np.where
-        # evaluates both branches); those cells are never used
-        with np.errstate(divide="ignore", invalid="ignore"):
-            sc, v = _gray_stratum(s.time[mask], m[mask], gidx[mask], ng, rho)
+        sc, v = _gray_stratum(s.time[mask], m[mask], gidx[mask], ng, rho)
         score, var = score + sc, var + v
     if not (m == 1).any():
         raise EstimationError(
