@@ -18,10 +18,12 @@ from typing import Any, TextIO
 
 from dah_outcomes.cli import (
     analysis_commands,
+    causal_commands,
     cohort_commands,
     import_commands,
     omop_commands,
     reproduce_commands,
+    standardise_commands,
 )
 from dah_outcomes.cli.output import echo, escape_text
 from dah_outcomes.errors import DahOutcomesError, DahOutcomesWarning
@@ -44,7 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
         omop_commands,
         cohort_commands,
         analysis_commands,
+        causal_commands,
         reproduce_commands,
+        standardise_commands,
     ):
         family.register(sub)
     return parser

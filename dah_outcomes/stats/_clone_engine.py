@@ -22,6 +22,7 @@ from dah_outcomes.stats._cox_engine import design_matrix
 
 __all__ = [
     "NO_START",
+    "POSITIVITY_FLOOR",
     "START",
     "TABLE_COLUMNS",
     "CensoringModel",
@@ -205,6 +206,13 @@ class CloneFit:
     weights: np.ndarray  # per table row (NaN on censored rows)
     coefficients: dict[int, np.ndarray]
     converged: bool
+    # per strategy: patients whose fitted probability of following it is about 0 on some day
+    # (a covariate pattern in which nobody follows it: positivity fails there)
+    n_nonpositive: tuple[int, int]
+
+
+#: A fitted probability of remaining uncensored below which positivity is taken to fail.
+POSITIVITY_FLOOR = 1e-6
 
 
 def row_weights(
@@ -215,14 +223,17 @@ def row_weights(
     stabilized: bool,
     max_iter: int,
     tol: float,
-) -> tuple[np.ndarray, dict[int, np.ndarray], bool]:
+) -> tuple[np.ndarray, dict[int, np.ndarray], bool, tuple[int, int]]:
     """Inverse-probability-of-censoring weight of each uncensored table row."""
     n_rows = len(table["patient"])
     log_w = np.zeros(n_rows)  # log weight factor contributed on each row's day
     coefficients, converged = {}, True
+    nonpositive = [0, 0]
     for k, model in models.items():
         p, marginal, beta, ok = model.fit(f_rows[model.rows], max_iter, tol)
         coefficients[k], converged = beta, converged and ok
+        floor = (p > 1 - POSITIVITY_FLOOR) & (f_rows[model.rows] > 0)
+        nonpositive[k] = len(np.unique(table["patient"][model.rows][floor]))
         with np.errstate(divide="ignore"):
             factor = -np.log1p(-p) + (np.log1p(-marginal) if stabilized else 0.0)
         log_w[model.rows] = np.where(table["censored"][model.rows], 0.0, factor)
@@ -235,7 +246,8 @@ def row_weights(
     first = np.maximum.accumulate(np.where(clone_start, np.arange(n_rows), 0))
     base = np.where(first > 0, csum[first - 1], 0.0)
     w = np.exp(csum - base)
-    return np.where(table["censored"], np.nan, w), coefficients, converged
+    weights = np.where(table["censored"], np.nan, w)
+    return weights, coefficients, converged, (nonpositive[0], nonpositive[1])
 
 
 def truncate_weights(w: np.ndarray, length: np.ndarray, percentile: float) -> np.ndarray:
@@ -287,14 +299,20 @@ def fit_once(
     tol: float,
 ) -> CloneFit:
     f_rows = f[table["patient"]].astype(float)
-    w, coefficients, converged = row_weights(
+    w, coefficients, converged, nonpositive = row_weights(
         table, models, f_rows, stabilized=stabilized, max_iter=max_iter, tol=tol
     )
     if truncate is not None:
         length = (table["stop"] - table["start"] + 1) * f_rows
         w = truncate_weights(w, length, truncate)
     risk = weighted_risk_curves(table, np.nan_to_num(w) * f_rows, horizon)
-    return CloneFit(risk=risk, weights=w, coefficients=coefficients, converged=converged)
+    return CloneFit(
+        risk=risk,
+        weights=w,
+        coefficients=coefficients,
+        converged=converged,
+        n_nonpositive=nonpositive,
+    )
 
 
 # --------------------------------------------------------------------------------------------

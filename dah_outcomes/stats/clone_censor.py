@@ -47,6 +47,7 @@ from dah_outcomes.stats._checks import (
 )
 from dah_outcomes.stats._clone_engine import (
     NO_START,
+    POSITIVITY_FLOOR,
     START,
     CensoringModel,
     CloneFit,
@@ -428,6 +429,28 @@ def _announce(
             )
 
 
+def _announce_positivity(
+    notes: _Notes, fit: CloneFit, coefficients: pd.DataFrame, labels: tuple[str, str]
+) -> None:
+    """Warn when some patients have (about) no chance of following a strategy given their
+    covariates: their kind is then missing from the weighted strategy, whose risk stands for
+    the other patients only."""
+    for k in (START, NO_START):
+        if fit.n_nonpositive[k] == 0:
+            continue
+        c = coefficients[coefficients["strategy"] == labels[k]]
+        terms = c.loc[c["estimate"].abs() > 10, "term"].tolist()
+        likely = f" (the censoring model diverges on {terms})" if terms else ""
+        notes.warn(
+            f"positivity fails under '{labels[k]}': {fit.n_nonpositive[k]} patients have a "
+            f"probability below {POSITIVITY_FLOOR:g} of following it given their "
+            f"covariates{likely}; nobody like them follows it, so its risk stands for the "
+            "other patients only. Restrict eligibility to patients who can follow both "
+            "strategies, or leave the covariate out of the adjustment set if it is not a "
+            "confounder"
+        )
+
+
 def _check_seed(seed: Any) -> np.random.Generator:
     if isinstance(seed, np.random.Generator):
         return seed
@@ -546,7 +569,9 @@ def clone_censor_weight(
         notes.messages.append(f"a censoring model did not converge in {max_iter} iterations")
     n_events = np.array([int(table["event"][table["strategy"] == k].sum()) for k in (0, 1)])
     n_censored = np.array([int(table["censored"][table["strategy"] == k].sum()) for k in (0, 1)])
+    coefficients = _coefficients(fit, day_names, terms, labels)
     _announce(notes, fit, n_events, raw_max, labels, horizon, truncate)
+    _announce_positivity(notes, fit, coefficients, labels)
     replicates = _bootstrap(table, models, n, bootstrap, rng, truncate=truncate, **options)
     good = ~np.isnan(replicates[:, :, horizon]).any(axis=1)
     n_failed = int((~good).sum())
@@ -564,7 +589,7 @@ def clone_censor_weight(
         horizon=horizon,
         conf_level=conf_level,
         weights=_weight_summary(table, fit, raw_max, grace, labels),
-        censoring_coefficients=_coefficients(fit, day_names, terms, labels),
+        censoring_coefficients=coefficients,
         counts={"n": n, "n_dropped": int((~keep).sum()), "n_failed": n_failed},
         n_events=n_events,
         n_censored=n_censored,
