@@ -23,6 +23,10 @@ from dah_outcomes.stats.inputs import read_survival_columns
 
 __all__ = ["FirthCoxResult", "firth_cox"]
 
+# the largest penalised score (first derivative) at which the fit counts as converged:
+# coxphf's gconv default
+_GCONV = 1e-4
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FirthCoxResult(ResultMixin):
@@ -100,19 +104,25 @@ def firth_cox(
     time: str,
     event: str,
     covariates: Sequence[str],
+    entry: str | None = None,
     ties: str = "breslow",
     conf_level: float = 0.95,
 ) -> FirthCoxResult:
-    """Fit a Firth-penalised Cox model (no strata, no weights).
+    """Fit a Firth-penalised Cox model (no strata, no weights), as R's ``coxphf``.
 
     Parameters
     ----------
     data : DataFrame
-        One row per subject.
+        One row per subject, or per ``(entry, time]`` interval for counting-process data.
     time, event : str
-        Follow-up time and event indicator.
+        Follow-up (exit) time and event indicator.
     covariates : sequence of str
         Numeric, boolean or categorical columns.
+    entry : str, optional
+        Start of each interval: delayed entry, or counting-process ``(start, stop]`` rows
+        with time-varying covariates (``coxphf(Surv(start, stop, event) ~ ...)``). A row is
+        at risk at the event times in ``(entry, time]``; as in ``coxphf``, a subject must
+        not have two rows at risk at the same time.
     ties : {"breslow", "efron"}, default "breslow"
         Breslow is what Heinze & Schemper's ``coxphf`` uses.
     conf_level : float, default 0.95
@@ -127,12 +137,12 @@ def firth_cox(
     check_choice("ties", ties, ("breslow", "efron"))
     conf_level = check_conf_level(conf_level)
     s = read_survival_columns(
-        data, time=time, event=event, extra=list(covariates), what="firth_cox"
+        data, time=time, event=event, entry=entry, extra=list(covariates), what="firth_cox"
     )
     x, terms = design_matrix(data.loc[s.kept], covariates)
     if s.event.sum() == 0:
         raise EstimationError("no events: nothing to estimate")
-    st = prepare_stratum(x, s.time, None, s.event, np.ones(len(s.time)))
+    st = prepare_stratum(x, s.time, s.entry, s.event, np.ones(len(s.time)))
     p = x.shape[1]
 
     def pen(beta: np.ndarray) -> float:
@@ -157,13 +167,18 @@ def firth_cox(
         res = optimize.minimize(
             lambda v: -pen(full(v)), np.zeros(len(free)), method="BFGS", options={"gtol": 1e-8}
         )
-        return full(res.x), -float(res.fun), bool(res.success)
+        steps[0] = int(res.nit)
+        # BFGS reports "precision loss" when its line search can gain nothing more, at the
+        # maximum to rounding: judge by the score instead, as coxphf does (gconv = 1e-4)
+        done = bool(res.success) or bool(np.max(np.abs(res.jac), initial=0.0) < _GCONV)
+        return full(res.x), -float(res.fun), done
 
+    steps = [0]
     beta, lmax, converged = fit()
     if not np.isfinite(lmax):
         raise EstimationError("the penalised likelihood is not finite at its maximum")
     if not converged:
-        warn_not_converged("Firth Cox", 200 * p)
+        warn_not_converged("Firth Cox", steps[0])
     crit = float(stats.chi2.ppf(conf_level, 1))
     lower, upper, pvals = np.empty(p), np.empty(p), np.empty(p)
     for j in range(p):
