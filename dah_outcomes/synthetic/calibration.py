@@ -35,6 +35,7 @@ from dah_outcomes.results import ResultMixin
 from dah_outcomes.synthetic.generator import (
     IndexEpisodes,
     apply_timing,
+    course_log_hazard_ratios,
     dah_occurrence,
     death_linear_predictor,
     draw_dah_onset,
@@ -42,7 +43,6 @@ from dah_outcomes.synthetic.generator import (
     draw_episode_features,
     draw_population,
     recurrence_linear_predictor,
-    treatment_log_hazard_ratios,
 )
 from dah_outcomes.synthetic.model import DAYS_PER_YEAR, linear_predictor, timed_cumhaz
 from dah_outcomes.synthetic.scenario import TREATMENTS, Scenario
@@ -268,7 +268,7 @@ def _solve_death(
             "in the historical era; check reference_arm, the treatment targets and the dates"
         )
     lin = death_linear_predictor(sc, ep)
-    log_hr = treatment_log_hazard_ratios(sc)
+    log_hr = course_log_hazard_ratios(sc, ep.starts)
     g_stay = timed_cumhaz(ep.stay_days + 1.0, ep.starts, log_hr, sc.death)
     # the reference arm as received: every one of its treatments given (alive at the last start)
     g_ref = timed_cumhaz(ep.starts[:, ref_k].max(axis=1), ep.starts, log_hr, sc.death)

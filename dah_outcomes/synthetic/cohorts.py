@@ -23,6 +23,7 @@ from dah_outcomes.synthetic.generator import (
 )
 from dah_outcomes.synthetic.model import DAYS_PER_YEAR
 from dah_outcomes.synthetic.scenario import TREATMENTS, Scenario, load_scenario
+from dah_outcomes.synthetic.strategies import standardized_risks_truth, strategies_truth
 from dah_outcomes.synthetic.truth import treatment_effects_truth
 
 __all__ = ["generate_cohort"]
@@ -168,6 +169,7 @@ def _truth(sc: Scenario, params: dict[str, float]) -> dict[str, object]:
     """The true effects: declared ratios plus the calibrated historical-era hazard ratio."""
     death = dict(sc.effects["death"])
     death["historical_era"] = float(np.exp(params["death_historical"]))
+    standardized = standardized_risks_truth(sc)
     return {
         "death_hazard_ratios": death,
         "recurrence_hazard_ratios": dict(sc.effects["recurrence"]),
@@ -176,18 +178,26 @@ def _truth(sc: Scenario, params: dict[str, float]) -> dict[str, object]:
         },
         "treatment_effects": treatment_effects_truth(sc),
         "site_death_hazard_ratios": dict(sc.site_hazard_ratios),
+        "effect_loss_per_day": {t: sc.timing[t]["effect_loss_per_day"] for t in TREATMENTS},
+        "strategies": strategies_truth(sc),
+        "standardized_risks": standardized["all"],
+        "standardized_risks_by_era": {e: standardized[e] for e in ("historical", "modern")},
         "note": "death hazard ratios act on time from each patient's first DAH onset, on the "
         "death risk of the index episode's course; a recurrent episode adds an acute-phase "
         "risk of its own (recurrent_episode_hazard_ratio), acted on by its own covariates and "
         "courses, so the declared ratios are the effects on death before a second episode "
         "(end follow-up at a recurrence to estimate them; all-cause death dilutes them "
         "towards 1); a treatment's hazard ratio acts from the day its course starts (given "
-        "only to patients alive and in hospital that day); marginal_hazard_ratio compares the "
+        "only to patients alive and in hospital that day), weakened by effect_loss_per_day "
+        "(the share of its log hazard ratio lost per day of delay from onset); "
+        "marginal_hazard_ratio compares the "
         "treated and untreated worlds of the same patients from their start day; "
         "historical_era is the ratio at full historical "
         "weight (a step at the era boundary, or a linear trend over calendar_trend_years "
         "centred on it); age_per_decade is per 10 years of age at onset; odds ratios are for "
-        "the logistic models of ventilation, nephritis and intended treatment",
+        "the logistic models of ventilation, nephritis and intended treatment; strategies and "
+        "standardized_risks are risks of index-episode death as defined in "
+        "dah_outcomes.synthetic.strategies",
     }
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "IndexEpisodes",
     "Population",
     "apply_timing",
+    "course_log_hazard_ratios",
     "draw_episode_features",
     "draw_population",
     "treatment_log_hazard_ratios",
@@ -238,6 +239,21 @@ def treatment_log_hazard_ratios(sc: Scenario) -> np.ndarray:
     return np.log([sc.effects["death"].get(t, 1.0) for t in TREATMENTS])
 
 
+def course_log_hazard_ratios(sc: Scenario, starts: np.ndarray) -> np.ndarray:
+    """Log hazard ratio of death of each course, weakened by the days it started after onset.
+
+    ``starts`` is (n, K) in the order of ``TREATMENTS`` (``inf``: no course). A course started
+    on day ``s`` acts with ``log(HR) * max(0, 1 - effect_loss_per_day * s)`` from that day on
+    (``[timing.<treatment>] effect_loss_per_day``, 0 unless declared): the scenario's
+    statement that delay costs lives, with a true answer. A never-started course gets the
+    day-0 value, which never acts.
+    """
+    loss = np.array([sc.timing[t]["effect_loss_per_day"] for t in TREATMENTS])
+    day = np.where(np.isfinite(starts), starts, 0.0)
+    kept = np.clip(1.0 - loss * day, 0.0, 1.0)
+    return treatment_log_hazard_ratios(sc) * kept
+
+
 def death_linear_predictor(sc: Scenario, ep: IndexEpisodes) -> np.ndarray:
     """Declared log hazard ratios of death of the episode's covariates present from onset.
 
@@ -272,14 +288,15 @@ def draw_death_time(
     """Time of death in days after onset (continuous; may fall after follow-up ends).
 
     Proportional hazards in the covariates present from onset, with each intended
-    treatment's hazard ratio switching on at its start day. A patient dead before a course
-    starts never receives it, which :func:`apply_timing` records.
+    treatment's hazard ratio switching on at its start day (weakened by the delay, see
+    :func:`course_log_hazard_ratios`). A patient dead before a course starts never receives
+    it, which :func:`apply_timing` records.
     """
     e = rng.standard_exponential(len(ep.arm))
     t = timed_cumhaz_inverse(
         e / np.exp(death_log_hazard(sc, intercepts, ep)),
         ep.starts,
-        treatment_log_hazard_ratios(sc),
+        course_log_hazard_ratios(sc, ep.starts),
         death_model or sc.death,
     )
     return np.minimum(t, 1e9)

@@ -80,16 +80,30 @@ def _segments(starts: np.ndarray, log_hr: np.ndarray) -> tuple[np.ndarray, np.nd
 
     ``starts`` has one row per patient and one column per treatment (days after onset; ``inf``
     when the treatment never starts); treatment ``k`` multiplies the hazard by
-    ``exp(log_hr[k])`` from its start day on. Returns ``bounds`` (n, K + 2), from 0 to
-    :data:`NEVER_DAYS`, and ``mult`` (n, K + 1), the multiplier on each segment.
+    ``exp(log_hr[k])`` (or ``exp(log_hr[i, k])`` per course) from its start day on. Returns
+    ``bounds`` (n, K + 2), from 0 to :data:`NEVER_DAYS`, and ``mult`` (n, K + 1), the
+    multiplier on each segment.
     """
     n = starts.shape[0]
     order = np.argsort(starts, axis=1, kind="stable")
     s_sorted = np.minimum(np.take_along_axis(starts, order, axis=1), NEVER_DAYS)
-    cum = np.cumsum(np.asarray(log_hr, dtype=float)[order], axis=1)
+    per_course = np.broadcast_to(np.asarray(log_hr, dtype=float), starts.shape)
+    cum = np.cumsum(np.take_along_axis(per_course, order, axis=1), axis=1)
     bounds = np.concatenate([np.zeros((n, 1)), s_sorted, np.full((n, 1), NEVER_DAYS)], axis=1)
     mult = np.exp(np.concatenate([np.zeros((n, 1)), cum], axis=1))
     return bounds, mult
+
+
+def _acting(starts: np.ndarray, log_hr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The columns of treatments that change the hazard of at least one patient.
+
+    A treatment of hazard ratio 1 splits no segment, so two worlds that differ only in its
+    start days give bit-identical hazards (a null effect is exactly null, not null up to
+    rounding).
+    """
+    per_course = np.broadcast_to(np.asarray(log_hr, dtype=float), starts.shape)
+    keep = np.any(per_course != 0.0, axis=0)
+    return starts[:, keep], per_course[:, keep]
 
 
 def timed_cumhaz(
@@ -98,9 +112,12 @@ def timed_cumhaz(
     """Baseline cumulative hazard at ``t_days`` with treatments switching on at ``starts``.
 
     The integral of ``h0(u) * prod_k exp(log_hr[k] * 1[u > starts[:, k]])`` from 0 to ``t``:
-    the declared hazard ratios act from the day each treatment starts.
+    the declared hazard ratios act from the day each treatment starts. ``log_hr`` is one log
+    hazard ratio per treatment (K,) or one per course (n, K), e.g. an effect that depends on
+    the start day.
     """
     t = np.minimum(np.asarray(t_days, dtype=float), NEVER_DAYS)
+    starts, log_hr = _acting(starts, log_hr)
     if starts.shape[1] == 0:
         return baseline_cumhaz(t, death)
     bounds, mult = _segments(starts, log_hr)
@@ -114,6 +131,7 @@ def timed_cumhaz_inverse(
 ) -> np.ndarray:
     """Time (days) at which :func:`timed_cumhaz` reaches ``h`` (``inf`` if never)."""
     h = np.asarray(h, dtype=float)
+    starts, log_hr = _acting(starts, log_hr)
     if starts.shape[1] == 0:
         return baseline_cumhaz_inverse(h, death)
     bounds, mult = _segments(starts, log_hr)

@@ -88,11 +88,16 @@ _DEATH_OPTIONAL = {
 }
 # [timing.<treatment>]: start day = first_day + Poisson(mean_delay_days), plus
 # infection_delay_days when the episode has an infection; default: every course on day 0.
+# effect_loss_per_day: the share of the log hazard ratio of death lost per day of delay from
+# onset (a course started on day s acts with log(HR) * max(0, 1 - loss * s)); default 0.
 _TIMING = {
     "first_day": ((0.0, 365.0), 0.0),
     "mean_delay_days": ((0.0, 365.0), 0.0),
     "infection_delay_days": ((0.0, 365.0), 0.0),
+    "effect_loss_per_day": ((0.0, 1.0), 0.0),
 }
+# [[strategies]]: treatment strategies whose true risks the generator records.
+_STRATEGY = {"grace_days": (0, 365), "horizon_days": (1, 3650)}
 _COURSE = {
     "length_of_stay_median_days": (1.0, 365.0),
     "length_of_stay_sd_log": (0.0, 3.0),
@@ -127,12 +132,18 @@ class Scenario:
     timing : dict of str to dict of str to float
         Per treatment, the day its course starts after onset: ``first_day`` plus a Poisson
         delay with mean ``mean_delay_days``, plus ``infection_delay_days`` with infection. A
-        course is given only to a patient alive and in hospital on that day.
+        course is given only to a patient alive and in hospital on that day. A course started
+        on day ``s`` acts with ``log(HR) * max(0, 1 - effect_loss_per_day * s)``: the effect
+        of a delayed course is weaker.
     onset_shape : float
         Weibull shape of the hazard of a later first DAH after SLE diagnosis (below 1: onsets
         concentrate early).
     site_hazard_ratios : dict of str to float
         Hazard ratio of death at each site (1 for every site unless declared).
+    strategies : tuple of dict
+        Declared treatment strategies (``treatment``, ``grace_days``, ``horizon_days``): "start
+        within ``grace_days``" against "not within", whose true risks of death by
+        ``horizon_days`` the generator records (see :mod:`dah_outcomes.synthetic.strategies`).
     source : str
         Where the scenario was read from; ``digest`` is the sha256 of its text.
     """
@@ -151,6 +162,7 @@ class Scenario:
     site_hazard_ratios: dict[str, float]
     source: str = field(repr=False)
     digest: str = field(repr=False)
+    strategies: tuple[dict[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe declaration (stored in provenance)."""
@@ -170,6 +182,7 @@ class Scenario:
             "timing": {t: dict(v) for t, v in self.timing.items()},
             "onset_shape": self.onset_shape,
             "site_hazard_ratios": dict(self.site_hazard_ratios),
+            "strategies": [dict(x) for x in self.strategies],
             "source": self.source,
             "sha256": self.digest,
         }
@@ -340,6 +353,33 @@ class _Reader:
             out[t] = self.optional(f"timing.{t}", table, _TIMING)
         return out
 
+    def strategies(self) -> tuple[dict[str, Any], ...]:
+        raw = self.raw.get("strategies", [])
+        if not (isinstance(raw, list) and all(isinstance(x, dict) for x in raw)):
+            self.problems.append("strategies must be [[strategies]] tables")
+            return ()
+        out = []
+        for i, table in enumerate(raw):
+            where = f"strategies[{i}]"
+            extra = sorted(set(table) - {"treatment", *_STRATEGY})
+            if extra:
+                self.problems.append(f"[{where}] unknown key(s) {extra}")
+            treatment = table.get("treatment")
+            if treatment not in TREATMENTS:
+                self.problems.append(
+                    f"[{where}] treatment must be one of {list(TREATMENTS)}, found {treatment!r}"
+                )
+            entry: dict[str, Any] = {"treatment": treatment}
+            for key, (low, high) in _STRATEGY.items():
+                v = table.get(key)
+                if isinstance(v, bool) or not isinstance(v, int) or not low <= v <= high:
+                    self.problems.append(
+                        f"[{where}] {key} must be a whole number in [{low}, {high}], found {v!r}"
+                    )
+                entry[key] = v
+            out.append(entry)
+        return tuple(out)
+
     def sites(self, population: dict[str, Any]) -> dict[str, float]:
         raw = self.raw.get("population", {}).get("site_death_hazard_ratios")
         names = population["sites"]
@@ -376,6 +416,7 @@ def _parse(raw: dict[str, Any], source: str, digest: str) -> Scenario:
     death, course = r.ranged("death", _DEATH), r.ranged("course", _COURSE)
     death.update(r.optional("death", r.raw.get("death", {}), _DEATH_OPTIONAL))
     timing = r.timing()
+    strategies = r.strategies()
     onset_raw = r.raw.get("onset", {})
     onset_shape = r.number("onset", onset_raw, "shape", 0.05, 5.0) if "shape" in onset_raw else 1.0
     site_hr = r.sites(population)
@@ -404,4 +445,5 @@ def _parse(raw: dict[str, Any], source: str, digest: str) -> Scenario:
         site_hazard_ratios=site_hr,
         source=source,
         digest=digest,
+        strategies=strategies,
     )

@@ -13,22 +13,30 @@ effect gives exactly 1).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from dah_outcomes.errors import ArgumentError
 from dah_outcomes.synthetic.calibration import calibrate
 from dah_outcomes.synthetic.generator import (
+    IndexEpisodes,
+    course_log_hazard_ratios,
     death_log_hazard,
     draw_dah_onset,
     draw_episode_features,
     draw_population,
-    treatment_log_hazard_ratios,
 )
 from dah_outcomes.synthetic.model import DAYS_PER_YEAR, timed_cumhaz_inverse
 from dah_outcomes.synthetic.scenario import TREATMENTS, Scenario
 
-__all__ = ["marginal_hazard_ratio", "treatment_effects_truth"]
+__all__ = [
+    "TruthPopulation",
+    "marginal_hazard_ratio",
+    "treatment_effects_truth",
+    "truth_population",
+]
 
 #: SLE patients simulated for the truth stored with every cohort (cached per scenario).
 TRUTH_N_SLE = 200_000
@@ -91,9 +99,41 @@ def treatment_effects_truth(sc: Scenario) -> dict[str, dict[str, float]]:
     return {t: dict(v) for t, v in _CACHE[key].items()}
 
 
-def _marginal(sc: Scenario, treatments: tuple[str, ...], n_sle: int, seed: int) -> dict[str, float]:
-    from dah_outcomes.stats.cox import cox_regression
+@dataclass(frozen=True, slots=True)
+class TruthPopulation:
+    """DAH patients of a large simulated SLE population, before any treatment is given.
 
+    ``episodes`` holds the index episodes with their intended courses (``starts``) and the
+    start day each course would have (``potential_starts``); ``scale`` is the hazard multiplier
+    of death from onset (intercept, calendar trend, covariates, site); ``exponential`` the
+    standard exponential each death time inverts (the common random numbers of every world);
+    ``censor_days`` the days from onset to loss to follow-up or study end.
+    """
+
+    episodes: IndexEpisodes
+    scale: np.ndarray
+    exponential: np.ndarray
+    censor_days: np.ndarray
+    parameters: dict[str, float]
+
+
+def truth_population(sc: Scenario, n_sle: int, seed: int) -> TruthPopulation:
+    """Draw the DAH patients of ``n_sle`` SLE patients under ``sc`` (calibrated parameters).
+
+    Parameters
+    ----------
+    sc : Scenario
+        A loaded scenario.
+    n_sle : int
+        SLE patients simulated (about ``dah_incidence * n_sle`` DAH patients).
+    seed : int
+        Seed of the simulation.
+
+    Returns
+    -------
+    TruthPopulation
+        Index episodes, death hazard multipliers and the exponentials of their death times.
+    """
     params = calibrate(sc).parameters
     rng = np.random.default_rng(seed)
     pop = draw_population(sc, n_sle, rng)
@@ -106,9 +146,20 @@ def _marginal(sc: Scenario, treatments: tuple[str, ...], n_sle: int, seed: int) 
         sc, dict(params), onset, first[has], rng, age_at_onset=age, site=pop.site[has]
     )
     e = rng.standard_exponential(len(onset))
-    censor = (pop.loss_day[has] - onset).astype(float)
-    scale = np.exp(death_log_hazard(sc, params, ep))
-    log_hr = treatment_log_hazard_ratios(sc)
+    return TruthPopulation(
+        episodes=ep,
+        scale=np.exp(death_log_hazard(sc, params, ep)),
+        exponential=e,
+        censor_days=(pop.loss_day[has] - onset).astype(float),
+        parameters=dict(params),
+    )
+
+
+def _marginal(sc: Scenario, treatments: tuple[str, ...], n_sle: int, seed: int) -> dict[str, float]:
+    from dah_outcomes.stats.cox import cox_regression
+
+    tp = truth_population(sc, n_sle, seed)
+    ep, e, scale, censor = tp.episodes, tp.exponential, tp.scale, tp.censor_days
     out = {}
     for treatment in treatments:
         k = TREATMENTS.index(treatment)
@@ -117,6 +168,7 @@ def _marginal(sc: Scenario, treatments: tuple[str, ...], n_sle: int, seed: int) 
         for treated in (False, True):
             starts = ep.starts.copy()
             starts[:, k] = start if treated else np.inf
+            log_hr = course_log_hazard_ratios(sc, starts)
             t = np.floor(np.minimum(timed_cumhaz_inverse(e / scale, starts, log_hr, sc.death), 1e9))
             frames.append(_from_start(np.minimum(t, censor), t <= censor, start, treated))
         data = pd.concat(frames, ignore_index=True)
