@@ -66,7 +66,6 @@ from __future__ import annotations
 import functools
 import json
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -97,6 +96,7 @@ from dah_outcomes.io._vocabulary import (
     match_key,
     normalize_name,
 )
+from dah_outcomes.io.settings_files import YAML_SUFFIXES, parse_settings, read_settings_text
 from dah_outcomes.schema import TABLES, TREATMENT_FLAGS, Column
 
 __all__ = [
@@ -245,33 +245,14 @@ def load_mapping(source: str | Path | Mapping[str, Any] | ImportMapping | None) 
 
 
 def _parse(text: str, path: Path | None) -> dict[str, Any]:
-    where = path or "(text)"
-    try:
-        if path is not None and Path(path).suffix.lower() in (".yaml", ".yml"):
-            data = _yaml(text, where) or {}
-        else:
-            data = tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, ValueError) as exc:
-        raise ArgumentError(f"mapping {where} is not valid: {exc}") from exc
+    where = f"mapping {path or '(text)'}"
+    yaml_format = path is not None and Path(path).suffix.lower() in YAML_SUFFIXES
+    data = parse_settings(text, yaml_format=yaml_format, where=where)
+    if yaml_format and data is None:
+        data = {}
     if not isinstance(data, dict):
-        raise ArgumentError(f"mapping {where} must be a table of keys, got {type(data).__name__}")
+        raise ArgumentError(f"{where} must be a table of keys, got {type(data).__name__}")
     return data
-
-
-def _yaml(text: str, where: object) -> Any:
-    import yaml
-
-    try:
-        # aliases (*name) are refused before anything is built: a few lines of anchors can
-        # expand to billions of nodes, and a mapping file has no use for them
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            if isinstance(event, yaml.AliasEvent):
-                raise ArgumentError(
-                    f"mapping {where}: YAML aliases (*name) are not allowed; write the values out"
-                )
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:  # not a ValueError
-        raise ArgumentError(f"mapping {where} is not valid YAML: {exc}") from exc
 
 
 def _mapping_text(source: str | Path) -> tuple[str, Path | None]:
@@ -286,22 +267,7 @@ def _mapping_text(source: str | Path) -> tuple[str, Path | None]:
             f"mapping file {as_path} does not exist (draft one with "
             "`dah-outcomes init-mapping SOURCE`)"
         )
-    try:
-        raw = as_path.read_bytes()
-    except OSError as exc:
-        raise ArgumentError(f"cannot read the mapping file {as_path}: {exc}") from exc
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in raw[:200]:
-        raise ArgumentError(
-            f"mapping file {as_path} is UTF-16 text: save it as UTF-8 (in Notepad: "
-            "Save as > Encoding > UTF-8)"
-        )
-    try:
-        return raw.decode("utf-8-sig"), as_path
-    except UnicodeDecodeError as exc:
-        raise ArgumentError(
-            f"mapping file {as_path} is not UTF-8 text ({exc.reason} at byte {exc.start}): "
-            "save it as UTF-8"
-        ) from exc
+    return read_settings_text(as_path, f"mapping file {as_path}"), as_path
 
 
 def _table(data: Mapping[str, Any], key: str) -> dict[str, Any]:

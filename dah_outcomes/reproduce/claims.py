@@ -11,18 +11,16 @@ the package by name (:data:`SHIPPED_CLAIMS`). Recomputing claims from a cohort i
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from dah_outcomes.endpoints.grouping import check_by
 from dah_outcomes.errors import ArgumentError
+from dah_outcomes.io.settings_files import YAML_SUFFIXES, parse_settings, read_settings_text
 
 __all__ = [
     "SHIPPED_CLAIMS",
@@ -135,12 +133,37 @@ class PrintedValue:
         and precision, rounding half up."""
         # repr gives the shortest decimal that round-trips, so 0.125 is 12.5, not 12.4999...
         x = Decimal(repr(estimate * 100 if self.percent else estimate))
-        return x.quantize(Decimal(1).scaleb(-self.decimals), rounding=ROUND_HALF_UP)
+        with localcontext() as ctx:  # a fraction's 28 decimals outrun the default precision
+            ctx.prec = _PRECISION
+            return x.quantize(Decimal(1).scaleb(-self.decimals), rounding=ROUND_HALF_UP)
 
     def rounds_to(self, estimate: float, value: Decimal | None = None) -> bool:
         """Whether ``estimate`` (a proportion, or a plain number) prints as ``value``."""
         target = self.value if value is None else value
-        return self.printed_as(estimate) == target.quantize(Decimal(1).scaleb(-self.decimals))
+        with localcontext() as ctx:
+            ctx.prec = _PRECISION
+            return self.printed_as(estimate) == target.quantize(Decimal(1).scaleb(-self.decimals))
+
+
+#: No printed figure has more digits than these; more means a typing or export error, and
+#: judging rounding at, say, 32 decimals would outrun decimal arithmetic's precision.
+MAX_SIGNIFICANT_DIGITS = 15
+MAX_DECIMALS = 10
+#: Decimal precision for rounding judgements: a fraction's value is held to 28 decimals and
+#: a printed number to 15 significant digits, so 60 digits always suffice.
+_PRECISION = 60
+
+
+def _check_digits(raw: str, numbers: list[str]) -> None:
+    for number in numbers:
+        digits = number.replace(",", ".").replace(".", "").lstrip("0")
+        if len(digits) > MAX_SIGNIFICANT_DIGITS or _decimals(number) > MAX_DECIMALS:
+            raise ArgumentError(
+                f"the printed figure {raw!r} has a number with {len(digits)} digits "
+                f"({_decimals(number)} decimals): no printed figure has more than "
+                f"{MAX_SIGNIFICANT_DIGITS} significant digits or {MAX_DECIMALS} decimals; "
+                "write it as printed"
+            )
 
 
 def parse_printed(text: str) -> PrintedValue:
@@ -177,6 +200,7 @@ def parse_printed(text: str) -> PrintedValue:
         if not m:
             continue
         g = m.groups()
+        _check_digits(raw, [x for x in g if x and x[0].isdigit()])
         if name == "count_percent":
             return PrintedValue(
                 raw,
@@ -308,38 +332,78 @@ _FIELDS = {
 }
 
 
-def _claim(entry: dict[str, Any], where: str, problems: list[str]) -> Claim | None:
+#: The type each field must have in a claims file, as a reader would write it.
+_TEXT_FIELDS: tuple[str, ...] = ("id", "statistic", "value", "endpoint", "by", "group", "term")
+_TEXT_FIELDS += ("source", "population", "ci")
+_WHOLE_FIELDS = ("n", "window_days", "time_days")
+#: Statistics whose printed percentage is a proportion (at most 100%).
+_PROPORTIONS = ("proportion", "mortality", "incidence_proportion", "survival_at")
+
+
+def _type_problems(entry: Mapping[str, Any], where: str) -> list[str]:
+    """Every field of the wrong type, each with the fix (a TOML number for ``value`` is
+    ambiguous: 12 could be 12% or 0.12, so the printed text is asked for)."""
+    problems = []
+    for key in _TEXT_FIELDS:
+        if key in entry and not isinstance(entry[key], str):
+            fix = (
+                f'write the figure as printed, in quotes: value = "{entry[key]}%" or "{entry[key]}"'
+                if key == "value"
+                else f'write it as text, in quotes: {key} = "{entry[key]}"'
+                if isinstance(entry[key], int | float)
+                else f'write one value as text, in quotes: {key} = "..."'
+            )
+            problems.append(
+                f"{where}: {key} must be text, got {type(entry[key]).__name__} "
+                f"{entry[key]!r}; {fix}"
+            )
+    for key in _WHOLE_FIELDS:
+        value = entry.get(key)
+        if key in entry and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            problems.append(f"{where}: {key} must be a positive whole number, got {value!r}")
+    per = entry.get("per")
+    if "per" in entry and (
+        isinstance(per, bool) or not isinstance(per, int | float) or not 0 < per < float("inf")
+    ):
+        problems.append(f"{where}: per must be a positive number of person-years, got {per!r}")
+    return problems
+
+
+def _claim(entry: Mapping[str, Any], where: str, problems: list[str]) -> Claim | None:
     unknown = sorted(set(entry) - _FIELDS)
     if unknown:
         problems.append(f"{where}: unknown field(s) {unknown}; allowed: {sorted(_FIELDS)}")
+    typed = _type_problems(entry, where)
+    problems += typed
     stat = entry.get("statistic")
-    if stat not in STATISTICS:
+    if isinstance(stat, str) and stat not in STATISTICS:
         problems.append(f"{where}: statistic must be one of {sorted(STATISTICS)}, got {stat!r}")
-        return None
+    if stat is None:
+        problems.append(f"{where}: statistic is missing; one of {sorted(STATISTICS)}")
     if "value" not in entry:
         problems.append(f"{where}: value (the figure as printed) is missing")
+    if typed or stat not in STATISTICS or "value" not in entry:
         return None
     try:
-        printed = parse_printed(str(entry["value"]))
+        printed = parse_printed(entry["value"])
     except ArgumentError as err:
         problems.append(f"{where}: {err}")
         return None
+    if stat in _PROPORTIONS and printed.percent and (printed.high or printed.value) > 100:
+        problems.append(f"{where}: value {entry['value']!r} is over 100%, which a {stat} cannot be")
     if stat == "proportion" and not entry.get("endpoint"):
         problems.append(f"{where}: a proportion claim needs endpoint = one of the endpoints")
     by, group = entry.get("by"), entry.get("group")
     population = entry.get("population")
-    if population and ":" in str(population):  # "arm:MP+CYC+PLEX" shorthand
-        by, group = str(population).split(":", 1)
+    if population and ":" in population:  # "arm:MP+CYC+PLEX" shorthand
+        by, group = population.split(":", 1)
     if by is not None:
         try:
             check_by(by)
         except ArgumentError as err:
             problems.append(f"{where}: {err}")
-    for key in ("n", "window_days", "time_days"):
-        if key in entry and not (isinstance(entry[key], int) and entry[key] > 0):
-            problems.append(f"{where}: {key} must be a positive whole number, got {entry[key]!r}")
     return Claim(
-        id=str(entry.get("id", where)),
+        id=entry.get("id", where),
         statistic=stat,
         printed=printed,
         endpoint=entry.get("endpoint"),
@@ -350,7 +414,7 @@ def _claim(entry: dict[str, Any], where: str, problems: list[str]) -> Claim | No
         time_days=entry.get("time_days"),
         term=entry.get("term"),
         per=float(entry.get("per", 1000.0)),
-        source=str(entry.get("source", "")),
+        source=entry.get("source", ""),
         extra={k: v for k, v in entry.items() if k in ("population", "ci")},
     )
 
@@ -363,12 +427,35 @@ def _read_source(source: str | Path) -> tuple[str, str, str]:
         ref = resources.files("dah_outcomes.reproduce") / "data" / SHIPPED_CLAIMS[source]
         return ref.read_text(encoding="utf-8"), Path(SHIPPED_CLAIMS[source]).suffix, source
     path = Path(source)
-    if not path.exists():
+    if not path.is_file():
         raise ArgumentError(
-            f"claims file {path} does not exist: give the path of a TOML or YAML claims file "
-            f"or the name of a shipped one ({', '.join(sorted(SHIPPED_CLAIMS))})"
+            f"claims file {path} {'is a folder' if path.is_dir() else 'does not exist'}: give "
+            "the path of a TOML or YAML claims file or the name of a shipped one "
+            f"({', '.join(sorted(SHIPPED_CLAIMS))})"
         )
-    return path.read_text(encoding="utf-8"), path.suffix, str(path)
+    return read_settings_text(path, f"claims file {path}"), path.suffix, str(path)
+
+
+def _entries(data: Any, where: str, toml: bool) -> list[Any]:
+    """The list of claim tables a parsed claims file holds, or an error saying how to
+    write it (``[claim]`` makes one table, ``[[claim]]`` the list of them)."""
+    key, how = ("claim", "[[claim]] tables") if toml else ("claims", "a `claims:` list")
+    entries = data.get(key) if isinstance(data, dict) else None
+    if entries is None or entries == []:
+        raise ArgumentError(
+            f"claims file {where} lists no claims: add {how}"
+            + ("" if toml else " (or [[claim]] tables in a .toml file)")
+        )
+    if isinstance(entries, dict):
+        raise ArgumentError(
+            f"claims file {where}: `{key}` is one table, not a list of them; write "
+            + ("[[claim]] (double brackets) above each claim" if toml else "`- ` before each claim")
+        )
+    if not isinstance(entries, list):
+        raise ArgumentError(
+            f"claims file {where}: `{key}` must be {how}, got {type(entries).__name__}"
+        )
+    return entries
 
 
 def load_claims(source: str | Path) -> list[Claim]:
@@ -396,26 +483,22 @@ def load_claims(source: str | Path) -> list[Claim]:
     ['incidence', 'first_manifestation']
     """
     text, suffix, where = _read_source(source)
-    try:
-        if suffix.lower() == ".toml":
-            data = tomllib.loads(text)
-            entries = data.get("claim", [])
-        else:
-            data = yaml.safe_load(text) or {}
-            entries = data.get("claims", []) if isinstance(data, dict) else []
-    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
-        raise ArgumentError(f"claims file {where} cannot be parsed: {exc}") from exc
-    if not entries:
-        raise ArgumentError(
-            f"claims file {where} lists no claims: add [[claim]] tables (TOML) "
-            "or a `claims:` list (YAML)"
-        )
+    toml = suffix.lower() not in YAML_SUFFIXES
+    entries = _entries(
+        parse_settings(text, yaml_format=not toml, where=f"claims file {where}"), where, toml
+    )
     problems: list[str] = []
-    claims = [
-        c
-        for i, e in enumerate(entries)
-        if (c := _claim(e, f"claim {i + 1} ({e.get('id', '?')})", problems)) is not None
-    ]
+    claims = []
+    for i, e in enumerate(entries):
+        if not isinstance(e, dict):
+            problems.append(
+                f"claim {i + 1}: must be a table of fields (id, statistic, value...), got "
+                f"{type(e).__name__} {e!r}"
+            )
+            continue
+        name = e.get("id") if isinstance(e.get("id"), str) else "?"
+        if (c := _claim(e, f"claim {i + 1} ({name})", problems)) is not None:
+            claims.append(c)
     if problems:
         raise ArgumentError(
             f"claims file {where} has {len(problems)} problem(s):\n  - " + "\n  - ".join(problems)
