@@ -59,10 +59,46 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result.to_dict())
     else:
-        cols = ["claim", "printed", "k", "pooled", "ci_lower", "ci_upper", "verdict"]
-        with pd.option_context("display.width", 160, "display.float_format", "{:.3f}".format):
-            echo(result.to_frame()[cols].to_string(index=False))
+        echo(_audit_text(result))
     return 0
+
+
+def _audit_text(result: Any) -> str:
+    """The audit as text: per claim the verdict under the default choices and whether it is
+    robust; the verdicts under every choice; the choices behind each verdict that is not."""
+    summary = result.summary().set_index("claim")
+    table = result.to_frame()
+    table["robustness"] = table["claim"].map(summary["robustness"])
+    cols = ["claim", "printed", "k", "pooled", "ci_lower", "ci_upper", "verdict", "robustness"]
+    cols = [c for c in cols if c in table]
+    from dah_outcomes.reproduce.audit import DEFAULT_CHOICES
+
+    d = DEFAULT_CHOICES
+    parts = [
+        f"Verdicts under the default choices (mortality: {d['time_frame']}; {d['interval']} "
+        f"interval; {d['estimator']}; historical: {d['era_definition']}):"
+    ]
+    with pd.option_context("display.width", 200, "display.float_format", "{:.3f}".format):
+        parts.append(table[cols].to_string(index=False))
+        parts.append(
+            "\nVerdicts under each defensible choice (time frame, interval, estimator, era "
+            "definition); robust only when every pooled choice agrees:"
+        )
+        parts += [
+            f"  {claim}: {row.robustness}"
+            + (f" ({row.verdicts}, over {row.n_choices} choices)" if row.verdicts else "")
+            for claim, row in summary.iterrows()
+        ]
+        shaky = result.differing_choices()
+        for claim, rows in shaky.groupby("claim", sort=False):
+            shown = ["time_frame", "interval", "estimator", "era_definition", "k", "pooled"]
+            shown += ["ci_lower", "ci_upper", "pi_lower", "pi_upper", "verdict"]
+            # an era definition is a choice only for a historical-era figure
+            if not rows["era_definition"].astype(bool).any():
+                shown.remove("era_definition")
+            parts.append(f"\n{claim} ({rows['printed'].iloc[0]}), not robust:")
+            parts.append(rows[shown].to_string(index=False))
+    return "\n".join(parts)
 
 
 def register(sub: Any) -> None:

@@ -28,7 +28,7 @@ from dah_outcomes.reproduce.published import load_published_series, select_studi
 from dah_outcomes.results import ResultMixin
 from dah_outcomes.stats.meta import MetaProportionResult, meta_proportions
 
-__all__ = ["ERA_DEFINITIONS", "INTERVALS", "AuditResult", "audit_claims"]
+__all__ = ["DEFAULT_CHOICES", "ERA_DEFINITIONS", "INTERVALS", "AuditResult", "audit_claims"]
 
 #: claim endpoint/statistic -> outcome name in the published extraction
 _OUTCOME = {
@@ -64,7 +64,8 @@ ERA_DEFINITIONS = (
     "published before 2000",
     "study period midpoint before 2000",
 )
-_DEFAULT = {
+#: The choices of the verdict in the claims table (the others are in ``robustness``).
+DEFAULT_CHOICES = {
     "time_frame": "all time frames",
     "interval": "z",
     "estimator": "REML logit",
@@ -96,10 +97,70 @@ class AuditResult(ResultMixin):
         return self.table.copy()
 
     def to_dict(self) -> dict:
-        """JSON-safe: ``claims`` (the table) and ``robustness`` (every choice)."""
+        """JSON-safe: ``claims`` (the table), ``robustness`` (every choice) and ``summary``
+        (each claim's verdict, robust or not, and the verdicts under its choices)."""
         from dah_outcomes.results import json_safe
 
-        return {"claims": json_safe(self.table), "robustness": json_safe(self.robustness)}
+        return {
+            "claims": json_safe(self.table),
+            "robustness": json_safe(self.robustness),
+            "summary": json_safe(self.summary()),
+        }
+
+    def summary(self) -> pd.DataFrame:
+        """One row per claim: the verdict under the default choices, whether it is robust
+        in words, and how often each verdict came out over the claim's choices.
+
+        Returns
+        -------
+        DataFrame
+            ``claim``, ``printed``, ``verdict``, ``robustness`` ("robust": every pooled
+            choice gives the same verdict; "not robust": they differ; "not judged": fewer
+            than two choices could be pooled; "no evidence": no published series report the
+            statistic), ``n_choices`` and ``verdicts`` ("outside the published evidence: 3
+            of 6; ...").
+        """
+        rows = []
+        for r in self.table.to_dict(orient="records"):
+            mine = (
+                self.robustness[self.robustness["claim"] == r["claim"]]
+                if "claim" in self.robustness
+                else self.robustness
+            )
+            pooled = int(mine["pooled"].notna().sum()) if "pooled" in mine else 0
+            if not len(mine):
+                words = "no evidence"
+            elif r.get("robust") is True:
+                words = "robust"
+            else:
+                words = "not robust" if pooled >= 2 else "not judged"
+            verdicts = r.get("verdicts")
+            rows.append(
+                {
+                    "claim": r["claim"],
+                    "printed": r["printed"],
+                    "verdict": r["verdict"],
+                    "robustness": words,
+                    "n_choices": len(mine),
+                    "verdicts": verdicts if isinstance(verdicts, str) else "",
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def differing_choices(self) -> pd.DataFrame:
+        """The choices behind each verdict that is not robust: the rows of
+        :attr:`robustness` for those claims, one per combination of choices.
+
+        Returns
+        -------
+        DataFrame
+            As :attr:`robustness`, only the claims whose verdict depends on the choices.
+        """
+        summary = self.summary()
+        shaky = summary.loc[summary["robustness"] == "not robust", "claim"]
+        if self.robustness.empty:
+            return self.robustness.copy()
+        return self.robustness[self.robustness["claim"].isin(shaky)].reset_index(drop=True)
 
 
 def _outcome(claim: Claim) -> str | None:
@@ -156,14 +217,14 @@ def _series_sizes(claim: Claim, max_n: int) -> str:
 
 def _choices(claim: Claim, outcome: str) -> list[dict[str, str]]:
     """Every defensible combination of choices for this claim (the default first)."""
-    frames = list(TIME_FRAMES) if outcome == "death" else [_DEFAULT["time_frame"]]
+    frames = list(TIME_FRAMES) if outcome == "death" else [DEFAULT_CHOICES["time_frame"]]
     historical = claim.by == "era" and claim.group == DEFAULT_ERAS.labels[0]
     eras = list(ERA_DEFINITIONS) if historical else [""]
     out = [
         {"time_frame": f, "interval": i, "estimator": e, "era_definition": r}
         for f, i, e, r in itertools.product(frames, INTERVALS, ESTIMATORS, eras)
     ]
-    default = {**_DEFAULT, "era_definition": eras[0]}
+    default = {**DEFAULT_CHOICES, "era_definition": eras[0]}
     return [default] + [c for c in out if c != default]
 
 

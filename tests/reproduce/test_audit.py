@@ -118,3 +118,88 @@ def test_audit_json_has_the_robustness_table(capsys: pytest.CaptureFixture[str])
         out["robustness"][0]
     )
     assert {"robust", "verdicts"} <= set(out["claims"][0])
+
+
+def test_summary_words_the_robustness_of_each_verdict() -> None:
+    summary = audit_claims(load_claims(CITED)).summary().set_index("claim")
+    assert summary.loc["mortality_aggressive", "robustness"] == "not robust"
+    assert summary.loc["mechanical_ventilation", "robustness"] == "not robust"
+    assert summary.loc["nephritis", "robustness"] == "robust"
+    assert summary.loc["nephritis", "n_choices"] == 6
+    assert summary.loc["mortality_aggressive", "n_choices"] == 12  # 2 time frames x 2 x 3
+    assert summary.loc["mortality_historical", "n_choices"] == 36  # x 3 era definitions
+
+
+def test_summary_tells_not_judged_and_no_evidence_from_not_robust() -> None:
+    from dah_outcomes.reproduce.claims import Claim, parse_printed
+
+    pub = load_published_series()
+    one = pub[pub["outcome"] == "nephritis"].head(1)  # one series: nothing is pooled
+    claims = [
+        next(c for c in load_claims(CITED) if c.id == "nephritis"),
+        Claim("s90", "survival_at", parse_printed("80%"), time_days=90),
+    ]
+    result = audit_claims(claims, one)
+    summary = result.summary().set_index("claim")
+    assert summary.loc["nephritis", "robustness"] == "not judged"
+    assert summary.loc["nephritis", "verdicts"] == (
+        "fewer than 2 published series: not pooled: 6 of 6"
+    )
+    assert summary.loc["s90", "robustness"] == "no evidence"
+    assert summary.loc["s90", "n_choices"] == 0
+    assert result.differing_choices().empty
+
+
+def test_differing_choices_are_the_rows_of_the_claims_that_are_not_robust() -> None:
+    result = audit_claims(load_claims(CITED))
+    shaky = result.differing_choices()
+    assert set(shaky["claim"]) == {"mortality_aggressive", "mechanical_ventilation"}
+    rob = result.robustness
+    assert len(shaky) == int(rob["claim"].isin(set(shaky["claim"])).sum()) == 12 + 6
+    for _, rows in shaky.groupby("claim"):
+        assert rows["verdict"].nunique() > 1
+
+
+def test_audit_text_shows_robustness_and_the_verdicts_under_each_choice(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["audit", CITED]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    out = captured.out
+    lines = out.splitlines()
+    assert lines[0].startswith("Verdicts under the default choices (mortality: all time frames")
+    assert lines[1].split()[-1] == "robustness"
+    row = {line.split()[0]: line for line in lines[2:10]}
+    assert row["mortality_aggressive"].endswith("outside the published evidence not robust")
+    assert row["nephritis"].endswith("outside the published evidence     robust")
+    assert row["recurrence"].endswith("within the pooled CI     robust")
+    assert (
+        "  mechanical_ventilation: not robust (outside the published evidence: 3 of 6; within "
+        "the prediction interval only: 3 of 6, over 6 choices)"
+    ) in lines
+    assert "  nephritis: robust (outside the published evidence: 6 of 6, over 6 choices)" in lines
+    # the choices behind each verdict that is not robust, one row per combination
+    block = out.split("mortality_aggressive (~12%), not robust:\n")[1].splitlines()
+    assert block[0].split()[:2] == ["time_frame", "interval"]
+    hospital = [line for line in block[1:13] if line.startswith("in-hospital or initial episode")]
+    assert len(hospital) == 6
+    assert all(line.endswith("within the pooled CI") for line in hospital)
+    assert "nephritis (57%), not robust" not in out
+    ventilation = out.split("mechanical_ventilation (85%), not robust:\n")[1].splitlines()
+    assert "era_definition" not in ventilation[0]  # a choice only for the historical era
+    z = [line for line in ventilation[1:7] if " z " in line]
+    assert len(z) == 3
+    assert all(line.endswith("outside the published evidence") for line in z)
+
+
+def test_audit_json_summary_agrees_with_the_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["audit", CITED, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    summary = {r["claim"]: r for r in out["summary"]}
+    for claim in out["claims"]:
+        words = summary[claim["claim"]]["robustness"]
+        assert words == ("robust" if claim["robust"] else "not robust")
+        assert summary[claim["claim"]]["verdicts"] == claim["verdicts"]
+    n = {c: sum(r["claim"] == c for r in out["robustness"]) for c in summary}
+    assert all(n[c] == summary[c]["n_choices"] for c in summary)
