@@ -10,7 +10,7 @@
 # Each set's data are written beside the results. coxphf standardises the covariates, which
 # shifts its penalised log-likelihood by sum(log(sd)) (sd of each design column).
 #
-#   sh tests/reference/build_coxphf.sh /tmp/rlib
+#   sh tests/reference/build_coxphf.sh /tmp/rlib   (or: ... /tmp/rlib <coxphf source or git dir>)
 #   R_LIBS=/tmp/rlib Rscript tests/reference/make_firth_cox_reference.R tests/reference
 suppressPackageStartupMessages({ library(survival); library(coxphf); library(jsonlite) })
 outdir <- commandArgs(trailingOnly = TRUE)[1]
