@@ -8,7 +8,7 @@
 #    day), once with deaths on and off it and once with no death while on it;
 #  - delayed entry (left-truncated rows).
 # Each set's data are written beside the results. coxphf standardises the covariates, which
-# shifts its penalised log-likelihood by sum(log(sd)) (sd of each design column).
+# shifts its penalised log-likelihood by -sum(log(sd)) (sd of each design column).
 #
 #   sh tests/reference/build_coxphf.sh /tmp/rlib   (or: ... /tmp/rlib <coxphf source or git dir>)
 #   R_LIBS=/tmp/rlib Rscript tests/reference/make_firth_cox_reference.R tests/reference
