@@ -30,8 +30,10 @@ def cohort() -> dah.Cohort:
 
 
 def _quiet(cohort: dah.Cohort, **kwargs: object) -> StandardisedRisks:
-    warnings.simplefilter("ignore", DahOutcomesWarning)
-    return standardised_risks(cohort, **kwargs)  # type: ignore[arg-type]
+    """The analysis with its warnings silenced (they are tested on their own below)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DahOutcomesWarning)
+        return standardised_risks(cohort, **kwargs)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")
