@@ -119,6 +119,26 @@ def censoring_survival_before(time: np.ndarray, censored: np.ndarray) -> np.ndar
     return np.concatenate(([1.0], g[:-1]))[inv]
 
 
+def _censoring_by_group(
+    t: np.ndarray, censored: np.ndarray, cg: np.ndarray, ncg: int
+) -> np.ndarray:
+    """``G_g(t_i-)`` for every censoring group ``g`` and row ``i`` (shape ``(ncg, n)``).
+
+    crr's ``uuu``: each group's censoring Kaplan-Meier read at every row's time just before
+    it; past a group's last time (where its approx() knot sets 0) the value is 0, so a
+    competing row of that group no longer counts at later failures of other groups.
+    """
+    out = np.zeros((ncg, len(t)))
+    for g in range(ncg):
+        m = cg == g
+        uniq, inv = np.unique(t[m], return_inverse=True)
+        n_c = np.bincount(inv, weights=censored[m].astype(float), minlength=len(uniq))
+        at_risk = np.cumsum(np.bincount(inv, minlength=len(uniq))[::-1])[::-1]
+        before = np.concatenate(([1.0], np.cumprod(1.0 - n_c / at_risk)))  # G(uniq_j-)
+        out[g] = np.where(t > uniq[-1], 0.0, before[np.searchsorted(uniq, t, side="left")])
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class _Sorted:
     """Rows sorted by time with what every pass needs."""
@@ -126,22 +146,24 @@ class _Sorted:
     t: np.ndarray  # times, ascending
     x: np.ndarray  # covariates (n, p)
     kind: np.ndarray  # 0 censored, 1 cause of interest, 2 competing
-    g_before: np.ndarray  # G(t_i-) per row
+    cg: np.ndarray  # censoring group 0..ncg-1 per row
+    g_before: np.ndarray  # G_{cg(i)}(t_i-) per row: the row's own group
     ft: np.ndarray  # distinct failure times (cause of interest)
     d: np.ndarray  # failures per distinct failure time
-    g_ft: np.ndarray  # G(t-) at each distinct failure time
+    g_ft: np.ndarray  # (ncg, n_ft): G_g(t-) at each distinct failure time
     first_ge: np.ndarray  # per failure time: first row with t >= ft; rows before it
     # have t < ft (the competing ones among them stay, weighted)
 
 
-def _prepare(t: np.ndarray, x: np.ndarray, kind: np.ndarray) -> _Sorted:
+def _prepare(t: np.ndarray, x: np.ndarray, kind: np.ndarray, cg: np.ndarray) -> _Sorted:
     order = np.argsort(t, kind="stable")
-    t, x, kind = t[order], x[order], kind[order]
-    g_before = censoring_survival_before(t, kind == 0)
+    t, x, kind, cg = t[order], x[order], kind[order], cg[order]
+    g_rows = _censoring_by_group(t, kind == 0, cg, int(cg.max()) + 1)
+    g_before = g_rows[cg, np.arange(len(t))]
     ft, d = np.unique(t[kind == 1], return_counts=True)
     first_ge = np.searchsorted(t, ft, side="left")
-    g_ft = g_before[first_ge]  # every row at time ft has the same G(ft-)
-    return _Sorted(t, x, kind, g_before, ft, d.astype(float), g_ft, first_ge)
+    g_ft = g_rows[:, first_ge]  # every row at time ft has the same G_g(ft-)
+    return _Sorted(t, x, kind, cg, g_before, ft, d.astype(float), g_ft, first_ge)
 
 
 def _risk_sums(
@@ -152,19 +174,17 @@ def _risk_sums(
     comp = (s.kind == 2) / s.g_before * e  # competing rows, weight G(t-)/G(T_i-) later
 
     def at_times(v: np.ndarray) -> np.ndarray:
-        # rows still at risk (t >= ft), plus competing rows that failed before ft
+        # rows still at risk (t >= ft), plus competing rows that failed before ft, each
+        # weighted by its own censoring group's G(ft-)
         shape = v.shape[1:]
-        rev = np.concatenate(
-            [
-                np.cumsum((e.reshape(-1, *[1] * len(shape)) * v)[::-1], axis=0)[::-1],
-                np.zeros((1, *shape)),
-            ]
-        )
-        fwd = np.concatenate(
-            [np.zeros((1, *shape)), np.cumsum(comp.reshape(-1, *[1] * len(shape)) * v, axis=0)]
-        )
-        gf = s.g_ft.reshape(-1, *[1] * len(shape))
-        return rev[s.first_ge] + gf * fwd[s.first_ge]
+        ones = [1] * len(shape)
+        out = np.cumsum((e.reshape(-1, *ones) * v)[::-1], axis=0)[::-1]
+        out = np.concatenate([out, np.zeros((1, *shape))])[s.first_ge]
+        for g in range(s.g_ft.shape[0]):
+            cw = np.where(s.cg == g, comp, 0.0).reshape(-1, *ones)
+            fwd = np.concatenate([np.zeros((1, *shape)), np.cumsum(cw * v, axis=0)])
+            out = out + s.g_ft[g].reshape(-1, *ones) * fwd[s.first_ge]
+        return out
 
     s0 = at_times(np.ones(len(s.t)))
     s1 = at_times(s.x)
@@ -181,6 +201,11 @@ def _loglik_score_info(s: _Sorted, beta: np.ndarray) -> tuple[float, np.ndarray,
     score = s.x[fail].sum(axis=0) - (s.d[:, None] * xbar).sum(axis=0)
     info = np.einsum("f,fij->ij", s.d / s0, s2) - np.einsum("f,fi,fj->ij", s.d, xbar, xbar)
     return loglik, score, info
+
+
+def _rev_cumsum(v: np.ndarray) -> np.ndarray:
+    """Sums from each index to the end, with a zero row appended (index len(v) = none)."""
+    return np.concatenate((np.cumsum(v[::-1], axis=0)[::-1], np.zeros((1, *v.shape[1:]))))
 
 
 def _influence(s: _Sorted, beta: np.ndarray) -> np.ndarray:
@@ -200,58 +225,73 @@ def _influence(s: _Sorted, beta: np.ndarray) -> np.ndarray:
     cum_a = np.concatenate(([0.0], np.cumsum(a)))
     cum_b = np.concatenate((np.zeros((1, p)), np.cumsum(b, axis=0)))
     eta -= e[:, None] * (s.x * cum_a[upto][:, None] - cum_b[upto])
-    # a competing row stays in the risk set after its failure, with weight G(t-)/G(T_i-)
+    # a competing row stays in the risk set after its failure, with weight G(t-)/G(T_i-) of
+    # its own censoring group
     comp = s.kind == 2
-    ga = np.concatenate((np.cumsum((s.g_ft * a)[::-1])[::-1], [0.0]))
-    gb = np.concatenate((np.cumsum((s.g_ft[:, None] * b)[::-1], axis=0)[::-1], np.zeros((1, p))))
-    w = e[comp] / s.g_before[comp]
-    eta[comp] -= w[:, None] * (s.x[comp] * ga[upto[comp]][:, None] - gb[upto[comp]])
+    cw = np.where(comp, e / s.g_before, 0.0)
+    for g in range(s.g_ft.shape[0]):
+        mine = comp & (s.cg == g)
+        ga, gb = _rev_cumsum(s.g_ft[g] * a), _rev_cumsum(s.g_ft[g][:, None] * b)
+        eta[mine] -= cw[mine][:, None] * (s.x[mine] * ga[upto[mine]][:, None] - gb[upto[mine]])
+    return eta + _psi(s, xbar, s0, cw)
 
-    # psi: the censoring martingale integral of q(u) / Y(u), Y the number with t >= u
-    uniq, first = np.unique(s.t, return_index=True)
-    y_at = n - first  # rows with t >= each distinct time
+
+def _psi(s: _Sorted, xbar: np.ndarray, s0: np.ndarray, cw: np.ndarray) -> np.ndarray:
+    """The censoring martingale integrals of q_g(u) / Y_g(u) for each censoring group ``g``,
+    ``Y_g`` its rows with t >= u. As crrvv (cmprsk 2.2-11), ``q_g`` pairs g's failures with
+    g's competing rows only."""
+    n, p = s.x.shape
+    psi = np.zeros((n, p))
     cens_times = np.unique(s.t[s.kind == 0])
     if len(cens_times) == 0:
-        return eta
-    # q(u) = sum over failures with ft >= u of G(ft-)/S0 * (C1(u) - xbar C0(u)), where
-    # C0, C1 sum e/G(T-) (times x) over competing rows with T < u
-    cw = np.where(comp, e / s.g_before, 0.0)
-    c0 = np.concatenate(([0.0], np.cumsum(cw)))
-    c1 = np.concatenate((np.zeros((1, p)), np.cumsum(cw[:, None] * s.x, axis=0)))
+        return psi
+    # q_g(u) = sum over g's failures with ft >= u of G_g(ft-)/S0 * (C1_g(u) - xbar C0_g(u)),
+    # where C0_g, C1_g sum e/G_g(T-) (times x) over g's competing rows with T < u
     before_u = np.searchsorted(s.t, cens_times, side="left")  # rows with t < u
     f_from = np.searchsorted(s.ft, cens_times, side="left")  # failure times >= u
-    h0 = np.concatenate((np.cumsum((s.d * s.g_ft / s0)[::-1])[::-1], [0.0]))
-    h1 = np.concatenate(
-        (
-            np.cumsum((s.d[:, None] * s.g_ft[:, None] * xbar / s0[:, None])[::-1], axis=0)[::-1],
-            np.zeros((1, p)),
-        )
-    )
-    q = c1[before_u] * h0[f_from][:, None] - c0[before_u][:, None] * h1[f_from]
-    y_c = y_at[np.searchsorted(uniq, cens_times)].astype(float)
-    n_cens = np.bincount(
-        np.searchsorted(cens_times, s.t[s.kind == 0]), minlength=len(cens_times)
-    ).astype(float)
-    # every row loses sum over censoring times u <= t_i of n_c(u) q(u) / Y(u)^2
-    drift = np.concatenate((np.zeros((1, p)), np.cumsum((n_cens / y_c**2)[:, None] * q, axis=0)))
-    psi = -drift[np.searchsorted(cens_times, s.t, side="right")]
-    cens = s.kind == 0
-    k_c = np.searchsorted(cens_times, s.t[cens])
-    psi[cens] += q[k_c] / y_c[k_c][:, None]
-    return eta + psi
+    fail = s.kind == 1
+    k_fail = np.searchsorted(s.ft, s.t[fail])
+    for g in range(s.g_ft.shape[0]):
+        rows = s.cg == g
+        d_g = np.bincount(k_fail[s.cg[fail] == g], minlength=len(s.ft)).astype(float)
+        cwg = np.where(rows, cw, 0.0)
+        c0 = np.concatenate(([0.0], np.cumsum(cwg)))
+        c1 = np.concatenate((np.zeros((1, p)), np.cumsum(cwg[:, None] * s.x, axis=0)))
+        h0 = _rev_cumsum(d_g * s.g_ft[g] / s0)
+        h1 = _rev_cumsum(d_g[:, None] * s.g_ft[g][:, None] * xbar / s0[:, None])
+        q = c1[before_u] * h0[f_from][:, None] - c0[before_u][:, None] * h1[f_from]
+        y_g = _rev_cumsum(rows.astype(float))[np.searchsorted(s.t, cens_times, side="left")]
+        k_c = np.searchsorted(cens_times, s.t[rows & (s.kind == 0)])
+        n_cens = np.bincount(k_c, minlength=len(cens_times)).astype(float)
+        y_c = np.where(n_cens > 0, y_g, 1.0)  # a group with no rows left has no censoring
+        step = n_cens[:, None] * q / y_c[:, None] ** 2
+        # every row of g loses sum over g's censoring times u <= t_i of n_c(u) q(u) / Y_g(u)^2
+        drift = np.concatenate((np.zeros((1, p)), np.cumsum(step, axis=0)))
+        psi[rows] = -drift[np.searchsorted(cens_times, s.t[rows], side="right")]
+        own = rows & (s.kind == 0)
+        psi[own] += q[k_c] / y_c[k_c][:, None]
+    return psi
 
 
 def _check_design(x: np.ndarray, terms: Sequence[str]) -> None:
-    """A constant or collinear covariate has no estimate: say which, as R drops it."""
+    """A constant or collinear covariate has no estimate: say which, as R's coxph names the
+    term it finds aliased with the ones before it (it drops it and reports NA)."""
     centred = x - x.mean(axis=0)
     if x.shape[0] == 0 or np.linalg.matrix_rank(centred) >= x.shape[1]:
         return
     scale = np.linalg.norm(centred, axis=0)
     constant = [t for t, v in zip(terms, scale, strict=True) if v == 0]
+    if constant:
+        detail = f"constant: {constant}"
+    else:
+        aliased = [
+            t
+            for j, t in enumerate(terms)
+            if np.linalg.matrix_rank(centred[:, : j + 1]) <= np.linalg.matrix_rank(centred[:, :j])
+        ]
+        detail = f"{aliased} a linear combination of the terms before (order: {list(terms)})"
     raise EstimationError(
-        "fine_gray: the covariates are constant or collinear "
-        + (f"(constant: {constant})" if constant else f"(a linear combination among {list(terms)})")
-        + "; drop or merge one"
+        f"fine_gray: the covariates are constant or collinear ({detail}); drop or merge one"
     )
 
 
@@ -279,6 +319,7 @@ def fine_gray(
     event: str,
     covariates: Sequence[str],
     cause: int = 1,
+    cengroup: str | None = None,
     conf_level: float = 0.95,
     max_iter: int = 50,
     tol: float = 1e-10,
@@ -298,6 +339,12 @@ def fine_gray(
         Numeric, boolean or categorical columns (categories dummy-coded against the first).
     cause : int, default 1
         The cause of interest.
+    cengroup : str, optional
+        Column of censoring groups (e.g. centres with their own follow-up rules): the
+        censoring distribution ``G`` is estimated within each group, as crr's ``cengroup``,
+        and a competing row's weight uses its own group's ``G``. As in crr (2.2-11), past a
+        group's last time its ``G`` is 0, and the variance's term for estimating ``G_g``
+        pairs the group's own failures with its own competing rows.
     conf_level : float, default 0.95
         Confidence level of the intervals, in (0, 1).
     max_iter : int, default 50
@@ -348,7 +395,7 @@ def fine_gray(
         time=time,
         event=event,
         max_event_code=top,
-        extra=list(covariates),
+        extra=list(covariates) + ([] if cengroup is None else [cengroup]),
         what="fine_gray",
     )
     x, terms = design_matrix(data.loc[s_in.kept], covariates)
@@ -361,7 +408,12 @@ def fine_gray(
     warn_few_events_per_variable(
         int((kind == 1).sum()), p, model="fine_gray", minimum=min_events_per_variable
     )
-    s = _prepare(s_in.time, x, kind)
+    cg = (
+        np.zeros(len(ev), dtype=np.intp)
+        if cengroup is None
+        else pd.factorize(data.loc[s_in.kept, cengroup], sort=True)[0]
+    )
+    s = _prepare(s_in.time, x, kind, cg)
     fit = newton_raphson(
         lambda b: _loglik_score_info(s, b), p, model="Fine-Gray", max_iter=max_iter, tol=tol
     )
