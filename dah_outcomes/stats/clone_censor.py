@@ -436,7 +436,8 @@ def _announce_positivity(
     covariates: their kind is then missing from the weighted strategy, whose risk stands for
     the other patients only."""
     for k in (START, NO_START):
-        if fit.n_nonpositive[k] == 0:
+        # a strategy nobody follows is announced as such already
+        if fit.n_nonpositive[k] == 0 or np.isnan(fit.risk[k, -1]):
             continue
         c = coefficients[coefficients["strategy"] == labels[k]]
         terms = c.loc[c["estimate"].abs() > 10, "term"].tolist()
