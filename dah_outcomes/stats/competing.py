@@ -1,9 +1,10 @@
 """Competing risks: the Aalen-Johansen cumulative incidence of each cause, deterministic with
-tied times (no jitter), matching R's multi-state ``survfit`` estimates.
+tied times (no jitter), matching R's multi-state ``survfit`` estimates, with delayed entry.
 
-Gray's k-sample test compares the cumulative incidence of one cause across groups, as
-``cmprsk::cuminc`` reports it; the variances of the estimates are cmprsk's. Fine-Gray regression
-is not implemented yet.
+The variances are cmprsk's (Gray's delta method) by default, or, and always with delayed
+entry, the infinitesimal jackknife of R's multi-state ``survfit``. Gray's k-sample test
+compares the cumulative incidence of one cause across groups, summed over strata, as
+``cmprsk::cuminc`` reports it. Fine-Gray regression is in :mod:`.subdistribution`.
 """
 
 from __future__ import annotations

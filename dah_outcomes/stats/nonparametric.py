@@ -505,6 +505,8 @@ def kaplan_meier(
         nothing). True without ``id`` treats each row as its own cluster (with ``entry``,
         where rows may share a subject, it needs ``id``, as R does). ``std_err`` stays the
         SE of ``-log S``: the robust SE of ``S`` (R's ``std.err`` when robust) divided by S.
+        The restricted mean's SE is print.survfit's either way (survival 3.5 does not make
+        it robust).
     conf_level : float, default 0.95
     conf_type : {"log", "log-log", "plain"}, default "log"
         CI transform; R's default is ``log``, SAS's and lifelines' ``log-log``.

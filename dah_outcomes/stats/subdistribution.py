@@ -5,10 +5,10 @@ death removes the patient from the recurrence risk for good. The Fine-Gray model
 dead in the risk set of the cause of interest, with the weight ``G(t-) / G(T_i-)`` (``G``
 the Kaplan-Meier of censoring), so that its coefficients describe the cumulative incidence.
 
-Conventions follow cmprsk 2.2 ``crr``: ``G`` is evaluated just before each time, ties are
-Breslow's, and the variance is Fine and Gray's sandwich, whose middle part adds to each
-subject's score contribution ``eta_i`` the term ``psi_i`` that accounts for ``G`` being
-estimated. crr's double loops (``crrvv``) become cumulative sums over sorted times, so a
+Conventions follow cmprsk 2.2 ``crr``: ``G`` is evaluated just before each time (within
+each censoring group, crr's ``cengroup``), ties are Breslow's, and the variance is Fine and
+Gray's sandwich, whose middle part adds to each subject's score contribution ``eta_i`` the
+term ``psi_i`` that accounts for ``G`` being estimated. crr's double loops (``crrvv``) become cumulative sums over sorted times, so a
 fit costs a few passes over the data instead of ``O(n^2)``.
 
 Tests check the estimate against a weighted Cox fit on data expanded as

@@ -62,6 +62,12 @@ km <- list(
            "id group b alone", "default")
 )
 
+# print.survfit's restricted mean and its SE (which survival 3.5 computes the same way with
+# and without the robust variance)
+rmean <- summary(survfit(Surv(start, stop, status) ~ g, data = rec, id = id), rmean = 100)$table
+rmean <- list(horizon = 100, group = sub(".*=", "", rownames(rmean)),
+              rmean = unname(rmean[, "rmean"]), se = unname(rmean[, "se(rmean)"]))
+
 # ---- one event per subject, follow-up split into rows: no id repeats an event -------------
 aml2 <- aml; aml2$id <- seq_len(nrow(aml2)); aml2$x <- as.character(aml2$x)
 aml_split <- survSplit(Surv(time, status) ~ ., data = aml2, cut = c(10, 30), start = "start",
@@ -144,6 +150,6 @@ fgr <- list(
 
 info <- list(R = R.version.string, survival = as.character(packageVersion("survival")),
              cmprsk = as.character(packageVersion("cmprsk")),
-             kaplan_meier = km, multi_state = ms, gray_test = gray, fine_gray = fgr)
+             kaplan_meier = km, rmean = rmean, multi_state = ms, gray_test = gray, fine_gray = fgr)
 write_json(info, file.path(outdir, "survival_parity.json"), digits = NA, auto_unbox = TRUE,
            na = "null", matrix = "rowmajor")

@@ -148,3 +148,13 @@ def test_id_split_follow_up_without_repeated_events_is_greenwood() -> None:
     merged = a[events].merge(b, on=["group", "time"], suffixes=("", "_whole"))
     np.testing.assert_allclose(merged["survival"], merged["survival_whole"], rtol=1e-14)
     np.testing.assert_allclose(merged["std_err"], merged["std_err_whole"], rtol=1e-14)
+
+
+def test_rmst_as_print_survfit_with_id() -> None:
+    # survival 3.5's print.survfit(rmean=) gives the same SE with and without robust
+    ref = DATA["rmean"]
+    for robust in (None, False):
+        r = kaplan_meier(REC, **COUNTING, group="g", robust=robust).rmst(ref["horizon"])
+        assert list(r["group"]) == ref["group"]
+        np.testing.assert_allclose(r["rmst"], ref["rmean"], rtol=1e-12)
+        np.testing.assert_allclose(r["se"], ref["se"], rtol=1e-12)
