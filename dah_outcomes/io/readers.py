@@ -23,6 +23,7 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -486,15 +487,57 @@ def _read_jsonl(path: Path, digest: str, encoding: str | None) -> RawTable:
     return RawTable(frame, path, digest, "jsonl", row_issues=_issues(issues), encoding=enc)
 
 
-def _read_excel(path: Path, digest: str, sheet: str | int | None) -> RawTable:
-    import openpyxl  # noqa: F401 - fail early with the install hint
+#: A number format that only pads with zeros ("00000"): Excel shows 100 as "00100", which is
+#: what a registry that formats its ids so means by it.
+_ZERO_PADDED = re.compile(r"^0+$")
 
-    frame = pd.read_excel(
-        path, sheet_name=0 if sheet is None else sheet, dtype=object, engine="openpyxl"
+
+def _excel_value(cell: Any) -> Any:
+    value = cell.value
+    # the class test first: it is the cheap one, and bool (an int subclass) fails it
+    if value.__class__ in (int, float):
+        fmt = cell.number_format
+        if fmt != "General" and _ZERO_PADDED.match(fmt or "") and float(value).is_integer():
+            return str(int(value)).zfill(len(fmt))
+    return value
+
+
+def _read_excel(path: Path, digest: str, sheet: str | int | None) -> RawTable:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        if sheet is None or isinstance(sheet, int):
+            ws = wb.worksheets[sheet or 0]
+        elif sheet in wb.sheetnames:
+            ws = wb[sheet]
+        else:
+            raise ArgumentError(f"{path} has no sheet {sheet!r}; its sheets: {wb.sheetnames}")
+        rows: list[tuple[int, list[Any]]] = []
+        for number, cells in enumerate(ws.iter_rows(min_row=1), start=1):
+            values = [_excel_value(c) for c in cells]
+            if any(v is not None and v != "" for v in values):
+                rows.append((number, values))
+    finally:
+        wb.close()
+    if not rows:
+        return RawTable(_numbered(pd.DataFrame(), 2), path, digest, "excel")
+    (_, header), data = rows[0], rows[1:]
+    width = max(len(v) for _, v in rows)
+    names = [
+        str(h).strip() if h is not None and str(h).strip() else f"Unnamed: {i}"
+        for i, h in enumerate(header + [None] * (width - len(header)))
+    ]
+    frame = pd.DataFrame(
+        [v + [None] * (width - len(v)) for _, v in data], columns=pd.Index(names), dtype=object
     )
-    frame.columns = pd.Index([str(c) for c in frame.columns])
-    # sheet rows: the header is row 1
-    return RawTable(_numbered(frame, 2), path, digest, "excel")
+    # unnamed columns with nothing in them are layout, not data (as pandas drops them)
+    empty = [n for n in names if n.startswith("Unnamed: ") and not frame[n].notna().any()]
+    frame = frame.drop(columns=empty)
+    _check_header(path, frame.columns)
+    # each row keeps its sheet row number, blank rows between the data included
+    frame.index = pd.Index(np.asarray([r for r, _ in data], dtype=np.int64), name="source_row")
+    return RawTable(frame, path, digest, "excel")
 
 
 def _read_stat(path: Path, digest: str, fmt: str, encoding: str | None) -> RawTable:

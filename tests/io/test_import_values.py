@@ -567,3 +567,50 @@ def test_every_accepted_value_is_the_source_value(small: Cohort, tmp_path: Path,
     want_e = truth.episodes[truth.episodes["patient_id"].isin(ids)].reset_index(drop=True)
     pd.testing.assert_frame_equal(r.cohort.patients, want_p)
     pd.testing.assert_frame_equal(r.cohort.episodes, want_e)
+
+
+def _workbook(path: Path, rows: dict[str, object], formats: dict[str, str]) -> Path:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "data"
+    for ref, value in rows.items():
+        ws[ref] = value
+    for ref, fmt in formats.items():
+        ws[ref].number_format = fmt
+    wb.save(path)
+    return path
+
+
+def test_excel_ids_keep_the_zeros_their_number_format_shows(tmp_path: Path) -> None:
+    # Excel stores 100 and shows "00100" under the format 00000: the registry's id is "00100"
+    path = _workbook(
+        tmp_path / "ids.xlsx",
+        {"A1": "patient_id", "B1": "hb", "A2": 100, "B2": 8, "A3": 20417, "B3": 9.5, "A4": "X9"},
+        {"A2": "00000", "A3": "00000", "B2": "00"},
+    )
+    frame = read_table(path).frame
+    assert frame["patient_id"].tolist() == ["00100", "20417", "X9"]
+    # a padded number in a numeric column is still the number once typed
+    assert frame["hb"].tolist()[:2] == ["08", 9.5]
+
+
+def test_excel_rows_keep_their_sheet_row_numbers(tmp_path: Path) -> None:
+    path = _workbook(
+        tmp_path / "gap.xlsx",
+        {"B1": "patient_id", "C1": "sex", "B2": "A", "C2": "F", "B5": "B", "C5": "M"},
+        {},
+    )
+    frame = read_table(path, sheet="data").frame
+    # the empty first column is layout; the blank rows 3-4 are not data but keep the numbering
+    assert list(frame.columns) == ["patient_id", "sex"]
+    assert frame.index.tolist() == [2, 5]
+    with pytest.raises(ArgumentError, match="no sheet 'other'"):
+        read_table(path, sheet="other")
+
+
+def test_excel_duplicated_headers_are_refused_as_in_csv(tmp_path: Path) -> None:
+    path = _workbook(tmp_path / "dup.xlsx", {"A1": "id", "B1": "id", "A2": 1, "B2": 2}, {})
+    with pytest.raises(CohortFileError, match="duplicated column names"):
+        read_table(path)
