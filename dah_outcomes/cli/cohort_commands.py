@@ -24,9 +24,12 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
     if_exists: IfExists = "replace" if args.force else "error"
     check_output_folder(args.out, if_exists=if_exists)  # before the generation, not after
+    missing = _missingness_options(args)  # checked before the generation too
     cohort = generate_cohort(
         args.scenario, n_sle=args.n_sle, seed=args.seed, progress=progress_bar("generating")
     )
+    if missing is not None:
+        return _write_amputed(cohort, missing, args, if_exists)
     paths = save_cohort(cohort, args.out, format=args.format, if_exists=if_exists)
     echo(
         f"wrote {cohort.n_patients} patients, {cohort.n_dah_patients} with DAH, "
@@ -34,6 +37,66 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     )
     for p in paths.values():
         echo(f"  {p}")
+    return 0
+
+
+def _missingness_options(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The ``apply_missingness`` keywords of the --missing* options (None without
+    --missingness), checked by a dry run on no data."""
+    from dah_outcomes.errors import ArgumentError
+    from dah_outcomes.synthetic.missingness import DEFAULT_MISSING_COLUMNS, apply_missingness
+    from dah_outcomes.validation import empty_table
+
+    extras = {
+        "--missing-columns": args.missing_columns,
+        "--missing-fraction": args.missing_fraction,
+        "--missing-fraction-deaths": args.missing_fraction_deaths,
+        "--missing-seed": args.missing_seed,
+    }
+    if args.missingness is None:
+        given = [k for k, v in extras.items() if v is not None]
+        if given:
+            raise ArgumentError(f"{', '.join(given)} need(s) --missingness mcar|mar|mnar")
+        return None
+    columns = (
+        [c.strip() for c in args.missing_columns.split(",") if c.strip()]
+        if args.missing_columns
+        else list(DEFAULT_MISSING_COLUMNS)
+    )
+    options: dict[str, Any] = {
+        "mechanism": args.missingness,
+        "columns": columns,
+        "fraction": 0.1 if args.missing_fraction is None else args.missing_fraction,
+        "seed": args.seed if args.missing_seed is None else args.missing_seed,
+    }
+    if args.missing_fraction_deaths is not None:
+        options["fraction_outcome"] = args.missing_fraction_deaths
+    # the same checks as on the generated cohort, on empty tables: a bad column or fraction
+    # is refused before a long generation, not after it
+    apply_missingness((empty_table("patients"), empty_table("episodes")), **options)
+    return options
+
+
+def _write_amputed(
+    cohort: Any, options: dict[str, Any], args: argparse.Namespace, if_exists: Any
+) -> int:
+    """The cohort with values removed in --out, the complete one in --out/truth, whole."""
+    from dah_outcomes.io import save_cohort
+    from dah_outcomes.io.cohort_files import staged_folder
+    from dah_outcomes.synthetic.missingness import apply_missingness
+
+    amputed = apply_missingness(cohort, **options)
+    with staged_folder(args.out, if_exists=if_exists) as tmp:
+        save_cohort(amputed.cohort, tmp, format=args.format)
+        save_cohort(amputed.truth, Path(tmp) / "truth", format=args.format)
+    removed = ", ".join(f"{c} {n}" for c, n in amputed.n_missing.items())
+    echo(
+        f"wrote {cohort.n_patients} patients, {cohort.n_dah_patients} with DAH, "
+        f"{cohort.n_episodes} episodes to {args.out} with values missing "
+        f"({amputed.mechanism}: {removed}; fingerprint {amputed.cohort.fingerprint[:12]}), "
+        f"and the complete cohort to {Path(args.out) / 'truth'} "
+        f"(fingerprint {cohort.fingerprint[:12]})"
+    )
     return 0
 
 
@@ -99,6 +162,39 @@ def register(sub: Any) -> None:
         "--force",
         action="store_true",
         help="replace the cohort an existing --out folder holds (other files there are kept)",
+    )
+    g.add_argument(
+        "--missingness",
+        choices=["mcar", "mar", "mnar"],
+        default=None,
+        help="remove values from the episodes by this mechanism; the complete cohort is "
+        "written to a truth/ folder inside --out (provenance records the removal)",
+    )
+    g.add_argument(
+        "--missing-columns",
+        default=None,
+        metavar="COLS",
+        help="comma-separated episodes columns to remove values from (default "
+        "cyclophosphamide,plasmapheresis,rituximab,mechanical_ventilation,hemoglobin_drop)",
+    )
+    g.add_argument(
+        "--missing-fraction",
+        type=float,
+        default=None,
+        help="probability of removal (mcar), overall fraction (mar), or the fraction among "
+        "episodes without an in-hospital death (mnar); default 0.1",
+    )
+    g.add_argument(
+        "--missing-fraction-deaths",
+        type=float,
+        default=None,
+        help="mnar: the fraction among in-hospital deaths (default 0.4)",
+    )
+    g.add_argument(
+        "--missing-seed",
+        type=int,
+        default=None,
+        help="seed of the removal (default: --seed)",
     )
     g.set_defaults(func=_cmd_generate)
 

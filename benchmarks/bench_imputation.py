@@ -1,0 +1,170 @@
+"""Benchmark: chained-equation imputation of 10,000 DAH patients, 8 columns with missing
+values (2 by predictive mean matching, 4 flags by logistic regression, 2 categories by
+multinomial regression) plus the event indicator and Nelson-Aalen cumulative hazard as
+predictors; m = 20 imputations of 10 iterations each (the issue's target: at most 30 s on this
+2-core machine). Timed in a fresh process per BLAS thread setting (the default, and one
+thread, which avoids oversubscribing 2 shared cores), best of ``--repeats``.
+
+Run: ``python benchmarks/bench_imputation.py [--rows 10000] [--m 20] [--repeats 2]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+COLUMNS = [
+    "age",
+    "hemoglobin_drop",
+    "severe",
+    "mechanical_ventilation",
+    "cyclophosphamide",
+    "plasmapheresis",
+    "era",
+    "site",
+]
+
+
+def data(n: int, seed: int = 0) -> pd.DataFrame:
+    """A DAH-like series with values missing at random (on severity and era)."""
+    from dah_outcomes.stats.imputation import nelson_aalen_at_times
+
+    rng = np.random.default_rng(seed)
+    age = rng.normal(35, 12, n)
+    severe = rng.random(n) < 0.45
+    hb = np.clip(rng.normal(2.5 + severe, 1.0, n), 0, 15)
+    vent = rng.random(n) < 1 / (1 + np.exp(-(-1 + 2 * severe)))
+    cyc = rng.random(n) < 0.5
+    plex = rng.random(n) < 0.2 + 0.2 * severe
+    era = rng.choice(np.array(["historical", "modern"]), n, p=[0.3, 0.7])
+    site = rng.choice(np.array(["A", "B", "C", "D"]), n)
+    lp = 0.02 * (age - 35) + 0.9 * severe + 0.6 * vent - 0.3 * cyc + 0.4 * (era == "historical")
+    t = np.ceil(rng.exponential(700 / np.exp(lp)))
+    c = np.ceil(rng.uniform(30, 3000, n))
+    event = t <= c
+    frame = pd.DataFrame(
+        {
+            "age": age,
+            "hemoglobin_drop": hb,
+            "severe": pd.array(severe, dtype="boolean"),
+            "mechanical_ventilation": pd.array(vent, dtype="boolean"),
+            "cyclophosphamide": pd.array(cyc, dtype="boolean"),
+            "plasmapheresis": pd.array(plex, dtype="boolean"),
+            "era": pd.array(era, dtype="string"),
+            "site": pd.array(site, dtype="string"),
+            "event": event.astype(float),
+            "nelson_aalen": nelson_aalen_at_times(np.minimum(t, c), event),
+        }
+    )
+    base = np.where(severe, 0.1, 0.2) + np.where(era == "historical", 0.1, 0.0)
+    for col in COLUMNS:
+        frame.loc[rng.random(n) < base, col] = pd.NA
+    return frame
+
+
+def run_once(rows: int, m: int, iterations: int, repeats: int) -> dict:
+    from dah_outcomes.stats.imputation import impute_chained
+
+    frame = data(rows)
+    impute_chained(frame.head(500), columns=COLUMNS, m=1, iterations=1)  # warm-up
+    times, cpu = [], []
+    for _ in range(repeats):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        imp = impute_chained(
+            frame,
+            columns=COLUMNS,
+            predictors=["event", "nelson_aalen"],
+            m=m,
+            iterations=iterations,
+            seed=1,
+        )
+        times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return {
+        "seconds": min(times),
+        "cpu": cpu[times.index(min(times))],
+        "all": times,
+        "missing": dict(imp.n_missing),
+        "methods": dict(imp.methods),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--m", type=int, default=20)
+    parser.add_argument("--iterations", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "imputation.md"))
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(run_once(args.rows, args.m, args.iterations, args.repeats)))
+        return
+    load_before = os.getloadavg()[0]
+    results = {}
+    for label, threads in (("default BLAS threads", None), ("1 BLAS thread", "1")):
+        env = dict(os.environ)
+        if threads:
+            env.update(
+                OMP_NUM_THREADS=threads, OPENBLAS_NUM_THREADS=threads, MKL_NUM_THREADS=threads
+            )
+        cmd = [sys.executable, __file__, "--child", "--rows", str(args.rows), "--m", str(args.m)]
+        cmd += ["--iterations", str(args.iterations), "--repeats", str(args.repeats)]
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+        results[label] = json.loads(out.strip().splitlines()[-1])
+        print(label, results[label]["all"], flush=True)
+    first = next(iter(results.values()))
+    missing = ", ".join(f"{c} {k}" for c, k in first["missing"].items())
+    lines = [
+        "# Multiple imputation by chained equations (impute_chained)",
+        "",
+        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on "
+        f"{platform.machine()} (2 cores shared with other jobs; 1-minute load average "
+        f"{load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end), "
+        f"Python {platform.python_version()}, numpy {np.__version__}, by "
+        "`benchmarks/bench_imputation.py`: best of "
+        f"{args.repeats} runs in a fresh process per setting.",
+        "",
+        f"{args.rows:,} DAH-like patients; {len(COLUMNS)} columns imputed ("
+        + ", ".join(f"{c}: {mth}" for c, mth in first["methods"].items())
+        + "), the event indicator and the Nelson-Aalen cumulative hazard as predictors; "
+        f"missing values: {missing}.",
+        "",
+        "| setting | imputations | iterations | seconds (best) | CPU seconds of it | all runs (s) "
+        "| target |",
+        "|---|---:|---:|---:|---:|---|---|",
+    ]
+    for label, r in results.items():
+        runs = ", ".join(f"{t:.1f}" for t in r["all"])
+        verdict = "met" if r["seconds"] <= 30 else "missed"
+        lines.append(
+            f"| {label} | {args.m} | {args.iterations} | {r['seconds']:.1f} | {r['cpu']:.1f} | "
+            f"{runs} | "
+            f"30 s: {verdict} |"
+        )
+    lines += [
+        "",
+        "The time is the 20 x 10 x 8 = 1,600 model draws (a Bayesian regression and matching "
+        "per PMM column, a warm-started penalised Newton fit per flag or category); it grows "
+        "linearly in rows, imputations and iterations. The CPU seconds (all threads) show what "
+        "the run would take on an idle machine; the wall-clock seconds are what it took while "
+        "the other jobs shared the 2 cores. One BLAS thread is usually faster there: the "
+        "matrices are narrow, so threads mostly wait on each other.",
+        "",
+    ]
+    Path(args.out).write_text("\n".join(lines), encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
