@@ -83,10 +83,15 @@ km <- c(km, list(
 ))
 # non-integer case weights without an id: robust by default, each row its own cluster
 aml2$w <- round(seq(0.5, 2, length.out = nrow(aml2)), 2)
-write.csv(aml2[, c("id", "x", "time", "status", "w")], file.path(outdir, "aml_weighted.csv"),
-          row.names = FALSE)
+aml2$pair <- (seq_len(nrow(aml2)) + 1) %/% 2
+write.csv(aml2[, c("id", "x", "time", "status", "w", "pair")],
+          file.path(outdir, "aml_weighted.csv"), row.names = FALSE)
+# pairs of aml rows as clusters, no entry: ids with two events make survfit robust
+aml2$pair <- (seq_len(nrow(aml2)) + 1) %/% 2
 km <- c(km, list(km_block(survfit(Surv(time, status) ~ x, data = aml2, weights = w),
-                          "aml weighted", "default")))
+                          "aml weighted", "default"),
+                 km_block(survfit(Surv(time, status) ~ x, data = aml2, id = pair),
+                          "aml pairs", "default")))
 
 # ---- competing risks with delayed entry ------------------------------------------------
 set.seed(1616)
@@ -100,6 +105,7 @@ cr$time <- pmax(1, round(pmin(t1, t2, cens)))
 cr$status <- ifelse(pmin(t1, t2) > cens, 0, ifelse(t1 < t2, 1, 2))
 cr$entry <- ifelse(runif(n) < 0.4, pmin(round(runif(n, 0, 15)), cr$time - 1), 0)
 cr$entry <- pmax(cr$entry, 0)
+cr$w <- round(runif(n, 0.5, 2), 3)
 write.csv(cr, file.path(outdir, "competing_entry.csv"), row.names = FALSE)
 
 ms_block <- function(fit, label) {
@@ -111,7 +117,9 @@ ms_block <- function(fit, label) {
 ms <- list(
   ms_block(survfit(Surv(entry, time, factor(status)) ~ g, data = cr, id = id), "entry"),
   ms_block(survfit(Surv(entry, time, factor(status)) ~ 1, data = cr, id = id), "entry overall"),
-  ms_block(survfit(Surv(time, factor(status)) ~ g, data = cr), "no entry")
+  ms_block(survfit(Surv(time, factor(status)) ~ g, data = cr), "no entry"),
+  ms_block(survfit(Surv(entry, time, factor(status)) ~ g, data = cr, id = id, weights = w),
+           "entry weighted")
 )
 
 gray <- list()

@@ -2,7 +2,8 @@
 
 Reference: ``tests/reference/make_survival_parity_reference.R`` on seeded recurrent-event rows
 (several events per subject, follow-up split at days 50 and 150, gaps off risk), on ``aml``
-split at days 10 and 30 (one event per subject), and on ``aml`` with non-integer weights.
+split at days 10 and 30 (one event per subject), on ``aml`` with non-integer weights, and on
+``aml`` with pairs of rows as clusters (no entry).
 R's default is matched: robust (grouped infinitesimal jackknife) when some id has more than
 one event or the weights are not whole numbers, Greenwood otherwise.
 
@@ -56,6 +57,7 @@ CALLS = {
     ),
     "aml robust": (AMLW, {"time": "time", "event": "status", "group": "x", "robust": True}),
     "aml weighted": (AMLW, {"time": "time", "event": "status", "group": "x", "weights": "w"}),
+    "aml pairs": (AMLW, {"time": "time", "event": "status", "group": "x", "id": "pair"}),
 }
 
 
