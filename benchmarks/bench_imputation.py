@@ -158,8 +158,8 @@ def main() -> None:
         "per PMM column, a warm-started penalised Newton fit per flag or category); it grows "
         "linearly in rows, imputations and iterations. The CPU seconds (all threads) show what "
         "the run would take on an idle machine; the wall-clock seconds are what it took while "
-        "the other jobs shared the 2 cores. One BLAS thread is usually faster there: the "
-        "matrices are narrow, so threads mostly wait on each other.",
+        "the other jobs shared the 2 cores (which thread setting is faster there depends on "
+        "their load at the time: the matrices are narrow, so BLAS threads gain little).",
         "",
     ]
     Path(args.out).write_text("\n".join(lines), encoding="utf-8")

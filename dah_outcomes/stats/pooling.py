@@ -315,7 +315,7 @@ def pool_estimates(
     --------
     >>> pooled = pool_estimates([1.0, 1.2, 0.9], [0.04, 0.05, 0.04], dfcom=50)
     >>> round(float(pooled.estimate[0]), 4), round(float(pooled.t[0]), 4)
-    (1.0333, 0.0656)
+    (1.0333, 0.0744)
     """
     scale = check_choice("scale", scale, POOLING_SCALES)
     conf_level = check_conf_level(conf_level)
