@@ -102,33 +102,42 @@ def aggregate_rows(design: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.nd
 
 
 def newton_binomial(
-    x: np.ndarray, trials: np.ndarray, events: np.ndarray, max_iter: int, tol: float
+    x: np.ndarray,
+    trials: np.ndarray,
+    events: np.ndarray,
+    max_iter: int,
+    tol: float,
+    start: np.ndarray | None = None,
 ) -> tuple[np.ndarray, bool, int]:
     """Binomial logistic regression (``x`` holds the intercept) by Newton-Raphson, with R's
-    ``glm`` stopping rule (relative change of the deviance below ``tol``) and step halving.
+    ``glm`` stopping rule (relative change of the deviance below ``tol``) and step halving,
+    from ``start`` (a bootstrap replicate starts from the estimate's coefficients, a few
+    steps from its own) or zero.
 
     Under separation the coefficients drift while the fitted probabilities converge (to 0
     or 1 in the separated rows), which is what the censoring weights need, so the deviance,
     not the coefficients, decides convergence, as in R."""
-    beta = np.zeros(x.shape[1])
+    beta = np.zeros(x.shape[1]) if start is None else np.array(start, dtype=float)
 
-    def deviance(b: np.ndarray) -> float:
-        eta = x @ b
+    def deviance(eta: np.ndarray) -> float:
         return float(-2.0 * np.sum(events * log_expit(eta) + (trials - events) * log_expit(-eta)))
 
-    dev = deviance(beta)
+    eta = x @ beta
+    dev = deviance(eta)
     for it in range(1, max_iter + 1):
-        p = expit(x @ beta)
+        p = expit(eta)
         grad = x.T @ (events - trials * p)
         info = (x * (trials * p * (1 - p))[:, None]).T @ x
         step = np.linalg.lstsq(info, grad, rcond=None)[0]
-        new_dev = deviance(beta + step)
+        new_eta = x @ (beta + step)
+        new_dev = deviance(new_eta)
         halvings = 0
         while not new_dev <= dev + 1e-12 * abs(dev) and halvings < 20:
             step /= 2
-            new_dev = deviance(beta + step)
+            new_eta = x @ (beta + step)
+            new_dev = deviance(new_eta)
             halvings += 1
-        beta = beta + step
+        beta, eta = beta + step, new_eta
         if abs(new_dev - dev) / (abs(new_dev) + 0.1) < tol:
             return beta, True, it
         dev = new_dev
@@ -146,12 +155,14 @@ class CensoringModel:
     day: np.ndarray  # distinct rows' day (for the stabilising numerator)
 
     def fit(
-        self, f_rows: np.ndarray, max_iter: int, tol: float
+        self, f_rows: np.ndarray, max_iter: int, tol: float, start: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
         """Fitted censoring probability of each of its table rows, the marginal one by day
         (the numerator of stabilised weights), the coefficients and convergence."""
         trials = np.bincount(self.inverse, weights=f_rows, minlength=len(self.design))
-        beta, converged, _ = newton_binomial(self.design, trials, trials * self.y, max_iter, tol)
+        beta, converged, _ = newton_binomial(
+            self.design, trials, trials * self.y, max_iter, tol, start
+        )
         p = expit(self.design @ beta)[self.inverse]
         # the marginal model has the day alone: its fit is the censored share per day
         days = self.day[self.inverse]
@@ -223,6 +234,7 @@ def row_weights(
     stabilized: bool,
     max_iter: int,
     tol: float,
+    start: dict[int, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, dict[int, np.ndarray], bool, tuple[int, int]]:
     """Inverse-probability-of-censoring weight of each uncensored table row."""
     n_rows = len(table["patient"])
@@ -230,7 +242,9 @@ def row_weights(
     coefficients, converged = {}, True
     nonpositive = [0, 0]
     for k, model in models.items():
-        p, marginal, beta, ok = model.fit(f_rows[model.rows], max_iter, tol)
+        p, marginal, beta, ok = model.fit(
+            f_rows[model.rows], max_iter, tol, None if start is None else start[k]
+        )
         coefficients[k], converged = beta, converged and ok
         floor = (p > 1 - POSITIVITY_FLOOR) & (f_rows[model.rows] > 0)
         nonpositive[k] = len(np.unique(table["patient"][model.rows][floor]))
@@ -297,10 +311,14 @@ def fit_once(
     truncate: float | None,
     max_iter: int,
     tol: float,
+    start: dict[int, np.ndarray] | None = None,
 ) -> CloneFit:
+    """The weights and risk curves with patients counted ``f`` times (all ones for the
+    estimate, multinomial counts for a bootstrap replicate); the censoring models' Newton
+    steps start from ``start`` when given."""
     f_rows = f[table["patient"]].astype(float)
     w, coefficients, converged, nonpositive = row_weights(
-        table, models, f_rows, stabilized=stabilized, max_iter=max_iter, tol=tol
+        table, models, f_rows, stabilized=stabilized, max_iter=max_iter, tol=tol, start=start
     )
     if truncate is not None:
         length = (table["stop"] - table["start"] + 1) * f_rows

@@ -573,7 +573,9 @@ def clone_censor_weight(
     coefficients = _coefficients(fit, day_names, terms, labels)
     _announce(notes, fit, n_events, raw_max, labels, horizon, truncate)
     _announce_positivity(notes, fit, coefficients, labels)
-    replicates = _bootstrap(table, models, n, bootstrap, rng, truncate=truncate, **options)
+    replicates = _bootstrap(
+        table, models, n, bootstrap, rng, truncate=truncate, start=fit.coefficients, **options
+    )
     good = ~np.isnan(replicates[:, :, horizon]).any(axis=1)
     n_failed = int((~good).sum())
     if n_failed:
