@@ -9,14 +9,14 @@ column has exactly one masked cell. Row totals are assumed published (or given i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from dah_outcomes.errors import ArgumentError
 
-__all__ = ["suppress_small_cells"]
+__all__ = ["hidden_groups", "suppress_small_cells"]
 
 
 def suppress_small_cells(
@@ -26,6 +26,7 @@ def suppress_small_cells(
     total_column: str | None = None,
     *,
     mask_zero: bool = False,
+    hidden: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Mask counts below ``min_cell`` so that they cannot be recovered from totals.
 
@@ -42,6 +43,10 @@ def suppress_small_cells(
         takes part in the complementary masking of its row.
     mask_zero : bool, default False
         Also mask zeros (some policies treat a zero as disclosive).
+    hidden : ndarray of bool, optional
+        Cells not shown anyway (shape: rows by ``count_columns`` plus ``total_column``), such
+        as those of a group too small to show: they are masked, and count as masked when
+        judging whether a row or column could be recovered.
 
     Returns
     -------
@@ -70,6 +75,11 @@ def suppress_small_cells(
         raise ArgumentError("counts must be non-negative")
     low = (values < min_cell) & present
     mask = low & (values > 0) if not mask_zero else low.copy()
+    if hidden is not None:
+        hidden = np.asarray(hidden, dtype=bool)
+        if hidden.shape != mask.shape:
+            raise ArgumentError(f"hidden must have shape {mask.shape}, got {hidden.shape}")
+        mask |= hidden & present
     _mask_complements(values, mask, present)
     out = table.copy()
     for j, c in enumerate(cols):
@@ -78,6 +88,35 @@ def suppress_small_cells(
         col[mask[:, j]] = pd.NA  # type: ignore[call-overload]
         out[c] = col
     return out
+
+
+def hidden_groups(sizes: Mapping[str, int], min_cell: int | None) -> list[str]:
+    """The groups too small to show on their own, and the one that must hide with them.
+
+    A group of 1 to ``min_cell - 1`` patients is not shown separately (its counts, medians
+    and curves would describe a handful of people). When exactly one group is that small,
+    the next smallest is hidden with it, since the overall figures minus the shown groups'
+    would otherwise give it back by subtraction.
+
+    Parameters
+    ----------
+    sizes : mapping of str to int
+        Patients per group.
+    min_cell : int or None
+        The threshold (None: nothing is hidden).
+
+    Returns
+    -------
+    list of str
+        The hidden groups, in the order of ``sizes``.
+    """
+    if not min_cell:
+        return []
+    small = {g for g, n in sizes.items() if 0 < n < min_cell}
+    others = sorted((n, g) for g, n in sizes.items() if g not in small and n > 0)
+    if len(small) == 1 and others:
+        small.add(others[0][1])
+    return [g for g in sizes if g in small]
 
 
 def _mask_complements(values: np.ndarray, mask: np.ndarray, present: np.ndarray) -> None:

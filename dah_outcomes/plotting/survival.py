@@ -31,6 +31,7 @@ def plot_km(
     show_censored: bool = False,
     xlabel: str = "Days since DAH onset",
     ylabel: str = "Survival probability",
+    min_cell: int | None = None,
 ) -> Axes:
     """Kaplan-Meier curves with the number-at-risk table aligned under the time axis.
 
@@ -51,6 +52,9 @@ def plot_km(
         Add rows with the cumulative events / censored by each time.
     xlabel, ylabel : str
         Axis labels.
+    min_cell : int, optional
+        Print the table's counts between 1 and ``min_cell - 1`` as ``<min_cell`` (small-cell
+        suppression; a group that small should be left out of ``km`` by the caller).
 
     Returns
     -------
@@ -110,7 +114,9 @@ def plot_km(
                 row = n_lines - 1 - line
                 labels.append((row, f"{c.group} ({name})" if rows > 1 else c.group, color))
                 for t, v in zip(ticks, values, strict=True):
-                    table.text(t, row, f"{v:.0f}", ha="center", va="center", color=color)
+                    small = min_cell is not None and 0 < v < min_cell
+                    text = f"<{min_cell}" if small else f"{v:.0f}"
+                    table.text(t, row, text, ha="center", va="center", color=color)
                 line += 1
         # group names as tick labels, so the layout makes room for them
         table.set_yticks([y for y, _, _ in labels], [name for _, name, _ in labels])

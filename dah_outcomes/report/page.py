@@ -18,12 +18,12 @@ from dah_outcomes.analyses.outcome_rates import rates
 from dah_outcomes.cohort import Cohort
 from dah_outcomes.endpoints.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition
 from dah_outcomes.endpoints.grouping import GROUPINGS, check_by
-from dah_outcomes.errors import ArgumentError, ImmortalTimeWarning, warn
+from dah_outcomes.errors import ArgumentError, DahOutcomesWarning, warn
 from dah_outcomes.plotting import plot_flow, to_svg
 from dah_outcomes.report.sections import SUPPRESSED, Figure, Section, Table, fmt_pct, masked_count
 from dah_outcomes.report.survival_sections import REPORT_LANDMARK_DAYS, survival_sections
 from dah_outcomes.stats.proportions import PROPORTION_METHODS
-from dah_outcomes.suppression import suppress_small_cells
+from dah_outcomes.suppression import hidden_groups, suppress_small_cells
 
 __all__ = ["report", "report_from_folder", "write_report"]
 
@@ -66,24 +66,22 @@ def _flow_section(cohort: Cohort, flow: pd.DataFrame | None, min_cell: int | Non
 
 def _table_one_section(
     cohort: Cohort, by: str, arms: ArmDefinition, eras: EraDefinition, min_cell: int | None
-) -> Section:
+) -> tuple[Section, list[str]]:
     t1 = table_one(cohort, by, arms=arms, eras=eras)
     frame = t1.to_frame()
     groups = list(t1.counts)
+    hidden = hidden_groups(t1.counts, min_cell)
     if min_cell:
-        # mask "k (p%)" cells whose k is below the threshold
-        for g in ["overall", *groups]:
-            frame[g] = [
-                c
-                if not (k == "flag" and (count := _count(c)) is not None and 0 < count < min_cell)
-                else SUPPRESSED.format(n=min_cell)
-                for c, k in zip(frame[g], frame["kind"], strict=True)
-            ]
+        frame = _suppress_table_one(frame, t1.counts, hidden, min_cell)
+    overall_n = sum(t1.counts.values())
     cols = [
         "Characteristic",
         "Statistic",
-        f"Overall (n = {sum(t1.counts.values()):,})",
-        *[f"{g} (n = {n:,})" for g, n in t1.counts.items()],
+        f"Overall (n = {masked_count(overall_n, min_cell)})",
+        *[
+            f"{g} (n {'not shown' if g in hidden else '= ' + masked_count(n, min_cell)})"
+            for g, n in t1.counts.items()
+        ],
         "Missing",
         "SMD",
     ]
@@ -94,22 +92,102 @@ def _table_one_section(
             r["overall"],
             *[r[g] for g in groups],
             r["missing"],
-            "–" if not np.isfinite(r["smd"]) else f"{r['smd']:.2f}",
+            r.get("smd_note") or ("–" if not np.isfinite(r["smd"]) else f"{r['smd']:.2f}"),
         ]
         for _, r in frame.iterrows()
     ]
+    note = (
+        "n (%) for flags (percent of patients with the item recorded); median [IQR] for "
+        "measurements. Missing: per group. SMD: standardised mean difference (mean of "
+        "pairwise SMDs for more than two groups, as R's tableone)."
+    )
+    if hidden:
+        note += (
+            f" Groups not shown separately (fewer than {min_cell} patients, or hidden with "
+            f"such a group so that it cannot be recovered by subtraction): {', '.join(hidden)}; "
+            "their patients are in the overall column."
+        )
     s = Section("table1", f"Table 1. Baseline characteristics by {by}")
     s.tables.append(
-        Table(
-            f"Characteristics of DAH patients at their first episode, by {by}",
-            cols,
-            rows,
-            "n (%) for flags (percent of patients with the item recorded); median [IQR] for "
-            "measurements. Missing: per group. SMD: standardised mean difference (mean of "
-            "pairwise SMDs for more than two groups, as R's tableone).",
-        )
+        Table(f"Characteristics of DAH patients at their first episode, by {by}", cols, rows, note)
     )
-    return s
+    return s, hidden
+
+
+def _suppress_table_one(
+    frame: pd.DataFrame, sizes: dict[str, int], hidden: list[str], min_cell: int
+) -> pd.DataFrame:
+    """Table 1 under one small-cell policy: a hidden group's column shows nothing; a flag's
+    count is masked when it, or the count without the flag (recorded minus it), is below
+    ``min_cell``, with complementary masking across the groups (the overall count is their
+    total) so that no masked count comes back by subtraction; small missing counts too."""
+    groups = list(sizes)
+    out = frame.copy()
+    mask_text = SUPPRESSED.format(n=min_cell)
+    for i, r in frame.iterrows():
+        missing = _missing_counts(r["missing"], len(groups))
+        for g in hidden:
+            out.at[i, g] = "not shown"
+        if missing is not None:
+            out.at[i, "missing"] = " / ".join(
+                "–" if g in hidden else masked_count(m, min_cell)
+                for g, m in zip(groups, missing, strict=True)
+            )
+        if r["kind"] != "flag":
+            continue
+        yes = [y for g in groups if (y := _count(r[g])) is not None]
+        total = _count(r["overall"])
+        if missing is None or total is None or len(yes) != len(groups):
+            continue
+        recorded = [sizes[g] - m for g, m in zip(groups, missing, strict=True)]
+        no = [n - y for n, y in zip(recorded, yes, strict=True)]
+        # one column per group (the overall as the row total): yes and no partition a
+        # group's recorded patients, and the overall column sums the groups
+        table = pd.DataFrame([yes, no], columns=groups)
+        table["overall"] = [total, sum(recorded) - total]
+        flags = np.array([[g in hidden for g in groups] + [False]] * 2)
+        masked = suppress_small_cells(table, groups, min_cell, total_column="overall", hidden=flags)
+        for g in [*groups, "overall"]:
+            if g not in hidden and masked[g].isna().any():
+                out.at[i, g] = mask_text
+    return out
+
+
+def _missing_counts(cell: object, n_groups: int) -> list[int] | None:
+    parts = str(cell).split(" / ")
+    try:
+        counts = [int(p) for p in parts]
+    except ValueError:
+        return None
+    return counts if len(counts) == n_groups else None
+
+
+def _recurrence_masks(
+    firsts: pd.DataFrame, min_cell: int | None, hidden: list[str]
+) -> pd.DataFrame:
+    """Which counts of the recurrence table are masked, per group: each patient recurred,
+    died first or neither, so the three partition a group, and the overall row sums the
+    groups."""
+    counts = pd.DataFrame(
+        {
+            "recurrences": firsts["recurrences"].astype(int),
+            "deaths": firsts["deaths_before_recurrence"].astype(int),
+        },
+        index=firsts.index,
+    )
+    counts["neither"] = firsts["n"].astype(int) - counts["recurrences"] - counts["deaths"]
+    counts["n"] = firsts["n"].astype(int)
+    none = pd.DataFrame(False, index=counts.index, columns=counts.columns)
+    if not min_cell:
+        return none
+    groups = counts.index != "overall"
+    cells = counts[groups] if groups.sum() >= 2 else counts
+    gone = np.repeat(cells.index.isin(hidden)[:, None], 4, axis=1)
+    masked = suppress_small_cells(
+        cells, ["recurrences", "deaths", "neither"], min_cell, total_column="n", hidden=gone
+    ).isna()
+    none.loc[masked.index, masked.columns] = masked[masked.columns]
+    return none
 
 
 def _count(cell: str) -> int | None:
@@ -127,22 +205,27 @@ def _outcomes_section(
     arms: ArmDefinition,
     eras: EraDefinition,
     min_cell: int | None,
+    hidden: list[str],
 ) -> tuple[Section, Any]:
     result = rates(cohort, by, ci_method=ci_method, conf_level=conf_level, arms=arms, eras=eras)
     frame = result.to_frame()
     frame["non_events"] = frame["total"] - frame["events"]
     frame["events_shown"] = frame["events"].astype("Float64")
+    frame["total_shown"] = frame["total"].astype("Float64")
     if min_cell:
         # Per endpoint, the groups' counts add up to the overall row, so masking is
         # complementary across the groups of one endpoint (the overall row is their total).
+        # A hidden group's row is masked whole and counts as masked.
         for _, part in frame.groupby("endpoint", sort=False):
             groups = part[part["group"] != "overall"]
             cells = groups if len(groups) >= 2 else part
+            gone = np.repeat(cells["group"].isin(hidden).to_numpy()[:, None], 3, axis=1)
             masked = suppress_small_cells(
-                cells, ["events", "non_events"], min_cell, total_column="total"
+                cells, ["events", "non_events"], min_cell, total_column="total", hidden=gone
             )
-            hidden = masked["events"].isna() | masked["non_events"].isna()
-            frame.loc[cells.index[hidden.to_numpy()], "events_shown"] = pd.NA
+            small = masked["events"].isna() | masked["non_events"].isna()
+            frame.loc[cells.index[small.to_numpy()], "events_shown"] = pd.NA
+            frame.loc[cells.index[masked["total"].isna().to_numpy()], "total_shown"] = pd.NA
     level = f"{conf_level:.0%}"
     rows: list[list[Any]] = []
     # records, not itertuples: the stubs type a tuple's fields as any scalar, records as Any
@@ -153,7 +236,7 @@ def _outcomes_section(
                 rec["endpoint"].replace("_", " "),
                 rec["group"],
                 SUPPRESSED.format(n=min_cell) if suppressed else f"{int(rec['events'])}",
-                int(rec["total"]),
+                SUPPRESSED.format(n=min_cell) if pd.isna(rec["total_shown"]) else int(rec["total"]),
                 "suppressed" if suppressed else fmt_pct(rec["estimate"]),
                 "suppressed"
                 if suppressed
@@ -181,24 +264,36 @@ def _outcomes_section(
             "DAH was at the start of follow-up (DAH at the diagnosis of SLE) had no "
             "person-time at risk and are not counted as incident cases."
         )
-    s.tables.append(_recurrence_table(result, by, min_cell))
+    s.tables.append(_recurrence_table(result, by, min_cell, hidden))
     return s, result
 
 
-def _recurrence_table(result: Any, by: str, min_cell: int | None) -> Table:
+def _recurrence_table(result: Any, by: str, min_cell: int | None, hidden: list[str]) -> Table:
     """The cumulative incidence of recurrence by year (death competing) beside the rate of
     recurrent episodes per 100 person-years, overall and by group."""
     level = f"{result.conf_level:.0%}"
     years = [f"{y:g}" for y in dict.fromkeys(result.recurrence_cif["years"])]
     rate = result.recurrence_rates.set_index("group")
+    firsts = result.recurrence_cif.groupby("group", sort=False).first()
+    masked = _recurrence_masks(firsts, min_cell, hidden)
+    gone = SUPPRESSED.format(n=min_cell)
     rows: list[list[Any]] = []
     for group, part in result.recurrence_cif.groupby("group", sort=False):
         first = part.iloc[0]
+        if group in hidden:
+            rows.append([group, "not shown", *["–"] * (len(years) + 3)])
+            continue
+        # a curve or rate of a masked count would give the count back
+        small = masked.at[group, "recurrences"]
         cells = [
-            f"{fmt_pct(r.cif)} ({fmt_pct(r.ci_lower)} to {fmt_pct(r.ci_upper)})"
+            "suppressed"
+            if small
+            else f"{fmt_pct(r.cif)} ({fmt_pct(r.ci_lower)} to {fmt_pct(r.ci_upper)})"
             for r in part.itertuples()
         ]
-        if group in rate.index:
+        if small:
+            cells.append("suppressed")
+        elif group in rate.index:
             x = rate.loc[group]
             cells.append(f"{x['estimate']:.2f} ({x['ci_lower']:.2f} to {x['ci_upper']:.2f})")
         else:
@@ -206,9 +301,9 @@ def _recurrence_table(result: Any, by: str, min_cell: int | None) -> Table:
         rows.append(
             [
                 group,
-                int(first["n"]),
-                masked_count(int(first["recurrences"]), min_cell),
-                masked_count(int(first["deaths_before_recurrence"]), min_cell),
+                gone if masked.at[group, "n"] else int(first["n"]),
+                gone if small else int(first["recurrences"]),
+                gone if masked.at[group, "deaths"] else int(first["deaths_before_recurrence"]),
                 *cells,
             ]
         )
@@ -361,26 +456,27 @@ def report(
         isinstance(min_cell, bool) or not isinstance(min_cell, int) or min_cell < 1
     ):
         raise ArgumentError(f"min_cell must be a positive whole number, got {min_cell!r}")
-    sections = [
-        _flow_section(cohort, flow, min_cell),
-        _table_one_section(cohort, by, arms, eras, min_cell),
-    ]
+    table1, hidden = _table_one_section(cohort, by, arms, eras, min_cell)
+    sections = [_flow_section(cohort, flow, min_cell), table1]
     extra_methods: list[str] = []
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(record=True) as caught:
         # each analysis warns; the page shows every warning in its section and the report
         # issues each once, below, rather than once per analysis that found it
-        warnings.simplefilter("ignore", ImmortalTimeWarning)
+        warnings.simplefilter("always")
         outcomes, result = _outcomes_section(
-            cohort, by, ci_method, conf_level, arms, eras, min_cell
+            cohort, by, ci_method, conf_level, arms, eras, min_cell, hidden
         )
         sections.append(outcomes)
         sections.extend(
             survival_sections(
-                cohort, by, conf_level, arms, eras, min_cell, extra_methods, landmark_days
+                cohort, by, conf_level, arms, eras, min_cell, extra_methods, landmark_days, hidden
             )
         )
-    for message in dict.fromkeys(m for section in sections for m in section.warnings):
-        warn(message, ImmortalTimeWarning)
+    for message, category in dict.fromkeys((str(w.message), w.category) for w in caught):
+        if issubclass(category, DahOutcomesWarning):
+            warn(message, category)
+        else:
+            warnings.warn(message, category, stacklevel=2)
     sections.append(
         _methods_section(
             cohort, by, ci_method, conf_level, arms, eras, dict(result.definitions), extra_methods

@@ -4,6 +4,8 @@ effect of each treatment estimated free of immortal-time bias beside the naive e
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -18,6 +20,7 @@ from dah_outcomes.errors import EstimationError
 from dah_outcomes.plotting import plot_cif, plot_forest, plot_km, to_svg
 from dah_outcomes.report.sections import SUPPRESSED, Figure, Section, Table, fmt_pct
 from dah_outcomes.schema import TREATMENT_FLAGS
+from dah_outcomes.suppression import suppress_small_cells
 
 __all__ = ["REPORT_LANDMARK_DAYS", "survival_sections"]
 
@@ -34,6 +37,7 @@ def survival_sections(
     min_cell: int | None,
     methods: list[str],
     landmark_days: int = REPORT_LANDMARK_DAYS,
+    hidden: Sequence[str] = (),
 ) -> list[Section]:
     """Survival from first DAH onset by group: Kaplan-Meier with at-risk table, survival at 30
     and 90 days and 1 year, medians and the log-rank test; recurrence with death competing;
@@ -65,7 +69,10 @@ def survival_sections(
     s = Section("survival", f"Survival by {by}", warnings=list(result.warnings))
     level = f"{conf_level:.0%}"
     horizon = 5 * 365
-    ax = plot_km(result.km, at_risk_times=[0, 365, 730, 1095, 1460, 1825])
+    # groups too small to show (see suppression.hidden_groups) are left out of every figure
+    # and table here; their patients are in the overall figures elsewhere on the page
+    km = replace(result.km, curves=tuple(c for c in result.km.curves if c.group not in hidden))
+    ax = plot_km(km, at_risk_times=[0, 365, 730, 1095, 1460, 1825], min_cell=min_cell)
     ax.set_xlim(0, horizon)
     s.figures.append(
         Figure(
@@ -78,6 +85,8 @@ def survival_sections(
     )
     rows = []
     for _, r in result.at_times.iterrows():
+        if r["group"] in hidden:
+            continue
         n = r["n_risk"]
         small = bool(min_cell) and 0 < n < (min_cell or 0)
         rows.append(
@@ -96,7 +105,14 @@ def survival_sections(
             rows,
         )
     )
-    med = result.medians
+    med = result.medians[~result.medians["group"].isin(hidden)].copy()
+    med["alive"] = med["n"] - med["n_events"]
+    masked = (
+        suppress_small_cells(med, ["n_events", "alive"], min_cell, total_column="n").isna()
+        if min_cell and len(med)
+        else pd.DataFrame(False, index=med.index, columns=["n", "n_events"])
+    )
+    gone = SUPPRESSED.format(n=min_cell)
     s.tables.append(
         Table(
             "Median survival (days)",
@@ -104,17 +120,17 @@ def survival_sections(
             [
                 [
                     r["group"],
-                    int(r["n"]),
-                    int(r["n_events"]),
+                    gone if masked.at[i, "n"] else int(r["n"]),
+                    gone if masked.at[i, "n_events"] else int(r["n_events"]),
                     "not reached" if pd.isna(r["time"]) else f"{r['time']:.0f}",
                     f"{'–' if pd.isna(r['ci_lower']) else f'{r.ci_lower:.0f}'} to "
                     f"{'not reached' if pd.isna(r['ci_upper']) else f'{r.ci_upper:.0f}'}",
                 ]
-                for _, r in med.iterrows()
+                for i, r in med.iterrows()
             ],
         )
     )
-    _recurrence_figure(s, cohort, by, conf_level, arms, eras, horizon, methods)
+    _recurrence_figure(s, cohort, by, conf_level, arms, eras, horizon, methods, hidden)
     try:
         hr = hazard_ratios(cohort, by=by, conf_level=conf_level, arms=arms, eras=eras)
     except EstimationError as err:
@@ -151,14 +167,16 @@ def _recurrence_figure(
     eras: EraDefinition,
     horizon: int,
     methods: list[str],
+    hidden: Sequence[str],
 ) -> None:
     """The cumulative incidence of a first recurrence by group, death competing, with Gray's
     test."""
     rec = recurrence_by_group(cohort, by, conf_level=conf_level, arms=arms, eras=eras)
     s.warnings.extend(rec.warnings)
-    ax = plot_cif(rec.cif, cause=1, ylabel="Cumulative incidence of recurrence")
+    cif = replace(rec.cif, table=rec.cif.table[~rec.cif.table["group"].isin(hidden)])
+    ax = plot_cif(cif, cause=1, ylabel="Cumulative incidence of recurrence")
     ax.set_xlim(0, horizon)
-    at = rec.cif.at([365, 1825], cause=1)
+    at = cif.at([365, 1825], cause=1)
     s.figures.append(
         Figure(
             Markup(to_svg(ax)),
