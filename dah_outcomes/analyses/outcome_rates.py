@@ -202,18 +202,24 @@ def _row(
     endpoint: str, group: str, flags: pd.Series, method: str, level: float, unit: str
 ) -> dict[str, Any]:
     known = flags.dropna().astype(bool)
-    ci = proportion_ci(int(known.sum()), len(known), ci_method=method, conf_level=level)
+    nan = float("nan")
+    # nobody with a known value: no proportion (proportion_ci refuses a total of 0)
+    ci = (
+        proportion_ci(int(known.sum()), len(known), ci_method=method, conf_level=level)
+        if len(known)
+        else None
+    )
     return {
         "endpoint": endpoint,
         "group": group,
-        "events": ci.events,
-        "total": ci.total,
+        "events": 0 if ci is None else ci.events,
+        "total": len(known),
         "n_missing": int(len(flags) - len(known)),
-        "estimate": ci.estimate,
-        "ci_lower": ci.ci_lower,
-        "ci_upper": ci.ci_upper,
+        "estimate": nan if ci is None else ci.estimate,
+        "ci_lower": nan if ci is None else ci.ci_lower,
+        "ci_upper": nan if ci is None else ci.ci_upper,
         "method": method,
-        "conf_level": ci.conf_level,
+        "conf_level": float(level),
         "unit": unit,
     }
 

@@ -49,7 +49,7 @@ class ProportionCI(ResultMixin):
     events, total : int
         Numerator and denominator.
     estimate : float
-        ``events / total`` (NaN when ``total`` is 0).
+        ``events / total``.
     ci_lower, ci_upper : float
         Interval bounds, within [0, 1].
     method : str
@@ -148,14 +148,14 @@ def proportion_ci(
     Raises
     ------
     ArgumentError
-        If the counts are negative, not whole, ``events > total``, ``ci_method`` is unknown or
-        ``conf_level`` is not in (0, 1).
+        If the counts are negative, not whole, ``total`` is 0, ``events > total``,
+        ``ci_method`` is unknown or ``conf_level`` is not in (0, 1).
 
     Notes
     -----
     The Jeffreys interval follows Brown, Cai & DasGupta (2001): the lower bound is 0 when
     ``events == 0`` and the upper bound 1 when ``events == total``. Agresti-Coull bounds are
-    clipped to [0, 1]. With ``total == 0`` the estimate and bounds are NaN. ``wilson-cc``
+    clipped to [0, 1]. ``wilson-cc``
     applies R's continuity correction ``min(0.5, |events - total / 2|)``, none at
     ``events = total / 2``.
 
@@ -172,16 +172,8 @@ def proportion_ci(
     method = check_choice("ci_method", ci_method, PROPORTION_METHODS)
     conf_level = check_conf_level(conf_level)
     if n == 0:
-        nan = float("nan")
-        return ProportionCI(
-            events=k,
-            total=n,
-            estimate=nan,
-            ci_lower=nan,
-            ci_upper=nan,
-            method=method,
-            conf_level=conf_level,
-        )
+        # R's binom.test and prop.test stop here too: a proportion of nobody is undefined
+        raise ArgumentError("total must be positive, got 0: a proportion needs a denominator")
     low, high = _BOUNDS[method](k, n, conf_level)
     return ProportionCI(
         events=k,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import pytest
@@ -75,10 +74,11 @@ def test_rate_rejects_zero_person_time() -> None:
         rate_ci(1, 0)
 
 
-def test_empty_denominator_gives_nan_not_error() -> None:
-    ci = proportion_ci(0, 0)
-    assert math.isnan(ci.estimate)
-    assert math.isnan(ci.ci_lower)
+@pytest.mark.parametrize("method", sorted(PROPORTION_METHODS))
+def test_empty_denominator_is_an_argument_error(method: str) -> None:
+    # as R's binom.test(0, 0) and prop.test(0, 0) stop, rather than a NaN interval
+    with pytest.raises(ArgumentError, match="total must be positive"):
+        proportion_ci(0, 0, ci_method=method)
 
 
 @given(
