@@ -237,7 +237,7 @@ def cumulative_incidence(
                 rt,
                 s.time[m],
                 s.event[m],
-                np.arange(int(m.sum())),
+                None,  # each row its own cluster
                 entry=sub_entry,
                 weights=sub_w,
                 causes=True,

@@ -547,19 +547,18 @@ def kaplan_meier(
         last = last_of_subject(s.id, s.entry, s.time)
         tables = [_real_censorings(rt, s, codes == g, last) for g, rt in enumerate(tables)]
     use_robust = robust_by_default(s.event, s.id, s.weights) if robust is None else robust
-    clusters = (
-        None if not use_robust else _codes(s.id) if s.id is not None else np.arange(len(s.time))
-    )
+    # without an id each row is its own cluster, which the jackknife takes in closed form
+    clusters = None if s.id is None else _codes(s.id)
     curves = []
     for g, (lab, rt) in enumerate(zip(labels, tables, strict=True)):
         var_s = None
-        if clusters is not None:
+        if use_robust:
             m = codes == g
             var_s = infinitesimal_jackknife_variance(
                 rt,
                 s.time[m],
                 s.event[m],
-                _codes(clusters[m]),
+                None if clusters is None else _codes(clusters[m]),
                 entry=None if s.entry is None else s.entry[m],
                 weights=None if s.weights is None else s.weights[m],
             )
