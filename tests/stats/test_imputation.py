@@ -282,3 +282,41 @@ def test_bad_nelson_aalen_arguments() -> None:
         nelson_aalen_at_times([1, 2], [1, 0], ties="exact")
     with pytest.raises(ArgumentError, match="DataFrame"):
         impute_chained([[1.0]], columns=["a"])  # type: ignore[arg-type]
+
+
+def test_pooled_cox_model_agrees_with_mice_on_the_same_data() -> None:
+    # the reference's observed data (age, haemoglobin drop and cyclophosphamide missing at
+    # random), imputed here and by mice(m = 40, maxit = 10): the pooled Cox models agree up to
+    # Monte Carlo error (a tenth of a standard error here; imputing without the outcome and
+    # its cumulative hazard moves age, hb and cyc 0.2 to 0.5 standard errors towards 0)
+    from dah_outcomes.stats.cox import cox_regression
+    from dah_outcomes.stats.pooling import pool_cox
+
+    obs = pd.DataFrame(REF["observed"]).astype(float)
+    obs["cyc"] = pd.array(
+        [None if v is None else bool(v) for v in REF["observed_cyc"]], dtype="boolean"
+    )
+    obs["dead90"] = np.asarray(REF["observed_dead90"], dtype=float)
+    obs["na"] = nelson_aalen_at_times(obs["time"], obs["status"])
+    imp = impute_chained(
+        obs,
+        columns=["age", "hb", "cyc"],
+        predictors=["severe", "time", "status", "dead90", "na"],
+        m=40,
+        iterations=10,
+        seed=0,
+    )
+    assert imp.methods == {"age": "pmm", "hb": "pmm", "cyc": "logreg"}
+    fits = [
+        cox_regression(
+            d.assign(cyc=d["cyc"].astype(float)),
+            time="time",
+            event="status",
+            covariates=["age", "severe", "hb", "cyc"],
+        )
+        for d in imp
+    ]
+    ours, mice = pool_cox(fits), REF["mice_m40"]
+    z = (ours.estimate - np.asarray(mice["estimate"])) / np.sqrt(mice["t"])
+    assert (np.abs(z) < 0.25).all(), z
+    assert_close(ours.fmi, mice["fmi"], atol=0.12)
