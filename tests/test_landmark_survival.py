@@ -18,7 +18,11 @@ import dah_outcomes as dah
 from dah_outcomes.cli import main
 from dah_outcomes.endpoints.arms import assign_arms
 from dah_outcomes.endpoints.frames import death_frame
-from dah_outcomes.errors import DroppedRowsWarning, ImmortalTimeWarning
+from dah_outcomes.errors import (
+    DroppedRowsWarning,
+    ImmortalTimeWarning,
+    UninformativeIntervalWarning,
+)
 from dah_outcomes.io import save_cohort
 from dah_outcomes.stats.nonparametric import kaplan_meier
 
@@ -83,6 +87,9 @@ def test_landmark_curves_are_km_of_the_patients_alive_at_the_landmark(late) -> N
 def test_landmark_by_era_keeps_everyone_alive_then(late) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        # no historical patient alive at day 30 dies in the next 30 days here: that zero-width
+        # interval is rightly announced, and is not what this test is about
+        warnings.simplefilter("ignore", UninformativeIntervalWarning)
         result = dah.survival_by_group(late, "era", landmark_days=30)
     alive = death_frame(late)["time"] >= 30
     assert int(result.medians["n"].sum()) == int(alive.sum())
