@@ -161,6 +161,7 @@ def cumulative_incidence(
     event: str,
     group: str | None = None,
     entry: str | None = None,
+    id: str | None = None,
     n_causes: int | None = None,
     weights: str | None = None,
     variance: str | None = None,
@@ -181,6 +182,10 @@ def cumulative_incidence(
     entry : str, optional
         Delayed-entry (left-truncation) time: a subject is at risk on ``(entry, time]``,
         as R's ``survfit(Surv(entry, time, factor(event)) ~ group, id = subject)``.
+    id : str, optional
+        Subject of each row, when follow-up is split into rows ``(entry, time]`` (only a
+        subject's last row may end in an event): the jackknife variance sums each subject's
+        influence, as survfit's ``id``. Without it each row is its own subject.
     n_causes : int, optional
         K (default: the largest code present).
     weights : str, optional
@@ -188,8 +193,8 @@ def cumulative_incidence(
     variance : {"gray", "jackknife"}, optional
         ``"gray"``: Gray's delta method, as cmprsk's ``cuminc`` (the default without
         ``entry``); ``"jackknife"``: the infinitesimal jackknife of R's multi-state
-        ``survfit`` (the default, and the only choice, with ``entry``, which cmprsk cannot
-        take).
+        ``survfit`` (the default, and the only choice, with ``entry`` or ``id``, which
+        cmprsk cannot take).
     conf_level : float, default 0.95
         Level of the pointwise intervals of :meth:`CumulativeIncidenceResult.confidence_interval`.
 
@@ -199,8 +204,10 @@ def cumulative_incidence(
     """
     conf_level = check_conf_level(conf_level)
     if variance is None:
-        variance = "gray" if entry is None else "jackknife"
+        variance = "gray" if entry is None and id is None else "jackknife"
     check_choice("variance", variance, VARIANCES)
+    if id is not None and variance == "gray":
+        raise ArgumentError("id (several rows per subject) needs variance='jackknife'")
     if variance == "gray" and entry is not None:
         raise ArgumentError(
             "variance='gray' (cmprsk's) has no form for delayed entry; use 'jackknife' "
@@ -215,6 +222,7 @@ def cumulative_incidence(
         group=group,
         entry=entry,
         weights=weights,
+        id=id,
         max_event_code=k,
         what="cumulative_incidence",
     )
@@ -237,7 +245,7 @@ def cumulative_incidence(
                 rt,
                 s.time[m],
                 s.event[m],
-                None,  # each row its own cluster
+                None if s.id is None else pd.factorize(s.id[m])[0],  # None: one row each
                 entry=sub_entry,
                 weights=sub_w,
                 causes=True,

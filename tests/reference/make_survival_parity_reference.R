@@ -107,6 +107,14 @@ cr$entry <- ifelse(runif(n) < 0.4, pmin(round(runif(n, 0, 15)), cr$time - 1), 0)
 cr$entry <- pmax(cr$entry, 0)
 cr$w <- round(runif(n, 0.5, 2), 3)
 write.csv(cr, file.path(outdir, "competing_entry.csv"), row.names = FALSE)
+# follow-up split at days 10 and 25: several rows per subject, the event on the last
+cr$any <- as.integer(cr$status > 0)  # survSplit's Surv() takes a 0/1 status only
+cr_split <- survSplit(Surv(entry, time, any) ~ ., data = cr, cut = c(10, 25))
+cr_split$status <- ifelse(cr_split$any == 1, cr_split$status, 0)
+cr_split <- cr_split[order(cr_split$id, cr_split$entry), ]
+cr$any <- NULL
+write.csv(cr_split[, c("id", "g", "entry", "time", "status")],
+          file.path(outdir, "competing_split.csv"), row.names = FALSE)
 
 ms_block <- function(fit, label) {
   strata <- if (is.null(fit$strata)) rep("all", length(fit$time)) else
@@ -119,7 +127,9 @@ ms <- list(
   ms_block(survfit(Surv(entry, time, factor(status)) ~ 1, data = cr, id = id), "entry overall"),
   ms_block(survfit(Surv(time, factor(status)) ~ g, data = cr), "no entry"),
   ms_block(survfit(Surv(entry, time, factor(status)) ~ g, data = cr, id = id, weights = w),
-           "entry weighted")
+           "entry weighted"),
+  ms_block(survfit(Surv(entry, time, factor(status)) ~ g, data = cr_split, id = id),
+           "entry split")
 )
 
 gray <- list()

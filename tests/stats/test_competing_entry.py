@@ -3,7 +3,8 @@
 Reference: ``tests/reference/make_survival_parity_reference.R`` on seeded competing-risks data
 (120 subjects, two causes, 40% entering late, ties): R's multi-state
 ``survfit(Surv(entry, time, factor(status)) ~ g, id = id)`` estimates and standard errors
-(survival 3.5-3), the same without entry and with case weights, and
+(survival 3.5-3), the same without entry, with case weights and with follow-up split into
+rows (``id``), and
 ``cmprsk::cuminc(..., strata =)`` Gray's tests (cmprsk 2.2-11) for 2 and 3 groups, rho 0
 and 1.
 """
@@ -24,6 +25,7 @@ from dah_outcomes.stats.competing import cumulative_incidence, gray_test
 REF = Path(__file__).parents[1] / "reference"
 DATA = json.loads((REF / "survival_parity.json").read_text())
 CR = pd.read_csv(REF / "competing_entry.csv")
+SPLIT = pd.read_csv(REF / "competing_split.csv")  # CR's follow-up split at days 10 and 25
 
 
 def block(label: str) -> dict:
@@ -37,12 +39,14 @@ def block(label: str) -> dict:
         ("entry overall", {"entry": "entry"}),
         ("no entry", {"group": "g", "variance": "jackknife"}),
         ("entry weighted", {"group": "g", "entry": "entry", "weights": "w"}),
+        ("entry split", {"group": "g", "entry": "entry", "id": "id"}),
     ],
 )
 def test_matches_multi_state_survfit(label: str, kwargs: dict) -> None:
     ref = block(label)
     assert ref["states"] == ["(s0)", "1", "2"]
-    fit = cumulative_incidence(CR, time="time", event="status", **kwargs)
+    data = SPLIT if "id" in kwargs else CR
+    fit = cumulative_incidence(data, time="time", event="status", **kwargs)
     assert fit.variance == "jackknife"
     r = fit.to_frame()
     pstate, se = np.array(ref["pstate"]), np.array(ref["std_err"])
@@ -72,9 +76,28 @@ def test_entry_at_zero_is_no_entry() -> None:
     pd.testing.assert_frame_equal(a.to_frame(), b.to_frame(), rtol=1e-14)
 
 
+def test_split_rows_clustered_by_id() -> None:
+    # the estimate of split rows is the one of whole rows; only the SE needs the id
+    split = cumulative_incidence(
+        SPLIT, time="time", event="status", group="g", entry="entry", id="id"
+    ).to_frame()
+    whole = cumulative_incidence(
+        CR, time="time", event="status", group="g", entry="entry"
+    ).to_frame()
+    merged = split.merge(whole, on=["group", "time"], suffixes=("", "_whole"))
+    np.testing.assert_allclose(merged["cif_1"], merged["cif_1_whole"], rtol=1e-13)
+    np.testing.assert_allclose(merged["var_1"], merged["var_1_whole"], rtol=1e-10)
+    unclustered = cumulative_incidence(
+        SPLIT, time="time", event="status", group="g", entry="entry"
+    ).to_frame()
+    assert np.abs(unclustered["var_1"] / split["var_1"] - 1).max() > 1e-3
+
+
 def test_gray_variance_has_no_delayed_entry_form() -> None:
     with pytest.raises(ArgumentError, match="delayed entry"):
         cumulative_incidence(CR, time="time", event="status", entry="entry", variance="gray")
+    with pytest.raises(ArgumentError, match="needs variance='jackknife'"):
+        cumulative_incidence(CR, time="time", event="status", id="id", variance="gray")
     with pytest.raises(ArgumentError, match="variance"):
         cumulative_incidence(CR, time="time", event="status", variance="greenwood")
 
