@@ -5,7 +5,11 @@ predictors; m = 20 imputations of 10 iterations each (the issue's target: at mos
 2-core machine). Timed in a fresh process per BLAS thread setting (the default, and one
 thread, which avoids oversubscribing 2 shared cores), best of ``--repeats``.
 
-Run: ``python benchmarks/bench_imputation.py [--rows 10000] [--m 20] [--repeats 2]``
+R's ``mice`` (the same data, its default methods: pmm, logreg for the flags and the two-level
+era, polyreg for site; every other column a predictor) is timed beside ours when R and mice
+are installed (``--no-r`` skips it): ``proc.time`` around ``mice()`` only.
+
+Run: ``python benchmarks/bench_imputation.py [--rows 10000] [--m 20] [--repeats 2] [--no-r]``
 """
 
 from __future__ import annotations
@@ -98,12 +102,51 @@ def run_once(rows: int, m: int, iterations: int, repeats: int) -> dict:
     }
 
 
+_R_MICE = r"""
+suppressMessages(library(mice))
+args <- commandArgs(trailingOnly = TRUE)
+d <- read.csv(args[1], stringsAsFactors = TRUE, na.strings = c("", "NA"))
+for (f in c("severe", "mechanical_ventilation", "cyclophosphamide", "plasmapheresis"))
+  d[[f]] <- factor(d[[f]], levels = c("False", "True"))
+t0 <- proc.time()
+imp <- mice(d, m = as.integer(args[2]), maxit = as.integer(args[3]), seed = 1, printFlag = FALSE)
+t1 <- proc.time() - t0
+cat(sprintf("%.3f %.3f %s\n", t1[["elapsed"]], t1[["user.self"]] + t1[["sys.self"]],
+            format(packageVersion("mice"))))
+"""
+
+
+def time_mice(rows: int, m: int, iterations: int) -> dict | None:
+    """R's mice on the same data: elapsed and CPU seconds, or None without R and mice."""
+    import shutil
+    import tempfile
+
+    if shutil.which("Rscript") is None:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        csv, script = Path(tmp) / "data.csv", Path(tmp) / "mice.R"
+        data(rows).to_csv(csv, index=False)
+        script.write_text(_R_MICE, encoding="utf-8")
+        done = subprocess.run(
+            ["Rscript", str(script), str(csv), str(m), str(iterations)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    if done.returncode != 0:
+        print("R mice not timed:", done.stderr.strip()[-300:])
+        return None
+    elapsed, cpu, version = done.stdout.split()
+    return {"seconds": float(elapsed), "cpu": float(cpu), "version": version}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--m", type=int, default=20)
     parser.add_argument("--iterations", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--no-r", action="store_true", help="do not time R's mice")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "imputation.md"))
     args = parser.parse_args()
@@ -123,6 +166,8 @@ def main() -> None:
         out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
         results[label] = json.loads(out.strip().splitlines()[-1])
         print(label, results[label]["all"], flush=True)
+    mice = None if args.no_r else time_mice(args.rows, args.m, args.iterations)
+    print("R mice", mice, flush=True)
     first = next(iter(results.values()))
     missing = ", ".join(f"{c} {k}" for c, k in first["missing"].items())
     lines = [
@@ -151,6 +196,11 @@ def main() -> None:
             f"| {label} | {args.m} | {args.iterations} | {r['seconds']:.1f} | {r['cpu']:.1f} | "
             f"{runs} | "
             f"30 s: {verdict} |"
+        )
+    if mice is not None:
+        lines.append(
+            f"| R mice {mice['version']} (same data, one run) | {args.m} | {args.iterations} | "
+            f"{mice['seconds']:.1f} | {mice['cpu']:.1f} | {mice['seconds']:.1f} | – |"
         )
     lines += [
         "",
