@@ -8,8 +8,9 @@ the Kaplan-Meier of censoring), so that its coefficients describe the cumulative
 Conventions follow cmprsk 2.2 ``crr``: ``G`` is evaluated just before each time (within
 each censoring group, crr's ``cengroup``), ties are Breslow's, and the variance is Fine and
 Gray's sandwich, whose middle part adds to each subject's score contribution ``eta_i`` the
-term ``psi_i`` that accounts for ``G`` being estimated. crr's double loops (``crrvv``) become cumulative sums over sorted times, so a
-fit costs a few passes over the data instead of ``O(n^2)``.
+term ``psi_i`` that accounts for ``G`` being estimated. crr's double loops (``crrvv``)
+become cumulative sums over sorted times, so a fit costs a few passes over the data instead
+of ``O(n^2)``.
 
 Tests check the estimate against a weighted Cox fit on data expanded as
 ``survival::finegray`` expands it, the variance against a literal transcription of crr's
@@ -437,4 +438,7 @@ def fine_gray(
         iterations=fit.iterations,
         converged=fit.converged,
         n_dropped=s_in.n_dropped,
+        method="Fine-Gray subdistribution hazards (cmprsk::crr conventions"
+        + ("" if cengroup is None else f"; censoring within groups of {cengroup!r}")
+        + ")",
     )

@@ -58,6 +58,11 @@ def test_censoring_groups_change_the_fit() -> None:
     assert np.abs(a.coef - b.coef).max() > 1e-3
 
 
+def test_method_names_the_groups() -> None:
+    assert fit(cengroup="centre").to_dict()["method"].endswith("within groups of 'centre')")
+    assert fit().method == "Fine-Gray subdistribution hazards (cmprsk::crr conventions)"
+
+
 def test_one_censoring_group_is_no_group() -> None:
     a, b = fit(cengroup="one"), fit()
     np.testing.assert_allclose(a.coef, b.coef, rtol=1e-13)
