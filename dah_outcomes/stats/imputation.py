@@ -246,9 +246,7 @@ class _Encoded:
             if name in categorical:
                 levels = sorted(pd.unique(col.dropna()), key=str)
                 self.levels[name] = levels
-                lookup = {v: k for k, v in enumerate(levels)}
-                codes = np.array([lookup.get(v, -1) for v in col.astype(object)], dtype=np.int64)
-                codes[col.isna().to_numpy()] = -1
+                codes = pd.Categorical(col, categories=levels).codes.astype(np.int64)
                 self.codes[name] = codes
                 block = np.zeros((len(col), max(len(levels) - 1, 0)))
             else:
@@ -481,6 +479,9 @@ class _Chain:
         self.enc = _Encoded(data, names, self.categorical)
         self.missing = {c: data[c].isna().to_numpy() for c in cols}
         self.fits: dict[str, np.ndarray] = {}  # logistic coefficients: warm starts
+        # a column observed at one value only has nothing to model: the starting fill (that
+        # value) stands, where a separated logistic fit would draw at random
+        self.constant = {c: data[c].nunique(dropna=True) <= 1 for c in cols}
         for c in cols:
             miss = self.missing[c]
             if not miss.any():
@@ -499,7 +500,7 @@ class _Chain:
         means = np.full(len(self.cols), np.nan)
         for j, c in enumerate(self.cols):
             miss = self.missing[c]
-            if not miss.any():
+            if not miss.any() or self.constant[c]:
                 continue
             x = self.enc.design(c)
             ry = ~miss

@@ -320,3 +320,19 @@ def test_pooled_cox_model_agrees_with_mice_on_the_same_data() -> None:
     z = (ours.estimate - np.asarray(mice["estimate"])) / np.sqrt(mice["t"])
     assert (np.abs(z) < 0.25).all(), z
     assert_close(ours.fmi, mice["fmi"], atol=0.12)
+
+
+def test_a_column_observed_at_one_value_is_filled_with_it() -> None:
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame(
+        {
+            "x": rng.normal(size=200),
+            "flag": pd.array([False] * 150 + [None] * 50, dtype="boolean"),
+            "site": pd.array(["A"] * 120 + [None] * 80, dtype="string"),
+        }
+    )
+    data.loc[rng.random(200) < 0.2, "x"] = np.nan
+    imp = impute_chained(data, columns=["x", "flag", "site"], m=3, iterations=3, seed=1)
+    for d in imp:
+        assert not d["flag"].any()
+        assert (d["site"] == "A").all()
