@@ -14,7 +14,9 @@ multi-state curves), in closed form rather than their loop over subjects per eve
 - Aalen-Johansen, cause ``k``: ``U_ck(t_j) = sum_{i<=j} S(t_{i-1}) [C_c(t_{i-1}) h_ki +
   (dN_cki - Y_c(t_i) h_ki) / n_i]``.
 
-Clusters are processed in blocks, so memory stays at a block times the number of event times.
+Clusters are processed in blocks, so memory stays at a block times the number of event times;
+when each row is its own cluster (no id) the sums of squares have a closed form in
+O(rows + times), equal to the blocks to about 1e-12 relative.
 """
 
 from __future__ import annotations
