@@ -46,6 +46,7 @@ from dah_outcomes.errors import (
     MissingDependencyError,
     ScenarioError,
     SmallSampleWarning,
+    UninformativeIntervalWarning,
     ValidationError,
 )
 from dah_outcomes.io import load_cohort, save_cohort
@@ -147,6 +148,7 @@ __all__ = [
     "SmallSampleWarning",
     "SurvivalByGroup",
     "TreatmentEffect",
+    "UninformativeIntervalWarning",
     "ValidationError",
     "ValidationReport",
     "__version__",

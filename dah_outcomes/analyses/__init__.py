@@ -9,7 +9,12 @@ from dah_outcomes.analyses.hazard_ratios import (
     hazard_ratios,
 )
 from dah_outcomes.analyses.outcome_rates import OutcomeRates, rates
-from dah_outcomes.analyses.small_series import SeriesSpread, small_series_spread
+from dah_outcomes.analyses.small_series import (
+    SeriesSpread,
+    mark_uninformative,
+    small_series_spread,
+    uninformative_message,
+)
 from dah_outcomes.analyses.survival import (
     RecurrenceByGroup,
     SurvivalByGroup,
@@ -29,10 +34,12 @@ __all__ = [
     "TableOne",
     "TreatmentEffect",
     "hazard_ratios",
+    "mark_uninformative",
     "rates",
     "recurrence_by_group",
     "small_series_spread",
     "survival_by_group",
     "table_one",
     "treatment_effect",
+    "uninformative_message",
 ]

@@ -8,7 +8,6 @@ from typing import Any
 import pandas as pd
 
 from dah_outcomes.cli.output import echo, print_json
-from dah_outcomes.errors import CohortFileError
 
 __all__ = ["register"]
 
@@ -28,33 +27,12 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_evidence(path: str) -> pd.DataFrame:
-    """The published-series table, or our error naming the file and what is wrong."""
-    try:
-        evidence = pd.read_csv(
-            path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig"
-        )
-    except (OSError, ValueError) as exc:  # ParserError and UnicodeDecodeError are ValueErrors
-        raise CohortFileError(
-            f"cannot read the --evidence table {path}: {exc}; give a UTF-8 CSV file with "
-            "columns such as study, year, events, total (see the shipped extraction)"
-        ) from exc
-    missing = [c for c in ("events", "total", "year") if c not in evidence.columns]
-    if missing:
-        raise CohortFileError(
-            f"the --evidence table {path} has no column(s) {', '.join(missing)} (it has "
-            f"{', '.join(map(str, evidence.columns))}); add them, spelt so"
-        )
-    for col in ("events", "total", "year"):
-        evidence[col] = pd.to_numeric(evidence[col], errors="coerce").astype("Int64")
-    return evidence
-
-
 def _cmd_audit(args: argparse.Namespace) -> int:
     from dah_outcomes.reproduce.audit import audit_claims
     from dah_outcomes.reproduce.claims import load_claims
+    from dah_outcomes.reproduce.published import read_evidence
 
-    evidence = _read_evidence(args.evidence) if args.evidence else None
+    evidence = read_evidence(args.evidence) if args.evidence else None
     result = audit_claims(load_claims(args.claims), evidence)
     if args.json:
         print_json(result.to_dict())

@@ -24,7 +24,11 @@ from dah_outcomes.endpoints.arms import DEFAULT_ERAS
 from dah_outcomes.errors import ArgumentError
 from dah_outcomes.reproduce.claims import Claim
 from dah_outcomes.reproduce.consistency import consistent_sample_sizes
-from dah_outcomes.reproduce.published import load_published_series, select_studies
+from dah_outcomes.reproduce.published import (
+    check_evidence,
+    load_published_series,
+    select_studies,
+)
 from dah_outcomes.results import ResultMixin
 from dah_outcomes.stats.meta import MetaProportionResult, meta_proportions
 
@@ -276,7 +280,9 @@ def audit_claims(
     claims : list of Claim
         Reported figures (proportions, mortality, incidence).
     evidence : DataFrame, optional
-        Published series (the shipped extraction by default).
+        Published series (the shipped extraction by default), checked by
+        :func:`~dah_outcomes.reproduce.published.check_evidence` (every bad count, year,
+        outcome or unit listed in one error); read a CSV file with ``read_evidence``.
     max_n : int
         Largest series size searched for sizes consistent with a printed percentage.
 
@@ -292,7 +298,7 @@ def audit_claims(
     """
     if not claims:
         raise ArgumentError("no claims given")
-    pub = load_published_series() if evidence is None else evidence
+    pub = load_published_series() if evidence is None else check_evidence(evidence)
     rows, every = [], []
     for claim in claims:
         outcome = _outcome(claim)
