@@ -279,3 +279,20 @@ def test_outcome_dependent_flags_biased_in_complete_cases_recovered_by_mi(large:
     assert pooled.value_ci_lower[0] < true_mortality < pooled.value_ci_upper[0]
     assert abs(pooled.value[0] - true_mortality) < 0.015
     assert pooled.fmi[0] > 0
+
+
+def test_generate_force_replaces_the_truth_folder_with_its_cohort(tmp_path: Path) -> None:
+    out = tmp_path / "cohort"
+    base = ["generate", "--n-sle", "400", "--seed", "2", "--out", str(out)]
+    assert main([*base, "--missingness", "mcar"]) == 0
+    assert (out / "truth" / "provenance.json").exists()
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    assert main([*base, "--force"]) == 0
+    assert not (out / "truth").exists()  # the earlier run's truth went with its cohort
+    assert (out / "notes.txt").read_text(encoding="utf-8") == "mine"
+    assert "missingness" not in load_cohort(out).provenance
+    # a truth/ folder that is not the recorded truth is someone's files: kept
+    assert main([*base, "--force", "--missingness", "mar"]) == 0
+    (out / "truth" / "provenance.json").write_text('{"fingerprint": "other"}', encoding="utf-8")
+    assert main([*base, "--force"]) == 0
+    assert (out / "truth").exists()

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +32,11 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     )
     if missing is not None:
         return _write_amputed(cohort, missing, args, if_exists)
+    stale = _earlier_truth(Path(args.out)) if args.force else None
     paths = save_cohort(cohort, args.out, format=args.format, if_exists=if_exists)
+    if stale is not None:  # removed once the new cohort is in place, not before
+        shutil.rmtree(stale, ignore_errors=True)
+        echo(f"removed {stale}: the complete cohort of the --missingness cohort replaced")
     echo(
         f"wrote {cohort.n_patients} patients, {cohort.n_dah_patients} with DAH, "
         f"{cohort.n_episodes} episodes to {args.out} (fingerprint {cohort.fingerprint[:12]})"
@@ -38,6 +44,19 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     for p in paths.values():
         echo(f"  {p}")
     return 0
+
+
+def _earlier_truth(out: Path) -> Path | None:
+    """``out/truth`` when it is the truth folder an earlier ``--missingness`` run wrote for the
+    cohort in ``out`` (its fingerprint is the one that cohort's provenance records): part of
+    the cohort being replaced, where other files in ``out`` are kept."""
+    try:
+        meta = json.loads((out / "provenance.json").read_text(encoding="utf-8"))
+        recorded = meta["provenance"]["missingness"]["truth_fingerprint"]
+        truth = json.loads((out / "truth" / "provenance.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return out / "truth" if truth.get("fingerprint") == recorded else None
 
 
 def _missingness_options(args: argparse.Namespace) -> dict[str, Any] | None:
