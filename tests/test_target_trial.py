@@ -311,6 +311,7 @@ def test_cli_text(null_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
         (["--grace-days", "3", "--horizon-days", "60", "--bootstrap", "-5"], "--bootstrap"),
         (["--grace-days", "3", "--horizon-days", "60", "--conf-level", "95"], "(0, 1)"),
         (["--grace-days", "3"], "required: --horizon-days"),
+        (["--grace-days", "3", "--horizon-days", "60", "--seed", "-1"], "--seed: must be >= 0"),
     ],
 )
 def test_cli_bad_arguments_exit_2_with_one_error_line(

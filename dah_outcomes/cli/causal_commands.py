@@ -11,7 +11,7 @@ from dah_outcomes.cli.output import print_json
 __all__ = ["register"]
 
 
-def _whole_days(minimum: int) -> Any:
+def _whole_number(minimum: int) -> Any:
     """An argparse type: a whole number >= ``minimum`` (a bad value is a usage error)."""
 
     def parse(text: str) -> int:
@@ -100,25 +100,27 @@ def register(sub: Any) -> None:
     em.add_argument(
         "--grace-days",
         required=True,
-        type=_whole_days(0),
+        type=_whole_number(0),
         metavar="G",
         help="grace period: starting on day G after onset or before follows the first strategy",
     )
     em.add_argument(
         "--horizon-days",
         required=True,
-        type=_whole_days(1),
+        type=_whole_number(1),
         metavar="H",
         help="compare the risks of death by day H after onset (H > G)",
     )
     em.add_argument(
         "--bootstrap",
-        type=_whole_days(0),
+        type=_whole_number(0),
         default=200,
         metavar="B",
         help="bootstrap replicates of patients for the intervals (default 200; 0 for none)",
     )
-    em.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default 0)")
+    em.add_argument(
+        "--seed", type=_whole_number(0), default=0, help="seed of the bootstrap (default 0)"
+    )
     em.add_argument("--conf-level", type=_conf_level, default=0.95)
     em.add_argument(
         "--adjust-for",

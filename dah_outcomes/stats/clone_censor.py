@@ -455,8 +455,12 @@ def _announce_positivity(
 def _check_seed(seed: Any) -> np.random.Generator:
     if isinstance(seed, np.random.Generator):
         return seed
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
-        raise ArgumentError(f"seed must be a whole number, a numpy Generator or None, got {seed!r}")
+    if seed is not None and (
+        isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0
+    ):
+        raise ArgumentError(
+            f"seed must be a whole number >= 0, a numpy Generator or None, got {seed!r}"
+        )
     return np.random.default_rng(None if seed is None else int(seed))
 
 

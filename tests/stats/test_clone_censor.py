@@ -329,6 +329,7 @@ def test_missing_covariates_are_dropped_and_counted() -> None:
         ({"grace": 2, "horizon": 30, "conf_level": 95}, "conf_level must be in"),
         ({"grace": 2, "horizon": 30, "truncate": 40}, "truncate must be a percentile"),
         ({"grace": 2, "horizon": 30, "seed": "x"}, "seed must be"),
+        ({"grace": 2, "horizon": 30, "seed": -1}, "seed must be a whole number >= 0"),
         ({"grace": 2, "horizon": 30, "covariates": "x1"}, "sequence of column names"),
         ({"grace": 2, "horizon": 30, "covariates": ["nope"]}, "columns not in data"),
         ({"grace": 2, "horizon": 30, "labels": ("a", "a")}, "labels must be two"),
