@@ -61,6 +61,7 @@ DONORS = 5
 # information of even a few dozen rows, enough to keep a separated fit finite
 _RIDGE = 1e-3
 _NEWTON_STEPS = 30
+_STEP_IN_SD = 0.01
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -382,7 +383,10 @@ def _newton(
         r = _gram_factor(info + np.diag(pen))
         step = linalg.cho_solve((r, False), grad, check_finite=False)
         beta += step.reshape(k1, p).T
-        if np.max(np.abs(step)) < 1e-6:  # far below the spread of the posterior draw
+        # done when the step is small beside the spread of the draw that follows: its length
+        # in posterior standard deviations (|R step|, as step' I step = |R step|^2); from the
+        # previous iteration's fit (a warm start) that is usually the first step
+        if np.linalg.norm(r @ step) < _STEP_IN_SD:
             break
     return beta, r
 
