@@ -160,8 +160,10 @@ class CensoringModel:
         """Fitted censoring probability of each of its table rows, the marginal one by day
         (the numerator of stabilised weights), the coefficients and convergence."""
         trials = np.bincount(self.inverse, weights=f_rows, minlength=len(self.design))
+        # rows of patients a replicate did not draw add nothing to the likelihood
+        drawn = trials > 0
         beta, converged, _ = newton_binomial(
-            self.design, trials, trials * self.y, max_iter, tol, start
+            self.design[drawn], trials[drawn], (trials * self.y)[drawn], max_iter, tol, start
         )
         p = expit(self.design @ beta)[self.inverse]
         # the marginal model has the day alone: its fit is the censored share per day
