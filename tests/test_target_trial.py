@@ -221,6 +221,17 @@ def test_undated_courses_are_left_out_and_counted() -> None:
     assert "no dated course" in fit.warnings[0]
 
 
+def test_missing_covariates_are_left_out_and_counted() -> None:
+    episodes = NULL.episodes.copy()
+    episodes["severe"] = episodes["severe"].astype("boolean")
+    episodes.loc[:9, "severe"] = pd.NA
+    cohort = dah.Cohort(NULL.patients, episodes, treatments=NULL.treatments)
+    with pytest.warns(DroppedRowsWarning, match="10 of 3000 patients left out") as record:
+        fit = emulate(cohort, bootstrap=0, adjust_for=["severe"])
+    assert (fit.n, fit.n_dropped) == (2990, 10)
+    assert fit.warnings == tuple(str(r.message) for r in record)
+
+
 def test_imported_cohort_gives_the_same_answer(tmp_path: Path) -> None:
     folder = tmp_path / "registry"
     folder.mkdir()

@@ -17,6 +17,7 @@ probability of remaining uncensored given the adjustment set
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -467,10 +468,13 @@ def emulate_target_trial(
         starts, cohort, protocol.adjust_for, arms=arms, eras=eras
     )
     # start_day is NaN for patients never treated: not a missing value
-    data, n_dropped = complete_cases(starts, ["time", "event"], used, what="target trial")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DroppedRowsWarning)
+        data, n_dropped = complete_cases(starts, ["time", "event"], used, what="target trial")
+    for w in caught:  # issued again from here, and recorded as said
+        notes.append(str(w.message))
+        warn(str(w.message), DroppedRowsWarning)
     data = data.assign(start_day=starts.loc[data.index, "start_day"])
-    if n_dropped:
-        notes.append(f"{n_dropped} patients left out for a missing covariate value")
     if data.empty:
         raise EstimationError(f"no patient is eligible for the target trial of {treatment}")
     g = protocol.grace_days
