@@ -19,7 +19,12 @@ import dah_outcomes as dah
 from dah_outcomes.analyses.standardised_risks import StandardisedRisks, standardised_risks
 from dah_outcomes.cli import main
 from dah_outcomes.endpoints.frames import death_frame, patient_outcomes
-from dah_outcomes.errors import ArgumentError, DahOutcomesWarning, SmallSampleWarning
+from dah_outcomes.errors import (
+    ArgumentError,
+    DahOutcomesWarning,
+    ImmortalTimeWarning,
+    SmallSampleWarning,
+)
 from dah_outcomes.io import save_cohort
 from dah_outcomes.stats import kaplan_meier
 from dah_outcomes.stats.standardisation import RiskEndpoint, standardised_arm_risks
@@ -116,10 +121,14 @@ def test_bootstrap_is_reproducible_by_seed(cohort: dah.Cohort, result) -> None:
 
 
 def test_warnings_are_issued_and_recorded(cohort: dah.Cohort) -> None:
-    with pytest.warns(SmallSampleWarning) as caught:
+    with pytest.warns(DahOutcomesWarning) as caught:
         r = standardised_risks(cohort, horizons=(30,), bootstrap=0, min_arm_size=10_000)
     messages = [str(w.message) for w in caught]
+    categories = {w.category for w in caught}
+    assert {SmallSampleWarning, ImmortalTimeWarning} <= categories
     assert any("fewer than 10000 patients" in m for m in messages)
+    # courses start after onset in seed-article: the arms select survivors
+    assert any(m.startswith("standardised risks by arm: ") for m in messages)
     assert all(m in r.warnings for m in messages)
 
 
@@ -249,6 +258,7 @@ def test_cli_json(cohort_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
         "observed",
         "aipw",
     }
+    assert any("immortal-time bias" in m for m in d["warnings"])
     # our warnings reach stderr as one line each and are in the JSON too
     for message in d["warnings"]:
         assert f"warning: {message}" in out.err
@@ -306,6 +316,8 @@ def test_aipw_is_near_the_generator_truth_when_arms_are_fixed_at_onset(
         for r in cohort.provenance["truth"]["standardized_risks"]
     }
     r = _quiet(cohort, bootstrap=0, method="aipw")
+    # every course on the day of onset: no immortal time, no warning of it
+    assert not any("immortal-time" in m for m in r.warnings)
     checked = 0
     for row in r.to_frame().itertuples():
         if (row.arm, row.horizon) not in truth:

@@ -28,6 +28,7 @@ from dah_outcomes.analyses.adjustment import (
 from dah_outcomes.cohort import Cohort
 from dah_outcomes.endpoints.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition
 from dah_outcomes.endpoints.frames import death_frame, patient_outcomes
+from dah_outcomes.endpoints.timelines import check_immortal_time, compared_treatments
 from dah_outcomes.errors import (
     ArgumentError,
     DahOutcomesWarning,
@@ -323,6 +324,11 @@ def standardised_risks(
 
     Warns
     -----
+    ImmortalTimeWarning
+        When a course of a treatment that defines the arms started after onset or has no
+        start date: the arms then select survivors (see
+        :func:`~dah_outcomes.endpoints.timelines.check_immortal_time`), and the standardised
+        risks are not those of the strategies "give the arm's treatments" (use ``emulate``).
     DroppedRowsWarning
         When patients are left out (unknown arm, missing covariate or outcome).
     SmallSampleWarning
@@ -334,6 +340,13 @@ def standardised_risks(
     chosen = _check_horizons(horizons)
     asked = check_adjustment(adjust_for)
     notes = _Notes()
+    # arms are defined by the treatments received: a course started after onset, only in
+    # patients alive then, selects survivors into its arm, which no adjustment at onset undoes
+    notes.messages.extend(
+        check_immortal_time(
+            cohort, compared_treatments("arm", arms=arms), comparison="standardised risks by arm"
+        )
+    )
     defining = {f for a in arms.arms for f in a.flags}
     left_out = {c: _DEFINES_ARM for c in asked if c in defining}
     frame = _frame(cohort, arms, eras)
