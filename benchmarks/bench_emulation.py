@@ -172,7 +172,9 @@ def main() -> None:
         "replicate costs a few bincounts over the table. A continuous covariate makes every "
         "censoring-model row distinct, and the dense Newton steps then run on all of them "
         "(about 3 per patient at grace 2); their cost grew faster than the rows here (the "
-        "arrays outgrow the caches of a shared machine). Bootstrap replicates start their "
+        "arrays outgrow the caches of a shared machine; one Newton fit on 97,782 such rows "
+        "took 0.35 s with OpenBLAS's default threads and 0.10 s with OPENBLAS_NUM_THREADS=1, "
+        "its threads competing with the other jobs). Bootstrap replicates start their "
         "Newton steps from the estimate's coefficients. Against R: the censoring models "
         "and risk curves agree with glm and survfit to 5e-15 "
         "(tests/stats/test_clone_censor.py).",
