@@ -430,6 +430,17 @@ def _check_columns(
         raise ArgumentError(f"no column(s) {unknown} in data; columns: {list(data.columns)}")
     if len(set(cols + preds)) != len(cols) + len(preds):
         raise ArgumentError("a column is named twice (in columns or predictors, or in both)")
+    dated = [
+        c
+        for c in cols + preds
+        if pd.api.types.is_datetime64_any_dtype(data[c])
+        or pd.api.types.is_timedelta64_dtype(data[c])
+    ]
+    if dated:
+        raise ArgumentError(
+            f"column(s) {dated} hold dates or durations: give them as numbers (e.g. days "
+            "from onset) to impute them or use them as predictors"
+        )
     incomplete = [c for c in preds if data[c].isna().any()]
     if incomplete:
         raise ArgumentError(

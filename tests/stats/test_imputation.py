@@ -261,12 +261,14 @@ def test_result_views(mcar) -> None:
         ({"columns": ["y"], "iterations": 1.5}, ArgumentError, "iterations"),
         ({"columns": ["y"], "seed": -1}, ArgumentError, "seed"),
         ({"columns": ["empty"]}, EstimationError, "fewer than 2 observed"),
+        ({"columns": ["y"], "predictors": ["onset"]}, ArgumentError, "dates or durations"),
     ],
 )
 def test_bad_arguments(kwargs, error, match) -> None:
     data = amputed(full_data(n=50), mar=False)
     data["empty"] = np.nan
     data.loc[0, "empty"] = 1.0
+    data["onset"] = pd.Timestamp("2020-01-01")
     with pytest.raises(error, match=match):
         impute_chained(data, **kwargs)
 
