@@ -296,3 +296,13 @@ def test_generate_force_replaces_the_truth_folder_with_its_cohort(tmp_path: Path
     (out / "truth" / "provenance.json").write_text('{"fingerprint": "other"}', encoding="utf-8")
     assert main([*base, "--force"]) == 0
     assert (out / "truth").exists()
+
+
+def test_a_source_given_arm_is_blanked_with_a_removed_treatment_flag(generated: Cohort) -> None:
+    episodes = generated.episodes.assign(arm="as recorded")
+    cohort = Cohort(generated.patients, episodes, treatments=generated.treatments)
+    amputed = apply_missingness(cohort, "mcar", columns=["rituximab", "hemoglobin_drop"], seed=1)
+    e = amputed.cohort.episodes
+    blank = e["rituximab"].isna().to_numpy()
+    assert e["arm"].isna().to_numpy().tolist() == blank.tolist()
+    assert amputed.to_dict()["n_arms_removed"] == blank.sum() > 0

@@ -24,7 +24,8 @@ What cannot be missing. ``in_hospital_death`` is not nullable in the schema, and
 apart from the date; an in-hospital death without a death date is a validation error), so
 neither is offered: only the nullable flags and measurements of the episodes table. A
 treatment flag removed takes its dated courses of that episode with it (the ``treatments``
-rows for that treatment), which would otherwise give the value away.
+rows for that treatment), and a source-given ``arm`` of that episode is blanked too; either
+would otherwise give the value away.
 """
 
 from __future__ import annotations
@@ -223,6 +224,19 @@ def _probability(
     return np.where(died, fraction if fraction_outcome is None else fraction_outcome, fraction)
 
 
+def _remove_arms(episodes: pd.DataFrame, removed: dict[str, pd.DataFrame]) -> int:
+    """Blank, in place, a source-given arm where a treatment flag was removed (the arm would
+    give the flag away); a cohort without an arm column derives it from the flags."""
+    if "arm" not in episodes or not removed:
+        return 0
+    rows = np.zeros(len(episodes), dtype=bool)
+    for gone in removed.values():
+        rows[episodes.index.get_indexer(gone.index)] = True
+    rows &= episodes["arm"].notna().to_numpy()
+    episodes.loc[rows, "arm"] = pd.NA
+    return int(rows.sum())
+
+
 def _remove_courses(treatments: pd.DataFrame, removed: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Drop the courses of every (episode, treatment) whose flag was removed."""
     if not len(treatments):
@@ -307,6 +321,7 @@ def apply_missingness(
         if c in TREATMENT_FLAGS:
             removed[c] = episodes.loc[hit, ["patient_id", "episode_number"]]
         episodes.loc[hit, c] = pd.NA
+    n_arms_removed = _remove_arms(episodes, removed)
     treatments = _remove_courses(truth.treatments, removed)
     n_courses_removed = len(truth.treatments) - len(treatments)
     record: dict[str, Any] = {
@@ -318,6 +333,7 @@ def apply_missingness(
         "seed": seed,
         "n_missing": n_missing,
         "n_courses_removed": n_courses_removed,
+        "n_arms_removed": n_arms_removed,
         "truth_fingerprint": truth.fingerprint,
         **({"mar_odds_ratios": dict(MAR_ODDS_RATIOS)} if mechanism == "mar" else {}),
     }
