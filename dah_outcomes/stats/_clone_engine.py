@@ -36,6 +36,7 @@ __all__ = [
     "newton_binomial",
     "patient_arrays",
     "row_weights",
+    "time_varying_values",
     "truncate_weights",
     "weighted_risk_curves",
 ]
@@ -175,12 +176,52 @@ class CensoringModel:
         return p, np.nan_to_num(marginal), beta, converged
 
 
+def time_varying_values(
+    records: pd.DataFrame, ids: np.ndarray, *, id: str, columns: Sequence[str], grace: int
+) -> np.ndarray:
+    """The value of each time-varying covariate holding on each day of the grace period.
+
+    ``records`` has one row per patient and day a value was recorded (``id``, ``day`` and
+    ``columns``); a value holds from its day until the patient's next record, and every
+    patient needs one on day 0. Records of patients not in ``ids`` are not used. Returns an
+    array of shape (patients, grace + 1, columns), the patients in the order of ``ids``.
+    """
+    absent = [c for c in (id, "day", *columns) if c not in records.columns]
+    if absent:
+        raise ArgumentError(f"columns not in time_varying: {absent}")
+    position = pd.Index(ids).get_indexer(records[id])
+    day = pd.to_numeric(records["day"]).to_numpy(dtype=float)
+    mask = (position >= 0) & ~(day > grace)  # a missing day is kept, to be refused
+    used, position, day = records[mask], position[mask], day[mask]
+    whole_days(day, "time_varying day", missing_ok=False)
+    values = used[list(columns)].astype(float).to_numpy()
+    if not np.isfinite(values).all():
+        raise ArgumentError(f"time_varying {list(columns)} have missing or infinite values")
+    if pd.DataFrame({"p": position, "d": day}).duplicated().any():
+        raise ArgumentError("time_varying has two records of a patient on the same day")
+    out = np.full((len(ids), grace + 1, len(columns)), np.nan)
+    out[position, day.astype(np.int64)] = values
+    # carry each value forward to the patient's next record
+    recorded = ~np.isnan(out[:, :, 0])
+    last = np.maximum.accumulate(np.where(recorded, np.arange(grace + 1), 0), axis=1)
+    out = out[np.arange(len(ids))[:, None], last]
+    if not recorded[:, 0].all():
+        raise ArgumentError(
+            f"time_varying: {int((~recorded[:, 0]).sum())} patients have no record on day 0 "
+            "(each needs its value at time zero)"
+        )
+    return out
+
+
 def censoring_models(
-    table: dict[str, np.ndarray], x: np.ndarray, grace: int
+    table: dict[str, np.ndarray], x: np.ndarray, grace: int, tv: np.ndarray | None = None
 ) -> tuple[dict[int, CensoringModel], dict[int, list[str]]]:
     """The censoring models of both strategies on the table's rows at risk of censoring:
     "no start" clones on each day of the grace period (a term per day, and the covariates);
-    "start" clones on day ``grace + 1``, when those still untreated are censored."""
+    "start" clones on day ``grace + 1``, when those still untreated are censored. The
+    time-varying covariates ``tv`` (from :func:`time_varying_values`) enter with the value
+    holding on the day of the decision: day ``k`` for a "no start" row of day ``k``, the
+    last day of the grace period for a "start" row."""
     models: dict[int, CensoringModel] = {}
     names: dict[int, list[str]] = {}
     strategy, day = table["strategy"], table["start"]
@@ -194,7 +235,13 @@ def censoring_models(
             rows = np.flatnonzero((strategy == k) & (day == grace + 1))
             days = np.zeros(len(rows), dtype=np.int64)
             dummies, day_names = np.zeros((len(rows), 0)), []
-        xd = np.column_stack([days, dummies, x[table["patient"][rows]]])
+        patient = table["patient"][rows]
+        varying = (
+            np.zeros((len(rows), 0))
+            if tv is None
+            else tv[patient, np.minimum(table["start"][rows], grace)]
+        )
+        xd = np.column_stack([days, dummies, x[patient], varying])
         unique, inverse = aggregate_rows(xd, table["censored"][rows].astype(float))
         models[k] = CensoringModel(
             rows=rows,

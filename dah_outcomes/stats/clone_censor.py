@@ -59,6 +59,7 @@ from dah_outcomes.stats._clone_engine import (
     fit_once,
     newton_binomial,
     patient_arrays,
+    time_varying_values,
 )
 
 __all__ = [
@@ -452,6 +453,28 @@ def _announce_positivity(
         )
 
 
+def _time_varying(
+    data: pd.DataFrame, keep: np.ndarray, records: pd.DataFrame | None, id: str | None, grace: int
+) -> tuple[np.ndarray | None, list[str]]:
+    if records is None:
+        if id is not None:
+            raise ArgumentError("id goes with time_varying")
+        return None, []
+    if not isinstance(records, pd.DataFrame):
+        raise ArgumentError(f"time_varying must be a DataFrame, got {type(records).__name__}")
+    if id is None or id not in data.columns:
+        raise ArgumentError(
+            f"time_varying needs id, a column of data naming each patient, got {id!r}"
+        )
+    ids = data.loc[keep, id].to_numpy()
+    if pd.Index(ids).has_duplicates:
+        raise ArgumentError(f"id column {id!r} names a patient twice")
+    columns = [c for c in records.columns if c not in (id, "day")]
+    if not columns:
+        raise ArgumentError("time_varying has no covariate column (besides id and day)")
+    return time_varying_values(records, ids, id=id, columns=columns, grace=grace), columns
+
+
 def _check_seed(seed: Any) -> np.random.Generator:
     if isinstance(seed, np.random.Generator):
         return seed
@@ -479,6 +502,8 @@ def clone_censor_weight(
     seed: int | np.random.Generator | None = 0,
     conf_level: float = 0.95,
     labels: tuple[str, str] | None = None,
+    time_varying: pd.DataFrame | None = None,
+    id: str | None = None,
     max_iter: int = 50,
     tol: float = 1e-10,
 ) -> CloneCensorResult:
@@ -517,6 +542,15 @@ def clone_censor_weight(
     labels : tuple of str, optional
         Names of the two strategies (default "start within G days", "no start within G
         days").
+    time_varying : DataFrame, optional
+        Time-varying covariates of the censoring models: one row per patient and day a value
+        was recorded, with the column ``id``, ``day`` (whole days from time zero) and
+        numeric covariate columns (every column but those two). A value holds from its day
+        until the patient's next record; every patient needs a record on day 0. The "no
+        start" model of day ``k`` uses the values holding on day ``k``; the "start" model,
+        those holding on day ``grace``.
+    id : str, optional
+        The column of ``data`` naming each patient (required with ``time_varying``).
     max_iter : int, default 50
         Most Newton steps of each censoring model.
     tol : float, default 1e-10
@@ -556,7 +590,9 @@ def clone_censor_weight(
     t, e, s, x, terms, keep = patient_arrays(data, time, event, start, covariates)
     n = len(t)
     table = clone_arrays(t, e, s, grace, horizon)
-    models, day_names = censoring_models(table, x, grace)
+    tv, tv_terms = _time_varying(data, keep, time_varying, id, grace)
+    models, day_names = censoring_models(table, x, grace, tv)
+    terms = [*terms, *tv_terms]
     options: dict[str, Any] = {
         "horizon": horizon,
         "stabilized": stabilized,

@@ -5,7 +5,8 @@
 # (a term per day of the grace period for "no start"; the untreated share at day G + 1 for
 # "start"), stabilised and unstabilised inverse-probability-of-censoring weights, and the
 # weighted Kaplan-Meier risk by day from survival's survfit on (day, day + 1] rows. The same
-# again with integer frequency weights per patient (what a bootstrap replicate is).
+# again with integer frequency weights per patient (what a bootstrap replicate is), and on a
+# second cohort with a time-varying covariate in the censoring models.
 #
 #   Rscript tests/reference/make_clone_censor_reference.R tests/reference
 suppressPackageStartupMessages({ library(survival); library(jsonlite) })
@@ -93,8 +94,77 @@ fit_ccw <- function(d, fw) {
   }
   out
 }
+
+# A time-varying covariate: z (say, oxygen dependence) is recorded on day 0 and again on the
+# days it changes; it raises both the chance of starting that day and the hazard of death.
+# The "no start" model of day k uses z on day k, the "start" model z on day G.
+set.seed(2016)
+m <- 300
+tv_x1 <- rbinom(m, 1, 0.5)
+z <- matrix(0L, m, 61)
+z[, 1] <- rbinom(m, 1, 0.4)
+for (day in 1:60) z[, day + 1] <- ifelse(runif(m) < 0.25, 1L - z[, day], z[, day])
+tv_fu <- sample(12:60, m, replace = TRUE)
+tv_start <- rep(NA_real_, m); tv_death <- rep(NA_real_, m)
+for (day in 0:60) {
+  alive <- is.na(tv_death) & day <= tv_fu
+  new <- alive & is.na(tv_start) &
+    runif(m) < plogis(-1.5 + 1.2 * z[, day + 1] + 0.5 * tv_x1 - 0.2 * day)
+  tv_start[new] <- day
+  treated <- !is.na(tv_start) & tv_start <= day
+  h <- 0.01 * (1 + 2 * z[, day + 1]) * (1 + 0.5 * tv_x1) * ifelse(treated, 0.6, 1)
+  tv_death[alive & runif(m) < h] <- day
+}
+tv_time <- ifelse(is.na(tv_death), tv_fu, tv_death)
+tv_event <- as.integer(!is.na(tv_death))
+tv_patients <- data.frame(id = sprintf("T%03d", 1:m), time = tv_time, event = tv_event,
+                          start = tv_start, x1 = tv_x1)
+write.csv(tv_patients, file.path(outdir, "clone_censor_tv_patients.csv"), row.names = FALSE,
+          na = "")
+records <- do.call(rbind, lapply(1:m, function(i) {
+  days <- c(0, which(diff(z[i, 1:(G + 1)]) != 0))  # day 0 and each change in the grace period
+  data.frame(id = sprintf("T%03d", i), day = days, z = z[i, days + 1])
+}))
+write.csv(records, file.path(outdir, "clone_censor_tv.csv"), row.names = FALSE)
+tv_rows <- list()
+for (i in 1:m) {
+  s <- tv_start[i]
+  for (arm in c(1, 0)) {
+    adherent <- !is.na(s) && s <= G
+    cens <- if (arm == 1) { if (adherent) Inf else G + 1 } else { if (adherent) s else Inf }
+    for (k in 0:min(tv_time[i], H)) {
+      zk <- z[i, min(k, G) + 1]
+      if (k == cens) { tv_rows[[length(tv_rows) + 1]] <- c(i, arm, k, 1, 0, zk); break }
+      tv_rows[[length(tv_rows) + 1]] <- c(i, arm, k, 0,
+                                          as.integer(tv_event[i] == 1 && tv_time[i] == k), zk)
+    }
+  }
+}
+e <- as.data.frame(do.call(rbind, tv_rows))
+names(e) <- c("id", "treat_arm", "day", "censored", "death", "z")
+e$x1 <- tv_x1[e$id]
+ctrl <- e$treat_arm == 0 & e$day <= G
+trt <- e$treat_arm == 1 & e$day == G + 1
+m0 <- glm(censored ~ factor(day) + x1 + z, binomial, data = e[ctrl, ], control = tight)
+m1 <- glm(censored ~ x1 + z, binomial, data = e[trt, ], control = tight)
+n0 <- glm(censored ~ factor(day), binomial, data = e[ctrl, ], control = tight)
+n1 <- glm(censored ~ 1, binomial, data = e[trt, ], control = tight)
+p <- rep(0, nrow(e)); pbar <- rep(0, nrow(e))
+p[ctrl] <- fitted(m0); pbar[ctrl] <- fitted(n0); p[trt] <- fitted(m1); pbar[trt] <- fitted(n1)
+f <- ifelse(e$censored == 1, 1, (1 - pbar) / (1 - p))
+w <- ave(f, paste(e$id, e$treat_arm), FUN = cumprod)
+tv_risk <- lapply(c(1, 0), function(arm) {
+  keep <- e$treat_arm == arm & e$censored == 0
+  km <- survfit(Surv(day, day + 1, death) ~ 1, data = e[keep, ], weights = w[keep])
+  1 - summary(km, times = 1:(H + 1), extend = TRUE)$surv
+})
+time_varying <- list(coef_nostart = unname(coef(m0)), coef_start = unname(coef(m1)),
+                     terms_nostart = names(coef(m0)), terms_start = names(coef(m1)),
+                     risk_stabilized = tv_risk)
+
 ref <- list(R = R.version.string, survival = as.character(packageVersion("survival")),
             grace = G, horizon = H, n_rows = nrow(d),
-            unweighted = fit_ccw(d, rep(1, nrow(d))), frequency = fit_ccw(d, d$freq))
+            unweighted = fit_ccw(d, rep(1, nrow(d))), frequency = fit_ccw(d, d$freq),
+            time_varying = time_varying)
 write_json(ref, file.path(outdir, "clone_censor.json"), digits = NA, auto_unbox = TRUE,
            pretty = TRUE)

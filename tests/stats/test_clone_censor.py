@@ -124,6 +124,48 @@ def test_frequency_weights_against_r_and_repeated_patients() -> None:
     np.testing.assert_allclose(repeated.risk, fit.risk[:, h], rtol=1e-10)
 
 
+def test_time_varying_covariate_against_r() -> None:
+    """A covariate recorded on day 0 and on the days it changes, carried forward: the "no
+    start" model of day k uses its value on day k, the "start" model its value on day G."""
+    ref = REF["time_varying"]
+    patients = pd.read_csv(REFERENCE / "clone_censor_tv_patients.csv")
+    records = pd.read_csv(REFERENCE / "clone_censor_tv.csv")
+    fit = ccw(patients, grace=REF["grace"], horizon=REF["horizon"], covariates=["x1"],
+              time_varying=records, id="id")  # fmt: skip
+    coef = fit.censoring_coefficients
+    start, no_start = (coef[coef["strategy"] == s] for s in fit.strategies)
+    assert_close(no_start["estimate"], ref["coef_nostart"])
+    assert_close(start["estimate"], ref["coef_start"])
+    assert start["term"].tolist() == ["(Intercept)", "x1", "z"]
+    for k in (0, 1):
+        curve = fit.curves[fit.curves["strategy"] == fit.strategies[k]]["risk"].to_numpy()
+        assert_close(curve, ref["risk_stabilized"][k], rtol=1e-9, atol=1e-12)
+    # the value as a baseline covariate (day 0 only) is another model
+    baseline = patients.merge(records[records["day"] == 0][["id", "z"]], on="id")
+    other = ccw(baseline, grace=REF["grace"], horizon=REF["horizon"], covariates=["x1", "z"])
+    assert abs(other.risk[0] - fit.risk[0]) > 1e-6
+
+
+def test_time_varying_arguments() -> None:
+    patients = pd.read_csv(REFERENCE / "clone_censor_tv_patients.csv")
+    records = pd.read_csv(REFERENCE / "clone_censor_tv.csv")
+    options = {"grace": 2, "horizon": 30}
+    with pytest.raises(ArgumentError, match="time_varying needs id"):
+        ccw(patients, time_varying=records, **options)
+    with pytest.raises(ArgumentError, match="id goes with time_varying"):
+        ccw(patients, id="id", **options)
+    with pytest.raises(ArgumentError, match="no record on day 0"):
+        ccw(patients, time_varying=records[records["day"] > 0], id="id", **options)
+    with pytest.raises(ArgumentError, match="same day"):
+        ccw(patients, time_varying=pd.concat([records, records.head(1)]), id="id", **options)
+    with pytest.raises(ArgumentError, match="missing or infinite"):
+        ccw(patients, time_varying=records.assign(z=np.nan), id="id", **options)
+    with pytest.raises(ArgumentError, match="names a patient twice"):
+        ccw(pd.concat([patients, patients.head(1)]), time_varying=records, id="id", **options)
+    with pytest.raises(ArgumentError, match="no covariate column"):
+        ccw(patients, time_varying=records[["id", "day"]], id="id", **options)
+
+
 def test_pooled_logistic_against_r_glm_with_weights() -> None:
     """The "start" censoring model of the R reference, refitted through the public
     function on the rows of day G + 1, with the bootstrap counts as weights."""
