@@ -22,6 +22,7 @@ from dah_outcomes.endpoints.frames import death_frame, patient_outcomes
 from dah_outcomes.errors import (
     ArgumentError,
     DahOutcomesWarning,
+    EstimationError,
     ImmortalTimeWarning,
     SmallSampleWarning,
 )
@@ -122,14 +123,45 @@ def test_bootstrap_is_reproducible_by_seed(cohort: dah.Cohort, result) -> None:
 
 def test_warnings_are_issued_and_recorded(cohort: dah.Cohort) -> None:
     with pytest.warns(DahOutcomesWarning) as caught:
-        r = standardised_risks(cohort, horizons=(30,), bootstrap=0, min_arm_size=10_000)
+        r = standardised_risks(cohort, horizons=(30,), bootstrap=0, min_events=10_000)
     messages = [str(w.message) for w in caught]
     categories = {w.category for w in caught}
     assert {SmallSampleWarning, ImmortalTimeWarning} <= categories
-    assert any("fewer than 10000 patients" in m for m in messages)
+    assert any("fewer than 10000 deaths in MP+CYC+PLEX by day 30" in m for m in messages)
     # courses start after onset in seed-article: the arms select survivors
     assert any(m.startswith("standardised risks by arm: ") for m in messages)
     assert all(m in r.warnings for m in messages)
+
+
+def test_small_arms_are_left_out_with_their_patients(
+    cohort: dah.Cohort, result: StandardisedRisks
+) -> None:
+    sizes = result.to_frame().drop_duplicates("arm").set_index("arm")["n"]
+    smallest = sizes.idxmin()
+    with pytest.warns(DahOutcomesWarning) as caught:
+        r = standardised_risks(cohort, bootstrap=0, min_arm_size=int(sizes.min()) + 1)
+    assert r.arms_left_out == {smallest: int(sizes.min())}
+    assert smallest not in r.arms
+    assert r.n == result.n - sizes.min()
+    assert any(f"left out, with their patients: {smallest}" in str(w.message) for w in caught)
+    assert r.to_dict()["arms_left_out"] == {smallest: int(sizes.min())}
+
+
+def test_an_arm_without_a_known_outcome_is_an_error() -> None:
+    data = pd.DataFrame(
+        {
+            "arm": ["A"] * 6 + ["B"] * 3,
+            "time": [5.0, 40, 50, 3, 60, 45, 10, 12, 8],
+            "event": [1, 0, 1, 1, 0, 0, 0, 0, 0],
+        }
+    )
+    with pytest.raises(EstimationError, match="no patient of arm 'B' has a known outcome"):
+        standardised_arm_risks(
+            data,
+            treatment="arm",
+            covariates=[],
+            endpoints=[RiskEndpoint("30", "event", "time", 30)],
+        )
 
 
 def test_arm_defining_covariates_are_not_adjusted_for(cohort: dah.Cohort) -> None:

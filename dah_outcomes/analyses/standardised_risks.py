@@ -81,6 +81,8 @@ class StandardisedRisks(ResultMixin):
         Patients left out for a missing covariate or outcome value.
     n_unknown_arm : int
         Patients left out because their arm cannot be decided.
+    arms_left_out : dict of str to int
+        Arms left out for having fewer than ``min_arm_size`` patients, with their sizes.
     adjusted_for : tuple of str
         The covariates of the outcome and propensity models.
     not_adjusted : dict of str to str
@@ -105,6 +107,7 @@ class StandardisedRisks(ResultMixin):
     n: int
     n_dropped: int
     n_unknown_arm: int
+    arms_left_out: dict[str, int]
     adjusted_for: tuple[str, ...]
     not_adjusted: dict[str, str]
     effective_n: dict[str, float]
@@ -138,7 +141,7 @@ class StandardisedRisks(ResultMixin):
         dict
             ``arms, horizons, method, estimates`` (one object per arm and horizon with ``arm,
             horizon, n, n_known, n_events`` and, per estimator, ``{estimate, ci_lower,
-            ci_upper}``), ``n, n_dropped, n_unknown_arm, adjusted_for, not_adjusted,
+            ci_upper}``), ``n, n_dropped, n_unknown_arm, arms_left_out, adjusted_for, not_adjusted,
             effective_n, bootstrap, n_boot_failed, seed, conf_level, warnings,
             fingerprint``.
         """
@@ -163,6 +166,7 @@ class StandardisedRisks(ResultMixin):
                 "n": self.n,
                 "n_dropped": self.n_dropped,
                 "n_unknown_arm": self.n_unknown_arm,
+                "arms_left_out": dict(self.arms_left_out),
                 "adjusted_for": list(self.adjusted_for),
                 "not_adjusted": dict(self.not_adjusted),
                 "effective_n": dict(self.effective_n),
@@ -247,17 +251,8 @@ def _positivity(risks: ArmRisks, notes: _Notes) -> None:
         )
 
 
-def _few(risks: ArmRisks, min_arm_size: int, min_events: int, notes: _Notes) -> None:
+def _few(risks: ArmRisks, min_events: int, notes: _Notes) -> None:
     c = risks.counts
-    sizes = c.drop_duplicates("arm")
-    small = sizes[sizes["n"] < min_arm_size]
-    if not small.empty:
-        listed = ", ".join(f"{r.arm} (n = {r.n})" for r in small.itertuples())
-        notes.warn(
-            f"standardised_risks: arm(s) with fewer than {min_arm_size} patients: {listed}; "
-            "their standardised risks rest on the models' extrapolation",
-            SmallSampleWarning,
-        )
     few = c[c["n_events"] < min_events]
     if not few.empty:
         listed = ", ".join(
@@ -270,6 +265,23 @@ def _few(risks: ArmRisks, min_arm_size: int, min_events: int, notes: _Notes) -> 
             "model is close to separation there and the interval unreliable",
             SmallSampleWarning,
         )
+
+
+def _small_arms(
+    data: pd.DataFrame, minimum: int, notes: _Notes
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The patients of arms with at least ``minimum`` patients; the others counted."""
+    sizes = data["arm"].value_counts()
+    small = {str(a): int(n) for a, n in sizes.items() if n < minimum}
+    if small:
+        listed = ", ".join(f"{a} (n = {n})" for a, n in small.items())
+        notes.warn(
+            f"standardised_risks: arm(s) with fewer than {minimum} patients left out, with "
+            f"their patients: {listed} (counted in arms_left_out); an arm so small gives no "
+            "standardised risk worth the name (lower min_arm_size to keep it)",
+            DroppedRowsWarning,
+        )
+    return data[~data["arm"].isin(list(small))], small
 
 
 def standardised_risks(
@@ -308,8 +320,10 @@ def standardised_risks(
         Seed of the bootstrap (the same seed gives the same intervals).
     conf_level : float, default 0.95
         Level of the percentile intervals.
-    min_arm_size, min_events : int
-        Arms smaller, or arm-horizons with fewer deaths, are announced.
+    min_arm_size : int, default 10
+        Arms with fewer patients are left out, with their patients (announced).
+    min_events : int, default 5
+        Arm-horizons with fewer deaths are announced.
 
     Returns
     -------
@@ -330,9 +344,10 @@ def standardised_risks(
         :func:`~dah_outcomes.endpoints.timelines.check_immortal_time`), and the standardised
         risks are not those of the strategies "give the arm's treatments" (use ``emulate``).
     DroppedRowsWarning
-        When patients are left out (unknown arm, missing covariate or outcome).
+        When patients are left out (unknown arm, missing covariate or outcome, an arm
+        smaller than ``min_arm_size``).
     SmallSampleWarning
-        For small arms, few deaths, or near-violations of positivity.
+        For few deaths, or near-violations of positivity.
     ConvergenceWarning
         When many bootstrap replicates could not be fitted.
     """
@@ -366,6 +381,7 @@ def standardised_risks(
     data, n_dropped = complete_cases(frame, required, used, what="standardised_risks")
     if n_dropped:
         notes.messages.append(f"{n_dropped} patients left out for a missing value")
+    data, arms_left_out = _small_arms(data, min_arm_size, notes)
     order = [a for a in arms.names if a in set(data["arm"])]
     data = data.assign(arm=pd.Categorical(data["arm"], order))
     endpoints = [
@@ -390,7 +406,7 @@ def standardised_risks(
             notes.warn(str(w.message), w.category)
         else:  # not ours: passed on as it came
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    _few(risks, min_arm_size, min_events, notes)
+    _few(risks, min_events, notes)
     _positivity(risks, notes)
     label = {str(h): h for h in chosen}
     table = risks.to_frame().rename(columns={"endpoint": "horizon"})
@@ -408,6 +424,7 @@ def standardised_risks(
         n=len(data),
         n_dropped=n_dropped,
         n_unknown_arm=int(unknown.sum()),
+        arms_left_out=arms_left_out,
         adjusted_for=tuple(used),
         not_adjusted=left_out,
         effective_n=risks.propensity.effective_sizes(),

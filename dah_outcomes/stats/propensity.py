@@ -87,8 +87,8 @@ def multinomial_logit(
     Raises
     ------
     EstimationError
-        When the information matrix is singular (a covariate constant among the rows used,
-        or two collinear).
+        When the design is singular (a covariate constant among the rows used, or two
+        collinear).
     """
     n = len(codes)
     f = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
@@ -98,6 +98,11 @@ def multinomial_logit(
     p, k = xx.shape[1], n_classes - 1
     onehot = np.zeros((len(c), n_classes))
     onehot[np.arange(len(c)), c] = 1.0
+    if np.linalg.matrix_rank(xx) < p:
+        raise EstimationError(
+            "the logistic model is singular: a covariate is constant among the patients "
+            "used, or two covariates are collinear"
+        )
     beta = np.zeros((p, k)) if start is None else np.array(start, dtype=float)
 
     def deviance(b: np.ndarray) -> tuple[float, np.ndarray]:
@@ -116,11 +121,11 @@ def multinomial_logit(
                 info[b * p : (b + 1) * p, a * p : (a + 1) * p] = block
         try:
             step = np.linalg.solve(info, grad.T.ravel()).reshape(k, p).T
-        except np.linalg.LinAlgError as exc:
-            raise EstimationError(
-                "the logistic model is singular: a covariate is constant among the patients "
-                "used, or two covariates are collinear"
-            ) from exc
+        except np.linalg.LinAlgError:
+            # the design has full rank (checked above), so the information matrix turned
+            # singular because a class's probabilities went to 0 or 1 (separation): the
+            # minimum-norm step leaves the diverging direction alone and the deviance converges
+            step = np.linalg.lstsq(info, grad.T.ravel(), rcond=None)[0].reshape(k, p).T
         # step halving keeps the deviance from rising when a first step overshoots
         for _half in range(20):
             new_dev, new_prob = deviance(beta + step)

@@ -389,7 +389,8 @@ def standardised_arm_risks(
     ArgumentError
         For missing values, unknown columns, fewer than two arms or a bad setting.
     EstimationError
-        When a model cannot be fitted to the full sample.
+        When an arm has no patient whose outcome is known at a horizon, or a model cannot
+        be fitted to the full sample.
 
     Warns
     -----
@@ -400,6 +401,14 @@ def standardised_arm_risks(
     bootstrap = check_positive_int("bootstrap", bootstrap, minimum=0)
     seed = check_positive_int("seed", seed, minimum=0)
     d, arms, names = _prepare(data, treatment, covariates, endpoints)
+    counts = _counts(d, arms)
+    unknown = counts[counts["n_known"] == 0]
+    if not unknown.empty:
+        r = unknown.iloc[0]
+        raise EstimationError(
+            f"no patient of arm {r['arm']!r} has a known outcome for {r['endpoint']!r} (all "
+            "censored before the horizon): leave the arm out, or choose a shorter horizon"
+        )
     with np.errstate(divide="ignore", invalid="ignore"):
         point, fitted, scores = _replicate(d, np.ones(len(d.arm)), [None] * (len(endpoints) + 1))
     draws, failed = _bootstrap(d, fitted, bootstrap, seed)
@@ -444,7 +453,7 @@ def standardised_arm_risks(
     )
     return ArmRisks(
         estimates=pd.DataFrame(rows),
-        counts=_counts(d, arms),
+        counts=counts,
         arms=arms,
         covariates=tuple(names),
         bootstrap=bootstrap,
