@@ -6,8 +6,9 @@ it within ``grace`` days". Every patient is cloned into both; each clone is cens
 its patient's treatment history departs from its strategy (the "start" clone on day
 ``grace + 1`` if the treatment has not started by then, the "no start" clone on the day it
 starts), and the clones that remain are weighted by the inverse of their probability of
-remaining uncensored, from pooled logistic models of the censoring (Hernán & Robins, *Causal
-Inference: What If*, ch. 22; Maringe et al. 2020, Int J Epidemiol 49:1719). A weighted
+remaining uncensored, from pooled logistic models of the censoring on baseline and, where the
+data record them, time-varying covariates (Hernán & Robins, *Causal Inference: What If*,
+ch. 22; Maringe et al. 2020, Int J Epidemiol 49:1719). A weighted
 Kaplan-Meier estimator per strategy gives the risk curves, and the risk difference and ratio at
 the horizon have percentile bootstrap intervals from patients resampled (the clones of a
 patient travel together).
