@@ -140,6 +140,174 @@ def time_mice(rows: int, m: int, iterations: int) -> dict | None:
     return {"seconds": float(elapsed), "cpu": float(cpu), "version": version}
 
 
+# ------------------------------------------------------------------------------ coverage
+
+#: the coverage study's declared model (log odds of in-hospital death, log hazard of death)
+LOG_ODDS = {"intercept": -2.0, "severe": 1.0, "vent": 0.8, "cyc": -0.5, "hist": 0.4, "age": 0.02}
+LOG_HR = {"severe": 0.9, "vent": 0.6, "cyc": -0.3, "hist": 0.4, "age": 0.02}
+
+
+def coverage_data(n: int, rng: np.random.Generator) -> pd.DataFrame:
+    """Complete data of the coverage study: cyclophosphamide given more to severe patients,
+    in-hospital death and time to death from the declared models."""
+    age = rng.normal(35, 12, n)
+    severe = rng.random(n) < 0.45
+    hist = rng.random(n) < 0.3
+    cyc = rng.random(n) < 1 / (1 + np.exp(-(-0.2 + 0.8 * severe)))
+    vent = rng.random(n) < 1 / (1 + np.exp(-(-1 + 2 * severe)))
+    x = {"severe": severe, "vent": vent, "cyc": cyc, "hist": hist, "age": age - 35}
+    eta = LOG_ODDS["intercept"] + sum(LOG_ODDS[k] * v for k, v in x.items())
+    dead = rng.random(n) < 1 / (1 + np.exp(-eta))
+    lp = sum(LOG_HR[k] * v for k, v in x.items())
+    t = np.ceil(rng.exponential(700 / np.exp(lp)))
+    c = np.ceil(rng.uniform(30, 3000, n))
+    return pd.DataFrame(
+        {
+            "age": age,
+            "severe": pd.array(severe, dtype="boolean"),
+            "historical": pd.array(hist, dtype="boolean"),
+            "cyclophosphamide": pd.array(cyc, dtype="boolean"),
+            "mechanical_ventilation": pd.array(vent, dtype="boolean"),
+            "in_hospital_death": pd.array(dead, dtype="boolean"),
+            "time": np.minimum(t, c),
+            "event": (t <= c).astype(float),
+        }
+    )
+
+
+def amputate_mar(full: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """MAR on observed severity and era: the flags missing more in the historical era (odds
+    ratio 4.5) and less for a severe presentation (0.14), about a third overall; age 10%
+    completely at random."""
+    data = full.copy()
+    severe = full["severe"].to_numpy(dtype=bool)
+    hist = full["historical"].to_numpy(dtype=bool)
+    p = 1 / (1 + np.exp(-(-0.5 + 1.5 * hist - 2.0 * severe)))
+    for col in ("cyclophosphamide", "mechanical_ventilation"):
+        data.loc[rng.random(len(data)) < p, col] = pd.NA
+    data.loc[rng.random(len(data)) < 0.1, "age"] = np.nan
+    return data
+
+
+def _arm_mortality(frame: pd.DataFrame) -> tuple[int, int]:
+    treated = frame["cyclophosphamide"].fillna(False).to_numpy(dtype=bool)
+    return int(frame["in_hospital_death"].to_numpy(dtype=bool)[treated].sum()), int(treated.sum())
+
+
+def _cox_cyc(frame: pd.DataFrame):
+    from dah_outcomes.stats.cox import cox_regression
+
+    covariates = ["age", "severe", "mechanical_ventilation", "cyclophosphamide", "historical"]
+    numeric = frame.assign(**{c: frame[c].astype(float) for c in covariates})
+    return cox_regression(numeric, time="time", event="event", covariates=covariates)
+
+
+def one_replicate(rng: np.random.Generator, n: int, m: int, seed: int) -> dict[str, bool | float]:
+    """Complete-case and MI estimates of one amputed cohort: covered, and the estimate."""
+    import warnings
+
+    from dah_outcomes.stats.imputation import impute_chained, nelson_aalen_at_times
+    from dah_outcomes.stats.pooling import pool_cox, pool_proportions
+    from dah_outcomes.stats.proportions import proportion_ci
+
+    data = amputate_mar(coverage_data(n, rng), rng)
+    data["nelson_aalen"] = nelson_aalen_at_times(data["time"], data["event"])
+    out: dict[str, bool | float] = {}
+    complete = data.dropna(subset=["age", "cyclophosphamide", "mechanical_ventilation"])
+    k, total = _arm_mortality(data.dropna(subset=["cyclophosphamide"]))
+    ci = proportion_ci(k, total)
+    out["cc_mortality"] = ci.estimate
+    out["cc_mortality_covered"] = ci.ci_lower <= TRUE_ARM_MORTALITY[0] <= ci.ci_upper
+    fit = _cox_cyc(complete)
+    j = fit.terms.index("cyclophosphamide")
+    lo, hi = fit.coef[j] - 1.959964 * fit.se[j], fit.coef[j] + 1.959964 * fit.se[j]
+    out["cc_log_hr"] = fit.coef[j]
+    out["cc_hr_covered"] = lo <= LOG_HR["cyc"] <= hi
+    imp = impute_chained(
+        data,
+        columns=["age", "cyclophosphamide", "mechanical_ventilation"],
+        predictors=["severe", "historical", "in_hospital_death", "event", "nelson_aalen"],
+        m=m,
+        iterations=5,
+        seed=seed,
+    )
+    counts = [_arm_mortality(d) for d in imp]
+    pooled = pool_proportions([c[0] for c in counts], [c[1] for c in counts])
+    out["mi_mortality"] = float(pooled.value[0])
+    out["mi_mortality_covered"] = bool(
+        pooled.value_ci_lower[0] <= TRUE_ARM_MORTALITY[0] <= pooled.value_ci_upper[0]
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a fit's small-sample notes are not the point here
+        cox = pool_cox([_cox_cyc(d) for d in imp])
+    j = cox.terms.index("cyclophosphamide")
+    out["mi_log_hr"] = float(cox.estimate[j])
+    out["mi_hr_covered"] = bool(cox.ci_lower[j] <= LOG_HR["cyc"] <= cox.ci_upper[j])
+    out["mi_fmi_hr"] = float(cox.fmi[j])
+    return out
+
+
+#: the population mortality of the cyclophosphamide arm (filled by Monte Carlo on first use)
+TRUE_ARM_MORTALITY: list[float] = []
+
+
+def coverage(replicates: int, n: int, m: int) -> dict:
+    """Coverage of the 95% CIs of complete-case and MI estimates over replicates."""
+    big = coverage_data(2_000_000, np.random.default_rng(12345))
+    k, total = _arm_mortality(big)
+    TRUE_ARM_MORTALITY[:] = [k / total]
+    rng = np.random.default_rng(2026)
+    rows = [one_replicate(rng, n, m, seed=i) for i in range(replicates)]
+    frame = pd.DataFrame(rows)
+    return {"truth_mortality": k / total, "frame": frame}
+
+
+def coverage_lines(replicates: int, n: int, m: int) -> list[str]:
+    """The coverage study as a Markdown section."""
+    start = time.perf_counter()
+    result = coverage(replicates, n, m)
+    seconds = time.perf_counter() - start
+    f, truth = result["frame"], result["truth_mortality"]
+    mc = 100 * np.sqrt(0.95 * 0.05 / replicates)
+
+    def row(name: str, estimate: str, covered: str, true: float, scale: str) -> str:
+        cells = []
+        for method in ("cc", "mi"):
+            est = f[f"{method}_{estimate}"].to_numpy(dtype=float)
+            cov = 100 * f[f"{method}_{covered}"].to_numpy(dtype=float).mean()
+            cells.append(f"{est.mean():.4f} | {est.mean() - true:+.4f} | {cov:.1f}%")
+        return f"| {name} ({scale}) | {true:.4f} | " + " | ".join(cells) + " |"
+
+    return [
+        "",
+        "## Coverage under MAR: multiple imputation beside complete cases",
+        "",
+        f"{replicates} replicates of {n:,} patients (`coverage_data`: cyclophosphamide given "
+        "more often to severe patients; in-hospital death and time to death from declared "
+        "logistic and proportional-hazards models), with the cyclophosphamide and ventilation "
+        "flags removed at random given the observed severity and era (odds ratios 4.5 for the "
+        "historical era and 0.14 for a severe presentation, about a third missing) and age 10% "
+        f"completely at random; m = {m} imputations of 5 iterations, the outcome, event and "
+        "Nelson-Aalen cumulative hazard among the predictors. Complete case: the arm's "
+        "mortality among patients whose flag is recorded (Wilson interval), and the Cox model "
+        "on the rows with every covariate. MI: pooled by Rubin's rules (mortality on the logit "
+        f"scale). Monte Carlo SE of a 95% coverage: {mc:.1f} points. Run time {seconds:.0f} s.",
+        "",
+        "| estimate | truth | complete case: mean | bias | coverage | MI: mean | bias | coverage |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        row("mortality of the cyclophosphamide arm", "mortality", "mortality_covered", truth, "p"),
+        row("cyclophosphamide, adjusted", "log_hr", "hr_covered", LOG_HR["cyc"], "log HR"),
+        "",
+        f"Mean fraction of missing information of the pooled log HR: {f['mi_fmi_hr'].mean():.2f}. "
+        "The truth of the arm's mortality is that of 2,000,000 patients of the same model; the "
+        "log HR is the declared one. In theory a complete-case regression is unbiased when "
+        "the missingness depends on its covariates only (as here) and only loses precision, "
+        "while a complete-case proportion is biased: the arm's recorded patients are the "
+        "more severe ones.",
+        "",
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=10_000)
@@ -147,6 +315,11 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--no-r", action="store_true", help="do not time R's mice")
+    parser.add_argument(
+        "--replicates", type=int, default=200, help="coverage replicates (0 skips the study)"
+    )
+    parser.add_argument("--replicate-rows", type=int, default=1500)
+    parser.add_argument("--replicate-m", type=int, default=10)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "imputation.md"))
     args = parser.parse_args()
@@ -204,7 +377,9 @@ def main() -> None:
         )
     lines += [
         "",
-        "The time is the 20 x 10 x 8 = 1,600 model draws (a Bayesian regression and matching "
+        f"The time is the {args.m} x {args.iterations} x {len(COLUMNS)} = "
+        f"{args.m * args.iterations * len(COLUMNS):,} model draws (a Bayesian regression and "
+        "matching "
         "per PMM column, a warm-started penalised Newton fit per flag or category); it grows "
         "linearly in rows, imputations and iterations. The CPU seconds (all threads) show what "
         "the run would take on an idle machine; the wall-clock seconds are what it took while "
@@ -212,6 +387,8 @@ def main() -> None:
         "their load at the time: the matrices are narrow, so BLAS threads gain little).",
         "",
     ]
+    if args.replicates > 0:
+        lines += coverage_lines(args.replicates, args.replicate_rows, args.replicate_m)
     Path(args.out).write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
 
