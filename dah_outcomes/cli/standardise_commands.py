@@ -64,6 +64,9 @@ def _print(result: Any) -> None:
             print(f"  {row.arm} (n = {row.n}, {row.n_events} deaths): {cells}")
     ess = ", ".join(f"{a} {n:.0f}" for a, n in result.effective_n.items())
     print(f"\neffective sample size under stabilised ATE weights: {ess}")
+    if result.arms_left_out:
+        small = ", ".join(f"{a} (n = {n})" for a, n in result.arms_left_out.items())
+        print(f"arms left out for their size: {small}")
 
 
 def _cmd_standardise(args: argparse.Namespace) -> int:
