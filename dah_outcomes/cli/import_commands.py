@@ -42,11 +42,12 @@ def _cmd_import(args: argparse.Namespace) -> int:
         )
     except ValidationError as err:
         echo(err.report.summary(limit=args.limit))
+        found = f"the import found {len(err.report.problems):,} problem(s)"
         echo(
-            "nothing written (strict mode: fix the problems, or use --quarantine to import "
-            "the valid rows and write the others to rejects.csv)"
+            f"error: {found}, listed above; nothing written (strict mode: fix the problems, "
+            "or use --quarantine to import the valid rows and write the others to rejects.csv)"
             if mode == "strict"
-            else "nothing written",
+            else f"error: {found}, listed above; nothing written",
             file=sys.stderr,
         )
         return 1
