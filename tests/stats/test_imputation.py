@@ -338,3 +338,50 @@ def test_a_column_observed_at_one_value_is_filled_with_it() -> None:
     for d in imp:
         assert not d["flag"].any()
         assert (d["site"] == "A").all()
+
+
+def test_delta_adjustment_shifts_the_imputations() -> None:
+    data = amputed(full_data(n=800), mar=False)
+    base = impute_chained(data, columns=COLUMNS, m=2, iterations=3, seed=5)
+    zero = impute_chained(data, columns=COLUMNS, m=2, iterations=3, seed=5, delta={"z": 0.0})
+    pd.testing.assert_frame_equal(base.completed(0), zero.completed(0))
+    missing = data["z"].isna().to_numpy()
+
+    def share(delta: float) -> float:
+        imp = impute_chained(data, columns=COLUMNS, m=2, iterations=3, seed=5, delta={"z": delta})
+        return float(np.mean([d["z"].to_numpy(dtype=bool)[missing].mean() for d in imp]))
+
+    shares = [share(d) for d in (-5.0, -1.0, 0.0, 1.0, 5.0)]
+    assert shares == sorted(shares)
+    assert shares[0] < 0.05
+    assert shares[-1] > 0.95
+    # a number's imputations move by delta (one column, one iteration: the same draws)
+    rng = np.random.default_rng(1)
+    w = rng.normal(size=300)
+    one = pd.DataFrame({"y": np.where(rng.random(300) < 0.3, np.nan, w + rng.normal(size=300))})
+    one["w"] = w
+    kwargs = {"columns": ["y"], "predictors": ["w"], "m": 1, "iterations": 1, "seed": 2}
+    a = impute_chained(one, **kwargs).completed(0)["y"]
+    b = impute_chained(one, **kwargs, delta={"y": 0.75}).completed(0)["y"]
+    gap = (b - a).to_numpy()
+    imputed = gap[one["y"].isna().to_numpy()]
+    assert_close(imputed, np.full(len(imputed), 0.75), atol=1e-12)
+    assert (gap[one["y"].notna().to_numpy()] == 0).all()
+    shifted = impute_chained(one, **kwargs, delta={"y": 0.75})
+    assert shifted.delta == {"y": 0.75}
+    assert shifted.to_dict()["delta"] == {"y": 0.75}
+
+
+@pytest.mark.parametrize(
+    ("delta", "match"),
+    [
+        ({"site": 1.0}, "categories"),
+        ({"nope": 1.0}, "not in columns"),
+        ({"z": float("inf")}, "finite"),
+        ({"z": "1"}, "finite"),
+    ],
+)
+def test_bad_delta(delta: dict, match: str) -> None:
+    data = amputed(full_data(n=50), mar=False)
+    with pytest.raises(ArgumentError, match=match):
+        impute_chained(data, columns=COLUMNS, delta=delta)
