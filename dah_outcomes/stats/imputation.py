@@ -22,7 +22,7 @@ compute it with :func:`nelson_aalen_at_times` and pass both as ordinary predicto
 For a sensitivity analysis of data missing not at random, ``delta`` shifts the imputations
 of chosen columns (the log odds of a flag, the value of a number) away from what MAR
 predicts, at every iteration (the delta adjustment of van Buuren's *Flexible Imputation of
-Missing Data*, section 3.8; a tipping point is the delta at which a conclusion changes).
+Missing Data*, 2018; a tipping point is the delta at which a conclusion changes).
 The logistic and multinomial fits carry a small ridge penalty on standardised predictors, so
 that a flag perfectly predicted by a covariate in some imputation gives a finite, wide draw
 instead of a diverging fit (mice augments the data for the same purpose).
