@@ -324,6 +324,9 @@ def test_case_series_has_no_incidence(small_tables) -> None:
     result = rates(cohort)
     assert "incidence" not in set(result.table["endpoint"])
     assert result.incidence_rate is None
+    # and says why, in the result and its JSON
+    assert result.definitions["incidence"].startswith("not reported: the cohort is a case series")
+    assert "case series" in result.to_dict()["definitions"]["incidence"]
     with pytest.raises(ArgumentError, match="source population"):
         incidence_frame(cohort)
 

@@ -165,3 +165,19 @@ def test_hidden_cells_count_as_masked() -> None:
     assert masked.isna().to_numpy().sum() >= 3
     with pytest.raises(ValueError, match="hidden must have shape"):
         suppress_small_cells(table, ["a", "b"], MIN_CELL, hidden=np.zeros((1, 1), dtype=bool))
+
+
+def test_a_case_series_says_why_it_has_no_incidence(small_series: Cohort) -> None:
+    dah = small_series.episodes["patient_id"].unique()
+    series = Cohort(
+        small_series.patients[small_series.patients["patient_id"].isin(dah)],
+        small_series.episodes,
+        treatments=small_series.treatments,
+    )
+    assert series.design == "case_series"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DahOutcomesWarning)
+        page = report(series)
+    text = html.unescape(re.sub(r"<[^>]+>", " ", page))
+    assert "Incidence of DAH: not reported: the cohort is a case series" in " ".join(text.split())
+    assert "Incidence is among all SLE patients" not in page

@@ -39,7 +39,14 @@ from dah_outcomes.stats.proportions import (
     rate_ci,
 )
 
-__all__ = ["RECURRENCE_YEARS", "OutcomeRates", "rates"]
+__all__ = ["NO_INCIDENCE_IN_A_CASE_SERIES", "RECURRENCE_YEARS", "OutcomeRates", "rates"]
+
+#: Why a case series reports no incidence (in ``definitions["incidence"]`` and the outputs).
+NO_INCIDENCE_IN_A_CASE_SERIES = (
+    "not reported: the cohort is a case series (DAH patients only), with no population at "
+    "risk to count them among, so any 'incidence' from it would be 100% by construction; "
+    "incidence needs the SLE patients without DAH as well (a population design)"
+)
 
 _ROW_FIELDS = ("events", "total", "estimate", "ci_lower", "ci_upper", "method", "conf_level")
 
@@ -295,7 +302,7 @@ def rates(
             conf_level=conf_level,
         )
     else:
-        definitions.pop("incidence")
+        definitions["incidence"] = NO_INCIDENCE_IN_A_CASE_SERIES
     endpoints = [e for e in ENDPOINTS.values() if e.unit == "dah_patients"]
     episodes = episode_outcomes(cohort, arms=arms, eras=eras)
     for e in endpoints:

@@ -46,6 +46,8 @@ def _print_person_time_endpoints(result: Any) -> None:
             f"{result.incidence_cases_at_entry:,} patients with DAH at the start of follow-up "
             "(no person-time at risk) are not counted as incident cases"
         )
+    elif "incidence" in result.definitions:
+        print(f"\nincidence: {result.definitions['incidence']}")
     if not result.recurrence_cif.empty:
         print(f"\nrecurrence, cumulative incidence with death competing ({level} CI):")
         for group, part in result.recurrence_cif.groupby("group", sort=False):

@@ -57,6 +57,8 @@ EXTRA_RULES: dict[str, str] = {
     "mapping or the file",
     "patient_rejected": "rejected because its patient's row was rejected",
     "episode_rejected": "rejected because its episode's row was rejected",
+    "episodes_rejected": "rejected because every DAH episode row of the patient was rejected: "
+    "kept, the patient would count as one without DAH",
     "row_group_rejected": "rejected with the other rows of the same patient or subject",
     "inconsistent_patient_value": "a patient-level column differs between rows of the same "
     "patient: make them agree",
@@ -537,6 +539,13 @@ def resolve(
                 sub = re_[orphan]
                 ledger.reject(_cascade(sub.index, sub, "episodes", tf, "patient_rejected"))
                 continue
+            # the reverse: a patient whose episodes were all rejected is excluded, never an
+            # "SLE patient without DAH" (nor, in a case series, a case without a case)
+            lost = _orphans(re_, e_alive, rp, p_alive)
+            if lost.any():
+                sub = rp[lost]
+                ledger.reject(_cascade(sub.index, sub, "patients", tf, "episodes_rejected"))
+                continue
         t_alive = (
             ledger.alive_rows(tf["treatments"], t_all.index)
             if len(t_all)
@@ -578,7 +587,7 @@ def _cascade(
                     "table": table,
                     "row": rows.to_numpy(dtype=object),
                     "patient_id": ids.to_numpy(dtype=object),
-                    "column": "patient_id" if rule == "patient_rejected" else "episode_number",
+                    "column": "episode_number" if rule == "episode_rejected" else "patient_id",
                     "rule": rule,
                     "hint": EXTRA_RULES[rule],
                 }
@@ -635,7 +644,9 @@ def check_courses(t: pd.DataFrame, e: pd.DataFrame, p: pd.DataFrame) -> pd.DataF
 def _orphans(
     p_ids: pd.Series, p_alive: np.ndarray, e_ids: pd.Series, e_alive: np.ndarray
 ) -> np.ndarray:
-    """Accepted episodes whose patient (by source id) no longer has an accepted row."""
+    """Accepted child rows (episodes) whose parent (patient, by source id) was read but no
+    longer has an accepted row; called the other way round, accepted patients whose episode
+    rows were all rejected."""
     if p_alive.all():
         return np.zeros(len(e_ids), dtype=bool)
     dead = pd.unique(p_ids[~p_alive].dropna().to_numpy(dtype=object))

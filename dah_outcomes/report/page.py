@@ -249,11 +249,14 @@ def _outcomes_section(
             f"Endpoints of the first DAH episode, overall and by {by}",
             ["Endpoint", "Group", "Events", "Total", "Estimate", f"{level} CI"],
             rows,
-            f"CI: {PROPORTION_METHODS[ci_method]}, {level} level. Incidence is among all SLE "
-            "patients; mortality per episode among all DAH episodes (each in its own arm and "
-            "era); other endpoints among DAH patients, at their first episode.",
+            f"CI: {PROPORTION_METHODS[ci_method]}, {level} level. "
+            + ("Incidence is among all SLE patients; " if cohort.design == "population" else "")
+            + "mortality per episode among all DAH episodes (each in its own arm and era); "
+            "other endpoints among DAH patients, at their first episode.",
         )
     )
+    if result.incidence_rate is None and "incidence" in result.definitions:
+        s.paragraphs.append(f"Incidence of DAH: {result.definitions['incidence']}.")
     if result.incidence_rate is not None:
         r = result.incidence_rate
         s.paragraphs.append(

@@ -230,3 +230,46 @@ def test_cli_import_and_init_mapping(messy: Path, tmp_path: Path, capsys) -> Non
     assert _cli(["init-mapping", str(messy), "--out", str(mp)]) == 0
     assert load_mapping(mp).layout == "flat"
     assert _cli(["init-mapping", str(messy), "--out", str(mp)]) == 1  # no silent overwrite
+
+
+def _case_series_folder(cohort: Cohort, folder: Path, bad: int) -> tuple[Path, list[str]]:
+    """A two-table case series (DAH patients only) with the episode rows of ``bad`` patients
+    made invalid (an onset date that is not a date)."""
+    e = cohort.episodes.copy()
+    ids = list(dict.fromkeys(e["patient_id"]))
+    p = cohort.patients[cohort.patients["patient_id"].isin(ids)]
+    lost = ids[:bad]
+    e = e.astype({"onset_date": object})
+    e.loc[e["patient_id"].isin(lost), "onset_date"] = "unknown"
+    folder.mkdir()
+    p.to_csv(folder / "patients.csv", index=False)
+    e.to_csv(folder / "episodes.csv", index=False)
+    return folder, lost
+
+
+def test_a_patient_whose_episodes_are_all_rejected_is_excluded(
+    cohort: Cohort, tmp_path: Path
+) -> None:
+    folder, lost = _case_series_folder(cohort, tmp_path / "series", bad=2)
+    r = read_cohort(folder, mode="quarantine")
+    accounted(r)
+    # never an "SLE patient without DAH": the case series stays a case series
+    assert r.cohort.design == "case_series"
+    assert not set(lost) & set(r.cohort.patients["patient_id"])
+    excluded = r.rejects[r.rejects["rule"] == "episodes_rejected"]
+    assert sorted(excluded["patient_id"]) == sorted(lost)
+    assert (excluded["table"] == "patients").all()
+    flow = r.flow.set_index("step")["n"]
+    assert flow["patients excluded"] == len(lost)
+    assert flow["patients with DAH"] == flow["patients included"]
+
+
+def test_a_population_keeps_patients_who_never_had_dah(cohort: Cohort, tmp_path: Path) -> None:
+    folder = tmp_path / "population"
+    folder.mkdir()
+    cohort.patients.to_csv(folder / "patients.csv", index=False)
+    cohort.episodes.to_csv(folder / "episodes.csv", index=False)
+    r = read_cohort(folder, mode="quarantine")
+    assert r.cohort.design == "population"
+    assert r.cohort.n_patients == len(cohort.patients)
+    assert (r.rejects["rule"] == "episodes_rejected").sum() == 0
