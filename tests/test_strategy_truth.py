@@ -279,3 +279,19 @@ def test_bad_arguments() -> None:
         strategy_truth(sc, "rituximab", grace_days=-1, horizon_days=90)
     with pytest.raises(ArgumentError, match="shorter than"):
         strategy_truth(sc, "rituximab", grace_days=30, horizon_days=7)
+
+
+def test_adjustment_set_estimand_is_near_the_full_truth() -> None:
+    """Pooling the starters by the default adjustment set alone barely moves the truth."""
+    sc = load_scenario("seed-article")
+    features = ("severe", "infection", "mechanical_ventilation", "modern_era")
+    full = strategy_truth(sc, "plasmapheresis", grace_days=7, horizon_days=90, n_sle=100_000)
+    pooled = strategy_truth(
+        sc, "plasmapheresis", grace_days=7, horizon_days=90, n_sle=100_000, adjust_for=features
+    )
+    assert pooled["adjusted_for"] == list(features)
+    assert pooled["risk_untreated"] == full["risk_untreated"]
+    assert pooled["risk_treated"] != full["risk_treated"]
+    assert abs(pooled["risk_difference"] - full["risk_difference"]) < 0.002
+    with pytest.raises(ArgumentError, match="unknown episode features"):
+        strategy_truth(sc, "plasmapheresis", grace_days=7, horizon_days=90, adjust_for=["shoe"])

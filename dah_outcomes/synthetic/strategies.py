@@ -50,7 +50,7 @@ on); the acute risk of a recurrent episode within the horizon is not part of it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -102,6 +102,7 @@ def strategy_truth(
     horizon_days: int,
     n_sle: int = STRATEGY_N_SLE,
     seed: int = STRATEGY_SEED,
+    adjust_for: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """True risks of death by the horizon under "start within G days" and "not within G".
 
@@ -119,6 +120,15 @@ def strategy_truth(
         SLE patients simulated.
     seed : int
         Seed of the simulation.
+    adjust_for : sequence of str, optional
+        Episode features (e.g. ``("severe", "infection", "mechanical_ventilation",
+        "modern_era")``) standing for an estimator's adjustment set. By default a patient
+        alive and untreated at the end of the grace period takes the risk of starters with
+        all of their own covariates; with ``adjust_for`` that of the starters who share only
+        these features, the estimand of clone-censor-weight with a censoring model on them.
+        It differs when omitted prognostic covariates (age, site, the calendar trend within
+        an era) are distributed differently among starters and non-starters who survive the
+        grace period. A diagnostic: not exactly 0 under a null effect (Monte Carlo noise).
 
     Returns
     -------
@@ -141,7 +151,15 @@ def strategy_truth(
         )
     tp = _population(sc, n_sle, seed)
     world = _World(sc, tp, TREATMENTS.index(treatment))
-    treated, untreated, started, no_positivity = world.risks(int(grace_days), int(horizon_days))
+    strata = None
+    if adjust_for is not None:
+        unknown = [f for f in adjust_for if f not in tp.episodes.features]
+        if unknown:
+            raise ArgumentError(f"adjust_for names unknown episode features {unknown}")
+        strata = np.column_stack([tp.episodes.features[f] for f in adjust_for])
+    treated, untreated, started, no_positivity = world.risks(
+        int(grace_days), int(horizon_days), strata
+    )
     r1, r0 = float(treated.mean()), float(untreated.mean())
     return {
         "treatment": treatment,
@@ -156,6 +174,7 @@ def strategy_truth(
         "share_planned_within_grace": float(started.mean()),
         "share_without_positivity": float(no_positivity.mean()),
         "n_dah": len(tp.scale),
+        **({"adjusted_for": list(adjust_for)} if adjust_for is not None else {}),
     }
 
 
@@ -280,8 +299,15 @@ class _World:
         g = timed_cumhaz(np.full(len(starts), float(t)), starts, log_hr, self.sc.death)
         return -np.expm1(-self.tp.scale * g)
 
-    def risks(self, grace: int, horizon: int) -> tuple[np.ndarray, ...]:
-        """Per patient: risk treated, risk untreated, P(natural start within G), no positivity."""
+    def risks(
+        self, grace: int, horizon: int, strata: np.ndarray | None = None
+    ) -> tuple[np.ndarray, ...]:
+        """Per patient: risk treated, risk untreated, P(natural start within G), no positivity.
+
+        With ``strata`` (one row of covariate values per patient), a patient alive at the end
+        of the grace period who has not started takes the risk of the starters of their
+        stratum rather than of their own covariates (see :func:`strategy_truth`).
+        """
         c, h = grace + 1.0, horizon + 1.0
         base_h, base_c = self.death_before(h, np.inf), self.death_before(c, np.inf)
         rho_never = (1.0 - base_h) / (1.0 - base_c)
@@ -301,6 +327,15 @@ class _World:
             w_sum += w
             w_rho += w * ((1.0 - d_h) / (1.0 - d_c) - rho_never)
             after.append(np.where(early, 0.0, a) * (d_h - base_h))
+        if strata is not None:
+            # pool the starters of each stratum: sum_i sum_s w_i(s) rho_i(s) / sum_i W_i
+            _, group = np.unique(strata, axis=0, return_inverse=True)
+            group = group.ravel()
+            num = np.bincount(group, weights=w_rho + w_sum * rho_never)
+            den = np.bincount(group, weights=w_sum)
+            has = den[group] > 0.0
+            w_sum = np.where(has, 1.0, 0.0)
+            w_rho = np.where(has, num[group] / np.where(has, den[group], 1.0) - rho_never, 0.0)
         no_positivity = w_sum <= 0.0
         fallback = self.death_before(h, float(grace)), self.death_before(c, float(grace))
         delta2 = np.where(
