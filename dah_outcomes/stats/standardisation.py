@@ -202,7 +202,10 @@ def _replicate(
         total = f.sum()
         gcomp = f @ m / total
         resid = onehot * (w * y)[:, None] - onehot * w[:, None] * m
-        aipw = gcomp + np.sum(resid / e, axis=0) / total
+        # only a patient's own arm has a residual: another arm's propensity may underflow to
+        # 0 (separation in the propensity model), and 0 / 0 must not reach the sum
+        inverse = np.divide(resid, e, out=np.zeros_like(resid), where=onehot > 0)
+        aipw = gcomp + inverse.sum(axis=0) / total
         observed = (onehot * (w * y)[:, None]).sum(axis=0) / (onehot * w[:, None]).sum(axis=0)
         out[j] = np.vstack([observed, gcomp, aipw])
     return out, fitted, e
