@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import linalg, special, stats
 
 from dah_outcomes.errors import ArgumentError, EstimationError
 from dah_outcomes.results import ResultMixin
@@ -38,6 +38,7 @@ from dah_outcomes.stats.nonparametric import KaplanMeierResult
 __all__ = [
     "POOLING_SCALES",
     "PooledEstimate",
+    "PooledWaldTest",
     "barnard_rubin_df",
     "pool_cox",
     "pool_estimates",
@@ -45,6 +46,7 @@ __all__ = [
     "pool_proportions",
     "pool_scalar",
     "pool_survival",
+    "pool_wald_test",
 ]
 
 #: The scales estimates are pooled on, and the quantity each transforms back to.
@@ -620,3 +622,166 @@ def pool_cox(
         dfcom = max(fits[0].n_events - len(terms), 1)
     level = fits[0].conf_level if conf_level is None else conf_level
     return pool_estimates(q, u, terms=terms, dfcom=dfcom, scale="log", conf_level=level)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PooledWaldTest(ResultMixin):
+    """The multivariate Wald test of several pooled coefficients (``D1``).
+
+    Attributes
+    ----------
+    terms : tuple of str
+        The coefficients tested (jointly equal to ``null``).
+    statistic : float
+        The F statistic ``qbar' inv((1 + riv) Ubar) qbar / k``.
+    df1, df2 : float
+        Numerator (``k``) and denominator degrees of freedom.
+    p_value : float
+        ``P(F(df1, df2) > statistic)``.
+    riv : float
+        Average relative increase in variance, ``(1 + 1/m) tr(B inv(Ubar)) / k``.
+    m : int
+        Number of imputations.
+    dfcom : float
+        Complete-data df (infinite when not given: Li et al.'s df2; else Reiter's).
+    """
+
+    terms: tuple[str, ...]
+    statistic: float
+    df1: float
+    df2: float
+    p_value: float
+    riv: float
+    m: int
+    dfcom: float
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row: the terms tested, F, its df, p-value and riv."""
+        return pd.DataFrame(
+            [
+                {
+                    "terms": ", ".join(self.terms),
+                    "statistic": self.statistic,
+                    "df1": self.df1,
+                    "df2": self.df2,
+                    "p_value": self.p_value,
+                    "riv": self.riv,
+                    "m": self.m,
+                    "dfcom": self.dfcom,
+                }
+            ]
+        )
+
+    def _title(self) -> str:
+        return f"Pooled Wald test (D1) over {self.m} imputations"
+
+
+def _reiter_df(k: int, m: int, riv: float, dfcom: float) -> float:
+    """Reiter's (2007) small-sample denominator df of D1, as ``mitml``'s."""
+    t = k * (m - 1)
+    a = riv * t / (t - 2)
+    vstar = (dfcom + 1) / (dfcom + 3) * dfcom
+    c0, c1, c2 = 1 / (t - 4), vstar - 2 * (1 + a), vstar - 4 * (1 + a)
+    z = (
+        1 / c2
+        + c0 * (a**2 * c1 / ((1 + a) ** 2 * c2))
+        + c0 * (8 * a**2 * c1 / ((1 + a) * c2**2) + 4 * a**2 / ((1 + a) * c2))
+        + c0 * (4 * a**2 / (c2 * c1) + 16 * a**2 * c1 / c2**3)
+        + c0 * (8 * a**2 / c2**2)
+    )
+    return 4 + 1 / z
+
+
+def _li_df(k: int, m: int, riv: float) -> float:
+    """Li, Raghunathan and Rubin's (1991) denominator df of D1."""
+    t = k * (m - 1)
+    if t > 4:
+        return 4 + (t - 4) * (1 + (1 - 2 / t) / riv) ** 2
+    return t * (1 + 1 / k) * (1 + 1 / riv) ** 2 / 2
+
+
+def pool_wald_test(
+    estimates: Any,
+    covariances: Any,
+    *,
+    test: Sequence[int] | None = None,
+    terms: Sequence[str] | None = None,
+    null: Any = 0.0,
+    dfcom: float | None = None,
+) -> PooledWaldTest:
+    """Test several coefficients at once over imputations (``D1``, as ``mice::D1``).
+
+    The Wald statistic of Li, Raghunathan and Rubin (1991) with the average relative
+    increase in variance; the denominator df are Reiter's (2007) when the complete-data df
+    are given (mice's ``D1`` gives the model's residual df), Li et al.'s otherwise (as
+    ``mitml::testModels(df.com = NULL)``). Use it for a categorical covariate with several
+    levels (an arm, an era), where one coefficient at a time is not the question.
+
+    Parameters
+    ----------
+    estimates : array_like
+        Coefficients per imputation, ``(m, p)``.
+    covariances : array_like
+        Their covariance matrices, ``(m, p, p)``.
+    test : sequence of int, optional
+        Positions of the coefficients tested (all by default).
+    terms : sequence of str, optional
+        Names of the ``p`` coefficients.
+    null : float or array_like, default 0
+        Values under the null hypothesis.
+    dfcom : float, optional
+        Complete-data df (e.g. a regression's residual df); None for the large-sample df.
+
+    Returns
+    -------
+    PooledWaldTest
+
+    Raises
+    ------
+    ArgumentError
+        For mismatched shapes, fewer than 2 imputations, an empty or repeated ``test``, or
+        ``dfcom`` not positive.
+    EstimationError
+        When the mean within-imputation covariance is singular, or no coefficient varies
+        between imputations (the riv is 0 and the df undefined).
+    """
+    q = _as_estimates(estimates)
+    m, p = q.shape
+    u = np.asarray(covariances, dtype=float)
+    if u.shape != (m, p, p):
+        raise ArgumentError(f"covariances must have shape ({m}, {p}, {p}), got {u.shape}")
+    names = _terms(terms, p)
+    idx = list(range(p)) if test is None else [int(i) for i in test]
+    if not idx or len(set(idx)) != len(idx) or min(idx) < 0 or max(idx) >= p:
+        raise ArgumentError(f"test must name distinct positions in [0, {p}), got {test!r}")
+    if dfcom is not None and not float(dfcom) > 0:
+        raise ArgumentError(f"dfcom must be positive (or None when unknown), got {dfcom!r}")
+    k = len(idx)
+    diff = q[:, idx] - np.broadcast_to(np.asarray(null, dtype=float), (k,))
+    ubar = u[:, idx][:, :, idx].mean(axis=0)
+    b = np.atleast_2d(np.cov(diff, rowvar=False))
+    try:
+        inv_ubar = linalg.inv(ubar)
+    except (linalg.LinAlgError, ValueError) as exc:
+        raise EstimationError("the mean within-imputation covariance is singular") from exc
+    riv = float((1 + 1 / m) * np.trace(b @ inv_ubar) / k)
+    if not riv > 0:
+        raise EstimationError(
+            "the tested coefficients do not vary between imputations (riv = 0): the D1 df "
+            "are undefined; test them on one completed dataset"
+        )
+    qbar = diff.mean(axis=0)
+    statistic = float(qbar @ inv_ubar @ qbar / (k * (1 + riv)))
+    complete_df = math.inf if dfcom is None else float(dfcom)
+    infinite = math.isinf(complete_df)
+    df2 = _li_df(k, m, riv) if infinite else _reiter_df(k, m, riv, complete_df)
+    return PooledWaldTest(
+        terms=tuple(names[i] for i in idx),
+        statistic=statistic,
+        df1=float(k),
+        df2=float(df2),
+        p_value=float(stats.f.sf(statistic, k, df2)),
+        riv=riv,
+        m=m,
+        dfcom=complete_df,
+    )

@@ -122,6 +122,24 @@ na_ref <- list(time = na_time, status = na_status,
                hazard = nelsonaalen(data.frame(na_time, na_status), na_time, na_status),
                hazard_obs = obs$na)
 
+# D1, the multivariate Wald test of several coefficients (Li, Raghunathan and Rubin 1991):
+# hb and cyc jointly in the logistic model, with Reiter's (2007) df (dfcom = df.residual, as
+# mice::D1 takes it) and without complete-data df (mitml::testModels with df.com = NULL)
+glm0_fits <- fits_of(function(d) glm(dead90 ~ age + severe, family = binomial, data = d))
+d1 <- D1(as.mira(glm_fits), as.mira(glm0_fits))$result
+d1_inf <- mitml::testModels(as.mitml.result(as.mira(glm_fits)),
+                            as.mitml.result(as.mira(glm0_fits)), method = "D1")$test
+d1_ref <- list(
+  terms = c("hb", "cyc1"),
+  covariances = lapply(glm_fits, function(f) unname(vcov(f))),
+  dfcom = glm_fits[[1]]$df.residual,
+  reiter = list(statistic = d1[1, "F.value"], df1 = d1[1, "df1"], df2 = d1[1, "df2"],
+                p_value = d1[1, "P(>F)"], riv = d1[1, "RIV"]),
+  large_sample = list(statistic = d1_inf[1, "F.value"], df1 = d1_inf[1, "df1"],
+                      df2 = d1_inf[1, "df2"], p_value = d1_inf[1, "P(>F)"],
+                      riv = d1_inf[1, "RIV"])
+)
+
 # a larger imputation of the same observed data (m = 40, maxit = 10), to compare our chained
 # equations with mice's by their pooled Cox model (equal up to Monte Carlo error)
 imp40 <- mice(obs, m = 40, maxit = 10, seed = 1, printFlag = FALSE)
@@ -141,7 +159,7 @@ info <- list(
   observed_cyc = as.integer(as.character(obs$cyc)),
   glm = glm_ref, lm = lm_ref, coxph = cox_ref, proportion = prop_ref,
   km_times = times, km = km, mean = mean_ref, nelsonaalen = na_ref, completed = completed,
-  observed_dead90 = full$dead90, mice_m40 = mice_m40
+  observed_dead90 = full$dead90, mice_m40 = mice_m40, d1 = d1_ref
 )
 write_json(info, file.path(outdir, "mi_pooling.json"), digits = NA, auto_unbox = TRUE,
            pretty = FALSE, na = "null")

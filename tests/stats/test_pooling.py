@@ -27,6 +27,7 @@ from dah_outcomes.stats.pooling import (
     pool_proportions,
     pool_scalar,
     pool_survival,
+    pool_wald_test,
 )
 from dah_outcomes.testing import assert_close
 
@@ -223,3 +224,54 @@ def test_cox_fits_with_different_terms_refused() -> None:
     b = cox_regression(d1, time="time", event="status", covariates=["age", "hb"])
     with pytest.raises(ArgumentError, match="different terms"):
         pool_cox([a, b])
+
+
+@pytest.mark.parametrize(("dfcom", "key"), [(REF["d1"]["dfcom"], "reiter"), (None, "large_sample")])
+def test_wald_test_matches_mice_d1(dfcom: int | None, key: str) -> None:
+    # hb and cyc jointly in the logistic model: mice::D1 (Reiter's df with the residual df)
+    # and mitml::testModels without complete-data df (Li, Raghunathan and Rubin's df)
+    ref, d1 = REF["glm"], REF["d1"]
+    test = pool_wald_test(
+        np.array(ref["estimates"]),
+        np.array(d1["covariances"]),
+        test=[3, 4],
+        terms=ref["terms"],
+        dfcom=dfcom,
+    )
+    assert test.terms == ("hb", "cyc1")
+    expected = d1[key]
+    for field in ("statistic", "df1", "df2", "p_value", "riv"):
+        assert_close(getattr(test, field), expected[field], **TIGHT)
+    assert test.m == 5
+    json.dumps(test.to_dict())
+    assert test.to_frame().loc[0, "terms"] == "hb, cyc1"
+
+
+def test_wald_test_of_one_coefficient_is_the_squared_pooled_t() -> None:
+    # with k = 1, (1 + riv) ubar = ubar + (1 + 1/m) b = t: D1 is qbar^2 / t exactly
+    q = np.array([[0.50], [0.52], [0.49], [0.51]])
+    u = np.full((4, 1, 1), 0.01)
+    test = pool_wald_test(q, u)
+    pooled = pool_estimates(q, u[:, :, 0])
+    assert test.riv == pytest.approx(pooled.riv[0], rel=1e-12)
+    assert test.statistic == pytest.approx(pooled.estimate[0] ** 2 / pooled.t[0], rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"test": []}, ArgumentError, "distinct positions"),
+        ({"test": [0, 0]}, ArgumentError, "distinct positions"),
+        ({"test": [5]}, ArgumentError, "distinct positions"),
+        ({"dfcom": 0}, ArgumentError, "dfcom"),
+    ],
+)
+def test_bad_wald_arguments(kwargs: dict, error: type, match: str) -> None:
+    q = np.array([[0.1, 0.2], [0.2, 0.1], [0.15, 0.3]])
+    u = np.tile(np.eye(2) * 0.01, (3, 1, 1))
+    with pytest.raises(error, match=match):
+        pool_wald_test(q, u, **kwargs)
+    with pytest.raises(ArgumentError, match="covariances must have shape"):
+        pool_wald_test(q, u[:, 0])
+    with pytest.raises(EstimationError, match="riv = 0"):
+        pool_wald_test(np.ones((3, 2)), u)
