@@ -7,6 +7,16 @@ standardise over the cohort's own distribution of the adjustment set
 (:mod:`dah_outcomes.analyses.adjustment`), at days 30 and 90 from the first DAH onset and for
 death in hospital; see :mod:`dah_outcomes.stats.standardisation` for the estimators and how
 censored follow-up is handled (inverse probability of censoring weights within each arm).
+
+What the standardised risk estimates. The arms are those of the treatments a patient received
+in the first episode. When every course starts at onset, the arm is fixed at time zero and the
+standardised risk is that of "give everyone this arm" (AIPW covers the generator's
+``truth["standardized_risks"]`` 93-97% of the time: benchmarks/results/standardised_truth.md).
+When courses start days later, and only in patients still alive, the treated arms hold the
+survivors of those days and the untreated arm the early deaths: the arms select on the
+outcome, which no adjustment at onset undoes (an :class:`~dah_outcomes.errors.ImmortalTimeWarning`
+says so). The strategy "start the treatment within G days" is then estimated by clone-censor-
+weighting (``emulate``), not here.
 """
 
 from __future__ import annotations
