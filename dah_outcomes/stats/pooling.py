@@ -12,9 +12,10 @@ of missing information, each as mice reports them.
 
 Estimates are pooled on a scale where they are close to normal, then transformed back:
 proportions on the logit scale, Kaplan-Meier survival on the complementary log-log scale
-(``log(-log S)``), hazard ratios on the log scale (Marshall et al. 2009). Checked against
-``mice::pool`` and ``mice::pool.scalar`` on the same completed-data estimates in
-``tests/stats/test_pooling.py``.
+(``log(-log S)``), hazard ratios on the log scale (Marshall et al. 2009). Several
+coefficients at once (an arm with several levels) are tested by ``D1``
+(:func:`pool_wald_test`). Checked against ``mice::pool``, ``mice::pool.scalar`` and
+``mice::D1`` on the same completed-data estimates in ``tests/stats/test_pooling.py``.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""Rubin's rules against R's ``mice::pool`` and ``mice::pool.scalar`` (mice 3.15.0, R 4.2.2;
-``tests/reference/make_mi_pooling_reference.R``): the same per-imputation estimates and
-variances pooled here agree to 1e-10 on estimate, ubar, b, t, df, riv, lambda and fmi; our own
-Cox and Kaplan-Meier fits of mice's completed datasets, pooled, agree with mice's pooled
-``coxph`` and with ``survfit`` + ``pool.scalar``.
+"""Rubin's rules against R's ``mice::pool``, ``mice::pool.scalar`` and ``mice::D1`` (mice
+3.15.0, R 4.2.2; ``tests/reference/make_mi_pooling_reference.R``): the same per-imputation
+estimates and variances pooled here agree to 1e-10 on estimate, ubar, b, t, df, riv, lambda
+and fmi (D1: statistic, df and p-value); our own Cox and Kaplan-Meier fits of mice's completed
+datasets, pooled, agree with mice's pooled ``coxph`` and with ``survfit`` + ``pool.scalar``.
 """
 
 from __future__ import annotations
