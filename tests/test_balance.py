@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,9 @@ from matplotlib.axes import Axes
 import dah_outcomes as dah
 from dah_outcomes.analyses.balance import WeightedTableOne, weighted_table_one
 from dah_outcomes.analyses.baseline import DEFINES_ARM, table_one
-from dah_outcomes.errors import ArgumentError
+from dah_outcomes.cli import main
+from dah_outcomes.errors import ArgumentError, DahOutcomesWarning
+from dah_outcomes.io import save_cohort
 from dah_outcomes.plotting import save_figure
 from dah_outcomes.plotting.balance import plot_love, plot_overlap
 from dah_outcomes.stats.balance import balance_table
@@ -144,3 +147,36 @@ def test_overlap_plot(weighted: WeightedTableOne) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         plot_overlap(weighted.weights)  # the first arm by default, no warning
+
+
+def test_cli_balance(
+    cohort: dah.Cohort, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    warnings.simplefilter("always", DahOutcomesWarning)
+    save_cohort(cohort, tmp_path / "c")
+    love, overlap = tmp_path / "love.svg", tmp_path / "overlap.png"
+    args = [
+        "balance",
+        str(tmp_path / "c"),
+        "--love-plot",
+        str(love),
+        "--overlap-plot",
+        str(overlap),
+    ]
+    assert main([*args, "--estimand", "overlap", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["weights"]["estimand"] == "overlap"
+    assert {"table", "counts", "effective_n", "adjusted_for", "threshold"} <= set(d)
+    assert love.read_bytes().startswith(b"<?xml")
+    assert overlap.read_bytes().startswith(b"\x89PNG")
+    assert main(["balance", str(tmp_path / "c")]) == 0
+    assert "effective sample size per arm" in capsys.readouterr().out
+    assert main(["balance", str(tmp_path / "c"), "--estimand", "ATT"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("error: estimand='ATT' needs reference")
+    assert main(["balance", str(tmp_path / "c"), "--love-plot", str(tmp_path / "x.gif")]) == 1
+    assert "must end in .png, .svg or .pdf" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main(["balance", str(tmp_path / "c"), "--estimand", "ATC"])
+    assert exit_.value.code == 2

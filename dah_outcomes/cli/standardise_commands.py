@@ -1,12 +1,15 @@
 """The ``standardise`` command: observed and standardised (g-computation, AIPW) risks of
-death by arm, with bootstrap intervals."""
+death by arm, with bootstrap intervals; and ``balance``: the weighted Table 1 by arm, with the
+love and overlap plots."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from dah_outcomes.cli.output import print_json
+from dah_outcomes.errors import ArgumentError
 
 __all__ = ["register"]
 
@@ -97,6 +100,57 @@ def _cmd_standardise(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plot_format(path: str) -> str:
+    fmt = Path(path).suffix.lstrip(".").lower()
+    if fmt not in ("png", "svg", "pdf"):
+        raise ArgumentError(f"a plot path must end in .png, .svg or .pdf, got {path!r}")
+    return fmt
+
+
+def _save(ax: Any, path: str) -> None:
+    from dah_outcomes.io.files import write_atomic
+    from dah_outcomes.plotting import save_figure
+
+    fmt = _plot_format(path)
+    write_atomic(Path(path), lambda p: save_figure(ax, p, format=fmt, dpi=150))
+
+
+def _cmd_balance(args: argparse.Namespace) -> int:
+    from dah_outcomes.analyses.adjustment import DEFAULT_ADJUSTMENT
+    from dah_outcomes.analyses.balance import weighted_table_one
+    from dah_outcomes.io import load_cohort
+    from dah_outcomes.plotting.balance import plot_love, plot_overlap
+
+    adjust = (
+        DEFAULT_ADJUSTMENT
+        if args.adjust_for is None
+        else [n.strip() for n in args.adjust_for.split(",") if n.strip()]
+    )
+    for path in (args.love_plot, args.overlap_plot):
+        if path:
+            _plot_format(path)  # refused before the work, not after
+    cohort = load_cohort(args.path)
+    result = weighted_table_one(
+        cohort,
+        estimand=args.estimand,
+        reference=args.reference,
+        adjust_for=adjust,
+        truncate_quantile=args.truncate_quantile,
+        truncate_at=args.truncate_at,
+    )
+    if args.love_plot:
+        _save(plot_love(result.to_frame(), threshold=result.threshold), args.love_plot)
+    if args.overlap_plot:
+        _save(plot_overlap(result.weights, arm=args.overlap_arm), args.overlap_plot)
+    if args.json:
+        print_json(result.to_dict())
+    else:
+        print(result)
+        ess = ", ".join(f"{a} {n:.0f} of {result.counts[a]}" for a, n in result.effective_n.items())
+        print(f"\neffective sample size per arm: {ess}")
+    return 0
+
+
 def register(sub: Any) -> None:
     """Add this family's subcommands to the top-level parser's subparsers."""
     s = sub.add_parser(
@@ -121,3 +175,21 @@ def register(sub: Any) -> None:
     )
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=_cmd_standardise)
+
+    b = sub.add_parser(
+        "balance", help="Table 1 by arm before and after propensity weighting, with SMDs"
+    )
+    b.add_argument("path", metavar="COHORT")
+    b.add_argument("--estimand", choices=("ATE", "ATT", "overlap"), default="ATE")
+    b.add_argument("--reference", help="the ATT's reference arm")
+    b.add_argument("--truncate-quantile", type=float, help="truncate at these percentiles")
+    b.add_argument("--truncate-at", type=float, help="truncate the weights at this value")
+    b.add_argument(
+        "--adjust-for",
+        help="comma-separated propensity covariates (default: the report's adjustment set)",
+    )
+    b.add_argument("--love-plot", metavar="PATH", help="save the love plot (.png/.svg/.pdf)")
+    b.add_argument("--overlap-plot", metavar="PATH", help="save the overlap plot")
+    b.add_argument("--overlap-arm", help="the arm whose propensity the overlap plot shows")
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=_cmd_balance)
