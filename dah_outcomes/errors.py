@@ -28,8 +28,10 @@ built-in (``ValueError``, ``FileNotFoundError``...)::
             │                                 limit (``converged`` is False on the result)
             ├── ImmortalTimeWarning           ever-treated groups compared while treatment
             │                                 starts after time zero, or when is unknown
-            └── MissingColumnWarning          a column an analysis reads is absent from the
-                                              cohort and is treated as unknown throughout
+            ├── MissingColumnWarning          a column an analysis reads is absent from the
+            │                                 cohort and is treated as unknown throughout
+            └── InformativeExclusionWarning   the rejected patients differ from the accepted
+                                              ones (death, ventilation, era)
 
 Warnings are issued through :func:`warn`, which points them at the first caller outside
 this package, so a user sees the line of their own code that asked for the estimate.
@@ -59,6 +61,7 @@ __all__ = [
     "DroppedRowsWarning",
     "EstimationError",
     "ImmortalTimeWarning",
+    "InformativeExclusionWarning",
     "MissingColumnWarning",
     "MissingDependencyError",
     "ScenarioError",
@@ -147,6 +150,11 @@ class ImmortalTimeWarning(DahOutcomesWarning):
     """Ever-treated patients are compared with never-treated ones while treatment started
     after time zero (or when it started is unknown): the treated group's survival until its
     treatment began is credited to the treatment. Use a landmark or time-varying analysis."""
+
+
+class InformativeExclusionWarning(DahOutcomesWarning):
+    """The patients an import rejected differ materially from those it accepted (on death,
+    ventilation or era), so estimates from the accepted rows alone may be biased."""
 
 
 class MissingColumnWarning(DahOutcomesWarning):

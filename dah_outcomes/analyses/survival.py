@@ -23,6 +23,7 @@ from dah_outcomes.errors import (
     ArgumentError,
     DroppedRowsWarning,
     EstimationError,
+    SmallSampleWarning,
     UninformativeIntervalWarning,
     warn,
 )
@@ -77,7 +78,7 @@ class SurvivalByGroup(ResultMixin):
         The curves.
     logrank : LogRankResult or None
         The log-rank test across groups, derived from the curves' risk tables (None with a
-        single group).
+        single group, or when no group has a death to compare: ``warnings`` says so).
     at_times : DataFrame
         Survival with CI at each of the stated days (:data:`SURVIVAL_TIMES` by default), per
         group; with a landmark, days since the landmark. Beside the Greenwood interval, the
@@ -297,7 +298,13 @@ def survival_by_group(
         frame, time="time", event="event", group=by, conf_level=conf_level, conf_type=conf_type
     )
     # the curves hold each group's risk table: the log-rank test needs no second pass
-    test = logrank_from_km(km) if len(km.curves) > 1 else None
+    test = None
+    if len(km.curves) > 1:
+        try:
+            test = logrank_from_km(km)
+        except EstimationError as err:  # no death in any group, say: no test, and said why
+            notes = (*notes, f"survival by {by}: no log-rank test: {err}")
+            warn(notes[-1], SmallSampleWarning)
     at_times, note = _survival_at(km, list(times), by, landmark_days)
     if note is not None:
         notes = (*notes, note)

@@ -28,6 +28,7 @@ import pandas as pd
 from dah_outcomes.cohort import Cohort
 from dah_outcomes.errors import ArgumentError, CohortFileError
 from dah_outcomes.io.cohort_files import save_cohort, sha256_file, write_atomic
+from dah_outcomes.io.exclusions import compare_rejected, warn_informative_exclusion
 from dah_outcomes.io.files import write_csv
 from dah_outcomes.io.layouts._base import Assembled, guess_layout
 from dah_outcomes.io.layouts.adtte import assemble_adtte
@@ -280,6 +281,13 @@ def read_cohort(
             [{"table": "source", "rule": "no_row_accepted", "hint": EXTRA_RULES["no_row_accepted"]}]
         )
         raise_problems(problem_frame([first, *ledger.records]), prep.staged.n_rows)
+    # rejected rows are rarely a random sample: compare them with the accepted ones
+    comparison = (
+        compare_rejected(prep.staged, ledger, prep.table_file)
+        if not ledger.alive.all()
+        else None
+    )
+    exclusion_warning = warn_informative_exclusion(comparison) if comparison is not None else ()
     n_source_patients = prep.staged.n_rows["patients"]
     n_courses = prep.staged.n_rows.get("treatments")
     layout, files, notes = prep.layout, prep.files, prep.notes
@@ -297,6 +305,11 @@ def read_cohort(
         "package_version": __version__,
         **json_safe(notes),
     }
+    if comparison is not None:
+        provenance["rejected_vs_accepted"] = {
+            "comparison": json_safe(comparison.to_dict("records")),
+            "warning": exclusion_warning[0] if exclusion_warning else None,
+        }
     if n_courses is not None:
         # courses are accounted for like rows: each read is accepted or rejected
         provenance["treatment_courses"] = {

@@ -30,6 +30,23 @@ __all__ = ["report", "report_from_folder", "write_report"]
 
 def _flow_section(cohort: Cohort, flow: pd.DataFrame | None, min_cell: int | None) -> Section:
     s = Section("flow", "Participant flow")
+    # the import's informative-exclusion check, where the cohort was imported with rejections
+    checked = cohort.provenance.get("rejected_vs_accepted")
+    if isinstance(checked, dict) and checked.get("warning"):
+        counts = [
+            r[k]
+            for r in checked.get("comparison", [])
+            for k in ("rejected_events", "rejected_known", "accepted_events", "accepted_known")
+        ]
+        if min_cell and any(0 < n < min_cell for n in counts):
+            differ = [r["characteristic"] for r in checked["comparison"] if r["material"]]
+            s.warnings.append(
+                "import: the rejected patients differ materially from the accepted ones in "
+                f"{', '.join(differ)} (counts below {min_cell} suppressed); estimates from "
+                "the accepted rows alone may be biased"
+            )
+        else:
+            s.warnings.append(f"import: {checked['warning']}")
     if flow is not None and {"step", "n"} <= set(flow.columns):
         rows = [
             [str(step).strip(), n if pd.notna(n) else f"suppressed (<{min_cell})"]

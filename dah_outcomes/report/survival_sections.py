@@ -72,17 +72,23 @@ def survival_sections(
     # groups too small to show (see suppression.hidden_groups) are left out of every figure
     # and table here; their patients are in the overall figures elsewhere on the page
     km = replace(result.km, curves=tuple(c for c in result.km.curves if c.group not in hidden))
-    ax = plot_km(km, at_risk_times=[0, 365, 730, 1095, 1460, 1825], min_cell=min_cell)
-    ax.set_xlim(0, horizon)
-    s.figures.append(
-        Figure(
-            Markup(to_svg(ax)),
-            f"Kaplan-Meier survival from first DAH onset by {by} ({level} pointwise CI, "
-            f"{result.km.conf_type} transform); + marks censoring; numbers at risk below the "
-            "axis.",
-            f"Kaplan-Meier curves of survival by {by} over five years, with numbers at risk",
+    if km.curves:
+        ax = plot_km(km, at_risk_times=[0, 365, 730, 1095, 1460, 1825], min_cell=min_cell)
+        ax.set_xlim(0, horizon)
+        s.figures.append(
+            Figure(
+                Markup(to_svg(ax)),
+                f"Kaplan-Meier survival from first DAH onset by {by} ({level} pointwise CI, "
+                f"{result.km.conf_type} transform); + marks censoring; numbers at risk below "
+                "the axis.",
+                f"Kaplan-Meier curves of survival by {by} over five years, with numbers at risk",
+            )
         )
-    )
+    else:
+        s.paragraphs.append(
+            f"No Kaplan-Meier curve by {by} is drawn: every group has fewer than {min_cell} "
+            "patients (small-cell suppression)."
+        )
     rows = []
     for _, r in result.at_times.iterrows():
         if r["group"] in hidden:
@@ -173,7 +179,16 @@ def _recurrence_figure(
     test."""
     rec = recurrence_by_group(cohort, by, conf_level=conf_level, arms=arms, eras=eras)
     s.warnings.extend(rec.warnings)
-    cif = replace(rec.cif, table=rec.cif.table[~rec.cif.table["group"].isin(hidden)])
+    table = rec.cif.table
+    if "group" in table and hidden:
+        table = table[~table["group"].isin(hidden)]
+    if table.empty:
+        s.paragraphs.append(
+            f"No cumulative incidence of recurrence by {by} is drawn: every group is too small "
+            "to show (small-cell suppression)."
+        )
+        return
+    cif = replace(rec.cif, table=table)
     ax = plot_cif(cif, cause=1, ylabel="Cumulative incidence of recurrence")
     ax.set_xlim(0, horizon)
     at = cif.at([365, 1825], cause=1)
