@@ -185,11 +185,13 @@ def estimate(cohort: Cohort, treatment: str, grace: int, bootstrap: int, seed: i
     }
 
 
-def replicate(scenario: str, seed: int, n_sle: int, bootstrap: int) -> list[dict]:
+def replicate(
+    scenario: str, seed: int, n_sle: int, bootstrap: int, treatments: list[str] | None = None
+) -> list[dict]:
     cohort = index_episode_cohort(generate_cohort(scenario, n_sle=n_sle, seed=seed))
     rows = []
     for sc, treatment, grace in TARGETS:
-        if sc != scenario:
+        if sc != scenario or (treatments and treatment not in treatments):
             continue
         truth = truth_of(cohort, treatment, grace)
         est = estimate(cohort, treatment, grace, bootstrap, seed)
@@ -209,12 +211,19 @@ def replicate(scenario: str, seed: int, n_sle: int, bootstrap: int) -> list[dict
     return rows
 
 
-def run(reps: int, n_sle: int, bootstrap: int, scenarios: list[str], checkpoint: Path) -> None:
+def run(
+    reps: int,
+    n_sle: int,
+    bootstrap: int,
+    scenarios: list[str],
+    checkpoint: Path,
+    treatments: list[str] | None = None,
+) -> None:
     checkpoint.unlink(missing_ok=True)
     for rep in range(reps):
         rows = []
         for scenario in scenarios:
-            rows += replicate(scenario, SEED0 + rep, n_sle, bootstrap)
+            rows += replicate(scenario, SEED0 + rep, n_sle, bootstrap, treatments)
         pd.DataFrame(rows).to_csv(checkpoint, mode="a", header=not checkpoint.exists(), index=False)
         if (rep + 1) % 10 == 0:
             print(f"{rep + 1}/{reps}", flush=True)
@@ -387,6 +396,7 @@ def main() -> None:
     ap.add_argument("--large-n", type=int, default=400_000)
     ap.add_argument("--large-seed", type=int, default=7)
     ap.add_argument("--scenarios", nargs="*", default=["seed-article", "rescue-null"])
+    ap.add_argument("--treatments", nargs="*", help="only these treatments of TARGETS")
     ap.add_argument(
         "--checkpoint",
         nargs="+",
@@ -403,7 +413,7 @@ def main() -> None:
     checkpoint, run_file = checkpoints[0], checkpoints[0].with_suffix(".json")
     started, load0 = time.time(), os.getloadavg()[0]
     if not args.render_only:
-        run(args.reps, args.n_sle, args.bootstrap, args.scenarios, checkpoint)
+        run(args.reps, args.n_sle, args.bootstrap, args.scenarios, checkpoint, args.treatments)
         run_file.write_text(
             json.dumps(
                 {
