@@ -1,5 +1,5 @@
 """Ground truth of the standardised arm risks: do the AIPW (and g-computation) risks of
-:func:`dah_outcomes.analyses.standardised_risks.standardised_risks` cover the generator's
+:func:`dah_outcomes.analyses.arm_risks.standardised_risks` cover the generator's
 ``truth["standardized_risks"]``?
 
 The truth is the risk of death by days 30 and 90 and in hospital had every patient received
@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from dah_outcomes import generate_cohort
-from dah_outcomes.analyses.standardised_risks import standardised_risks
+from dah_outcomes.analyses.arm_risks import standardised_risks
 from dah_outcomes.errors import DahOutcomesWarning
 
 OUT = Path(__file__).parent / "results" / "standardised_truth.md"

@@ -5,6 +5,7 @@ The public API is re-exported here; the modules hold the logic.
 
 from dah_outcomes._show_versions import show_versions
 from dah_outcomes._version import __version__
+from dah_outcomes.analyses.arm_risks import StandardisedRisks, standardised_risks
 from dah_outcomes.analyses.hazard_ratios import DEFAULT_ADJUSTMENT, HazardRatios, hazard_ratios
 from dah_outcomes.analyses.outcome_rates import OutcomeRates, rates
 from dah_outcomes.analyses.survival import (
@@ -13,6 +14,7 @@ from dah_outcomes.analyses.survival import (
     recurrence_by_group,
     survival_by_group,
 )
+from dah_outcomes.analyses.target_trial import TargetTrialEmulation, emulate_target_trial
 from dah_outcomes.analyses.treatment_effects import TreatmentEffect, treatment_effect
 from dah_outcomes.cohort import Cohort
 from dah_outcomes.endpoints.arms import (
@@ -42,6 +44,7 @@ from dah_outcomes.errors import (
     DroppedRowsWarning,
     EstimationError,
     ImmortalTimeWarning,
+    InformativeExclusionWarning,
     MissingColumnWarning,
     MissingDependencyError,
     ScenarioError,
@@ -66,6 +69,7 @@ from dah_outcomes.reproduce.consistency import (
     consistent_sample_sizes,
 )
 from dah_outcomes.reproduce.verdicts import ReproductionResult, reproduce
+from dah_outcomes.stats.clone_censor import CloneCensorResult, clone_censor_weight
 from dah_outcomes.stats.competing import (
     CumulativeIncidenceResult,
     GrayTestResult,
@@ -74,6 +78,7 @@ from dah_outcomes.stats.competing import (
 )
 from dah_outcomes.stats.cox import CoxResult, cox_regression
 from dah_outcomes.stats.firth import FirthCoxResult, firth_cox
+from dah_outcomes.stats.imputation import ImputationResult, impute_chained
 from dah_outcomes.stats.logrank import LogRankResult, logrank_test, pairwise_logrank
 from dah_outcomes.stats.meta import (
     MetaProportionResult,
@@ -82,6 +87,8 @@ from dah_outcomes.stats.meta import (
     meta_subgroups,
 )
 from dah_outcomes.stats.nonparametric import KaplanMeierResult, kaplan_meier
+from dah_outcomes.stats.pooling import PooledEstimate, pool_estimates
+from dah_outcomes.stats.propensity import PropensityWeights, propensity_weights
 from dah_outcomes.stats.proportional_hazards import (
     ProportionalHazardsTest,
     proportional_hazards_test,
@@ -93,6 +100,7 @@ from dah_outcomes.stats.weighting import ipw_weights
 from dah_outcomes.suppression import suppress_small_cells
 from dah_outcomes.synthetic.calibration import Calibration, calibrate
 from dah_outcomes.synthetic.cohorts import generate_cohort
+from dah_outcomes.synthetic.missingness import AmputedCohort, apply_missingness
 from dah_outcomes.synthetic.scenario import Scenario, available_scenarios, load_scenario
 from dah_outcomes.validation import ValidationReport, validate_tables
 
@@ -104,6 +112,7 @@ __all__ = [
     "DEFAULT_ERAS",
     "ENDPOINTS",
     "GROUPINGS",
+    "AmputedCohort",
     "ArgumentError",
     "Arm",
     "ArmDefinition",
@@ -111,6 +120,7 @@ __all__ = [
     "Calibration",
     "CalibrationError",
     "Claim",
+    "CloneCensorResult",
     "Cohort",
     "CohortFileError",
     "ConvergenceWarning",
@@ -130,6 +140,8 @@ __all__ = [
     "ImmortalTimeWarning",
     "ImportMapping",
     "ImportResult",
+    "ImputationResult",
+    "InformativeExclusionWarning",
     "KaplanMeierResult",
     "LogRankResult",
     "MeanCumulativeFunction",
@@ -137,6 +149,8 @@ __all__ = [
     "MissingColumnWarning",
     "MissingDependencyError",
     "OutcomeRates",
+    "PooledEstimate",
+    "PropensityWeights",
     "ProportionCI",
     "ProportionalHazardsTest",
     "RateCI",
@@ -146,13 +160,16 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "SmallSampleWarning",
+    "StandardisedRisks",
     "SurvivalByGroup",
+    "TargetTrialEmulation",
     "TreatmentEffect",
     "UninformativeIntervalWarning",
     "ValidationError",
     "ValidationReport",
     "__version__",
     "apply_mapping",
+    "apply_missingness",
     "assign_arms",
     "assign_eras",
     "attach_group",
@@ -160,6 +177,7 @@ __all__ = [
     "available_scenarios",
     "calibrate",
     "ci_method_matches",
+    "clone_censor_weight",
     "compare_cited_figures",
     "consistent_numerators",
     "consistent_sample_sizes",
@@ -167,11 +185,13 @@ __all__ = [
     "cumulative_incidence",
     "death_frame",
     "draft_mapping",
+    "emulate_target_trial",
     "fine_gray",
     "firth_cox",
     "generate_cohort",
     "gray_test",
     "hazard_ratios",
+    "impute_chained",
     "incidence_frame",
     "ipw_weights",
     "kaplan_meier",
@@ -187,6 +207,8 @@ __all__ = [
     "pairwise_logrank",
     "parse_printed",
     "patient_outcomes",
+    "pool_estimates",
+    "propensity_weights",
     "proportion_ci",
     "proportional_hazards_test",
     "rate_ci",
@@ -197,6 +219,7 @@ __all__ = [
     "reproduce",
     "save_cohort",
     "show_versions",
+    "standardised_risks",
     "suppress_small_cells",
     "survival_by_group",
     "treatment_effect",

@@ -16,7 +16,7 @@ import pytest
 from scipy.special import expit
 
 import dah_outcomes as dah
-from dah_outcomes.analyses.standardised_risks import StandardisedRisks, standardised_risks
+from dah_outcomes.analyses.arm_risks import StandardisedRisks, standardised_risks
 from dah_outcomes.cli import main
 from dah_outcomes.endpoints.frames import death_frame, patient_outcomes
 from dah_outcomes.errors import (

@@ -53,7 +53,7 @@ def _cell(row: Any, method: str) -> str:
 
 
 def _print(result: Any) -> None:
-    from dah_outcomes.analyses.standardised_risks import STANDARDISATION_METHODS
+    from dah_outcomes.analyses.arm_risks import STANDARDISATION_METHODS
 
     methods = ("observed", *STANDARDISATION_METHODS[result.method])
     names = {"observed": "observed", "gcomputation": "g-computation", "aipw": "AIPW"}
@@ -74,7 +74,7 @@ def _print(result: Any) -> None:
 
 def _cmd_standardise(args: argparse.Namespace) -> int:
     from dah_outcomes.analyses.adjustment import DEFAULT_ADJUSTMENT
-    from dah_outcomes.analyses.standardised_risks import DEFAULT_HORIZONS, standardised_risks
+    from dah_outcomes.analyses.arm_risks import DEFAULT_HORIZONS, standardised_risks
     from dah_outcomes.io import load_cohort
 
     horizons = [h for group in args.horizon for h in group] if args.horizon else DEFAULT_HORIZONS

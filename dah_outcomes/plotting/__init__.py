@@ -5,6 +5,7 @@ calls ``plt.show()`` or changes global matplotlib state.
 """
 
 from dah_outcomes.plotting._axes import PALETTE, new_axes, save_figure, to_svg
+from dah_outcomes.plotting.balance import plot_love, plot_overlap
 from dah_outcomes.plotting.cited_figures import plot_cited_figures
 from dah_outcomes.plotting.flow import plot_flow
 from dah_outcomes.plotting.forest import plot_forest
@@ -20,7 +21,9 @@ __all__ = [
     "plot_forest",
     "plot_funnel",
     "plot_km",
+    "plot_love",
     "plot_meta_forest",
+    "plot_overlap",
     "plot_schoenfeld",
     "save_figure",
     "to_svg",
