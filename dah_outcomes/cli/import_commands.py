@@ -72,10 +72,19 @@ def _cmd_import(args: argparse.Namespace) -> int:
 def _cmd_init_mapping(args: argparse.Namespace) -> int:
     from dah_outcomes.io.cohort_files import write_atomic
     from dah_outcomes.io.draft import draft_mapping
-    from dah_outcomes.io.readers import read_table
+    from dah_outcomes.io.readers import find_table_rows, read_table
+    from dah_outcomes.io.unfinished import todo_lines
 
-    raw = read_table(args.source, format=args.format, sheet=args.sheet)
-    text = draft_mapping(raw, layout=args.layout)
+    # the header may sit below title lines and the data above totals lines: found first
+    rows = find_table_rows(args.source, format=args.format) if args.sheet is None else None
+    raw = read_table(
+        args.source,
+        format=args.format,
+        sheet=args.sheet,
+        header_row=rows.header_row if rows else None,
+        skip_footer=rows.skip_footer if rows else 0,
+    )
+    text = draft_mapping(raw, layout=args.layout, dictionary=args.dictionary)
     if args.out is None:
         echo(text, end="")
         return 0
@@ -90,7 +99,11 @@ def _cmd_init_mapping(args: argparse.Namespace) -> int:
         raise ArgumentError(f"--out {out} is the source table; give another file name")
     write_atomic(out, lambda p: p.write_text(text, encoding="utf-8"))
     todo = text.count("TODO")
-    echo(f"wrote {out} ({todo} TODO item(s) to check)")
+    left = len(todo_lines(text))
+    echo(
+        f"wrote {out} ({todo} TODO item(s) to check; {left} line(s) hold a TODO value the "
+        "import refuses until it is filled in)"
+    )
     return 0
 
 
@@ -155,5 +168,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     m.add_argument("--format", choices=sorted(FORMATS))
     m.add_argument("--sheet")
     m.add_argument("--layout", choices=list(LAYOUTS))
+    m.add_argument(
+        "--dictionary",
+        help="REDCap data dictionary (CSV): its labels and choices name the fields and codes",
+    )
     m.add_argument("--force", action="store_true", help="overwrite --out")
     m.set_defaults(func=_cmd_init_mapping)

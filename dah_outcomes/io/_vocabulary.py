@@ -114,6 +114,19 @@ SEX_WORDS: dict[str, str] = {
     "u": "unknown",
     "other": "unknown",
     "not recorded": "unknown",
+    "varon": "M",
+    "varón": "M",
+    "hembra": "F",
+    "fem": "F",
+    "masc": "M",
+    "frau": "F",
+    "mann": "M",
+    "mulher": "F",
+    "homem": "M",
+    "desconocido": "unknown",
+    "inconnu": "unknown",
+    "unbekannt": "unknown",
+    "desconhecido": "unknown",
 }
 
 

@@ -11,13 +11,19 @@ reads.
 
 from __future__ import annotations
 
+import datetime
 import json
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from dah_outcomes.errors import ArgumentError
+from dah_outcomes.io._dates import infer_date_format
+from dah_outcomes.io._headers import SYNONYMS, header_score, is_repeat_header
 from dah_outcomes.io._vocabulary import (
     CONTRACT,
     COURSE_FIELDS,
@@ -32,189 +38,102 @@ from dah_outcomes.io._vocabulary import (
     normalize_name,
     strip_text,
 )
+from dah_outcomes.io.layouts.redcap import (
+    decode_choices,
+    label_headers,
+    parse_choices,
+    read_dictionary,
+)
+from dah_outcomes.io.readers import TableRows, find_table_rows, read_table
 from dah_outcomes.schema import TABLES, Column
 
-__all__ = ["SYNONYMS", "course_header", "draft_mapping"]
+__all__ = ["SYNONYMS", "HeaderMatch", "course_header", "draft_mapping", "match_headers"]
 
-#: Column-name synonyms used to draft a mapping (normalised before matching).
-SYNONYMS: dict[str, tuple[str, ...]] = {
-    "patient_id": (
-        "patient_id",
-        "id",
-        "patient",
-        "record_id",
-        "record",
-        "subject",
-        "usubjid",
-        "subjid",
-        "study_id",
-        "pid",
-        "case",
-        "case_id",
-        "paciente",
-        "caso",
-        "mrn",
-    ),
-    "sex": ("sex", "gender", "sexo", "genero"),
-    "birth_date": ("birth_date", "dob", "date_of_birth", "birthdate", "fecha_nacimiento", "brthdt"),
-    "sle_diagnosis_date": (
-        "sle_diagnosis_date",
-        "sle_date",
-        "date_sle_diagnosis",
-        "sle_diagnosis",
-        "lupus_diagnosis_date",
-        "diagnosis_date",
-    ),
-    "followup_start": (
-        "followup_start",
-        "fu_start",
-        "entry_date",
-        "start_date",
-        "cohort_entry",
-        "startdt",
-    ),
-    "followup_end": (
-        "followup_end",
-        "fu_end",
-        "last_followup",
-        "last_visit",
-        "end_date",
-        "date_last_contact",
-        "lastfu",
-        "last_follow_up",
-    ),
-    "death_date": ("death_date", "date_of_death", "dod", "dthdt", "fecha_muerte"),
-    "site": ("site", "centre", "center", "hospital", "redcap_data_access_group", "siteid"),
-    "episode_number": (
-        "episode_number",
-        "episode",
-        "episode_no",
-        "redcap_repeat_instance",
-        "episodio",
-    ),
-    "onset_date": (
-        "onset_date",
-        "dah_date",
-        "dah_onset",
-        "onset",
-        "admission_date",
-        "date_dah",
-        "fecha_hda",
-    ),
-    "discharge_date": ("discharge_date", "discharge", "date_discharge", "alta"),
-    "first_manifestation": ("first_manifestation", "dah_first_manifestation", "initial"),
-    "nephritis": ("nephritis", "lupus_nephritis", "ln", "glomerulonephritis", "nefritis"),
-    "infection": ("infection", "infeccion", "concurrent_infection"),
-    "severe": ("severe", "severity", "severe_presentation"),
-    "hemoglobin_drop": ("hemoglobin_drop", "hb_drop", "haemoglobin_drop", "delta_hb"),
-    "bal_confirmed": ("bal_confirmed", "bal", "bronchoalveolar_lavage"),
-    "icu_admission": ("icu_admission", "icu", "uci"),
-    "mechanical_ventilation": (
-        "mechanical_ventilation",
-        "mv",
-        "ventilation",
-        "imv",
-        "ventilacion_mecanica",
-    ),
-    "ventilation_days": ("ventilation_days", "mv_days", "days_ventilated"),
-    "ecmo": ("ecmo",),
-    "methylprednisolone_pulse": (
-        "methylprednisolone_pulse",
-        "mp_pulse",
-        "ivmp",
-        "mp",
-        "methylprednisolone",
-        "pulse_steroids",
-    ),
-    "methylprednisolone_dose_mg": ("methylprednisolone_dose_mg", "mp_dose", "ivmp_dose"),
-    "oral_prednisone": ("oral_prednisone", "prednisone", "oral_steroids"),
-    "cyclophosphamide": ("cyclophosphamide", "cyc", "cyclophosphamide_iv", "ciclofosfamida"),
-    "plasmapheresis": ("plasmapheresis", "plex", "plasma_exchange", "tpe", "plasmaferesis"),
-    "plasmapheresis_sessions": ("plasmapheresis_sessions", "plex_sessions", "tpe_sessions"),
-    "rituximab": ("rituximab", "rtx"),
-    "mycophenolate": ("mycophenolate", "mmf", "micofenolato"),
-    "hydroxychloroquine": ("hydroxychloroquine", "hcq"),
-    "rfviia": ("rfviia", "factor_viia", "rfvii"),
-    "in_hospital_death": (
-        "in_hospital_death",
-        "died_in_hospital",
-        "hospital_death",
-        "death_in_hospital",
-        "inhospital_death",
-        "died",
-    ),
-    "arm": ("arm", "treatment_arm", "trt01p", "trtp", "group"),
-}
-_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y/%m/%d")
+_CONFIDENCE = {4: "exact", 3: "high", 2: "medium", 1: "low"}
 
 
-def draft_mapping(raw: Any, *, layout: str | None = None, max_values: int = 30) -> str:
+def draft_mapping(
+    raw: Any,
+    *,
+    layout: str | None = None,
+    max_values: int = 30,
+    dictionary: str | Path | pd.DataFrame | None = None,
+) -> str:
     """Draft a mapping file (TOML text) for a source table, for the analyst to finish.
 
-    Column names are matched to the contract through :data:`SYNONYMS` (ignoring case, spaces,
-    punctuation and accents); values of flag and sex columns outside the built-in vocabularies,
-    date formats and decimal commas are detected. Everything not matched is marked ``# TODO``.
+    Headers are matched to the contract by meaning (:data:`SYNONYMS` in five languages and
+    the usual abbreviations, word by word, each match with its confidence written beside
+    it); value maps are drafted from the values present, date formats inferred from the
+    values, and title lines above the header and totals lines below the data found
+    (``header_row``, ``skip_footer``). What cannot be decided (an ambiguous header, a date
+    format that reads both ways, a value outside the vocabularies) is a ``TODO`` in a value,
+    which :func:`~dah_outcomes.io.mapping.load_mapping` refuses until it is filled in; notes
+    (a column not found, a source column not mapped) are ``TODO`` comments.
 
     Parameters
     ----------
     raw : RawTable or DataFrame
-        The source, e.g. from :func:`~dah_outcomes.io.readers.read_table`.
+        The source, e.g. from :func:`~dah_outcomes.io.readers.read_table`. A CSV, TSV or
+        Excel table read from its first line is read again below its title lines when it
+        has some.
     layout : str, optional
-        Layout to write (default ``flat``, or ``redcap`` when REDCap columns are present).
+        Layout to write (default ``flat``, or ``redcap`` when REDCap columns or a
+        dictionary are present).
     max_values : int, default 30
         Columns with more distinct values than this get no value map.
+    dictionary : path or DataFrame, optional
+        A REDCap data dictionary: its field labels and choice labels are matched too, and
+        coded values are drafted as the labels the import decodes them to.
 
     Returns
     -------
     str
-        TOML text that :func:`~dah_outcomes.io.mapping.load_mapping` accepts.
+        TOML text that :func:`~dah_outcomes.io.mapping.load_mapping` accepts once its
+        ``TODO`` values are filled in.
     """
+    raw, rows = _below_titles(raw)
     frame = raw.frame if hasattr(raw, "frame") else raw
+    texts = {str(c): [str(c)] for c in frame.columns}
+    if dictionary is not None:
+        dd = read_dictionary(dictionary)
+        frame = decode_choices(frame.rename(columns=label_headers(frame.columns, dd)), dd)
+        texts = _dictionary_texts(frame.columns, dd)
     if layout is None:
-        layout = "redcap" if "redcap_repeat_instrument" in frame.columns else "flat"
+        redcap = "redcap_repeat_instrument" in frame.columns or dictionary is not None
+        layout = "redcap" if redcap else "flat"
     if layout not in LAYOUTS:
         raise ArgumentError(f"layout must be one of {list(LAYOUTS)}, got {layout!r}")
     lines = [
         "# Drafted by dah-outcomes init-mapping: check every line, finish the TODOs.",
         f"# Source: {getattr(raw, 'path', '(frame)')}",
         f'layout = "{layout}"',
+        *_rows_lines(rows),
     ]
-    norm: dict[str, str] = {}
-    alike: dict[str, list[str]] = {}
-    for c in frame.columns:
-        key = normalize_name(c)
-        if key:
-            alike.setdefault(key, []).append(str(c))
-            norm.setdefault(key, str(c))
+    kinds = {str(c): _value_kind(frame[c]) for c in frame.columns}
+    matches = match_headers(texts, kinds)
+    dayfirst = _file_order(frame, matches)
     taken: set[str] = set()
     body: list[str] = []
     decimal_comma = False
     for name, col in CONTRACT.items():
         if name in _COURSE_ONLY:
             continue  # a wide source's courses are drafted as [treatments] tables below
-        src = next(
-            (
-                norm[k]
-                for k in map(normalize_name, SYNONYMS.get(name, (name,)))
-                if k in norm and norm[k] not in taken
-            ),
-            None,
-        )
-        same = alike.get(normalize_name(src), []) if src is not None else []
-        if len(same) > 1:
-            body.append(f'# {name} = ""  # TODO: {same} all match: name the one meant')
-            continue
-        if src is None:
+        found = matches.get(name)
+        if found is None:
             need = "required" if col.required else "optional"
             body.append(
                 f'# {name} = ""  # TODO: no source column found ({need}: {col.description})'
             )
             continue
+        if len(found.sources) > 1:
+            body.append(_ambiguous_line(name, found))
+            continue
+        src = found.sources[0]
         taken.add(src)
-        opts, notes = _draft_options(frame[src], col, max_values)
+        opts, notes = _draft_options(frame[src], col, max_values, dayfirst)
         decimal_comma |= opts.pop("_decimal_comma", False)
         spec = _toml_value(src) if not opts else _toml_inline({"source": src, **opts})
-        body.append(f"{name} = {spec}" + (f"  # {'; '.join(notes)}" if notes else ""))
+        body.append(f"{name} = {spec}  # {'; '.join([found.note, *notes])}")
     courses = _draft_courses(frame, taken, max_values)
     if decimal_comma:
         lines.append('decimal = ","  # numbers are written with a decimal comma')
@@ -222,8 +141,232 @@ def draft_mapping(raw: Any, *, layout: str | None = None, max_values: int = 30) 
     rest = [str(c) for c in frame.columns if str(c) not in taken]
     if rest:
         lines += ["", "# Source columns not mapped (TODO: map or leave out on purpose):"]
-        lines += [f"#   {c}" for c in rest]
+        lines += [
+            f"#   {c}" + ("  (a later episode's column)" if is_repeat_header(c) else "")
+            for c in rest
+        ]
     return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderMatch:
+    """The source column(s) a contract column matched, and how well.
+
+    Attributes
+    ----------
+    sources : tuple of str
+        One source column, or the candidates when the match is ambiguous.
+    score : int
+        4 the contract column's own name, 3 the same words as a synonym, 2 the same content
+        words, 1 the synonym's words in the header (see
+        :func:`~dah_outcomes.io._headers.header_score`).
+    synonym : str
+        The synonym matched (by the first source).
+    """
+
+    sources: tuple[str, ...]
+    score: int
+    synonym: str
+
+    @property
+    def confidence(self) -> str:
+        """``exact``, ``high``, ``medium`` or ``low``."""
+        return _CONFIDENCE[self.score]
+
+    @property
+    def note(self) -> str:
+        """The comment the draft writes beside the line."""
+        return f"confidence {self.confidence}: matched {self.synonym!r}"
+
+
+def match_headers(
+    texts: Mapping[str, list[str]], kinds: Mapping[str, str] | None = None
+) -> dict[str, HeaderMatch]:
+    """Match source headers to contract columns by meaning.
+
+    Each header (and, from a REDCap dictionary, its field or choice label) is scored against
+    every contract column's synonyms; a header goes to the column it matches best, a
+    column to the header that matches it best. A tie (two columns for one header, two
+    headers for one column) is returned with all its candidates, for the draft to write as
+    a TODO. Headers of a later episode (``"Second DAH episode date"``) and course headers
+    (``"PLEX start"``) are left to their own rules.
+
+    Parameters
+    ----------
+    texts : mapping
+        Source column -> the texts that name it (its header first).
+    kinds : mapping, optional
+        Source column -> ``date``, ``bool``, ``number``, ``text`` or ``empty`` (what its
+        values look like): a column is matched only to contract columns of a fitting kind.
+
+    Returns
+    -------
+    dict
+        Contract column -> :class:`HeaderMatch` (columns without a match are absent).
+    """
+    kinds = kinds or {}
+    best: dict[str, dict[str, tuple[int, str]]] = {}  # header -> contract -> (score, synonym)
+    for header, names in texts.items():
+        if is_repeat_header(header) or (course_header(header) and not _exact(names)):
+            continue
+        scores = _scores(names, kinds.get(header, "empty"))
+        if scores:
+            top = max(v[0] for v in scores.values())
+            best[header] = {c: v for c, v in scores.items() if v[0] == top}
+    out: dict[str, HeaderMatch] = {}
+    for name in CONTRACT:
+        hits = [(best[h][name], h) for h in best if name in best[h]]
+        if not hits:
+            continue
+        top = max(score for (score, _), _ in hits)
+        heads = tuple(h for (score, _), h in hits if score == top)
+        synonym = next(syn for (score, syn), _ in hits if score == top)
+        out[name] = HeaderMatch(heads, top, synonym)
+    return _settle(out, best)
+
+
+def _settle(
+    out: dict[str, HeaderMatch], best: Mapping[str, Mapping[str, tuple[int, str]]]
+) -> dict[str, HeaderMatch]:
+    """A header two columns tie on goes to neither, unless one of them has a better header
+    of its own; a column left with two headers keeps both as candidates."""
+    owner: dict[str, list[str]] = {}
+    for name, m in out.items():
+        for h in m.sources:
+            owner.setdefault(h, []).append(name)
+    for h, names in owner.items():
+        if len(names) < 2:
+            continue
+        keep = [n for n in names if out[n].sources == (h,)]
+        for n in names:
+            if out[n].sources != (h,):
+                out[n] = replace(out[n], sources=tuple(s for s in out[n].sources if s != h))
+        if len(keep) > 1:
+            for n in keep:  # one header, several meanings: the analyst says which
+                out[n] = replace(out[n], sources=(h, *(f"(or {o})" for o in keep if o != n)))
+    return {n: m for n, m in out.items() if m.sources}
+
+
+def _exact(names: list[str]) -> bool:
+    return any(header_score(t, s) == 3 for t in names for syns in SYNONYMS.values() for s in syns)
+
+
+def _scores(names: list[str], kind: str) -> dict[str, tuple[int, str]]:
+    scores: dict[str, tuple[int, str]] = {}
+    for name, col in CONTRACT.items():
+        if name in _COURSE_ONLY or not _fits(col, kind):
+            continue
+        for syn in (*SYNONYMS.get(name, ()), name):
+            score = max(header_score(t, syn) for t in names)
+            # the contract's own name beats a synonym another column also matches
+            score += score == 3 and syn == name
+            if score and score > scores.get(name, (0, ""))[0]:
+                scores[name] = (score, syn)
+    return scores
+
+
+def _fits(col: Column, kind: str) -> bool:
+    """Whether values of this kind can be this contract column."""
+    if kind == "empty":
+        return True
+    if col.kind == "date":
+        return kind == "date"
+    if col.kind == "bool":
+        return kind == "bool"
+    if col.kind in ("int", "float"):
+        return kind in ("number", "bool")
+    return kind != "date"
+
+
+_DATE_LIKE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T].*)?$")
+
+
+def _value_kind(s: pd.Series) -> str:
+    """What a column's values look like: date, bool, number, text, or empty."""
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return "date"
+    values = strip_text(s).dropna()
+    if not len(values):
+        return "empty"
+    sample = values.iloc[:500].map(lambda v: str(code_value(v)))
+    keys = {match_key(v) for v in sample} - _NA_KEYS
+    if not keys:
+        return "empty"
+    if all(isinstance(v, datetime.date) for v in values.iloc[:500]):
+        return "date"
+    if keys <= TRUE_WORDS | FALSE_WORDS:
+        return "bool"
+    if sum(bool(_DATE_LIKE.match(k)) for k in keys) >= 0.8 * len(keys):
+        return "date"
+    number = pd.to_numeric(sample.str.replace(",", ".", regex=False), errors="coerce")
+    return "number" if number.notna().mean() >= 0.8 else "text"
+
+
+def _ambiguous_line(name: str, found: HeaderMatch) -> str:
+    heads = [h for h in found.sources if not h.startswith("(or ")]
+    others = [h[4:-1] for h in found.sources if h.startswith("(or ")]
+    if others:
+        why = f"{heads[0]!r} could be {name} or {', '.join(others)}: say which"
+    else:
+        why = f"{len(heads)} source columns match equally well: {heads}; name the one meant"
+    choice = " or ".join(repr(h) for h in heads)
+    return f'{name} = "TODO: {choice}"  # TODO: {why} (confidence {found.confidence})'
+
+
+def _dictionary_texts(columns: pd.Index, dd: pd.DataFrame) -> dict[str, list[str]]:
+    """Each export column's names: its field name, its label, a checkbox's choice label."""
+    labels = {str(f): str(lab) for f, lab in zip(dd["field_name"], dd["field_label"], strict=True)}
+    choices = {
+        str(f): parse_choices(c) for f, c in zip(dd["field_name"], dd["choices"], strict=True)
+    }
+    out: dict[str, list[str]] = {}
+    for c in map(str, columns):
+        field, sep, code = c.partition("___")
+        if sep and field in choices and code in choices[field]:
+            # a checkbox column is one choice: its label names it, the field's does not
+            out[c] = [c, choices[field][code]]
+        else:
+            out[c] = [c, *([labels[c]] if labels.get(c) else [])]
+    return out
+
+
+def _below_titles(raw: Any) -> tuple[Any, TableRows]:
+    """The table re-read below its title lines and above its totals, when it has any."""
+    path = getattr(raw, "path", None)
+    if path is None or getattr(raw, "format", None) not in ("csv", "tsv", "excel"):
+        return raw, TableRows()
+    read = tuple(raw.frame.attrs.get("table_rows", (1, 0)))
+    rows = find_table_rows(path, format=raw.format)
+    if read != (1, 0) or (rows.header_row, rows.skip_footer) == (1, 0):
+        # read with its rows already (init-mapping finds them first): keep them
+        same = (rows.header_row, rows.skip_footer) == read
+        return raw, rows if same else TableRows(read[0], read[1])
+    again = read_table(
+        path,
+        format=raw.format,
+        encoding=raw.encoding,
+        delimiter=raw.delimiter if rows.header_row == 1 else None,
+        header_row=rows.header_row,
+        skip_footer=rows.skip_footer,
+    )
+    return again, rows
+
+
+def _rows_lines(rows: TableRows) -> list[str]:
+    out = []
+    if rows.header_row != 1:
+        shown = "; ".join(t[:60] for t in rows.titles) or "blank"
+        out.append(
+            f"header_row = {rows.header_row}  # the header is line {rows.header_row}; above it: "
+            f"{shown}"
+        )
+    if rows.skip_footer:
+        shown = "; ".join(t[:60] for t in rows.footers)
+        out.append(
+            f"skip_footer = {rows.skip_footer}  # the last {rows.skip_footer} line(s) are not "
+            f"records: {shown}"
+        )
+    return out
 
 
 _NA_KEYS = {match_key(v) for v in DEFAULT_NA_VALUES}
@@ -288,29 +431,17 @@ def _draft_courses(frame: pd.DataFrame, taken: set[str], max_values: int) -> lis
     return out
 
 
-def _draft_options(s: pd.Series, col: Column, max_values: int) -> tuple[dict[str, Any], list]:
+def _draft_options(
+    s: pd.Series, col: Column, max_values: int, file_order: str | None = None
+) -> tuple[dict[str, Any], list]:
     opts: dict[str, Any] = {}
     notes: list[str] = []
     text = strip_text(s).dropna().map(lambda v: str(code_value(v)))
-    distinct = pd.unique(text)
-    if col.kind == "date" and len(text):
-        fits = [
-            f
-            for f in _DATE_FORMATS
-            if pd.to_datetime(text, format=f, errors="coerce").notna().all()
-        ]
-        if fits and fits[0] != "%Y-%m-%d":
-            opts["format"] = fits[0]
-            if len(fits) > 1:
-                notes.append(f"TODO: also parses as {fits[1]}: check which is right")
-        elif not fits:
-            notes.append("TODO: some values are not dates in one format; give format=")
+    text = text[~text.map(match_key).isin(_NA_KEYS)]
+    if col.kind == "date" and len(text) and not pd.api.types.is_datetime64_any_dtype(s):
+        _date_options(text, opts, notes, file_order)
     elif col.kind == "bool" or col.name == "sex":
-        vocab = (TRUE_WORDS | FALSE_WORDS) if col.kind == "bool" else set(SEX_WORDS)
-        odd = [v for v in distinct if match_key(v) not in vocab | _NA_KEYS]
-        if odd and len(distinct) <= max_values:
-            opts["values"] = {v: "TODO" for v in odd}
-            notes.append("TODO: give the meaning of each listed value")
+        _value_map_options(text.value_counts(sort=False), col, max_values, opts, notes)
     elif col.kind in ("int", "float") and len(text):
         if text.str.fullmatch(r"-?\d+,\d+").any():
             opts["_decimal_comma"] = True
@@ -320,6 +451,87 @@ def _draft_options(s: pd.Series, col: Column, max_values: int) -> tuple[dict[str
                 opts["unit"] = "g/L"
                 notes.append("values look like g/L: converted to g/dL")
     return opts, notes
+
+
+def _date_options(
+    text: pd.Series, opts: dict[str, Any], notes: list[str], file_order: str | None
+) -> None:
+    """The date format the values show, or a TODO naming both readings."""
+    guess = infer_date_format(text)
+    if guess.format is not None:
+        opts["format"] = guess.format
+    if guess.order in ("day", "month"):
+        notes.append(f"dates {guess.order} first ({guess.example})")
+    elif guess.order in ("ambiguous", "mixed"):
+        a, b = guess.readings
+        opts["format"] = f"TODO: {a} or {b}"
+        if guess.order == "mixed":
+            notes.append(f"TODO: some dates read day first, some month first ({guess.example})")
+        else:
+            seen = f"; this file's other dates are {file_order} first" if file_order else ""
+            notes.append(
+                f"TODO: no day or month here exceeds 12 ({guess.example}): {a} reads it day "
+                f"first, {b} month first{seen}"
+            )
+    elif guess.order == "none":
+        notes.append(f"TODO: the values do not look like dates ({guess.example!r}); give format=")
+    if guess.n_bad:
+        notes.append(
+            f"{guess.n_bad} value(s) do not parse as dates (e.g. {list(guess.bad)}): their rows "
+            "will be rejected"
+        )
+
+
+def _value_map_options(
+    counts: pd.Series, col: Column, max_values: int, opts: dict[str, Any], notes: list[str]
+) -> None:
+    """A value map drafted from the values present (``counts``: value -> rows).
+
+    A value not understood is a TODO when the source uses it as a code; one in under 1% of
+    the rows is more likely a slip, and is named in a note: its rows will be rejected.
+    """
+    if not len(counts):
+        return
+    if len(counts) > max_values:
+        notes.append(f"{len(counts)} distinct values: too many for a value map, check them")
+        return
+    values: dict[str, Any] = {}
+    stray: list[str] = []
+    total = int(counts.sum())
+    for v, n in counts.items():
+        key = match_key(v)
+        if col.kind == "bool":
+            target = True if key in TRUE_WORDS else False if key in FALSE_WORDS else "TODO"
+        else:
+            target = SEX_WORDS.get(key, "TODO")
+        if target == "TODO" and 100 * int(n) < total:
+            stray.append(str(v))
+            continue
+        values[str(v)] = target
+    opts["values"] = values
+    odd = [v for v, t in values.items() if t == "TODO"]
+    targets = "true or false" if col.kind == "bool" else '"F", "M" or "unknown"'
+    if odd:
+        notes.append(
+            f"TODO: give {odd} {targets} (or list it in na_values when it means not recorded)"
+        )
+    if stray:
+        notes.append(
+            f"{stray} in under 1% of rows is not {targets}: those rows will be rejected "
+            "unless you add it here"
+        )
+
+
+def _file_order(frame: pd.DataFrame, matches: Mapping[str, HeaderMatch]) -> str | None:
+    """Day or month first, as the file's unambiguous date columns show (for the TODO note)."""
+    orders = set()
+    for name, m in matches.items():
+        if CONTRACT[name].kind == "date" and len(m.sources) == 1:
+            text = strip_text(frame[m.sources[0]]).dropna()
+            if len(text) and not pd.api.types.is_datetime64_any_dtype(frame[m.sources[0]]):
+                orders.add(infer_date_format(text.map(str)).order)
+    found = orders & {"day", "month"}
+    return found.pop() if len(found) == 1 else None
 
 
 def _toml_value(v: Any) -> str:

@@ -55,6 +55,11 @@ How values are read (top-level keys):
   year-month (``1978-11``) is rejected unless the mapping says which day it stands for.
 * ``time_of_day`` (``"reject"`` or ``"date"``): a date with a time other than midnight is
   rejected unless the mapping says to keep its date.
+* ``header_row`` (the header's file line or sheet row, below title lines) and ``skip_footer``
+  (totals or footnote lines at the end), as ``init-mapping`` finds them.
+
+A ``TODO`` left in a value (not in a comment) stops :func:`load_mapping` with one message
+naming each such line (:mod:`~dah_outcomes.io.unfinished`).
 
 :func:`load_mapping` checks every key's type and names the key and the fix; :func:`apply_mapping`
 only translates: a value it cannot translate is passed on (marked where needed), so that the
@@ -97,6 +102,7 @@ from dah_outcomes.io._vocabulary import (
     normalize_name,
 )
 from dah_outcomes.io.settings_files import YAML_SUFFIXES, parse_settings, read_settings_text
+from dah_outcomes.io.unfinished import refuse_todos
 from dah_outcomes.schema import TABLES, TREATMENT_FLAGS, Column
 
 __all__ = [
@@ -127,6 +133,8 @@ _TOP_KEYS = {
     "adtte",
     "use_value_labels",
     "description",
+    "header_row",
+    "skip_footer",
 }
 _RULE_KEYS = {
     "source",
@@ -164,6 +172,13 @@ class ImportMapping:
     na_values: tuple[str, ...] = DEFAULT_NA_VALUES
     partial_dates: str = "reject"
     time_of_day: str = "reject"
+    header_row: int = 1
+    skip_footer: int = 0
+
+    @property
+    def table_rows(self) -> tuple[int, int]:
+        """``(header_row, skip_footer)``: where the table sits in its file."""
+        return (self.header_row, self.skip_footer)
 
     @property
     def value_options(self) -> ValueOptions:
@@ -195,7 +210,8 @@ def load_mapping(source: str | Path | Mapping[str, Any] | ImportMapping | None) 
     ------
     ArgumentError
         On an unknown key, layout, contract column or option, or a value of the wrong type
-        (naming the key and the fix).
+        (naming the key and the fix); and, in one message, when lines of the mapping still
+        hold a ``TODO`` outside a comment (an unfinished draft: ``file:line: text`` each).
     """
     if source is None:
         return ImportMapping()
@@ -206,6 +222,7 @@ def load_mapping(source: str | Path | Mapping[str, Any] | ImportMapping | None) 
         data, text = dict(source), json.dumps(dict(source), indent=2, default=str)
     else:
         text, path = _mapping_text(source)
+        refuse_todos(text, path)
         data = _parse(text, path)
     unknown = set(data) - _TOP_KEYS
     if unknown:
@@ -241,7 +258,19 @@ def load_mapping(source: str | Path | Mapping[str, Any] | ImportMapping | None) 
         na_values=_na_values(data.get("na_values", DEFAULT_NA_VALUES)),
         partial_dates=_choice(data, "partial_dates", PARTIAL_DATES) or "reject",
         time_of_day=_choice(data, "time_of_day", TIMES_OF_DAY) or "reject",
+        header_row=_whole(data, "header_row", 1),
+        skip_footer=_whole(data, "skip_footer", 0),
     )
+
+
+def _whole(data: Mapping[str, Any], key: str, low: int) -> int:
+    value = data.get(key, low)
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ArgumentError(
+            f"{key} must be a whole number >= {low} (a file line: the header's for header_row, "
+            f"the count of totals/footnote lines at the end for skip_footer), got {value!r}"
+        )
+    return value
 
 
 def _parse(text: str, path: Path | None) -> dict[str, Any]:
@@ -539,6 +568,7 @@ def apply_mapping(
     if table not in TABLES:
         raise ArgumentError(f"table must be one of {sorted(TABLES)}, got {table!r}")
     mapping = mapping or ImportMapping()
+    _check_table_rows(frame, mapping)
     opts = mapping.value_options
     out = pd.DataFrame(index=frame.index)
     used: dict[str, str] = {}
@@ -574,6 +604,20 @@ def apply_mapping(
     order = [c.name for c in TABLES[table] if c.name in out.columns]
     unmapped = tuple(str(c) for c in frame.columns if str(c) not in set(used.values()))
     return Translation(out[order], MappingProxyType(used), tuple(missing), unmapped)
+
+
+def _check_table_rows(frame: pd.DataFrame, mapping: ImportMapping) -> None:
+    """A mapping's ``header_row``/``skip_footer`` were honoured by the reader, or refused:
+    a titled file read from its first line would give every row ragged, never a cohort."""
+    read = tuple(frame.attrs.get("table_rows", (1, 0)))
+    if mapping.table_rows != (1, 0) and read != mapping.table_rows:
+        raise ArgumentError(
+            f"the mapping sets header_row = {mapping.header_row}, skip_footer = "
+            f"{mapping.skip_footer}, but this source was read with header_row = {read[0]}, "
+            f"skip_footer = {read[1]}: these keys are honoured for a single CSV/TSV file in "
+            "the flat layout (read with chunk_rows other than 0); for another source, save "
+            "the table without its title and totals lines and delete the two keys"
+        )
 
 
 def _base_date(frame: pd.DataFrame, mapping: ImportMapping, name: str) -> pd.Series | None:

@@ -41,7 +41,7 @@ from dah_outcomes.io.cohort_files import sha256_file
 if TYPE_CHECKING:
     from pyreadstat.pyclasses import metadata_container
 
-__all__ = ["FORMATS", "RawTable", "read_table", "sniff_file"]
+__all__ = ["FORMATS", "RawTable", "TableRows", "find_table_rows", "read_table", "sniff_file"]
 
 #: Format names and the file suffixes that select them.
 FORMATS: dict[str, tuple[str, ...]] = {
@@ -149,6 +149,8 @@ def read_table(
     sheet: str | int | None = None,
     encoding: str | None = None,
     delimiter: str | None = None,
+    header_row: int | None = None,
+    skip_footer: int = 0,
 ) -> RawTable:
     """Read one source table without altering its values.
 
@@ -164,10 +166,16 @@ def read_table(
         Text encoding (CSV/TSV); detected by default: UTF-8 with or without BOM, else Latin-1.
     delimiter : str, optional
         Field delimiter (CSV); detected by default among ``, ; TAB |``.
+    header_row : int, optional
+        The file line (CSV/TSV) or sheet row (Excel) holding the header, when title lines
+        sit above it (see :func:`find_table_rows`); the first line by default.
+    skip_footer : int, default 0
+        Non-blank lines (sheet rows) at the end that are not data: totals, footnotes.
 
     Returns
     -------
     RawTable
+        Its frame's ``attrs["table_rows"]`` records ``(header_row, skip_footer)`` as read.
 
     Raises
     ------
@@ -185,15 +193,20 @@ def read_table(
     fmt = format or detect_format(path)
     if fmt not in FORMATS:
         raise ArgumentError(f"format must be one of {sorted(FORMATS)}, got {fmt!r}")
+    rows = _check_rows(header_row, skip_footer, fmt)
     digest = _sniffed_digest(path, fmt)
     try:
         if fmt in ("csv", "tsv"):
-            return _read_delimited(
-                path,
-                digest,
-                fmt,
-                encoding,
-                "\t" if fmt == "tsv" and delimiter is None else delimiter,
+            return _marked(
+                _read_delimited(
+                    path,
+                    digest,
+                    fmt,
+                    encoding,
+                    "\t" if fmt == "tsv" and delimiter is None else delimiter,
+                    rows,
+                ),
+                rows,
             )
         if fmt == "jsonl":
             return _read_jsonl(path, digest, encoding)
@@ -201,7 +214,7 @@ def read_table(
             frame = pd.read_parquet(path)
             return RawTable(_numbered(frame, 1), path, digest, fmt)
         if fmt == "excel":
-            return _read_excel(path, digest, sheet)
+            return _marked(_read_excel(path, digest, sheet, rows), rows)
         return _read_stat(path, digest, fmt, encoding)
     except (CohortFileError, ArgumentError):
         raise
@@ -334,20 +347,32 @@ def _count_lines(path: Path) -> int:
 
 
 def _read_delimited(
-    path: Path, digest: str, fmt: str, encoding: str | None, delimiter: str | None
+    path: Path,
+    digest: str,
+    fmt: str,
+    encoding: str | None,
+    delimiter: str | None,
+    rows: tuple[int, int] = (1, 0),
 ) -> RawTable:
     enc = encoding or _detect_encoding(path)
     with open(path, encoding=enc, newline="") as fh:
-        first = fh.readline()
+        for _ in range(rows[0]):
+            first = fh.readline()
     if not first.strip():
-        # an empty file (or one whose first line is blank) has no header: no columns, no rows
+        # an empty file (or one whose header line is blank) has no header: no columns, no rows
         return RawTable(
-            _numbered(pd.DataFrame(), 2), path, digest, fmt, encoding=enc, delimiter=delimiter
+            _numbered(pd.DataFrame(), rows[0] + 1),
+            path,
+            digest,
+            fmt,
+            encoding=enc,
+            delimiter=delimiter,
         )
     delim = delimiter or detect_delimiter(first)
-    frame = _read_fast(path, enc, delim)
+    # title or footer lines are ragged by nature: only the careful reader can skip them
+    frame = _read_fast(path, enc, delim) if rows == (1, 0) else None
     if frame is None:
-        frame, issues = _read_careful(path, enc, delim)
+        frame, issues = _read_careful(path, enc, delim, rows)
     else:
         issues = _issues([])
     frame = _drop_trailing_column(frame)
@@ -366,8 +391,15 @@ def _drop_trailing_column(frame: pd.DataFrame) -> pd.DataFrame:
 def _check_header(path: Path, columns: pd.Index) -> None:
     dup = columns[columns.duplicated()].unique().tolist()
     if dup:
+        # empty names repeated: most often a title line read as the header
+        title = (
+            " (a title line above the header? `dah-outcomes init-mapping` finds the header "
+            "and writes header_row = N into the mapping)"
+            if any(not str(d).strip() for d in dup)
+            else ""
+        )
         raise CohortFileError(
-            f"{path}: duplicated column names {dup}; rename them so each column has one name"
+            f"{path}: duplicated column names {dup}; rename them so each column has one name{title}"
         )
 
 
@@ -399,20 +431,29 @@ def _read_fast(path: Path, enc: str, delim: str) -> pd.DataFrame | None:
     return _numbered(frame, 2)
 
 
-def _read_careful(path: Path, enc: str, delim: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Record by record, keeping each record's first line number and flagging ragged rows."""
+def _read_careful(
+    path: Path, enc: str, delim: str, rows: tuple[int, int] = (1, 0)
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Record by record, keeping each record's first line number and flagging ragged rows.
+
+    ``rows`` is ``(header line, footer lines)``: the lines above the header (titles) and the
+    last non-blank records (totals, footnotes) are not read as data.
+    """
     issues: list[dict[str, Any]] = []
-    rows: list[list[str | None]] = []
+    records: list[list[str | None]] = []
     lines: list[int] = []
     # a field may be long (free text, a JSON blob): the csv module's 128 kB default is not ours
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    skipped = rows[0] - 1
     with open(path, encoding=enc, newline="") as fh:
+        for _ in range(skipped):
+            fh.readline()
         reader = csv.reader(fh, delimiter=delim, strict=False)
         header = next(reader)
         width = len(header)
-        last = reader.line_num
+        last = reader.line_num + skipped
         for record in reader:
-            start, last = last + 1, reader.line_num
+            start, last = last + 1, reader.line_num + skipped
             if not record:  # a blank line holds no data
                 continue
             if len(record) == width + 1 and record[-1] == "":
@@ -428,13 +469,175 @@ def _read_careful(path: Path, enc: str, delim: str) -> tuple[pd.DataFrame, pd.Da
                     }
                 )
                 record = (record + [""] * width)[:width]
-            rows.append([v if v != "" else None for v in record])
+            records.append([v if v != "" else None for v in record])
             lines.append(start)
+    if rows[1]:
+        cut = lines[-rows[1]] if rows[1] <= len(lines) else 0
+        records, lines = records[: -rows[1]], lines[: -rows[1]]
+        issues = [i for i in issues if i["row"] < cut]
     _check_header(path, pd.Index(header))
-    frame = pd.DataFrame(rows if rows else None, columns=header, dtype=object)
+    frame = pd.DataFrame(records if records else None, columns=header, dtype=object)
     frame = frame.astype("string")
     frame.index = pd.Index(np.asarray(lines, dtype=np.int64), name="source_row")
     return frame, _issues(issues)
+
+
+def _check_rows(header_row: Any, skip_footer: Any, fmt: str) -> tuple[int, int]:
+    """``(header_row, skip_footer)`` checked: whole numbers, for the formats with lines."""
+    for name, value, low in (("header_row", header_row or 1, 1), ("skip_footer", skip_footer, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ArgumentError(f"{name} must be a whole number >= {low}, got {value!r}")
+    rows = (header_row or 1, skip_footer)
+    if rows != (1, 0) and fmt not in ("csv", "tsv", "excel"):
+        raise ArgumentError(
+            f"header_row and skip_footer apply to CSV, TSV and Excel files, not {fmt}"
+        )
+    return rows
+
+
+def _marked(raw: RawTable, rows: tuple[int, int]) -> RawTable:
+    # what the mapping's header_row/skip_footer are checked against (io.mapping)
+    raw.frame.attrs["table_rows"] = rows
+    return raw
+
+
+@dataclass(frozen=True, slots=True)
+class TableRows:
+    """Where the table sits in a file with title lines above or totals lines below it.
+
+    Attributes
+    ----------
+    header_row : int
+        File line (sheet row) of the header.
+    skip_footer : int
+        Non-blank lines at the end that are not data.
+    titles, footers : tuple of str
+        The lines left out, as text (for the draft's comments).
+    """
+
+    header_row: int = 1
+    skip_footer: int = 0
+    titles: tuple[str, ...] = ()
+    footers: tuple[str, ...] = ()
+
+
+#: First words of a line that closes a table rather than holding a record (normalised).
+FOOTER_WORDS = (
+    "total",
+    "totales",
+    "totaux",
+    "totais",
+    "gesamt",
+    "summe",
+    "sum",
+    "note",
+    "notes",
+    "nota",
+    "notas",
+    "footnote",
+    "source",
+    "fuente",
+    "fonte",
+    "quelle",
+    "anmerkung",
+    "remarque",
+    "n=",
+)
+
+
+def find_table_rows(path: str | Path, *, format: str | None = None) -> TableRows:
+    """Find the header below title lines and the totals or footnote lines below the data.
+
+    A title is a line above the first one with at least half as many filled cells as the
+    widest line (and two at least); a footer is a line at the end with one filled cell or
+    whose first cell begins with a word such as ``Total``, ``Totales``, ``Note:``.
+
+    Parameters
+    ----------
+    path : path
+        A CSV, TSV or Excel file.
+    format : str, optional
+        As for :func:`read_table`.
+
+    Returns
+    -------
+    TableRows
+        ``header_row = 1, skip_footer = 0`` for other formats and for plain tables.
+    """
+    path = Path(path)
+    fmt = format or detect_format(path)
+    if fmt == "excel":
+        rows = _excel_rows(path)
+    elif fmt in ("csv", "tsv"):
+        rows = _text_rows(path, "\t" if fmt == "tsv" else None)
+    else:
+        return TableRows()
+    return _locate(rows)
+
+
+def _text_rows(path: Path, delim: str | None) -> list[tuple[int, list[str]]]:
+    """The first and last 50 non-blank lines split into cells (the delimiter sniffed)."""
+    from collections import deque
+
+    enc = _detect_encoding(path)
+    head: list[tuple[int, str]] = []
+    tail: deque[tuple[int, str]] = deque(maxlen=50)
+    with open(path, encoding=enc, newline="") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            (head if len(head) < 50 else tail).append((number, line))
+    sample = [t for _, t in head]
+    if delim is None:
+        # Excel pads every line of a sheet to its width: the steadiest count wins
+        def steady(d: str) -> tuple[int, bool]:
+            widths = [len(next(csv.reader([t], delimiter=d), [])) for t in sample]
+            common = max(set(widths), key=widths.count)
+            return (widths.count(common) if common > 1 else 0, d == ",")
+
+        delim = max((",", ";", "\t", "|"), key=steady)
+    out = [*head, *tail]
+    return [(n, next(csv.reader([t], delimiter=delim), [])) for n, t in out]
+
+
+def _excel_rows(path: Path) -> list[tuple[int, list[str]]]:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        out = []
+        for number, cells in enumerate(wb.worksheets[0].iter_rows(values_only=True), start=1):
+            values = ["" if v is None else str(v) for v in cells]
+            if any(v.strip() for v in values):
+                out.append((number, values))
+    finally:
+        wb.close()
+    return out
+
+
+def _locate(rows: list[tuple[int, list[str]]]) -> TableRows:
+    filled = [sum(1 for c in cells if c.strip()) for _, cells in rows]
+    if not rows or max(filled) < 2:
+        return TableRows()
+    widest = max(filled[:50])
+    top = next(i for i, n in enumerate(filled) if n >= max(2, (widest + 1) // 2))
+    end = len(rows) - 1
+    while end > top + 1 and _is_footer(rows[end][1]):
+        end -= 1
+
+    def text(part: list[tuple[int, list[str]]]) -> tuple[str, ...]:
+        return tuple(t for t in (" ".join(c for c in v if c.strip()) for _, v in part) if t)
+
+    titles, footers = text(rows[:top]), text(rows[end + 1 :])
+    return TableRows(rows[top][0], len(rows) - 1 - end, titles, footers)
+
+
+def _is_footer(cells: list[str]) -> bool:
+    filled = [c.strip() for c in cells if c.strip()]
+    if len(filled) <= 1:
+        return True
+    word = re.split(r"[^\w=]+", filled[0].casefold())[0]
+    return word in FOOTER_WORDS or filled[0].startswith("*")
 
 
 # ---------------------------------------------------------------- other formats
@@ -502,7 +705,9 @@ def _excel_value(cell: Any) -> Any:
     return value
 
 
-def _read_excel(path: Path, digest: str, sheet: str | int | None) -> RawTable:
+def _read_excel(
+    path: Path, digest: str, sheet: str | int | None, table_rows: tuple[int, int] = (1, 0)
+) -> RawTable:
     import openpyxl
 
     wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
@@ -522,6 +727,12 @@ def _read_excel(path: Path, digest: str, sheet: str | int | None) -> RawTable:
         wb.close()
     if not rows:
         return RawTable(_numbered(pd.DataFrame(), 2), path, digest, "excel")
+    if table_rows != (1, 0):
+        # title rows above the header and totals rows below the data are not records
+        rows = [r for r in rows if r[0] >= table_rows[0]]
+        if not rows or rows[0][0] != table_rows[0]:
+            raise ArgumentError(f"{path}: header_row {table_rows[0]} is an empty sheet row")
+        rows = rows[: len(rows) - table_rows[1]] if table_rows[1] else rows
     (_, header), data = rows[0], rows[1:]
     width = max(len(v) for _, v in rows)
     names = [

@@ -11,6 +11,12 @@ on one line (the source row of a record is then its position plus 2). Anything e
 row, a quoted line break, blank lines, duplicated column names, another layout or format)
 makes :func:`prepare_streamed` return ``None`` and the importer reads the source whole, so
 every source gives the same result as before, row numbers and problems included.
+
+A mapping that places the table below title lines or above totals lines (``header_row``,
+``skip_footer``: a registry's Excel-saved export) is honoured here for such a file: it is read
+whole by :func:`~dah_outcomes.io.readers.read_table` with those keys (such exports are small)
+and assembled as the flat layout. Any other source with those keys is refused by
+:func:`~dah_outcomes.io.mapping.apply_mapping`, never misread.
 """
 
 from __future__ import annotations
@@ -27,9 +33,9 @@ import pandas as pd
 from dah_outcomes.errors import ArgumentError
 from dah_outcomes.io._csv import arrow_csv_options, detect_delimiter
 from dah_outcomes.io.layouts._base import guess_layout
-from dah_outcomes.io.layouts.flat import course_notes, flat_tables
+from dah_outcomes.io.layouts.flat import assemble_flat, course_notes, flat_tables
 from dah_outcomes.io.mapping import ImportMapping
-from dah_outcomes.io.readers import detect_format, sniff_file
+from dah_outcomes.io.readers import detect_format, read_table, sniff_file
 from dah_outcomes.io.staging import Prepared, Stager, problem_frame
 
 __all__ = ["FileScan", "prepare_streamed", "scan_file"]
@@ -117,6 +123,8 @@ def prepare_streamed(
     if path is None:
         return None
     fmt = format or detect_format(path)
+    if m.table_rows != (1, 0):
+        return _prepare_titled(path, fmt, m)
     sniff_file(path, fmt)  # a binary file fails here, before its bytes are scanned
     scan = scan_file(path)
     with open(path, encoding=scan.encoding, newline="") as fh:
@@ -178,6 +186,25 @@ def prepare_streamed(
         "flat",
         files,
         course_notes({"unmapped_columns": unmapped}, undated),
+    )
+
+
+def _prepare_titled(path: Path, fmt: str, m: ImportMapping) -> Prepared | None:
+    """A flat CSV/TSV with title or totals lines, read whole with the mapping's rows."""
+    raw = read_table(path, format=fmt, header_row=m.header_row, skip_footer=m.skip_footer)
+    if m.layout is None and guess_layout(raw.frame.columns, None) != "flat":
+        return None  # the whole-file path refuses the keys (io.mapping) rather than misread
+    asm = assemble_flat(raw, m)
+    stager = Stager()
+    stager.add(asm.tables["patients"], asm.tables["episodes"], asm.tables.get("treatments"))
+    return Prepared(
+        stager.finish(),
+        [(str(raw.path), raw.frame.index, asm.groups.get(str(raw.path)))],
+        asm.problems,
+        dict(asm.table_file),
+        "flat",
+        [{**raw.describe(), "header_row": m.header_row, "skip_footer": m.skip_footer}],
+        dict(asm.notes),
     )
 
 

@@ -44,7 +44,13 @@ from dah_outcomes.io.mapping import ImportMapping, apply_mapping
 from dah_outcomes.io.readers import RawTable, read_table
 from dah_outcomes.io.staging import EXTRA_RULES, problem_frame
 
-__all__ = ["assemble_redcap", "parse_choices", "read_dictionary"]
+__all__ = [
+    "assemble_redcap",
+    "decode_choices",
+    "label_headers",
+    "parse_choices",
+    "read_dictionary",
+]
 
 _DD_COLUMNS = {
     "variable / field name": "field_name",
@@ -164,8 +170,22 @@ def _instrument_key(value: object) -> object:
     return re.sub(r"\W+", "_", str(value).strip().lower()).strip("_")
 
 
-def _label_headers(columns: pd.Index, dd: pd.DataFrame) -> dict[str, str]:
-    """Labelled exports use field labels as headers: map them back to field names."""
+def label_headers(columns: pd.Index, dd: pd.DataFrame) -> dict[str, str]:
+    """Labelled exports use field labels as headers: map them back to field names.
+
+    Parameters
+    ----------
+    columns : Index
+        The export's headers.
+    dd : DataFrame
+        The dictionary, from :func:`read_dictionary`.
+
+    Returns
+    -------
+    dict
+        Header -> field name (``field___code`` for a checkbox choice), for the headers that
+        are labels.
+    """
     names = set(dd["field_name"])
     out: dict[str, str] = {}
     by_label = {
@@ -194,8 +214,21 @@ def _label_headers(columns: pd.Index, dd: pd.DataFrame) -> dict[str, str]:
     return out
 
 
-def _decode(frame: pd.DataFrame, dd: pd.DataFrame) -> pd.DataFrame:
-    """Coded choices to their labels; values that are not codes (labelled export) kept."""
+def decode_choices(frame: pd.DataFrame, dd: pd.DataFrame) -> pd.DataFrame:
+    """Coded choices to their labels; values that are not codes (labelled export) kept.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The export, headed by field names. Not modified.
+    dd : DataFrame
+        The dictionary, from :func:`read_dictionary`.
+
+    Returns
+    -------
+    DataFrame
+        A copy with radio, dropdown, yes/no and true/false codes replaced by their labels.
+    """
     out = frame.copy()
     for rec in dd.itertuples(index=False):
         if rec.field_name not in out.columns:
@@ -239,7 +272,7 @@ def assemble_redcap(raw: RawTable, m: ImportMapping, dd: pd.DataFrame | None) ->
     label = str(raw.path)
     frame = raw.frame
     if dd is not None:
-        frame = _decode(frame.rename(columns=_label_headers(frame.columns, dd)), dd)
+        frame = decode_choices(frame.rename(columns=label_headers(frame.columns, dd)), dd)
     cols = {str(c).lower(): c for c in frame.columns}
     record = m.redcap.get("record_id") or _record_column(frame)
     if record not in frame.columns:
