@@ -517,6 +517,7 @@ FILLER_WORDS = frozenset(
         "n",
         "yn",
         "sn",
+        "s",
         "jn",
         "on",
         "flag",
@@ -620,7 +621,8 @@ def is_repeat_header(name: object) -> bool:
     -------
     bool
     """
-    words = header_words(name)
+    # a REDCap checkbox column ends in its choice code (tx___3): not an ordinal
+    words = header_words(str(name).partition("___")[0])
     return any(w in ORDINAL_WORDS or re.fullmatch(r"[2-9](a|o|nd|rd|th|e)?", w) for w in words)
 
 

@@ -294,7 +294,9 @@ def _value_kind(s: pd.Series) -> str:
         return "empty"
     if all(isinstance(v, datetime.date) for v in values.iloc[:500]):
         return "date"
-    if keys <= TRUE_WORDS | FALSE_WORDS:
+    words = TRUE_WORDS | FALSE_WORDS
+    # a flag column may hold a code of its own (9 = unknown): most rows still say yes or no
+    if keys <= words or (len(keys) <= 6 and sample.map(match_key).isin(words).mean() >= 0.5):
         return "bool"
     if sum(bool(_DATE_LIKE.match(k)) for k in keys) >= 0.8 * len(keys):
         return "date"

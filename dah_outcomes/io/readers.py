@@ -524,6 +524,7 @@ class TableRows:
 #: First words of a line that closes a table rather than holding a record (normalised).
 FOOTER_WORDS = (
     "total",
+    "totals",
     "totales",
     "totaux",
     "totais",
