@@ -564,16 +564,27 @@ def find_table_rows(path: str | Path, *, format: str | None = None) -> TableRows
     -------
     TableRows
         ``header_row = 1, skip_footer = 0`` for other formats and for plain tables.
+
+    Raises
+    ------
+    CohortFileError
+        If the file is missing or is not what its format says (a binary file as CSV).
     """
     path = Path(path)
+    if not path.is_file():
+        raise CohortFileError(f"{path} does not exist or is not a file")
     fmt = format or detect_format(path)
-    if fmt == "excel":
-        rows = _excel_rows(path)
-    elif fmt in ("csv", "tsv"):
-        rows = _text_rows(path, "\t" if fmt == "tsv" else None)
-    else:
+    if fmt not in ("csv", "tsv", "excel"):
         return TableRows()
+    _sniffed_digest(path, fmt)  # a binary file is named here, not split into cells
+    try:
+        rows = _excel_rows(path) if fmt == "excel" else _text_rows(path, _TAB.get(fmt))
+    except (csv.Error, OSError, ValueError, KeyError):
+        return TableRows()  # what the reader then says about the file is the message
     return _locate(rows)
+
+
+_TAB = {"tsv": "\t"}
 
 
 def _text_rows(path: Path, delim: str | None) -> list[tuple[int, list[str]]]:
@@ -589,6 +600,8 @@ def _text_rows(path: Path, delim: str | None) -> list[tuple[int, list[str]]]:
                 continue
             (head if len(head) < 50 else tail).append((number, line))
     sample = [t for _, t in head]
+    if not sample:
+        return []
     if delim is None:
         # Excel pads every line of a sheet to its width: the steadiest count wins
         def steady(d: str) -> tuple[int, bool]:
