@@ -72,7 +72,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
 def _cmd_init_mapping(args: argparse.Namespace) -> int:
     from dah_outcomes.io.cohort_files import write_atomic
     from dah_outcomes.io.draft import draft_mapping
-    from dah_outcomes.io.readers import find_table_rows, read_table
+    from dah_outcomes.io.readers import read_table
+    from dah_outcomes.io.table_rows import find_table_rows
     from dah_outcomes.io.unfinished import todo_lines
 
     # the header may sit below title lines and the data above totals lines: found first

@@ -44,7 +44,8 @@ from dah_outcomes.io.layouts.redcap import (
     parse_choices,
     read_dictionary,
 )
-from dah_outcomes.io.readers import TableRows, find_table_rows, read_table
+from dah_outcomes.io.readers import read_table
+from dah_outcomes.io.table_rows import TableRows, find_table_rows
 from dah_outcomes.schema import TABLES, Column
 
 __all__ = ["SYNONYMS", "HeaderMatch", "course_header", "draft_mapping", "match_headers"]

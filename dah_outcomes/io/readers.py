@@ -41,7 +41,7 @@ from dah_outcomes.io.cohort_files import sha256_file
 if TYPE_CHECKING:
     from pyreadstat.pyclasses import metadata_container
 
-__all__ = ["FORMATS", "RawTable", "TableRows", "find_table_rows", "read_table", "sniff_file"]
+__all__ = ["FORMATS", "RawTable", "detect_encoding", "read_table", "sniff_file"]
 
 #: Format names and the file suffixes that select them.
 FORMATS: dict[str, tuple[str, ...]] = {
@@ -320,8 +320,19 @@ def _numbered(frame: pd.DataFrame, first: int) -> pd.DataFrame:
 # ---------------------------------------------------------------- delimited text
 
 
-def _detect_encoding(path: Path) -> str:
-    """UTF-8 with BOM, UTF-8, else Latin-1 (which decodes any byte)."""
+def detect_encoding(path: Path) -> str:
+    """UTF-8 with BOM, UTF-8, else Latin-1 (which decodes any byte).
+
+    Parameters
+    ----------
+    path : Path
+        A text file.
+
+    Returns
+    -------
+    str
+        ``"utf-8-sig"``, ``"utf-8"`` or ``"latin-1"``.
+    """
     with open(path, "rb") as fh:
         if fh.read(3) == codecs.BOM_UTF8:
             return "utf-8-sig"
@@ -334,6 +345,10 @@ def _detect_encoding(path: Path) -> str:
         except UnicodeDecodeError:
             return "latin-1"
     return "utf-8"
+
+
+# the former private name, still imported by the chunked-import tests
+_detect_encoding = detect_encoding
 
 
 def _count_lines(path: Path) -> int:
@@ -354,7 +369,7 @@ def _read_delimited(
     delimiter: str | None,
     rows: tuple[int, int] = (1, 0),
 ) -> RawTable:
-    enc = encoding or _detect_encoding(path)
+    enc = encoding or detect_encoding(path)
     with open(path, encoding=enc, newline="") as fh:
         for _ in range(rows[0]):
             first = fh.readline()
@@ -501,159 +516,6 @@ def _marked(raw: RawTable, rows: tuple[int, int]) -> RawTable:
     return raw
 
 
-@dataclass(frozen=True, slots=True)
-class TableRows:
-    """Where the table sits in a file with title lines above or totals lines below it.
-
-    Attributes
-    ----------
-    header_row : int
-        File line (sheet row) of the header.
-    skip_footer : int
-        Non-blank lines at the end that are not data.
-    titles, footers : tuple of str
-        The lines left out, as text (for the draft's comments).
-    """
-
-    header_row: int = 1
-    skip_footer: int = 0
-    titles: tuple[str, ...] = ()
-    footers: tuple[str, ...] = ()
-
-
-#: First words of a line that closes a table rather than holding a record (normalised).
-FOOTER_WORDS = (
-    "total",
-    "totals",
-    "totales",
-    "totaux",
-    "totais",
-    "gesamt",
-    "summe",
-    "sum",
-    "note",
-    "notes",
-    "nota",
-    "notas",
-    "footnote",
-    "source",
-    "fuente",
-    "fonte",
-    "quelle",
-    "anmerkung",
-    "remarque",
-    "n=",
-)
-
-
-def find_table_rows(path: str | Path, *, format: str | None = None) -> TableRows:
-    """Find the header below title lines and the totals or footnote lines below the data.
-
-    A title is a line above the first one with at least half as many filled cells as the
-    widest line (and two at least); a footer is a line at the end with one filled cell or
-    whose first cell begins with a word such as ``Total``, ``Totales``, ``Note:``.
-
-    Parameters
-    ----------
-    path : path
-        A CSV, TSV or Excel file.
-    format : str, optional
-        As for :func:`read_table`.
-
-    Returns
-    -------
-    TableRows
-        ``header_row = 1, skip_footer = 0`` for other formats and for plain tables.
-
-    Raises
-    ------
-    CohortFileError
-        If the file is missing or is not what its format says (a binary file as CSV).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise CohortFileError(f"{path} does not exist or is not a file")
-    fmt = format or detect_format(path)
-    if fmt not in ("csv", "tsv", "excel"):
-        return TableRows()
-    _sniffed_digest(path, fmt)  # a binary file is named here, not split into cells
-    try:
-        rows = _excel_rows(path) if fmt == "excel" else _text_rows(path, _TAB.get(fmt))
-    except (csv.Error, OSError, ValueError, KeyError):
-        return TableRows()  # what the reader then says about the file is the message
-    return _locate(rows)
-
-
-_TAB = {"tsv": "\t"}
-
-
-def _text_rows(path: Path, delim: str | None) -> list[tuple[int, list[str]]]:
-    """The first and last 50 non-blank lines split into cells (the delimiter sniffed)."""
-    from collections import deque
-
-    enc = _detect_encoding(path)
-    head: list[tuple[int, str]] = []
-    tail: deque[tuple[int, str]] = deque(maxlen=50)
-    with open(path, encoding=enc, newline="") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            (head if len(head) < 50 else tail).append((number, line))
-    sample = [t for _, t in head]
-    if not sample:
-        return []
-    if delim is None:
-        # Excel pads every line of a sheet to its width: the steadiest count wins
-        def steady(d: str) -> tuple[int, bool]:
-            widths = [len(next(csv.reader([t], delimiter=d), [])) for t in sample]
-            common = max(set(widths), key=widths.count)
-            return (widths.count(common) if common > 1 else 0, d == ",")
-
-        delim = max((",", ";", "\t", "|"), key=steady)
-    out = [*head, *tail]
-    return [(n, next(csv.reader([t], delimiter=delim), [])) for n, t in out]
-
-
-def _excel_rows(path: Path) -> list[tuple[int, list[str]]]:
-    import openpyxl
-
-    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    try:
-        out = []
-        for number, cells in enumerate(wb.worksheets[0].iter_rows(values_only=True), start=1):
-            values = ["" if v is None else str(v) for v in cells]
-            if any(v.strip() for v in values):
-                out.append((number, values))
-    finally:
-        wb.close()
-    return out
-
-
-def _locate(rows: list[tuple[int, list[str]]]) -> TableRows:
-    filled = [sum(1 for c in cells if c.strip()) for _, cells in rows]
-    if not rows or max(filled) < 2:
-        return TableRows()
-    widest = max(filled[:50])
-    top = next(i for i, n in enumerate(filled) if n >= max(2, (widest + 1) // 2))
-    end = len(rows) - 1
-    while end > top + 1 and _is_footer(rows[end][1]):
-        end -= 1
-
-    def text(part: list[tuple[int, list[str]]]) -> tuple[str, ...]:
-        return tuple(t for t in (" ".join(c for c in v if c.strip()) for _, v in part) if t)
-
-    titles, footers = text(rows[:top]), text(rows[end + 1 :])
-    return TableRows(rows[top][0], len(rows) - 1 - end, titles, footers)
-
-
-def _is_footer(cells: list[str]) -> bool:
-    filled = [c.strip() for c in cells if c.strip()]
-    if len(filled) <= 1:
-        return True
-    word = re.split(r"[^\w=]+", filled[0].casefold())[0]
-    return word in FOOTER_WORDS or filled[0].startswith("*")
-
-
 # ---------------------------------------------------------------- other formats
 
 
@@ -671,7 +533,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _read_jsonl(path: Path, digest: str, encoding: str | None) -> RawTable:
-    enc = encoding or _detect_encoding(path)
+    enc = encoding or detect_encoding(path)
     records: list[dict[str, Any]] = []
     lines: list[int] = []
     issues: list[dict[str, Any]] = []

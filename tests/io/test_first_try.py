@@ -24,7 +24,8 @@ from dah_outcomes.io._headers import header_score, header_words, is_repeat_heade
 from dah_outcomes.io.draft import draft_mapping, match_headers
 from dah_outcomes.io.importer import read_cohort
 from dah_outcomes.io.mapping import load_mapping
-from dah_outcomes.io.readers import find_table_rows, read_table
+from dah_outcomes.io.readers import read_table
+from dah_outcomes.io.table_rows import find_table_rows
 from dah_outcomes.io.unfinished import todo_lines
 
 N = 24
