@@ -159,7 +159,7 @@ def test_frame_from_the_treatments_table_is_the_days_simulated() -> None:
     )
     direct = clone_censor_weight(
         days, time="time", event="event", start="start", grace=3, horizon=60,
-        covariates=["severe"], bootstrap=0,
+        covariates=["severe"], bootstrap=0, day_interactions=True,
     )  # fmt: skip
     np.testing.assert_array_equal(fit.ccw.risk, direct.risk)
     pd.testing.assert_frame_equal(fit.ccw.curves.drop(columns="strategy"),

@@ -214,14 +214,23 @@ def time_varying_values(
 
 
 def censoring_models(
-    table: dict[str, np.ndarray], x: np.ndarray, grace: int, tv: np.ndarray | None = None
+    table: dict[str, np.ndarray],
+    x: np.ndarray,
+    grace: int,
+    tv: np.ndarray | None = None,
+    *,
+    terms: Sequence[str] = (),
+    day_interactions: bool = False,
 ) -> tuple[dict[int, CensoringModel], dict[int, list[str]]]:
     """The censoring models of both strategies on the table's rows at risk of censoring:
     "no start" clones on each day of the grace period (a term per day, and the covariates);
     "start" clones on day ``grace + 1``, when those still untreated are censored. The
     time-varying covariates ``tv`` (from :func:`time_varying_values`) enter with the value
     holding on the day of the decision: day ``k`` for a "no start" row of day ``k``, the
-    last day of the grace period for a "start" row."""
+    last day of the grace period for a "start" row. With ``day_interactions`` the "no
+    start" model also has a term per day and baseline covariate (``terms`` names them), so
+    that the hazard of starting may differ by covariate from day to day (a treatment some
+    patients can only start late, say, after an infection is treated)."""
     models: dict[int, CensoringModel] = {}
     names: dict[int, list[str]] = {}
     strategy, day = table["strategy"], table["start"]
@@ -241,6 +250,11 @@ def censoring_models(
             if tv is None
             else tv[patient, np.minimum(table["start"][rows], grace)]
         )
+        if day_interactions and dummies.shape[1] and x.shape[1]:
+            # day d x covariate j, in that order (names likewise)
+            crossed = (dummies[:, :, None] * x[patient][:, None, :]).reshape(len(rows), -1)
+            dummies = np.column_stack([dummies, crossed])
+            day_names = [*day_names, *(f"{d}:{t}" for d in day_names for t in terms)]
         xd = np.column_stack([days, dummies, x[patient], varying])
         unique, inverse = aggregate_rows(xd, table["censored"][rows].astype(float))
         models[k] = CensoringModel(

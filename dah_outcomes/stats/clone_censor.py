@@ -507,6 +507,7 @@ def clone_censor_weight(
     id: str | None = None,
     max_iter: int = 50,
     tol: float = 1e-10,
+    day_interactions: bool = False,
 ) -> CloneCensorResult:
     """Risk of an event by ``horizon`` under "start within ``grace`` days" and "no start
     within ``grace`` days", by clone-censor-weight, with bootstrap intervals.
@@ -556,6 +557,12 @@ def clone_censor_weight(
         Most Newton steps of each censoring model.
     tol : float, default 1e-10
         Convergence tolerance of the censoring models (relative change of the deviance).
+    day_interactions : bool, default False
+        Give the "no start" censoring model a term per day of the grace period and baseline
+        covariate, so that the daily hazard of starting may differ by covariate pattern from
+        day to day (the additive model assumes it does not; where it does, e.g. a course
+        some patients can start only after an infection is treated, the additive model's
+        weights are misspecified and the risk difference biased).
 
     Returns
     -------
@@ -592,7 +599,9 @@ def clone_censor_weight(
     n = len(t)
     table = clone_arrays(t, e, s, grace, horizon)
     tv, tv_terms = _time_varying(data, keep, time_varying, id, grace)
-    models, day_names = censoring_models(table, x, grace, tv)
+    models, day_names = censoring_models(
+        table, x, grace, tv, terms=terms, day_interactions=day_interactions
+    )
     terms = [*terms, *tv_terms]
     options: dict[str, Any] = {
         "horizon": horizon,

@@ -393,3 +393,51 @@ def test_bad_data() -> None:
         warnings.simplefilter("ignore")
         with pytest.raises(ArgumentError, match="no complete rows"):
             ccw(PATIENTS.assign(time=np.nan), grace=2, horizon=30)
+
+
+def test_day_interactions_make_the_censoring_model_saturated_in_day_and_covariate() -> None:
+    """With one binary covariate, day-by-covariate terms saturate the "no start" model: its
+    fitted probability of starting on each day is the observed share of starters among the
+    clones at risk that day with that covariate value (an independent route: counting)."""
+    rng = np.random.default_rng(5)
+    n = 4000
+    x = rng.integers(0, 2, n)
+    # starting depends on x differently by day: x = 1 cannot start before day 2
+    start = np.where(x == 1, 2 + rng.poisson(2, n), rng.poisson(1.5, n)).astype(float)
+    start[rng.random(n) < 0.2] = np.nan
+    death = rng.exponential(200, n)
+    data = pd.DataFrame(
+        {
+            "time": np.minimum(np.floor(death), 60),
+            "event": (death < 60).astype(int),
+            "start": start,
+            "x": x.astype(float),
+        }
+    )
+    fit = clone_censor_weight(
+        data, time="time", event="event", start="start", grace=4, horizon=60,
+        covariates=["x"], bootstrap=0, day_interactions=True,
+    )  # fmt: skip
+    coef = fit.censoring_coefficients
+    no_start = coef[coef["strategy"] == coef["strategy"].unique()[1]].set_index("term")["estimate"]
+    table = clone_table(data, time="time", event="event", start="start", grace=4, horizon=60)
+    rows = table[(table["strategy"] == 1) & (table["start"] >= 1) & (table["start"] <= 4)]
+    rows = rows.assign(x=data["x"].to_numpy()[rows["patient"].to_numpy()])
+    checked = 0
+    for (day, xv), cell in rows.groupby(["start", "x"]):
+        share = cell["censored"].mean()
+        if not 0 < share < 1:
+            continue  # a saturated cell at 0 or 1 has an infinite logit
+        checked += 1
+        eta = (
+            no_start["(Intercept)"]
+            + no_start[f"day{day}"]
+            + xv * (no_start["x"] + no_start[f"day{day}:x"])
+        )
+        assert 1 / (1 + np.exp(-eta)) == pytest.approx(share, abs=1e-8), (day, xv)
+    assert checked >= 6
+    additive = clone_censor_weight(
+        data, time="time", event="event", start="start", grace=4, horizon=60,
+        covariates=["x"], bootstrap=0,
+    )  # fmt: skip
+    assert not any(":" in t for t in additive.censoring_coefficients["term"])
