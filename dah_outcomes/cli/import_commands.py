@@ -77,13 +77,13 @@ def _cmd_init_mapping(args: argparse.Namespace) -> int:
     from dah_outcomes.io.unfinished import todo_lines
 
     # the header may sit below title lines and the data above totals lines: found first
-    rows = find_table_rows(args.source, format=args.format) if args.sheet is None else None
+    rows = find_table_rows(args.source, format=args.format, sheet=args.sheet)
     raw = read_table(
         args.source,
         format=args.format,
         sheet=args.sheet,
-        header_row=rows.header_row if rows else None,
-        skip_footer=rows.skip_footer if rows else 0,
+        header_row=rows.header_row,
+        skip_footer=rows.skip_footer,
     )
     text = draft_mapping(raw, layout=args.layout, dictionary=args.dictionary)
     if args.out is None:

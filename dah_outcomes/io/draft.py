@@ -441,7 +441,7 @@ def _draft_options(
     notes: list[str] = []
     text = strip_text(s).dropna().map(lambda v: str(code_value(v)))
     text = text[~text.map(match_key).isin(_NA_KEYS)]
-    if col.kind == "date" and len(text) and not pd.api.types.is_datetime64_any_dtype(s):
+    if col.kind == "date" and len(text) and not _typed_dates(s):
         _date_options(text, opts, notes, file_order)
     elif col.kind == "bool" or col.name == "sex":
         _value_map_options(text.value_counts(sort=False), col, max_values, opts, notes)
@@ -454,6 +454,14 @@ def _draft_options(
                 opts["unit"] = "g/L"
                 notes.append("values look like g/L: converted to g/dL")
     return opts, notes
+
+
+def _typed_dates(s: pd.Series) -> bool:
+    """Dates the source typed itself (Excel, Parquet, SAS): no format to infer."""
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return True
+    values = s.dropna().iloc[:500]
+    return bool(len(values)) and all(isinstance(v, datetime.date) for v in values)
 
 
 def _date_options(
@@ -531,7 +539,7 @@ def _file_order(frame: pd.DataFrame, matches: Mapping[str, HeaderMatch]) -> str 
     for name, m in matches.items():
         if CONTRACT[name].kind == "date" and len(m.sources) == 1:
             text = strip_text(frame[m.sources[0]]).dropna()
-            if len(text) and not pd.api.types.is_datetime64_any_dtype(frame[m.sources[0]]):
+            if len(text) and not _typed_dates(frame[m.sources[0]]):
                 orders.add(infer_date_format(text.map(str)).order)
     found = orders & {"day", "month"}
     return found.pop() if len(found) == 1 else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import re
+import zipfile
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,7 +67,9 @@ FOOTER_WORDS = (
 )
 
 
-def find_table_rows(path: str | Path, *, format: str | None = None) -> TableRows:
+def find_table_rows(
+    path: str | Path, *, format: str | None = None, sheet: str | int | None = None
+) -> TableRows:
     """Find the header below title lines and the totals or footnote lines below the data.
 
     A title is a line above the first one with at least half as many filled cells as the
@@ -78,7 +81,9 @@ def find_table_rows(path: str | Path, *, format: str | None = None) -> TableRows
     path : path
         A CSV, TSV or Excel file.
     format : str, optional
-        As for :func:`read_table`.
+        As for :func:`~dah_outcomes.io.readers.read_table`.
+    sheet : str or int, optional
+        Excel sheet name (or position); the first sheet by default.
 
     Returns
     -------
@@ -98,8 +103,8 @@ def find_table_rows(path: str | Path, *, format: str | None = None) -> TableRows
         return TableRows()
     sniff_file(path, fmt)  # a binary file is named here, not split into cells
     try:
-        rows = _excel_rows(path) if fmt == "excel" else _text_rows(path, _TAB.get(fmt))
-    except (csv.Error, OSError, ValueError, KeyError):
+        rows = _excel_rows(path, sheet) if fmt == "excel" else _text_rows(path, _TAB.get(fmt))
+    except (csv.Error, OSError, ValueError, KeyError, IndexError, zipfile.BadZipFile):
         return TableRows()  # what the reader then says about the file is the message
     return _locate(rows)
 
@@ -132,13 +137,14 @@ def _text_rows(path: Path, delim: str | None) -> list[tuple[int, list[str]]]:
     return [(n, next(csv.reader([t], delimiter=delim), [])) for n, t in out]
 
 
-def _excel_rows(path: Path) -> list[tuple[int, list[str]]]:
+def _excel_rows(path: Path, sheet: str | int | None) -> list[tuple[int, list[str]]]:
     import openpyxl
 
     wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
         out = []
-        for number, cells in enumerate(wb.worksheets[0].iter_rows(values_only=True), start=1):
+        ws = wb[sheet] if isinstance(sheet, str) else wb.worksheets[sheet or 0]
+        for number, cells in enumerate(ws.iter_rows(values_only=True), start=1):
             values = ["" if v is None else str(v) for v in cells]
             if any(v.strip() for v in values):
                 out.append((number, values))

@@ -10,6 +10,7 @@ the truth's.
 
 from __future__ import annotations
 
+import datetime
 import warnings
 from pathlib import Path
 
@@ -523,18 +524,25 @@ def test_header_row_and_footer_found_in_csv_and_excel(tmp_path: Path) -> None:
     ws = wb.active
     ws.append(["Registro HAD"])
     ws.append([])
-    ws.append(["Paciente", "Sexo", "Fecha HAD"])
-    ws.append(["1", "Mujer", "18/12/2008"])
-    ws.append(["2", "Hombre", "03/01/2010"])
+    ws.append(["Paciente", "Sexo", "Fecha HAD", "Fecha de alta"])
+    ws.append(["1", "Mujer", "18/12/2008", datetime.datetime(2008, 12, 28)])
+    ws.append(["2", "Hombre", "03/01/2010", datetime.datetime(2010, 1, 13)])
     ws.append(["Total", 2])
     xlsx = tmp_path / "t.xlsx"
     wb.save(xlsx)
     rows = find_table_rows(xlsx)
     assert (rows.header_row, rows.skip_footer) == (3, 1)
     raw = read_table(xlsx, header_row=3, skip_footer=1)
-    assert list(raw.frame.columns) == ["Paciente", "Sexo", "Fecha HAD"]
+    assert list(raw.frame.columns) == ["Paciente", "Sexo", "Fecha HAD", "Fecha de alta"]
     assert raw.frame.index.tolist() == [4, 5]
     text = draft_mapping(read_table(xlsx, header_row=3, skip_footer=1))
+    # the sheet typed the discharge dates itself: no format to infer, nothing to flag
+    alta = next(x for x in text.splitlines() if x.startswith("discharge_date"))
+    assert alta.startswith('discharge_date = "Fecha de alta"  # confidence high')
+    assert "format" not in alta
+    assert '"format" = "%d/%m/%Y"' in next(
+        x for x in text.splitlines() if x.startswith("onset_date")
+    )
     assert "header_row = 3" in text
     assert "skip_footer = 1" in text
 
