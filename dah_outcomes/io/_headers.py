@@ -9,6 +9,7 @@ match gets a score the draft shows as its confidence.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -598,7 +599,13 @@ def header_words(name: object) -> tuple[str, ...]:
     -------
     tuple of str
     """
-    text = unicodedata.normalize("NFKD", str(name))
+    return _words(str(name))
+
+
+@functools.lru_cache(maxsize=4096)
+def _words(name: str) -> tuple[str, ...]:
+    # every header is compared with every synonym: each is split once
+    text = unicodedata.normalize("NFKD", name)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", text).casefold()
     return tuple(w for w in re.split(r"[^\w]+|_", text) if w)
