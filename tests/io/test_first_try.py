@@ -623,3 +623,27 @@ def test_cli_refuses_an_unfinished_draft_in_one_line(
     err = capsys.readouterr().err
     assert "init-mapping" in err
     assert "Traceback" not in err
+
+
+def test_a_ragged_row_below_a_title_keeps_its_file_line(
+    truth: pd.DataFrame, tmp_path: Path
+) -> None:
+    frame = export(truth, ENGLISH, date="%Y-%m-%d", yes_no=("Yes", "No"), sexes=("F", "M"))
+    lines = frame.to_csv(index=False).splitlines()
+    lines[5] += ",extra"  # the record on file line 7 (title, header, then data from line 3)
+    path = tmp_path / "ragged.csv"
+    path.write_text("DAH registry\n" + "\n".join(lines) + "\nTotal,24\n", encoding="utf-8")
+    rows = find_table_rows(path)
+    assert (rows.header_row, rows.skip_footer) == (2, 1)
+    raw = read_table(path, header_row=2, skip_footer=1)
+    assert raw.row_issues["row"].tolist() == [7]
+    assert raw.frame.index[0] == 3
+    assert raw.frame.index[-1] == N + 2
+    text = draft_mapping(raw)
+    mp = tmp_path / "m.toml"
+    mp.write_text(text, encoding="utf-8")
+    r = read_cohort(path, mapping=mp, mode="quarantine")
+    assert r.rows_read == N
+    assert r.rows_rejected == 1
+    assert r.rejects["row"].tolist() == [7]
+    assert truth["id"].iloc[4] not in set(r.cohort.patients["patient_id"])
