@@ -126,7 +126,7 @@ def draft_mapping(
                 f'# {name} = ""  # TODO: no source column found ({need}: {col.description})'
             )
             continue
-        if len(found.sources) > 1:
+        if len(found.sources) > 1 or found.rivals:
             body.append(_ambiguous_line(name, found))
             continue
         src = found.sources[0]
@@ -163,11 +163,14 @@ class HeaderMatch:
         :func:`~dah_outcomes.io._headers.header_score`).
     synonym : str
         The synonym matched (by the first source).
+    rivals : tuple of str
+        Other contract columns the one source matches as well (an ambiguous header).
     """
 
     sources: tuple[str, ...]
     score: int
     synonym: str
+    rivals: tuple[str, ...] = ()
 
     @property
     def confidence(self) -> str:
@@ -244,7 +247,7 @@ def _settle(
                 out[n] = replace(out[n], sources=tuple(s for s in out[n].sources if s != h))
         if len(keep) > 1:
             for n in keep:  # one header, several meanings: the analyst says which
-                out[n] = replace(out[n], sources=(h, *(f"(or {o})" for o in keep if o != n)))
+                out[n] = replace(out[n], rivals=tuple(o for o in keep if o != n))
     return {n: m for n, m in out.items() if m.sources}
 
 
@@ -306,10 +309,9 @@ def _value_kind(s: pd.Series) -> str:
 
 
 def _ambiguous_line(name: str, found: HeaderMatch) -> str:
-    heads = [h for h in found.sources if not h.startswith("(or ")]
-    others = [h[4:-1] for h in found.sources if h.startswith("(or ")]
-    if others:
-        why = f"{heads[0]!r} could be {name} or {', '.join(others)}: say which"
+    heads = list(found.sources)
+    if found.rivals:
+        why = f"{heads[0]!r} could be {name} or {', '.join(found.rivals)}: say which"
     else:
         why = f"{len(heads)} source columns match equally well: {heads}; name the one meant"
     choice = " or ".join(repr(h) for h in heads)

@@ -220,6 +220,7 @@ def load_mapping(source: str | Path | Mapping[str, Any] | ImportMapping | None) 
     path = None
     if isinstance(source, Mapping):
         data, text = dict(source), json.dumps(dict(source), indent=2, default=str)
+        refuse_todos(text, None)
     else:
         text, path = _mapping_text(source)
         refuse_todos(text, path)

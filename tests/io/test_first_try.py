@@ -455,6 +455,10 @@ def test_an_ambiguous_header_is_a_todo_naming_the_candidates(tmp_path: Path) -> 
     assert "'DAH date' or 'Date of DAH'" in line
     with pytest.raises(ArgumentError, match="onset_date"):
         load_mapping(text)
+    # one header two columns match equally well (here through two names it goes by)
+    tie = match_headers({"X": ["X", "VM", "Fecha de alta"]})
+    assert tie["discharge_date"].rivals == ("mechanical_ventilation",)
+    assert tie["mechanical_ventilation"].rivals == ("discharge_date",)
 
 
 def test_value_maps_from_the_values_present(tmp_path: Path) -> None:
