@@ -68,6 +68,7 @@ __all__ = [
     "SmallSampleWarning",
     "UninformativeIntervalWarning",
     "ValidationError",
+    "WarningLog",
     "warn",
 ]
 
@@ -193,3 +194,34 @@ def warn(message: str, category: type[DahOutcomesWarning]) -> None:
     """
     # level counts this function's own frame too
     warnings.warn(message, category, stacklevel=_stack_level())
+
+
+class WarningLog:
+    """Warnings an analysis issues and records on its result (``warnings`` fields): each
+    message goes to the user now, through :func:`warn`, and stays with the result after.
+
+    Attributes
+    ----------
+    messages : list of str
+        The messages issued (and any recorded without being issued again).
+    """
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def warn(self, message: str, category: type[DahOutcomesWarning]) -> None:
+        """Issue ``message`` as ``category`` and record it.
+
+        Parameters
+        ----------
+        message : str
+            What happened and what to do about it.
+        category : subclass of DahOutcomesWarning
+            The warning class.
+
+        Returns
+        -------
+        None
+        """
+        self.messages.append(message)
+        warn(message, category)

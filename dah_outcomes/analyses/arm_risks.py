@@ -44,7 +44,7 @@ from dah_outcomes.errors import (
     DahOutcomesWarning,
     DroppedRowsWarning,
     SmallSampleWarning,
-    warn,
+    WarningLog,
 )
 from dah_outcomes.results import ResultMixin, json_safe
 from dah_outcomes.stats._checks import check_choice
@@ -197,17 +197,6 @@ class StandardisedRisks(ResultMixin):
         )
 
 
-class _Notes:
-    """Warnings the analysis gives, issued and recorded on its result."""
-
-    def __init__(self) -> None:
-        self.messages: list[str] = []
-
-    def warn(self, message: str, category: type[DahOutcomesWarning]) -> None:
-        self.messages.append(message)
-        warn(message, category)
-
-
 def _check_horizons(horizons: Sequence[int | str]) -> tuple[int | str, ...]:
     if isinstance(horizons, str | int) or not isinstance(horizons, Sequence) or not horizons:
         raise ArgumentError(
@@ -232,7 +221,7 @@ def _frame(cohort: Cohort, arms: ArmDefinition, eras: EraDefinition) -> pd.DataF
     return frame.assign(in_hospital_death=values)
 
 
-def _positivity(risks: ArmRisks, notes: _Notes) -> None:
+def _positivity(risks: ArmRisks, notes: WarningLog) -> None:
     p = risks.propensity
     low = [
         f"{a} ({int((p.scores[:, i] < POSITIVITY_FLOOR).sum())} patients)"
@@ -261,7 +250,7 @@ def _positivity(risks: ArmRisks, notes: _Notes) -> None:
         )
 
 
-def _few(risks: ArmRisks, min_events: int, notes: _Notes) -> None:
+def _few(risks: ArmRisks, min_events: int, notes: WarningLog) -> None:
     c = risks.counts
     few = c[c["n_events"] < min_events]
     if not few.empty:
@@ -278,7 +267,7 @@ def _few(risks: ArmRisks, min_events: int, notes: _Notes) -> None:
 
 
 def _small_arms(
-    data: pd.DataFrame, minimum: int, notes: _Notes
+    data: pd.DataFrame, minimum: int, notes: WarningLog
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """The patients of arms with at least ``minimum`` patients; the others counted."""
     sizes = data["arm"].value_counts()
@@ -364,7 +353,7 @@ def standardised_risks(
     check_choice("method", method, STANDARDISATION_METHODS)
     chosen = _check_horizons(horizons)
     asked = check_adjustment(adjust_for)
-    notes = _Notes()
+    notes = WarningLog()
     # arms are defined by the treatments received: a course started after onset, only in
     # patients alive then, selects survivors into its arm, which no adjustment at onset undoes
     notes.messages.extend(

@@ -36,10 +36,9 @@ from dah_outcomes.endpoints.timelines import (
 )
 from dah_outcomes.errors import (
     ArgumentError,
-    DahOutcomesWarning,
     DroppedRowsWarning,
     EstimationError,
-    warn,
+    WarningLog,
 )
 from dah_outcomes.results import ResultMixin, json_safe
 from dah_outcomes.stats._checks import check_choice, check_conf_level
@@ -176,18 +175,7 @@ class TreatmentEffect(ResultMixin):
         )
 
 
-class _Notes:
-    """Warnings an analysis gives, issued and recorded on its result."""
-
-    def __init__(self) -> None:
-        self.messages: list[str] = []
-
-    def warn(self, message: str, category: type[DahOutcomesWarning]) -> None:
-        self.messages.append(message)
-        warn(message, category)
-
-
-def _naive(starts: pd.DataFrame, cohort: Cohort, treatment: str, notes: _Notes) -> pd.DataFrame:
+def _naive(starts: pd.DataFrame, cohort: Cohort, treatment: str, notes: WarningLog) -> pd.DataFrame:
     notes.messages.extend(
         check_immortal_time(cohort, [treatment], comparison=f"naive hazard ratio of {treatment}")
     )
@@ -196,7 +184,7 @@ def _naive(starts: pd.DataFrame, cohort: Cohort, treatment: str, notes: _Notes) 
     return starts.assign(treated=exposure)
 
 
-def _placeable(starts: pd.DataFrame, treatment: str, notes: _Notes) -> tuple[pd.DataFrame, int]:
+def _placeable(starts: pd.DataFrame, treatment: str, notes: WarningLog) -> tuple[pd.DataFrame, int]:
     """The patients whose treatment can be placed in time, announcing the others."""
     unknown = starts["timing"].eq("unknown")
     missing = starts["timing"].eq("missing")
@@ -289,7 +277,7 @@ def treatment_effect(
     conf_level = check_conf_level(conf_level)
     days = _check_landmark(method, landmark_days)
     asked = check_adjustment(adjust_for)
-    notes = _Notes()
+    notes = WarningLog()
     starts = treatment_starts(cohort, treatment, arms=arms, eras=eras)
     starts, used, left_out = adjustment_covariates(starts, cohort, asked, arms=arms, eras=eras)
     n_timing_unknown = 0

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dah_outcomes.errors import ArgumentError, SmallSampleWarning, warn
+from dah_outcomes.errors import ArgumentError, SmallSampleWarning, WarningLog
 from dah_outcomes.results import ResultMixin, json_safe
 from dah_outcomes.stats._checks import (
     check_conf_level,
@@ -388,19 +388,8 @@ def _percentiles(values: np.ndarray, conf_level: float) -> tuple[np.ndarray, np.
     return lo, hi
 
 
-class _Notes:
-    """Warnings issued and recorded on the result."""
-
-    def __init__(self) -> None:
-        self.messages: list[str] = []
-
-    def warn(self, message: str) -> None:
-        self.messages.append(message)
-        warn(message, SmallSampleWarning)
-
-
 def _announce(
-    notes: _Notes,
+    notes: WarningLog,
     fit: CloneFit,
     n_events: np.ndarray,
     raw_max: np.ndarray,
@@ -413,13 +402,15 @@ def _announce(
             notes.warn(
                 f"no patient follows the strategy '{labels[k]}' up to day {horizon}: every "
                 "clone is censored before it, so its risk is not estimable (NaN); shorten "
-                "the horizon or change the grace period"
+                "the horizon or change the grace period",
+                SmallSampleWarning,
             )
         elif n_events[k] < MIN_STRATEGY_EVENTS:
             notes.warn(
                 f"only {int(n_events[k])} events by day {horizon} among the clones following "
                 f"'{labels[k]}' (fewer than {MIN_STRATEGY_EVENTS}): its risk and the contrast "
-                "rest on few events and their bootstrap intervals are unreliable"
+                "rest on few events and their bootstrap intervals are unreliable",
+                SmallSampleWarning,
             )
         if raw_max[k] > EXTREME_WEIGHT:
             done = f"truncated at the {truncate:g}th percentile" if truncate else "untruncated"
@@ -427,12 +418,13 @@ def _announce(
                 f"extreme censoring weights under '{labels[k]}': the largest is "
                 f"{raw_max[k]:.1f} (> {EXTREME_WEIGHT:g}; {done}): few patients stand for "
                 "many, a near-violation of positivity; consider truncate=99, a coarser "
-                "adjustment set or another grace period"
+                "adjustment set or another grace period",
+                SmallSampleWarning,
             )
 
 
 def _announce_positivity(
-    notes: _Notes, fit: CloneFit, coefficients: pd.DataFrame, labels: tuple[str, str]
+    notes: WarningLog, fit: CloneFit, coefficients: pd.DataFrame, labels: tuple[str, str]
 ) -> None:
     """Warn when some patients have (about) no chance of following a strategy given their
     covariates: their kind is then missing from the weighted strategy, whose risk stands for
@@ -450,7 +442,8 @@ def _announce_positivity(
             f"covariates{likely}; nobody like them follows it, so its risk stands for the "
             "other patients only. Restrict eligibility to patients who can follow both "
             "strategies, or leave the covariate out of the adjustment set if it is not a "
-            "confounder"
+            "confounder",
+            SmallSampleWarning,
         )
 
 
@@ -614,7 +607,7 @@ def clone_censor_weight(
     raw_max = np.array(
         [np.nanmax(raw.weights[table["strategy"] == k], initial=0.0) for k in (START, NO_START)]
     )
-    notes = _Notes()
+    notes = WarningLog()
     if not fit.converged:
         warn_not_converged("censoring model", max_iter)
         notes.messages.append(f"a censoring model did not converge in {max_iter} iterations")
@@ -631,7 +624,8 @@ def clone_censor_weight(
     if n_failed:
         notes.warn(
             f"{n_failed} of {bootstrap} bootstrap replicates left a strategy with no clone "
-            f"before day {horizon} and are left out of the intervals"
+            f"before day {horizon} and are left out of the intervals",
+            SmallSampleWarning,
         )
     return _result(
         fit=fit,
