@@ -9,14 +9,17 @@ from dah_outcomes.io.draft import draft_mapping
 from dah_outcomes.io.importer import ImportResult, plot_import_flow, read_cohort, write_import
 from dah_outcomes.io.mapping import ImportMapping, apply_mapping, load_mapping
 from dah_outcomes.io.readers import FORMATS, RawTable, read_table
+from dah_outcomes.io.table_rows import TableRows, find_table_rows
 
 __all__ = [
     "FORMATS",
     "ImportMapping",
     "ImportResult",
     "RawTable",
+    "TableRows",
     "apply_mapping",
     "draft_mapping",
+    "find_table_rows",
     "load_cohort",
     "load_mapping",
     "plot_import_flow",

@@ -114,8 +114,18 @@ class ImportResult(ResultMixin):
 # ---------------------------------------------------------------- assembly by layout
 
 
-def _read(path: str | Path, format: str | None, sheet: str | int | None) -> RawTable:
-    return read_table(path, format=format, sheet=sheet)
+def _read(
+    path: str | Path,
+    format: str | None,
+    sheet: str | int | None,
+    rows: tuple[int, int] = (1, 0),
+) -> RawTable:
+    """One source table; ``rows`` is the mapping's ``(header_row, skip_footer)``, honoured
+    for a single-file source (with several files it would be ambiguous, and the mapping
+    check refuses it)."""
+    if rows == (1, 0):
+        return read_table(path, format=format, sheet=sheet)
+    return read_table(path, format=format, sheet=sheet, header_row=rows[0], skip_footer=rows[1])
 
 
 def _find_table(folder: Path, name: str, required: bool = True) -> Path | None:
@@ -152,7 +162,7 @@ def _assemble(
         raise ArgumentError(
             f"source must be a path or a pair of paths, got {type(source).__name__}"
         )
-    raw = _read(source, format, sheet)
+    raw = _read(source, format, sheet, m.table_rows)
     layout = m.layout or _guess_layout(raw, dictionary)
     if layout == "two_tables":
         raise ArgumentError(
@@ -283,9 +293,7 @@ def read_cohort(
         raise_problems(problem_frame([first, *ledger.records]), prep.staged.n_rows)
     # rejected rows are rarely a random sample: compare them with the accepted ones
     comparison = (
-        compare_rejected(prep.staged, ledger, prep.table_file)
-        if not ledger.alive.all()
-        else None
+        compare_rejected(prep.staged, ledger, prep.table_file) if not ledger.alive.all() else None
     )
     exclusion_warning = warn_informative_exclusion(comparison) if comparison is not None else ()
     n_source_patients = prep.staged.n_rows["patients"]
