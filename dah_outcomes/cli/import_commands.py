@@ -37,6 +37,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
             format=args.format,
             sheet=args.sheet,
             mode=mode,
+            design=args.design,
             progress=progress_bar("importing"),
             chunk_rows=args.chunk_rows,
         )
@@ -63,6 +64,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
             f"cohort: {c.n_patients} patients, {c.n_dah_patients} with DAH, "
             f"{c.n_episodes} episodes (fingerprint {c.fingerprint[:12]})"
         )
+    for name, derived in (result.provenance.get("derivations") or {}).items():
+        echo(f"derived: {name} from {derived['from']} in {derived['rows']:,} row(s)")
     echo(f"wrote {args.out}:")
     for p in written.values():
         echo(f"  {Path(args.out) / p.name}")
@@ -144,6 +147,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--quarantine",
         action="store_true",
         help="import valid rows; write the rejected ones to rejects.csv",
+    )
+    i.add_argument(
+        "--design",
+        choices=["population", "case_series"],
+        help="the study design (default: the mapping's, else a source whose every patient has "
+        "a DAH episode is a case series)",
     )
     i.add_argument(
         "--min-cell",

@@ -192,7 +192,7 @@ def _prepare_in_memory(
 ) -> Prepared:
     """Read the whole source, assemble its layout, type the tables in one go."""
     asm, layout = _assemble(source, m, dictionary, format, sheet)
-    stager = Stager()
+    stager = Stager(derive=m.derive)
     stager.add(asm.tables["patients"], asm.tables["episodes"], asm.tables.get("treatments"))
     sources = [(str(raw.path), raw.frame.index, asm.groups.get(str(raw.path))) for raw in asm.files]
     return Prepared(
@@ -239,7 +239,9 @@ def read_cohort(
     mode : {"strict", "quarantine"}, default "strict"
         ``strict`` raises on any problem; ``quarantine`` rejects the rows with problems.
     design : {"population", "case_series"}, optional
-        Passed to :class:`~dah_outcomes.cohort.Cohort`.
+        The study design (``--design``); the mapping's ``design`` when omitted; else inferred
+        by :class:`~dah_outcomes.cohort.Cohort` (every patient with a DAH episode: a case
+        series).
     progress : callable, optional
         Called as ``progress(step, fraction)``.
     chunk_rows : int, optional
@@ -296,6 +298,7 @@ def read_cohort(
         compare_rejected(prep.staged, ledger, prep.table_file) if not ledger.alive.all() else None
     )
     exclusion_warning = warn_informative_exclusion(comparison) if comparison is not None else ()
+    derived = dict(prep.staged.derived)
     n_source_patients = prep.staged.n_rows["patients"]
     n_courses = prep.staged.n_rows.get("treatments")
     layout, files, notes = prep.layout, prep.files, prep.notes
@@ -313,6 +316,11 @@ def read_cohort(
         "package_version": __version__,
         **json_safe(notes),
     }
+    if m.derive:
+        # each declared derivation, and how many blank values it filled
+        provenance["derivations"] = {
+            f: {"from": source, "rows": derived.get(f, 0)} for f, source in m.derive.items()
+        }
     if comparison is not None:
         provenance["rejected_vs_accepted"] = {
             "comparison": json_safe(comparison.to_dict("records")),
@@ -325,6 +333,8 @@ def read_cohort(
             "accepted": len(courses),
             "rejected": n_courses - len(courses),
         }
+    # the argument (--design) wins over the mapping's design; neither: inferred by Cohort
+    design = design if design is not None else m.design
     if design is not None and design not in ("population", "case_series"):
         raise ArgumentError(f"design must be one of ['case_series', 'population'], got {design!r}")
     # the accepted rows were typed and checked exactly as Cohort would check them

@@ -57,6 +57,10 @@ How values are read (top-level keys):
   rejected unless the mapping says to keep its date.
 * ``header_row`` (the header's file line or sheet row, below title lines) and ``skip_footer``
   (totals or footnote lines at the end), as ``init-mapping`` finds them.
+* ``design = "case_series" | "population"`` (otherwise inferred: a source whose every patient
+  has a DAH episode is a case series) and ``[derive]`` (blank fields derived from others:
+  ``followup_end = "death_date"``, ``followup_start = "first_onset"``; see
+  :mod:`~dah_outcomes.io.derivations`).
 
 A ``TODO`` left in a value (not in a comment) stops :func:`load_mapping` with one message
 naming each such line (:mod:`~dah_outcomes.io.unfinished`).
@@ -101,6 +105,7 @@ from dah_outcomes.io._vocabulary import (
     match_key,
     normalize_name,
 )
+from dah_outcomes.io.derivations import check_derivations
 from dah_outcomes.io.settings_files import YAML_SUFFIXES, parse_settings, read_settings_text
 from dah_outcomes.io.unfinished import refuse_todos
 from dah_outcomes.schema import TABLES, TREATMENT_FLAGS, Column
@@ -135,6 +140,8 @@ _TOP_KEYS = {
     "description",
     "header_row",
     "skip_footer",
+    "derive",
+    "design",
 }
 _RULE_KEYS = {
     "source",
@@ -148,6 +155,8 @@ _RULE_KEYS = {
     "value",
 }
 _DECIMALS = (".", ",")
+#: Study designs a mapping may declare (``design = ...``).
+DESIGNS = ("population", "case_series")
 _THOUSANDS = (",", ".", " ", "'", "_")
 #: strftime directives a date format may use (the rest, e.g. ``%Q``, are typos)
 _DIRECTIVES = set("aAbBcdefgGhHIjmMpSuUVwWxXyYzZ%")
@@ -174,6 +183,8 @@ class ImportMapping:
     time_of_day: str = "reject"
     header_row: int = 1
     skip_footer: int = 0
+    derive: Mapping[str, str] = field(default_factory=dict)
+    design: str | None = None
 
     @property
     def table_rows(self) -> tuple[int, int]:
@@ -261,6 +272,8 @@ def load_mapping(source: str | Path | Mapping[str, Any] | ImportMapping | None) 
         time_of_day=_choice(data, "time_of_day", TIMES_OF_DAY) or "reject",
         header_row=_whole(data, "header_row", 1),
         skip_footer=_whole(data, "skip_footer", 0),
+        derive=MappingProxyType(check_derivations(data.get("derive"))),
+        design=_choice(data, "design", DESIGNS),
     )
 
 

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
 
 from dah_outcomes.errors import ArgumentError, ValidationError
+from dah_outcomes.io.derivations import derive_fields
 from dah_outcomes.schema import TABLES
 from dah_outcomes.validation import (
     ValidationReport,
@@ -216,6 +217,8 @@ class Staged:
     treatments : DataFrame
         Typed treatment courses, indexed by the source row each came from (a row of a wide
         source may give several); empty when the source gives none.
+    derived : dict
+        Field -> rows whose blank value the mapping's ``[derive]`` filled in.
     """
 
     patients: pd.DataFrame
@@ -224,6 +227,7 @@ class Staged:
     row_problems: pd.DataFrame
     n_rows: dict[str, int]
     treatments: pd.DataFrame
+    derived: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,7 +272,10 @@ class Stager:
     values, which only serve to find the episodes of a rejected patient held on other rows.
     """
 
-    def __init__(self, keep_raw_ids: bool = True) -> None:
+    def __init__(self, keep_raw_ids: bool = True, derive: Mapping[str, str] | None = None) -> None:
+        self._derive = dict(derive or {})
+        #: Rows whose blank field was derived (field -> count), see ``io.derivations``.
+        self.derived: dict[str, int] = {}
         self._typed: dict[str, list[pd.DataFrame]] = {t: [] for t in TABLE_NAMES}
         self._ids: dict[str, list[pd.Series] | None] = {
             t: [] if keep_raw_ids else None for t in TABLE_NAMES[:2]
@@ -287,6 +294,8 @@ class Stager:
 
         ``treatments`` are the chunk's courses (None: the source gives no courses).
         """
+        if self._derive:
+            patients = derive_fields(patients, episodes, self._derive, self.derived)
         p, e, problems, order = coerce_tables(patients, episodes)
         problems = explain(problems)
         if treatments is not None:
@@ -334,6 +343,7 @@ class Stager:
             problems,
             {t: len(typed[t]) for t in counted},
             typed["treatments"],
+            derived=dict(self.derived),
         )
 
 

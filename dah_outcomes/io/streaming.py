@@ -145,7 +145,7 @@ def prepare_streamed(
     label = str(path)
     # in the flat layout a row's episode lives on its patient's row, so a rejected patient
     # never leaves an episode behind: the source ids are not needed
-    stager = Stager(keep_raw_ids=False)
+    stager = Stager(keep_raw_ids=False, derive=m.derive)
     pre: pd.DataFrame | None = None
     unmapped: list[str] = []
     undated: dict[str, int] = {}
@@ -195,7 +195,7 @@ def _prepare_titled(path: Path, fmt: str, m: ImportMapping) -> Prepared | None:
     if m.layout is None and guess_layout(raw.frame.columns, None) != "flat":
         return None  # the whole-file path refuses the keys (io.mapping) rather than misread
     asm = assemble_flat(raw, m)
-    stager = Stager()
+    stager = Stager(derive=m.derive)
     stager.add(asm.tables["patients"], asm.tables["episodes"], asm.tables.get("treatments"))
     return Prepared(
         stager.finish(),
