@@ -138,7 +138,11 @@ def draft_mapping(
     courses = _draft_courses(frame, taken, max_values)
     if decimal_comma:
         lines.append('decimal = ","  # numbers are written with a decimal comma')
+    design, derive = _draft_design(frame, matches)
+    lines += design
     lines += ["", "[columns]", *body, *courses]
+    if derive:
+        lines += ["", "[derive]", *derive]
     rest = [str(c) for c in frame.columns if str(c) not in taken]
     if rest:
         lines += ["", "# Source columns not mapped (TODO: map or leave out on purpose):"]
@@ -306,6 +310,47 @@ def _value_kind(s: pd.Series) -> str:
         return "date"
     number = pd.to_numeric(sample.str.replace(",", ".", regex=False), errors="coerce")
     return "number" if number.notna().mean() >= 0.8 else "text"
+
+
+def _blank_values(s: pd.Series) -> pd.Series:
+    """Cells holding nothing: empty, or a missing-value marker (``NA``, ``.``...)."""
+    text = s.astype("string").str.strip()
+    markers = {match_key(v) for v in DEFAULT_NA_VALUES}
+    return (text.isna() | text.eq("") | text.map(match_key).isin(markers)).fillna(True)
+
+
+def _draft_design(
+    frame: pd.DataFrame, matches: Mapping[str, HeaderMatch]
+) -> tuple[list[str], list[str]]:
+    """The design and the derivations the values show (a top-level line, ``[derive]`` lines):
+    a source whose every row has a DAH onset is a case series, followed from that onset when
+    it has no follow-up start; a death date beside a blank follow-up end means follow-up ended
+    at death, as registries leave it."""
+
+    def only(name: str) -> str | None:
+        found = matches.get(name)
+        return found.sources[0] if found and len(found.sources) == 1 and not found.rivals else None
+
+    onset, end, death, start = (
+        only(n) for n in ("onset_date", "followup_end", "death_date", "followup_start")
+    )
+    design: list[str] = []
+    derive: list[str] = []
+    if onset is not None and len(frame) and not _blank_values(frame[onset]).any():
+        design.append('design = "case_series"  # every row has a DAH onset: DAH patients only')
+        if start is None:
+            derive.append(
+                'followup_start = "first_onset"  # no follow-up start column: a case series '
+                "is followed from each patient's first DAH onset"
+            )
+    if end is not None and death is not None:
+        blank_end = _blank_values(frame[end]) & ~_blank_values(frame[death])
+        if blank_end.any():
+            derive.append(
+                f'followup_end = "death_date"  # {int(blank_end.sum())} row(s) with a death '
+                "date leave the follow-up end blank: follow-up ended at death"
+            )
+    return design, derive
 
 
 def _ambiguous_line(name: str, found: HeaderMatch) -> str:

@@ -129,3 +129,25 @@ def test_the_cli_says_what_it_derived(flat: pd.DataFrame, tmp_path: Path) -> Non
     assert code == 0, err.getvalue()
     n = int(flat["death_date"].notna().sum())
     assert f"derived: followup_end from death_date in {n} row(s)" in out.getvalue()
+
+
+def test_the_draft_declares_what_the_values_show_and_imports_unedited(
+    flat: pd.DataFrame, tmp_path: Path
+) -> None:
+    from dah_outcomes.io.draft import draft_mapping
+    from dah_outcomes.io.readers import read_table
+
+    frame = flat.drop(columns=["followup_start"])
+    path = _write(frame, tmp_path / "export.csv")
+    draft = draft_mapping(read_table(path))
+    n_dead = int(flat["death_date"].notna().sum())
+    assert 'design = "case_series"' in draft
+    assert f'followup_end = "death_date"  # {n_dead} row(s) with a death date' in draft
+    assert 'followup_start = "first_onset"' in draft
+    r = read_cohort(path, mapping=draft, mode="strict")
+    assert r.rows_rejected == 0
+    assert int(r.cohort.patients["death_date"].notna().sum()) == n_dead
+    assert r.cohort.design == "case_series"
+    # a source with every follow-up recorded gets no derivation
+    full = draft_mapping(read_table(_write(flat, tmp_path / "full.csv", blank_dead=False)))
+    assert "[derive]" not in full
