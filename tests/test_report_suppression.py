@@ -181,3 +181,17 @@ def test_a_case_series_says_why_it_has_no_incidence(small_series: Cohort) -> Non
     text = html.unescape(re.sub(r"<[^>]+>", " ", page))
     assert "Incidence of DAH: not reported: the cohort is a case series" in " ".join(text.split())
     assert "Incidence is among all SLE patients" not in page
+
+
+def test_table_one_carries_the_numbers_behind_its_cells(small_series: Cohort) -> None:
+    from dah_outcomes.analyses import table_one
+
+    t1 = table_one(small_series, "arm")
+    cells = t1.cell_counts.set_index(["variable", "group"])
+    for _, row in t1.table[t1.table["kind"] == "flag"].iterrows():
+        for g in ["overall", *t1.counts]:
+            c = cells.loc[(row["variable"], g)]
+            k, n = int(c["events"]), int(c["known"])
+            assert row[g] == (f"{k} ({100 * k / n:.1f}%)" if n else "–")
+            if g != "overall":
+                assert n + int(c["missing"]) == t1.counts[g]

@@ -60,6 +60,11 @@ class TableOne(ResultMixin):
         0% or 100% by construction, so no SMD is shown: it would be infinite), else empty.
     counts : dict of str to int
         Patients per group, in the grouping's order.
+    cell_counts : DataFrame
+        The numbers behind the cells, one row per variable and group (``"overall"`` too):
+        ``variable, group, events`` (patients with the flag; NaN for measurements),
+        ``known`` (patients with the value recorded) and ``missing``. What small-cell
+        suppression judges, so that no one parses the formatted cells back.
     by : str
         Grouping (a key of :data:`~dah_outcomes.endpoints.GROUPINGS`).
     """
@@ -67,6 +72,7 @@ class TableOne(ResultMixin):
     table: pd.DataFrame = field(repr=False)
     counts: dict[str, int]
     by: str
+    cell_counts: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
 
     def to_frame(self) -> pd.DataFrame:
         """The table (a copy)."""
@@ -204,6 +210,7 @@ def table_one(
     groups = [str(g) for g in labels.cat.categories]
     defining = {f for a in arms.arms for f in a.flags} if by == "arm" else set()
     rows = []
+    numbers: list[dict[str, object]] = []
     for col, label, kind in variables:
         if col not in frame or frame[col].isna().all() or _RESTATES.get(by) == col:
             continue
@@ -221,6 +228,17 @@ def table_one(
             "overall": _cell(frame.loc[applies, col], kind),
         }
         row.update({g: _cell(s, kind) for g, s in parts.items()})
+        for g, s in {"overall": frame.loc[applies, col], **parts}.items():
+            known = s.dropna()
+            numbers.append(
+                {
+                    "variable": col,
+                    "group": g,
+                    "events": int(known.astype(bool).sum()) if kind == "flag" else np.nan,
+                    "known": len(known),
+                    "missing": int(s.isna().sum()),
+                }
+            )
         row["missing"] = " / ".join(str(int(s.isna().sum())) for s in parts.values())
         pairs = [_smd_pair(parts[a], parts[b], kind) for a, b in itertools.combinations(groups, 2)]
         row["smd"] = (
@@ -231,4 +249,11 @@ def table_one(
             row["smd"], row["smd_note"] = float("nan"), DEFINES_ARM
         rows.append(row)
     counts = {g: int((labels == g).sum()) for g in groups}
-    return TableOne(table=pd.DataFrame(rows), counts=counts, by=by)
+    return TableOne(
+        table=pd.DataFrame(rows),
+        counts=counts,
+        by=by,
+        cell_counts=pd.DataFrame(
+            numbers, columns=["variable", "group", "events", "known", "missing"]
+        ),
+    )

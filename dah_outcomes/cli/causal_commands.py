@@ -26,6 +26,24 @@ def _whole_number(minimum: int) -> Any:
     return parse
 
 
+def _number_between(low: float, high: float, meaning: str) -> Any:
+    """An argparse type: a number strictly between ``low`` and ``high`` (``meaning`` says
+    what it is in the message, e.g. "(0.95 for 95%)")."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not low < value < high:
+            raise argparse.ArgumentTypeError(
+                f"must be in ({low:g}, {high:g}) {meaning}, got {value}"
+            )
+        return value
+
+    return parse
+
+
 def _names(text: str) -> list[str]:
     """A comma-separated list of names ("" for none)."""
     return [name.strip() for name in text.split(",") if name.strip()]
@@ -66,26 +84,6 @@ def _cmd_emulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _conf_level(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1) (0.95 for 95%), got {value}")
-    return value
-
-
-def _percentile(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 50 < value < 100:
-        raise argparse.ArgumentTypeError(f"must be a percentile in (50, 100), got {value}")
-    return value
-
-
 def register(sub: Any) -> None:
     """Add this family's subcommands to the top-level parser's subparsers."""
     from dah_outcomes.endpoints.timelines import treatment_names
@@ -121,7 +119,7 @@ def register(sub: Any) -> None:
     em.add_argument(
         "--seed", type=_whole_number(0), default=0, help="seed of the bootstrap (default 0)"
     )
-    em.add_argument("--conf-level", type=_conf_level, default=0.95)
+    em.add_argument("--conf-level", type=_number_between(0, 1, "(0.95 for 95%)"), default=0.95)
     em.add_argument(
         "--adjust-for",
         metavar="NAMES",
@@ -129,7 +127,7 @@ def register(sub: Any) -> None:
     )
     em.add_argument(
         "--truncate",
-        type=_percentile,
+        type=_number_between(50, 100, "(a percentile)"),
         metavar="P",
         help="truncate the weights at their P-th and (100-P)-th percentiles (e.g. 99)",
     )

@@ -89,7 +89,7 @@ def _table_one_section(
     groups = list(t1.counts)
     hidden = hidden_groups(t1.counts, min_cell)
     if min_cell:
-        frame = _suppress_table_one(frame, t1.counts, hidden, min_cell)
+        frame = _suppress_table_one(frame, t1.cell_counts, groups, hidden, min_cell)
     overall_n = sum(t1.counts.values())
     cols = [
         "Characteristic",
@@ -132,51 +132,38 @@ def _table_one_section(
 
 
 def _suppress_table_one(
-    frame: pd.DataFrame, sizes: dict[str, int], hidden: list[str], min_cell: int
+    frame: pd.DataFrame, cells: pd.DataFrame, groups: list[str], hidden: list[str], min_cell: int
 ) -> pd.DataFrame:
     """Table 1 under one small-cell policy: a hidden group's column shows nothing; a flag's
     count is masked when it, or the count without the flag (recorded minus it), is below
     ``min_cell``, with complementary masking across the groups (the overall count is their
-    total) so that no masked count comes back by subtraction; small missing counts too."""
-    groups = list(sizes)
+    total) so that no masked count comes back by subtraction; small missing counts too.
+    ``cells`` is the table's ``cell_counts`` (the numbers behind the formatted cells)."""
     out = frame.copy()
     mask_text = SUPPRESSED.format(n=min_cell)
+    by_variable = {v: c.set_index("group") for v, c in cells.groupby("variable", sort=False)}
     for i, r in frame.iterrows():
-        missing = _missing_counts(r["missing"], len(groups))
+        c = by_variable[r["variable"]]
+        missing = c["missing"].astype(int)
         for g in hidden:
             out.at[i, g] = "not shown"
-        if missing is not None:
-            out.at[i, "missing"] = " / ".join(
-                "–" if g in hidden else masked_count(m, min_cell)
-                for g, m in zip(groups, missing, strict=True)
-            )
+        out.at[i, "missing"] = " / ".join(
+            "–" if g in hidden else masked_count(int(missing[g]), min_cell) for g in groups
+        )
         if r["kind"] != "flag":
             continue
-        yes = [y for g in groups if (y := _count(r[g])) is not None]
-        total = _count(r["overall"])
-        if missing is None or total is None or len(yes) != len(groups):
-            continue
-        recorded = [sizes[g] - m for g, m in zip(groups, missing, strict=True)]
-        no = [n - y for n, y in zip(recorded, yes, strict=True)]
+        yes = c["events"].astype(int)
+        no = c["known"] - yes
         # one column per group (the overall as the row total): yes and no partition a
         # group's recorded patients, and the overall column sums the groups
-        table = pd.DataFrame([yes, no], columns=groups)
-        table["overall"] = [total, sum(recorded) - total]
+        table = pd.DataFrame([yes[groups].to_list(), no[groups].to_list()], columns=groups)
+        table["overall"] = [int(yes["overall"]), int(no["overall"])]
         flags = np.array([[g in hidden for g in groups] + [False]] * 2)
         masked = suppress_small_cells(table, groups, min_cell, total_column="overall", hidden=flags)
         for g in [*groups, "overall"]:
             if g not in hidden and masked[g].isna().any():
                 out.at[i, g] = mask_text
     return out
-
-
-def _missing_counts(cell: object, n_groups: int) -> list[int] | None:
-    parts = str(cell).split(" / ")
-    try:
-        counts = [int(p) for p in parts]
-    except ValueError:
-        return None
-    return counts if len(counts) == n_groups else None
 
 
 def _recurrence_masks(
@@ -205,13 +192,6 @@ def _recurrence_masks(
     ).isna()
     none.loc[masked.index, masked.columns] = masked[masked.columns]
     return none
-
-
-def _count(cell: str) -> int | None:
-    try:
-        return int(str(cell).split(" ")[0])
-    except ValueError:
-        return None
 
 
 def _outcomes_section(
