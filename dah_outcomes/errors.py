@@ -30,8 +30,13 @@ built-in (``ValueError``, ``FileNotFoundError``...)::
             │                                 starts after time zero, or when is unknown
             ├── MissingColumnWarning          a column an analysis reads is absent from the
             │                                 cohort and is treated as unknown throughout
-            └── InformativeExclusionWarning   the rejected patients differ from the accepted
-                                              ones (death, ventilation, era)
+            ├── InformativeExclusionWarning   the rejected patients differ from the accepted
+            │                                 ones (death, ventilation, era)
+            ├── MissingDataWarning            values an analysis needs are missing in more
+            │                                 than its threshold of rows, so complete-case
+            │                                 estimates may be biased (use ``missing="mi"``)
+            └── PositivityWarning             some patients had (almost) no chance of a
+                                              strategy or arm: extreme weights, poor overlap
 
 Warnings are issued through :func:`warn`, which points them at the first caller outside
 this package, so a user sees the line of their own code that asked for the estimate.
@@ -63,7 +68,9 @@ __all__ = [
     "ImmortalTimeWarning",
     "InformativeExclusionWarning",
     "MissingColumnWarning",
+    "MissingDataWarning",
     "MissingDependencyError",
+    "PositivityWarning",
     "ScenarioError",
     "SmallSampleWarning",
     "UninformativeIntervalWarning",
@@ -162,6 +169,20 @@ class MissingColumnWarning(DahOutcomesWarning):
     """A column an analysis reads (a treatment flag the arm rules use, say) is absent from the
     cohort, so every value of it is treated as unknown: rules that do not depend on it still
     decide, the others give ``"Unknown"``. Add the column to the source to decide them."""
+
+
+class MissingDataWarning(DahOutcomesWarning):
+    """Values an analysis reads are missing in more rows than its complete-case threshold:
+    leaving those rows out may bias the estimate, not only widen it. The message names the
+    columns and how many values are missing; multiple imputation (``missing="mi"``, or
+    ``--missing mi`` on the command line) uses what the incomplete rows do show."""
+
+
+class PositivityWarning(DahOutcomesWarning):
+    """Some patients had (almost) no chance of following a strategy or of receiving an arm
+    given their covariates: estimated probabilities near 0 or 1, extreme or truncated weights,
+    a small effective sample size. Weighted and standardised estimates then rest on model
+    extrapolation; the message says which patients and how extreme."""
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
