@@ -8,18 +8,19 @@ likelihood, not from a Wald SE (which is unreliable exactly where Firth is neede
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize
 
 from dah_outcomes.errors import EstimationError
-from dah_outcomes.results import ResultMixin
 from dah_outcomes.stats._checks import check_choice, check_conf_level, warn_not_converged
 from dah_outcomes.stats._cox_engine import design_matrix, loglik_score_info, prepare_stratum
 from dah_outcomes.stats.inputs import read_survival_columns
+from dah_outcomes.stats.profile_likelihood import ProfileLikelihoodFit, profile_intervals
 
 __all__ = ["FirthCoxResult", "firth_cox"]
 
@@ -29,7 +30,7 @@ _GCONV = 1e-4
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class FirthCoxResult(ResultMixin):
+class FirthCoxResult(ProfileLikelihoodFit):
     """A Firth-penalised Cox fit with profile-likelihood CIs.
 
     Attributes
@@ -54,48 +55,10 @@ class FirthCoxResult(ResultMixin):
         Input rows left out for a missing value in a used column.
     """
 
-    terms: tuple[str, ...]
-    coef: np.ndarray = field(repr=False)
-    ci_lower: np.ndarray = field(repr=False)
-    ci_upper: np.ndarray = field(repr=False)
-    p_value: np.ndarray = field(repr=False)
-    penalized_loglik: float
-    n: int
-    n_events: int
+    ratio: ClassVar[str] = "hazard_ratio"
+    method: ClassVar[str] = "Firth, profile likelihood"
+
     ties: str
-    conf_level: float
-    converged: bool = True
-    n_dropped: int = 0
-
-    def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame(
-            {
-                "term": list(self.terms),
-                "coef": self.coef,
-                "hazard_ratio": np.exp(self.coef),
-                "ci_lower": np.exp(self.ci_lower),
-                "ci_upper": np.exp(self.ci_upper),
-                "p_value": self.p_value,
-                "method": "Firth, profile likelihood",
-            }
-        )
-
-
-def _profile_bound(drop: Callable[[float], float], at: float, direction: float) -> float:
-    """Where the profile deviance ``drop`` crosses 0 on one side of the estimate ``at``.
-
-    The bracket doubles (up to 64 on the log scale) until the deviance exceeds the critical
-    value; a bound never reached is infinite, as ``coxphf`` reports it.
-    """
-    step = 1.0
-    far = at + direction * step
-    while drop(far) < 0 and step < 64:
-        step *= 2
-        far = at + direction * step
-    if drop(far) <= 0:
-        return direction * np.inf
-    low, high = sorted((far, at))
-    return float(optimize.brentq(drop, low, high))
 
 
 def firth_cox(
@@ -179,16 +142,7 @@ def firth_cox(
         raise EstimationError("the penalised likelihood is not finite at its maximum")
     if not converged:
         warn_not_converged("Firth Cox", steps[0])
-    crit = float(stats.chi2.ppf(conf_level, 1))
-    lower, upper, pvals = np.empty(p), np.empty(p), np.empty(p)
-    for j in range(p):
-
-        def drop(b: float, j: int = j) -> float:
-            return 2 * (lmax - fit({j: b})[1]) - crit
-
-        lower[j] = _profile_bound(drop, beta[j], -1.0)
-        upper[j] = _profile_bound(drop, beta[j], +1.0)
-        pvals[j] = float(stats.chi2.sf(max(0.0, 2 * (lmax - fit({j: 0.0})[1])), 1))
+    lower, upper, pvals = profile_intervals(lambda j, b: fit({j: b})[1], beta, lmax, conf_level)
     return FirthCoxResult(
         terms=tuple(terms),
         coef=beta,

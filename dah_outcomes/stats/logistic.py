@@ -12,15 +12,15 @@ is needed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special, stats
+from scipy import special
 
 from dah_outcomes.errors import ArgumentError, EstimationError
-from dah_outcomes.results import ResultMixin
 from dah_outcomes.stats._checks import (
     MIN_EVENTS_PER_VARIABLE,
     check_conf_level,
@@ -30,12 +30,13 @@ from dah_outcomes.stats._checks import (
     warn_not_converged,
 )
 from dah_outcomes.stats._cox_engine import design_matrix
+from dah_outcomes.stats.profile_likelihood import ProfileLikelihoodFit, profile_intervals
 
 __all__ = ["FirthLogisticResult", "firth_logistic"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class FirthLogisticResult(ResultMixin):
+class FirthLogisticResult(ProfileLikelihoodFit):
     """A Firth-penalised logistic fit with profile penalised-likelihood CIs.
 
     Attributes
@@ -60,31 +61,8 @@ class FirthLogisticResult(ResultMixin):
         Input rows left out for a missing value in a used column.
     """
 
-    terms: tuple[str, ...]
-    coef: np.ndarray = field(repr=False)
-    ci_lower: np.ndarray = field(repr=False)
-    ci_upper: np.ndarray = field(repr=False)
-    p_value: np.ndarray = field(repr=False)
-    penalized_loglik: float
-    n: int
-    n_events: int
-    conf_level: float
-    converged: bool = True
-    n_dropped: int = 0
-
-    def to_frame(self) -> pd.DataFrame:
-        """One row per term: coefficient, odds ratio and its profile CI, p-value."""
-        return pd.DataFrame(
-            {
-                "term": list(self.terms),
-                "coef": self.coef,
-                "odds_ratio": np.exp(self.coef),
-                "ci_lower": np.exp(self.ci_lower),
-                "ci_upper": np.exp(self.ci_upper),
-                "p_value": self.p_value,
-                "method": "Firth, profile penalised likelihood",
-            }
-        )
+    ratio: ClassVar[str] = "odds_ratio"
+    method: ClassVar[str] = "Firth, profile penalised likelihood"
 
 
 def _penalised(x: np.ndarray, y: np.ndarray, beta: np.ndarray) -> float:
@@ -138,19 +116,6 @@ def _fit(
         if np.max(np.abs(step)) < tol and abs(current - previous) < tol:
             return beta, current, True
     return beta, current, False
-
-
-def _profile_bound(drop: Callable[[float], float], at: float, direction: float) -> float:
-    """Where the profile deviance ``drop`` crosses 0 beyond ``at`` (infinite if never)."""
-    step = 1.0
-    far = at + direction * step
-    while drop(far) < 0 and step < 64:
-        step *= 2
-        far = at + direction * step
-    if drop(far) < 0:
-        return direction * np.inf
-    low, high = sorted((far, at))
-    return float(optimize.brentq(drop, low, high, xtol=1e-10))
 
 
 def _read(
@@ -240,23 +205,15 @@ def firth_logistic(
     beta, lmax, converged = _fit(x, y, every, np.zeros(p), max_iter, tol)
     if not converged:
         warn_not_converged("Firth logistic", max_iter)
-    crit = float(stats.chi2.ppf(conf_level, 1))
-    lower, upper, pvals = np.empty(p), np.empty(p), np.empty(p)
-    for j in range(p):
+
+    def profile(j: int, b: float) -> float:
         free = every.copy()
         free[j] = False
+        start = beta.copy()
+        start[j] = b
+        return _fit(x, y, free, start, max_iter, tol)[1]
 
-        def profile(b: float, j: int = j, free: np.ndarray = free) -> float:
-            start = beta.copy()
-            start[j] = b
-            return _fit(x, y, free, start, max_iter, tol)[1]
-
-        def drop(b: float, profile: Callable[[float], float] = profile) -> float:
-            return 2 * (lmax - profile(b)) - crit
-
-        lower[j] = _profile_bound(drop, beta[j], -1.0)
-        upper[j] = _profile_bound(drop, beta[j], +1.0)
-        pvals[j] = float(stats.chi2.sf(max(0.0, 2 * (lmax - profile(0.0))), 1))
+    lower, upper, pvals = profile_intervals(profile, beta, lmax, conf_level)
     return FirthLogisticResult(
         terms=terms,
         coef=beta,
