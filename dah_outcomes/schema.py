@@ -21,6 +21,8 @@ __all__ = [
     "TIMING_UNKNOWN",
     "TREATMENT_COLUMNS",
     "TREATMENT_FLAGS",
+    "VITAL_STATUSES",
+    "VITAL_STATUS_ABSENT",
     "Column",
     "frictionless_schema",
     "schema_markdown",
@@ -90,6 +92,21 @@ def _treatment(name: str, description: str) -> Column:
 #: The causes of death a patients row may record.
 CAUSES_OF_DEATH = ("dah", "infection", "other", "unknown")
 
+#: The vital statuses a patients row may record at followup_end.
+VITAL_STATUSES = ("alive", "dead", "unknown")
+
+#: What a cohort without a (filled) ``vital_status`` means, for the documentation and reports.
+VITAL_STATUS_ABSENT = (
+    "`vital_status` is the patient's status at `followup_end` (alive, dead or unknown), "
+    "recorded apart from `death_date` so that a death whose date is not known (died, date "
+    "unknown) is still a death. When the column is absent, or a value is blank, it is derived "
+    "from the date: a death date means dead; no death date means *unknown*, not alive, since "
+    "the source did not say. Analyses treat an unknown status as before: censored at "
+    "`followup_end`, as if alive then. A patient dead with no death date cannot be placed in "
+    "time: time-to-event analyses leave them out (and say how many); in-hospital mortality "
+    "still counts them when the episode's `in_hospital_death` says so."
+)
+
 PATIENT_COLUMNS: tuple[Column, ...] = (
     Column(
         "patient_id",
@@ -115,7 +132,20 @@ PATIENT_COLUMNS: tuple[Column, ...] = (
         required=True,
         nullable=False,
     ),
-    Column("death_date", "date", "Date of death; empty if alive at followup_end."),
+    Column(
+        "death_date",
+        "date",
+        "Date of death; empty if alive at followup_end, or if the patient died on a date not "
+        "recorded (then vital_status is dead).",
+    ),
+    Column(
+        "vital_status",
+        "category",
+        "Vital status at followup_end: alive, dead (with or without a death_date) or unknown "
+        "(lost to follow-up, not recorded). Optional: when absent or empty it is derived from "
+        "death_date (a date: dead; none: unknown).",
+        allowed=VITAL_STATUSES,
+    ),
     Column(
         "cause_of_death",
         "category",
@@ -288,6 +318,8 @@ def schema_markdown() -> str:
                 req = "yes, no missing"
             lines.append(f"| `{c.name}` | {c.kind} | {req} | {allowed} | {c.description} |")
         lines.append("")
+        if table == "patients":
+            lines += [VITAL_STATUS_ABSENT, ""]
         if table == "treatments":
             lines += [TIMING_UNKNOWN, ""]
     return "\n".join(lines)

@@ -17,6 +17,12 @@ import pandas as pd
 
 from dah_outcomes.results import ResultMixin
 from dah_outcomes.schema import TABLES, TREATMENT_FLAGS, Column
+from dah_outcomes.vital_status import (
+    VITAL_STATUS_RULES,
+    Problem,
+    episode_problems,
+    patient_problems,
+)
 
 __all__ = [
     "RULES",
@@ -47,7 +53,7 @@ RULES: dict[str, str] = {
     "discharge_before_onset": "discharge_date must be on or after onset_date",
     "onset_outside_followup": "onset_date must lie within the patient's follow-up",
     "death_before_onset": "the patient's death_date is before this episode's onset_date",
-    "in_hospital_death_without_death_date": "record the patient's death_date",
+    "in_hospital_death_without_death_date": "record death_date (or vital_status dead if unknown)",
     "death_outside_episode": (
         "in_hospital_death is true but death_date is not between onset_date and discharge_date"
     ),
@@ -76,6 +82,7 @@ RULES: dict[str, str] = {
         "remove the duplicate"
     ),
 }
+_HINTS = {**RULES, **VITAL_STATUS_RULES}
 
 _PROBLEM_COLUMNS = ["table", "row", "patient_id", "column", "value", "rule", "hint"]
 
@@ -198,6 +205,7 @@ class _Collector:
         column: str,
         rule: str,
         values: pd.Series | None = None,
+        hint: str | None = None,
     ) -> None:
         mask = np.asarray(mask, dtype=bool)
         self.n_calls += 1
@@ -216,10 +224,14 @@ class _Collector:
                     "column": column,
                     "value": _display(vals),
                     "rule": rule,
-                    "hint": RULES[rule],
+                    "hint": _HINTS[rule] if hint is None else hint,
                 }
             )
         )
+
+    def add_problems(self, table: str, frame: pd.DataFrame, problems: list[Problem]) -> None:
+        for p in problems:
+            self.add(table, frame, p.mask, p.column, p.rule, values=p.values)
 
     def add_table(self, table: str, column: str, rule: str, value: object = None) -> None:
         self.n_calls += 1
@@ -328,7 +340,9 @@ def coerce_table(
             c.add(table, frame, (typed.isna().to_numpy() & ~bad), col.name, "missing_value")
         if col.allowed is not None:
             outside = typed.notna().to_numpy() & ~typed.isin(col.allowed).to_numpy(dtype=bool)
-            c.add(table, frame, outside, col.name, "not_allowed", values=raw)
+            # a vital status is spelt in many ways: its hint names the contract's words
+            hint = f"use one of {', '.join(col.allowed)}" if col.name == "vital_status" else None
+            c.add(table, frame, outside, col.name, "not_allowed", values=raw, hint=hint)
         if col.minimum is not None or col.maximum is not None:
             v = typed.astype("Float64")
             beyond = ((v < col.minimum) if col.minimum is not None else False) | (
@@ -480,6 +494,7 @@ def _check_patients(p: pd.DataFrame, c: _Collector, ids: _IdCodes | None = None)
             "sle_diagnosis_date",
             "diagnosis_before_birth",
         )
+    c.add_problems("patients", p, patient_problems(p))
 
 
 def _check_episodes(
@@ -546,7 +561,7 @@ def _check_episodes_against_patients(
     death dates consistent with in-hospital death."""
     t = "episodes"
     has = set(e.columns)
-    pcols = [x for x in ("followup_start", "followup_end", "death_date") if x in p]
+    pcols = [x for x in ("followup_start", "followup_end", "death_date", "vital_status") if x in p]
     if ids is not None:
         # the patient's first row, found by integer code (a missing id matches a missing id,
         # as the string join does)
@@ -580,13 +595,10 @@ def _check_episodes_against_patients(
             )
     if "in_hospital_death" in has and "death_date" in j:
         died = e["in_hospital_death"].fillna(False).to_numpy(dtype=bool)
-        c.add(
-            t,
-            e,
-            died & j["death_date"].isna().to_numpy(),
-            "in_hospital_death",
-            "in_hospital_death_without_death_date",
-        )
+        status = j["vital_status"] if "vital_status" in j else pd.Series(pd.NA, index=e.index)
+        problems, needs_date = episode_problems(e, status, j["death_date"])
+        c.add(t, e, needs_date, "in_hospital_death", "in_hospital_death_without_death_date")
+        c.add_problems(t, e, problems)
         if {"discharge_date", "onset_date"} <= has:
             outside = _before(j["death_date"], e["onset_date"]) | _before(
                 e["discharge_date"], j["death_date"]

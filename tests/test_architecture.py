@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "dah_outcomes"
 #: bottom to top: a module may import its own layer and the layers below it
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"_version", "_show_versions", "errors", "results", "schema", "suppression"}),
-    frozenset({"validation", "testing"}),
+    frozenset({"validation", "vital_status", "testing"}),
     frozenset({"cohort"}),
     frozenset({"stats"}),
     frozenset({"plotting"}),
