@@ -8,10 +8,18 @@ declares such a derivation once::
     [derive]
     followup_end = "death_date"       # blank follow-up end of a patient who died
     followup_start = "first_onset"    # or "sle_diagnosis_date"
+    episode_number = "one_row_per_patient"
+    in_hospital_death = "death_date"  # an episode's blank in-hospital death, from the dates
 
 Each fills only blank values (a value the source gives is never replaced), from a value the
 same source gives for the patient, and is counted: the import records the counts in
-provenance (``derivations``) and prints them in its summary.
+provenance (``derivations``) and prints them in its summary. ``episode_number`` is 1 for the
+episode on each row of a one-row-per-patient file (``[episodes.<n>]`` columns give episode
+*n*); the import counts it whether the mapping declares it or not, since such a file has no
+other numbering. ``in_hospital_death`` says what the dates say and no more: true when the
+patient's death date falls between the episode's onset and its discharge, false when the
+patient has no death date, died after the discharge or after a later episode began; a death
+after the onset of an episode without a discharge date stays blank (and is rejected).
 """
 
 from __future__ import annotations
@@ -19,11 +27,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from dah_outcomes.errors import ArgumentError
 
-__all__ = ["DERIVATIONS", "check_derivations", "derive_fields"]
+__all__ = [
+    "DERIVATIONS",
+    "EPISODE_DERIVATIONS",
+    "check_derivations",
+    "derive_episode_fields",
+    "derive_fields",
+]
 
 #: Field -> the sources it may be derived from, and what each means.
 DERIVATIONS: Mapping[str, Mapping[str, str]] = {
@@ -34,7 +49,17 @@ DERIVATIONS: Mapping[str, Mapping[str, str]] = {
         "first_onset": "the patient's first DAH onset (a case series followed from onset)",
         "sle_diagnosis_date": "the SLE diagnosis date",
     },
+    "episode_number": {
+        "one_row_per_patient": "1 for the episode on each patient's row ([episodes.<n>] "
+        "columns give episode n)",
+    },
+    "in_hospital_death": {
+        "death_date": "from the dates: the death date between the episode's onset and "
+        "discharge (true), no death or a death after discharge or after a later onset (false)",
+    },
 }
+#: Derived fields of the episodes table (the others are the patients').
+EPISODE_DERIVATIONS = frozenset({"episode_number", "in_hospital_death"})
 
 
 def check_derivations(spec: Any) -> dict[str, str]:
@@ -108,6 +133,8 @@ def derive_fields(
         return patients
     out = patients.copy()
     for field_name, source in spec.items():
+        if field_name in EPISODE_DERIVATIONS:
+            continue  # the episodes' own (derive_episode_fields, the layout's numbering)
         target = out[field_name] if field_name in out else pd.Series(pd.NA, index=out.index)
         if source == "first_onset":
             if not {"patient_id", "onset_date"} <= set(episodes.columns):
@@ -127,4 +154,75 @@ def derive_fields(
             target = target.astype(object).where(~fill, given.astype(object))
             out[field_name] = target
         counts[field_name] = counts.get(field_name, 0) + int(fill.sum())
+    return out
+
+
+def _iso(values: pd.Series) -> pd.Series:
+    """Translated dates (ISO text, or a value validation will reject) as timestamps."""
+    return pd.to_datetime(values.astype("string"), format="ISO8601", errors="coerce")
+
+
+def derive_episode_fields(
+    patients: pd.DataFrame,
+    episodes: pd.DataFrame,
+    spec: Mapping[str, str],
+    counts: dict[str, int],
+) -> pd.DataFrame:
+    """Fill the episodes' blank ``in_hospital_death`` from the dates, when declared.
+
+    Parameters
+    ----------
+    patients, episodes : DataFrame
+        Contract rows as translated by the mapping (dates as ISO text). Not modified.
+    spec : mapping
+        From :func:`check_derivations`.
+    counts : dict
+        Field -> rows derived so far; updated in place.
+
+    Returns
+    -------
+    DataFrame
+        The episodes rows, with the derived values filled in.
+    """
+    if spec.get("in_hospital_death") != "death_date" or not len(episodes):
+        return episodes
+    if not {"patient_id", "onset_date"} <= set(episodes.columns):
+        return episodes
+    target = (
+        episodes["in_hospital_death"]
+        if "in_hospital_death" in episodes
+        else pd.Series(None, index=episodes.index, dtype=object)
+    )
+    blank = _blank(target).to_numpy(dtype=bool)
+    ids = episodes["patient_id"]
+    deaths = (
+        patients.dropna(subset=["patient_id"])
+        .drop_duplicates("patient_id")
+        .set_index("patient_id")["death_date"]
+        if {"patient_id", "death_date"} <= set(patients.columns)
+        else pd.Series(dtype=object)
+    )
+    death = _iso(ids.map(deaths)).to_numpy()
+    onset = _iso(episodes["onset_date"]).to_numpy()
+    discharge = (
+        _iso(episodes["discharge_date"]).to_numpy()
+        if "discharge_date" in episodes
+        else np.full(len(episodes), np.datetime64("NaT"), dtype="datetime64[ns]")
+    )
+    # the patient's next onset after this one: a death after it is no death in this episode
+    order = pd.DataFrame({"id": ids.to_numpy(), "onset": onset}).sort_values(
+        ["id", "onset"], kind="stable"
+    )
+    nxt = order.groupby("id", sort=False)["onset"].shift(-1).reindex(range(len(order))).to_numpy()
+    known = ~np.isnat(onset) & ids.notna().to_numpy()
+    no_death = np.isnat(death)
+    within = ~no_death & (death >= onset) & ~np.isnat(discharge) & (death <= discharge)
+    after = ~no_death & ((death > discharge) | (death >= nxt))
+    value = np.full(len(episodes), None, dtype=object)
+    value[no_death | after] = False
+    value[within] = True
+    fill = blank & known & (within | no_death | after)
+    out = episodes.copy()
+    out["in_hospital_death"] = target.astype(object).where(~fill, value)
+    counts["in_hospital_death"] = counts.get("in_hospital_death", 0) + int(fill.sum())
     return out

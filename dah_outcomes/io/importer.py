@@ -28,6 +28,7 @@ import pandas as pd
 from dah_outcomes.cohort import Cohort
 from dah_outcomes.errors import ArgumentError, CohortFileError
 from dah_outcomes.io.cohort_files import save_cohort, sha256_file, write_atomic
+from dah_outcomes.io.derivations import EPISODE_DERIVATIONS, derive_episode_fields
 from dah_outcomes.io.exclusions import compare_rejected, warn_informative_exclusion
 from dah_outcomes.io.files import write_csv
 from dah_outcomes.io.layouts._base import Assembled, guess_layout
@@ -47,6 +48,7 @@ from dah_outcomes.io.staging import (
     resolve,
 )
 from dah_outcomes.io.streaming import prepare_streamed
+from dah_outcomes.io.wide_episodes import add_wide_episodes
 from dah_outcomes.results import ResultMixin, json_safe
 
 # Assembled and Prepared are defined below the importer (layouts._base, staging) so that the
@@ -192,8 +194,12 @@ def _prepare_in_memory(
 ) -> Prepared:
     """Read the whole source, assemble its layout, type the tables in one go."""
     asm, layout = _assemble(source, m, dictionary, format, sheet)
+    asm = add_wide_episodes(asm, m, layout)
     stager = Stager(derive=m.derive)
-    stager.add(asm.tables["patients"], asm.tables["episodes"], asm.tables.get("treatments"))
+    episodes = derive_episode_fields(
+        asm.tables["patients"], asm.tables["episodes"], m.derive, stager.derived
+    )
+    stager.add(asm.tables["patients"], episodes, asm.tables.get("treatments"))
     sources = [(str(raw.path), raw.frame.index, asm.groups.get(str(raw.path))) for raw in asm.files]
     return Prepared(
         stager.finish(),
@@ -273,7 +279,10 @@ def read_cohort(
     m = load_mapping(mapping)
     report("reading", 0.0)
     prep = None
-    if chunk_rows != 0:
+    # later episodes in wide columns, and the episodes' derivations, are added on the whole
+    # translated table (a patient's episodes are numbered together): read whole
+    whole = bool(m.repeat_episodes) or "in_hospital_death" in m.derive
+    if chunk_rows != 0 and not whole:
         prep = prepare_streamed(
             source,
             m,
@@ -301,6 +310,7 @@ def read_cohort(
     derived = dict(prep.staged.derived)
     n_source_patients = prep.staged.n_rows["patients"]
     n_courses = prep.staged.n_rows.get("treatments")
+    n_episodes = prep.staged.n_rows["episodes"]
     layout, files, notes = prep.layout, prep.files, prep.notes
     del prep  # the typed tables of every row: freed once the cohort holds its sorted copy
     report("building the cohort", 0.9)
@@ -316,11 +326,9 @@ def read_cohort(
         "package_version": __version__,
         **json_safe(notes),
     }
-    if m.derive:
-        # each declared derivation, and how many blank values it filled
-        provenance["derivations"] = {
-            f: {"from": source, "rows": derived.get(f, 0)} for f, source in m.derive.items()
-        }
+    derivations = _derivations(m, layout, derived, n_episodes, notes)
+    if derivations:
+        provenance["derivations"] = derivations
     if comparison is not None:
         provenance["rejected_vs_accepted"] = {
             "comparison": json_safe(comparison.to_dict("records")),
@@ -376,6 +384,21 @@ def read_cohort(
         provenance=provenance,
         mode=mode,
     )
+
+
+def _derivations(
+    m: ImportMapping, layout: str, derived: Mapping[str, int], n_episodes: int, notes: Any
+) -> dict[str, dict[str, Any]]:
+    """Each derivation and how many blank values it filled: the declared ones, and the
+    episode numbers of a one-row-per-patient file (1 on each row, n from ``[episodes.<n>]``),
+    counted whether declared or not since such a file has no numbering of its own."""
+    out = {f: {"from": source, "rows": derived.get(f, 0)} for f, source in m.derive.items()}
+    if layout == "flat" and "episode_number" not in m.columns:
+        wide = notes.get("wide_episodes", {}).get("episodes_from_wide_columns", 0)
+        out["episode_number"] = {"from": "one_row_per_patient", "rows": n_episodes - wide}
+        if wide:
+            out["episode_number"]["wide_columns"] = wide
+    return {f: out[f] for f in sorted(out, key=lambda f: f in EPISODE_DERIVATIONS)}
 
 
 def _flow(

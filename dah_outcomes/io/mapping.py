@@ -62,6 +62,19 @@ How values are read (top-level keys):
   ``followup_end = "death_date"``, ``followup_start = "first_onset"``; see
   :mod:`~dah_outcomes.io.derivations`).
 
+Later DAH episodes held in wide columns of a one-row-per-patient file ("Second DAH episode
+date", ``onset_date_2``, "Fecha 2º episodio HAD") are one ``[episodes.<n>]`` table each,
+naming that episode's own columns as ``[columns]`` names episode 1's::
+
+    [episodes.2]
+    onset_date = { source = "Second DAH episode date", format = "%d/%m/%Y" }
+    discharge_date = "Second discharge date"
+    in_hospital_death = { source = "Died in hospital (2nd)", values = { Yes = true, No = false } }
+
+A row whose episode-2 onset is blank (and whose other episode-2 cells say nothing but "no")
+has no episode 2; an episode column its table does not name stays missing, never copied from
+episode 1 (see :mod:`~dah_outcomes.io.wide_episodes`).
+
 A ``TODO`` left in a value (not in a comment) stops :func:`load_mapping` with one message
 naming each such line (:mod:`~dah_outcomes.io.unfinished`).
 
@@ -74,7 +87,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -85,8 +97,6 @@ import pandas as pd
 
 from dah_outcomes.errors import ArgumentError
 from dah_outcomes.io._values import (
-    EPOCHS,
-    OFFSET_UNITS,
     PARTIAL_DATES,
     TIMES_OF_DAY,
     UNITS,
@@ -104,6 +114,12 @@ from dah_outcomes.io._vocabulary import (
     LAYOUTS,
     match_key,
     normalize_name,
+)
+from dah_outcomes.io.column_rules import (
+    DECIMALS,
+    check_date_format,
+    parse_repeat_episodes,
+    parse_rule,
 )
 from dah_outcomes.io.derivations import check_derivations
 from dah_outcomes.io.settings_files import YAML_SUFFIXES, parse_settings, read_settings_text
@@ -142,25 +158,11 @@ _TOP_KEYS = {
     "skip_footer",
     "derive",
     "design",
+    "episodes",
 }
-_RULE_KEYS = {
-    "source",
-    "values",
-    "format",
-    "offset_from",
-    "offset_unit",
-    "decimal",
-    "unit",
-    "scale",
-    "value",
-}
-_DECIMALS = (".", ",")
 #: Study designs a mapping may declare (``design = ...``).
 DESIGNS = ("population", "case_series")
 _THOUSANDS = (",", ".", " ", "'", "_")
-#: strftime directives a date format may use (the rest, e.g. ``%Q``, are typos)
-_DIRECTIVES = set("aAbBcdefgGhHIjmMpSuUVwWxXyYzZ%")
-_DAY_DIRECTIVES = set("dje")
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +187,7 @@ class ImportMapping:
     skip_footer: int = 0
     derive: Mapping[str, str] = field(default_factory=dict)
     design: str | None = None
+    repeat_episodes: Mapping[int, Mapping[str, ColumnRule]] = field(default_factory=dict)
 
     @property
     def table_rows(self) -> tuple[int, int]:
@@ -244,14 +247,14 @@ def load_mapping(source: str | Path | Mapping[str, Any] | ImportMapping | None) 
     layout = _choice(data, "layout", LAYOUTS)
     date_format = data.get("date_format")
     if date_format is not None:
-        _check_format(date_format, "date_format", data.get("partial_dates"))
-    decimal = _choice(data, "decimal", _DECIMALS)
+        check_date_format(date_format, "date_format", data.get("partial_dates"))
+    decimal = _choice(data, "decimal", DECIMALS)
     thousands = _choice(data, "thousands", _THOUSANDS)
     if thousands is not None and thousands == (decimal or "."):
         raise ArgumentError(
             f"thousands and decimal are both {thousands!r}: a number cannot use one mark for both"
         )
-    columns = {name: _rule(name, spec) for name, spec in _table(data, "columns").items()}
+    columns = {name: parse_rule(name, spec) for name, spec in _table(data, "columns").items()}
     use_labels = data.get("use_value_labels", True)
     if not isinstance(use_labels, bool):
         raise ArgumentError(f"use_value_labels must be true or false, got {use_labels!r}")
@@ -274,6 +277,7 @@ def load_mapping(source: str | Path | Mapping[str, Any] | ImportMapping | None) 
         skip_footer=_whole(data, "skip_footer", 0),
         derive=MappingProxyType(check_derivations(data.get("derive"))),
         design=_choice(data, "design", DESIGNS),
+        repeat_episodes=parse_repeat_episodes(data.get("episodes")),
     )
 
 
@@ -342,30 +346,6 @@ def _na_values(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _check_format(fmt: Any, where: str, partial: Any) -> None:
-    """A date format: a strftime pattern with known directives (or a day-count epoch)."""
-    if not isinstance(fmt, str) or not fmt.strip():
-        raise ArgumentError(
-            f'{where} must be a date format such as "%d/%m/%Y" (or one of '
-            f"{sorted(EPOCHS)} for day counts), got {fmt!r}"
-        )
-    if fmt in EPOCHS:
-        return
-    directives = re.findall(r"%(.)", fmt.replace("%%", ""))
-    bad = [f"%{d}" for d in directives if d not in _DIRECTIVES]
-    if bad or not directives:
-        raise ArgumentError(
-            f"{where} {fmt!r}: "
-            + (f"unknown directive(s) {bad}" if bad else "no directive")
-            + ' (use e.g. "%d/%m/%Y": %d day, %m month, %Y year)'
-        )
-    if not _DAY_DIRECTIVES & set(directives) and partial in (None, "reject"):
-        raise ArgumentError(
-            f"{where} {fmt!r} has no day: its dates are partial; declare "
-            'partial_dates = "first" or "middle" to read them, or give whole dates'
-        )
-
-
 def _treatment_rules(spec: Any) -> Mapping[str, Mapping[str, ColumnRule]]:
     """``[treatments]``: treatment flag -> course field -> rule (a string: the start date)."""
     if spec is None:
@@ -397,96 +377,9 @@ def _treatment_rules(spec: Any) -> Mapping[str, Mapping[str, ColumnRule]]:
                 f"end_date, sessions, dose_mg; unknown key(s) {sorted(unknown)}"
             )
         out[name] = MappingProxyType(
-            {f: _rule(f, fields[f], where=where) for f in COURSE_FIELDS if f in fields}
+            {f: parse_rule(f, fields[f], where=where) for f in COURSE_FIELDS if f in fields}
         )
     return MappingProxyType(out)
-
-
-def _rule(name: str, spec: Any, where: str = "[columns]") -> ColumnRule:
-    if name not in CONTRACT:
-        raise ArgumentError(
-            f"{where} {name!r} is not a contract column; valid names are {sorted(CONTRACT)}"
-        )
-    if isinstance(spec, str):
-        return ColumnRule(name, sources=(spec,))
-    if isinstance(spec, list) and spec and all(isinstance(s, str) for s in spec):
-        return ColumnRule(name, sources=tuple(spec))
-    if not isinstance(spec, dict):
-        raise ArgumentError(
-            f"{where} {name} must be a source column name, a list of names "
-            f"or a table of options {sorted(_RULE_KEYS)}; got {spec!r}"
-        )
-    unknown = set(spec) - _RULE_KEYS
-    if unknown:
-        raise ArgumentError(
-            f"{where} {name}: unknown option(s) {sorted(unknown)}; valid "
-            f"options are {sorted(_RULE_KEYS)}"
-        )
-    _check_rule(name, spec, where)
-    src = spec.get("source", ())
-    values = spec.get("values")
-    return ColumnRule(
-        name,
-        sources=(src,) if isinstance(src, str) else tuple(src),
-        values=MappingProxyType({match_key(k): v for k, v in values.items()}) if values else None,
-        format=spec.get("format"),
-        offset_from=spec.get("offset_from"),
-        offset_unit=spec.get("offset_unit", "days"),
-        decimal=spec.get("decimal"),
-        unit=spec.get("unit"),
-        scale=spec.get("scale"),
-        constant=spec.get("value"),
-    )
-
-
-def _check_rule(name: str, spec: Mapping[str, Any], where: str) -> None:
-    """Each option of one column rule has the type its key needs (the key and fix named)."""
-    at = f"{where} {name}"
-    src = spec.get("source", ())
-    if not (
-        isinstance(src, str)
-        or (isinstance(src, list | tuple) and all(isinstance(x, str) for x in src))
-    ):
-        raise ArgumentError(f"{at}: source must be a column name or a list of names, got {src!r}")
-    if "values" in spec and not isinstance(spec["values"], Mapping):
-        raise ArgumentError(
-            f'{at}: values must be a table such as {{ Mujer = "F" }}, got {spec["values"]!r}'
-        )
-    if "format" in spec:
-        _check_format(
-            spec["format"], f"{at}: format", None if CONTRACT[name].kind == "date" else "first"
-        )
-    if "decimal" in spec and spec["decimal"] not in _DECIMALS:
-        raise ArgumentError(
-            f"{at}: decimal must be one of {list(_DECIMALS)}, got {spec['decimal']!r}"
-        )
-    unit = spec.get("unit")
-    if unit is not None and (not isinstance(unit, str) or (name, unit.lower()) not in UNITS):
-        known = sorted(u for c, u in UNITS if c == name)
-        raise ArgumentError(
-            f"{at}: unit {unit!r} unknown; known units are {known} (or give scale = factor)"
-        )
-    scale = spec.get("scale")
-    if scale is not None and (isinstance(scale, bool) or not isinstance(scale, int | float)):
-        raise ArgumentError(f"{at}: scale must be a number, got {scale!r}")
-    offset_from = spec.get("offset_from")
-    if offset_from is not None and (
-        not isinstance(offset_from, str) or getattr(CONTRACT.get(offset_from), "kind", "") != "date"
-    ):
-        dates = sorted(c for c, col in CONTRACT.items() if col.kind == "date")
-        raise ArgumentError(
-            f"{at}: offset_from must be a contract date {dates}, got {offset_from!r}"
-        )
-    offset_unit = spec.get("offset_unit", "days")
-    if offset_unit not in OFFSET_UNITS:
-        raise ArgumentError(
-            f"{at}: offset_unit must be one of {sorted(OFFSET_UNITS)}, got {offset_unit!r}"
-        )
-    value = spec.get("value")
-    if value is not None and not isinstance(value, str | int | float | bool):
-        raise ArgumentError(
-            f"{at}: value must be a constant (text, number or true/false), got {value!r}"
-        )
 
 
 def find_column(columns: pd.Index, names: tuple[str, ...], *, explicit: bool = True) -> str | None:
