@@ -38,6 +38,7 @@ from dah_outcomes.cohort import Cohort
 from dah_outcomes.errors import ArgumentError
 from dah_outcomes.results import ResultMixin, json_safe
 from dah_outcomes.schema import TABLES
+from dah_outcomes.vital_status import derive_vital_status
 
 __all__ = [
     "COHORT_OUTCOMES",
@@ -78,7 +79,7 @@ CONTRACT_APPLIES_WHEN: Mapping[str, tuple[str, Any, str] | None] = MappingProxyT
 )
 
 #: death_date is expected for the dead; without a vital status an empty one means alive.
-_DEATH_DATE_RULE = ("vital_status", "dead", "patients recorded as dead")
+_DEATH_DATE_RULE = ("vital_status", "dead", "patients who died")
 
 _SUMMARY_COLUMNS = ["table", "column", "n_rows", "n_expected", "n_missing", "pct_missing", "note"]
 _OUTCOME_COLUMNS = [
@@ -189,9 +190,13 @@ def _expected(frame: pd.DataFrame, rule: Rule) -> tuple[np.ndarray, str]:
     if rule is None:
         return np.zeros(len(frame), dtype=bool), "not missing when empty"
     column, value, words = rule
-    if column not in frame.columns:
+    if column == "vital_status":
+        # a blank or absent vital status is derived from the death date (the contract's rule)
+        s = derive_vital_status(frame)
+    elif column not in frame.columns:
         return np.ones(len(frame), dtype=bool), ""
-    s = frame[column]
+    else:
+        s = frame[column]
     if value == "recorded":
         return s.notna().to_numpy(dtype=bool), f"among {words}"
     return s.eq(value).fillna(False).to_numpy(dtype=bool), f"among {words}"
@@ -201,11 +206,10 @@ def _rules(
     frame: pd.DataFrame, applies_when: Mapping[str, Rule] | None, contract: bool
 ) -> dict[str, Rule]:
     rules: dict[str, Rule] = dict(CONTRACT_APPLIES_WHEN) if contract else {}
-    if contract and "vital_status" in frame.columns:
+    if contract:
+        # a death date is expected of the dead only (recorded, or derived from the date:
+        # without a vital status, an empty death date is no missing value)
         rules["death_date"] = _DEATH_DATE_RULE
-    elif contract:
-        # without a vital status, an empty death date is how the contract says "alive"
-        rules["death_date"] = None
     rules.update(applies_when or {})
     return rules
 
@@ -272,8 +276,9 @@ def missing_summary(
     Parameters
     ----------
     data : Cohort, DataFrame or mapping of str to DataFrame
-        A cohort (its patients, episodes and treatments tables, every contract column), one
-        frame (reported as table ``"data"``) or named frames.
+        A cohort (its patients, episodes and treatments tables, every contract column: one
+        the cohort does not hold is missing wherever a value is expected, noted "column not
+        recorded"), one frame (reported as table ``"data"``) or named frames.
     columns : sequence of str, optional
         Only these columns (of every table that has them); all by default.
     applies_when : mapping, optional
@@ -281,7 +286,8 @@ def missing_summary(
         in the rows where ``condition column`` equals ``value`` (``"recorded"``: is not
         empty); ``None``: an empty cell is never a missing value. For a cohort the contract's
         rules (:data:`CONTRACT_APPLIES_WHEN`) apply first; an empty ``death_date`` counts as
-        missing only for the patients whose ``vital_status`` is ``"dead"``.
+        missing only for the patients whose ``vital_status`` is ``"dead"`` (died, date
+        unknown), a blank status derived from the date as the contract says.
 
     Returns
     -------
@@ -311,14 +317,18 @@ def missing_summary(
         for column in names:
             if columns is not None and column not in columns:
                 continue
-            if column not in frame.columns:
-                continue
             expected, note = (
                 _expected(frame, rules[column])
                 if column in rules
                 else (np.ones(len(frame), dtype=bool), "")
             )
-            n_missing = int((frame[column].isna().to_numpy(dtype=bool) & expected).sum())
+            if column in frame.columns:
+                absent = frame[column].isna().to_numpy(dtype=bool)
+            else:
+                # a contract column the source never had: missing wherever it is expected
+                absent = np.ones(len(frame), dtype=bool)
+                note = "; ".join(x for x in ("column not recorded", note) if x)
+            n_missing = int((absent & expected).sum())
             n_expected = int(expected.sum())
             pct = 100.0 * n_missing / n_expected if n_expected else float("nan")
             rows.append((name, column, len(frame), n_expected, n_missing, pct, note))
@@ -421,8 +431,13 @@ def _pattern_frame(data: Any, columns: Sequence[str] | None) -> pd.DataFrame:
         if columns is None:
             # the columns whose empty cells are missing values (not amounts of a false flag,
             # nor the death date of the living) and that have one
+            # nor a column never recorded (the summary shows it 100% missing)
             skip = set(_rules(frame, None, contract=True))
-            columns = [c for c in frame.columns if c not in skip and frame[c].isna().any()]
+            columns = [
+                c
+                for c in frame.columns
+                if c not in skip and frame[c].isna().any() and frame[c].notna().any()
+            ]
         return frame[_check_columns(frame, columns, "missing_patterns")]
     if isinstance(data, pd.DataFrame):
         return data[_check_columns(data, columns, "missing_patterns")]
@@ -574,9 +589,10 @@ class MissingnessByOutcome(ResultMixin):
 
 def _cohort_outcomes(cohort: Cohort) -> tuple[pd.DataFrame, dict[str, str]]:
     frame = _index_frame(cohort)
-    died = frame["in_hospital_death"].astype("boolean").fillna(False) | frame["death_date"].notna()
-    if "vital_status" in frame.columns:
-        died = died | frame["vital_status"].eq("dead").fillna(False)
+    # dead: a death date, a recorded vital status of dead (date unknown) or an in-hospital
+    # death, as the import's informative-exclusion check counts the dead
+    status = derive_vital_status(frame)
+    died = frame["in_hospital_death"].astype("boolean").fillna(False) | status.eq("dead")
     frame = frame.assign(
         died=died.astype("boolean"),
         ventilated=frame["mechanical_ventilation"].astype("boolean"),

@@ -12,6 +12,7 @@ import pytest
 
 from dah_outcomes import Cohort
 from dah_outcomes.errors import ArgumentError
+from dah_outcomes.schema import EPISODE_COLUMNS
 from dah_outcomes.stats.missing_data import (
     MATERIAL_P_VALUE,
     MATERIAL_RISK_RATIO,
@@ -136,11 +137,20 @@ def test_cohort_tables_and_contract_rules(small_tables) -> None:
     row = frame.set_index(["table", "column"]).loc[("episodes", "mechanical_ventilation")]
     assert row["n_missing"] == 1
     assert row["n_expected"] == len(e)
-    # an empty death date is no missing value without a vital status, nor an empty arm
+    # an empty death date is a missing value only for the dead; an empty arm never is
     deaths = frame.set_index(["table", "column"]).loc[("patients", "death_date")]
     assert deaths["n_missing"] == 0
-    assert deaths["note"] == "not missing when empty"
-    assert summary.incomplete["column"].tolist()[0] == "mechanical_ventilation"
+    assert deaths["n_expected"] == p["death_date"].notna().sum()
+    assert deaths["note"] == "among patients who died"
+    arm = frame.set_index(["table", "column"]).loc[("episodes", "arm")]
+    assert arm["n_missing"] == 0
+    assert arm["note"].endswith("not missing when empty")
+    # a contract column the source never had is missing wherever a value is expected
+    absent = next(c.name for c in EPISODE_COLUMNS if c.name not in e.columns and not c.treatment)
+    row = frame.set_index(["table", "column"]).loc[("episodes", absent)]
+    assert row["note"].startswith("column not recorded")
+    assert row["n_missing"] == row["n_expected"]
+    assert "mechanical_ventilation" in summary.incomplete["column"].tolist()
     assert summary.fingerprint == cohort.fingerprint
     patterns = missing_patterns(cohort)
     assert "mechanical_ventilation" in patterns.columns
@@ -186,3 +196,18 @@ def test_arguments_are_checked() -> None:
         missing_patterns(frame, columns="a")
     with pytest.raises(ArgumentError, match="at least one column"):
         missing_patterns(frame, columns=[])
+
+
+def test_a_death_without_a_date_is_a_missing_death_date(small_tables) -> None:
+    p, e = small_tables
+    p = p.assign(vital_status=["alive", "dead", "dead", "unknown", None])
+    cohort = Cohort(p, e)
+    deaths = missing_summary(cohort).to_frame().set_index("column").loc["death_date"]
+    # P2 died on a recorded date, P3 on an unrecorded one
+    assert deaths[["n_expected", "n_missing"]].tolist() == [2, 1]
+    by = missingness_by_outcome(cohort, columns=["death_date"]).to_frame()
+    died = by.set_index("outcome").loc["died"]
+    assert died[["n_missing", "events_missing"]].tolist() == [
+        int(cohort.n_dah_patients - 1),
+        int((cohort.patients.set_index("patient_id")["vital_status"] == "dead").sum() - 1),
+    ]
