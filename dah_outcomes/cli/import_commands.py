@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from dah_outcomes.cli.output import echo
 from dah_outcomes.cli.progress import progress_bar
 from dah_outcomes.errors import ArgumentError, ValidationError
 
-__all__ = ["register"]
+__all__ = ["problems_path", "register", "write_problems"]
 
 
 def _sources(args: argparse.Namespace) -> list[str]:
@@ -44,11 +45,16 @@ def _cmd_import(args: argparse.Namespace) -> int:
     except ValidationError as err:
         echo(err.report.summary(limit=args.limit))
         found = f"the import found {len(err.report.problems):,} problem(s)"
+        listed = write_problems(err.report.problems, args)
         echo(
-            f"error: {found}, listed above; nothing written (strict mode: fix the problems, "
-            "or use --quarantine to import the valid rows and write the others to rejects.csv)"
-            if mode == "strict"
-            else f"error: {found}, listed above; nothing written",
+            f"error: {found}, listed above and in full in {listed} (row, column, value, rule, "
+            "fix); no cohort written ("
+            + (
+                "strict mode: fix the problems, or use --quarantine to import the valid rows "
+                "and write the others to rejects.csv)"
+                if mode == "strict"
+                else "no row rejection cures them)"
+            ),
             file=sys.stderr,
         )
         return 1
@@ -66,10 +72,87 @@ def _cmd_import(args: argparse.Namespace) -> int:
         )
     for name, derived in (result.provenance.get("derivations") or {}).items():
         echo(f"derived: {name} from {derived['from']} in {derived['rows']:,} row(s)")
+    wide = result.provenance.get("wide_episodes")
+    if wide:
+        by = ", ".join(f"episode {n}: {k}" for n, k in wide["by_episode"].items())
+        cells = wide["cells"]
+        echo(
+            f"episodes from wide columns: {wide['episodes_from_wide_columns']:,} ({by}); "
+            f"wide cells read {cells['read']:,} = {cells['in_episodes']:,} in episodes + "
+            f"{cells['blank']:,} blank + {cells['no_without_episode']:,} 'no' without an episode"
+        )
     echo(f"wrote {args.out}:")
     for p in written.values():
         echo(f"  {Path(args.out) / p.name}")
     return 0
+
+
+def _source_folders(args: argparse.Namespace) -> set[Path]:
+    """Folders holding the data read (a source folder itself, or a source file's folder)."""
+    out = set()
+    for f in [*args.source, *([args.dictionary] if args.dictionary else [])]:
+        p = Path(f).resolve()
+        out.add(p if p.is_dir() else p.parent)
+    return out
+
+
+def problems_path(args: argparse.Namespace) -> Path:
+    """Where a refused import lists its problems: ``--problems``, else ``problems.csv``
+    beside the output folder (which a refused import does not create), else, when that is a
+    folder of the sources, a new folder under the system's temporary folder; never in a
+    folder of the sources, which the import never writes to.
+
+    Parameters
+    ----------
+    args : Namespace
+        The ``import`` arguments (``out``, ``problems``, ``source``, ``dictionary``).
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    ArgumentError
+        When ``--problems`` names a source file or a file in a source folder.
+    """
+    sources = _source_folders(args)
+    if args.problems:
+        target = Path(args.problems)
+        if target.resolve().parent in sources:
+            raise ArgumentError(
+                f"--problems {target} is in a folder of the sources: give a file elsewhere"
+            )
+        return target
+    beside = Path(args.out).resolve().parent
+    if beside not in sources:
+        return beside / "problems.csv"
+    import tempfile
+
+    return Path(tempfile.mkdtemp(prefix="dah_outcomes_import_")) / "problems.csv"
+
+
+def write_problems(problems: Any, args: argparse.Namespace) -> Path:
+    """Write every problem of a refused import (atomically) where :func:`problems_path` says.
+
+    Parameters
+    ----------
+    problems : DataFrame
+        The problems (``file, table, row, patient_id, column, value, rule, hint``).
+    args : Namespace
+        The ``import`` arguments.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    from dah_outcomes.io.files import write_csv
+
+    cols = ["file", "table", "row", "patient_id", "column", "value", "rule", "hint"]
+    frame = problems.reindex(columns=cols).rename(columns={"hint": "fix"})
+    # the file a user opens in a spreadsheet: formula cells neutralised, written whole or not
+    return write_csv(problems_path(args), frame)
 
 
 def _cmd_init_mapping(args: argparse.Namespace) -> int:
@@ -162,6 +245,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     i.add_argument("--table-format", choices=["csv", "parquet"], default="csv")
     i.add_argument("--limit", type=int, default=50, help="problems to list (default 50)")
+    i.add_argument(
+        "--problems",
+        metavar="FILE",
+        help="where a refused import lists every problem (default: problems.csv beside --out; "
+        "never in a source folder)",
+    )
     i.add_argument(
         "--chunk-rows",
         type=int,

@@ -14,12 +14,15 @@ import re
 import unicodedata
 
 __all__ = [
+    "EPISODE_WORDS",
     "FILLER_WORDS",
+    "ORDINAL_NUMBERS",
     "ORDINAL_WORDS",
     "SYNONYMS",
     "header_score",
     "header_words",
     "is_repeat_header",
+    "repeat_episode",
 ]
 
 
@@ -573,14 +576,57 @@ ORDINAL_WORDS = frozenset(
         "5",
         "ii",
         "iii",
-        "recurrence",
-        "recurrencia",
-        "recidive",
-        "rezidiv",
-        "recidiva",
+        "drittes",
+        "fifth",
+        "5th",
+        "cuarto",
+        "cuarta",
+        "quatrieme",
+        "vierte",
+        "vierter",
+        "viertes",
+        "quarto",
+        "quarta",
+        *(_RECURRENCE := ("recurrence", "recurrencia", "recidive", "rezidiv", "recidiva")),
         "recaida",
         "relapse",
+        "recurrent",
     }
+)
+#: The episode number each ordinal word stands for (a recurrence is the second episode
+#: unless the header numbers it).
+ORDINAL_NUMBERS: dict[str, int] = {
+    **dict.fromkeys(
+        ("second", "2nd", "segundo", "segunda", "deuxieme", "zweite", "zweiter", "zweites"), 2
+    ),
+    "ii": 2,
+    **dict.fromkeys(
+        (
+            "third",
+            "3rd",
+            "tercer",
+            "tercero",
+            "tercera",
+            "troisieme",
+            "dritte",
+            "dritter",
+            "drittes",
+            "terceiro",
+            "terceira",
+            "iii",
+        ),
+        3,
+    ),
+    **dict.fromkeys(
+        ("fourth", "4th", "cuarto", "cuarta", "quatrieme", "vierte", "vierter", "viertes"), 4
+    ),
+    **dict.fromkeys(("quarto", "quarta"), 4),
+    **dict.fromkeys(("fifth", "5th"), 5),
+}
+#: Words naming an episode (set aside with the ordinal: "Second DAH episode date" is the
+#: second episode's "DAH date").
+EPISODE_WORDS = frozenset(
+    {"episode", "episodes", "episodio", "episodios", "episod", "ep", "epi", "no", "n", "nr"}
 )
 #: Content words too generic to carry a match alone.
 _GENERIC = frozenset({"id", "days", "number", "dias", "jours", "tage", "dose", "mg", "n"})
@@ -631,6 +677,42 @@ def is_repeat_header(name: object) -> bool:
     # a REDCap checkbox column ends in its choice code (tx___3): not an ordinal
     words = header_words(str(name).partition("___")[0])
     return any(w in ORDINAL_WORDS or re.fullmatch(r"[2-9](a|o|nd|rd|th|e)?", w) for w in words)
+
+
+def repeat_episode(name: object) -> tuple[int, str] | None:
+    """``(episode number, the header without its ordinal)`` of a later episode's column:
+    ``"Second DAH episode date"`` -> ``(2, "DAH date")``, ``"onset_date_2"`` ->
+    ``(2, "onset date")``, ``"Fecha 2º episodio HAD"`` -> ``(2, "Fecha HAD")``; None for
+    a header that numbers no later episode.
+
+    Parameters
+    ----------
+    name : object
+        A column name.
+
+    Returns
+    -------
+    tuple of (int, str) or None
+    """
+    if not is_repeat_header(name):
+        return None
+    number = None
+    recurrence = False
+    rest: list[str] = []
+    for w in header_words(name):
+        digit = re.fullmatch(r"([2-9])(a|o|nd|rd|th|e)?", w)
+        if digit or w in ORDINAL_NUMBERS:
+            found = int(digit.group(1)) if digit else ORDINAL_NUMBERS[w]
+            if number is not None and found != number:
+                return None  # two numbers ("2nd episode, day 3"): not a header to guess at
+            number = found
+        elif w in _RECURRENCE or w in ("recaida", "relapse", "recurrent"):
+            recurrence = True
+        elif w not in EPISODE_WORDS:
+            rest.append(w)
+    if number is None and recurrence:
+        number = 2
+    return None if number is None else (number, " ".join(rest))
 
 
 def header_score(name: object, synonym: str) -> int:

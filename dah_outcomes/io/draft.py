@@ -23,7 +23,14 @@ import pandas as pd
 
 from dah_outcomes.errors import ArgumentError
 from dah_outcomes.io._dates import infer_date_format
-from dah_outcomes.io._headers import SYNONYMS, header_score, is_repeat_header
+from dah_outcomes.io._headers import (
+    FILLER_WORDS,
+    SYNONYMS,
+    header_score,
+    header_words,
+    is_repeat_header,
+    repeat_episode,
+)
 from dah_outcomes.io._vocabulary import (
     CONTRACT,
     COURSE_FIELDS,
@@ -38,6 +45,7 @@ from dah_outcomes.io._vocabulary import (
     normalize_name,
     strip_text,
 )
+from dah_outcomes.io.column_rules import REPEAT_FIELDS
 from dah_outcomes.io.layouts.redcap import (
     decode_choices,
     label_headers,
@@ -116,9 +124,15 @@ def draft_mapping(
     taken: set[str] = set()
     body: list[str] = []
     decimal_comma = False
+    flat = layout == "flat"
+    # a wide source's courses are drafted as [treatments] tables below; the episode number
+    # of a one-row-per-patient file is derived, in [derive]
+    skip = _COURSE_ONLY | (
+        {"episode_number"} if flat and "episode_number" not in matches else set()
+    )
     for name, col in CONTRACT.items():
-        if name in _COURSE_ONLY:
-            continue  # a wide source's courses are drafted as [treatments] tables below
+        if name in skip:
+            continue
         found = matches.get(name)
         if found is None:
             need = "required" if col.required else "optional"
@@ -139,10 +153,13 @@ def draft_mapping(
     if decimal_comma:
         lines.append('decimal = ","  # numbers are written with a decimal comma')
     design, derive = _draft_design(frame, matches)
+    repeats = _draft_repeats(frame, kinds, matches, taken, max_values, dayfirst) if flat else []
+    derive += _episode_derivations(matches, repeats) if flat else []
     lines += design
     lines += ["", "[columns]", *body, *courses]
     if derive:
         lines += ["", "[derive]", *derive]
+    lines += repeats
     rest = [str(c) for c in frame.columns if str(c) not in taken]
     if rest:
         lines += ["", "# Source columns not mapped (TODO: map or leave out on purpose):"]
@@ -188,7 +205,10 @@ class HeaderMatch:
 
 
 def match_headers(
-    texts: Mapping[str, list[str]], kinds: Mapping[str, str] | None = None
+    texts: Mapping[str, list[str]],
+    kinds: Mapping[str, str] | None = None,
+    *,
+    later: bool = False,
 ) -> dict[str, HeaderMatch]:
     """Match source headers to contract columns by meaning.
 
@@ -206,6 +226,9 @@ def match_headers(
     kinds : mapping, optional
         Source column -> ``date``, ``bool``, ``number``, ``text`` or ``empty`` (what its
         values look like): a column is matched only to contract columns of a fitting kind.
+    later : bool, default False
+        The headers are a later episode's, their texts without the ordinal: match them
+        (by default such headers are left to the repeat-episode rules).
 
     Returns
     -------
@@ -215,7 +238,9 @@ def match_headers(
     kinds = kinds or {}
     best: dict[str, dict[str, tuple[int, str]]] = {}  # header -> contract -> (score, synonym)
     for header, names in texts.items():
-        if is_repeat_header(header) or (course_header(header) and not _exact(names)):
+        if (is_repeat_header(header) and not later) or (
+            course_header(header) and not _exact(names)
+        ):
             continue
         scores = _scores(names, kinds.get(header, "empty"))
         if scores:
@@ -351,6 +376,122 @@ def _draft_design(
                 "date leave the follow-up end blank: follow-up ended at death"
             )
     return design, derive
+
+
+def _episode_derivations(matches: Mapping[str, HeaderMatch], repeats: list[str]) -> list[str]:
+    """A one-row-per-patient file's episode numbers, and the later episodes' outcomes when
+    their columns give none."""
+    out = []
+    told = any(x.startswith("in_hospital_death") for x in repeats)
+    if repeats and not told and _one(matches, "death_date"):
+        out.append(
+            'in_hospital_death = "death_date"  # the later episodes give no outcome '
+            "column: each one's in-hospital death from the death date against its onset "
+            "and discharge"
+        )
+    if "episode_number" not in matches:
+        out.append(
+            'episode_number = "one_row_per_patient"  # one row per patient: its episode is '
+            "number 1" + (" ([episodes.<n>] below give n)" if repeats else "")
+        )
+    return out
+
+
+def _one(matches: Mapping[str, HeaderMatch], name: str) -> str | None:
+    found = matches.get(name)
+    return found.sources[0] if found and len(found.sources) == 1 and not found.rivals else None
+
+
+_DAH_WORDS = frozenset({"dah", "had", "hda", "hia"})
+
+
+def _repeat_matches(
+    frame: pd.DataFrame, kinds: Mapping[str, str], taken: set[str]
+) -> dict[int, dict[str, HeaderMatch]]:
+    """Episode number -> episode column -> the later episode's header matched by meaning
+    once its ordinal is set aside ("Second DAH episode date" is episode 2's "DAH date")."""
+    by_number: dict[int, dict[str, list[str]]] = {}
+    for c in map(str, frame.columns):
+        found = repeat_episode(c) if c not in taken else None
+        if found is None:
+            continue
+        number, rest = found
+        words = header_words(rest)
+        # "discharge date 2nd DAH" is the discharge of the second DAH episode: DAH qualifies
+        # the episode unless nothing else is left ("second DAH episode date": its onset)
+        content = [w for w in words if w not in _DAH_WORDS and w not in FILLER_WORDS]
+        base = " ".join(w for w in words if w not in _DAH_WORDS) if content else rest
+        if not content and not [w for w in words if w in _DAH_WORDS]:
+            base = "onset date" if kinds.get(c) == "date" else ""  # "third episode"
+        if base:
+            by_number.setdefault(number, {})[c] = [base]
+    out: dict[int, dict[str, HeaderMatch]] = {}
+    for number, texts in sorted(by_number.items()):
+        m = match_headers(texts, {h: kinds.get(h, "empty") for h in texts}, later=True)
+        out[number] = {n: x for n, x in m.items() if n in REPEAT_FIELDS}
+    return out
+
+
+def _draft_repeats(
+    frame: pd.DataFrame,
+    kinds: Mapping[str, str],
+    matches: Mapping[str, HeaderMatch],
+    taken: set[str],
+    max_values: int,
+    dayfirst: str | None,
+) -> list[str]:
+    """``[episodes.<n>]`` tables for the later episodes' wide columns, found by meaning."""
+    out: list[str] = []
+    for number, found in _repeat_matches(frame, kinds, taken).items():
+        if "onset_date" not in found or len(found["onset_date"].sources) != 1:
+            heads = sorted(h for x in found.values() for h in x.sources)
+            out += [
+                "",
+                f"# TODO: {heads} look like episode {number}'s columns but none is its onset "
+                f"date: add [episodes.{number}] onset_date = ...",
+            ]
+            continue
+        out += [
+            "",
+            f"[episodes.{number}]  # episode {number} from its own columns: a row whose onset "
+            "is blank has none; a column not named here stays missing",
+        ]
+        for name in REPEAT_FIELDS:
+            x = found.get(name)
+            if x is None:
+                continue
+            if len(x.sources) > 1 or x.rivals:
+                out.append(_ambiguous_line(name, x))
+                continue
+            src = x.sources[0]
+            taken.add(src)
+            col = CONTRACT[name]
+            opts, notes = _draft_options(frame[src], col, max_values, dayfirst)
+            opts.pop("_decimal_comma", None)
+            _as_first_episode(frame, opts, notes, _one(matches, name))
+            spec = _toml_value(src) if not opts else _toml_inline({"source": src, **opts})
+            out.append(f"{name} = {spec}  # {'; '.join([x.note, *notes])}")
+    return out
+
+
+def _as_first_episode(
+    frame: pd.DataFrame, opts: dict[str, Any], notes: list[str], first: str | None
+) -> None:
+    """A later episode's date column whose few values read both ways takes the format of
+    episode 1's column for the same field, when that one's values say it (the same
+    registry field, repeated): named in the note, never silently."""
+    fmt = opts.get("format")
+    if first is None or not (isinstance(fmt, str) and fmt.startswith("TODO:")):
+        return
+    text = strip_text(frame[first]).dropna().map(lambda v: str(code_value(v)))
+    guess = infer_date_format(text[~text.map(match_key).isin(_NA_KEYS)])
+    if guess.order not in ("day", "month") or guess.format is None or guess.format not in fmt:
+        return
+    opts["format"] = guess.format
+    notes[:] = [n for n in notes if not n.startswith("TODO:")]
+    notes.append(
+        f"read {guess.order} first as episode 1's {first!r} ({guess.example}): the same field"
+    )
 
 
 def _ambiguous_line(name: str, found: HeaderMatch) -> str:
