@@ -606,7 +606,7 @@ def _cohort_outcomes(cohort: Cohort) -> tuple[pd.DataFrame, dict[str, str]]:
 
 def _binary(frame: pd.DataFrame, outcome: str) -> pd.Series:
     try:
-        return pd.Series(pd.array(frame[outcome], dtype="boolean"), index=frame.index)
+        return frame[outcome].astype("boolean")
     except (TypeError, ValueError) as err:
         raise ArgumentError(
             f"outcome {outcome!r} must be a binary column (true/false or 1/0, empty where "
