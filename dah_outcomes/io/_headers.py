@@ -19,6 +19,7 @@ __all__ = [
     "ORDINAL_NUMBERS",
     "ORDINAL_WORDS",
     "SYNONYMS",
+    "VITAL_WORDS",
     "header_score",
     "header_words",
     "is_repeat_header",
@@ -175,6 +176,23 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "data de obito",
         "data de falecimento",
         "data obito",
+    ),
+    "vital_status": (
+        "vital_status",
+        "vital status",
+        "status at last follow up",
+        "alive dead",
+        "alive or dead",
+        "dead or alive",
+        "estado vital",
+        "situacion vital",
+        "estado al ultimo seguimiento",
+        "statut vital",
+        "statut aux dernieres nouvelles",
+        "vitalstatus",
+        "lebensstatus",
+        "situacao vital",
+        "status vital",
     ),
     "cause_of_death": (
         "cause_of_death",
@@ -546,6 +564,52 @@ FILLER_WORDS = frozenset(
         "f",
     }
 )
+#: What registries write for a vital status (``vital_status``), in the five languages.
+VITAL_WORDS: dict[str, str] = {
+    **dict.fromkeys(
+        ("alive", "living", "vivo", "viva", "vivant", "vivante", "lebend", "am leben"), "alive"
+    ),
+    **dict.fromkeys(
+        (
+            "dead",
+            "died",
+            "deceased",
+            "death",
+            "muerto",
+            "muerta",
+            "fallecido",
+            "fallecida",
+            "exitus",
+            "decede",
+            "decedee",
+            "deces",
+            "verstorben",
+            "tot",
+            "falecido",
+            "falecida",
+            "obito",
+            "morto",
+            "morta",
+        ),
+        "dead",
+    ),
+    **dict.fromkeys(
+        (
+            "unknown",
+            "lost",
+            "lost to follow up",
+            "desconocido",
+            "perdido",
+            "inconnu",
+            "perdu de vue",
+            "unbekannt",
+            "desconhecido",
+            "perdido de seguimento",
+        ),
+        "unknown",
+    ),
+}
+
 #: Words that make a header a later episode's column (section "repeat episodes").
 ORDINAL_WORDS = frozenset(
     {

@@ -26,6 +26,7 @@ from dah_outcomes.io._dates import infer_date_format
 from dah_outcomes.io._headers import (
     FILLER_WORDS,
     SYNONYMS,
+    VITAL_WORDS,
     header_score,
     header_words,
     is_repeat_header,
@@ -631,7 +632,7 @@ def _draft_options(
     text = text[~text.map(match_key).isin(_NA_KEYS)]
     if col.kind == "date" and len(text) and not _typed_dates(s):
         _date_options(text, opts, notes, file_order)
-    elif col.kind == "bool" or col.name == "sex":
+    elif col.kind == "bool" or col.name in ("sex", "vital_status"):
         _value_map_options(text.value_counts(sort=False), col, max_values, opts, notes)
     elif col.kind in ("int", "float") and len(text):
         if text.str.fullmatch(r"-?\d+,\d+").any():
@@ -701,6 +702,8 @@ def _value_map_options(
         key = match_key(v)
         if col.kind == "bool":
             target = True if key in TRUE_WORDS else False if key in FALSE_WORDS else "TODO"
+        elif col.name == "vital_status":
+            target = VITAL_WORDS.get(" ".join(header_words(v)), "TODO")
         else:
             target = SEX_WORDS.get(key, "TODO")
         if target == "TODO" and 100 * int(n) < total:
@@ -709,7 +712,9 @@ def _value_map_options(
         values[str(v)] = target
     opts["values"] = values
     odd = [v for v, t in values.items() if t == "TODO"]
-    targets = "true or false" if col.kind == "bool" else '"F", "M" or "unknown"'
+    targets = {"bool": "true or false", "vital_status": '"alive", "dead" or "unknown"'}.get(
+        "bool" if col.kind == "bool" else col.name, '"F", "M" or "unknown"'
+    )
     if odd:
         notes.append(
             f"TODO: give {odd} {targets} (or list it in na_values when it means not recorded)"
