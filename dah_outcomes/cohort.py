@@ -14,6 +14,7 @@ import pandas as pd
 
 from dah_outcomes.errors import ArgumentError, ValidationError
 from dah_outcomes.validation import empty_table, is_member, validate_tables
+from dah_outcomes.vital_status import derive_vital_status
 
 __all__ = ["Cohort", "cohort_fingerprint"]
 
@@ -178,6 +179,18 @@ class Cohort:
     def treatments(self) -> pd.DataFrame:
         """The treatment courses (a copy-on-write view: edits do not reach the cohort)."""
         return self._treatments.copy(deep=False)
+
+    @property
+    def vital_status(self) -> pd.Series:
+        """Each patient's vital status at ``followup_end``, by ``patient_id``.
+
+        The recorded ``vital_status`` where the source gave one; otherwise derived from the
+        death date: dead with a date, ``"unknown"`` without (never silently alive; see
+        :func:`~dah_outcomes.vital_status.derive_vital_status`).
+        """
+        status = derive_vital_status(self._patients)
+        status.index = pd.Index(self._patients["patient_id"], name="patient_id")
+        return status
 
     @classmethod
     def _from_validated(

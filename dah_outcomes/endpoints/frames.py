@@ -22,9 +22,11 @@ from dah_outcomes.endpoints.arms import (
     assign_arms,
     assign_eras,
 )
-from dah_outcomes.errors import ArgumentError
+from dah_outcomes.errors import ArgumentError, DroppedRowsWarning, warn
+from dah_outcomes.vital_status import dead_date_unknown
 
 __all__ = [
+    "DEATH_DATE_UNKNOWN",
     "ENDPOINTS",
     "INDEX_COVARIATES",
     "Endpoint",
@@ -214,11 +216,26 @@ def patient_outcomes(
         p = cohort.patients.set_index("patient_id").reindex(out.index)
         days_to_death = (p["death_date"] - out["onset_date"]).dt.days
         followed = (p["followup_end"] - out["onset_date"]).dt.days
-        died = (days_to_death <= death_within_days).fillna(False)
-        known = died | (followed >= death_within_days)
-        # the stubs do not accept NA, the "boolean" dtype's missing value, as where's other
-        out["died"] = pd.Series(died, dtype="boolean").where(known, pd.NA)  # type: ignore[call-overload]
+        undated = dead_date_unknown(p)
+        in_window = _fatal_stay_within(index, death_within_days)
+        died = (days_to_death <= death_within_days).fillna(False) | (undated & in_window)
+        known = died | ((followed >= death_within_days) & ~undated)
+        out["died"] = pd.Series(died, dtype="boolean").where(known, pd.NA)
     return out.reset_index()
+
+
+def _fatal_stay_within(index: pd.DataFrame, days: int) -> np.ndarray:
+    """Index episodes ending in an in-hospital death with discharge within ``days`` of onset.
+
+    For a patient dead on an unrecorded date this is the only way to know the death fell
+    within the window; otherwise whether it did is unknown (not "survived" for having been
+    followed long enough).
+    """
+    if "discharge_date" not in index:
+        return np.zeros(len(index), dtype=bool)
+    stay = (index["discharge_date"] - index["onset_date"]).dt.days
+    fatal = index["in_hospital_death"].fillna(False).to_numpy(dtype=bool)
+    return fatal & (stay <= days).fillna(False).to_numpy(dtype=bool)
 
 
 def incidence_frame(cohort: Cohort) -> pd.DataFrame:
@@ -334,6 +351,33 @@ def _index_frame(
     return frame, p
 
 
+#: Why a patient who died on an unrecorded date is left out of a time-to-event frame.
+DEATH_DATE_UNKNOWN = (
+    "died on a date that is not recorded (vital_status dead, no death_date): they cannot be "
+    "placed in time, so they are left out rather than censored at the end of follow-up "
+    "(which would count their deaths as survival); in-hospital mortality still counts them. "
+    "Record their death dates to include them"
+)
+
+
+def _placed_in_time(frame: pd.DataFrame, p: pd.DataFrame, what: str) -> pd.DataFrame:
+    """``frame`` without the patients dead on an unknown date, warned and recorded.
+
+    The message goes out as a DroppedRowsWarning and stays in ``frame.attrs["warnings"]``
+    (with the count in ``attrs["n_death_date_unknown"]``) for the analysis to put on its
+    result.
+    """
+    undated = dead_date_unknown(p)
+    n = int(undated.sum())
+    if n:
+        message = f"{what}: {n} DAH patient(s) {DEATH_DATE_UNKNOWN}."
+        warn(message, DroppedRowsWarning)
+        frame = frame.loc[~undated].reset_index(drop=True)
+        frame.attrs["warnings"] = (message,)
+    frame.attrs["n_death_date_unknown"] = n
+    return frame
+
+
 def _days(later: pd.Series, earlier: pd.Series) -> np.ndarray:
     return (later - earlier).dt.days.to_numpy(dtype=float)
 
@@ -364,13 +408,21 @@ def death_frame(
     -------
     DataFrame
         ``patient_id, arm, era, onset_date``, the index episode's clinical and treatment
-        flags (for adjusted models), ``time`` (days) and ``event`` (1 death, 0 censored).
+        flags (for adjusted models), ``time`` (days) and ``event`` (1 death, 0 censored:
+        alive or of unknown vital status at the end of follow-up). Patients dead on an
+        unrecorded date are left out (see :data:`DEATH_DATE_UNKNOWN`); ``attrs`` records
+        how many (``"n_death_date_unknown"``) and the warning (``"warnings"``).
+
+    Warns
+    -----
+    DroppedRowsWarning
+        When patients died on an unrecorded date (vital status dead, no death date).
     """
     frame, p = _index_frame(cohort, arms, arm_column, eras)
     end, died = _end_of_followup(p)
     frame["time"] = _days(end, frame["onset_date"])
     frame["event"] = died.to_numpy().astype(int)
-    return frame
+    return _placed_in_time(frame, p, "time to death")
 
 
 def recurrence_frame(
@@ -393,7 +445,14 @@ def recurrence_frame(
     -------
     DataFrame
         As :func:`death_frame`, with ``event`` 1 = recurrence (onset of the second episode),
-        2 = death before any recurrence, 0 = censored at the end of follow-up.
+        2 = death before any recurrence, 0 = censored at the end of follow-up. Patients dead
+        on an unrecorded date are left out, recurrence or not (keeping only those who
+        recurred would select on the outcome).
+
+    Warns
+    -----
+    DroppedRowsWarning
+        When patients died on an unrecorded date (vital status dead, no death date).
     """
     frame, p = _index_frame(cohort, arms, arm_column, eras)
     second = cohort.episodes[cohort.episodes["episode_number"] == 2].set_index("patient_id")
@@ -403,7 +462,7 @@ def recurrence_frame(
     has_rec = rec.notna()
     frame["time"] = _days(rec.where(has_rec, end), frame["onset_date"])
     frame["event"] = np.where(has_rec, 1, np.where(died, 2, 0))
-    return frame
+    return _placed_in_time(frame, p, "time to recurrence")
 
 
 def recurrent_episodes_frame(
@@ -429,9 +488,17 @@ def recurrent_episodes_frame(
     Returns
     -------
     DataFrame
-        ``patient_id, arm, era, ..., start, stop, event``.
+        ``patient_id, arm, era, ..., start, stop, event``. Patients dead on an unrecorded
+        date are left out (the end of their time at risk is unknown).
+
+    Warns
+    -----
+    DroppedRowsWarning
+        When patients died on an unrecorded date (vital status dead, no death date).
     """
     frame, p = _index_frame(cohort, arms, arm_column, eras)
+    frame = _placed_in_time(frame, p, "recurrent episodes")
+    p = p.loc[~dead_date_unknown(p)].reset_index(drop=True)
     end, _ = _end_of_followup(p)
     end_days = pd.Series(_days(end, frame["onset_date"]), index=frame["patient_id"])
     first = frame.set_index("patient_id")["onset_date"]
@@ -457,4 +524,6 @@ def recurrent_episodes_frame(
     rows = rows[(rows["stop"] > rows["start"]) | (rows["event"] == 1)]
     out = rows.merge(frame.drop(columns="onset_date"), on="patient_id", how="left")
     cols = [c for c in frame.columns if c != "onset_date"] + ["start", "stop", "event"]
-    return out[cols].reset_index(drop=True)
+    result = out[cols].reset_index(drop=True)
+    result.attrs = dict(frame.attrs)  # the merge does not carry them
+    return result

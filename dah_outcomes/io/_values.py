@@ -23,6 +23,7 @@ from dah_outcomes.io._vocabulary import (
     SEX_WORDS,
     TREATMENT_WORDS,
     TRUE_WORDS,
+    VITAL_STATUS_WORDS,
     code_value,
     match_key,
     normalize_name,
@@ -189,6 +190,8 @@ def translate(raw: pd.Series, col: Column, rule: ColumnRule, opts: ValueOptions)
         s = _value_map(s, _BOOL_WORDS, keep_typed=True)
     elif col.name == "sex":
         s = _value_map(s, SEX_WORDS)
+    elif col.name == "vital_status":
+        s = _value_map(s, VITAL_STATUS_WORDS)
     elif col.name == "treatment":
         s = _treatment_names(s)
     if col.kind == "date":

@@ -25,6 +25,7 @@ __all__ = [
     "SEX_WORDS",
     "TREATMENT_WORDS",
     "TRUE_WORDS",
+    "VITAL_STATUS_WORDS",
     "code_value",
     "match_key",
     "normalize_name",
@@ -129,6 +130,67 @@ SEX_WORDS: dict[str, str] = {
     "desconhecido": "unknown",
 }
 
+
+#: Vital status words (matched after stripping and case folding) -> the contract's statuses.
+#: No 0/1 or yes/no codes: whether 1 means dead or alive is the source's choice, so codes are
+#: read only when the mapping's values say (``vital_status = { source = "...", values =
+#: { 0 = "alive", 1 = "dead" } }``).
+VITAL_STATUS_WORDS: dict[str, str] = {
+    **{
+        w: "alive"
+        for w in (
+            "alive",
+            "living",
+            "vivo",
+            "viva",
+            "vivant",
+            "vivante",
+            "en vie",
+            "lebend",
+            "am leben",
+        )
+    },
+    **{
+        w: "dead"
+        for w in (
+            "dead",
+            "deceased",
+            "died",
+            "death",
+            "fallecido",
+            "fallecida",
+            "muerto",
+            "muerta",
+            "morto",
+            "morta",
+            "falecido",
+            "falecida",
+            "décédé",
+            "décédée",
+            "decede",
+            "decedee",
+            "mort",
+            "morte",
+            "verstorben",
+            "tot",
+        )
+    },
+    **{
+        w: "unknown"
+        for w in (
+            "unknown",
+            "not known",
+            "lost to follow-up",
+            "lost to follow up",
+            "desconocido",
+            "desconocida",
+            "desconhecido",
+            "inconnu",
+            "inconnue",
+            "unbekannt",
+        )
+    },
+}
 
 #: Names a source gives each treatment (a header prefix, a REDCap choice label), normalised
 #: as :func:`normalize_name` does, mapped to the episodes table's treatment flag.

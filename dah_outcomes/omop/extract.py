@@ -320,8 +320,21 @@ def _patients(patients: pd.DataFrame, d: OmopDefinition) -> pd.DataFrame:
             "followup_start": pd.to_datetime(patients["sle_date"]),
             "followup_end": pd.to_datetime(patients["fu_end"]),
             "death_date": pd.to_datetime(patients["death_date"]),
+            "vital_status": _vital_status(patients["death_date"]),
         }
     )
+
+
+def _vital_status(death_date: pd.Series) -> np.ndarray:
+    """Dead with a ``death`` row, alive at the end of observation without one.
+
+    OMOP records no "alive": the CDM's convention is that the absence of a record within an
+    observation period means the event did not happen, so a person without a death row was
+    alive when their observation ended (``followup_end``). A death the source knew of but
+    could not date has no ``death`` row (its date is required) and is read as alive: the
+    limitation of the CDM, not of this extraction.
+    """
+    return np.where(death_date.notna().to_numpy(), "dead", "alive")
 
 
 def _episodes_and_courses(

@@ -10,6 +10,10 @@ earn its keep: people without SLE (some with DAH codes or drug-induced lupus), u
 DAH codes repeated within a stay, DAH codes at outpatient visits, and treatment codes just outside
 the episode windows. Patients are written in chunks, so memory stays bounded however many
 clinical rows are written.
+
+A patient dead on an unrecorded date (``vital_status`` dead, no ``death_date``) gets no
+``death`` row, since the CDM requires its date: read back, they are alive at the end of
+observation, as OMOP's convention implies.
 """
 
 from __future__ import annotations

@@ -57,6 +57,7 @@ def generate_cohort(
     n_sle: int = 20_000,
     seed: int | np.random.Generator = 0,
     progress: Progress | None = None,
+    vital_status: bool = False,
 ) -> Cohort:
     """Generate a synthetic population cohort of SLE patients with DAH episodes.
 
@@ -71,6 +72,11 @@ def generate_cohort(
         Seed of every random draw; the same seed gives the same cohort, byte for byte.
     progress : callable, optional
         Called as ``progress(step, fraction_done)`` between steps (the CLI draws a bar).
+    vital_status : bool, default False
+        Write the patients' ``vital_status`` at ``followup_end`` (``"dead"`` for every death,
+        ``"alive"`` otherwise: the generator knows them all). Off by default for now so the
+        committed example data and import round trips keep their bytes; the analyses are the
+        same either way (a derived status censors the patients without a death date too).
 
     Returns
     -------
@@ -125,6 +131,8 @@ def generate_cohort(
     cause = np.where(death >= 0, "other", "").astype(object)
     cause[idx] = np.where(died_dah, in_hospital, "")
     patients = _patient_table(sc, pop, end, death, cause)
+    if not vital_status:
+        patients = patients.drop(columns="vital_status")
     provenance = {
         "source": "synthetic",
         "scenario": sc.to_dict(),
@@ -359,6 +367,8 @@ def _patient_table(
             "followup_start": _dates(pop.diagnosis_day),
             "followup_end": _dates(end),
             "death_date": death_dates.to_numpy(dtype="datetime64[s]"),
+            # the generator knows every death: the others were alive when last followed
+            "vital_status": pd.array(np.where(death >= 0, "dead", "alive"), dtype="string"),
             "cause_of_death": pd.array([c or None for c in cause], dtype="string"),
             "site": pd.array(sites[pop.site], dtype="string"),
         }

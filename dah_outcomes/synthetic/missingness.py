@@ -19,13 +19,18 @@ against the values that were removed:
   others (the issue's example: the cyclophosphamide flag missing in 40% of in-hospital deaths
   and 10% of the others).
 
-What cannot be missing. ``in_hospital_death`` is not nullable in the schema, and a blank
-``death_date`` would turn a death into a censoring (the data model has no vital status
-apart from the date; an in-hospital death without a death date is a validation error), so
-neither is offered: only the nullable flags and measurements of the episodes table. A
-treatment flag removed takes its dated courses of that episode with it (the ``treatments``
-rows for that treatment), and a source-given ``arm`` of that episode is blanked too; either
-would otherwise give the value away.
+Death dates. ``death_dates=p`` blanks each recorded death date with probability ``p``
+(completely at random, whatever the mechanism of the episodes' columns), the issue's
+"blanking 50 death dates". The cohort then records ``vital_status`` (``"dead"`` for those
+patients, as for every patient with a date; the truth's own status, or the status derived
+from its dates, for the others), so the data say *died, date unknown* and a blank date is
+not turned into a censoring; time-to-event analyses leave those patients out and say so.
+
+What cannot be missing. ``in_hospital_death`` is not nullable in the schema, so it is not
+offered; the episodes' columns are the nullable flags and measurements. A treatment flag
+removed takes its dated courses of that episode with it (the ``treatments`` rows for that
+treatment), and a source-given ``arm`` of that episode is blanked too; either would
+otherwise give the value away.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from dah_outcomes.endpoints import DEFAULT_ERAS, assign_eras
 from dah_outcomes.errors import ArgumentError
 from dah_outcomes.results import ResultMixin
 from dah_outcomes.schema import EPISODE_COLUMNS, TREATMENT_FLAGS
+from dah_outcomes.vital_status import derive_vital_status
 
 __all__ = [
     "AMPUTABLE_COLUMNS",
@@ -81,9 +87,9 @@ MAR_ODDS_RATIOS: Mapping[str, float] = MappingProxyType({"historical_era": 3.0, 
 _NOT_AMPUTABLE = {
     "in_hospital_death": "it is not nullable in the schema (every episode must say whether "
     "the patient died in hospital)",
-    "death_date": "the data model has no vital status apart from the date: a blank death date "
-    "turns a death into a censoring, and an in-hospital death without one is a validation "
-    "error",
+    "death_date": "it is a patients column: blank death dates with death_dates=PROBABILITY "
+    "instead (the cohort then records vital_status 'dead' for them, so a blank date is not "
+    "the censoring it was when there was no vital status apart from the date)",
 }
 
 
@@ -112,6 +118,8 @@ class AmputedCohort(ResultMixin):
         Values removed per column (values already missing are not counted).
     n_courses_removed : int
         Treatment courses removed with their flag.
+    n_death_dates_removed : int
+        Death dates blanked (``death_dates``); those patients stay dead (``vital_status``).
     """
 
     cohort: Cohort = field(repr=False)
@@ -123,6 +131,7 @@ class AmputedCohort(ResultMixin):
     seed: int
     n_missing: Mapping[str, int]
     n_courses_removed: int
+    n_death_dates_removed: int = 0
 
     def to_frame(self) -> pd.DataFrame:
         """One row per column: values removed, of how many episodes."""
@@ -153,8 +162,10 @@ def _check_fraction(name: str, value: Any) -> float:
     return float(value)
 
 
-def _check_columns(columns: Sequence[str], mechanism: str) -> tuple[str, ...]:
-    if isinstance(columns, str) or not len(columns):
+def _check_columns(
+    columns: Sequence[str], mechanism: str, death_dates: float | None
+) -> tuple[str, ...]:
+    if isinstance(columns, str) or (not len(columns) and death_dates is None):
         raise ArgumentError("columns must be a non-empty list of episodes column names")
     cols = tuple(str(c) for c in columns)
     for c in cols:
@@ -249,6 +260,19 @@ def _remove_courses(treatments: pd.DataFrame, removed: dict[str, pd.DataFrame]) 
     return treatments.loc[~drop].reset_index(drop=True)
 
 
+def _blank_death_dates(
+    truth: Cohort, probability: float, rng: np.random.Generator
+) -> tuple[pd.DataFrame, int]:
+    """The truth's patients with death dates blanked and their vital status kept dead."""
+    patients = truth.patients.copy()
+    status = derive_vital_status(patients)  # the truth's own, or derived from its dates
+    dated = patients["death_date"].notna().to_numpy()
+    hit = (rng.random(len(patients)) < probability) & dated
+    patients["death_date"] = patients["death_date"].mask(hit)
+    patients["vital_status"] = status.to_numpy()
+    return patients, int(hit.sum())
+
+
 def apply_missingness(
     cohort_or_tables: Cohort | tuple[pd.DataFrame, ...],
     mechanism: str = "mcar",
@@ -257,6 +281,7 @@ def apply_missingness(
     fraction: float = 0.1,
     fraction_outcome: float | None = None,
     seed: int = 0,
+    death_dates: float | None = None,
 ) -> AmputedCohort:
     """Remove values from a cohort's episodes by a declared mechanism, keeping the truth.
 
@@ -278,6 +303,10 @@ def apply_missingness(
         example beside ``fraction=0.1``).
     seed : int, default 0
         Seed of the removal; the same seed gives the same cohort.
+    death_dates : float, optional
+        Probability of blanking each recorded death date (completely at random); the
+        patients keep ``vital_status`` ``"dead"`` (died, date unknown). By default none is.
+        ``columns`` may then be empty.
 
     Returns
     -------
@@ -301,7 +330,7 @@ def apply_missingness(
     """
     if mechanism not in MECHANISMS:
         raise ArgumentError(f"mechanism must be one of {sorted(MECHANISMS)}, got {mechanism!r}")
-    cols = _check_columns(columns, mechanism)
+    cols = _check_columns(columns, mechanism, death_dates)
     fraction = _check_fraction("fraction", fraction)
     if fraction_outcome is not None and mechanism != "mnar":
         raise ArgumentError("fraction_outcome applies to the 'mnar' mechanism only")
@@ -310,6 +339,8 @@ def apply_missingness(
             "fraction_outcome", 0.4 if fraction_outcome is None else fraction_outcome
         )
     seed = _check_seed(seed)
+    if death_dates is not None:
+        death_dates = _check_fraction("death_dates", death_dates)
     truth = _as_cohort(cohort_or_tables)
     episodes = truth.episodes.copy()
     prob = _probability(episodes, mechanism, fraction, fraction_outcome)
@@ -324,6 +355,9 @@ def apply_missingness(
     n_arms_removed = _remove_arms(episodes, removed)
     treatments = _remove_courses(truth.treatments, removed)
     n_courses_removed = len(truth.treatments) - len(treatments)
+    patients, n_dates = truth.patients, 0
+    if death_dates is not None:  # drawn after the columns: their holes stay those of the seed
+        patients, n_dates = _blank_death_dates(truth, death_dates, rng)
     record: dict[str, Any] = {
         "mechanism": mechanism,
         "description": MECHANISMS[mechanism],
@@ -336,9 +370,14 @@ def apply_missingness(
         "n_arms_removed": n_arms_removed,
         "truth_fingerprint": truth.fingerprint,
         **({"mar_odds_ratios": dict(MAR_ODDS_RATIOS)} if mechanism == "mar" else {}),
+        **(
+            {"death_dates": {"probability": death_dates, "n_removed": n_dates}}
+            if death_dates is not None
+            else {}
+        ),
     }
     cohort = Cohort(
-        truth.patients,
+        patients,
         episodes,
         provenance={**dict(truth.provenance), "missingness": record},
         design=truth.design,
@@ -355,4 +394,5 @@ def apply_missingness(
         seed=seed,
         n_missing=MappingProxyType(n_missing),
         n_courses_removed=n_courses_removed,
+        n_death_dates_removed=n_dates,
     )
