@@ -1,5 +1,12 @@
-"""What every figure shares: a new Axes on its own Figure (no pyplot state), and saving with
-the same bytes for the same figure.
+"""What every figure shares: a new Axes on its own Figure (no pyplot state) that shows itself in
+a notebook, and saving with the same bytes for the same figure.
+
+A Figure made outside pyplot has no figure manager, so Jupyter's inline backend never shows it
+(a cell would print ``<Figure size 750x530 with 2 Axes>``). The figures here are
+:class:`NotebookFigure` and their Axes :class:`NotebookAxes`: both have ``_repr_png_``, so the
+Figure or any Axes of it, as a cell's last expression or passed to ``display``, shows the whole
+figure as a PNG in JupyterLab, the classic notebook, nbconvert and nbclient, with no global
+state changed (no pyplot, no backend switch, no formatter registered).
 
 A figure saved twice must give the same file (a report or a figure under version control, a
 checksum in a provenance record). matplotlib would write the date (SVG, PDF, PostScript), its
@@ -21,7 +28,20 @@ import matplotlib as mpl
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-__all__ = ["FIGURE_FORMATS", "PALETTE", "figure_of", "new_axes", "save_figure", "to_svg"]
+from dah_outcomes.plotting.colors import PALETTE
+
+__all__ = [
+    "FIGURE_FORMATS",
+    "PALETTE",
+    "NotebookAxes",
+    "NotebookFigure",
+    "figure_of",
+    "figure_png",
+    "new_axes",
+    "new_figure",
+    "save_figure",
+    "to_svg",
+]
 
 #: Per format, the metadata of a saved figure that would change from run to run or version to
 #: version; ``None`` leaves the field out (PostScript cannot leave out its creator).
@@ -35,12 +55,93 @@ _STABLE_METADATA: dict[str, dict[str, str | None]] = {
 #: Formats :func:`save_figure` writes with the same bytes for the same figure.
 FIGURE_FORMATS = tuple(_STABLE_METADATA)
 
-#: One colour per group, in group order, shared by every figure of a cohort.
-PALETTE = ("#1f4e79", "#c55a11", "#548235", "#7030a0", "#bf9000", "#2e75b6", "#7f7f7f")
+#: Resolution of the PNG a notebook shows; it is displayed at 96 pixels per inch, a little
+#: sharper than the screen on a high-density display while keeping stored notebooks small.
+_NOTEBOOK_DPI = 120
+_SCREEN_DPI = 96
+
+
+def figure_png(figure: Axes | Figure) -> tuple[bytes, dict[str, int]]:
+    """The figure as a notebook shows it: PNG bytes and their display size.
+
+    The bytes are the same for the same figure (no date or version in them), and the whole
+    figure is kept, axes drawn outside the plot area (a risk table under a user's Axes)
+    included.
+
+    Parameters
+    ----------
+    figure : Axes or Figure
+        The figure (or any Axes of it).
+
+    Returns
+    -------
+    tuple of bytes and dict
+        The PNG and ``{"width": ..., "height": ...}`` in CSS pixels (IPython's metadata).
+    """
+    buf = io.BytesIO()
+    save_figure(figure, buf, format="png", dpi=_NOTEBOOK_DPI, bbox_inches="tight")
+    data = buf.getvalue()
+    # the IHDR chunk of a PNG starts with its width and height (big-endian, bytes 16-24)
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    scale = _SCREEN_DPI / _NOTEBOOK_DPI
+    return data, {"width": round(width * scale), "height": round(height * scale)}
+
+
+def _describe(fig: Figure) -> str:
+    """A figure's plain-text stand-in where images cannot show (a terminal, text/plain)."""
+    w, h = fig.get_size_inches()
+    first = fig.axes[0] if fig.axes else None
+    title = first.get_title() or first.get_title(loc="left") if first is not None else ""
+    return f"[figure {w:.1f} x {h:.1f} in{': ' + title if title else ''}]"
+
+
+class NotebookFigure(Figure):
+    """A matplotlib Figure that shows itself as a PNG in a notebook (``_repr_png_``).
+
+    Everything else is matplotlib's Figure: ``savefig``, ``add_subplot`` and the rest behave
+    the same, and no pyplot state is involved.
+    """
+
+    def _repr_png_(self) -> tuple[bytes, dict[str, int]]:
+        return figure_png(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(_describe(self))
+
+
+class NotebookAxes(Axes):
+    """A matplotlib Axes whose notebook display is its whole figure (``_repr_png_``), so that
+    ``plot_km(km)`` as a cell's last expression shows the plot, not ``<Axes: ...>``."""
+
+    def _repr_png_(self) -> tuple[bytes, dict[str, int]]:
+        return figure_png(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(_describe(figure_of(self)))
+
+
+def new_figure(width: float = 7.0, height: float = 4.5) -> NotebookFigure:
+    """A fresh Figure not registered with pyplot that shows itself in a notebook.
+
+    Add its Axes with ``fig.add_subplot(..., axes_class=NotebookAxes)`` for them to show the
+    figure too.
+
+    Parameters
+    ----------
+    width, height : float
+        Figure size in inches.
+
+    Returns
+    -------
+    NotebookFigure
+        With constrained layout.
+    """
+    return NotebookFigure(figsize=(width, height), layout="constrained")
 
 
 def new_axes(width: float = 7.0, height: float = 4.5) -> Axes:
-    """A fresh Axes on a Figure not registered with pyplot (no global state).
+    """A fresh Axes on a Figure not registered with pyplot (no global state), which shows its
+    figure in a notebook.
 
     Parameters
     ----------
@@ -50,9 +151,9 @@ def new_axes(width: float = 7.0, height: float = 4.5) -> Axes:
     Returns
     -------
     Axes
+        A :class:`NotebookAxes` on a :class:`NotebookFigure`.
     """
-    fig = Figure(figsize=(width, height), layout="constrained")
-    return fig.add_subplot()
+    return new_figure(width, height).add_subplot(axes_class=NotebookAxes)
 
 
 def figure_of(ax: Axes) -> Figure:
@@ -92,7 +193,12 @@ def _fixed_date(fmt: str) -> Iterator[None]:
 
 
 def save_figure(
-    figure: Axes | Figure, target: str | Path | IO[Any], *, format: str, dpi: float = 150
+    figure: Axes | Figure,
+    target: str | Path | IO[Any],
+    *,
+    format: str,
+    dpi: float = 150,
+    bbox_inches: str | None = None,
 ) -> None:
     """Save a figure so that the same figure always gives the same bytes.
 
@@ -107,6 +213,9 @@ def save_figure(
         File format.
     dpi : float, default 150
         Resolution of raster output.
+    bbox_inches : {None, "tight"}, default None
+        ``"tight"`` crops (or widens) the page to what is drawn, axes outside the figure's
+        frame included.
 
     Returns
     -------
@@ -116,7 +225,13 @@ def save_figure(
         raise ValueError(f"format must be one of {list(FIGURE_FORMATS)}, got {format!r}")
     fig = figure_of(figure) if isinstance(figure, Axes) else figure
     with mpl.rc_context({"svg.hashsalt": "dah_outcomes"}), _fixed_date(format):
-        fig.savefig(target, format=format, dpi=dpi, metadata=_STABLE_METADATA[format])
+        fig.savefig(
+            target,
+            format=format,
+            dpi=dpi,
+            metadata=_STABLE_METADATA[format],
+            bbox_inches=bbox_inches,
+        )
 
 
 def to_svg(ax: Axes) -> str:

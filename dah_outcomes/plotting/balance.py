@@ -9,7 +9,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from dah_outcomes.errors import ArgumentError
-from dah_outcomes.plotting._axes import PALETTE, new_axes
+from dah_outcomes.plotting._axes import new_axes
+from dah_outcomes.plotting.colors import Palette, group_colors
 from dah_outcomes.stats.propensity import PropensityWeights
 
 __all__ = ["plot_love", "plot_overlap"]
@@ -49,8 +50,8 @@ def plot_love(
         y = np.arange(len(t))
         before, after = t[unweighted].abs().to_numpy(), t[weighted].abs().to_numpy()
         ax.hlines(y, np.fmin(before, after), np.fmax(before, after), color="#bfbfbf", lw=1)
-        ax.plot(before, y, "o", mfc="white", mec=PALETTE[1], ms=5, label="unweighted")
-        ax.plot(after, y, "o", color=PALETTE[0], ms=5, label="weighted")
+        ax.plot(before, y, "o", mfc="white", mec="#595959", ms=5, label="unweighted")
+        ax.plot(after, y, "o", color="#000000", ms=5, label="weighted")
         ax.axvline(threshold, color="#7f7f7f", lw=0.8, ls="--")
         ax.axvline(0.0, color="#7f7f7f", lw=0.6)
         ax.set_yticks(y, t[label].astype(str).tolist())
@@ -67,6 +68,7 @@ def plot_overlap(
     arm: str | None = None,
     ax: Axes | None = None,
     bins: int = 25,
+    palette: Palette = None,
 ) -> Axes:
     """Overlap plot: the distribution of the propensity of one arm among the patients of each
     arm (a region where some arm has no patients is a violation of positivity).
@@ -81,6 +83,9 @@ def plot_overlap(
         Axes to draw on (a new figure when omitted).
     bins : int, default 25
         Histogram bins over [0, 1].
+    palette : sequence of str or mapping, optional
+        Arm colours, as in :func:`~dah_outcomes.plotting.survival.plot_km` (the same arm gets
+        the same colour in both).
 
     Returns
     -------
@@ -91,6 +96,7 @@ def plot_overlap(
         raise ArgumentError(f"arm must be one of {list(weights.arms)}, got {arm!r}")
     j = weights.arms.index(arm)
     edges = np.linspace(0.0, 1.0, bins + 1)
+    colours = group_colors(weights.arms, palette)
     with mpl.rc_context({"font.size": 9}):
         ax = ax or new_axes(6.5, 3.8)
         for i, a in enumerate(weights.arms):
@@ -103,7 +109,7 @@ def plot_overlap(
                 density=True,
                 histtype="step",
                 lw=1.4,
-                color=PALETTE[i % len(PALETTE)],
+                color=colours[str(a)],
                 label=f"{a} (n = {len(s)})",
             )
         ax.set_xlim(0, 1)

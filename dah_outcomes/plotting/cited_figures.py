@@ -11,6 +11,7 @@ from matplotlib.axes import Axes
 
 from dah_outcomes.errors import ArgumentError
 from dah_outcomes.plotting._axes import new_axes
+from dah_outcomes.plotting.colors import PALETTE
 
 if TYPE_CHECKING:  # plotting sits below reproduce: it draws the result, it imports nothing
     from dah_outcomes.reproduce.verdicts import ReproductionResult
@@ -66,11 +67,11 @@ def plot_cited_figures(result: ReproductionResult, ax: Axes | None = None) -> Ax
             y,
             t["ci_lower"] * 100,
             t["ci_upper"] * 100,
-            color="#1f4e79",
+            color=PALETTE[0],
             lw=2,
             label=f"estimate, {result.conf_level:.0%} CI",
         )
-        ax.plot(t["estimate"] * 100, y, "o", color="#1f4e79")
+        ax.plot(t["estimate"] * 100, y, "o", color=PALETTE[0])
         for i, pv in enumerate(figures):
             label = "cited" if i == 0 else None
             if pv.kind == "range":
@@ -78,7 +79,7 @@ def plot_cited_figures(result: ReproductionResult, ax: Axes | None = None) -> Ax
                     i,
                     float(pv.value),
                     float(pv.high),
-                    color="#c55a11",
+                    color=PALETTE[1],
                     lw=6,
                     alpha=0.5,
                     label=label,  # type: ignore[arg-type]  # matplotlib takes None: no label
@@ -86,7 +87,7 @@ def plot_cited_figures(result: ReproductionResult, ax: Axes | None = None) -> Ax
             else:
                 # a bound points the way it holds; a point is a diamond
                 marker = {"lower_bound": ">", "upper_bound": "<"}.get(pv.kind, "D")
-                ax.plot(float(pv.value), i, marker, color="#c55a11", ms=6, label=label)
+                ax.plot(float(pv.value), i, marker, color=PALETTE[1], ms=6, label=label)
         # the whole-cohort population goes without saying; a subgroup is named
         # claim and population are str columns (the stubs type a row's fields as any scalar)
         labels = [

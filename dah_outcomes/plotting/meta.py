@@ -10,6 +10,7 @@ from matplotlib.patches import Polygon
 from scipy import stats
 
 from dah_outcomes.plotting._axes import new_axes
+from dah_outcomes.plotting.colors import PALETTE
 from dah_outcomes.stats.meta import MetaProportionResult
 from dah_outcomes.stats.proportions import proportion_ci
 
@@ -49,7 +50,7 @@ def plot_meta_forest(
                 r["proportion"],
                 yi,
                 "s",
-                color="#1f4e79",
+                color=PALETTE[0],
                 ms=3 + 9 * np.sqrt(r["weight"] / s["weight"].max()),
             )
             ax.annotate(
@@ -66,15 +67,15 @@ def plot_meta_forest(
                 (result.pooled, 0.2),
             ],
             closed=True,
-            color="#c55a11",
+            color=PALETTE[1],
         )
         ax.add_patch(diamond)
-        ax.hlines(-0.2, result.pi_lower, result.pi_upper, color="#c55a11", lw=2)
+        ax.hlines(-0.2, result.pi_lower, result.pi_upper, color=PALETTE[1], lw=2)
         ax.set_yticks(
             [*y, 0.5, -0.2],
             [*s["label"].astype(str), "pooled (random effects)", "prediction interval"],
         )
-        ax.axvline(result.pooled, color="#c55a11", lw=0.6, ls=":")
+        ax.axvline(result.pooled, color=PALETTE[1], lw=0.6, ls=":")
         ax.set_xlim(0, 1)
         ax.set_ylim(-0.8, k + 1.8)
         ax.set_xlabel(xlabel)
@@ -108,12 +109,12 @@ def plot_funnel(result: MetaProportionResult, *, ax: Axes | None = None) -> Axes
     se = np.sqrt(s["vi"].to_numpy())
     with mpl.rc_context({"font.size": 8}):
         ax = ax or new_axes(5.5, 4.5)
-        ax.plot(s["yi"], se, "o", color="#1f4e79", ms=4)
+        ax.plot(s["yi"], se, "o", color=PALETTE[0], ms=4)
         z = stats.norm.ppf(0.975)
         grid = np.linspace(0, se.max() * 1.05, 50)
         ax.plot(result.mu - z * grid, grid, color="#7f7f7f", lw=0.8, ls="--")
         ax.plot(result.mu + z * grid, grid, color="#7f7f7f", lw=0.8, ls="--")
-        ax.axvline(result.mu, color="#c55a11", lw=1)
+        ax.axvline(result.mu, color=PALETTE[1], lw=1)
         ax.invert_yaxis()
         ax.set_xlabel(f"{result.transform} estimate")
         ax.set_ylabel("standard error")

@@ -4,15 +4,16 @@ new Figure) and returns the Axes; none changes global matplotlib state."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib as mpl
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 
 from dah_outcomes.errors import ArgumentError
-from dah_outcomes.plotting._axes import PALETTE, new_axes
+from dah_outcomes.plotting._axes import NotebookAxes, new_axes, new_figure
+from dah_outcomes.plotting.colors import PALETTE, Palette, group_colors, group_linestyles
 from dah_outcomes.stats.competing import CumulativeIncidenceResult
 from dah_outcomes.stats.nonparametric import KaplanMeierResult
 from dah_outcomes.stats.proportional_hazards import ProportionalHazardsTest
@@ -32,6 +33,8 @@ def plot_km(
     xlabel: str = "Days since DAH onset",
     ylabel: str = "Survival probability",
     min_cell: int | None = None,
+    palette: Palette = None,
+    linestyles: bool | str | Sequence[Any] | Mapping[str, Any] = False,
 ) -> Axes:
     """Kaplan-Meier curves with the number-at-risk table aligned under the time axis.
 
@@ -55,30 +58,41 @@ def plot_km(
     min_cell : int, optional
         Print the table's counts between 1 and ``min_cell - 1`` as ``<min_cell`` (small-cell
         suppression; a group that small should be left out of ``km`` by the caller).
+    palette : sequence of str or mapping, optional
+        Group colours (see :func:`~dah_outcomes.plotting.colors.group_colors`; default
+        Okabe-Ito dealt in sorted label order). Pass the cohort's mapping,
+        ``group_colors(all_levels)``, to keep each group's colour when some are left out.
+    linestyles : bool, str, sequence or mapping, default False
+        Line type per group (see :func:`~dah_outcomes.plotting.colors.group_linestyles`);
+        ``True`` deals distinct dash patterns, for greyscale print.
 
     Returns
     -------
     Axes
         The curves' Axes; the risk table's Axes is ``ax.figure.axes[-1]`` and carries the
-        attribute-free label ``"at-risk table"``.
+        attribute-free label ``"at-risk table"``. In a notebook the returned Axes (a
+        :class:`~dah_outcomes.plotting._axes.NotebookAxes` when the figure is new) shows the
+        whole figure.
     """
+    colours = group_colors([c.group for c in km.curves], palette)
+    styles = group_linestyles([c.group for c in km.curves], linestyles)
     rows = 1 + int(show_events) + int(show_censored)
     n_lines = len(km.curves) * rows
     with mpl.rc_context({"font.size": 9}):
         if ax is None:
-            fig = Figure(figsize=(7.5, 4.2 + 0.22 * n_lines), layout="constrained")
+            fig = new_figure(7.5, 4.2 + 0.22 * n_lines)
             grid = fig.add_gridspec(2, 1, height_ratios=[4.2, 0.3 + 0.22 * n_lines])
-            ax = fig.add_subplot(grid[0])
-            table = fig.add_subplot(grid[1], sharex=ax)
+            ax = fig.add_subplot(grid[0], axes_class=NotebookAxes)
+            table = fig.add_subplot(grid[1], sharex=ax, axes_class=NotebookAxes)
         else:
             table = ax.inset_axes((0.0, -0.15 - 0.06 * n_lines, 1.0, 0.05 * n_lines), sharex=ax)
         table.set_label("at-risk table")
         t_max = max(float(c.time[-1]) for c in km.curves)
-        for i, c in enumerate(km.curves):
-            color = PALETTE[i % len(PALETTE)]
+        for c in km.curves:
+            color = colours[str(c.group)]
             x = np.concatenate([[0.0], c.time])
             y = np.concatenate([[1.0], c.survival])
-            ax.step(x, y, where="post", color=color, lw=1.6, label=c.group)
+            ax.step(x, y, where="post", color=color, ls=styles[str(c.group)], lw=1.6, label=c.group)
             if ci:
                 lo = np.concatenate([[1.0], c.lower])
                 hi = np.concatenate([[1.0], c.upper])
@@ -103,8 +117,8 @@ def plot_km(
             table.spines[side].set_visible(False)
         line = 0
         labels: list[tuple[float, str, str]] = []
-        for i, c in enumerate(km.curves):
-            color = PALETTE[i % len(PALETTE)]
+        for c in km.curves:
+            color = colours[str(c.group)]
             entries = [("at risk", [KaplanMeierResult.n_at_risk(c, t) for t in ticks])]
             if show_events:
                 entries.append(("events", [float(c.n_event[c.time <= t].sum()) for t in ticks]))
@@ -137,6 +151,8 @@ def plot_cif(
     conf_level: float | None = None,
     xlabel: str = "Days since DAH onset",
     ylabel: str = "Cumulative incidence",
+    palette: Palette = None,
+    linestyles: bool | str | Sequence[Any] | Mapping[str, Any] = False,
 ) -> Axes:
     """Cumulative incidence of ``cause`` by group (Aalen-Johansen step functions).
 
@@ -158,19 +174,25 @@ def plot_cif(
         Level of the band; by default the one the result was fitted with.
     xlabel, ylabel : str
         Axis labels.
+    palette : sequence of str or mapping, optional
+        Group colours, as in :func:`plot_km` (the same groups get the same colours in both).
+    linestyles : bool, str, sequence or mapping, default False
+        Line type per group, as in :func:`plot_km`.
 
     Returns
     -------
     Axes
     """
     bands = result.confidence_interval(cause, conf_level) if ci else None
+    colours = group_colors(result.groups, palette)
+    styles = group_linestyles(result.groups, linestyles)
     with mpl.rc_context({"font.size": 9}):
         ax = ax or new_axes(7.0, 3.8)
-        for i, (g, part) in enumerate(result.to_frame().groupby("group", sort=False)):
-            color = PALETTE[i % len(PALETTE)]
+        for g, part in result.to_frame().groupby("group", sort=False):
+            color = colours[str(g)]
             x = np.concatenate([[0.0], part["time"].to_numpy()])
             y = np.concatenate([[0.0], part[f"cif_{cause}"].to_numpy()])
-            ax.step(x, y, where="post", color=color, lw=1.6, label=g)
+            ax.step(x, y, where="post", color=color, ls=styles[str(g)], lw=1.6, label=g)
             if bands is not None:
                 b = bands[bands["group"] == g]
                 lo = np.concatenate([[0.0], b["ci_lower"].to_numpy()])
@@ -232,9 +254,9 @@ def plot_schoenfeld(
         groups = np.array_split(order, min(bins, len(order))) if len(order) else []
         centres = [float(np.mean(x[g])) for g in groups]
         means = [float(np.mean(y[g])) for g in groups]
-        ax.plot(centres, means, "-o", color="#1f4e79", lw=1.6, ms=3, gid="binned-means")
+        ax.plot(centres, means, "-o", color=PALETTE[0], lw=1.6, ms=3, gid="binned-means")
         fitted = float(test.fit.coef[test.fit.terms.index(term)]) if term in test.fit.terms else 1.0
-        ax.axhline(fitted, color="#c0504d", ls="--", lw=1.2, gid="fitted")
+        ax.axhline(fitted, color=PALETTE[1], ls="--", lw=1.2, gid="fitted")
         p_value = test.p_value[j]
         ax.set_title(f"{term}: proportional-hazards test p = {p_value:.3g}", fontsize=9)
         ax.set_xlabel(f"Transformed time ({test.transform})")
