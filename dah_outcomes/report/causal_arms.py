@@ -13,13 +13,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from dah_outcomes.analyses.arm_risks import (
-    EXTREME_WEIGHT,
-    IN_HOSPITAL,
-    POSITIVITY_FLOOR,
-    StandardisedRisks,
-    standardised_risks,
-)
+from dah_outcomes.analyses.arm_risks import IN_HOSPITAL, StandardisedRisks, standardised_risks
 from dah_outcomes.analyses.balance import SMD_THRESHOLD, WeightedTableOne, weighted_table_one
 from dah_outcomes.cohort import Cohort
 from dah_outcomes.endpoints.arms import ArmDefinition, EraDefinition
@@ -31,6 +25,12 @@ from dah_outcomes.stats.propensity import PropensityWeights
 from dah_outcomes.suppression import hidden_groups, suppress_small_cells
 
 __all__ = ["arm_risk_section"]
+
+#: A propensity of an arm below which a patient's chance of it is a near-violation of
+#: positivity, and a stabilised weight above which it is extreme (the thresholds the
+#: propensity diagnostics announce).
+POSITIVITY_FLOOR = 0.01
+EXTREME_WEIGHT = 10.0
 
 _METHOD_LABEL = {"observed": "Observed", "gcomputation": "g-computation", "aipw": "AIPW"}
 
