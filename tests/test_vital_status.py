@@ -143,6 +143,33 @@ def test_unknown_values_are_refused_with_the_allowed_ones(small_tables) -> None:
     assert hit["hint"].iloc[0] == "use one of alive, dead, unknown"
 
 
+#: One case per vital-status rule: (rule, table reported, patients edit). tests/
+#: test_validation.py's test_every_rule_has_a_case can count these once RULES holds the rules.
+CASES = [
+    (
+        "death_date_not_dead",
+        "patients",
+        lambda p: with_status(p, ["alive"] * 5),
+    ),
+    (
+        "in_hospital_death_not_dead",
+        "episodes",
+        lambda p: with_status(p, ["alive"] * 5, death_date=[None] * 5),
+    ),
+]
+
+
+@pytest.mark.parametrize(("rule", "table", "edit"), CASES, ids=[c[0] for c in CASES])
+def test_each_vital_status_rule_is_reported(small_tables, rule, table, edit) -> None:
+    p, e = small_tables
+    found = problems_of(edit(p), e)
+    hit = found[found["rule"] == rule]
+    assert not hit.empty, found
+    assert (hit["table"] == table).all()
+    assert (hit["hint"] == VITAL_STATUS_RULES[rule]).all()
+    assert {c[0] for c in CASES} == set(VITAL_STATUS_RULES)
+
+
 def test_problems_are_collected_together(small_tables) -> None:
     p, e = small_tables
     p = with_status(p, ["dead", "alive", "maybe", "alive", "alive"])
