@@ -79,9 +79,38 @@ class TableOne(ResultMixin):
         return self.table.copy()
 
     def _title(self) -> str:
-        groups = ", ".join(f"{g} (n = {n})" for g, n in self.counts.items())
+        groups = ", ".join(f"{g} (n = {n:,})" for g, n in self.counts.items())
         return f"Table 1 by {self.by}: {groups}"
 
+    def summary_frame(self) -> pd.DataFrame:
+        """The table as a paper prints it: the characteristic (with its statistic), a cell
+        per group, the missing counts only where something is missing, and the SMD to two
+        decimals (``"defines arm"`` for the flags the arms are built from, never ``inf``).
+
+        Returns
+        -------
+        DataFrame
+        """
+        t = self.table
+        groups = [c for c in t.columns if c not in _INTERNAL_COLUMNS]
+        out = pd.DataFrame({"Characteristic": t["label"] + ", " + t["statistic"]})
+        for g in groups:
+            out[g] = t[g]
+        missing = t["missing"].astype(str)
+        if missing.str.contains(r"[1-9]").any():
+            out["Missing"] = missing
+        note = t["smd_note"].astype(str)
+        out["SMD"] = [
+            n if n else ("" if not np.isfinite(v) else f"{v:.2f}")
+            for v, n in zip(t["smd"].astype(float), note, strict=True)
+        ]
+        return out
+
+
+#: columns of ``TableOne.table`` that are not a group's cells
+_INTERNAL_COLUMNS = frozenset(
+    {"variable", "label", "kind", "statistic", "missing", "smd", "smd_note"}
+)
 
 #: Variables that apply only where another flag is true (missing counted among those only).
 _APPLIES_IF = {"ventilation_days": "mechanical_ventilation"}

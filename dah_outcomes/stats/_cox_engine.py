@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -75,12 +75,7 @@ def design_matrix(data: pd.DataFrame, covariates: Sequence[str]) -> tuple[np.nda
     for c in covariates:
         s = data[c]
         if _is_categorical(s):
-            present = set(s.dropna().unique())
-            levels = (
-                [v for v in s.cat.categories if v in present]
-                if isinstance(s.dtype, pd.CategoricalDtype)
-                else sorted(present, key=str)
-            )
+            levels = _levels_present(s)
             for level in levels[1:]:
                 cols.append((s == level).to_numpy(dtype=float))
                 names.append(f"{c}{level}")
@@ -88,6 +83,27 @@ def design_matrix(data: pd.DataFrame, covariates: Sequence[str]) -> tuple[np.nda
             cols.append(s.to_numpy(dtype=float))
             names.append(c)
     return np.column_stack(cols) if cols else np.zeros((len(data), 0)), names
+
+
+def _levels_present(s: pd.Series) -> list[Any]:
+    """The levels a categorical column takes, in the categorical's own order, else sorted."""
+    present = set(s.dropna().unique())
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return [v for v in s.cat.categories if v in present]
+    return sorted(present, key=str)
+
+
+def reference_levels(data: pd.DataFrame, covariates: Sequence[str]) -> dict[str, str]:
+    """The reference level of each categorical covariate of :func:`design_matrix` (its first
+    level present), which every dummy's ratio is against."""
+    out = {}
+    for c in covariates:
+        s = data[c]
+        if _is_categorical(s):
+            levels = _levels_present(s)
+            if levels:
+                out[c] = str(levels[0])
+    return out
 
 
 @dataclass(eq=False)

@@ -31,6 +31,7 @@ from dah_outcomes.stats._cox_engine import (
     loglik_score_info,
     packed_score_residuals,
     prepare_stratum,
+    reference_levels,
     unused_levels,
 )
 from dah_outcomes.stats.inputs import read_survival_columns
@@ -70,6 +71,8 @@ class CoxResult(ResultMixin):
         Events per estimated coefficient (``n_events / len(terms)``).
     dropped_levels : dict of str to tuple of str
         Per categorical covariate, the declared levels no row takes, left out of the design.
+    reference_levels : dict of str to str
+        Per categorical covariate, the level its hazard ratios are against.
     warnings : tuple of str
         The warnings the fit gave (too few events per variable, unused levels dropped, a
         diverging coefficient), as their messages.
@@ -91,7 +94,18 @@ class CoxResult(ResultMixin):
     n_dropped: int = 0
     events_per_variable: float = float("nan")
     dropped_levels: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    reference_levels: dict[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+
+    def _title(self) -> str:
+        ref = "; ".join(f"{k} vs {v}" for k, v in self.reference_levels.items())
+        se = "robust SE" if self.robust else "model SE"
+        return (
+            f"Cox model ({self.ties} ties, {se}): n = {self.n:,}, events = {self.n_events:,}"
+            + (f", {self.n_dropped:,} row(s) dropped" if self.n_dropped else "")
+            + (f"; concordance {self.concordance:.3f}" if np.isfinite(self.concordance) else "")
+            + (f"; reference: {ref}" if ref else "")
+        )
 
     @property
     def hazard_ratio(self) -> np.ndarray:
@@ -118,6 +132,7 @@ class CoxResult(ResultMixin):
             "n_dropped": self.n_dropped,
             "events_per_variable": json_safe(self.events_per_variable),
             "dropped_levels": {k: list(v) for k, v in self.dropped_levels.items()},
+            "reference_levels": dict(self.reference_levels),
             "warnings": list(self.warnings),
         }
 
@@ -301,6 +316,7 @@ def cox_regression(
         n_dropped=s.n_dropped,
         events_per_variable=n_events / p,
         dropped_levels={c: tuple(v) for c, v in dropped.items()},
+        reference_levels=reference_levels(rows, covariates),
         warnings=tuple(notes),
     )
 

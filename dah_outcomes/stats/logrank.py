@@ -21,7 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from dah_outcomes.errors import ArgumentError, EstimationError
-from dah_outcomes.results import ResultMixin, json_safe
+from dah_outcomes.results import ResultMixin, format_p_value, json_safe
 from dah_outcomes.stats._checks import (
     MIN_ARM_SIZE,
     check_choice,
@@ -120,6 +120,14 @@ class LogRankResult(ResultMixin):
                     "o_minus_e_sq_over_v": o_e**2 / np.diag(self.variance),
                 }
             )
+
+    def _title(self) -> str:
+        p = format_p_value(self.p_value)
+        shown = f"p {p}" if p.startswith("<") else f"p = {p}"
+        test = self.method + (", stratified" if self.stratified else "")
+        if self.distribution != "asymptotic":
+            test += f", {self.distribution} p-value"
+        return f"{test}: chi-square = {self.statistic:.2f} on {self.df} df, {shown}"
 
     def to_dict(self) -> dict:
         """Statistic, df, p-value, method and per-group counts (JSON-safe)."""

@@ -263,6 +263,34 @@ class KaplanMeierResult(ResultMixin):
         out["conf_type"], out["conf_level"] = self.conf_type, self.conf_level
         return out
 
+    def _title(self) -> str:
+        level = f"{self.conf_level:.0%}"
+        return (
+            f"{self.method}: median survival with {level} CI ({self.conf_type} transform), "
+            f"time in {self.time_unit}"
+            + (f"; {self.n_dropped:,} row(s) dropped for missing values" if self.n_dropped else "")
+        )
+
+    def summary_frame(self) -> pd.DataFrame:
+        """Per group n, events and median with its CI, as R's ``print.survfit`` (the steps
+        are in :meth:`to_frame`).
+
+        Returns
+        -------
+        DataFrame
+        """
+        med = self.median()
+        return pd.DataFrame(
+            {
+                "group": med["group"],
+                "n": med["n"],
+                "events": med["n_events"],
+                "median": med["time"],
+                "ci_lower": med["ci_lower"],
+                "ci_upper": med["ci_upper"],
+            }
+        )
+
     def to_dict(self) -> dict:
         """Method, CI settings and per group n, events and median with CI (JSON-safe)."""
         return {

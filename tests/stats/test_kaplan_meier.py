@@ -217,7 +217,11 @@ def test_result_views() -> None:
     json.dumps(d)
     assert d["conf_type"] == "log-log"
     assert "Kaplan-Meier" in d["method"]
-    assert "KaplanMeierResult" in str(km)
+    # the text view is R's print: the heading, then n, events and median per group
+    text = str(km).splitlines()
+    assert text[0].startswith("Kaplan-Meier")
+    assert "90% CI (log-log transform)" in text[0]
+    assert len(text) == 2 + len(km.groups)
     before = DATA["veteran"].copy()
     kaplan_meier(DATA["veteran"], time="time", event="event", group="trt")
     pd.testing.assert_frame_equal(before, DATA["veteran"])  # input untouched
