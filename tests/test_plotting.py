@@ -193,3 +193,17 @@ def test_forest_rows_take_their_groups_colour() -> None:
     assert drawn == ["#000000", to_hex(colours["MP+CYC"]), to_hex(colours["Rituximab"])]
     with pytest.raises(ArgumentError, match="not a column"):
         plot_forest(table, palette=colours, group="arm")
+
+
+def test_a_narrower_time_axis_does_not_widen_the_shown_figure(frame) -> None:
+    km = kaplan_meier(frame, time="time", event="dead", group="arm")
+    _, full = figure_png(plot_km(km))
+    # the table's counts at times the caller's xlim leaves out are clipped, not drawn far right
+    ax = plot_km(km)
+    ax.set_xlim(0, 50)
+    _, narrowed = figure_png(ax)
+    assert narrowed["width"] == pytest.approx(full["width"], abs=40)
+    ax = plot_km(km, xlim=(0, 50))
+    assert ax.get_xlim() == (0, 50)
+    assert max(ax.get_xticks()) <= 50
+    assert figure_png(ax)[1]["width"] == pytest.approx(full["width"], abs=40)

@@ -10,6 +10,7 @@ from typing import Any
 import matplotlib as mpl
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.transforms import Bbox, TransformedBbox
 
 from dah_outcomes.errors import ArgumentError
 from dah_outcomes.plotting._axes import NotebookAxes, new_axes, new_figure
@@ -35,6 +36,7 @@ def plot_km(
     min_cell: int | None = None,
     palette: Palette = None,
     linestyles: bool | str | Sequence[Any] | Mapping[str, Any] = False,
+    xlim: tuple[float, float] | None = None,
 ) -> Axes:
     """Kaplan-Meier curves with the number-at-risk table aligned under the time axis.
 
@@ -65,6 +67,9 @@ def plot_km(
     linestyles : bool, str, sequence or mapping, default False
         Line type per group (see :func:`~dah_outcomes.plotting.colors.group_linestyles`);
         ``True`` deals distinct dash patterns, for greyscale print.
+    xlim : (float, float), optional
+        Time axis limits (default: 0 to the last time); the table's default columns are the
+        ticks within them. Counts drawn outside the limits a caller sets later are clipped.
 
     Returns
     -------
@@ -101,20 +106,24 @@ def plot_km(
                 cens = c.n_censor > 0
                 ax.plot(c.time[cens], c.survival[cens], "+", color=color, ms=5, mew=0.8)
         ax.set_ylim(0, 1.02)
-        ax.set_xlim(0, t_max)
+        ax.set_xlim(*(xlim if xlim is not None else (0, t_max)))
+        x_lo, x_hi = ax.get_xlim()
         ax.set_ylabel(ylabel)
         ax.grid(color="#e5e5e5")
         ax.legend(frameon=False, loc="lower left")
         ticks = (
             list(at_risk_times)
             if at_risk_times is not None
-            else [t for t in ax.get_xticks() if 0 <= t <= t_max]
+            else [t for t in ax.get_xticks() if max(x_lo, 0) <= t <= min(x_hi, t_max)]
         )
         ax.set_xticks(ticks)
         ax.tick_params(labelbottom=False)
         table.set_xlabel(xlabel)
         for side in ("top", "right", "left"):
             table.spines[side].set_visible(False)
+        # a count at a time the caller's xlim leaves out must not widen the saved figure: the
+        # counts are clipped to the table's width plus room for the first and last half number
+        shown = TransformedBbox(Bbox([[-0.05, -1.0], [1.05, 2.0]]), table.transAxes)
         line = 0
         labels: list[tuple[float, str, str]] = []
         for c in km.curves:
@@ -130,7 +139,9 @@ def plot_km(
                 for t, v in zip(ticks, values, strict=True):
                     small = min_cell is not None and 0 < v < min_cell
                     text = f"<{min_cell}" if small else f"{v:.0f}"
-                    table.text(t, row, text, ha="center", va="center", color=color)
+                    cell = table.text(t, row, text, ha="center", va="center", color=color)
+                    cell.set_clip_box(shown)
+                    cell.set_clip_on(True)
                 line += 1
         # group names as tick labels, so the layout makes room for them
         table.set_yticks([y for y, _, _ in labels], [name for _, name, _ in labels])
