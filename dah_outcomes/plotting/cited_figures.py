@@ -11,7 +11,7 @@ from matplotlib.axes import Axes
 
 from dah_outcomes.errors import ArgumentError
 from dah_outcomes.plotting._axes import new_axes
-from dah_outcomes.plotting.colors import PALETTE
+from dah_outcomes.plotting.colors import OKABE_ITO
 
 if TYPE_CHECKING:  # plotting sits below reproduce: it draws the result, it imports nothing
     from dah_outcomes.reproduce.verdicts import ReproductionResult
@@ -67,11 +67,11 @@ def plot_cited_figures(result: ReproductionResult, ax: Axes | None = None) -> Ax
             y,
             t["ci_lower"] * 100,
             t["ci_upper"] * 100,
-            color=PALETTE[0],
+            color=OKABE_ITO["blue"],
             lw=2,
             label=f"estimate, {result.conf_level:.0%} CI",
         )
-        ax.plot(t["estimate"] * 100, y, "o", color=PALETTE[0])
+        ax.plot(t["estimate"] * 100, y, "o", color=OKABE_ITO["blue"])
         for i, pv in enumerate(figures):
             label = "cited" if i == 0 else None
             if pv.kind == "range":
@@ -79,7 +79,7 @@ def plot_cited_figures(result: ReproductionResult, ax: Axes | None = None) -> Ax
                     i,
                     float(pv.value),
                     float(pv.high),
-                    color=PALETTE[1],
+                    color=OKABE_ITO["orange"],
                     lw=6,
                     alpha=0.5,
                     label=label,  # type: ignore[arg-type]  # matplotlib takes None: no label
@@ -87,7 +87,7 @@ def plot_cited_figures(result: ReproductionResult, ax: Axes | None = None) -> Ax
             else:
                 # a bound points the way it holds; a point is a diamond
                 marker = {"lower_bound": ">", "upper_bound": "<"}.get(pv.kind, "D")
-                ax.plot(float(pv.value), i, marker, color=PALETTE[1], ms=6, label=label)
+                ax.plot(float(pv.value), i, marker, color=OKABE_ITO["orange"], ms=6, label=label)
         # the whole-cohort population goes without saying; a subgroup is named
         # claim and population are str columns (the stubs type a row's fields as any scalar)
         labels = [
