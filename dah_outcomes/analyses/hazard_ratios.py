@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from dah_outcomes.analyses.adjustment import (
@@ -22,15 +23,23 @@ from dah_outcomes.analyses.adjustment import (
     check_adjustment,
     complete_cases,
 )
+from dah_outcomes.analyses.imputed_cohorts import ImputedCohorts
+from dah_outcomes.analyses.missing_handling import (
+    complete_case_summary,
+    each_imputation,
+    imputed_set,
+    imputed_summary,
+)
 from dah_outcomes.cohort import Cohort
 from dah_outcomes.endpoints.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition
 from dah_outcomes.endpoints.frames import INDEX_COVARIATES, death_frame
 from dah_outcomes.endpoints.grouping import GROUPINGS, attach_group, check_by
 from dah_outcomes.endpoints.timelines import check_immortal_time, compared_treatments
-from dah_outcomes.errors import EstimationError
+from dah_outcomes.errors import EstimationError, WarningLog
 from dah_outcomes.results import ResultMixin, json_safe
 from dah_outcomes.stats._checks import check_conf_level
 from dah_outcomes.stats.cox import CoxResult, cox_regression
+from dah_outcomes.stats.pooling import PooledEstimate, pool_cox
 
 __all__ = ["COVARIATES", "DEFAULT_ADJUSTMENT", "HazardRatios", "hazard_ratios"]
 
@@ -79,9 +88,17 @@ class HazardRatios(ResultMixin):
         when arms, or a treatment flag among the covariates, are compared while treatments
         started after onset or at unknown times; a
         :class:`~dah_outcomes.errors.SmallSampleWarning` from the Cox fit, e.g. fewer than 10
-        deaths per estimated coefficient).
+        deaths per estimated coefficient; a :class:`~dah_outcomes.errors.MissingDataWarning`
+        when complete case leaves out more than the threshold).
     fingerprint : str
         The cohort's fingerprint.
+    missing_data : dict
+        How missing values were handled (see :mod:`dah_outcomes.analyses.missing_handling`).
+        Under multiple imputation the table's coefficients are pooled by Rubin's rules
+        (``pool_cox``; ``z`` is the pooled t statistic and the p-value is from Student's t
+        with the Barnard-Rubin df), with ``fmi`` and ``df`` columns, ``n``, ``n_events`` and
+        ``n_dropped`` are rounded means over the imputations and ``cox`` is the first
+        completed cohort's fit.
     """
 
     by: str
@@ -100,6 +117,7 @@ class HazardRatios(ResultMixin):
     cox: CoxResult = field(repr=False)
     warnings: tuple[str, ...] = ()
     fingerprint: str
+    missing_data: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def to_frame(self) -> pd.DataFrame:
         """The hazard-ratio table (a copy), group terms first."""
@@ -124,6 +142,7 @@ class HazardRatios(ResultMixin):
             "terms": json_safe(self.table),
             "warnings": list(self.warnings),
             "fingerprint": self.fingerprint,
+            "missing_data": json_safe(self.missing_data),
         }
 
     def methods_text(self) -> str:
@@ -151,7 +170,12 @@ class HazardRatios(ResultMixin):
         else:
             text += "unadjusted"
         text += f"; {self.n:,} patients, {self.n_events:,} deaths"
-        if self.n_dropped:
+        if self.missing_data.get("method") == "mi":
+            text += (
+                f", missing values imputed by chained equations ({self.missing_data['imputations']}"
+                " imputations) and the estimates pooled by Rubin's rules"
+            )
+        elif self.n_dropped:
             text += f", {self.n_dropped:,} left out for a missing covariate"
         text += "."
         if self.not_adjusted:
@@ -191,20 +215,24 @@ def _terms(data: pd.DataFrame, by: str, used: list[str]) -> pd.DataFrame:
 
 
 def hazard_ratios(
-    cohort: Cohort,
+    cohort: Cohort | ImputedCohorts,
     *,
     by: str = "arm",
     adjust_for: Sequence[str] = DEFAULT_ADJUSTMENT,
     conf_level: float = 0.95,
     arms: ArmDefinition = DEFAULT_ARMS,
     eras: EraDefinition = DEFAULT_ERAS,
+    missing: str = "complete-case",
+    imputations: int = 20,
+    seed: int = 0,
 ) -> HazardRatios:
     """Hazard ratios of death of each group against the first, from an adjusted Cox model.
 
     Parameters
     ----------
-    cohort : Cohort
-        A validated cohort.
+    cohort : Cohort or ImputedCohorts
+        A validated cohort, or its completed cohorts (then analysed by multiple imputation
+        whatever ``missing`` says).
     by : {"arm", "era", "site", "sex"}, default "arm"
         Grouping compared (see :data:`~dah_outcomes.endpoints.GROUPINGS`); its first group
         is the reference.
@@ -217,6 +245,14 @@ def hazard_ratios(
         Level of the Wald intervals.
     arms, eras : ArmDefinition, EraDefinition
         Arm and era definitions.
+    missing : {"complete-case", "mi"}, default "complete-case"
+        Leave out the patients missing a covariate (and keep an "Unknown" arm as a group),
+        or impute the first episodes ``imputations`` times and pool the Cox models by
+        Rubin's rules (:func:`~dah_outcomes.stats.pooling.pool_cox`).
+    imputations : int, default 20
+        Number of imputations (``missing="mi"``).
+    seed : int, default 0
+        Seed of the imputations.
 
     Returns
     -------
@@ -251,6 +287,16 @@ def hazard_ratios(
     check_by(by)
     asked = check_adjustment(adjust_for)
     conf_level = check_conf_level(conf_level)
+    imputed = imputed_set(cohort, missing, imputations, seed)
+    if imputed is not None:
+
+        def one(c: Cohort) -> HazardRatios:
+            return hazard_ratios(
+                c, by=by, adjust_for=asked, conf_level=conf_level, arms=arms, eras=eras
+            )
+
+        return _pooled(imputed, *each_imputation(imputed, one, what=f"hazard ratios by {by}"))
+    assert isinstance(cohort, Cohort)
     frame = attach_group(
         death_frame(cohort, arms=arms, eras=eras), cohort, by, arms=arms, eras=eras
     )
@@ -300,6 +346,14 @@ def hazard_ratios(
     terms = _terms(data, by, used)
     if tuple(terms["term"]) != fit.terms:  # pragma: no cover - the design's coding changed
         raise RuntimeError(f"model terms {fit.terms} differ from {list(terms['term'])}")
+    log = WarningLog()
+    summary = complete_case_summary(
+        cohort,
+        used,
+        what=f"hazard ratios by {by}",
+        arms=arms if by == "arm" else None,
+        notes=log,
+    )
     ratios = fit.to_frame().drop(columns="term")
     table = pd.concat([terms, ratios.reset_index(drop=True)], axis=1)
     table = table[
@@ -333,6 +387,73 @@ def hazard_ratios(
         ties=fit.ties,
         method=f"Cox proportional hazards ({fit.ties.capitalize()} ties), Wald intervals",
         cox=fit,
-        warnings=(*notes, *fit.warnings),
+        warnings=(*notes, *fit.warnings, *log.messages),
         fingerprint=cohort.fingerprint,
+        missing_data=summary,
+    )
+
+
+def pooled_table(
+    fits: Sequence[CoxResult], table: pd.DataFrame
+) -> tuple[pd.DataFrame, PooledEstimate]:
+    """A hazard-ratio table with its numbers replaced by the Cox fits pooled (Rubin's rules).
+
+    Parameters
+    ----------
+    fits : sequence of CoxResult
+        One fit per imputation, the same terms as ``table``'s rows.
+    table : DataFrame
+        A per-imputation table (``term`` and the labels kept).
+
+    Returns
+    -------
+    table : DataFrame
+        ``hazard_ratio, ci_lower, ci_upper, coef, se, z, p_value`` pooled, with ``df`` and
+        ``fmi``.
+    pooled : PooledEstimate
+        The pooled estimate.
+    """
+    pooled = pool_cox(fits)
+    out = table.copy()
+    out["hazard_ratio"] = pooled.value
+    out["ci_lower"] = pooled.value_ci_lower
+    out["ci_upper"] = pooled.value_ci_upper
+    out["coef"] = pooled.estimate
+    out["se"] = pooled.std_error
+    out["z"] = pooled.estimate / pooled.std_error
+    out["p_value"] = pooled.p_value
+    out["df"] = pooled.df
+    out["fmi"] = pooled.fmi
+    return out, pooled
+
+
+def _pooled(
+    imputed: ImputedCohorts, results: list[HazardRatios], messages: list[str]
+) -> HazardRatios:
+    first = results[0]
+    if any(r.cox.terms != first.cox.terms for r in results):
+        raise EstimationError(
+            f"hazard ratios by {first.by}: the model terms differ between imputations (a "
+            "group or level empty in some completed cohort): merge small groups"
+        )
+    table, pooled = pooled_table([r.cox for r in results], first.table)
+    summary = imputed_summary(imputed, pooled)
+    return HazardRatios(
+        by=first.by,
+        groups=first.groups,
+        reference=first.reference,
+        adjust_for=first.adjust_for,
+        adjusted_for=first.adjusted_for,
+        not_adjusted=first.not_adjusted,
+        table=table,
+        n=round(float(np.mean([r.n for r in results]))),
+        n_events=round(float(np.mean([r.n_events for r in results]))),
+        n_dropped=round(float(np.mean([r.n_dropped for r in results]))),
+        conf_level=first.conf_level,
+        ties=first.ties,
+        method=first.method + f"; pooled over {imputed.m} imputations by Rubin's rules",
+        cox=first.cox,
+        warnings=tuple(messages),
+        fingerprint=imputed.fingerprint,
+        missing_data=summary,
     )

@@ -12,8 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from dah_outcomes.analyses.imputed_cohorts import ImputedCohorts
+from dah_outcomes.analyses.missing_handling import (
+    complete_case_summary,
+    each_imputation,
+    imputed_set,
+    imputed_summary,
+)
 from dah_outcomes.cohort import Cohort
 from dah_outcomes.endpoints.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition
 from dah_outcomes.endpoints.frames import (
@@ -28,9 +36,10 @@ from dah_outcomes.endpoints.frames import (
 )
 from dah_outcomes.endpoints.grouping import attach_group, check_by
 from dah_outcomes.endpoints.timelines import check_immortal_time, compared_treatments
-from dah_outcomes.errors import ArgumentError
+from dah_outcomes.errors import ArgumentError, EstimationError, WarningLog
 from dah_outcomes.results import ResultMixin, json_safe
 from dah_outcomes.stats.competing import cif_log_log_ci, cumulative_incidence
+from dah_outcomes.stats.pooling import pool_estimates, pool_proportions, pool_survival
 from dah_outcomes.stats.proportions import (
     PROPORTION_METHODS,
     ProportionCI,
@@ -103,9 +112,16 @@ class OutcomeRates(ResultMixin):
     warnings : tuple of str
         The warnings the analysis gave (an :class:`~dah_outcomes.errors.ImmortalTimeWarning`
         when rates are compared by arm while treatments started after onset or at unknown
-        times).
+        times; a :class:`~dah_outcomes.errors.MissingDataWarning` when complete case leaves
+        out more than the threshold).
     fingerprint : str
         Fingerprint of the cohort the rates were computed from.
+    missing_data : dict
+        How missing values were handled (see :mod:`dah_outcomes.analyses.missing_handling`):
+        complete-case counts, or the imputations, columns imputed and the fraction of
+        missing information of each pooled rate (keyed ``"endpoint, group"``). Under
+        multiple imputation ``table`` also has ``m`` and ``fmi`` columns, and ``events`` and
+        ``total`` are means over the imputations.
     """
 
     table: pd.DataFrame = field(repr=False)
@@ -119,6 +135,7 @@ class OutcomeRates(ResultMixin):
     definitions: dict[str, str] = field(repr=False)
     warnings: tuple[str, ...] = ()
     fingerprint: str
+    missing_data: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def to_frame(self) -> pd.DataFrame:
         """The rates table (a copy)."""
@@ -135,8 +152,8 @@ class OutcomeRates(ResultMixin):
             )
         r = rows.iloc[0]
         return ProportionCI(
-            events=int(r["events"]),
-            total=int(r["total"]),
+            events=round(float(r["events"])),
+            total=round(float(r["total"])),
             estimate=float(r["estimate"]),
             ci_lower=float(r["ci_lower"]),
             ci_upper=float(r["ci_upper"]),
@@ -194,6 +211,7 @@ class OutcomeRates(ResultMixin):
             "definitions": dict(self.definitions),
             "warnings": list(self.warnings),
             "fingerprint": self.fingerprint,
+            "missing_data": json_safe(self.missing_data),
         }
         if self.by is not None:
             grouped = self.table[self.table["group"] != "overall"]
@@ -232,7 +250,7 @@ def _row(
 
 
 def rates(
-    cohort: Cohort,
+    cohort: Cohort | ImputedCohorts,
     by: str | None = None,
     *,
     ci_method: str = "wilson",
@@ -241,13 +259,18 @@ def rates(
     arm_column: str | None = None,
     eras: EraDefinition = DEFAULT_ERAS,
     death_within_days: int | None = None,
+    missing: str = "complete-case",
+    imputations: int = 20,
+    seed: int = 0,
 ) -> OutcomeRates:
     """Rates of every DAH endpoint with confidence intervals.
 
     Parameters
     ----------
-    cohort : Cohort
-        A validated cohort.
+    cohort : Cohort or ImputedCohorts
+        A validated cohort, or its completed cohorts from
+        :func:`~dah_outcomes.analyses.imputed_cohorts.impute_cohort` (then analysed by
+        multiple imputation whatever ``missing`` says).
     by : {"arm", "era", "site", "sex"}, optional
         Also give the DAH-patient endpoints per group of
         :data:`~dah_outcomes.endpoints.GROUPINGS`, in its order (incidence stays overall: arms
@@ -260,6 +283,18 @@ def rates(
         Arm and era definitions (see :func:`~dah_outcomes.endpoints.patient_outcomes`).
     death_within_days : int, optional
         Mortality as death within N days of onset instead of in-hospital death.
+    missing : {"complete-case", "mi"}, default "complete-case"
+        Leave out the values missing (each endpoint's denominator counts the patients with
+        a value), or impute the first episodes ``imputations`` times and pool each rate by
+        Rubin's rules on the logit scale (recurrence: cumulative incidence on the
+        log(-log) scale, the rate per person-year on the log scale). A rate that no
+        imputation changes is the complete-data one (fmi 0); one that is 0 or 1 in some
+        imputation cannot be pooled on the logit scale and is the mean proportion, without
+        an interval.
+    imputations : int, default 20
+        Number of imputations (``missing="mi"``).
+    seed : int, default 0
+        Seed of the imputations.
 
     Returns
     -------
@@ -267,6 +302,10 @@ def rates(
 
     Warns
     -----
+    MissingDataWarning
+        Complete case, when more than
+        :data:`~dah_outcomes.analyses.missing_handling.COMPLETE_CASE_THRESHOLD` of the DAH
+        patients miss an endpoint flag (or, by arm, a flag that decides their arm).
     ImmortalTimeWarning
         With ``by="arm"``, when a treatment that defines the arms started after DAH onset or
         at an unknown time (see
@@ -285,6 +324,23 @@ def rates(
         raise ArgumentError(
             f"ci_method must be one of {sorted(PROPORTION_METHODS)}, got {ci_method!r}"
         )
+    imputed = imputed_set(cohort, missing, imputations, seed)
+    if imputed is not None:
+
+        def one(c: Cohort) -> OutcomeRates:
+            return rates(
+                c,
+                by,
+                ci_method=ci_method,
+                conf_level=conf_level,
+                arms=arms,
+                arm_column=arm_column,
+                eras=eras,
+                death_within_days=death_within_days,
+            )
+
+        return _pooled_rates(imputed, *each_imputation(imputed, one, what="rates"))
+    assert isinstance(cohort, Cohort)
     outcomes = patient_outcomes(
         cohort, arms=arms, arm_column=arm_column, eras=eras, death_within_days=death_within_days
     )
@@ -331,6 +387,14 @@ def rates(
     definitions.update(
         {k: v for k, v in RATE_DEFINITIONS.items() if k != "incidence_rate" or at_entry is not None}
     )
+    log = WarningLog()
+    summary = complete_case_summary(
+        cohort,
+        _ENDPOINT_FLAGS,
+        what="rates",
+        arms=arms if by == "arm" and arm_column is None else None,
+        notes=log,
+    )
     return OutcomeRates(
         table=_ordered(pd.DataFrame(rows)),
         incidence_rate=incidence_rate,
@@ -341,9 +405,14 @@ def rates(
         ci_method=ci_method,
         conf_level=float(conf_level),
         definitions=definitions,
-        warnings=notes,
+        warnings=(*notes, *log.messages),
         fingerprint=cohort.fingerprint,
+        missing_data=summary,
     )
+
+
+# the index-episode flags the DAH-patient endpoints read (patient_outcomes)
+_ENDPOINT_FLAGS = ("first_manifestation", "mechanical_ventilation", "plasmapheresis", "nephritis")
 
 
 def _episode_row(group: str, died: pd.Series, method: str, level: float) -> dict[str, Any]:
@@ -428,3 +497,143 @@ def _recurrence(
 
 
 _RATE_FIELDS = ("events", "estimate", "ci_lower", "ci_upper", "per", "method", "conf_level")
+
+
+# ------------------------------------------------------------------ multiple imputation
+
+
+def _keyed(frames: list[pd.DataFrame], keys: list[str]) -> tuple[list[tuple], list[pd.DataFrame]]:
+    """The union of the frames' row keys (first frame's order first), each frame by key."""
+    order: dict[tuple, None] = {}
+    indexed = []
+    for f in frames:
+        f = f.set_index(keys, drop=False)
+        order.update(dict.fromkeys(f.index))
+        indexed.append(f)
+    return list(order), indexed
+
+
+def _same(values: np.ndarray) -> bool:
+    return bool(np.all(values == values[0])) if len(values) else True
+
+
+def _pool_table(tables: list[pd.DataFrame], m: int) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Each (endpoint, group) proportion pooled over the imputations on the logit scale."""
+    keys, indexed = _keyed(tables, ["endpoint", "group"])
+    rows, fmi = [], {}
+    for key in keys:
+        there = [f.loc[[key]].iloc[0] for f in indexed if key in f.index]
+        first = there[0].to_dict()
+        events = np.array([r["events"] for r in there], dtype=float)
+        totals = np.array([r["total"] for r in there], dtype=float)
+        row = {**first, "events": events.mean(), "total": totals.mean(), "m": m}
+        name = f"{key[0]}, {key[1]}"
+        if len(there) < m:
+            nan = float("nan")
+            row.update(estimate=nan, ci_lower=nan, ci_upper=nan, fmi=nan)
+            row["method"] = f"not pooled: no patients in this group in {m - len(there)} imputations"
+        elif _same(events) and _same(totals):
+            row["fmi"] = 0.0  # no imputation changes it: the complete-data interval stands
+        else:
+            try:
+                pooled = pool_proportions(events, totals, conf_level=first["conf_level"])
+                row.update(
+                    estimate=float(pooled.value[0]),
+                    ci_lower=float(pooled.value_ci_lower[0]),
+                    ci_upper=float(pooled.value_ci_upper[0]),
+                    fmi=float(pooled.fmi[0]),
+                    method="Rubin's rules on the logit scale",
+                )
+            except EstimationError:
+                # 0 or 1 in an imputation has no logit: the mean proportion, with the
+                # interval of the mean counts (it leaves out the between-imputation spread)
+                ci = proportion_ci(
+                    round(events.mean()),
+                    max(round(totals.mean()), 1),
+                    ci_method=first["method"],
+                    conf_level=first["conf_level"],
+                )
+                row.update(
+                    estimate=float((events / totals).mean()),
+                    ci_lower=ci.ci_lower,
+                    ci_upper=ci.ci_upper,
+                    fmi=float("nan"),
+                    method=f"{first['method']} interval of the mean counts (not pooled: 0 or "
+                    "1 in an imputation)",
+                )
+        fmi[name] = row["fmi"]
+        rows.append(row)
+    return _ordered(pd.DataFrame(rows)), fmi
+
+
+def _pool_cif(frames: list[pd.DataFrame], m: int) -> pd.DataFrame:
+    """The cumulative incidence of recurrence at each year, pooled on the log(-log) scale."""
+    if any(f.empty for f in frames):
+        return frames[0]
+    keys, indexed = _keyed(frames, ["group", "years"])
+    rows = []
+    for key in keys:
+        there = [f.loc[[key]].iloc[0] for f in indexed if key in f.index]
+        cif = np.array([r["cif"] for r in there], dtype=float)
+        var = np.array([r["variance"] for r in there], dtype=float)
+        row = {**there[0].to_dict(), "m": m}
+        for col in ("n", "recurrences", "deaths_before_recurrence", "time"):
+            row[col] = float(np.mean([r[col] for r in there]))
+        if len(there) == m and not _same(cif) and ((cif > 0) & (cif < 1)).all():
+            # the CIF's log(-log) transform as survival's: var(-log F) = var(F) / F^2
+            pooled = pool_survival(cif, np.sqrt(var) / cif, conf_level=row["conf_level"])
+            row.update(
+                cif=float(pooled.value[0]),
+                ci_lower=float(pooled.value_ci_lower[0]),
+                ci_upper=float(pooled.value_ci_upper[0]),
+                variance=float("nan"),
+            )
+        elif not _same(cif):
+            row.update(cif=float(cif.mean()), ci_lower=float("nan"), ci_upper=float("nan"))
+        rows.append(row)
+    return pd.DataFrame(rows)[[*frames[0].columns, "m"]]
+
+
+def _pool_recurrence_rates(frames: list[pd.DataFrame], m: int) -> pd.DataFrame:
+    """Recurrent episodes per 100 person-years, pooled on the log scale (var 1 / events)."""
+    if any(f.empty for f in frames):
+        return frames[0]
+    keys, indexed = _keyed(frames, ["group"])
+    rows = []
+    for key in keys:
+        there = [f.loc[[key]].iloc[0] for f in indexed if key in f.index]
+        events = np.array([r["events"] for r in there], dtype=float)
+        years = np.array([r["person_years"] for r in there], dtype=float)
+        row = {**there[0].to_dict(), "events": events.mean(), "person_years": years.mean()}
+        if len(there) == m and not (_same(events) and _same(years)) and (events > 0).all():
+            log_rate = np.log(events / years * row["per"])
+            pooled = pool_estimates(log_rate, 1 / events, scale="log", conf_level=row["conf_level"])
+            row.update(
+                estimate=float(pooled.value[0]),
+                ci_lower=float(pooled.value_ci_lower[0]),
+                ci_upper=float(pooled.value_ci_upper[0]),
+                method="Rubin's rules on the log scale",
+            )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _pooled_rates(
+    imputed: ImputedCohorts, results: list[OutcomeRates], messages: list[str]
+) -> OutcomeRates:
+    first = results[0]
+    table, fmi = _pool_table([r.table for r in results], imputed.m)
+    return OutcomeRates(
+        table=table,
+        incidence_rate=first.incidence_rate,  # from the dah flag and dates: never imputed
+        incidence_cases_at_entry=first.incidence_cases_at_entry,
+        recurrence_cif=_pool_cif([r.recurrence_cif for r in results], imputed.m),
+        recurrence_rates=_pool_recurrence_rates([r.recurrence_rates for r in results], imputed.m),
+        by=first.by,
+        ci_method=first.ci_method,
+        conf_level=first.conf_level,
+        definitions=first.definitions,
+        warnings=tuple(messages),
+        fingerprint=imputed.fingerprint,
+        missing_data=imputed_summary(imputed, fmi),
+    )

@@ -7,8 +7,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from dah_outcomes.analyses.imputed_cohorts import ImputedCohorts
+from dah_outcomes.analyses.missing_handling import (
+    complete_case_summary,
+    each_imputation,
+    imputed_set,
+    imputed_summary,
+)
 from dah_outcomes.analyses.small_series import mark_uninformative, uninformative_message
 from dah_outcomes.cohort import Cohort
 from dah_outcomes.endpoints.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition
@@ -25,6 +33,7 @@ from dah_outcomes.errors import (
     EstimationError,
     SmallSampleWarning,
     UninformativeIntervalWarning,
+    WarningLog,
     warn,
 )
 from dah_outcomes.results import ResultMixin, json_safe
@@ -37,6 +46,7 @@ from dah_outcomes.stats.competing import (
 )
 from dah_outcomes.stats.logrank import LogRankResult, logrank_from_km
 from dah_outcomes.stats.nonparametric import KaplanMeierResult, kaplan_meier
+from dah_outcomes.stats.pooling import pool_survival
 from dah_outcomes.stats.subdistribution import FineGrayResult, fine_gray
 
 __all__ = [
@@ -98,9 +108,18 @@ class SurvivalByGroup(ResultMixin):
         The warnings the analysis gave (an :class:`~dah_outcomes.errors.ImmortalTimeWarning`
         when arms are compared while treatments started after onset or at unknown times; an
         :class:`~dah_outcomes.errors.UninformativeIntervalWarning` when an interval at a
-        stated day says nothing).
+        stated day says nothing; a :class:`~dah_outcomes.errors.MissingDataWarning` when
+        complete case leaves out more than the threshold).
     fingerprint : str
         The cohort's fingerprint.
+    missing_data : dict
+        How missing values were handled (see :mod:`dah_outcomes.analyses.missing_handling`).
+        Under multiple imputation ``at_times`` is pooled on the log(-log) scale (with
+        ``m`` and ``fmi`` columns; counts are means over the imputations), ``medians`` are
+        those of the pooled curve, ``km`` is the first completed cohort's (for a figure)
+        and ``logrank`` is None (Rubin's rules pool estimates, not test statistics: the
+        pooled Wald test of :func:`~dah_outcomes.analyses.hazard_ratios.hazard_ratios`
+        compares the groups).
     """
 
     endpoint: str
@@ -113,6 +132,7 @@ class SurvivalByGroup(ResultMixin):
     n_timing_unknown: int = 0
     warnings: tuple[str, ...] = ()
     fingerprint: str
+    missing_data: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def to_frame(self) -> pd.DataFrame:
         """Survival at the stated days (one row per group and day)."""
@@ -134,8 +154,8 @@ class SurvivalByGroup(ResultMixin):
             g = m["group"]
             land = self.at_times[self.at_times["group"] == g]
             groups[g] = {
-                "n": int(m["n"]),
-                "n_events": int(m["n_events"]),
+                "n": json_safe(m["n"]),
+                "n_events": json_safe(m["n_events"]),
                 "median": {
                     "estimate": json_safe(m["time"]),
                     "ci_lower": json_safe(m["ci_lower"]),
@@ -173,6 +193,7 @@ class SurvivalByGroup(ResultMixin):
             "logrank": None if self.logrank is None else self.logrank.to_dict(),
             "warnings": list(self.warnings),
             "fingerprint": self.fingerprint,
+            "missing_data": json_safe(self.missing_data),
         }
 
 
@@ -225,7 +246,7 @@ def _survival_at(
 
 
 def survival_by_group(
-    cohort: Cohort,
+    cohort: Cohort | ImputedCohorts,
     by: str = "arm",
     *,
     endpoint: str = "death",
@@ -235,14 +256,18 @@ def survival_by_group(
     conf_type: str = "log",
     arms: ArmDefinition = DEFAULT_ARMS,
     eras: EraDefinition = DEFAULT_ERAS,
+    missing: str = "complete-case",
+    imputations: int = 20,
+    seed: int = 0,
 ) -> SurvivalByGroup:
     """Survival from first DAH onset by ``by``: Kaplan-Meier, survival at stated days,
     medians, log-rank; or the same from a landmark day.
 
     Parameters
     ----------
-    cohort : Cohort
-        A validated cohort.
+    cohort : Cohort or ImputedCohorts
+        A validated cohort, or its completed cohorts (then analysed by multiple imputation
+        whatever ``missing`` says).
     by : {"arm", "era", "site", "sex"}, default "arm"
         Grouping of patients by their first episode (see
         :data:`~dah_outcomes.endpoints.GROUPINGS`); curves follow its order.
@@ -261,11 +286,22 @@ def survival_by_group(
         CI transform (``log`` as R, ``log-log`` as SAS/lifelines).
     arms, eras : ArmDefinition, EraDefinition
         Arm and era definitions.
+    missing : {"complete-case", "mi"}, default "complete-case"
+        By arm, a patient whose arm a missing flag leaves undecided is in the "Unknown"
+        group (complete case), or the first episodes are imputed ``imputations`` times and
+        survival at the stated days pooled by Rubin's rules on the log(-log) scale. The
+        median is that of the pooled curve (survival pooled at every death time), its
+        interval where the pooled pointwise interval (log(-log) scale) crosses 0.5, as
+        R's ``survfit`` inverts its band.
+    imputations : int, default 20
+        Number of imputations (``missing="mi"``).
+    seed : int, default 0
+        Seed of the imputations.
 
     Returns
     -------
     SurvivalByGroup
-        The log-rank test is None with a single group.
+        The log-rank test is None with a single group (and under multiple imputation).
 
     Warns
     -----
@@ -284,6 +320,25 @@ def survival_by_group(
     if endpoint not in ENDPOINT_TEXT:
         raise ArgumentError(f"endpoint must be one of {sorted(ENDPOINT_TEXT)}, got {endpoint!r}")
     check_by(by)
+    imputed = imputed_set(cohort, missing, imputations, seed)
+    if imputed is not None:
+
+        def one(c: Cohort) -> SurvivalByGroup:
+            return survival_by_group(
+                c,
+                by,
+                endpoint=endpoint,
+                times=times,
+                landmark_days=landmark_days,
+                conf_level=conf_level,
+                conf_type=conf_type,
+                arms=arms,
+                eras=eras,
+            )
+
+        results, messages = each_imputation(imputed, one, what=f"survival by {by}")
+        return _pooled_survival(imputed, results, messages, list(times))
+    assert isinstance(cohort, Cohort)
     n_timing_unknown = 0
     if landmark_days is None:
         notes = check_immortal_time(
@@ -308,6 +363,10 @@ def survival_by_group(
     at_times, note = _survival_at(km, list(times), by, landmark_days)
     if note is not None:
         notes = (*notes, note)
+    log = WarningLog()
+    summary = complete_case_summary(
+        cohort, [], what=f"survival by {by}", arms=arms if by == "arm" else None, notes=log
+    )
     return SurvivalByGroup(
         endpoint=endpoint,
         by=by,
@@ -317,8 +376,158 @@ def survival_by_group(
         medians=km.median(),
         landmark_days=landmark_days,
         n_timing_unknown=n_timing_unknown,
-        warnings=notes,
+        warnings=(*notes, *log.messages),
         fingerprint=cohort.fingerprint,
+        missing_data=summary,
+    )
+
+
+def _steps(km: KaplanMeierResult, group: str, grid: np.ndarray) -> np.ndarray:
+    """A curve's survival, standard error of -log S and CI bounds at each time of ``grid``
+    (rows; 1, 0, 1, 1 before the first time, NaN after the last), shape ``(4, len(grid))``."""
+    c = km.curve(group)
+    if not len(c.time):
+        return np.vstack([np.ones(len(grid)), np.zeros(len(grid)), *[np.ones(len(grid))] * 2])
+    j = np.searchsorted(c.time, grid, side="right") - 1
+    at = np.maximum(j, 0)
+    before = j < 0
+    out = np.vstack(
+        [
+            np.where(before, 1.0, c.survival[at]),
+            np.where(before, 0.0, c.std_err[at]),
+            np.where(before, 1.0, c.lower[at]),
+            np.where(before, 1.0, c.upper[at]),
+        ]
+    )
+    out[:, grid > c.time[-1]] = np.nan
+    return out
+
+
+def _pooled_curve(
+    fits: list[KaplanMeierResult], group: str, grid: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Survival of ``group`` pooled on the log(-log) scale at each time of ``grid``: value,
+    lower, upper and fmi. Where every imputation has the same curve the curve's own values
+    stand (fmi 0); NaN where an imputation's survival is 0 or 1 while others differ, or
+    past its follow-up."""
+    steps = np.stack([_steps(f, group, grid) for f in fits])  # (m, 4, k)
+    s, se = steps[:, 0], steps[:, 1]
+    value, lower, upper, fmi = (np.full(len(grid), np.nan) for _ in range(4))
+    same = (steps == steps[0]).all(axis=(0, 1)) & np.isfinite(s[0])
+    ok = ((s > 0) & (s < 1)).all(axis=0) & ~same
+    if ok.any():
+        pooled = pool_survival(s[:, ok], se[:, ok], conf_level=fits[0].conf_level)
+        value[ok], lower[ok], upper[ok] = (
+            pooled.value,
+            pooled.value_ci_lower,
+            pooled.value_ci_upper,
+        )
+        fmi[ok] = pooled.fmi
+    value[same], lower[same], upper[same], fmi[same] = (
+        steps[0, 0, same],
+        steps[0, 2, same],
+        steps[0, 3, same],
+        0.0,
+    )
+    return value, lower, upper, fmi
+
+
+def _first_at_or_below(times: np.ndarray, curve: np.ndarray, level: float = 0.5) -> float:
+    hit = np.flatnonzero(curve <= level)
+    return float(times[hit[0]]) if len(hit) else float("nan")
+
+
+def _pooled_medians(fits: list[KaplanMeierResult], groups: list[str]) -> pd.DataFrame:
+    """The median of each group's pooled curve, with its CI where the pooled pointwise
+    interval crosses 0.5 (survival pooled at every death time of any imputation)."""
+    rows = []
+    for g in groups:
+        grid = np.unique(np.concatenate([f.curve(g).time for f in fits]))
+        value, lower, upper, _ = _pooled_curve(fits, g, grid)
+        meds = [f.median().set_index("group").loc[g] for f in fits]
+        rows.append(
+            {
+                "group": g,
+                "n": float(np.mean([r["n"] for r in meds])),
+                "n_events": float(np.mean([r["n_events"] for r in meds])),
+                "quantile": 0.5,
+                "time": _first_at_or_below(grid, value),
+                # as R's survfit: the lower band crosses 0.5 first
+                "ci_lower": _first_at_or_below(grid, lower),
+                "ci_upper": _first_at_or_below(grid, upper),
+                "conf_type": "log-log (pooled)",
+                "conf_level": fits[0].conf_level,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _pooled_at_times(
+    results: list[SurvivalByGroup], groups: list[str], times: list[float]
+) -> pd.DataFrame:
+    """Survival at the stated days pooled per group (counts: means over imputations)."""
+    fits = [r.km for r in results]
+    tables = [r.at_times.set_index(["group", "time"]) for r in results]
+    rows = []
+    for g in groups:
+        value, lower, upper, fmi = _pooled_curve(fits, g, np.asarray(times, dtype=float))
+        for k, t in enumerate(times):
+            parts = [tab.loc[(g, float(t))] for tab in tables]  # type: ignore[index]
+            row = {"group": g, "time": t, **parts[0].to_dict(), "m": len(results), "fmi": fmi[k]}
+            if fmi[k] == 0:  # no imputation changes it: the complete-data row stands
+                rows.append(row)
+                continue
+            for col in ("n_risk", "n_known", "n_dead"):
+                row[col] = float(np.mean([float(p[col]) for p in parts]))
+            survival = np.array([float(p["survival"]) for p in parts])
+            row.update(ci_lower=lower[k], ci_upper=upper[k], std_err=float("nan"))
+            row.update(exact_lower=float("nan"), exact_upper=float("nan"))
+            row["survival"] = value[k] if np.isfinite(value[k]) else float(np.nanmean(survival))
+            problem = bool(np.isnan(fmi[k]))
+            row["interval_problem"] = "no interval" if problem else ""
+            row["exact_note"] = (
+                "not pooled: survival 0 or 1 (or past follow-up) in some imputation has no "
+                "log(-log)"
+                if problem
+                else ""
+            )
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _pooled_survival(
+    imputed: ImputedCohorts,
+    results: list[SurvivalByGroup],
+    messages: list[str],
+    times: list[float],
+) -> SurvivalByGroup:
+    first = results[0]
+    groups = first.km.groups
+    if any(r.km.groups != groups for r in results):
+        raise EstimationError(
+            f"survival by {first.by}: the groups differ between imputations (a group empty "
+            "in some completed cohort cannot be pooled): merge small groups or compare by "
+            "another grouping"
+        )
+    at_times = _pooled_at_times(results, groups, times)
+    fmi = {f"{r['group']}, t={r['time']:g}": r["fmi"] for r in at_times.to_dict(orient="records")}
+    note = (
+        f"survival by {first.by}, multiple imputation: no log-rank test (Rubin's rules pool "
+        "estimates, not test statistics); hazard_ratios(..., missing='mi') gives the pooled "
+        "comparison"
+    )
+    return SurvivalByGroup(
+        endpoint=first.endpoint,
+        by=first.by,
+        km=first.km,
+        logrank=None,
+        at_times=at_times,
+        medians=_pooled_medians([r.km for r in results], groups),
+        landmark_days=first.landmark_days,
+        n_timing_unknown=round(float(np.mean([r.n_timing_unknown for r in results]))),
+        warnings=(*messages, note),
+        fingerprint=imputed.fingerprint,
+        missing_data=imputed_summary(imputed, fmi),
     )
 
 

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from dah_outcomes.analyses.adjustment import (
@@ -25,6 +26,13 @@ from dah_outcomes.analyses.adjustment import (
     adjustment_covariates,
     check_adjustment,
     complete_cases,
+)
+from dah_outcomes.analyses.imputed_cohorts import ImputedCohorts
+from dah_outcomes.analyses.missing_handling import (
+    complete_case_summary,
+    each_imputation,
+    imputed_set,
+    imputed_summary,
 )
 from dah_outcomes.cohort import Cohort
 from dah_outcomes.endpoints.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition
@@ -43,6 +51,7 @@ from dah_outcomes.errors import (
 from dah_outcomes.results import ResultMixin, json_safe
 from dah_outcomes.stats._checks import check_choice, check_conf_level
 from dah_outcomes.stats.cox import CoxResult, cox_regression
+from dah_outcomes.stats.pooling import pool_cox
 
 __all__ = ["METHODS", "TreatmentEffect", "treatment_effect"]
 
@@ -88,9 +97,15 @@ class TreatmentEffect(ResultMixin):
     warnings : tuple of str
         Every warning the analysis gave (also issued as warnings of our classes).
     cox : CoxResult
-        The fitted model.
+        The fitted model (under multiple imputation, the first completed cohort's).
     fingerprint : str
         The cohort's fingerprint.
+    missing_data : dict
+        How missing values were handled (see :mod:`dah_outcomes.analyses.missing_handling`).
+        Under multiple imputation the hazard ratio, interval and p-value are the treatment
+        term of the Cox models pooled by Rubin's rules (t with the Barnard-Rubin df), with
+        its fraction of missing information; the counts are rounded means over the
+        imputations.
     """
 
     treatment: str
@@ -111,6 +126,7 @@ class TreatmentEffect(ResultMixin):
     warnings: tuple[str, ...]
     cox: CoxResult = field(repr=False)
     fingerprint: str = field(repr=False)
+    missing_data: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def to_frame(self) -> pd.DataFrame:
         """One row: the treatment, method, hazard ratio with CI, p and counts."""
@@ -163,6 +179,7 @@ class TreatmentEffect(ResultMixin):
                 "conf_level": self.conf_level,
                 "warnings": list(self.warnings),
                 "fingerprint": self.fingerprint,
+                "missing_data": self.missing_data,
             }
         )
 
@@ -226,7 +243,7 @@ def _check_landmark(method: str, landmark_days: object) -> int | None:
 
 
 def treatment_effect(
-    cohort: Cohort,
+    cohort: Cohort | ImputedCohorts,
     treatment: str,
     *,
     method: str = "time-varying",
@@ -235,13 +252,17 @@ def treatment_effect(
     conf_level: float = 0.95,
     arms: ArmDefinition = DEFAULT_ARMS,
     eras: EraDefinition = DEFAULT_ERAS,
+    missing: str = "complete-case",
+    imputations: int = 20,
+    seed: int = 0,
 ) -> TreatmentEffect:
     """Hazard ratio of death, treated vs untreated, from the onset of the first DAH episode.
 
     Parameters
     ----------
-    cohort : Cohort
-        A validated cohort; its treatments table says when each course started.
+    cohort : Cohort or ImputedCohorts
+        A validated cohort; its treatments table says when each course started. Or its
+        completed cohorts (then analysed by multiple imputation whatever ``missing`` says).
     treatment : str
         A treatment (:func:`~dah_outcomes.endpoints.timelines.treatment_names`).
     method : {"time-varying", "landmark", "naive"}, default "time-varying"
@@ -254,6 +275,16 @@ def treatment_effect(
         Level of the Wald interval.
     arms, eras : ArmDefinition, EraDefinition
         Arm and era definitions (eras may be adjusted for).
+    missing : {"complete-case", "mi"}, default "complete-case"
+        Leave out the patients missing the treatment flag or a covariate, or impute the
+        first episodes ``imputations`` times and pool the treatment's log hazard ratio by
+        Rubin's rules. A flag imputed true gets a course whose start day is drawn from the
+        observed courses (see :mod:`dah_outcomes.analyses.imputed_cohorts`), so the
+        landmark and time-varying methods can place it in time.
+    imputations : int, default 20
+        Number of imputations (``missing="mi"``).
+    seed : int, default 0
+        Seed of the imputations.
 
     Returns
     -------
@@ -272,11 +303,33 @@ def treatment_effect(
         With ``method="naive"``, when a course started after onset or has no start date.
     DroppedRowsWarning
         When patients are left out for a missing covariate or an unplaceable treatment.
+    MissingDataWarning
+        Complete case, when more than
+        :data:`~dah_outcomes.analyses.missing_handling.COMPLETE_CASE_THRESHOLD` of the DAH
+        patients miss the treatment flag or a covariate used.
     """
     check_choice("method", method, METHODS)
     conf_level = check_conf_level(conf_level)
     days = _check_landmark(method, landmark_days)
     asked = check_adjustment(adjust_for)
+    imputed = imputed_set(cohort, missing, imputations, seed)
+    if imputed is not None:
+
+        def one(c: Cohort) -> TreatmentEffect:
+            return treatment_effect(
+                c,
+                treatment,
+                method=method,
+                landmark_days=days,
+                adjust_for=asked,
+                conf_level=conf_level,
+                arms=arms,
+                eras=eras,
+            )
+
+        what = f"treatment effect of {treatment}"
+        return _pooled(imputed, *each_imputation(imputed, one, what=what))
+    assert isinstance(cohort, Cohort)
     notes = WarningLog()
     starts = treatment_starts(cohort, treatment, arms=arms, eras=eras)
     starts, used, left_out = adjustment_covariates(starts, cohort, asked, arms=arms, eras=eras)
@@ -314,6 +367,9 @@ def treatment_effect(
         covariates=["treated", *used],
         conf_level=conf_level,
     )
+    summary = complete_case_summary(
+        cohort, [treatment, *used], what=f"treatment effect of {treatment}", notes=notes
+    )
     row = fit.to_frame().iloc[0]
     return TreatmentEffect(
         treatment=treatment,
@@ -334,4 +390,44 @@ def treatment_effect(
         warnings=tuple(notes.messages),
         cox=fit,
         fingerprint=cohort.fingerprint,
+        missing_data=summary,
+    )
+
+
+def _mean(values: list[int]) -> int:
+    return round(float(np.mean(values)))
+
+
+def _pooled(
+    imputed: ImputedCohorts, results: list[TreatmentEffect], messages: list[str]
+) -> TreatmentEffect:
+    """The treatment term (the models' first) pooled over the imputations."""
+    first = results[0]
+    if any(r.cox.terms != first.cox.terms for r in results):
+        raise EstimationError(
+            f"treatment effect of {first.treatment}: the model terms differ between "
+            "imputations (a covariate constant in some completed cohort): leave it out of "
+            "adjust_for"
+        )
+    pooled = pool_cox([r.cox for r in results])
+    return TreatmentEffect(
+        treatment=first.treatment,
+        method=first.method,
+        hazard_ratio=float(pooled.value[0]),
+        ci_lower=float(pooled.value_ci_lower[0]),
+        ci_upper=float(pooled.value_ci_upper[0]),
+        p_value=float(pooled.p_value[0]),
+        landmark_days=first.landmark_days,
+        n=_mean([r.n for r in results]),
+        n_events=_mean([r.n_events for r in results]),
+        n_treated=_mean([r.n_treated for r in results]),
+        n_dropped=_mean([r.n_dropped for r in results]),
+        n_timing_unknown=_mean([r.n_timing_unknown for r in results]),
+        adjusted_for=first.adjusted_for,
+        not_adjusted=first.not_adjusted,
+        conf_level=first.conf_level,
+        warnings=tuple(messages),
+        cox=first.cox,
+        fingerprint=imputed.fingerprint,
+        missing_data=imputed_summary(imputed, {"treated": float(pooled.fmi[0])}),
     )

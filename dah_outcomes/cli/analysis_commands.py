@@ -24,13 +24,52 @@ def _cmd_rates(args: argparse.Namespace) -> int:
         ci_method=args.ci_method,
         conf_level=args.conf_level,
         death_within_days=args.death_within_days,
+        **_missing_options(args),
     )
     if args.json:
         print_json(result.to_dict())
     else:
         print(result)
         _print_person_time_endpoints(result)
+        _print_missing(result.missing_data)
     return 0
+
+
+def _missing_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``missing=``, ``imputations=`` and ``seed=`` keywords of an analysis."""
+    return {"missing": args.missing, "imputations": args.imputations, "seed": args.seed}
+
+
+def _print_missing(record: dict[str, Any]) -> None:
+    """Say how missing values were handled: under imputation, or when complete case left
+    out more than its threshold (otherwise the text output is as it always was)."""
+    above = record.get("fraction_incomplete", 0) > record.get("threshold", 1) and record.get(
+        "n_incomplete", 0
+    ) >= record.get("min_rows", 0)
+    if record.get("method") == "mi" or above:
+        print(_missing_text(record))
+
+
+def _missing_text(record: dict[str, Any]) -> str:
+    """One line on how missing values were handled (the result's ``missing_data``)."""
+    if record.get("method") == "mi":
+        columns = ", ".join(f"{c} ({n:,})" for c, n in record["n_imputed"].items())
+        fmi = [v for v in record["fmi"].values() if v is not None]
+        largest = f"; largest fraction of missing information {max(fmi):.2f}" if fmi else ""
+        return (
+            f"\nmissing data: multiple imputation by chained equations, "
+            f"{record['imputations']} imputations (seed {record['seed']}), pooled by Rubin's "
+            f"rules; imputed {columns}{largest}"
+        )
+    n, k = record.get("n_rows", 0), record.get("n_incomplete", 0)
+    unknown = record.get("n_unknown_arm")
+    arm = f", {unknown:,} with an unknown arm" if unknown else ""
+    share = f" ({k / n:.1%})" if n else ""
+    return (
+        f"\nmissing data: complete case; {k:,} of {n:,} DAH patients{share} miss a value "
+        f"the analysis needs{arm} (threshold {record.get('threshold', 0):.0%}; --missing mi "
+        "imputes them)"
+    )
 
 
 def _print_person_time_endpoints(result: Any) -> None:
@@ -83,6 +122,7 @@ def _cmd_treatment_effect(args: argparse.Namespace) -> int:
         landmark_days=args.landmark_days,
         conf_level=args.conf_level,
         adjust_for=DEFAULT_ADJUSTMENT if args.adjust_for is None else _names(args.adjust_for),
+        **_missing_options(args),
     )
     if args.json:
         print_json(result.to_dict())
@@ -90,6 +130,7 @@ def _cmd_treatment_effect(args: argparse.Namespace) -> int:
         print(result._title())
         adjusted = ", ".join(result.adjusted_for) or "nothing"
         print(f"  adjusted for {adjusted}; {result.n_treated} of {result.n} patients treated")
+        _print_missing(result.missing_data)
     return 0
 
 
@@ -188,6 +229,11 @@ def _cmd_survival(args: argparse.Namespace) -> int:
 
     if args.endpoint == "recurrence" and args.landmark_days is not None:
         raise ArgumentError("--landmark-days goes with --endpoint death")
+    if args.endpoint == "recurrence" and args.missing == "mi":
+        raise ArgumentError(
+            "--missing mi goes with --endpoint death (the recurrence analysis has no pooling "
+            "yet); rates --missing mi pools the cumulative incidence of recurrence by year"
+        )
     cohort = load_cohort(args.path)
     if args.endpoint == "recurrence":
         return _recurrence(cohort, args)
@@ -197,6 +243,7 @@ def _cmd_survival(args: argparse.Namespace) -> int:
         endpoint=args.endpoint,
         conf_type=args.conf_type,
         landmark_days=args.landmark_days,
+        **_missing_options(args),
     )
     if args.plot:
         from dah_outcomes.io.cohort_files import write_atomic
@@ -224,6 +271,8 @@ def _cmd_survival(args: argparse.Namespace) -> int:
             print(
                 f"\n{lr.method}: chi-square {lr.statistic:.3f} on {lr.df} df, p = {lr.p_value:.3g}"
             )
+        if args.endpoint == "death":
+            _print_missing(result.missing_data)
     return 0
 
 
@@ -260,6 +309,26 @@ def _add_by(parser: argparse.ArgumentParser, default: str | None) -> None:
     )
 
 
+def _add_missing(parser: argparse.ArgumentParser) -> None:
+    """The ``--missing``, ``--imputations`` and ``--seed`` options of an analysis."""
+    parser.add_argument(
+        "--missing",
+        choices=["complete-case", "mi"],
+        default="complete-case",
+        help="complete-case: leave out the patients missing a value the analysis needs "
+        "(warns above 5%% of them); mi: multiple imputation by chained equations of the "
+        "first episodes, estimates pooled by Rubin's rules; default complete-case",
+    )
+    parser.add_argument(
+        "--imputations",
+        type=int,
+        default=20,
+        metavar="M",
+        help="number of imputations with --missing mi (default 20)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the imputations (default 0)")
+
+
 def register(sub: Any) -> None:
     """Add this family's subcommands to the top-level parser's subparsers."""
     from dah_outcomes.stats.proportions import PROPORTION_METHODS
@@ -274,6 +343,7 @@ def register(sub: Any) -> None:
         type=int,
         help="mortality as death within N days of onset (default: in-hospital)",
     )
+    _add_missing(r)
     r.add_argument("--json", action="store_true")
     r.set_defaults(func=_cmd_rates)
 
@@ -295,7 +365,12 @@ def register(sub: Any) -> None:
         help="landmark analysis: Kaplan-Meier among the patients alive at day D, arms by the "
         "treatment received by day D, time from day D",
     )
-    sv.add_argument("--plot", help="write the Kaplan-Meier figure (.png, .svg or .pdf)")
+    sv.add_argument(
+        "--plot",
+        help="write the Kaplan-Meier figure (.png, .svg or .pdf; with --missing mi, the first "
+        "completed cohort's curves)",
+    )
+    _add_missing(sv)
     sv.add_argument("--json", action="store_true")
     sv.set_defaults(func=_cmd_survival)
 
@@ -316,6 +391,7 @@ def register(sub: Any) -> None:
         help="comma-separated covariates (default: the declared adjustment set; '' for none)",
     )
     te.add_argument("--conf-level", type=float, default=0.95)
+    _add_missing(te)
     te.add_argument("--json", action="store_true")
     te.set_defaults(func=_cmd_treatment_effect)
 
