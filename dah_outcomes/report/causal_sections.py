@@ -38,6 +38,7 @@ __all__ = [
     "REPORT_HORIZON_DAYS",
     "causal_sections",
     "dated_treatments",
+    "scrub_counts",
 ]
 
 #: The strategies the report emulates unless told others (each when its treatment is dated):
