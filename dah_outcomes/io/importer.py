@@ -35,7 +35,7 @@ from dah_outcomes.io.layouts._base import Assembled, guess_layout
 from dah_outcomes.io.layouts.adtte import assemble_adtte
 from dah_outcomes.io.layouts.flat import assemble_episodes, assemble_flat, assemble_two_tables
 from dah_outcomes.io.layouts.redcap import assemble_redcap, read_dictionary
-from dah_outcomes.io.mapping import ImportMapping, load_mapping
+from dah_outcomes.io.mapping import ImportMapping, find_column, load_mapping
 from dah_outcomes.io.readers import FORMATS, RawTable, read_table
 from dah_outcomes.io.staging import (
     EXTRA_RULES,
@@ -326,7 +326,7 @@ def read_cohort(
         "package_version": __version__,
         **json_safe(notes),
     }
-    derivations = _derivations(m, layout, derived, n_episodes, notes)
+    derivations = _derivations(m, layout, derived, n_episodes, notes, files)
     if derivations:
         provenance["derivations"] = derivations
     if comparison is not None:
@@ -387,13 +387,22 @@ def read_cohort(
 
 
 def _derivations(
-    m: ImportMapping, layout: str, derived: Mapping[str, int], n_episodes: int, notes: Any
+    m: ImportMapping,
+    layout: str,
+    derived: Mapping[str, int],
+    n_episodes: int,
+    notes: Any,
+    files: list[dict[str, Any]],
 ) -> dict[str, dict[str, Any]]:
     """Each derivation and how many blank values it filled: the declared ones, and the
     episode numbers of a one-row-per-patient file (1 on each row, n from ``[episodes.<n>]``),
-    counted whether declared or not since such a file has no numbering of its own."""
+    counted whether declared or not when the file has no numbering of its own."""
     out = {f: {"from": source, "rows": derived.get(f, 0)} for f, source in m.derive.items()}
-    if layout == "flat" and "episode_number" not in m.columns:
+    columns = pd.Index([str(c) for f in files[:1] for c in f.get("columns", [])])
+    numbered = "episode_number" in m.columns or (
+        find_column(columns, ("episode_number",), explicit=False) is not None
+    )
+    if layout == "flat" and not numbered:
         wide = notes.get("wide_episodes", {}).get("episodes_from_wide_columns", 0)
         out["episode_number"] = {"from": "one_row_per_patient", "rows": n_episodes - wide}
         if wide:
