@@ -16,6 +16,8 @@ import warnings
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+import numpy as np
+
 from dah_outcomes.cli import (
     analysis_commands,
     causal_commands,
@@ -25,6 +27,7 @@ from dah_outcomes.cli import (
     reproduce_commands,
     standardise_commands,
 )
+from dah_outcomes.cli.help_text import CommandParser, HelpFormatter, complete_help
 from dah_outcomes.cli.output import echo, escape_text
 from dah_outcomes.errors import DahOutcomesError, DahOutcomesWarning
 
@@ -35,12 +38,16 @@ def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every command family registered."""
     from dah_outcomes._version import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="dah-outcomes",
         description="Outcomes research for diffuse alveolar hemorrhage (DAH) in SLE.",
+        epilog="Run 'dah-outcomes COMMAND --help' for a command's options and an example.",
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=CommandParser, title="commands"
+    )
     for family in (
         import_commands,
         omop_commands,
@@ -51,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         standardise_commands,
     ):
         family.register(sub)
+    complete_help(parser)
     return parser
 
 
@@ -101,10 +109,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command is None:  # bare `dah-outcomes`: what it can do, not an error
+        parser.print_help()
+        return 0
     try:
         with (
             warnings.catch_warnings(),
             contextlib.redirect_stdout(_EscapedStream(sys.stdout)),
+            # numpy's floating-point notes (a 0/0 in an empty arm) are not for the user of a
+            # command: the results say what could not be estimated
+            np.errstate(all="ignore"),
         ):
             warnings.showwarning = _show_warning
             return int(args.func(args))
