@@ -292,7 +292,7 @@ def _trial_sections(
             )
         except EstimationError as err:
             s.paragraphs.append(f"The target trial of {treatment} is not emulated: {err}.")
-    s.paragraphs.insert(0, _intro(horizon_days, bootstrap, seed, truncate, fits))
+    s.paragraphs[:0] = _intro(horizon_days, bootstrap, seed, truncate, fits)
     for treatment in undated:
         s.paragraphs.append(
             f"No trial of {treatment} is emulated: the cohort records no dated course of it."
@@ -334,7 +334,7 @@ def _intro(
     seed: int,
     truncate: float | None,
     fits: list[TargetTrialEmulation],
-) -> str:
+) -> list[str]:
     weights = (
         f"truncated at the {100 - truncate:g}th and {truncate:g}th percentiles"
         if truncate is not None
@@ -348,29 +348,30 @@ def _intro(
         if bootstrap
         else "No bootstrap was run (B = 0), so no interval is given."
     )
-    return (
+    return [
         "Comparing patients who ever received a treatment with those who never did credits "
         "the treatment with the days its patients had to survive to receive it: a course "
         "started on day 5 can only be given to a patient alive on day 5, so the ever-treated "
         "group is protected from the early deaths by construction (immortal-time bias), and "
         "the sickest are often treated first (confounding by indication). Each question "
         "below is therefore asked of the randomised trial that would answer it, and that "
-        "trial is emulated from the dated courses. Eligible patients enter at the onset of "
-        "their first DAH episode (time zero) and every patient is cloned into both "
-        "strategies, to start the treatment within a grace period of G days or not to start "
-        "it within G days; starting on any day up to G follows the first. A clone is "
-        "censored on the day its patient's treatment departs from its strategy (artificial "
-        "censoring): the first strategy's on day G + 1 if the treatment has not started, the "
-        "second's on the day it starts. Because whether and when a patient departs depends on "
-        "prognosis, the clones that remain are weighted by the inverse of their probability "
-        "of remaining uncensored, from pooled logistic models of daily censoring given the "
-        f"adjustment set; the weights are stabilised and {weights}. The risk of death by "
-        f"day {horizon} under each strategy is a weighted Kaplan-Meier estimate, and the "
-        "strategies are contrasted by the risk difference and ratio (an observational "
-        "analogue of the per-protocol effect). The contrast is causal only if the adjustment "
-        "set holds every common cause of starting the treatment and dying, and every kind of "
-        f"patient could follow either strategy (positivity). {intervals}"
-    )
+        "trial is emulated from the dated courses.",
+        "Eligible patients enter at the onset of their first DAH episode (time zero) and "
+        "every patient is cloned into both strategies, to start the treatment within a grace "
+        "period of G days or not to start it within G days; starting on any day up to G "
+        "follows the first. A clone is censored on the day its patient's treatment departs "
+        "from its strategy (artificial censoring): the first strategy's on day G + 1 if the "
+        "treatment has not started, the second's on the day it starts. Because whether and "
+        "when a patient departs depends on prognosis, the clones that remain are weighted by "
+        "the inverse of their probability of remaining uncensored, from pooled logistic "
+        "models of daily censoring given the adjustment set; the weights are stabilised and "
+        f"{weights}. The risk of death by day {horizon} under each strategy is a weighted "
+        "Kaplan-Meier estimate, and the strategies are contrasted by the risk difference and "
+        "ratio (an observational analogue of the per-protocol effect).",
+        "The contrast is causal only if the adjustment set holds every common cause of "
+        "starting the treatment and dying, and every kind of patient could follow either "
+        f"strategy (positivity). {intervals}",
+    ]
 
 
 def _ci(estimate: float, lower: float, upper: float, fmt: str) -> str:
