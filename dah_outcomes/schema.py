@@ -128,7 +128,8 @@ PATIENT_COLUMNS: tuple[Column, ...] = (
     Column(
         "followup_end",
         "date",
-        "End of observation: death, loss to follow-up or the study's closing date.",
+        "End of observation: death, loss to follow-up or the study's closing date (for a "
+        "death on an unrecorded date, the last date the patient was known alive).",
         required=True,
         nullable=False,
     ),
