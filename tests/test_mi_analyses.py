@@ -316,3 +316,40 @@ def test_cli_recurrence_refuses_mi(amputed_dir: Path, capsys) -> None:
     argv = ["survival", str(amputed_dir), "--endpoint", "recurrence", "--missing", "mi"]
     assert main(argv) == 1
     assert "--missing mi goes with --endpoint death" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------- parity with R
+
+
+def test_cox_pooling_of_completed_cohorts_matches_mice_pool() -> None:
+    """The frames hazard_ratios fits by era in 5 completed cohorts (written by
+    tests/reference/write_mi_cohort_frames.py), our Cox fits pooled by pool_cox, against
+    mice::pool of coxph on the same frames (make_mi_cohort_cox_reference.R)."""
+    from dah_outcomes.stats.cox import cox_regression
+
+    folder = Path(__file__).parent / "reference"
+    ref = json.loads((folder / "mi_cohort_cox.json").read_text())
+    long = pd.read_csv(folder / "mi_cohort_frames.csv")
+    long["era"] = pd.Categorical(long["era"], categories=["historical", "modern"])
+    covariates = ["era", "severe", "infection", "mechanical_ventilation"]
+    fits = [
+        cox_regression(part, time="time", event="event", covariates=covariates)
+        for _, part in long.groupby("imp", sort=True)
+    ]
+    assert list(fits[0].terms) == ref["terms"]
+    for fit, estimates in zip(fits, ref["estimates"], strict=True):
+        np.testing.assert_allclose(fit.coef, estimates, rtol=1e-8)
+    pooled = pool_cox(fits)
+    want = ref["pooled"]
+    for ours, theirs in [
+        (pooled.estimate, "estimate"),
+        (pooled.ubar, "ubar"),
+        (pooled.b, "b"),
+        (pooled.t, "t"),
+        (pooled.dfcom, "dfcom"),
+        (pooled.df, "df"),
+        (pooled.riv, "riv"),
+        (pooled.lambda_, "lambda"),
+        (pooled.fmi, "fmi"),
+    ]:
+        np.testing.assert_allclose(ours, want[theirs], rtol=1e-7, err_msg=theirs)
