@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from markupsafe import Markup
 
 from dah_outcomes.analyses.baseline import table_one
 from dah_outcomes.analyses.outcome_rates import rates
@@ -19,66 +18,15 @@ from dah_outcomes.cohort import Cohort
 from dah_outcomes.endpoints.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition
 from dah_outcomes.endpoints.grouping import GROUPINGS, check_by
 from dah_outcomes.errors import ArgumentError, DahOutcomesWarning, warn
-from dah_outcomes.plotting import plot_flow, to_svg
-from dah_outcomes.report.sections import SUPPRESSED, Figure, Section, Table, fmt_pct, masked_count
+from dah_outcomes.report.flow_sections import flow_section
+from dah_outcomes.report.missing_sections import missing_data_methods, missing_data_section
+from dah_outcomes.report.sections import SUPPRESSED, Section, Table, fmt_pct, masked_count
 from dah_outcomes.report.survival_sections import REPORT_LANDMARK_DAYS, survival_sections
 from dah_outcomes.stats.proportions import PROPORTION_METHODS
 from dah_outcomes.suppression import hidden_groups, suppress_small_cells
+from dah_outcomes.vital_status import summarize_vital_status
 
-__all__ = ["report", "report_from_folder", "write_report"]
-
-
-def _flow_section(cohort: Cohort, flow: pd.DataFrame | None, min_cell: int | None) -> Section:
-    s = Section("flow", "Participant flow")
-    # the import's informative-exclusion check, where the cohort was imported with rejections
-    checked = cohort.provenance.get("rejected_vs_accepted")
-    if isinstance(checked, dict) and checked.get("warning"):
-        counts = [
-            r[k]
-            for r in checked.get("comparison", [])
-            for k in ("rejected_events", "rejected_known", "accepted_events", "accepted_known")
-        ]
-        if min_cell and any(0 < n < min_cell for n in counts):
-            differ = [r["characteristic"] for r in checked["comparison"] if r["material"]]
-            s.warnings.append(
-                "import: the rejected patients differ materially from the accepted ones in "
-                f"{', '.join(differ)} (counts below {min_cell} suppressed); estimates from "
-                "the accepted rows alone may be biased"
-            )
-        else:
-            s.warnings.append(f"import: {checked['warning']}")
-    if flow is not None and {"step", "n"} <= set(flow.columns):
-        rows = [
-            [str(step).strip(), n if pd.notna(n) else f"suppressed (<{min_cell})"]
-            for step, n in zip(flow["step"], flow["n"], strict=True)
-        ]
-        s.tables.append(Table("Import accounting (STROBE item 13)", ["step", "n"], rows))
-    steps = [
-        ("Patients in the cohort", cohort.n_patients),
-        ("Patients with DAH", cohort.n_dah_patients),
-        ("First episodes analysed", cohort.n_dah_patients),
-    ]
-    if cohort.design != "population":
-        steps = steps[1:]
-    exclusions = (
-        [("SLE patients without DAH", cohort.n_patients - cohort.n_dah_patients)]
-        if cohort.design == "population"
-        else None
-    )
-    ax = plot_flow(steps, exclusions)
-    s.figures.append(
-        Figure(
-            Markup(to_svg(ax)),
-            "Participant flow from the cohort to the analysed first episodes.",
-            "Flow diagram: " + "; ".join(f"{a}: {b}" for a, b in steps),
-        )
-    )
-    s.paragraphs.append(
-        f"The cohort holds {cohort.n_patients:,} patients ({cohort.design.replace('_', ' ')}), "
-        f"{cohort.n_dah_patients:,} with at least one DAH episode and {cohort.n_episodes:,} "
-        "episodes in all. Analyses describe each patient's first (index) episode."
-    )
-    return s
+__all__ = ["MISSING_HANDLING", "report", "report_from_folder", "write_report"]
 
 
 def _table_one_section(
@@ -405,6 +353,26 @@ def _provenance_section(cohort: Cohort, min_cell: int | None, extra: dict[str, A
     return s
 
 
+#: The report's ways of handling missing values (``report(missing=...)``), in words.
+MISSING_HANDLING: dict[str, str] = {
+    "complete-case": "complete case (patients missing a needed value left out, counted)",
+    "mi": "multiple imputation by chained equations, pooled by Rubin's rules",
+}
+
+
+def _check_missing(missing: object, imputations: object, seed: object) -> None:
+    """Refuse an unknown missing-data handling, or a bad number of imputations or seed."""
+    if missing not in MISSING_HANDLING:
+        raise ArgumentError(f"missing must be one of {list(MISSING_HANDLING)}, got {missing!r}")
+    if isinstance(imputations, bool) or not isinstance(imputations, int) or imputations < 2:
+        raise ArgumentError(
+            f"imputations must be a whole number of at least 2 (Rubin's rules need a "
+            f"between-imputation variance), got {imputations!r}"
+        )
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ArgumentError(f"seed must be a whole number >= 0, got {seed!r}")
+
+
 def report(
     cohort: Cohort,
     *,
@@ -418,6 +386,9 @@ def report(
     title: str | None = None,
     extra_provenance: dict[str, Any] | None = None,
     landmark_days: int = REPORT_LANDMARK_DAYS,
+    missing: str = "complete-case",
+    imputations: int = 20,
+    seed: int = 0,
 ) -> str:
     """The analysis report as one self-contained HTML page.
 
@@ -443,6 +414,16 @@ def report(
     landmark_days : int, default 7
         The landmark of the treatment effects' landmark estimates (shown when the cohort
         records treatment start dates, beside the time-varying and naive estimates).
+    missing : {"complete-case", "mi"}, default "complete-case"
+        How the analyses handle missing values: leave out the patients missing a value each
+        needs (counted per analysis in the methods), or multiple imputation by chained
+        equations with the estimates pooled by Rubin's rules. Stated in the methods and the
+        provenance; the missing-data section (per column, patterns, by outcome) is shown
+        either way.
+    imputations : int, default 20
+        Number of imputations (``missing="mi"``; 2 or more).
+    seed : int, default 0
+        Seed of the imputations (``missing="mi"``).
 
     Returns
     -------
@@ -456,9 +437,15 @@ def report(
         isinstance(min_cell, bool) or not isinstance(min_cell, int) or min_cell < 1
     ):
         raise ArgumentError(f"min_cell must be a positive whole number, got {min_cell!r}")
+    _check_missing(missing, imputations, seed)
     table1, hidden = _table_one_section(cohort, by, arms, eras, min_cell)
-    sections = [_flow_section(cohort, flow, min_cell), table1]
+    sections = [
+        flow_section(cohort, flow, min_cell),
+        missing_data_section(cohort, min_cell),
+        table1,
+    ]
     extra_methods: list[str] = []
+    handling: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
         # each analysis warns; the page shows every warning in its section and the report
         # issues each once, below, rather than once per analysis that found it
@@ -469,9 +456,21 @@ def report(
         sections.append(outcomes)
         sections.extend(
             survival_sections(
-                cohort, by, conf_level, arms, eras, min_cell, extra_methods, landmark_days, hidden
+                cohort,
+                by,
+                conf_level,
+                arms,
+                eras,
+                min_cell,
+                extra_methods,
+                landmark_days,
+                hidden,
+                handling,
             )
         )
+    extra_methods.append(missing_data_methods(missing, imputations, seed, handling))
+    vital = summarize_vital_status(cohort.patients)
+    extra_methods.append(vital.note)
     for message, category in dict.fromkeys((str(w.message), w.category) for w in caught):
         if issubclass(category, DahOutcomesWarning):
             warn(message, category)
@@ -482,7 +481,10 @@ def report(
             cohort, by, ci_method, conf_level, arms, eras, dict(result.definitions), extra_methods
         )
     )
-    sections.append(_provenance_section(cohort, min_cell, extra_provenance or {}))
+    handled = {"missing data": MISSING_HANDLING[missing]}
+    if missing == "mi":
+        handled |= {"imputations": str(imputations), "imputation seed": str(seed)}
+    sections.append(_provenance_section(cohort, min_cell, {**handled, **(extra_provenance or {})}))
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
     template = env.from_string(
         (resources.files("dah_outcomes.report") / "templates" / "report.html.j2").read_text("utf-8")

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 from markupsafe import Markup
 
+from dah_outcomes.analyses.adjustment import COVARIATES
 from dah_outcomes.analyses.hazard_ratios import HazardRatios, hazard_ratios
 from dah_outcomes.analyses.survival import recurrence_by_group, survival_by_group
 from dah_outcomes.analyses.treatment_effects import METHODS, TreatmentEffect, treatment_effect
@@ -18,11 +19,19 @@ from dah_outcomes.cohort import Cohort
 from dah_outcomes.endpoints.arms import ArmDefinition, EraDefinition
 from dah_outcomes.errors import EstimationError
 from dah_outcomes.plotting import plot_cif, plot_forest, plot_km, to_svg
-from dah_outcomes.report.sections import SUPPRESSED, Figure, Section, Table, fmt_pct
+from dah_outcomes.report.missing_sections import left_out_phrase
+from dah_outcomes.report.sections import (
+    SUPPRESSED,
+    Figure,
+    Section,
+    Table,
+    fmt_pct,
+    masked_count,
+)
 from dah_outcomes.schema import TREATMENT_FLAGS
 from dah_outcomes.suppression import suppress_small_cells
 
-__all__ = ["REPORT_LANDMARK_DAYS", "survival_sections"]
+__all__ = ["REPORT_LANDMARK_DAYS", "adjustment_note", "survival_sections"]
 
 #: The landmark of the report's landmark estimates unless it is given another.
 REPORT_LANDMARK_DAYS = 7
@@ -38,6 +47,7 @@ def survival_sections(
     methods: list[str],
     landmark_days: int = REPORT_LANDMARK_DAYS,
     hidden: Sequence[str] = (),
+    handling: list[str] | None = None,
 ) -> list[Section]:
     """Survival from first DAH onset by group: Kaplan-Meier with at-risk table, survival at 30
     and 90 days and 1 year, medians and the log-rank test; recurrence with death competing;
@@ -60,6 +70,11 @@ def survival_sections(
         The methods paragraphs, extended in place.
     landmark_days : int, default REPORT_LANDMARK_DAYS
         The landmark of the landmark estimates.
+    hidden : sequence of str
+        Groups too small to show.
+    handling : list of str, optional
+        Extended in place with one phrase per adjusted analysis saying how many patients
+        it left out for a missing covariate (for the methods' missing-data paragraph).
 
     Returns
     -------
@@ -144,9 +159,16 @@ def survival_sections(
         s.paragraphs.append(f"Adjusted hazard ratios of death are not shown: {err}.")
     else:
         s.figures.append(_hazard_ratio_figure(hr))
+        s.tables.append(_hazard_ratio_table(hr, min_cell))
         methods.append(hr.methods_text())
         s.warnings.extend(w for w in hr.warnings if w not in s.warnings)
-    _treatment_effects(s, cohort, conf_level, arms, eras, landmark_days, min_cell, methods)
+        if handling is not None:
+            handling.append(
+                left_out_phrase("hazard ratios", hr.n_dropped, hr.n + hr.n_dropped, min_cell)
+            )
+    _treatment_effects(
+        s, cohort, conf_level, arms, eras, landmark_days, min_cell, methods, handling
+    )
     if result.logrank is not None:
         lr = result.logrank
         s.paragraphs.append(
@@ -234,10 +256,80 @@ def _hazard_ratio_figure(hr: HazardRatios) -> Figure:
     )
 
 
+def adjustment_note(adjusted_for: Sequence[str], not_adjusted: dict[str, str]) -> str:
+    """The adjustment a model actually made, and what it left out and why, in one sentence.
+
+    Parameters
+    ----------
+    adjusted_for : sequence of str
+        The covariates the model used.
+    not_adjusted : dict of str to str
+        Each covariate asked for but left out, with the reason.
+
+    Returns
+    -------
+    str
+    """
+    text = (
+        "Adjusted for " + ", ".join(COVARIATES[c] for c in adjusted_for)
+        if adjusted_for
+        else "Unadjusted"
+    )
+    if not_adjusted:
+        text += "; not adjusted for " + ", ".join(
+            f"{COVARIATES[c]} ({why})" for c, why in not_adjusted.items()
+        )
+    return text + "."
+
+
+def _hazard_ratio_table(hr: HazardRatios, min_cell: int | None) -> Table:
+    """The hazard ratios as a table, with the adjustment the model made under it."""
+    level = f"{hr.conf_level:.0%}"
+    rows = [
+        [
+            r["label"],
+            "group" if r["kind"] == "group" else "adjustment",
+            f"{r['hazard_ratio']:.2f} ({r['ci_lower']:.2f} to {r['ci_upper']:.2f})",
+            f"{r['p_value']:.3g}",
+        ]
+        for r in hr.to_frame().to_dict("records")
+    ]
+    dropped = (
+        f" {masked_count(hr.n_dropped, min_cell)} patient(s) missing a covariate the model "
+        "used were left out (complete case)."
+        if hr.n_dropped
+        else ""
+    )
+    return Table(
+        f"Adjusted hazard ratios of death (Cox; reference: {hr.reference})",
+        ["Term", "Kind", f"HR ({level} CI)", "p"],
+        rows,
+        f"{adjustment_note(hr.adjusted_for, hr.not_adjusted)} "
+        f"{masked_count(hr.n, min_cell)} patients, {masked_count(hr.n_events, min_cell)} "
+        f"deaths.{dropped}",
+    )
+
+
 def _dated_treatments(cohort: Cohort) -> list[str]:
     """The treatments with at least one dated course, in the contract's order."""
     given = set(cohort.treatments["treatment"].astype(str))
     return [t for t in TREATMENT_FLAGS if t in given]
+
+
+def _effects_adjustment(fits: Sequence[tuple[str, TreatmentEffect]]) -> str:
+    """The adjustment the treatment-effect models made: one sentence when they all made the
+    same, else one per distinct adjustment naming its models."""
+    by_set: dict[tuple[tuple[str, ...], tuple[tuple[str, str], ...]], list[str]] = {}
+    for name, fit in fits:
+        key = (tuple(fit.adjusted_for), tuple(fit.not_adjusted.items()))
+        by_set.setdefault(key, []).append(name)
+    if len(by_set) == 1:
+        [(used, left)] = by_set
+        return "Every model: " + adjustment_note(used, dict(left))
+    return " ".join(
+        f"{'; '.join(names)}: {adjustment_note(used, dict(left))}"
+        for (used, left), names in by_set.items()
+    )
 
 
 def _effect_cells(fit: TreatmentEffect | None, min_cell: int | None) -> list[Any]:
@@ -261,6 +353,7 @@ def _treatment_effects(
     landmark_days: int,
     min_cell: int | None,
     methods: list[str],
+    handling: list[str] | None = None,
 ) -> None:
     """Each dated treatment's hazard ratio of death: time-varying, landmark and naive."""
     treatments = _dated_treatments(cohort)
@@ -275,6 +368,7 @@ def _treatment_effects(
     level = f"{conf_level:.0%}"
     rows: list[list[Any]] = []
     notes: list[str] = []
+    fits: list[tuple[str, TreatmentEffect]] = []
     for treatment in treatments:
         for method in ("time-varying", "landmark", "naive"):
             fit: TreatmentEffect | None = None
@@ -298,6 +392,8 @@ def _treatment_effects(
                     notes.append(f"{treatment}, {method}: {w}.")
             label = f"landmark at day {landmark_days}" if method == "landmark" else method
             rows.append([treatment, label, *_effect_cells(fit, min_cell)])
+            if fit is not None:
+                fits.append((f"{treatment}, {label}", fit))
     s.tables.append(
         Table(
             "Hazard ratio of death for each treatment with recorded start dates, treated vs "
@@ -308,11 +404,18 @@ def _treatment_effects(
             f"Landmark: patients alive at day {landmark_days}, treated by then or not, time "
             f"from day {landmark_days}. Naive: ever vs never treated from onset, which credits "
             "the treatment with the days its patients had to survive to receive it "
-            "(immortal-time bias) when it starts after onset. All adjusted for the declared "
-            "adjustment set.",
+            "(immortal-time bias) when it starts after onset. " + _effects_adjustment(fits),
         )
     )
     s.paragraphs.extend(notes)
+    if handling is not None:
+        for name, fit in fits:
+            if fit.n_dropped:
+                handling.append(
+                    left_out_phrase(
+                        f"treatment effect ({name})", fit.n_dropped, fit.n + fit.n_dropped, min_cell
+                    )
+                )
     methods.append(
         "Treatment effects, for each treatment whose start dates are recorded: "
         + "; ".join(f"{m}: {text}" for m, text in METHODS.items())
