@@ -195,6 +195,9 @@ def test_report_states_the_missing_data_handling(cohort: Cohort) -> None:
         report(cohort, missing="mi", imputations=1)
     with pytest.raises(ArgumentError, match="seed must be a whole number"):
         report(cohort, seed=-1)
+    # never a methods text claiming an imputation the tables did not use
+    with pytest.raises(ArgumentError, match="not wired to the analyses yet"):
+        report(cohort, missing="mi")
 
 
 def test_flow_reasons_and_vital_status_on_the_page(small_tables) -> None:
