@@ -1,62 +1,35 @@
-"""Every notebook runs top to bottom against the installed package in the ``dah-outcomes``
-kernel, shows every figure as an image, and gives the outputs it is committed with.
-
-The notebooks are committed executed; a run here is compared with what is stored after
-sanitising what differs between machines (``tools.execute_notebooks.sanitize``). When a change
-to the package changes a notebook's output on purpose, store it afresh with the command each
-failure names (``.venv/bin/python -m tools.execute_notebooks notebooks/NAME.ipynb``).
-"""
+"""Every notebook runs top to bottom against the installed package."""
 
 from __future__ import annotations
 
-import functools
+import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
+from nbclient import NotebookClient
 
-from tools.execute_notebooks import (
-    KERNEL,
-    NOTEBOOKS,
-    compare_outputs,
-    execute,
-    figure_cells_without_image,
-    outputs_summary,
-    refresh_command,
-    sanitize,
-)
-
-PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
-# each notebook's tests run in one xdist worker, which executes it once
-PARAMS = [pytest.param(p, id=p.name, marks=pytest.mark.xdist_group(p.stem)) for p in PATHS]
-
-
-@functools.cache
-def _executed(path: Path) -> nbformat.NotebookNode:
-    return execute(path, kernel=KERNEL["name"])
-
-
-def _code(source: str, outputs: list[dict] | None = None, count: int | None = 1) -> dict:
-    cell = nbformat.v4.new_code_cell(source)
-    cell.outputs = [nbformat.from_dict(o) for o in outputs or []]
-    cell.execution_count = count
-    return cell
+NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
 
 
 @pytest.mark.notebook
-@pytest.mark.parametrize("path", PARAMS)
-def test_notebook_runs_and_shows_every_figure(path: Path) -> None:
-    nb = _executed(path)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_runs(path: Path, tmp_path: Path) -> None:
+    # run in a scratch copy so outputs never land in the repository
+    work = tmp_path / path.name
+    shutil.copy(path, work)
+    nb = nbformat.read(work, as_version=4)
+    NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
     errors = [
-        f"{o.get('ename')}: {o.get('evalue')}"
+        o
         for c in nb.cells
         if c.cell_type == "code"
         for o in c.get("outputs", [])
         if o.get("output_type") == "error"
     ]
-    assert not errors, errors
-    missing = figure_cells_without_image(nb)
-    assert not missing, "\n".join(missing)
+    assert not errors
     # a notebook that compares treatment arms shows the immortal-time warning it carries
     sources = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     if 'by="arm"' in sources or "compare_cited_figures" in sources:
@@ -69,99 +42,5 @@ def test_notebook_runs_and_shows_every_figure(path: Path) -> None:
         assert any("immortal-time bias" in text for text in shown), path.name
 
 
-@pytest.mark.notebook
-@pytest.mark.parametrize("path", PARAMS)
-def test_stored_outputs_do_not_drift(path: Path) -> None:
-    stored = nbformat.read(path, as_version=4)
-    assert stored.metadata.get("kernelspec", {}).get("name") == KERNEL["name"], (
-        f"{path.name} does not declare the {KERNEL['name']!r} kernel; run {refresh_command(path)}"
-    )
-    # the stored outputs show their figures too (what a reader browsing the repository sees)
-    missing = figure_cells_without_image(stored)
-    assert not missing, f"{path.name}: run {refresh_command(path)}\n" + "\n".join(missing)
-    problems = compare_outputs(stored, _executed(path))
-    assert not problems, (
-        f"{path.name}'s stored outputs differ from a fresh run; if the change is intended, "
-        f"store them afresh with\n    {refresh_command(path)}\n" + "\n".join(problems)
-    )
-
-
 def test_there_are_notebooks() -> None:
-    assert len(PATHS) >= 2
-
-
-def test_a_figure_cell_without_an_image_is_found() -> None:
-    nb = nbformat.v4.new_notebook()
-    png = {"image/png": "iVBORw0KGgo=", "text/plain": "[figure 7.5 x 5.3 in]"}
-    nb.cells = [
-        _code(
-            "ax = plot_km(km)\nax",
-            [{"output_type": "execute_result", "data": png, "metadata": {}, "execution_count": 1}],
-        ),
-        _code("ax = plot_cif(cif)"),
-        _code(
-            "fig",
-            [
-                {
-                    "output_type": "execute_result",
-                    "metadata": {},
-                    "execution_count": 3,
-                    "data": {"text/plain": "<Figure size 750x530 with 2 Axes>"},
-                }
-            ],
-        ),
-        _code(
-            "ax",
-            [
-                {
-                    "output_type": "execute_result",
-                    "metadata": {},
-                    "execution_count": 4,
-                    "data": {"text/plain": "<Axes: xlabel='Days'>"},
-                }
-            ],
-        ),
-        _code("print(1)", [{"output_type": "stream", "name": "stdout", "text": "1\n"}]),
-    ]
-    problems = figure_cells_without_image(nb)
-    assert [p.split(" (")[0] for p in problems] == ["code cell 2", "code cell 3", "code cell 4"]
-    assert "draws a figure but shows no image" in problems[0]
-    assert "prints a figure as text" in problems[1]
-
-
-def test_sanitize_removes_what_differs_between_machines() -> None:
-    a = (
-        "/tmp/ipykernel_4242/3141.py:5: ImmortalTimeWarning: x\n"
-        "<Cohort at 0x7f3a2b1c9d00> written to /tmp/tmpab12cd/report.html in 1.25 s\n"
-        "dah_outcomes 0.4.1.dev12+g1e9dc74, Python 3.11.7"
-    )
-    b = (
-        "/var/folders/xy/T/ipykernel_7/99.py:12: ImmortalTimeWarning: x\n"
-        "<Cohort at 0x55d0c0ffee00> written to /tmp/pytest-1/report.html in 0.8 s\n"
-        "dah_outcomes 0.5.0, Python 3.12.1"
-    )
-    assert sanitize(a) == sanitize(b)
-    # the numbers a notebook shows are kept
-    assert sanitize("mortality 12.3% (95% CI 10.1% to 14.6%), n = 1,736") == (
-        "mortality 12.3% (95% CI 10.1% to 14.6%), n = 1,736"
-    )
-
-
-def test_drift_is_found_and_names_the_refresh_command() -> None:
-    stored = nbformat.v4.new_notebook()
-    fresh = nbformat.v4.new_notebook()
-    out = {"output_type": "stream", "name": "stdout"}
-    stored.cells = [_code("print(x)", [{**out, "text": "12.1%\n"}]), _code("y", count=None)]
-    fresh.cells = [_code("print(x)", [{**out, "text": "12.0%\n"}]), _code("y")]
-    problems = compare_outputs(stored, fresh)
-    assert len(problems) == 2
-    assert "code cell 1" in problems[0]
-    assert "stdout differs" in problems[0]
-    assert "never executed" in problems[1]
-    # a stream split differently by the kernel is the same output
-    split = nbformat.v4.new_notebook()
-    split.cells = [_code("print(x)", [{**out, "text": "12."}, {**out, "text": "1%\n"}])]
-    assert outputs_summary(split.cells[0]) == outputs_summary(stored.cells[0])
-    assert "tools.execute_notebooks notebooks/01_quickstart.ipynb" in refresh_command(
-        NOTEBOOKS / "01_quickstart.ipynb"
-    )
+    assert len(NOTEBOOKS) >= 2
