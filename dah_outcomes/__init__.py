@@ -7,6 +7,8 @@ from dah_outcomes._show_versions import show_versions
 from dah_outcomes._version import __version__
 from dah_outcomes.analyses.arm_risks import StandardisedRisks, standardised_risks
 from dah_outcomes.analyses.hazard_ratios import DEFAULT_ADJUSTMENT, HazardRatios, hazard_ratios
+from dah_outcomes.analyses.imputed_cohorts import ImputedCohorts, impute_cohort
+from dah_outcomes.analyses.mnar_sensitivity import arm_mortality_tipping_point
 from dah_outcomes.analyses.outcome_rates import OutcomeRates, rates
 from dah_outcomes.analyses.survival import (
     RecurrenceByGroup,
@@ -79,6 +81,7 @@ from dah_outcomes.stats.competing import (
     gray_test,
 )
 from dah_outcomes.stats.cox import CoxResult, cox_regression
+from dah_outcomes.stats.delta_adjustment import TippingPointResult, delta_sensitivity
 from dah_outcomes.stats.firth import FirthCoxResult, firth_cox
 from dah_outcomes.stats.imputation import ImputationResult, impute_chained
 from dah_outcomes.stats.logrank import LogRankResult, logrank_test, pairwise_logrank
@@ -87,6 +90,14 @@ from dah_outcomes.stats.meta import (
     meta_proportions,
     meta_regression,
     meta_subgroups,
+)
+from dah_outcomes.stats.missing_data import (
+    MissingnessByOutcome,
+    MissingPatterns,
+    MissingSummary,
+    missing_patterns,
+    missing_summary,
+    missingness_by_outcome,
 )
 from dah_outcomes.stats.nonparametric import KaplanMeierResult, kaplan_meier
 from dah_outcomes.stats.pooling import PooledEstimate, pool_estimates
@@ -105,6 +116,7 @@ from dah_outcomes.synthetic.cohorts import generate_cohort
 from dah_outcomes.synthetic.missingness import AmputedCohort, apply_missingness
 from dah_outcomes.synthetic.scenario import Scenario, available_scenarios, load_scenario
 from dah_outcomes.validation import ValidationReport, validate_tables
+from dah_outcomes.vital_status import VitalStatusSummary, summarize_vital_status
 
 __all__ = [
     "BY_CHOICES",
@@ -143,6 +155,7 @@ __all__ = [
     "ImportMapping",
     "ImportResult",
     "ImputationResult",
+    "ImputedCohorts",
     "InformativeExclusionWarning",
     "KaplanMeierResult",
     "LogRankResult",
@@ -151,6 +164,9 @@ __all__ = [
     "MissingColumnWarning",
     "MissingDataWarning",
     "MissingDependencyError",
+    "MissingPatterns",
+    "MissingSummary",
+    "MissingnessByOutcome",
     "OutcomeRates",
     "PooledEstimate",
     "PositivityWarning",
@@ -167,13 +183,16 @@ __all__ = [
     "StandardisedRisks",
     "SurvivalByGroup",
     "TargetTrialEmulation",
+    "TippingPointResult",
     "TreatmentEffect",
     "UninformativeIntervalWarning",
     "ValidationError",
     "ValidationReport",
+    "VitalStatusSummary",
     "__version__",
     "apply_mapping",
     "apply_missingness",
+    "arm_mortality_tipping_point",
     "assign_arms",
     "assign_eras",
     "attach_group",
@@ -188,6 +207,7 @@ __all__ = [
     "cox_regression",
     "cumulative_incidence",
     "death_frame",
+    "delta_sensitivity",
     "draft_mapping",
     "emulate_target_trial",
     "fine_gray",
@@ -196,6 +216,7 @@ __all__ = [
     "gray_test",
     "hazard_ratios",
     "impute_chained",
+    "impute_cohort",
     "incidence_frame",
     "ipw_weights",
     "kaplan_meier",
@@ -208,6 +229,9 @@ __all__ = [
     "meta_proportions",
     "meta_regression",
     "meta_subgroups",
+    "missing_patterns",
+    "missing_summary",
+    "missingness_by_outcome",
     "pairwise_logrank",
     "parse_printed",
     "patient_outcomes",
@@ -224,6 +248,7 @@ __all__ = [
     "save_cohort",
     "show_versions",
     "standardised_risks",
+    "summarize_vital_status",
     "suppress_small_cells",
     "survival_by_group",
     "treatment_effect",
