@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from dah_outcomes.cli.arguments import add_by, add_missing
 from dah_outcomes.cli.output import print_json
 from dah_outcomes.errors import ArgumentError
 
@@ -276,66 +277,13 @@ def _cmd_survival(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_report(args: argparse.Namespace) -> int:
-    from dah_outcomes.io import load_cohort
-    from dah_outcomes.report.page import report_from_folder, write_report
-
-    html = report_from_folder(
-        load_cohort(args.path),
-        args.path,
-        by=args.by,
-        min_cell=args.min_cell,
-        ci_method=args.ci_method,
-        landmark_days=args.landmark_days,
-    )
-    path = write_report(html, args.out)
-    print(f"wrote {path}")
-    return 0
-
-
-def _add_by(parser: argparse.ArgumentParser, default: str | None) -> None:
-    """The one ``--by`` option: the same choices (the grouping vocabulary) for every command."""
-    from dah_outcomes.endpoints.grouping import BY_CHOICES, GROUPINGS
-
-    words = ", ".join(
-        g.name if g.label == g.name else f"{g.name} ({g.label})" for g in GROUPINGS.values()
-    )
-    parser.add_argument(
-        "--by",
-        choices=BY_CHOICES,
-        default=default,
-        help=f"group DAH patients by {words}"
-        + (f"; default {default}" if default else "; default: overall only"),
-    )
-
-
-def _add_missing(parser: argparse.ArgumentParser) -> None:
-    """The ``--missing``, ``--imputations`` and ``--seed`` options of an analysis."""
-    parser.add_argument(
-        "--missing",
-        choices=["complete-case", "mi"],
-        default="complete-case",
-        help="complete-case: leave out the patients missing a value the analysis needs "
-        "(warns above 5%% of them); mi: multiple imputation by chained equations of the "
-        "first episodes, estimates pooled by Rubin's rules; default complete-case",
-    )
-    parser.add_argument(
-        "--imputations",
-        type=int,
-        default=20,
-        metavar="M",
-        help="number of imputations with --missing mi (default 20)",
-    )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the imputations (default 0)")
-
-
 def register(sub: Any) -> None:
     """Add this family's subcommands to the top-level parser's subparsers."""
     from dah_outcomes.stats.proportions import PROPORTION_METHODS
 
     r = sub.add_parser("rates", help="outcome rates with confidence intervals")
     r.add_argument("path", metavar="DIR")
-    _add_by(r, None)
+    add_by(r, None)
     r.add_argument("--ci-method", choices=sorted(PROPORTION_METHODS), default="wilson")
     r.add_argument("--conf-level", type=float, default=0.95)
     r.add_argument(
@@ -343,13 +291,13 @@ def register(sub: Any) -> None:
         type=int,
         help="mortality as death within N days of onset (default: in-hospital)",
     )
-    _add_missing(r)
+    add_missing(r)
     r.add_argument("--json", action="store_true")
     r.set_defaults(func=_cmd_rates)
 
     sv = sub.add_parser("survival", help="Kaplan-Meier survival by group, with log-rank")
     sv.add_argument("path", metavar="PATH")
-    _add_by(sv, "arm")
+    add_by(sv, "arm")
     sv.add_argument(
         "--endpoint",
         choices=["death", "recurrence"],
@@ -370,7 +318,7 @@ def register(sub: Any) -> None:
         help="write the Kaplan-Meier figure (.png, .svg or .pdf; with --missing mi, the first "
         "completed cohort's curves)",
     )
-    _add_missing(sv)
+    add_missing(sv)
     sv.add_argument("--json", action="store_true")
     sv.set_defaults(func=_cmd_survival)
 
@@ -391,22 +339,6 @@ def register(sub: Any) -> None:
         help="comma-separated covariates (default: the declared adjustment set; '' for none)",
     )
     te.add_argument("--conf-level", type=float, default=0.95)
-    _add_missing(te)
+    add_missing(te)
     te.add_argument("--json", action="store_true")
     te.set_defaults(func=_cmd_treatment_effect)
-
-    rp = sub.add_parser("report", help="write the self-contained HTML analysis report")
-    rp.add_argument("path", metavar="DIR")
-    rp.add_argument("--out", default="report.html")
-    _add_by(rp, "arm")
-    rp.add_argument("--min-cell", type=int, help="mask counts below N (small-cell suppression)")
-    rp.add_argument("--ci-method", choices=sorted(PROPORTION_METHODS), default="wilson")
-    rp.add_argument(
-        "--landmark-days",
-        type=int,
-        metavar="D",
-        default=7,
-        help="landmark of the treatment effects' landmark estimates (when the cohort records "
-        "treatment start dates); default 7",
-    )
-    rp.set_defaults(func=_cmd_report)

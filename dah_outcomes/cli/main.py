@@ -24,6 +24,7 @@ from dah_outcomes.cli import (
     cohort_commands,
     import_commands,
     omop_commands,
+    report_commands,
     reproduce_commands,
     standardise_commands,
 )
@@ -53,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
         omop_commands,
         cohort_commands,
         analysis_commands,
+        report_commands,
         causal_commands,
         reproduce_commands,
         standardise_commands,
