@@ -61,6 +61,7 @@ from dah_outcomes.io.draft import draft_mapping
 from dah_outcomes.io.importer import ImportResult, read_cohort, write_import
 from dah_outcomes.io.mapping import ImportMapping, apply_mapping, load_mapping
 from dah_outcomes.io.readers import RawTable, read_table
+from dah_outcomes.plotting import group_colors, plot_cif, plot_forest, plot_km, save_figure
 from dah_outcomes.reproduce.audit import AuditResult, audit_claims
 from dah_outcomes.reproduce.cited_figures import (
     CITED_FIGURES,
@@ -214,6 +215,7 @@ __all__ = [
     "firth_cox",
     "generate_cohort",
     "gray_test",
+    "group_colors",
     "hazard_ratios",
     "impute_chained",
     "impute_cohort",
@@ -235,6 +237,9 @@ __all__ = [
     "pairwise_logrank",
     "parse_printed",
     "patient_outcomes",
+    "plot_cif",
+    "plot_forest",
+    "plot_km",
     "pool_estimates",
     "propensity_weights",
     "proportion_ci",
@@ -246,6 +251,7 @@ __all__ = [
     "recurrence_by_group",
     "reproduce",
     "save_cohort",
+    "save_figure",
     "show_versions",
     "standardised_risks",
     "summarize_vital_status",

@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from dah_outcomes.cli.arguments import add_by, add_missing
+from dah_outcomes.cli.figure_files import add_dpi
 from dah_outcomes.cli.output import print_json
 from dah_outcomes.errors import ArgumentError
 
@@ -136,10 +136,10 @@ def _cmd_treatment_effect(args: argparse.Namespace) -> int:
 
 
 def _plot_format(path: str) -> str:
-    fmt = Path(path).suffix.lstrip(".").lower() or "png"
-    if fmt not in ("png", "svg", "pdf"):
-        raise ArgumentError(f"--plot must end in .png, .svg or .pdf, got {path!r}")
-    return fmt
+    """The format of the ``--plot`` file, checked before any analysis runs."""
+    from dah_outcomes.cli.figure_files import plot_format
+
+    return plot_format(path)
 
 
 def _recurrence(cohort: Any, args: argparse.Namespace) -> int:
@@ -147,14 +147,16 @@ def _recurrence(cohort: Any, args: argparse.Namespace) -> int:
 
     result = recurrence_by_group(cohort, args.by)
     if args.plot:
-        from dah_outcomes.io.cohort_files import write_atomic
-        from dah_outcomes.plotting import plot_cif, save_figure
-        from dah_outcomes.plotting._axes import figure_of
+        from dah_outcomes.cli.figure_files import write_figure
+        from dah_outcomes.plotting import plot_cif
 
-        fmt = _plot_format(args.plot)
-        ax = plot_cif(result.cif, cause=1, ylabel="Cumulative incidence of recurrence")
-        fig = figure_of(ax)
-        write_atomic(Path(args.plot), lambda p: save_figure(fig, p, format=fmt, dpi=150))
+        ax = plot_cif(
+            result.cif,
+            cause=1,
+            ylabel="Cumulative incidence of recurrence",
+            pval=result.gray,
+        )
+        write_figure(ax, args.plot, dpi=args.dpi)
     if args.json:
         print_json(result.to_dict())
     else:
@@ -235,6 +237,8 @@ def _cmd_survival(args: argparse.Namespace) -> int:
             "--missing mi goes with --endpoint death (the recurrence analysis has no pooling "
             "yet); rates --missing mi pools the cumulative incidence of recurrence by year"
         )
+    if args.plot:
+        _plot_format(args.plot)  # a wrong suffix fails before the analysis runs
     cohort = load_cohort(args.path)
     if args.endpoint == "recurrence":
         return _recurrence(cohort, args)
@@ -247,13 +251,13 @@ def _cmd_survival(args: argparse.Namespace) -> int:
         **_missing_options(args),
     )
     if args.plot:
-        from dah_outcomes.io.cohort_files import write_atomic
-        from dah_outcomes.plotting import plot_km, save_figure
-        from dah_outcomes.plotting._axes import figure_of
+        from dah_outcomes.cli.figure_files import write_figure
+        from dah_outcomes.plotting import plot_km
 
-        fig = figure_of(plot_km(result.km))
-        fmt = _plot_format(args.plot)
-        write_atomic(Path(args.plot), lambda p: save_figure(fig, p, format=fmt, dpi=150))
+        # under imputation the curves are the first completed cohort's, so the pooled test
+        # would not be theirs: no p-value is printed on them
+        test = result.logrank if args.missing != "mi" else None
+        write_figure(plot_km(result.km, pval=test or False), args.plot, dpi=args.dpi)
     if args.json:
         print_json(result.to_dict())
     else:
@@ -315,9 +319,13 @@ def register(sub: Any) -> None:
     )
     sv.add_argument(
         "--plot",
-        help="write the Kaplan-Meier figure (.png, .svg or .pdf; with --missing mi, the first "
-        "completed cohort's curves)",
+        metavar="FILE",
+        help="write the figure (Kaplan-Meier with log-rank p, or the cumulative incidence "
+        "with Gray's p, each with its risk table) in the format of FILE's suffix: .png, "
+        ".svg, .pdf, .tif/.tiff or .eps, the same bytes every time; with --missing mi, the "
+        "first completed cohort's curves; default: no figure",
     )
+    add_dpi(sv)
     add_missing(sv)
     sv.add_argument("--json", action="store_true")
     sv.set_defaults(func=_cmd_survival)

@@ -52,8 +52,15 @@ _STABLE_METADATA: dict[str, dict[str, str | None]] = {
     "ps": {"Creator": "dah_outcomes"},
     "eps": {"Creator": "dah_outcomes"},
 }
+#: Raster formats written from the PNG (matplotlib would write TIFF with an alpha channel,
+#: which journals' checks reject): Pillow's format name and its options. LZW compression is
+#: lossless and what journals accept; Pillow writes no date into the file.
+_FROM_PNG: dict[str, tuple[str, dict[str, Any]]] = {
+    "tiff": ("TIFF", {"compression": "tiff_lzw"}),
+    "tif": ("TIFF", {"compression": "tiff_lzw"}),
+}
 #: Formats :func:`save_figure` writes with the same bytes for the same figure.
-FIGURE_FORMATS = tuple(_STABLE_METADATA)
+FIGURE_FORMATS = (*_STABLE_METADATA, *_FROM_PNG)
 
 #: Resolution of the PNG a notebook shows; it is displayed at 96 pixels per inch, a little
 #: sharper than the screen on a high-density display while keeping stored notebooks small.
@@ -209,8 +216,9 @@ def save_figure(
     target : path or file object
         Where to write (callers wanting an atomic file pass the temporary path of
         :func:`~dah_outcomes.io.files.write_atomic`).
-    format : {"png", "svg", "pdf", "ps", "eps"}
-        File format.
+    format : {"png", "svg", "pdf", "ps", "eps", "tiff", "tif"}
+        File format. TIFF is RGB (no alpha channel), LZW-compressed, with ``dpi`` recorded
+        as its resolution, as journals ask for.
     dpi : float, default 150
         Resolution of raster output.
     bbox_inches : {None, "tight"}, default None
@@ -221,9 +229,21 @@ def save_figure(
     -------
     None
     """
-    if format not in _STABLE_METADATA:
+    if format not in FIGURE_FORMATS:
         raise ValueError(f"format must be one of {list(FIGURE_FORMATS)}, got {format!r}")
     fig = figure_of(figure) if isinstance(figure, Axes) else figure
+    if format in _FROM_PNG:
+        from PIL import Image  # matplotlib's own dependency, so always there
+
+        buf = io.BytesIO()
+        save_figure(fig, buf, format="png", dpi=dpi, bbox_inches=bbox_inches)
+        name, options = _FROM_PNG[format]
+        with Image.open(io.BytesIO(buf.getvalue())) as png:
+            # flattened on white: the figure's background is white already
+            rgb = Image.new("RGB", png.size, "white")
+            rgb.paste(png, mask=png.getchannel("A") if png.mode == "RGBA" else None)
+        rgb.save(target, format=name, dpi=(dpi, dpi), **options)
+        return
     with mpl.rc_context({"svg.hashsalt": "dah_outcomes"}), _fixed_date(format):
         fig.savefig(
             target,
