@@ -309,3 +309,77 @@ def test_any_command_output_is_escaped(cohort: Cohort, tmp_path: Path, capsys) -
     assert main(["rates", str(tmp_path / "c"), "--by", "site", "--json"]) == 0
     groups = json.dumps(json.loads(capsys.readouterr().out))
     assert "\\u001b[2Jsite-A" in groups  # JSON carries the value itself, escaped as JSON does
+
+
+# --- survival --plot: every journal format, at --dpi, the same bytes twice ----------------
+
+#: How each format's file starts.
+_SIGNATURES = {
+    "png": (b"\x89PNG\r\n\x1a\n",),
+    "svg": (b"<?xml",),
+    "pdf": (b"%PDF-",),
+    "tif": (b"II*\x00", b"MM\x00*"),
+    "tiff": (b"II*\x00", b"MM\x00*"),
+    "eps": (b"%!PS-Adobe-3.0 EPSF",),
+}
+
+
+def _plot(saved: Path, path: Path, *extra: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DahOutcomesWarning)  # the analysis' own notes
+        assert main(["survival", str(saved), "--by", "era", "--plot", str(path), *extra]) == 0
+
+
+@pytest.mark.parametrize("suffix", list(_SIGNATURES))
+def test_survival_plot_writes_each_format_with_the_same_bytes(
+    saved: Path, tmp_path: Path, suffix: str, capsys
+) -> None:
+    first, second = tmp_path / f"a.{suffix}", tmp_path / f"b.{suffix}"
+    _plot(saved, first)
+    _plot(saved, second)
+    data = first.read_bytes()
+    assert data.startswith(_SIGNATURES[suffix])
+    assert second.read_bytes() == data
+    assert b"CreationDate: " not in data or suffix == "eps"  # PostScript: the epoch only
+    for stamp in (b"<dc:date>", b"Matplotlib v", b"matplotlib version"):
+        assert stamp not in data
+    assert not list(tmp_path.glob("*.tmp*"))  # written atomically, nothing left behind
+
+
+def test_survival_plot_dpi(saved: Path, tmp_path: Path, capsys) -> None:
+    from PIL import Image
+
+    _plot(saved, tmp_path / "default.png")
+    _plot(saved, tmp_path / "low.png", "--dpi", "150")
+    _plot(saved, tmp_path / "print.tiff", "--dpi", "600")
+    with (
+        Image.open(tmp_path / "default.png") as default,
+        Image.open(tmp_path / "low.png") as low,
+        Image.open(tmp_path / "print.tiff") as tiff,
+    ):
+        # the default is 300 dpi: twice the pixels of 150 dpi each way (to rounding)
+        assert default.size == pytest.approx((2 * low.size[0], 2 * low.size[1]), abs=2)
+        assert tiff.size == pytest.approx((4 * low.size[0], 4 * low.size[1]), abs=4)
+        assert tiff.info["dpi"] == pytest.approx((600, 600))
+        assert tiff.mode == "RGB"
+
+
+def test_recurrence_plot_writes_tiff(saved: Path, tmp_path: Path, capsys) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DahOutcomesWarning)
+        for name in ("a.tif", "b.tif"):
+            argv = ["survival", str(saved), "--endpoint", "recurrence", "--by", "era"]
+            assert main([*argv, "--plot", str(tmp_path / name), "--dpi", "100"]) == 0
+    assert (tmp_path / "a.tif").read_bytes() == (tmp_path / "b.tif").read_bytes()
+
+
+def test_survival_plot_refuses_a_suffix_before_analysing(saved: Path, tmp_path: Path, capsys):
+    err = error_of(capsys, ["survival", str(saved), "--plot", str(tmp_path / "km.jpg")])
+    for suffix in _SIGNATURES:
+        assert f".{suffix}" in err
+    assert not (tmp_path / "km.jpg").exists()
+    assert capsys.readouterr().out == ""  # no analysis printed before the refusal
+    with pytest.raises(SystemExit) as stop:
+        main(["survival", str(saved), "--plot", str(tmp_path / "km.png"), "--dpi", "10"])
+    assert stop.value.code == 2
+    assert "--dpi" in capsys.readouterr().err

@@ -244,6 +244,13 @@ def save_figure(
             rgb.paste(png, mask=png.getchannel("A") if png.mode == "RGBA" else None)
         rgb.save(target, format=name, dpi=(dpi, dpi), **options)
         return
+    if isinstance(target, str | os.PathLike):
+        # PostScript would name the file it is written to in its title (a temporary file's
+        # random name, under write_atomic): rendered in memory, the bytes follow the figure only
+        buf = io.BytesIO()
+        save_figure(fig, buf, format=format, dpi=dpi, bbox_inches=bbox_inches)
+        Path(target).write_bytes(buf.getvalue())
+        return
     with mpl.rc_context({"svg.hashsalt": "dah_outcomes"}), _fixed_date(format):
         fig.savefig(
             target,

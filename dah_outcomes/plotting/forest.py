@@ -157,7 +157,14 @@ def plot_forest(
         ax.scatter(est[fit], y[fit], marker="s", c=fitted, s=25, zorder=3)
         if ref.any():
             ax.scatter(
-                est[ref], y[ref], marker="s", facecolors="white", edgecolors=_INK, s=25, zorder=3
+                est[ref],
+                y[ref],
+                marker="s",
+                facecolors="white",
+                edgecolors=_INK,
+                s=25,
+                zorder=3,
+                gid="reference",
             )
         # the line of no effect stops below the headings' row
         ax.vlines(1.0, -0.6, len(t) - 0.5, color="#7f7f7f", lw=0.8, ls="--")
