@@ -5,14 +5,18 @@ BIN    := $(VENV)/bin
 OUT    ?= output
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 LINTED := dah_outcomes tests benchmarks tools
+# the kernel every notebook declares (tests/test_notebooks.py and tools/execute_notebooks.py run it)
+KERNEL := $(BIN)/python -m ipykernel install --sys-prefix --name dah-outcomes \
+          --display-name "Python (dah-outcomes)" >/dev/null
+LAB_STAMP := $(VENV)/.lab-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: venv demo test lint bench lab clean browser r sas7bdat-fixture
+.PHONY: venv demo test lint bench lab notebooks clean browser r sas7bdat-fixture
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev,notebooks,formats]"
-	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	$(KERNEL)
 	rm -f $(VENV)/.installed-* && touch $@
 
 venv: $(STAMP)
@@ -54,8 +58,22 @@ bench: venv r
 sas7bdat-fixture: venv
 	$(BIN)/python tests/io/fixtures/make_sas7bdat.py
 
-lab: venv
+## lab: JupyterLab on the notebooks, installing only what they need (the notebooks extra)
+$(LAB_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[notebooks]"
+	$(KERNEL)
+	rm -f $(VENV)/.lab-* && touch $@
+
+lab: $(LAB_STAMP)
 	$(BIN)/jupyter lab notebooks/
+
+## notebooks: execute every notebook in place, two at a time, and store its outputs (the
+## outputs tests/test_notebooks.py compares a fresh run with); then commit notebooks/
+notebooks: venv
+	$(KERNEL)
+	$(BIN)/python -m tools.execute_notebooks --jobs 2
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache
