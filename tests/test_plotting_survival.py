@@ -90,14 +90,24 @@ def test_the_log_rank_p_value_is_the_test_of_the_rows(frame, km) -> None:
     assert not [t for t in plot_km(km).texts if t.get_gid() == "p-value"]
 
 
-def test_the_p_value_sits_where_the_curves_are_not(km) -> None:
-    ax = plot_km(km, pval=True)
-    (text,) = [t for t in ax.texts if t.get_gid() == "p-value"]
-    # survival falls from 1 at the left: the top right corner is the free one
-    assert text.get_position() == (0.98, 0.96)
-    ax = plot_km(km, pval=True, fun="event")
-    (text,) = [t for t in ax.texts if t.get_gid() == "p-value"]
-    assert text.get_position()[1] < 0.5  # the incidence rises to the top right
+@pytest.mark.parametrize("fun", ["survival", "event"])
+def test_the_p_value_and_the_legend_keep_clear_of_each_other_and_the_start(km, fun) -> None:
+    fig = Figure(figsize=(5, 4))
+    for ax in (plot_km(km, pval=True, fun=fun, legend_title="Arm"), fig.add_axes((0, 0, 1, 1))):
+        if not ax.lines:
+            plot_km(km, ax=ax, pval=True, fun=fun, legend_title="Arm")
+        ax.figure.savefig(io.BytesIO(), format="png")
+        (text,) = [t for t in ax.texts if t.get_gid() == "p-value"]
+        legend = ax.get_legend()
+        assert legend is not None
+        assert not text.get_window_extent().overlaps(legend.get_window_extent())
+        # every curve starts at the left, at 1 (survival) or 0 (incidence): neither goes there
+        start = (0.02, 0.96) if fun == "survival" else (0.02, 0.04)
+        assert text.get_position() != start
+        corner = ax.transAxes.inverted().transform(legend.get_window_extent())
+        assert not (
+            corner[0, 0] < 0.1 and (corner[1, 1] > 0.9 if fun == "survival" else corner[0, 1] < 0.1)
+        )
 
 
 def test_gray_p_value_on_the_cif(frame) -> None:

@@ -13,7 +13,7 @@ from matplotlib.axes import Axes
 
 from dah_outcomes.errors import ArgumentError
 from dah_outcomes.plotting._axes import new_axes
-from dah_outcomes.plotting.annotations import p_value_label, place_in_free_corner
+from dah_outcomes.plotting.annotations import p_value_label, place_legend_and_text
 from dah_outcomes.plotting.colors import PALETTE, Palette, group_colors, group_linestyles
 from dah_outcomes.plotting.risk_table import RiskRow, add_risk_table, draw_risk_table, fit_inside
 from dah_outcomes.plotting.time_axis import time_breaks, time_factor, time_label
@@ -113,10 +113,11 @@ def plot_km(
         Time axis limits in ``time_unit`` (default: 0 to the last time); the default breaks
         are within them. Counts drawn outside the limits a caller sets later are clipped.
     pval : bool, float or LogRankResult, default False
-        Print a p-value in the corner the curves leave free, as "Log-rank p = 0.012" or
-        "Log-rank p < 0.001": ``True`` computes the log-rank test of the curves
-        (:func:`~dah_outcomes.stats.logrank.logrank_from_km`; curves with delayed entry need
-        the test passed instead), a test result or a number is printed as given.
+        Print a p-value in a corner the curves leave free (the legend takes the freest),
+        as "Log-rank p = 0.012" or "Log-rank p < 0.001": ``True`` computes the log-rank
+        test of the curves (:func:`~dah_outcomes.stats.logrank.logrank_from_km`; curves with
+        delayed entry need the test passed instead), a test result or a number is printed
+        as given.
     median_lines : bool, default False
         Dashed lines from the survival axis at 0.5 to each group's median and down to the
         time axis (survminer's ``surv.median.line = "hv"``); a group whose curve does not
@@ -187,10 +188,8 @@ def plot_km(
         ax.set_ylabel(ylabel or ("Cumulative incidence" if event else "Survival probability"))
         ax.grid(color="#e5e5e5")
         ax.set_xticks(ticks)
-        if p_value is not None:
-            label = p_value_label(p_value, _test_name(pval, "Log-rank"))
-            place_in_free_corner(ax, label, drawn, gid="p-value")
-        ax.legend(frameon=False, loc="best", title=legend_title)
+        label = None if p_value is None else p_value_label(p_value, _test_name(pval, "Log-rank"))
+        place_legend_and_text(ax, drawn, text=label, title=legend_title)
         xlabel = xlabel or time_label(unit)
         if not risk_table:
             ax.set_xlabel(xlabel)
@@ -364,9 +363,8 @@ def plot_cif(
         ax.set_xticks(ticks)
         ax.set_ylabel(ylabel)
         ax.grid(color="#e5e5e5")
-        if p_value is not None:
-            place_in_free_corner(ax, p_value_label(p_value, "Gray's test"), drawn, gid="p-value")
-        ax.legend(frameon=False, loc="best", title=legend_title)
+        label = None if p_value is None else p_value_label(p_value, "Gray's test")
+        place_legend_and_text(ax, drawn, text=label, title=legend_title)
         xlabel = xlabel or time_label(time_unit)
         if not risk_table:
             ax.set_xlabel(xlabel)
