@@ -18,12 +18,16 @@ import dah_outcomes as dah
 from dah_outcomes.analyses.balance import WeightedTableOne, weighted_table_one
 from dah_outcomes.analyses.baseline import DEFINES_ARM, table_one
 from dah_outcomes.cli import main
-from dah_outcomes.errors import ArgumentError, DahOutcomesWarning
+from dah_outcomes.errors import ArgumentError, DahOutcomesWarning, PositivityWarning
 from dah_outcomes.io import save_cohort
 from dah_outcomes.plotting import save_figure
 from dah_outcomes.plotting.balance import plot_love, plot_overlap
 from dah_outcomes.stats.balance import balance_table
 from dah_outcomes.stats.propensity import propensity_weights
+
+# Rituximab is given to few patients of some covariate patterns in seed-article: 134 of this
+# cohort's patients have a propensity below 0.01 of it, a true near-violation of positivity
+RITUXIMAB_OVERLAP = "'Rituximab': 134 with a propensity score below 0.01"
 
 ARM_FLAGS = {"methylprednisolone_pulse", "cyclophosphamide", "plasmapheresis", "rituximab"}
 MODEL_ROWS = ["severe", "infection", "mechanical_ventilation", "historical_era"]
@@ -36,7 +40,8 @@ def cohort() -> dah.Cohort:
 
 @pytest.fixture(scope="module")
 def weighted(cohort: dah.Cohort) -> WeightedTableOne:
-    return weighted_table_one(cohort)
+    with pytest.warns(PositivityWarning, match=RITUXIMAB_OVERLAP):
+        return weighted_table_one(cohort)
 
 
 def test_table_one_by_arm_shows_arm_defining_flags_as_such(cohort: dah.Cohort) -> None:
@@ -53,6 +58,19 @@ def test_table_one_by_another_grouping_has_no_notes(cohort: dah.Cohort) -> None:
     t = table_one(cohort, "era").to_frame()
     assert (t["smd_note"] == "").all()
     assert np.isfinite(t.loc[t["variable"].isin(ARM_FLAGS), "smd"]).all()
+
+
+def test_weighted_table_one_records_its_positivity(weighted: WeightedTableOne) -> None:
+    p = weighted.weights.positivity
+    assert p is not None
+    assert p.flagged
+    i = p.groups.index("Rituximab")
+    assert p.n_low[i] == 134
+    assert p.min_probability[i] < 0.01
+    # the arm's effective size is the one reported beside it
+    assert p.effective_n[i] == pytest.approx(weighted.effective_n["Rituximab"])
+    assert p.to_frame()["group"].tolist() == list(weighted.weights.arms)
+    assert weighted.to_dict()["weights"]["positivity"]["message"] == p.message
 
 
 def test_weighted_table_one(weighted: WeightedTableOne) -> None:
@@ -82,7 +100,8 @@ def test_weighted_table_one(weighted: WeightedTableOne) -> None:
 
 @pytest.mark.parametrize(("estimand", "reference"), [("ATT", "MP+CYC+PLEX"), ("overlap", None)])
 def test_other_estimands(cohort: dah.Cohort, estimand: str, reference: str | None) -> None:
-    t = weighted_table_one(cohort, estimand=estimand, reference=reference)
+    with pytest.warns(PositivityWarning, match=RITUXIMAB_OVERLAP):
+        t = weighted_table_one(cohort, estimand=estimand, reference=reference)
     assert t.weights.estimand == estimand
     frame = t.to_frame().set_index("variable")
     assert (frame.loc[MODEL_ROWS, "smd_weighted"] < frame.loc[MODEL_ROWS, "smd_unweighted"]).all()
@@ -92,7 +111,9 @@ def test_other_estimands(cohort: dah.Cohort, estimand: str, reference: str | Non
 
 
 def test_truncation_reaches_the_weights(cohort: dah.Cohort) -> None:
-    t = weighted_table_one(cohort, truncate_at=2.0)
+    # truncation caps the weights, not the propensity scores: the warning stays
+    with pytest.warns(PositivityWarning, match=RITUXIMAB_OVERLAP):
+        t = weighted_table_one(cohort, truncate_at=2.0)
     assert t.weights.weights.max() <= 2.0
     assert t.weights.n_truncated > 0
     assert t.weights.truncation == "at 2"

@@ -21,7 +21,11 @@ from dah_outcomes.analyses.target_trial import (
     target_trial_protocol,
 )
 from dah_outcomes.cli import main
-from dah_outcomes.errors import ArgumentError, DroppedRowsWarning, SmallSampleWarning
+from dah_outcomes.errors import (
+    ArgumentError,
+    DroppedRowsWarning,
+    PositivityWarning,
+)
 from dah_outcomes.io import save_cohort
 from dah_outcomes.io.importer import read_cohort
 from dah_outcomes.stats.clone_censor import clone_censor_weight
@@ -200,7 +204,9 @@ def test_to_dict_shape_and_reproducibility() -> None:
     assert len(d["strategies"]) == 2
     for s in d["strategies"]:
         assert set(s["risk"]) == INTERVAL
-    assert set(d["risk_difference"]) == INTERVAL
+    assert set(d["risk_difference"]) == {*INTERVAL, "se"}
+    assert d["risk_difference"]["se"] > 0
+    assert set(d["positivity"]) >= {"flagged", "message", "groups"}
     assert set(d["risk_ratio"]) == INTERVAL
     assert d["n"] == 3000
     assert d["protocol"]["treatment"] == "rituximab"
@@ -268,12 +274,18 @@ def test_generated_cohort(generated: dah.Cohort) -> None:
 def test_generated_cyclophosphamide_names_the_positivity_failure(generated: dah.Cohort) -> None:
     """Infected patients are not given cyclophosphamide in the seed-article scenario: nobody
     like them follows "start within 2 days", which the emulation says."""
-    with pytest.warns(SmallSampleWarning) as record:
+    with pytest.warns(PositivityWarning) as record:
         fit = emulate(generated, treatment="cyclophosphamide", grace_days=2, horizon_days=90,
                       bootstrap=0)  # fmt: skip
     said = [str(r.message) for r in record]
     assert any("positivity fails" in m and "infection" in m for m in said)
     assert set(said) <= set(fit.warnings)
+    # the infected patients alive on day 3 are the ones below 0.01
+    positivity = fit.to_dict()["positivity"]
+    assert positivity["flagged"]
+    low = {g["group"]: g["n_low"] for g in positivity["groups"]}
+    assert low["cyclophosphamide within 2 days"] > 0
+    assert low["no cyclophosphamide within 2 days"] == 0
 
 
 # ---------------------------------------------------------------------------- the command
@@ -311,6 +323,30 @@ def test_cli_text(null_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "Eligibility criteria" in out
     assert "rituximab within 3 days vs not" in out
     assert "risk_difference" in out
+    assert "positivity (probability of following the strategy" in out
+    assert "no near-violation of positivity" in out
+
+
+def test_cli_interval_and_day_interactions(
+    null_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--interval normal and --no-day-interactions reach the estimator: the same numbers as
+    the API with those options."""
+    args = ["emulate", str(null_dir), "--treatment", "rituximab", "--grace-days", "3",
+            "--horizon-days", "60", "--bootstrap", "20", "--seed", "4", "--json",
+            "--interval", "normal", "--no-day-interactions"]  # fmt: skip
+    assert main(args) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["protocol"]["interval"] == "normal"
+    assert d["protocol"]["day_interactions"] is False
+    api = emulate(
+        dah.load_cohort(null_dir), bootstrap=20, seed=4, interval="normal", day_interactions=False
+    ).to_dict()
+    assert d == json.loads(json.dumps(api))
+    rd = d["risk_difference"]
+    assert rd["ci_upper"] - rd["estimate"] == pytest.approx(1.959964 * rd["se"], rel=1e-6)
+    with pytest.raises(SystemExit):
+        main([*args[:-3], "--interval", "bca"])
 
 
 @pytest.mark.parametrize(

@@ -63,10 +63,6 @@ STANDARDISATION_METHODS = {
 }
 
 IN_HOSPITAL = "in_hospital"
-#: Propensity below which a patient's chance of an arm is a near-violation of positivity.
-POSITIVITY_FLOOR = 0.01
-#: A stabilised ATE weight above this is extreme.
-EXTREME_WEIGHT = 10.0
 _DEFINES_ARM = "it defines the arms compared"
 
 
@@ -152,8 +148,9 @@ class StandardisedRisks(ResultMixin):
             ``arms, horizons, method, estimates`` (one object per arm and horizon with ``arm,
             horizon, n, n_known, n_events`` and, per estimator, ``{estimate, ci_lower,
             ci_upper}``), ``n, n_dropped, n_unknown_arm, arms_left_out, adjusted_for, not_adjusted,
-            effective_n, bootstrap, n_boot_failed, seed, conf_level, warnings,
-            fingerprint``.
+            effective_n, positivity`` (the propensity scores and weights against the
+            positivity thresholds, :class:`~dah_outcomes.stats.propensity.PositivityDiagnostics`),
+            ``bootstrap, n_boot_failed, seed, conf_level, warnings, fingerprint``.
         """
         estimates = []
         for row in self.to_frame().to_dict(orient="records"):
@@ -180,6 +177,11 @@ class StandardisedRisks(ResultMixin):
                 "adjusted_for": list(self.adjusted_for),
                 "not_adjusted": dict(self.not_adjusted),
                 "effective_n": dict(self.effective_n),
+                "positivity": (
+                    None
+                    if self.risks.propensity.positivity is None
+                    else self.risks.propensity.positivity.to_dict()
+                ),
                 "bootstrap": self.bootstrap,
                 "n_boot_failed": self.n_boot_failed,
                 "seed": self.seed,
@@ -219,35 +221,6 @@ def _frame(cohort: Cohort, arms: ArmDefinition, eras: EraDefinition) -> pd.DataF
     died = patient_outcomes(cohort, arms=arms, eras=eras).set_index("patient_id")["died"]
     values = died.reindex(frame["patient_id"]).astype("Float64").to_numpy(float, na_value=np.nan)
     return frame.assign(in_hospital_death=values)
-
-
-def _positivity(risks: ArmRisks, notes: WarningLog) -> None:
-    p = risks.propensity
-    low = [
-        f"{a} ({int((p.scores[:, i] < POSITIVITY_FLOOR).sum())} patients)"
-        for i, a in enumerate(p.arms)
-        if (p.scores[:, i] < POSITIVITY_FLOOR).any()
-    ]
-    if low:
-        notes.warn(
-            f"standardised_risks: near-violations of positivity, a probability below "
-            f"{POSITIVITY_FLOOR:g} given the covariates of receiving {'; '.join(low)}: the "
-            "standardised risks of these arms extrapolate the outcome model to patients who "
-            "were practically never given them",
-            SmallSampleWarning,
-        )
-    big = [
-        f"{a} (largest {p.weights[p.arm == i].max():.1f})"
-        for i, a in enumerate(p.arms)
-        if (p.weights[p.arm == i] > EXTREME_WEIGHT).any()
-    ]
-    if big:
-        notes.warn(
-            f"standardised_risks: extreme stabilised propensity weights (above "
-            f"{EXTREME_WEIGHT:g}) in {'; '.join(big)}: a few patients carry the AIPW "
-            "estimate of their arm (see effective_n)",
-            SmallSampleWarning,
-        )
 
 
 def _few(risks: ArmRisks, min_events: int, notes: WarningLog) -> None:
@@ -346,7 +319,10 @@ def standardised_risks(
         When patients are left out (unknown arm, missing covariate or outcome, an arm
         smaller than ``min_arm_size``).
     SmallSampleWarning
-        For few deaths, or near-violations of positivity.
+        For few deaths.
+    PositivityWarning
+        For near-violations of positivity (propensity scores near 0 or 1, extreme weights, a
+        small effective sample size), with the numbers.
     ConvergenceWarning
         When many bootstrap replicates could not be fitted.
     """
@@ -405,8 +381,8 @@ def standardised_risks(
             notes.warn(str(w.message), w.category)
         else:  # not ours: passed on as it came
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    # near-violations of positivity are announced by standardised_arm_risks (passed on above)
     _few(risks, min_events, notes)
-    _positivity(risks, notes)
     label = {str(h): h for h in chosen}
     table = risks.to_frame().rename(columns={"endpoint": "horizon"})
     table["horizon"] = table["horizon"].map(label).astype(object)

@@ -36,8 +36,8 @@ from dah_outcomes.endpoints.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinitio
 from dah_outcomes.endpoints.timelines import treatment_names, treatment_starts
 from dah_outcomes.errors import ArgumentError, DroppedRowsWarning, EstimationError, warn
 from dah_outcomes.results import ResultMixin, json_safe
-from dah_outcomes.stats._checks import check_conf_level, check_positive_int
-from dah_outcomes.stats.clone_censor import CloneCensorResult, clone_censor_weight
+from dah_outcomes.stats._checks import check_choice, check_conf_level, check_positive_int
+from dah_outcomes.stats.clone_censor import INTERVALS, CloneCensorResult, clone_censor_weight
 
 __all__ = [
     "TargetTrialEmulation",
@@ -82,6 +82,9 @@ class TargetTrialProtocol(ResultMixin):
         Whether the censoring model of the second strategy has a term per day of the grace
         period and covariate (the hazard of starting free to differ by covariate from day to
         day), rather than day and covariate terms alone.
+    interval : str
+        ``"percentile"`` or ``"normal"`` bootstrap intervals
+        (:data:`~dah_outcomes.stats.clone_censor.INTERVALS`).
     """
 
     treatment: str
@@ -94,6 +97,7 @@ class TargetTrialProtocol(ResultMixin):
     stabilized: bool
     truncate: float | None
     day_interactions: bool = True
+    interval: str = "percentile"
 
     def components(self) -> list[dict[str, str]]:
         """The protocol's components, each with its specification and its emulation.
@@ -173,7 +177,7 @@ class TargetTrialProtocol(ResultMixin):
                 f"Risk of death by day {h} under each strategy, with {level} confidence intervals",
                 f"Pooled logistic models of censoring on daily rows ({model}), {weights} "
                 "weights; weighted "
-                f"Kaplan-Meier risks per strategy; percentile intervals from {self.bootstrap} "
+                f"Kaplan-Meier risks per strategy; {self.interval} intervals from {self.bootstrap} "
                 "bootstrap replicates of patients (both clones together)",
             ),
         ]
@@ -224,6 +228,7 @@ def target_trial_protocol(
     stabilized: bool = True,
     truncate: float | None = None,
     day_interactions: bool = True,
+    interval: str = "percentile",
 ) -> TargetTrialProtocol:
     """The protocol of the target trial of starting ``treatment`` within ``grace_days``.
 
@@ -247,6 +252,8 @@ def target_trial_protocol(
         Truncation percentile of the weights (e.g. 99).
     day_interactions : bool, default True
         Day-by-covariate terms in the censoring model (see :class:`TargetTrialProtocol`).
+    interval : {"percentile", "normal"}, default "percentile"
+        The bootstrap intervals' kind.
 
     Returns
     -------
@@ -282,6 +289,7 @@ def target_trial_protocol(
         stabilized=bool(stabilized),
         truncate=None if truncate is None else float(truncate),
         day_interactions=bool(day_interactions),
+        interval=check_choice("interval", interval, INTERVALS),
     )
 
 
@@ -338,7 +346,9 @@ class TargetTrialEmulation(ResultMixin):
             ``risk_difference``, ``risk_ratio`` (same shape as a risk), ``n``,
             ``n_dropped``, ``n_timing_unknown``, ``n_started_before_onset``,
             ``adjusted_for``, ``not_adjusted``, ``censoring_coefficients``, ``curves``,
-            ``n_bootstrap_failed``, ``warnings``, ``fingerprint``.
+            ``n_bootstrap_failed``, ``positivity`` (the probabilities of following each
+            strategy and the weights against the positivity thresholds), ``warnings``,
+            ``fingerprint``.
         """
         ccw = self.ccw.to_dict()
         return json_safe(
@@ -356,6 +366,7 @@ class TargetTrialEmulation(ResultMixin):
                 "censoring_coefficients": ccw["censoring_coefficients"],
                 "curves": ccw["curves"],
                 "n_bootstrap_failed": ccw["n_bootstrap_failed"],
+                "positivity": ccw["positivity"],
                 "warnings": list(self.warnings),
                 "fingerprint": self.fingerprint,
             }
@@ -416,6 +427,7 @@ def emulate_target_trial(
     stabilized: bool = True,
     truncate: float | None = None,
     day_interactions: bool = True,
+    interval: str = "percentile",
     arms: ArmDefinition = DEFAULT_ARMS,
     eras: EraDefinition = DEFAULT_ERAS,
 ) -> TargetTrialEmulation:
@@ -437,7 +449,7 @@ def emulate_target_trial(
     seed : int, numpy Generator or None, default 0
         Seed of the bootstrap.
     conf_level : float, default 0.95
-        Level of the percentile intervals.
+        Level of the intervals.
     adjust_for : sequence of str, default DEFAULT_ADJUSTMENT
         Baseline confounders (:mod:`dah_outcomes.analyses.adjustment`).
     stabilized : bool, default True
@@ -482,6 +494,7 @@ def emulate_target_trial(
         stabilized=stabilized,
         truncate=truncate,
         day_interactions=day_interactions,
+        interval=interval,
     )
     notes: list[str] = []
     starts = treatment_starts(cohort, treatment, arms=arms, eras=eras)
@@ -513,6 +526,7 @@ def emulate_target_trial(
         bootstrap=protocol.bootstrap,
         seed=seed,
         conf_level=protocol.conf_level,
+        interval=protocol.interval,
         labels=(f"{treatment} within {g} days", f"no {treatment} within {g} days"),
         day_interactions=protocol.day_interactions,
     )

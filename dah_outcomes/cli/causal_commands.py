@@ -6,42 +6,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from dah_outcomes.cli.arguments import number_between, probability, whole_number
 from dah_outcomes.cli.output import print_json
 
-__all__ = ["register"]
-
-
-def _whole_number(minimum: int) -> Any:
-    """An argparse type: a whole number >= ``minimum`` (a bad value is a usage error)."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
-        return value
-
-    return parse
-
-
-def _number_between(low: float, high: float, meaning: str) -> Any:
-    """An argparse type: a number strictly between ``low`` and ``high`` (``meaning`` says
-    what it is in the message, e.g. "(0.95 for 95%)")."""
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not low < value < high:
-            raise argparse.ArgumentTypeError(
-                f"must be in ({low:g}, {high:g}) {meaning}, got {value}"
-            )
-        return value
-
-    return parse
+__all__ = ["print_positivity", "register"]
 
 
 def _names(text: str) -> list[str]:
@@ -70,6 +38,8 @@ def _cmd_emulate(args: argparse.Namespace) -> int:
         conf_level=args.conf_level,
         adjust_for=DEFAULT_ADJUSTMENT if args.adjust_for is None else _names(args.adjust_for),
         truncate=args.truncate,
+        interval=args.interval,
+        day_interactions=args.day_interactions,
     )
     if args.json:
         print_json(result.to_dict())
@@ -79,9 +49,30 @@ def _cmd_emulate(args: argparse.Namespace) -> int:
     print(result._title())
     print(result.to_frame().to_string(index=False))
     adjusted = ", ".join(result.adjusted_for) or "nothing"
-    print(f"\nweights adjusted for {adjusted}; {result.ccw.bootstrap} bootstrap replicates")
+    print(
+        f"\nweights adjusted for {adjusted}; {result.ccw.bootstrap} bootstrap replicates "
+        f"({result.ccw.interval} intervals)"
+    )
     print(result.ccw.weights.to_string(index=False))
+    print_positivity(result.ccw.positivity)
     return 0
+
+
+def print_positivity(positivity: Any) -> None:
+    """The positivity diagnostics of a weighted estimator, as a table and a verdict."""
+    from dah_outcomes.stats.propensity import MAX_NORMALISED_WEIGHT, POSITIVITY_BOUNDS
+
+    print(
+        f"\npositivity ({positivity.what}; thresholds: below {POSITIVITY_BOUNDS[0]:g} or above "
+        f"{POSITIVITY_BOUNDS[1]:g}, a weight over {MAX_NORMALISED_WEIGHT:g} times the mean, "
+        "an effective size under half the rows):"
+    )
+    print(positivity.to_frame().to_string(index=False))
+    print(
+        f"near-violations: {positivity.message}"
+        if positivity.flagged
+        else "no near-violation of positivity"
+    )
 
 
 def register(sub: Any) -> None:
@@ -98,28 +89,28 @@ def register(sub: Any) -> None:
     em.add_argument(
         "--grace-days",
         required=True,
-        type=_whole_number(0),
+        type=whole_number(0),
         metavar="G",
         help="grace period: starting on day G after onset or before follows the first strategy",
     )
     em.add_argument(
         "--horizon-days",
         required=True,
-        type=_whole_number(1),
+        type=whole_number(1),
         metavar="H",
         help="compare the risks of death by day H after onset (H > G)",
     )
     em.add_argument(
         "--bootstrap",
-        type=_whole_number(0),
+        type=whole_number(0),
         default=200,
         metavar="B",
         help="bootstrap replicates of patients for the intervals (default 200; 0 for none)",
     )
     em.add_argument(
-        "--seed", type=_whole_number(0), default=0, help="seed of the bootstrap (default 0)"
+        "--seed", type=whole_number(0), default=0, help="seed of the bootstrap (default 0)"
     )
-    em.add_argument("--conf-level", type=_number_between(0, 1, "(0.95 for 95%)"), default=0.95)
+    em.add_argument("--conf-level", type=probability, default=0.95)
     em.add_argument(
         "--adjust-for",
         metavar="NAMES",
@@ -127,9 +118,25 @@ def register(sub: Any) -> None:
     )
     em.add_argument(
         "--truncate",
-        type=_number_between(50, 100, "(a percentile)"),
+        type=number_between(50, 100, "(a percentile)"),
         metavar="P",
         help="truncate the weights at their P-th and (100-P)-th percentiles (e.g. 99)",
+    )
+    em.add_argument(
+        "--interval",
+        choices=("percentile", "normal"),
+        default="percentile",
+        help="bootstrap intervals: percentile, or normal (estimate ± z times the replicates' "
+        "SD, which a few hundred replicates' tail quantiles understate less); default "
+        "percentile",
+    )
+    em.add_argument(
+        "--day-interactions",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="give the censoring model a term per day of the grace period and covariate, so "
+        "that the hazard of starting may differ by covariate from day to day "
+        "(--no-day-interactions: day and covariate terms alone); default on",
     )
     em.add_argument("--json", action="store_true")
     em.set_defaults(func=_cmd_emulate, parser=em)

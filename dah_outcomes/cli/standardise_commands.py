@@ -8,6 +8,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from dah_outcomes.cli.arguments import probability, whole_number
+from dah_outcomes.cli.causal_commands import print_positivity
 from dah_outcomes.cli.output import print_json
 from dah_outcomes.errors import ArgumentError
 
@@ -35,16 +37,6 @@ def _horizons(text: str) -> list[int | str]:
     return out
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
-    return value
-
-
 def _cell(row: Any, method: str) -> str:
     r, lo, hi = (getattr(row, f"{method}_{k}") for k in ("risk", "ci_lower", "ci_upper"))
     if lo != lo:  # NaN: no bootstrap
@@ -67,6 +59,8 @@ def _print(result: Any) -> None:
             print(f"  {row.arm} (n = {row.n}, {row.n_events} deaths): {cells}")
     ess = ", ".join(f"{a} {n:.0f}" for a, n in result.effective_n.items())
     print(f"\neffective sample size under stabilised ATE weights: {ess}")
+    if result.risks.propensity.positivity is not None:
+        print_positivity(result.risks.propensity.positivity)
     if result.arms_left_out:
         small = ", ".join(f"{a} (n = {n})" for a, n in result.arms_left_out.items())
         print(f"arms left out for their size: {small}")
@@ -148,6 +142,8 @@ def _cmd_balance(args: argparse.Namespace) -> int:
         print(result)
         ess = ", ".join(f"{a} {n:.0f} of {result.counts[a]}" for a, n in result.effective_n.items())
         print(f"\neffective sample size per arm: {ess}")
+        if result.weights.positivity is not None:
+            print_positivity(result.weights.positivity)
     return 0
 
 
@@ -166,9 +162,9 @@ def register(sub: Any) -> None:
         "(default: 30,90,in_hospital)",
     )
     s.add_argument("--method", choices=("aipw", "gcomputation", "both"), default="both")
-    s.add_argument("--bootstrap", type=_count, default=200, help="replicates (0: no CIs)")
-    s.add_argument("--seed", type=_count, default=0)
-    s.add_argument("--conf-level", type=float, default=0.95)
+    s.add_argument("--bootstrap", type=whole_number(0), default=200, help="replicates (0: no CIs)")
+    s.add_argument("--seed", type=whole_number(0), default=0)
+    s.add_argument("--conf-level", type=probability, default=0.95)
     s.add_argument(
         "--adjust-for",
         help="comma-separated adjustment covariates (default: the report's adjustment set)",

@@ -278,6 +278,9 @@ class CloneFit:
 
     risk: np.ndarray  # (2, horizon + 1)
     weights: np.ndarray  # per table row (NaN on censored rows)
+    # per table row: the fitted probability that the clone remains uncensored through the
+    # row's day (on an uncensored row, the inverse of the unstabilised weight)
+    uncensored: np.ndarray
     coefficients: dict[int, np.ndarray]
     converged: bool
     # per strategy: patients whose fitted probability of following it is about 0 on some day
@@ -298,10 +301,12 @@ def row_weights(
     max_iter: int,
     tol: float,
     start: dict[int, np.ndarray] | None = None,
-) -> tuple[np.ndarray, dict[int, np.ndarray], bool, tuple[int, int]]:
-    """Inverse-probability-of-censoring weight of each uncensored table row."""
+) -> tuple[np.ndarray, np.ndarray, dict[int, np.ndarray], bool, tuple[int, int]]:
+    """Inverse-probability-of-censoring weight of each uncensored table row, and the fitted
+    probability of having remained uncensored through it."""
     n_rows = len(table["patient"])
     log_w = np.zeros(n_rows)  # log weight factor contributed on each row's day
+    log_u = np.zeros(n_rows)  # log probability of remaining uncensored on the row's day
     coefficients, converged = {}, True
     nonpositive = [0, 0]
     for k, model in models.items():
@@ -314,17 +319,25 @@ def row_weights(
         with np.errstate(divide="ignore"):
             factor = -np.log1p(-p) + (np.log1p(-marginal) if stabilized else 0.0)
         log_w[model.rows] = np.where(table["censored"][model.rows], 0.0, factor)
+        # on a censored row too: the fitted chance of following the strategy through the day
+        # belongs to the patient's covariates, whatever the clone then did; floored so that
+        # a probability of 0 (separation) gives a finite log and the differences of
+        # cumulative sums below stay defined
+        log_u[model.rows] = np.log(np.maximum(1.0 - p, 1e-300))
     # a clone's weight on a row is the product of the factors of its rows so far: a
     # cumulative sum of logs within each clone (rows are in order within a clone)
     clone_start = (
         np.r_[True, np.diff(table["patient"]) != 0] | np.r_[True, np.diff(table["strategy"]) != 0]
     )
-    csum = np.cumsum(log_w)
     first = np.maximum.accumulate(np.where(clone_start, np.arange(n_rows), 0))
-    base = np.where(first > 0, csum[first - 1], 0.0)
-    w = np.exp(csum - base)
-    weights = np.where(table["censored"], np.nan, w)
-    return weights, coefficients, converged, (nonpositive[0], nonpositive[1])
+
+    def within_clone(values: np.ndarray) -> np.ndarray:
+        csum = np.cumsum(values)
+        return np.exp(csum - np.where(first > 0, csum[first - 1], 0.0))
+
+    weights = np.where(table["censored"], np.nan, within_clone(log_w))
+    uncensored = within_clone(log_u)
+    return weights, uncensored, coefficients, converged, (nonpositive[0], nonpositive[1])
 
 
 def truncate_weights(w: np.ndarray, length: np.ndarray, percentile: float) -> np.ndarray:
@@ -380,7 +393,7 @@ def fit_once(
     estimate, multinomial counts for a bootstrap replicate); the censoring models' Newton
     steps start from ``start`` when given."""
     f_rows = f[table["patient"]].astype(float)
-    w, coefficients, converged, nonpositive = row_weights(
+    w, uncensored, coefficients, converged, nonpositive = row_weights(
         table, models, f_rows, stabilized=stabilized, max_iter=max_iter, tol=tol, start=start
     )
     if truncate is not None:
@@ -390,6 +403,7 @@ def fit_once(
     return CloneFit(
         risk=risk,
         weights=w,
+        uncensored=uncensored,
         coefficients=coefficients,
         converged=converged,
         n_nonpositive=nonpositive,

@@ -9,6 +9,7 @@ ordinary logistic regression.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,18 +18,31 @@ import numpy as np
 import pandas as pd
 from scipy.special import log_softmax
 
-from dah_outcomes.errors import ArgumentError, ConvergenceWarning, EstimationError, warn
+from dah_outcomes.errors import (
+    ArgumentError,
+    ConvergenceWarning,
+    EstimationError,
+    PositivityWarning,
+    WarningLog,
+    warn,
+)
 from dah_outcomes.results import ResultMixin, json_safe
 from dah_outcomes.stats._checks import check_choice
 from dah_outcomes.stats._cox_engine import design_matrix
 
 __all__ = [
     "ESTIMANDS",
+    "MAX_NORMALISED_WEIGHT",
+    "MIN_ESS_SHARE",
+    "POSITIVITY_BOUNDS",
+    "PositivityDiagnostics",
     "PropensityWeights",
     "arm_codes",
     "class_probabilities",
     "effective_sample_size",
     "multinomial_logit",
+    "positivity_diagnostics",
+    "propensity_positivity",
     "propensity_weights",
     "truncate_weights",
     "weights_from_scores",
@@ -42,6 +56,259 @@ ESTIMANDS = {
     "overlap": "the population of clinical equipoise (generalised overlap weights of Li and "
     "Li 2019: h(x) / P(arm received | covariates), h = 1 / sum of 1 / P(arm | covariates))",
 }
+
+
+#: A fitted probability (propensity score, or probability of remaining uncensored) outside
+#: these bounds is a near-violation of positivity (the patient was practically never, or
+#: practically always, given the arm or able to follow the strategy).
+POSITIVITY_BOUNDS = (0.01, 0.99)
+
+#: A weight above this many times its group's mean weight is extreme: one patient stands for
+#: that many average ones.
+MAX_NORMALISED_WEIGHT = 10.0
+
+#: An effective sample size (Kish) below this share of a group's rows is small: the weights
+#: discard more than half the information the patients carry.
+MIN_ESS_SHARE = 0.5
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PositivityDiagnostics(ResultMixin):
+    """Positivity (overlap) diagnostics of a weighted estimator, one row per group (arm or
+    strategy).
+
+    Attributes
+    ----------
+    what : str
+        The fitted probability examined, in words (e.g. "propensity score").
+    groups : tuple of str
+        The arms or strategies.
+    n : tuple of int
+        Rows of each group whose weights are examined.
+    n_low, n_high : tuple of int
+        Patients whose probability of the group is below ``POSITIVITY_BOUNDS[0]`` and above
+        ``POSITIVITY_BOUNDS[1]`` (``n_high`` is 0 where only a low probability matters).
+    min_probability, max_probability : tuple of float
+        The extreme fitted probabilities of each group.
+    max_normalised_weight : tuple of float
+        The largest weight of each group over the group's mean weight.
+    effective_n : tuple of float
+        Kish's effective sample size of each group under its weights.
+    message : str or None
+        The warning given (None when nothing crossed a threshold).
+    """
+
+    what: str
+    groups: tuple[str, ...]
+    n: tuple[int, ...]
+    n_low: tuple[int, ...]
+    n_high: tuple[int, ...]
+    min_probability: tuple[float, ...]
+    max_probability: tuple[float, ...]
+    max_normalised_weight: tuple[float, ...]
+    effective_n: tuple[float, ...]
+    message: str | None
+
+    @property
+    def flagged(self) -> bool:
+        """Whether any threshold was crossed."""
+        return self.message is not None
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per group: the counts, extremes and effective sample size."""
+        return pd.DataFrame(
+            {
+                "group": list(self.groups),
+                "n": list(self.n),
+                "n_low": list(self.n_low),
+                "n_high": list(self.n_high),
+                "min_probability": list(self.min_probability),
+                "max_probability": list(self.max_probability),
+                "max_normalised_weight": list(self.max_normalised_weight),
+                "effective_n": list(self.effective_n),
+            }
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe: ``what``, the thresholds, ``flagged``, ``message`` and ``groups`` (the
+        rows of :meth:`to_frame`).
+
+        Returns
+        -------
+        dict
+        """
+        return json_safe(
+            {
+                "what": self.what,
+                "bounds": list(POSITIVITY_BOUNDS),
+                "max_normalised_weight_allowed": MAX_NORMALISED_WEIGHT,
+                "min_ess_share": MIN_ESS_SHARE,
+                "flagged": self.flagged,
+                "message": self.message,
+                "groups": self.to_frame(),
+            }
+        )
+
+    def _title(self) -> str:
+        state = "near-violations found" if self.flagged else "no threshold crossed"
+        return f"Positivity diagnostics of the {self.what}: {state}"
+
+
+def positivity_diagnostics(
+    *,
+    what: str,
+    where: str,
+    groups: Sequence[str],
+    probabilities: Sequence[np.ndarray],
+    weights: Sequence[np.ndarray],
+    check_high: bool = True,
+    notes: WarningLog | None = None,
+    also: Sequence[str] = (),
+) -> PositivityDiagnostics:
+    """Check the fitted probabilities and weights of each group against the positivity
+    thresholds, and warn once (a single :class:`~dah_outcomes.errors.PositivityWarning`
+    listing every group and threshold crossed, with the numbers).
+
+    Parameters
+    ----------
+    what : str
+        The probability examined, in words ("propensity score", "probability of remaining
+        uncensored").
+    where : str
+        The estimator, named at the start of the message.
+    groups : sequence of str
+        The arms or strategies.
+    probabilities : sequence of ndarray
+        Per group, each patient's fitted probability of that group (a propensity-score
+        column over every patient; the clones' probability of remaining uncensored).
+    weights : sequence of ndarray
+        Per group, the weights of the rows whose balance or risk they make (the patients of
+        the arm; the clones of the strategy).
+    check_high : bool, default True
+        Also flag probabilities above ``POSITIVITY_BOUNDS[1]`` (a propensity score near 1
+        means near 0 for another arm; a probability of remaining uncensored near 1 is no
+        concern).
+    notes : WarningLog, optional
+        Where the warning is issued and recorded; issued directly when omitted.
+    also : sequence of str, optional
+        Findings of the caller's own (e.g. a strategy nobody like some patients follows),
+        put first in the same warning, which they cause on their own.
+
+    Returns
+    -------
+    PositivityDiagnostics
+
+    Warns
+    -----
+    PositivityWarning
+        When a probability falls outside :data:`POSITIVITY_BOUNDS`, a weight exceeds
+        :data:`MAX_NORMALISED_WEIGHT` times its group's mean, or a group's effective sample
+        size is below :data:`MIN_ESS_SHARE` of its rows.
+    """
+    lo_bound, hi_bound = POSITIVITY_BOUNDS
+    cols: dict[str, list[Any]] = {k: [] for k in ("n", "lo", "hi", "pmin", "pmax", "wmax", "ess")}
+    found: list[str] = []
+    for label, p, w in zip(groups, probabilities, weights, strict=True):
+        p = np.asarray(p, dtype=float)
+        p = p[np.isfinite(p)]
+        w = np.asarray(w, dtype=float)
+        w = w[np.isfinite(w)]
+        n_low = int((p < lo_bound).sum())
+        n_high = int((p > hi_bound).sum()) if check_high else 0
+        mean = float(w.mean()) if len(w) else math.nan
+        wmax = float(w.max() / mean) if len(w) and mean > 0 else math.nan
+        ess = effective_sample_size(w)
+        for key, value in (
+            ("n", len(w)),
+            ("lo", n_low),
+            ("hi", n_high),
+            ("pmin", float(p.min()) if len(p) else math.nan),
+            ("pmax", float(p.max()) if len(p) else math.nan),
+            ("wmax", wmax),
+            ("ess", ess),
+        ):
+            cols[key].append(value)
+        said = []
+        if n_low:
+            said.append(f"{n_low} with a {what} below {lo_bound:g} (lowest {p.min():.2g})")
+        if n_high:
+            said.append(f"{n_high} with a {what} above {hi_bound:g} (highest {p.max():.4g})")
+        if wmax > MAX_NORMALISED_WEIGHT:
+            said.append(f"a weight {wmax:.1f} times the mean (> {MAX_NORMALISED_WEIGHT:g})")
+        if len(w) and ess < MIN_ESS_SHARE * len(w):
+            said.append(f"effective sample size {ess:.0f} of {len(w)} (< {MIN_ESS_SHARE:.0%})")
+        if said:
+            found.append(f"'{label}': {', '.join(said)}")
+    message = None
+    if found or also:
+        near = f"near-violations of positivity, {'; '.join(found)}. " if found else ""
+        if also and near:  # after the caller's sentences, a sentence of its own
+            near = near[0].upper() + near[1:]
+        message = (
+            f"{where}: {''.join(s + '. ' for s in also)}{near}The weighted "
+            "estimates there rest on few patients or on extrapolating a model to patients "
+            "who (almost) never followed that arm or strategy: restrict eligibility to "
+            "patients who could, use a coarser adjustment set, or truncate the weights "
+            "(and say so)"
+        )
+        if notes is None:
+            warn(message, PositivityWarning)
+        else:
+            notes.warn(message, PositivityWarning)
+    return PositivityDiagnostics(
+        what=what,
+        groups=tuple(groups),
+        n=tuple(int(v) for v in cols["n"]),
+        n_low=tuple(int(v) for v in cols["lo"]),
+        n_high=tuple(int(v) for v in cols["hi"]),
+        min_probability=tuple(cols["pmin"]),
+        max_probability=tuple(cols["pmax"]),
+        max_normalised_weight=tuple(cols["wmax"]),
+        effective_n=tuple(cols["ess"]),
+        message=message,
+    )
+
+
+def propensity_positivity(
+    scores: np.ndarray,
+    arm: np.ndarray,
+    weights: np.ndarray,
+    arms: Sequence[str],
+    *,
+    where: str,
+    notes: WarningLog | None = None,
+) -> PositivityDiagnostics:
+    """:func:`positivity_diagnostics` of propensity scores: every patient's score of each arm
+    against the bounds, each arm's weights (its own patients) against the weight and
+    effective-sample-size thresholds.
+
+    Parameters
+    ----------
+    scores : ndarray, shape (n, n_arms)
+        Propensity scores.
+    arm : ndarray of int
+        Each patient's arm.
+    weights : ndarray
+        One weight per patient.
+    arms : sequence of str
+        The arms' names.
+    where : str
+        The estimator, named in the message.
+    notes : WarningLog, optional
+        Where the warning is issued and recorded.
+
+    Returns
+    -------
+    PositivityDiagnostics
+    """
+    return positivity_diagnostics(
+        what="propensity score",
+        where=where,
+        groups=list(arms),
+        probabilities=[scores[:, i] for i in range(len(arms))],
+        weights=[weights[arm == i] for i in range(len(arms))],
+        notes=notes,
+    )
 
 
 def multinomial_logit(
@@ -232,6 +499,8 @@ class PropensityWeights(ResultMixin):
         Whether the propensity model converged.
     covariates : tuple of str
         The model's terms (categories dummy-coded).
+    positivity : PositivityDiagnostics or None
+        The scores and weights against the positivity thresholds (None where not checked).
     """
 
     arms: tuple[str, ...]
@@ -245,6 +514,7 @@ class PropensityWeights(ResultMixin):
     n_truncated: int
     converged: bool
     covariates: tuple[str, ...]
+    positivity: PositivityDiagnostics | None = None
 
     def arm_labels(self) -> np.ndarray:
         """Each patient's arm label.
@@ -293,7 +563,7 @@ class PropensityWeights(ResultMixin):
         -------
         dict
             ``arms, estimand, reference, stabilized, truncation, n_truncated, converged,
-            covariates, per_arm`` (the rows of :meth:`to_frame`).
+            covariates, per_arm`` (the rows of :meth:`to_frame`), ``positivity``.
         """
         return json_safe(
             {
@@ -306,6 +576,7 @@ class PropensityWeights(ResultMixin):
                 "converged": self.converged,
                 "covariates": list(self.covariates),
                 "per_arm": self.to_frame(),
+                "positivity": None if self.positivity is None else self.positivity.to_dict(),
             }
         )
 
@@ -457,6 +728,10 @@ def propensity_weights(
     -----
     ConvergenceWarning
         When the propensity model did not converge.
+    PositivityWarning
+        When a score falls outside :data:`POSITIVITY_BOUNDS`, a weight exceeds
+        :data:`MAX_NORMALISED_WEIGHT` times its arm's mean, or an arm's effective sample size
+        is below :data:`MIN_ESS_SHARE` of its patients (after truncation).
     """
     check_choice("estimand", estimand, ESTIMANDS)
     cols = [treatment, *confounders]
@@ -483,6 +758,7 @@ def propensity_weights(
         stabilized=stabilized,
     )
     w, n_truncated, truncation = truncate_weights(raw, quantile=truncate_quantile, at=truncate_at)
+    positivity = propensity_positivity(scores, codes, w, arms, where="propensity_weights")
     return PropensityWeights(
         arms=arms,
         estimand=estimand,
@@ -495,4 +771,5 @@ def propensity_weights(
         n_truncated=n_truncated,
         converged=converged,
         covariates=tuple(names),
+        positivity=positivity,
     )

@@ -48,6 +48,7 @@ from dah_outcomes.stats.propensity import (
     arm_codes,
     class_probabilities,
     multinomial_logit,
+    propensity_positivity,
     weights_from_scores,
 )
 
@@ -399,6 +400,11 @@ def standardised_arm_risks(
     -----
     ConvergenceWarning
         When more than 5% of the bootstrap replicates could not be fitted.
+    PositivityWarning
+        When the full-sample propensity scores or stabilised ATE weights cross a positivity
+        threshold (:func:`~dah_outcomes.stats.propensity.positivity_diagnostics`): the AIPW
+        estimate of that arm then leans on a few patients, g-computation on extrapolation.
+        The scores are not bounded (R's estimate is not either); the warning says so instead.
     """
     conf_level = check_conf_level(conf_level)
     bootstrap = check_positive_int("bootstrap", bootstrap, minimum=0)
@@ -441,6 +447,8 @@ def standardised_arm_risks(
         for i, a in enumerate(arms)
         for m, meth in enumerate(methods)
     ]
+    ate = weights_from_scores(scores, d.arm)
+    positivity = propensity_positivity(scores, d.arm, ate, arms, where="standardised_arm_risks")
     propensity = PropensityWeights(
         arms=arms,
         estimand="ATE",
@@ -449,10 +457,11 @@ def standardised_arm_risks(
         truncation="none",
         arm=d.arm,
         scores=scores,
-        weights=weights_from_scores(scores, d.arm),
+        weights=ate,
         n_truncated=0,
         converged=True,
         covariates=tuple(names),
+        positivity=positivity,
     )
     return ArmRisks(
         estimates=pd.DataFrame(rows),

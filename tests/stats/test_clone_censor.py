@@ -16,7 +16,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dah_outcomes.errors import ArgumentError, DroppedRowsWarning, SmallSampleWarning
+from dah_outcomes.errors import (
+    ArgumentError,
+    DroppedRowsWarning,
+    PositivityWarning,
+    SmallSampleWarning,
+)
 from dah_outcomes.stats._clone_engine import censoring_models, clone_arrays, fit_once
 from dah_outcomes.stats.clone_censor import (
     EXTREME_WEIGHT,
@@ -337,17 +342,28 @@ def test_warnings_are_issued_and_recorded() -> None:
         fit = ccw(small, grace=2, horizon=30)
     assert fit.warnings == tuple(str(r.message) for r in record)
     infected = _confounded(1500, seed=5, p_infected=0.3)
-    with pytest.warns(SmallSampleWarning) as record:
-        ccw(infected, grace=3, horizon=60, covariates=["severe", "infected"])
-    said = [str(r.message) for r in record]
-    assert any(m.startswith("positivity fails under 'start") and "infected" in m for m in said)
+    # infected patients never start: they lack overlap with "start within 3 days" (one
+    # PositivityWarning for the fit, naming the failure and the count below 0.01)
+    with pytest.warns(PositivityWarning) as record:
+        fit = ccw(infected, grace=3, horizon=60, covariates=["severe", "infected"])
+    said = [str(r.message) for r in record if r.category is PositivityWarning]
+    assert len(said) == 1
+    assert "positivity fails under 'start" in said[0]
+    assert "infected" in said[0]
+    # those alive on day 4, when the untreated "start" clones are censored (one dying in the
+    # grace period has followed the strategy, whatever its chances of starting)
+    n_infected = int(((infected["infected"] == 1) & (infected["time"] >= 4)).sum())
+    assert f"'start within 3 days': {n_infected} with a probability" in said[0]
+    assert fit.positivity.n_low == (n_infected, 0)
+    assert fit.positivity.message == said[0]
+    assert said[0] in fit.warnings
     # one clone stands for many: a rare group in which almost nobody starts
     rare = pd.concat([_confounded(800, seed=6), _confounded(60, seed=7)], ignore_index=True)
     rare["group"] = np.r_[np.zeros(800), np.ones(60)]
     late = rare.index[rare["group"] == 1]
     rare.loc[late[1:], "start"] = np.nan
     rare.loc[late[0], ["start", "time", "event"]] = [0, 119, 0]
-    with pytest.warns(SmallSampleWarning) as record:
+    with pytest.warns(PositivityWarning) as record:
         extreme = ccw(rare, grace=3, horizon=60, covariates=["group"], stabilized=False)
     assert any("extreme censoring weights" in str(r.message) for r in record)
     assert extreme.weights["max_untruncated"].max() > EXTREME_WEIGHT
@@ -441,3 +457,50 @@ def test_day_interactions_make_the_censoring_model_saturated_in_day_and_covariat
         covariates=["x"], bootstrap=0,
     )  # fmt: skip
     assert not any(":" in t for t in additive.censoring_coefficients["term"])
+
+
+def test_normal_interval_is_the_estimate_plus_minus_z_bootstrap_sds() -> None:
+    """interval="normal" uses the same replicates as the percentile interval: the RD's is
+    estimate ± z SD (the SD recorded as rd_se), the RR's the same on the log scale."""
+    options = {"grace": 2, "horizon": 30, "covariates": ["x1", "x2"], "bootstrap": 40, "seed": 7}
+    pct = ccw(PATIENTS, **options)
+    nrm = ccw(PATIENTS, interval="normal", **options)
+    assert pct.interval == "percentile"
+    assert nrm.interval == "normal"
+    assert nrm.risk_difference == pct.risk_difference
+    assert nrm.rd_se == pct.rd_se
+    assert nrm.rd_se > 0
+    z = 1.959963984540054
+    assert nrm.rd_ci_lower == pytest.approx(nrm.risk_difference - z * nrm.rd_se, rel=1e-12)
+    assert nrm.rd_ci_upper == pytest.approx(nrm.risk_difference + z * nrm.rd_se, rel=1e-12)
+    # log-scale interval of the ratio: its bounds' geometric mean is the estimate
+    assert np.sqrt(nrm.rr_ci_lower * nrm.rr_ci_upper) == pytest.approx(nrm.risk_ratio)
+    assert (nrm.risk_ci_lower >= 0).all()
+    assert nrm.to_dict()["interval"] == "normal"
+    assert nrm.to_dict()["risk_difference"]["se"] == nrm.rd_se
+    # different from the percentile interval, but of the same spread
+    assert nrm.rd_ci_lower != pct.rd_ci_lower
+    half = (pct.rd_ci_upper - pct.rd_ci_lower) / 2
+    assert 0.5 < (nrm.rd_ci_upper - nrm.rd_ci_lower) / 2 / half < 2
+    with pytest.raises(ArgumentError, match="interval"):
+        ccw(PATIENTS, grace=2, horizon=30, interval="bca")
+
+
+def test_positivity_diagnostics_of_an_overlapping_fit() -> None:
+    """Where every patient can follow both strategies nothing is announced, and the
+    diagnostics are recorded all the same: the probabilities of following each strategy
+    are the inverse of the unstabilised weights of the clones entering day grace + 1."""
+    null = _confounded(3000, seed=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PositivityWarning)
+        fit = ccw(null, grace=3, horizon=60, covariates=["severe"], stabilized=False)
+    p = fit.positivity
+    assert not p.flagged
+    assert p.n_low == (0, 0)
+    assert fit.to_dict()["positivity"]["flagged"] is False
+    # each strategy's largest unstabilised weight is 1 / its lowest probability of following
+    # (a clone's probability only falls over the days; both covariate patterns have clones
+    # still followed after the grace period)
+    np.testing.assert_allclose(fit.weights["max"], 1 / np.array(p.min_probability), rtol=1e-9)
+    assert all(0 < e <= n for e, n in zip(p.effective_n, p.n, strict=True))
+    assert p.max_normalised_weight[0] > 1

@@ -4,17 +4,21 @@ survival::survfit, glm and hand formulas: tests/reference/make_propensity_refere
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from dah_outcomes.errors import ArgumentError
+from dah_outcomes.errors import ArgumentError, PositivityWarning
 from dah_outcomes.stats.balance import balance_table, standardised_difference
 from dah_outcomes.stats.propensity import (
+    PositivityDiagnostics,
     effective_sample_size,
     multinomial_logit,
+    positivity_diagnostics,
     propensity_weights,
     truncate_weights,
 )
@@ -176,3 +180,77 @@ def test_bad_arguments(data: pd.DataFrame) -> None:
         standardised_arm_risks(
             data, treatment="arm", covariates=["severe"], endpoints=[RiskEndpoint("x", "age")]
         )
+
+
+def test_positivity_diagnostics_thresholds() -> None:
+    """Each threshold is crossed alone, and the fit warns once with the numbers."""
+    rng = np.random.default_rng(0)
+    fine = rng.uniform(0.2, 0.8, 200)
+    even = np.ones(200)
+
+    def check(p: np.ndarray, w: np.ndarray, **options: Any) -> PositivityDiagnostics:
+        return positivity_diagnostics(
+            what="score", where="here", groups=["a"], probabilities=[p], weights=[w], **options
+        )
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PositivityWarning)
+        ok = check(fine, even)
+    assert not ok.flagged
+    assert ok.effective_n == (200.0,)
+    low = fine.copy()
+    low[:3] = [0.004, 0.009, 0.0101]  # 0.0101 is inside the bounds
+    with pytest.warns(PositivityWarning, match=r"'a': 2 with a score below 0.01 \(lowest 0.004\)"):
+        assert check(low, even).n_low == (2,)
+    high = fine.copy()
+    high[0] = 0.995
+    with pytest.warns(PositivityWarning, match="1 with a score above 0.99"):
+        assert check(high, even).n_high == (1,)
+    with warnings.catch_warnings():  # a high probability of remaining uncensored is no concern
+        warnings.simplefilter("error", PositivityWarning)
+        assert check(high, even, check_high=False).n_high == (0,)
+    heavy = even.copy()
+    heavy[0] = 12.0  # mean (199 + 12) / 200 = 1.055: 11.4 times the mean
+    with pytest.warns(PositivityWarning, match=r"a weight 11.4 times the mean \(> 10\)"):
+        check(fine, heavy)
+    skewed = np.r_[np.full(20, 9.0), np.ones(180)]  # Kish: 360^2 / 1800 = 72 of 200
+    with pytest.warns(PositivityWarning, match=r"effective sample size 72 of 200 \(< 50%\)"):
+        check(fine, skewed)
+    with pytest.warns(PositivityWarning) as record:
+        both = positivity_diagnostics(
+            what="score",
+            where="here",
+            groups=["a", "b"],
+            probabilities=[low, high],
+            weights=[heavy, skewed],
+        )
+    assert len(record) == 1  # once per fit, every group and threshold in it
+    assert both.message == str(record[0].message)
+    assert "'a': 2 with a score below" in both.message
+    assert "'b': 1 with a score above" in both.message
+    frame = both.to_frame()
+    assert frame["group"].tolist() == ["a", "b"]
+    assert both.to_dict()["flagged"] is True
+
+
+def test_propensity_weights_record_positivity(data: pd.DataFrame) -> None:
+    """The R reference data overlap: no warning, the diagnostics recorded; a covariate that
+    nearly decides the arm gives a near-violation, announced once."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PositivityWarning)
+        w = propensity_weights(data, treatment="arm", confounders=COVARIATES)
+    assert w.positivity is not None
+    assert not w.positivity.flagged
+    assert w.positivity.groups == tuple(ARMS)
+    assert list(w.positivity.effective_n) == pytest.approx(list(w.effective_sizes().values()))
+    assert w.to_dict()["positivity"]["flagged"] is False
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=400)
+    arm = np.where(rng.random(400) < 1 / (1 + np.exp(-4 * x)), "B", "A")
+    sharp = pd.DataFrame({"arm": arm, "x": x})
+    with pytest.warns(PositivityWarning, match="propensity_weights: near-violations") as record:
+        s = propensity_weights(sharp, treatment="arm", confounders=["x"])
+    assert len([r for r in record if r.category is PositivityWarning]) == 1
+    assert s.positivity is not None
+    assert s.positivity.n_low[0] > 0
+    assert s.positivity.n_high[0] > 0
