@@ -227,18 +227,20 @@ def test_the_risk_table_is_inside_a_plainly_saved_figure(km, which) -> None:
 
 def test_the_cif_has_a_risk_table_with_the_rows_counts(frame) -> None:
     cif = cumulative_incidence(frame, time="time", event="status", group="arm")
-    ax = plot_cif(cif, at_risk_times=[0, 365, 730, 1095])
+    ax = plot_cif(cif, at_risk_times=[0, 365, 730, 1095], risk_table=True)
     table = ax.figure.axes[-1]
     assert table.get_label() == "at-risk table"
     assert _table_counts(ax) == _at_risk_by_hand(frame, [0, 365, 730, 1095])
-    # and without one when asked: a single Axes
-    assert len(plot_cif(cif, risk_table=False).figure.axes) == 1
+    # by default none (a caller under small-cell suppression turns it on with min_cell)
+    assert len(plot_cif(cif).figure.axes) == 1
+    small = plot_cif(cif, at_risk_times=[0, 1460], risk_table=True, min_cell=30)
+    assert "<30" in [t.get_text() for t in small.figure.axes[-1].texts]
 
 
 def test_cif_and_km_colour_each_arm_alike_in_lines_and_tables(frame, km) -> None:
     cif = cumulative_incidence(frame, time="time", event="status", group="arm")
     expected = {g: to_hex(c) for g, c in group_colors(ARMS).items()}
-    for ax in (plot_km(km), plot_cif(cif, pval=0.5)):
+    for ax in (plot_km(km), plot_cif(cif, pval=0.5, risk_table=True)):
         assert {g: to_hex(ln.get_color()) for g, ln in _curve_lines(ax).items()} == expected
         table = ax.figure.axes[-1]
         assert {t.get_text(): to_hex(t.get_color()) for t in table.get_yticklabels()} == expected

@@ -155,6 +155,7 @@ def _recurrence(cohort: Any, args: argparse.Namespace) -> int:
             cause=1,
             ylabel="Cumulative incidence of recurrence",
             pval=result.gray,
+            risk_table=True,
         )
         write_figure(ax, args.plot, dpi=args.dpi)
     if args.json:

@@ -267,7 +267,7 @@ def plot_cif(
     ylabel: str = "Cumulative incidence",
     palette: Palette = None,
     linestyles: bool | str | Sequence[Any] | Mapping[str, Any] = False,
-    risk_table: bool = True,
+    risk_table: bool = False,
     at_risk_times: Sequence[float] | None = None,
     min_cell: int | None = None,
     pval: float | GrayTestResult | None = None,
@@ -289,7 +289,7 @@ def plot_cif(
     cause : int, default 1
         The cause drawn.
     ax : Axes, optional
-        Axes to draw on, shared with the risk table as in :func:`plot_km` (a new figure
+        Axes to draw on, shared with a risk table as in :func:`plot_km` (a new figure
         when omitted).
     ci : bool, default True
         Shade the pointwise band.
@@ -301,8 +301,10 @@ def plot_cif(
         Group colours, as in :func:`plot_km` (the same groups get the same colours in both).
     linestyles : bool, str, sequence or mapping, default False
         Line type per group, as in :func:`plot_km`.
-    risk_table : bool, default True
-        Draw the number at risk (free of every cause and uncensored) under the curves.
+    risk_table : bool, default False
+        Draw the number at risk (free of every cause and uncensored) under the curves, as
+        :func:`plot_km` does. Off by default so that a caller drawing for a page with
+        small-cell suppression passes ``min_cell`` when it turns the table on.
     at_risk_times : sequence of float, optional
         Times of the breaks and the table's columns, in ``time_unit``.
     min_cell : int, optional
@@ -320,8 +322,8 @@ def plot_cif(
     Returns
     -------
     Axes
-        The curves' Axes (the table's is ``ax.figure.axes[-1]``, labelled
-        ``"at-risk table"``).
+        The curves' Axes (with a risk table, the table's is ``ax.figure.axes[-1]``,
+        labelled ``"at-risk table"``).
     """
     bands = result.confidence_interval(cause, conf_level) if ci else None
     colours = group_colors(result.groups, palette)
