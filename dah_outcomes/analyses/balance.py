@@ -200,6 +200,10 @@ def weighted_table_one(
     -----
     DroppedRowsWarning
         When patients are left out (unknown arm, missing model covariate).
+    PositivityWarning
+        When the propensity scores or weights cross a positivity threshold (recorded as
+        ``weights.positivity``; see
+        :func:`~dah_outcomes.stats.propensity.positivity_diagnostics`).
     """
     asked = check_adjustment(adjust_for)
     data, used, left_out, n_dropped = _model_frame(cohort, asked, arms, eras)

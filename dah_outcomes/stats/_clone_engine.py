@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.special import expit, log_expit
+from scipy.stats import norm
 
 from dah_outcomes.errors import ArgumentError
 from dah_outcomes.stats._checks import warn_dropped
@@ -33,6 +34,7 @@ __all__ = [
     "check_window",
     "clone_arrays",
     "fit_once",
+    "interval_bounds",
     "newton_binomial",
     "patient_arrays",
     "row_weights",
@@ -408,6 +410,29 @@ def fit_once(
         converged=converged,
         n_nonpositive=nonpositive,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Intervals
+
+
+def interval_bounds(
+    values: np.ndarray, estimate: np.ndarray | float, conf_level: float, interval: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Interval over the first axis (replicates; failed ones already left out): percentile,
+    or normal (estimate ± z SD). The normal interval is offered because the tail quantiles
+    of a few hundred replicates are biased inwards (of 200 normal draws, type 7 puts the
+    2.5% and 97.5% points 0.977 times 1.96 SD from the mean on average, a 94.3% interval;
+    of 100, 0.958 times, 93.6%), while their SD is not (94.9% with 200)."""
+    alpha = 1 - conf_level
+    shape = values.shape[1:]
+    if len(values) < 2:
+        return np.full(shape, np.nan), np.full(shape, np.nan)
+    if interval == "normal":
+        half = float(norm.ppf(1 - alpha / 2)) * np.std(values, axis=0, ddof=1)
+        return estimate - half, estimate + half
+    lo, hi = np.quantile(values, [alpha / 2, 1 - alpha / 2], axis=0)
+    return lo, hi
 
 
 # --------------------------------------------------------------------------------------------
