@@ -244,3 +244,17 @@ def test_cif_and_km_colour_each_arm_alike_in_lines_and_tables(frame, km) -> None
         assert {g: to_hex(ln.get_color()) for g, ln in _curve_lines(ax).items()} == expected
         table = ax.figure.axes[-1]
         assert {t.get_text(): to_hex(t.get_color()) for t in table.get_yticklabels()} == expected
+
+
+def test_without_a_risk_table_the_curves_carry_the_time_axis(km) -> None:
+    ax = plot_km(km, risk_table=False, time_unit="years")
+    assert len(ax.figure.axes) == 1
+    assert ax.get_xlabel() == "Years since DAH onset"
+    assert all(label.get_visible() for label in ax.get_xticklabels())
+
+
+def test_pval_true_needs_two_groups(frame) -> None:
+    one = kaplan_meier(frame, time="time", event="dead")
+    with pytest.raises(ArgumentError, match="need at least 2"):
+        plot_km(one, pval=True)
+    assert not [t for t in plot_km(one).texts if t.get_gid() == "p-value"]
