@@ -72,6 +72,12 @@ def test_the_reference_row_goes_before_the_first_group_row(table) -> None:
     ]
 
 
+def test_counts_from_n_events_or_none(table) -> None:
+    renamed = table.rename(columns={"events": "n_events"})
+    assert "93/40" in [t.get_text() for t in plot_forest(renamed).texts]
+    assert "n/events" not in [t.get_text() for t in plot_forest(table, n=None).texts]
+
+
 def test_columns_the_table_lacks_are_left_out(table) -> None:
     ax = plot_forest(table.drop(columns=["n", "events", "p_value"]))
     assert next(iter(_rows(ax).values())) == ["HR (95% CI)"]

@@ -72,7 +72,7 @@ def plot_forest(
     estimate_header: str = "HR (95% CI)",
     p_value: str | None = "p_value",
     n: str | None = "n",
-    events: str | None = "events",
+    events: str | None = None,
     wrap: int = 40,
 ) -> Axes:
     """Forest plot of ratios with CIs on a log axis (one row per term, first at the top),
@@ -109,10 +109,12 @@ def plot_forest(
         n and events of the reference row.
     estimate_header : str, default "HR (95% CI)"
         Heading of the ratio column.
-    p_value, n, events : str or None
-        Columns of the p-value and of the row's n and events; a column the table lacks (or
-        ``None``) is left out of the figure, and n/events is shown when both are there (or
-        ``reference_counts`` is given).
+    p_value, n : str or None
+        Columns of the p-value and of the row's n; a column the table lacks (or ``None``) is
+        left out of the figure.
+    events : str, optional
+        Column of the row's events; by default ``"events"`` or ``"n_events"``, whichever the
+        table has. n/events is shown when both columns are there (``n=None`` leaves it out).
     wrap : int, default 40
         Width at which labels are wrapped.
 
@@ -134,6 +136,8 @@ def plot_forest(
             )
     if group is None and palette is not None and "level" in table.columns:
         group = "level"
+    if events is None:
+        events = next((c for c in ("events", "n_events") if c in table.columns), None)
     t = table.reset_index(drop=True).assign(_reference=False)
     if n is not None and events is not None and {n, events} <= set(t.columns):
         t = t.assign(_n=t[n], _events=t[events])
