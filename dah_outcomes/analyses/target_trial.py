@@ -462,6 +462,10 @@ def emulate_target_trial(
         default: where starting depends on the covariates differently by day (a course
         started only after an infection is treated), the additive model biases the risk
         difference (benchmarks/results/emulation_truth.md).
+    interval : {"percentile", "normal"}, default "percentile"
+        Percentile bootstrap intervals, or normal ones from the replicates' SD, which do
+        not inherit the inward bias of a finite number of replicates' tail quantiles (see
+        :func:`~dah_outcomes.stats.clone_censor.clone_censor_weight`).
     arms, eras : ArmDefinition, EraDefinition
         Arm and era definitions (the era may be adjusted for).
 
@@ -482,7 +486,11 @@ def emulate_target_trial(
         When patients are left out (undated or unrecorded treatment, a start before onset,
         a missing covariate).
     SmallSampleWarning
-        For few events, extreme weights or a strategy no patient follows to the horizon.
+        For few events or a strategy no patient follows to the horizon.
+    PositivityWarning
+        Once, for near-violations of positivity (probabilities of following a strategy below
+        0.01, extreme weights, a small effective sample size), with the numbers; recorded
+        as ``ccw.positivity``.
     """
     protocol = target_trial_protocol(
         treatment,

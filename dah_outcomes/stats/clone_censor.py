@@ -10,8 +10,12 @@ remaining uncensored, from pooled logistic models of the censoring on baseline a
 data record them, time-varying covariates (Hernán & Robins, *Causal Inference: What If*,
 ch. 22; Maringe et al. 2020, Int J Epidemiol 49:1719). A weighted
 Kaplan-Meier estimator per strategy gives the risk curves, and the risk difference and ratio at
-the horizon have percentile bootstrap intervals from patients resampled (the clones of a
-patient travel together).
+the horizon have bootstrap intervals (percentile, or normal from the replicates' SD) from
+patients resampled (the clones of a patient travel together), the censoring models refitted in
+every replicate. Positivity is checked on the estimate
+(:func:`~dah_outcomes.stats.propensity.positivity_diagnostics`): each patient's fitted
+probability of following each strategy through the grace period, and the weights of the clones
+still followed after it.
 
 Days are whole numbers. On day ``k`` a treatment starting that day switches on first, then a
 death on day ``k`` happens (at ``k + 0.5``, as in the project's timelines), so a "no start"
