@@ -184,7 +184,7 @@ def test_stabilize_keeps_what_the_notebook_shows_and_drops_what_the_run_adds(
                 {**err, "text": f"{root}/dah_outcomes/stats/cox.py:9: RuntimeWarning: y\n"},
                 {**out, "text": "1%\n"},
                 link,
-                {**out, "text": "after\n"},
+                {**out, "text": "# Source: /tmp/tmpa_mm_ds_/registro.csv\n"},
             ],
         )
     ]
@@ -206,6 +206,7 @@ def test_stabilize_keeps_what_the_notebook_shows_and_drops_what_the_run_adds(
         "text/plain": "output/report.html",
         "text/html": "<IFrame at 0x0>",
     }
+    assert outputs[3].text == "# Source: /tmp/tmpXXXXXXXX/registro.csv\n"
     # stable: a second pass changes nothing
     again = copy.deepcopy(nb)
     stabilize(again, tmp_path)

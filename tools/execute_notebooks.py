@@ -113,9 +113,11 @@ def sanitize(text: str) -> str:
 
 #: What a run prints that depends on the run, not on the notebook, and what is stored instead:
 #: the kernel's per-process folder of cell files (``/tmp/ipykernel_4242/3141.py``; the file
-#: name is a hash of the cell's source, so it stays) and memory addresses in reprs.
+#: name is a hash of the cell's source, so it stays), the random part of the name of a folder
+#: a notebook makes with ``tempfile.mkdtemp`` and memory addresses in reprs.
 _RUN_SPECIFIC: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?:[A-Za-z]:)?(?:[\\/][\w.~-]+)*[\\/]ipykernel_\d+[\\/]"), "ipykernel/"),
+    (re.compile(r"([\\/])tmp[a-z0-9_]{8}(?=[\\/])"), r"\1tmpXXXXXXXX"),
     (re.compile(r" at 0x[0-9a-fA-F]+>"), " at 0x0>"),
 )
 
@@ -138,12 +140,12 @@ def stabilize(nb: Any, scratch: str | Path) -> Any:
 
     Consecutive stream outputs are joined into one stdout then one stderr output (the kernel
     flushes each stream in pieces and on its own timer, so neither the pieces nor the order of
-    the two mean anything); in every stream and every result's text, the
-    scratch folder the notebook ran in and the checkout's path are removed (so that
-    ``/tmp/dah-nb-x1y2/output/report.html`` is stored as ``output/report.html`` and a warning
-    from ``ROOT/dah_outcomes/stats/cox.py:12`` as ``dah_outcomes/stats/cox.py:12``), the
-    kernel's per-process folder of cell files becomes ``ipykernel/`` and memory addresses in
-    reprs ``0x0``. Images and the numbers shown are untouched.
+    the two mean anything). In every stream and every result's text the scratch folder the
+    notebook ran in and the checkout's path are removed (``/tmp/dah-nb-x1y2/output/report.html``
+    is stored as ``output/report.html``, a warning from ``ROOT/dah_outcomes/stats/cox.py:12``
+    as from ``dah_outcomes/stats/cox.py:12``), the kernel's per-process folder of cell files
+    becomes ``ipykernel/``, a folder made by ``tempfile.mkdtemp`` ``tmpXXXXXXXX`` and a memory
+    address in a repr ``0x0``. Images and the numbers shown are untouched.
 
     Parameters
     ----------
@@ -268,11 +270,30 @@ def compare_outputs(stored: Any, fresh: Any) -> list[str]:
         a, b = outputs_summary(old), outputs_summary(new)
         for key in ("stdout", "stderr", "results"):
             if a[key] != b[key]:
+                where, before, after = _first_difference(str(a[key]), str(b[key]))
                 problems.append(
                     f"code cell {i} ({old.source.strip().splitlines()[0][:60]!r}): {key} "
-                    f"differs\n  stored: {str(a[key])[:300]}\n  fresh:  {str(b[key])[:300]}"
+                    f"differs from {where}\n  stored: {before}\n  fresh:  {after}"
                 )
     return problems
+
+
+def _first_difference(stored: str, fresh: str, width: int = 300) -> tuple[str, str, str]:
+    """Where two texts first differ ("line 3, character 41") and each from a little before."""
+    a, b = stored.splitlines() or [""], fresh.splitlines() or [""]
+    line = next(
+        (k for k, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b))
+    )
+    x, y = (a[line] if line < len(a) else "<end>"), (b[line] if line < len(b) else "<end>")
+    char = next(
+        (k for k, (p, q) in enumerate(zip(x, y, strict=False)) if p != q), min(len(x), len(y))
+    )
+    start = max(0, char - 60)
+    return (
+        f"line {line + 1}, character {char + 1}",
+        x[start : start + width],
+        y[start : start + width],
+    )
 
 
 def figure_cells_without_image(nb: Any) -> list[str]:
