@@ -216,7 +216,7 @@ def test_cli_prints_and_lists_the_warning(late: dah.Cohort, tmp_path: Path, caps
 
 def test_report_shows_the_warning(late: dah.Cohort, at_onset: dah.Cohort) -> None:
     with pytest.warns(ImmortalTimeWarning) as record:
-        page = report(late)
+        page = report(late, emulate=False)
     issued = [str(w.message) for w in record]
     assert len(issued) == len(set(issued))  # each once, not once per analysis
     box = r'<p class="warning" role="note"><strong>Warning:</strong> ([^<]*)</p>'
@@ -227,7 +227,7 @@ def test_report_shows_the_warning(late: dah.Cohort, at_onset: dah.Cohort) -> Non
     assert any(s.startswith("outcome rates by arm: ") for s in shown)
     # by era, only the naive treatment effects' own warnings (the groups are not treatments)
     with pytest.warns(ImmortalTimeWarning) as record:
-        page = report(late, by="era")
+        page = report(late, by="era", emulate=False)
     shown = [html.unescape(b) for b in re.findall(box, page)]
     assert shown
     assert {str(w.message) for w in record} == set(shown)
@@ -235,5 +235,5 @@ def test_report_shows_the_warning(late: dah.Cohort, at_onset: dah.Cohort) -> Non
     # none with every course at onset
     with warnings.catch_warnings():
         warnings.simplefilter("error", ImmortalTimeWarning)
-        page = report(at_onset, by="arm")
+        page = report(at_onset, by="arm", emulate=False)
     assert 'class="warning"' not in page

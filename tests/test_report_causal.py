@@ -6,6 +6,7 @@ page with the sections renders self-contained."""
 
 from __future__ import annotations
 
+import html
 import re
 import warnings
 from importlib import resources
@@ -390,3 +391,43 @@ def test_plot_strategy_risks() -> None:
         )
     with pytest.raises(ArgumentError, match="not in strategies"):
         plot_strategy_risks(curves, strategies=("a",), grace_days=1, horizon_days=2)
+
+
+# ------------------------------------------------------------------------------ on the page
+
+
+def test_the_report_page_holds_the_causal_sections(built, cohort: Cohort, tmp_path) -> None:
+    """``report()`` places the sections ``causal_sections`` builds (the same numbers for the
+    same seed and B) between the survival sections and the methods; ``emulate=False`` leaves
+    them out; the CLI's --strategy, --horizon-days, --bootstrap and --no-emulation reach it."""
+    from dah_outcomes.cli.main import main
+    from dah_outcomes.io import save_cohort
+    from dah_outcomes.report import report
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DahOutcomesWarning)
+        page = report(cohort, bootstrap=B, seed=SEED)
+    ids = re.findall(r'<section[^>]*id="([^"]+)"', page)
+    assert ids.index("survival") < ids.index("target-trials") < ids.index("methods")
+    assert "standardised-risks" in ids
+    sections, _, _ = built
+    summary = _table(sections[0], "Risk of death")
+    row = summary.rows[0]
+    assert all(html.escape(str(cell)) in page for cell in row)
+    methods = page[page.index('id="methods"') :]
+    assert "clone-censor-weight" in methods
+    save_cohort(generate_cohort("seed-article", n_sle=8_000, seed=3), tmp_path / "cohort")
+    out = tmp_path / "r.html"
+    argv = ["report", str(tmp_path / "cohort"), "--out", str(out), "--bootstrap", "0"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DahOutcomesWarning)
+        assert main([*argv, "--strategy", "plasmapheresis:3", "--horizon-days", "60"]) == 0
+        text = out.read_text("utf-8")
+        assert "target-trial-plasmapheresis" in text
+        assert "target-trial-cyclophosphamide" not in text
+        assert "day 60" in text
+        assert main([*argv, "--no-emulation"]) == 0
+        assert "target-trials" not in out.read_text("utf-8")
+    with pytest.raises(SystemExit) as stop:
+        main([*argv, "--strategy", "plasmapheresis"])
+    assert stop.value.code == 2

@@ -378,3 +378,27 @@ def test_omop_extract_reads_dead_from_death_rows_alive_otherwise(tmp_path: Path)
     assert ((p["vital_status"] == "dead") == p["death_date"].notna()).all()
     truth = cohort.patients.set_index("patient_id").loc[p["patient_id"], "death_date"]
     assert np.array_equal(truth.notna().to_numpy(), (p["vital_status"] == "dead").to_numpy())
+
+
+@pytest.mark.filterwarnings("ignore::dah_outcomes.errors.DahOutcomesWarning")
+def test_the_analyses_record_the_undated_deaths_left_out(generated: Cohort) -> None:
+    """Each time-to-event analysis keeps the frame's warning on its result (``warnings``,
+    hence ``to_dict()`` and the CLI's JSON), not only as a passing warning."""
+    from dah_outcomes import hazard_ratios, rates, survival_by_group, treatment_effect
+    from dah_outcomes.analyses.survival import recurrence_by_group
+
+    amputed = apply_missingness(generated, columns=[], death_dates=0.5, seed=2).cohort
+    results = {
+        "survival": survival_by_group(amputed, "era"),
+        "landmark": survival_by_group(amputed, "era", landmark_days=7),
+        "recurrence": recurrence_by_group(amputed, "era"),
+        "hazard ratios": hazard_ratios(amputed, by="era", adjust_for=[]),
+        "treatment effect": treatment_effect(amputed, "plasmapheresis", method="time-varying"),
+        "rates": rates(amputed, "era"),
+    }
+    for name, result in results.items():
+        recorded = [w for w in result.warnings if "died on a date that is not recorded" in w]
+        assert len(recorded) >= 1, f"{name}: the undated deaths left out are not recorded"
+        assert recorded[0] in result.to_dict()["warnings"]
+    complete = survival_by_group(generated, "era")
+    assert not any("not recorded" in w for w in complete.warnings)

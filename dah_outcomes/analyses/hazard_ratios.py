@@ -32,7 +32,7 @@ from dah_outcomes.analyses.missing_handling import (
 )
 from dah_outcomes.cohort import Cohort
 from dah_outcomes.endpoints.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition
-from dah_outcomes.endpoints.frames import INDEX_COVARIATES, death_frame
+from dah_outcomes.endpoints.frames import INDEX_COVARIATES, death_frame, frame_notes
 from dah_outcomes.endpoints.grouping import GROUPINGS, attach_group, check_by
 from dah_outcomes.endpoints.timelines import check_immortal_time, compared_treatments
 from dah_outcomes.errors import EstimationError, WarningLog
@@ -297,11 +297,10 @@ def hazard_ratios(
 
         return _pooled(imputed, *each_imputation(imputed, one, what=f"hazard ratios by {by}"))
     assert isinstance(cohort, Cohort)
-    frame = attach_group(
-        death_frame(cohort, arms=arms, eras=eras), cohort, by, arms=arms, eras=eras
-    )
+    base = death_frame(cohort, arms=arms, eras=eras)
+    frame = attach_group(base, cohort, by, arms=arms, eras=eras)
     frame, used, left_out = adjustment_covariates(frame, cohort, asked, by=by, arms=arms, eras=eras)
-    notes = check_immortal_time(
+    notes = frame_notes(base) + check_immortal_time(
         cohort,
         compared_treatments(by, covariates=used, arms=arms),
         comparison=f"hazard ratios by {by}",

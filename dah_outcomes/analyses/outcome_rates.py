@@ -29,6 +29,7 @@ from dah_outcomes.endpoints.frames import (
     ENDPOINTS,
     endpoint_definitions,
     episode_outcomes,
+    frame_notes,
     incidence_frame,
     patient_outcomes,
     recurrence_frame,
@@ -383,7 +384,7 @@ def rates(
             rows.append(_episode_row(str(g), died, ci_method, conf_level))
     if death_within_days is not None:
         definitions["mortality_per_episode"] += " (in-hospital death, whatever the window)"
-    cif, recurrence_rates = _recurrence(cohort, by, conf_level, arms, eras)
+    cif, recurrence_rates, dropped = _recurrence(cohort, by, conf_level, arms, eras)
     definitions.update(
         {k: v for k, v in RATE_DEFINITIONS.items() if k != "incidence_rate" or at_entry is not None}
     )
@@ -405,7 +406,7 @@ def rates(
         ci_method=ci_method,
         conf_level=float(conf_level),
         definitions=definitions,
-        warnings=(*notes, *log.messages),
+        warnings=(*notes, *dropped, *log.messages),
         fingerprint=cohort.fingerprint,
         missing_data=summary,
     )
@@ -435,11 +436,13 @@ def _recurrence(
     conf_level: float,
     arms: ArmDefinition,
     eras: EraDefinition,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+) -> tuple[pd.DataFrame, pd.DataFrame, tuple[str, ...]]:
     """The cumulative incidence of recurrence at RECURRENCE_YEARS (death competing) and the
-    rate of recurrent episodes per 100 person-years, overall and by group."""
+    rate of recurrent episodes per 100 person-years, overall and by group; and the frames'
+    warnings (the dead of unknown date left out)."""
     frame = recurrence_frame(cohort, arms=arms, eras=eras)
     episodes = recurrent_episodes_frame(cohort, arms=arms, eras=eras)
+    dropped = tuple(dict.fromkeys((*frame_notes(frame), *frame_notes(episodes))))
     parts = [("overall", frame, episodes)]
     if by is not None:
         frame = attach_group(frame, cohort, by, arms=arms, eras=eras)
@@ -477,7 +480,7 @@ def _recurrence(
                 }
             )
     if not cifs:
-        return pd.DataFrame(), pd.DataFrame()
+        return pd.DataFrame(), pd.DataFrame(), dropped
     cif = pd.concat(cifs, ignore_index=True)[
         [
             "group",
@@ -493,7 +496,7 @@ def _recurrence(
             "deaths_before_recurrence",
         ]
     ]
-    return cif, pd.DataFrame(rate_rows)
+    return cif, pd.DataFrame(rate_rows), dropped
 
 
 _RATE_FIELDS = ("events", "estimate", "ci_lower", "ci_upper", "per", "method", "conf_level")

@@ -20,7 +20,7 @@ from dah_outcomes.analyses.missing_handling import (
 from dah_outcomes.analyses.small_series import mark_uninformative, uninformative_message
 from dah_outcomes.cohort import Cohort
 from dah_outcomes.endpoints.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition
-from dah_outcomes.endpoints.frames import death_frame, recurrence_frame
+from dah_outcomes.endpoints.frames import death_frame, frame_notes, recurrence_frame
 from dah_outcomes.endpoints.grouping import attach_group, check_by
 from dah_outcomes.endpoints.timelines import (
     check_immortal_time,
@@ -203,7 +203,7 @@ def _at_landmark(
     """The landmark frame, less (by arm) the patients whose arm at the landmark is undecided
     for want of a start date; how many they are; the warning that says so."""
     base = landmark_frame(cohort, days, arms=arms, eras=eras)
-    notes: tuple[str, ...] = ()
+    notes: tuple[str, ...] = frame_notes(base)
     n_timing_unknown = 0
     if by == "arm":
         undecided = base["timing_unknown"].to_numpy(dtype=bool)
@@ -345,6 +345,7 @@ def survival_by_group(
             cohort, compared_treatments(by, arms=arms), comparison=f"survival by {by}"
         )
         base = death_frame(cohort, arms=arms, eras=eras)
+        notes = (*notes, *frame_notes(base))
     else:
         base, n_timing_unknown, notes = _at_landmark(cohort, landmark_days, by, arms, eras)
     frame = attach_group(base, cohort, by, arms=arms, eras=eras)
@@ -647,9 +648,9 @@ def recurrence_by_group(
     notes = check_immortal_time(
         cohort, compared_treatments(by, arms=arms), comparison=f"recurrence by {by}"
     )
-    frame = attach_group(
-        recurrence_frame(cohort, arms=arms, eras=eras), cohort, by, arms=arms, eras=eras
-    )
+    base = recurrence_frame(cohort, arms=arms, eras=eras)
+    notes = (*notes, *frame_notes(base))
+    frame = attach_group(base, cohort, by, arms=arms, eras=eras)
     cif = cumulative_incidence(frame, time="time", event="event", group=by, n_causes=2)
     land = cif.at(list(times), cause=1)
     lower, upper = cif_log_log_ci(land["cif"].to_numpy(), land["variance"].to_numpy(), conf_level)

@@ -36,6 +36,7 @@ from dah_outcomes.analyses.missing_handling import (
 )
 from dah_outcomes.cohort import Cohort
 from dah_outcomes.endpoints.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition
+from dah_outcomes.endpoints.frames import frame_notes
 from dah_outcomes.endpoints.timelines import (
     EVENT_OFFSET,
     check_immortal_time,
@@ -332,6 +333,7 @@ def treatment_effect(
     assert isinstance(cohort, Cohort)
     notes = WarningLog()
     starts = treatment_starts(cohort, treatment, arms=arms, eras=eras)
+    notes.messages.extend(frame_notes(starts))
     starts, used, left_out = adjustment_covariates(starts, cohort, asked, arms=arms, eras=eras)
     n_timing_unknown = 0
     if method == "naive":

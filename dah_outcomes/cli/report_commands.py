@@ -5,9 +5,23 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from dah_outcomes.cli.arguments import add_by
+from dah_outcomes.cli.arguments import add_by, add_missing
 
 __all__ = ["register"]
+
+
+def _strategy(text: str) -> tuple[str, int]:
+    """``TREATMENT:DAYS`` (e.g. ``cyclophosphamide:2``) as a (treatment, grace days) pair."""
+    from dah_outcomes.endpoints.timelines import treatment_names
+
+    name, sep, days = text.partition(":")
+    names = treatment_names()
+    if not sep or name not in names or not days.isdigit():
+        raise argparse.ArgumentTypeError(
+            f"expected TREATMENT:DAYS with TREATMENT one of {', '.join(sorted(names))} and "
+            f"DAYS a whole number of days (e.g. cyclophosphamide:2), got {text!r}"
+        )
+    return name, int(days)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -21,6 +35,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
         min_cell=args.min_cell,
         ci_method=args.ci_method,
         landmark_days=args.landmark_days,
+        missing=args.missing,
+        imputations=args.imputations,
+        seed=args.seed,
+        emulate=not args.no_emulation,
+        strategies=args.strategy,
+        horizon_days=args.horizon_days,
+        bootstrap=args.bootstrap,
     )
     path = write_report(html, args.out)
     print(f"wrote {path}")
@@ -29,6 +50,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add the ``report`` subcommand to the top-level parser's subparsers."""
+    from dah_outcomes.report.causal_sections import REPORT_BOOTSTRAP, REPORT_HORIZON_DAYS
     from dah_outcomes.stats.proportions import PROPORTION_METHODS
 
     rp = sub.add_parser("report", help="write the self-contained HTML analysis report")
@@ -44,5 +66,37 @@ def register(sub: Any) -> None:
         default=7,
         help="landmark of the treatment effects' landmark estimates (when the cohort records "
         "treatment start dates); default 7",
+    )
+    add_missing(rp)
+    rp.add_argument(
+        "--no-emulation",
+        action="store_true",
+        help="leave out the causal sections (target trials of treatment strategies and "
+        "standardised risks by arm), which are shown by default when treatment start dates "
+        "are recorded",
+    )
+    rp.add_argument(
+        "--strategy",
+        action="append",
+        type=_strategy,
+        metavar="TREATMENT:DAYS",
+        help="a target trial of starting TREATMENT within DAYS of onset vs not; repeat for "
+        "more (default cyclophosphamide:2 and plasmapheresis:7)",
+    )
+    rp.add_argument(
+        "--horizon-days",
+        type=int,
+        default=REPORT_HORIZON_DAYS,
+        metavar="D",
+        help=f"day at which the strategies' risks of death are compared (default "
+        f"{REPORT_HORIZON_DAYS})",
+    )
+    rp.add_argument(
+        "--bootstrap",
+        type=int,
+        default=REPORT_BOOTSTRAP,
+        metavar="B",
+        help=f"bootstrap replicates of the causal intervals, 0 for none (default "
+        f"{REPORT_BOOTSTRAP}); --seed seeds them",
     )
     rp.set_defaults(func=_cmd_report)

@@ -22,6 +22,7 @@ from dah_outcomes.endpoints.arms import (
     assign_arms,
     assign_eras,
 )
+from dah_outcomes.endpoints.memo import cached_by_content
 from dah_outcomes.errors import ArgumentError, DroppedRowsWarning, warn
 from dah_outcomes.vital_status import dead_date_unknown
 
@@ -33,6 +34,7 @@ __all__ = [
     "death_frame",
     "endpoint_definitions",
     "episode_outcomes",
+    "frame_notes",
     "incidence_frame",
     "patient_outcomes",
     "recurrence_frame",
@@ -336,6 +338,7 @@ INDEX_COVARIATES: Mapping[str, str] = MappingProxyType(
 )
 
 
+@cached_by_content
 def _index_frame(
     cohort: Cohort, arms: ArmDefinition, arm_column: str | None, eras: EraDefinition
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -376,6 +379,23 @@ def _placed_in_time(frame: pd.DataFrame, p: pd.DataFrame, what: str) -> pd.DataF
         frame.attrs["warnings"] = (message,)
     frame.attrs["n_death_date_unknown"] = n
     return frame
+
+
+def frame_notes(frame: pd.DataFrame) -> tuple[str, ...]:
+    """The warnings a time-to-event frame was built with (e.g. the dead of unknown date left
+    out), for the analysis to record on its result beside its own.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        A frame of :func:`death_frame`, :func:`recurrence_frame` or
+        :func:`recurrent_episodes_frame` (or one derived from it that kept its ``attrs``).
+
+    Returns
+    -------
+    tuple of str
+    """
+    return tuple(frame.attrs.get("warnings", ()))
 
 
 def _days(later: pd.Series, earlier: pd.Series) -> np.ndarray:

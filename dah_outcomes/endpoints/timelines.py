@@ -37,6 +37,7 @@ from dah_outcomes.endpoints.arms import (
     assign_arms,
 )
 from dah_outcomes.endpoints.frames import death_frame
+from dah_outcomes.endpoints.memo import cached_by_content
 from dah_outcomes.errors import ArgumentError, ImmortalTimeWarning, MissingColumnWarning, warn
 from dah_outcomes.schema import TABLES, TREATMENT_FLAGS
 
@@ -80,6 +81,7 @@ def _check_treatment(treatment: object) -> str:
     return str(treatment)
 
 
+@cached_by_content
 def treatment_timing(cohort: Cohort, treatment: str) -> pd.DataFrame:
     """When ``treatment`` started in each DAH patient's index episode, and its timing state.
 

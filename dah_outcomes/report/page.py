@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import platform
 import warnings
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -13,14 +14,27 @@ import numpy as np
 import pandas as pd
 
 from dah_outcomes.analyses.baseline import table_one
+from dah_outcomes.analyses.imputed_cohorts import ImputedCohorts, impute_cohort
 from dah_outcomes.analyses.outcome_rates import rates
 from dah_outcomes.cohort import Cohort
 from dah_outcomes.endpoints.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition
 from dah_outcomes.endpoints.grouping import GROUPINGS, check_by
 from dah_outcomes.errors import ArgumentError, DahOutcomesWarning, warn
+from dah_outcomes.report.causal_sections import (
+    REPORT_BOOTSTRAP,
+    REPORT_HORIZON_DAYS,
+    causal_sections,
+)
 from dah_outcomes.report.flow_sections import flow_section
 from dah_outcomes.report.missing_sections import missing_data_methods, missing_data_section
-from dah_outcomes.report.sections import SUPPRESSED, Section, Table, fmt_pct, masked_count
+from dah_outcomes.report.sections import (
+    SUPPRESSED,
+    Section,
+    Table,
+    fmt_count,
+    fmt_pct,
+    masked_count,
+)
 from dah_outcomes.report.survival_sections import REPORT_LANDMARK_DAYS, survival_sections
 from dah_outcomes.stats.proportions import PROPORTION_METHODS
 from dah_outcomes.suppression import hidden_groups, suppress_small_cells
@@ -151,8 +165,16 @@ def _outcomes_section(
     eras: EraDefinition,
     min_cell: int | None,
     hidden: list[str],
+    imputed: ImputedCohorts | None = None,
 ) -> tuple[Section, Any]:
-    result = rates(cohort, by, ci_method=ci_method, conf_level=conf_level, arms=arms, eras=eras)
+    result = rates(
+        cohort if imputed is None else imputed,
+        by,
+        ci_method=ci_method,
+        conf_level=conf_level,
+        arms=arms,
+        eras=eras,
+    )
     frame = result.to_frame()
     frame["non_events"] = frame["total"] - frame["events"]
     frame["events_shown"] = frame["events"].astype("Float64")
@@ -180,8 +202,10 @@ def _outcomes_section(
             [
                 rec["endpoint"].replace("_", " "),
                 rec["group"],
-                SUPPRESSED.format(n=min_cell) if suppressed else f"{int(rec['events'])}",
-                SUPPRESSED.format(n=min_cell) if pd.isna(rec["total_shown"]) else int(rec["total"]),
+                SUPPRESSED.format(n=min_cell) if suppressed else fmt_count(rec["events"]),
+                SUPPRESSED.format(n=min_cell)
+                if pd.isna(rec["total_shown"])
+                else fmt_count(rec["total"]),
                 "suppressed" if suppressed else fmt_pct(rec["estimate"]),
                 "suppressed"
                 if suppressed
@@ -197,7 +221,14 @@ def _outcomes_section(
             f"CI: {PROPORTION_METHODS[ci_method]}, {level} level. "
             + ("Incidence is among all SLE patients; " if cohort.design == "population" else "")
             + "mortality per episode among all DAH episodes (each in its own arm and era); "
-            "other endpoints among DAH patients, at their first episode.",
+            "other endpoints among DAH patients, at their first episode."
+            + (
+                ""
+                if imputed is None
+                else f" Multiple imputation ({imputed.m} imputations): events are the mean "
+                "over the completed cohorts, estimates and intervals pooled by Rubin's rules "
+                "on the logit scale."
+            ),
         )
     )
     if result.incidence_rate is None and "incidence" in result.definitions:
@@ -389,6 +420,10 @@ def report(
     missing: str = "complete-case",
     imputations: int = 20,
     seed: int = 0,
+    emulate: bool = True,
+    strategies: Sequence[tuple[str, int]] | None = None,
+    horizon_days: int = REPORT_HORIZON_DAYS,
+    bootstrap: int = REPORT_BOOTSTRAP,
 ) -> str:
     """The analysis report as one self-contained HTML page.
 
@@ -423,7 +458,21 @@ def report(
     imputations : int, default 20
         Number of imputations (``missing="mi"``; 2 or more).
     seed : int, default 0
-        Seed of the imputations (``missing="mi"``).
+        Seed of the imputations (``missing="mi"``) and of the causal sections' bootstraps:
+        the same seed gives the same page.
+    emulate : bool, default True
+        Show the causal sections (see
+        :func:`~dah_outcomes.report.causal_sections.causal_sections`): target trials of
+        treatment strategies by clone-censor-weight and the standardised risks of death by
+        arm. They need dated treatment courses; without them the page says so in one line.
+        They analyse the observed data (complete case) under either ``missing``.
+    strategies : sequence of (str, int), optional
+        The (treatment, grace period in days) of each target trial; default
+        :data:`~dah_outcomes.report.causal_sections.DEFAULT_STRATEGIES`.
+    horizon_days : int, default 90
+        The day at which the strategies' risks of death are compared.
+    bootstrap : int, default 50
+        Bootstrap replicates of the causal sections' intervals (0 for none).
 
     Returns
     -------
@@ -438,13 +487,11 @@ def report(
     ):
         raise ArgumentError(f"min_cell must be a positive whole number, got {min_cell!r}")
     _check_missing(missing, imputations, seed)
-    if missing == "mi":
-        # the analyses the page calls are not yet given the imputed cohorts: refuse rather
-        # than state a multiple imputation the tables did not use
-        raise ArgumentError(
-            "report(missing='mi') is not wired to the analyses yet; use the analyses' own "
-            "missing='mi' (rates, survival_by_group, hazard_ratios, treatment_effect)"
-        )
+    if not isinstance(emulate, bool):
+        raise ArgumentError(f"emulate must be True or False, got {emulate!r}")
+    # one set of completed cohorts for every analysis on the page, so the pooled tables all
+    # rest on the same imputations (and the page is the same bytes for the same seed)
+    imputed = impute_cohort(cohort, m=imputations, seed=seed) if missing == "mi" else None
     table1, hidden = _table_one_section(cohort, by, arms, eras, min_cell)
     sections = [
         flow_section(cohort, flow, min_cell),
@@ -458,7 +505,7 @@ def report(
         # issues each once, below, rather than once per analysis that found it
         warnings.simplefilter("always")
         outcomes, result = _outcomes_section(
-            cohort, by, ci_method, conf_level, arms, eras, min_cell, hidden
+            cohort, by, ci_method, conf_level, arms, eras, min_cell, hidden, imputed
         )
         sections.append(outcomes)
         sections.extend(
@@ -473,8 +520,29 @@ def report(
                 landmark_days,
                 hidden,
                 handling,
+                imputed,
             )
         )
+        if emulate:
+            sections.extend(
+                causal_sections(
+                    cohort,
+                    strategies=strategies,
+                    horizon_days=horizon_days,
+                    bootstrap=bootstrap,
+                    seed=seed,
+                    min_cell=min_cell,
+                    conf_level=conf_level,
+                    arms=arms,
+                    eras=eras,
+                    methods=extra_methods,
+                )
+            )
+            if imputed is not None:
+                handling.append(
+                    "the target trials and standardised risks are of the observed data "
+                    "(complete case)"
+                )
     extra_methods.append(missing_data_methods(missing, imputations, seed, handling))
     vital = summarize_vital_status(cohort.patients)
     extra_methods.append(vital.note)

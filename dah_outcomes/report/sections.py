@@ -9,7 +9,18 @@ from typing import Any
 import numpy as np
 from markupsafe import Markup
 
-__all__ = ["SUPPRESSED", "Figure", "Section", "Table", "fmt_pct", "masked_count"]
+from dah_outcomes.results import format_p_value
+
+__all__ = [
+    "SUPPRESSED",
+    "Figure",
+    "Section",
+    "Table",
+    "fmt_count",
+    "fmt_pct",
+    "masked_count",
+    "p_text",
+]
 
 SUPPRESSED = "<{n}"
 
@@ -51,6 +62,24 @@ def fmt_pct(x: float) -> str:
     return "–" if x is None or not np.isfinite(x) else f"{100 * x:.1f}%"
 
 
+def fmt_count(x: float) -> str:
+    """A count with thousands separators; a mean count over imputations (not whole) with one
+    decimal, so a pooled table does not pass an average off as a count."""
+    v = float(x)
+    if not np.isfinite(v):
+        return "–"
+    return f"{v:,.0f}" if v == round(v) else f"{v:,.1f}"
+
+
 def masked_count(count: int, min_cell: int | None) -> str:
     """A count, or ``<min_cell`` when it is small enough to be suppressed."""
     return SUPPRESSED.format(n=min_cell) if min_cell and 0 < count < min_cell else f"{count:,}"
+
+
+def p_text(p: float) -> str:
+    """A p-value after "p" in a sentence: ``"= 0.012"``, ``"< 0.001"`` (never ``"= 0"`` or
+    scientific notation), ``"not available"`` when missing."""
+    text = format_p_value(p)
+    if text == "NA":
+        return "not available"
+    return f"< {text[1:]}" if text.startswith("<") else f"= {text}"

@@ -13,6 +13,7 @@ from markupsafe import Markup
 
 from dah_outcomes.analyses.adjustment import COVARIATES
 from dah_outcomes.analyses.hazard_ratios import HazardRatios, hazard_ratios
+from dah_outcomes.analyses.imputed_cohorts import ImputedCohorts
 from dah_outcomes.analyses.survival import recurrence_by_group, survival_by_group
 from dah_outcomes.analyses.treatment_effects import METHODS, TreatmentEffect, treatment_effect
 from dah_outcomes.cohort import Cohort
@@ -25,9 +26,12 @@ from dah_outcomes.report.sections import (
     Figure,
     Section,
     Table,
+    fmt_count,
     fmt_pct,
     masked_count,
+    p_text,
 )
+from dah_outcomes.results import format_p_value
 from dah_outcomes.schema import TREATMENT_FLAGS
 from dah_outcomes.suppression import suppress_small_cells
 
@@ -48,6 +52,7 @@ def survival_sections(
     landmark_days: int = REPORT_LANDMARK_DAYS,
     hidden: Sequence[str] = (),
     handling: list[str] | None = None,
+    imputed: ImputedCohorts | None = None,
 ) -> list[Section]:
     """Survival from first DAH onset by group: Kaplan-Meier with at-risk table, survival at 30
     and 90 days and 1 year, medians and the log-rank test; recurrence with death competing;
@@ -75,12 +80,18 @@ def survival_sections(
     handling : list of str, optional
         Extended in place with one phrase per adjusted analysis saying how many patients
         it left out for a missing covariate (for the methods' missing-data paragraph).
+    imputed : ImputedCohorts, optional
+        The completed cohorts of a multiple imputation: survival at the stated days, the
+        medians, the hazard ratios and the treatment effects are then pooled over them by
+        Rubin's rules (the curves drawn are the first completed cohort's, there being no
+        pooled step function to draw; the recurrence figure is of the observed data).
 
     Returns
     -------
     list of Section
     """
-    result = survival_by_group(cohort, by, conf_level=conf_level, arms=arms, eras=eras)
+    source: Cohort | ImputedCohorts = cohort if imputed is None else imputed
+    result = survival_by_group(source, by, conf_level=conf_level, arms=arms, eras=eras)
     s = Section("survival", f"Survival by {by}", warnings=list(result.warnings))
     level = f"{conf_level:.0%}"
     horizon = 5 * 365
@@ -95,7 +106,13 @@ def survival_sections(
                 Markup(to_svg(ax)),
                 f"Kaplan-Meier survival from first DAH onset by {by} ({level} pointwise CI, "
                 f"{result.km.conf_type} transform); + marks censoring; numbers at risk below "
-                "the axis.",
+                "the axis."
+                + (
+                    ""
+                    if imputed is None
+                    else " Multiple imputation: the curves of the first completed cohort; the "
+                    "tables below pool all of them."
+                ),
                 f"Kaplan-Meier curves of survival by {by} over five years, with numbers at risk",
             )
         )
@@ -114,7 +131,7 @@ def survival_sections(
             [
                 r["group"],
                 int(r["time"]),
-                SUPPRESSED.format(n=min_cell) if small else int(n),
+                SUPPRESSED.format(n=min_cell) if small else fmt_count(n),
                 fmt_pct(r["survival"]),
                 f"{fmt_pct(r['ci_lower'])} to {fmt_pct(r['ci_upper'])}",
             ]
@@ -141,8 +158,8 @@ def survival_sections(
             [
                 [
                     r["group"],
-                    gone if masked.at[i, "n"] else int(r["n"]),
-                    gone if masked.at[i, "n_events"] else int(r["n_events"]),
+                    gone if masked.at[i, "n"] else fmt_count(r["n"]),
+                    gone if masked.at[i, "n_events"] else fmt_count(r["n_events"]),
                     "not reached" if pd.isna(r["time"]) else f"{r['time']:.0f}",
                     f"{'–' if pd.isna(r['ci_lower']) else f'{r.ci_lower:.0f}'} to "
                     f"{'not reached' if pd.isna(r['ci_upper']) else f'{r.ci_upper:.0f}'}",
@@ -152,8 +169,13 @@ def survival_sections(
         )
     )
     _recurrence_figure(s, cohort, by, conf_level, arms, eras, horizon, methods, hidden)
+    if imputed is not None and handling is not None:
+        handling.append(
+            "the cumulative incidence of recurrence is of the observed data (a patient whose "
+            "arm a missing flag leaves undecided is in the 'Unknown' group)"
+        )
     try:
-        hr = hazard_ratios(cohort, by=by, conf_level=conf_level, arms=arms, eras=eras)
+        hr = hazard_ratios(source, by=by, conf_level=conf_level, arms=arms, eras=eras)
     except EstimationError as err:
         # said on the page rather than silently left out
         s.paragraphs.append(f"Adjusted hazard ratios of death are not shown: {err}.")
@@ -162,18 +184,18 @@ def survival_sections(
         s.tables.append(_hazard_ratio_table(hr, min_cell))
         methods.append(hr.methods_text())
         s.warnings.extend(w for w in hr.warnings if w not in s.warnings)
-        if handling is not None:
+        if handling is not None and imputed is None:
             handling.append(
                 left_out_phrase("hazard ratios", hr.n_dropped, hr.n + hr.n_dropped, min_cell)
             )
     _treatment_effects(
-        s, cohort, conf_level, arms, eras, landmark_days, min_cell, methods, handling
+        s, cohort, conf_level, arms, eras, landmark_days, min_cell, methods, handling, imputed
     )
     if result.logrank is not None:
         lr = result.logrank
         s.paragraphs.append(
             f"Log-rank test across {by}s: chi-square {lr.statistic:.2f} on "
-            f"{lr.df} df, p = {lr.p_value:.3g}."
+            f"{lr.df} df, p {p_text(lr.p_value)}."
         )
         methods.append(
             "Survival from the first DAH onset (death from any cause, censored at the end of "
@@ -230,7 +252,7 @@ def _recurrence_figure(
         g = rec.gray
         s.paragraphs.append(
             f"Gray's test of equal cumulative incidence of recurrence across {by}s: "
-            f"chi-square {g.statistic:.2f} on {g.df} df, p = {g.p_value:.3g}."
+            f"chi-square {g.statistic:.2f} on {g.df} df, p {p_text(g.p_value)}."
         )
     methods.append(
         "The cumulative incidence of a first DAH recurrence was estimated by "
@@ -290,7 +312,7 @@ def _hazard_ratio_table(hr: HazardRatios, min_cell: int | None) -> Table:
             r["label"],
             "group" if r["kind"] == "group" else "adjustment",
             f"{r['hazard_ratio']:.2f} ({r['ci_lower']:.2f} to {r['ci_upper']:.2f})",
-            f"{r['p_value']:.3g}",
+            format_p_value(r["p_value"]),
         ]
         for r in hr.to_frame().to_dict("records")
     ]
@@ -354,8 +376,10 @@ def _treatment_effects(
     min_cell: int | None,
     methods: list[str],
     handling: list[str] | None = None,
+    imputed: ImputedCohorts | None = None,
 ) -> None:
-    """Each dated treatment's hazard ratio of death: time-varying, landmark and naive."""
+    """Each dated treatment's hazard ratio of death: time-varying, landmark and naive
+    (pooled over the completed cohorts when ``imputed`` is given)."""
     treatments = _dated_treatments(cohort)
     if not treatments:
         s.paragraphs.append(
@@ -374,7 +398,7 @@ def _treatment_effects(
             fit: TreatmentEffect | None = None
             try:
                 fit = treatment_effect(
-                    cohort,
+                    cohort if imputed is None else imputed,
                     treatment,
                     method=method,
                     landmark_days=landmark_days if method == "landmark" else None,

@@ -96,8 +96,8 @@ def test_the_report_flow_shows_the_warning(series: Cohort, tmp_path: Path) -> No
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DahOutcomesWarning)
         cohort = read_cohort(folder, mode="quarantine").cohort
-        page = report(cohort)
-        masked = report(cohort, min_cell=500)
+        page = report(cohort, emulate=False)
+        masked = report(cohort, min_cell=500, emulate=False)
     text = " ".join(re.sub(r"<[^>]+>", " ", page).split())
     assert "import: the rejected patients are not like the accepted ones" in text
     masked_text = " ".join(re.sub(r"<[^>]+>", " ", masked).split())
