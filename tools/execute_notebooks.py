@@ -9,8 +9,11 @@ same file each time: cells get ids from their position where they have none, no 
 timings are recorded, the notebook's metadata is reduced to the kernelspec and the language
 name (no Python version), the kernel runs with a fixed hash seed, and what a run prints that
 depends on the run rather than the notebook is made stable (:func:`stabilize`: the kernel's
-process id in the file names warnings cite, the scratch folder, the checkout's path, memory
-addresses; a stream the kernel flushed in pieces is stored as one output).
+process id in the file names warnings cite, the scratch folder, the checkout's path, folders
+made by ``tempfile.mkdtemp``, memory addresses; the streams the kernel flushed in pieces are
+stored as one stdout and one stderr output). Two runs on one machine give the same bytes.
+A notebook that raises is reported by name and the others still run; the exit status is 1
+when any notebook raises, lacks an image in a figure cell or, with ``--check``, drifts.
 
 ``tests/test_notebooks.py`` re-executes each notebook and compares its text outputs with the
 stored ones after :func:`sanitize` (the rule scikit-survival applies with nbval's
