@@ -174,11 +174,18 @@ def test_cli_report_and_demo(tmp_path: Path) -> None:
     CHROMIUM is None, reason="Chromium is not installed (make browser installs Debian's chromium)"
 )
 def test_report_in_a_real_browser(cohort: Cohort, tmp_path: Path) -> None:
+    """The whole page (causal sections too) in headless Chromium: no console error or failed
+    request, every table and figure visible, and each figure painted: its screenshot has the
+    size the SVG asks for and holds drawn pixels in several colours, not a blank box."""
+    from PIL import Image
     from playwright.sync_api import sync_playwright
 
     page_path = tmp_path / "report.html"
-    with immortal_time():
-        page_path.write_text(report(cohort, min_cell=5, emulate=False), encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DahOutcomesWarning)
+        page_path.write_text(report(cohort, min_cell=5, bootstrap=10, seed=1), encoding="utf-8")
+    n_figures = page_path.read_text("utf-8").count("<figure")
+    assert n_figures >= 8  # KM, CIF, forest, two trials' risks, love, overlap, ...
     console, failed = [], []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -187,23 +194,43 @@ def test_report_in_a_real_browser(cohort: Cohort, tmp_path: Path) -> None:
         page.on("requestfailed", lambda r: failed.append(r.url))
         page.on("pageerror", lambda exc: console.append(("pageerror", str(exc))))
         page.goto(page_path.as_uri())
-        tables = page.locator("table")
-        assert tables.count() >= 2
-        assert page.locator("#table1 table").is_visible()
-        # the outcomes section holds the per-patient and the per-episode/recurrence tables
-        outcome_tables = page.locator("#outcomes table")
-        assert outcome_tables.count() >= 2
-        for i in range(outcome_tables.count()):
-            assert outcome_tables.nth(i).is_visible()
-        assert page.locator("#survival figure svg").first.is_visible()
-        assert page.locator("#survival figure svg").nth(1).is_visible()
-        assert page.locator("figure svg").first.is_visible()
         assert page.locator("h1").inner_text().startswith("Diffuse alveolar")
-        page.screenshot(path=str(tmp_path / "report.png"))
+        for section in ("#table1", "#outcomes", "#survival", "#target-trials", "#methods"):
+            assert page.locator(section).is_visible(), section
+        tables = page.locator("table")
+        assert tables.count() >= 8
+        for i in range(tables.count()):
+            table = tables.nth(i)
+            table.scroll_into_view_if_needed()
+            assert table.is_visible()
+            assert table.bounding_box()["height"] > 20  # type: ignore[index]
+        figures = page.locator("figure svg")
+        assert figures.count() == n_figures
+        for i in range(figures.count()):
+            svg = figures.nth(i)
+            svg.scroll_into_view_if_needed()
+            box = svg.bounding_box()
+            assert box is not None
+            assert box["width"] > 300, (i, box)
+            assert box["height"] > 200, (i, box)
+            shot = tmp_path / f"figure-{i}.png"
+            svg.screenshot(path=str(shot))
+            with Image.open(shot) as image:
+                assert abs(image.width - box["width"]) <= 2, (i, image.size, box)
+                pixels = image.convert("RGB").resize((200, 150))
+                colours = pixels.getcolors(maxcolors=200 * 150) or []
+                drawn = sum(n for n, c in colours if sum(c) < 3 * 235)
+                assert drawn > 0.02 * 200 * 150, f"figure {i} is nearly blank"
+                assert len(colours) > 20, f"figure {i} has {len(colours)} colours"
+        page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+        height = page.evaluate("document.documentElement.scrollHeight")
         browser.close()
     assert not [c for c in console if c[0] in ("error", "pageerror")], console
     assert not failed, failed
-    assert (tmp_path / "report.png").stat().st_size > 10_000
+    with Image.open(tmp_path / "report.png") as full:
+        assert full.width == 1280
+        assert abs(full.height - height) <= 2
+    assert height > 5_000  # every section laid out, not collapsed
 
 
 def test_survival_section_uses_treatment_timing_when_recorded(cohort: Cohort) -> None:
@@ -245,3 +272,36 @@ def test_survival_section_uses_treatment_timing_when_recorded(cohort: Cohort) ->
     assert len(rows) == 3 * len(ARM_TREATMENTS)
     assert "naive hazard ratio of cyclophosphamide" not in survival
     assert "The landmark is day 5" in page
+
+
+def test_each_group_keeps_its_colour_across_the_page(
+    cohort: Cohort, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Kaplan-Meier and the cumulative-incidence figures are drawn with one mapping of
+    group to colour (Okabe-Ito, dealt over every group of the grouping); a group one figure
+    lacks gets a colour no other group has."""
+    from dah_outcomes.plotting.colors import OKABE_ITO
+    from dah_outcomes.report import survival_sections as module
+    from dah_outcomes.report.survival_sections import page_colors
+
+    seen: dict[str, dict[str, str]] = {}
+    for name in ("plot_km", "plot_cif"):
+        original = getattr(module, name)
+
+        def spy(*args, _name=name, _original=original, **kwargs):
+            seen[_name] = dict(kwargs["palette"])
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, spy)
+    with immortal_time():
+        page = report(cohort, emulate=False)
+    km, cif = seen["plot_km"], seen["plot_cif"]
+    assert set(km) >= {"MP+CYC+PLEX", "MP+CYC"}
+    assert all(cif[g] == km[g] for g in km.keys() & cif.keys())
+    assert set(km.values()) <= set(OKABE_ITO.values())
+    assert len(set(km.values())) == len(km)
+    for colour in km.values():  # the colours reach the page's figures
+        assert colour.lower() in page.lower()
+    extended = page_colors({"a": km["MP+CYC"]}, ["a", "Unknown"])
+    assert extended["a"] == km["MP+CYC"]
+    assert extended["Unknown"] not in {km["MP+CYC"]}

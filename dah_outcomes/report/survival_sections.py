@@ -20,6 +20,7 @@ from dah_outcomes.cohort import Cohort
 from dah_outcomes.endpoints.arms import ArmDefinition, EraDefinition
 from dah_outcomes.errors import EstimationError
 from dah_outcomes.plotting import plot_cif, plot_forest, plot_km, to_svg
+from dah_outcomes.plotting.colors import PALETTE, group_colors
 from dah_outcomes.report.missing_sections import left_out_phrase
 from dah_outcomes.report.sections import (
     SUPPRESSED,
@@ -35,7 +36,7 @@ from dah_outcomes.results import format_p_value
 from dah_outcomes.schema import TREATMENT_FLAGS
 from dah_outcomes.suppression import suppress_small_cells
 
-__all__ = ["REPORT_LANDMARK_DAYS", "adjustment_note", "survival_sections"]
+__all__ = ["REPORT_LANDMARK_DAYS", "adjustment_note", "page_colors", "survival_sections"]
 
 #: The landmark of the report's landmark estimates unless it is given another.
 REPORT_LANDMARK_DAYS = 7
@@ -98,9 +99,18 @@ def survival_sections(
     # groups too small to show (see suppression.hidden_groups) are left out of every figure
     # and table here; their patients are in the overall figures elsewhere on the page
     km = replace(result.km, curves=tuple(c for c in result.km.curves if c.group not in hidden))
+    # one colour per group on the whole page, dealt over every group (hidden ones too), so a
+    # figure that leaves a group out does not shift the others' colours
+    colors = group_colors(result.km.groups)
     if km.curves:
-        ax = plot_km(km, at_risk_times=[0, 365, 730, 1095, 1460, 1825], min_cell=min_cell)
-        ax.set_xlim(0, horizon)
+        ax = plot_km(
+            km,
+            at_risk_times=[0, 365, 730, 1095, 1460, 1825],
+            min_cell=min_cell,
+            palette=colors,
+            xlim=(0, horizon),
+            pval=result.logrank if result.logrank is not None else False,
+        )
         s.figures.append(
             Figure(
                 Markup(to_svg(ax)),
@@ -168,7 +178,9 @@ def survival_sections(
             ],
         )
     )
-    _recurrence_figure(s, cohort, by, conf_level, arms, eras, horizon, methods, hidden)
+    _recurrence_figure(
+        s, cohort, by, conf_level, arms, eras, horizon, methods, hidden, colors, min_cell
+    )
     if imputed is not None and handling is not None:
         handling.append(
             "the cumulative incidence of recurrence is of the observed data (a patient whose "
@@ -218,9 +230,11 @@ def _recurrence_figure(
     horizon: int,
     methods: list[str],
     hidden: Sequence[str],
+    colors: dict[str, str],
+    min_cell: int | None = None,
 ) -> None:
     """The cumulative incidence of a first recurrence by group, death competing, with Gray's
-    test."""
+    test; each group in the colour ``colors`` gives it (on the page, its Kaplan-Meier one)."""
     rec = recurrence_by_group(cohort, by, conf_level=conf_level, arms=arms, eras=eras)
     s.warnings.extend(rec.warnings)
     table = rec.cif.table
@@ -233,8 +247,18 @@ def _recurrence_figure(
         )
         return
     cif = replace(rec.cif, table=table)
-    ax = plot_cif(cif, cause=1, ylabel="Cumulative incidence of recurrence")
-    ax.set_xlim(0, horizon)
+    groups = [str(g) for g in table["group"].unique()] if "group" in table else []
+    ax = plot_cif(
+        cif,
+        cause=1,
+        ylabel="Cumulative incidence of recurrence",
+        palette=page_colors(colors, groups) if groups else None,
+        risk_table=True,
+        min_cell=min_cell,
+        pval=rec.gray,
+        xlim=(0, horizon),
+        at_risk_times=[0, 365, 730, 1095, 1460, 1825],
+    )
     at = cif.at([365, 1825], cause=1)
     s.figures.append(
         Figure(
@@ -261,11 +285,36 @@ def _recurrence_figure(
     )
 
 
+def page_colors(colors: dict[str, str], groups: Sequence[str]) -> dict[str, str]:
+    """``colors`` for the groups it names, and the palette's unused colours, in label order,
+    for any it does not (e.g. the observed data's "Unknown" arm beside the completed
+    cohorts' curves).
+
+    Parameters
+    ----------
+    colors : dict of str to str
+        The page's colour of each group.
+    groups : sequence of str
+        The groups of one figure.
+
+    Returns
+    -------
+    dict of str to str
+        A colour for every group of ``groups`` (and of ``colors``).
+    """
+    out = dict(colors)
+    spare = [c for c in PALETTE if c not in out.values()] or list(PALETTE)
+    for i, g in enumerate(sorted(set(groups) - set(out))):
+        out[g] = spare[i % len(spare)]
+    return out
+
+
 def _hazard_ratio_figure(hr: HazardRatios) -> Figure:
     """Forest plot of the hazard-ratio table exactly as :func:`hazard_ratios` returns it."""
     table = hr.to_frame()
-    ax = plot_forest(table, label="label")
-    ax.set_title(f"Adjusted hazard ratios of death (reference: {hr.reference})", loc="left")
+    ax = plot_forest(table, label="label", reference=hr.reference)
+    # the reference is the forest's own first row: the title stays short enough to fit
+    ax.set_title("Adjusted hazard ratios of death", loc="left")
     return Figure(
         Markup(to_svg(ax)),
         f"Cox hazard ratios of death with {hr.conf_level:.0%} CIs; arms are not "
