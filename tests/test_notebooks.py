@@ -255,3 +255,21 @@ def test_check_fails_on_drift_and_on_a_figure_without_image(
     assert f".venv/bin/python -m tools.execute_notebooks {path}" in err
     # --check writes nothing
     assert nbformat.read(path, as_version=4) == nb
+
+
+@pytest.mark.notebook
+def test_a_notebook_that_raises_is_named_and_the_others_still_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good, bad = tmp_path / "good.ipynb", tmp_path / "bad.ipynb"
+    for path, source in ((good, "print(2)"), (bad, "1 / 0")):
+        nb = nbformat.v4.new_notebook(metadata={"kernelspec": dict(KERNEL)})
+        nb.cells = [nbformat.v4.new_code_cell(source)]
+        nbformat.write(nb, path)
+    assert main(["--jobs", "2", str(bad), str(good)]) == 1
+    err = capsys.readouterr().err
+    assert "bad.ipynb: does not run: CellExecutionError" in err
+    assert "ZeroDivisionError" in err
+    # the good one ran and was written back with its output; the bad one was left as it was
+    assert nbformat.read(good, as_version=4).cells[0].outputs[0]["text"] == "2\n"
+    assert nbformat.read(bad, as_version=4).cells[0].outputs == []
