@@ -242,6 +242,8 @@ def test_generate_writes_the_amputed_cohort_and_the_truth(
         (["--missingness", "mar", "--missing-columns", "severe"], "observed severity"),
         (["--missingness", "mcar", "--missing-columns", "death_date"], "no vital status"),
         (["--missingness", "mcar", "--missing-fraction", "1.5"], "fraction"),
+        (["--missing-death-dates", "0.3"], "need.* --missingness"),
+        (["--missingness", "mcar", "--missing-death-dates", "2"], "death_dates"),
     ],
 )
 def test_generate_refuses_bad_missingness_options(
@@ -306,3 +308,21 @@ def test_a_source_given_arm_is_blanked_with_a_removed_treatment_flag(generated: 
     blank = e["rituximab"].isna().to_numpy()
     assert e["arm"].isna().to_numpy().tolist() == blank.tolist()
     assert amputed.to_dict()["n_arms_removed"] == blank.sum() > 0
+
+
+def test_generate_blanks_death_dates_and_writes_vital_status(tmp_path: Path, capsys) -> None:
+    """``--missing-death-dates P --vital-status``: deaths whose date is blanked stay dead in
+    ``vital_status``; the truth keeps every date; the count is printed."""
+    out = tmp_path / "cohort"
+    argv = ["generate", "--n-sle", "3000", "--seed", "4", "--out", str(out), "--vital-status"]
+    opts = ["--missingness", "mcar", "--missing-columns", "hemoglobin_drop"]
+    assert main([*argv, *opts, "--missing-death-dates", "0.5"]) == 0
+    printed = capsys.readouterr().out
+    amputed, truth = load_cohort(out), load_cohort(out / "truth")
+    p, t = amputed.patients, truth.patients
+    blanked = t["death_date"].notna() & p["death_date"].isna()
+    assert blanked.sum() > 0
+    assert f"death dates {int(blanked.sum())} (the patients kept dead)" in printed
+    assert (p.loc[blanked, "vital_status"] == "dead").all()
+    assert (t["vital_status"] == "dead").sum() == t["death_date"].notna().sum()
+    assert amputed.provenance["missingness"]["death_dates"]["n_removed"] == int(blanked.sum())

@@ -28,7 +28,11 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     check_output_folder(args.out, if_exists=if_exists)  # before the generation, not after
     missing = _missingness_options(args)  # checked before the generation too
     cohort = generate_cohort(
-        args.scenario, n_sle=args.n_sle, seed=args.seed, progress=progress_bar("generating")
+        args.scenario,
+        n_sle=args.n_sle,
+        seed=args.seed,
+        progress=progress_bar("generating"),
+        vital_status=args.vital_status,
     )
     if missing is not None:
         return _write_amputed(cohort, missing, args, if_exists)
@@ -71,6 +75,7 @@ def _missingness_options(args: argparse.Namespace) -> dict[str, Any] | None:
         "--missing-fraction": args.missing_fraction,
         "--missing-fraction-deaths": args.missing_fraction_deaths,
         "--missing-seed": args.missing_seed,
+        "--missing-death-dates": args.missing_death_dates,
     }
     if args.missingness is None:
         given = [k for k, v in extras.items() if v is not None]
@@ -90,6 +95,8 @@ def _missingness_options(args: argparse.Namespace) -> dict[str, Any] | None:
     }
     if args.missing_fraction_deaths is not None:
         options["fraction_outcome"] = args.missing_fraction_deaths
+    if args.missing_death_dates is not None:
+        options["death_dates"] = args.missing_death_dates
     # the same checks as on the generated cohort, on empty tables: a bad column or fraction
     # is refused before a long generation, not after it
     apply_missingness((empty_table("patients"), empty_table("episodes")), **options)
@@ -109,6 +116,8 @@ def _write_amputed(
         save_cohort(amputed.cohort, tmp, format=args.format)
         save_cohort(amputed.truth, Path(tmp) / "truth", format=args.format)
     removed = ", ".join(f"{c} {n}" for c, n in amputed.n_missing.items())
+    if amputed.n_death_dates_removed:
+        removed += f"; death dates {amputed.n_death_dates_removed} (the patients kept dead)"
     echo(
         f"wrote {cohort.n_patients} patients, {cohort.n_dah_patients} with DAH, "
         f"{cohort.n_episodes} episodes to {args.out} with values missing "
@@ -214,6 +223,21 @@ def register(sub: Any) -> None:
         type=int,
         default=None,
         help="seed of the removal (default: --seed)",
+    )
+    g.add_argument(
+        "--missing-death-dates",
+        type=float,
+        default=None,
+        metavar="P",
+        help="also blank each death date with probability P, the patients kept dead "
+        "(vital_status 'dead' where the column is written): died, date unknown "
+        "(default: none)",
+    )
+    g.add_argument(
+        "--vital-status",
+        action="store_true",
+        help="write the patients' vital_status (alive or dead at the end of follow-up) "
+        "beside their death dates (default: not written, derived from the dates)",
     )
     g.set_defaults(func=_cmd_generate)
 
