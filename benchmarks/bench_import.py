@@ -48,6 +48,10 @@ elif what == "duckdb":
 else:
     from pyarrow import csv
 base = peak_mb()
+def cpu():
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+c = cpu()
 t = time.perf_counter()
 if what == "pyarrow":
     n = csv.read_csv(path).num_rows
@@ -60,8 +64,8 @@ else:
     assert r.rows_read == r.rows_accepted + r.rows_rejected
     assert r.rows_rejected == 0, r.rejects.head()
 seconds = time.perf_counter() - t
-print(json.dumps({"what": what, "rows": n, "seconds": seconds, "base_mb": base,
-                  "peak_mb": peak_mb()}))
+print(json.dumps({"what": what, "rows": n, "seconds": seconds, "cpu": cpu() - c,
+                  "base_mb": base, "peak_mb": peak_mb()}))
 """
 READERS = ("pyarrow", "duckdb", "import", "import-whole")
 LABELS = {
@@ -111,7 +115,8 @@ def measure(path: Path, what: str) -> dict:
     )
     if out.returncode != 0:
         raise RuntimeError(f"{what} failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    # the machine may be shared: the load beside each timing says how far to trust it
+    return {**json.loads(out.stdout.strip().splitlines()[-1]), "load": os.getloadavg()[0]}
 
 
 def main() -> None:
@@ -141,6 +146,8 @@ def main() -> None:
                         "gen": gen,
                         "what": what,
                         "seconds": best["seconds"],
+                        "cpu": best["cpu"],
+                        "load": best["load"],
                         "runs": repeat,
                         "peak_mb": max(r["peak_mb"] for r in runs),
                         "base_mb": best["base_mb"],
@@ -152,25 +159,30 @@ def main() -> None:
         "# Import benchmark",
         "",
         f"Python {platform.python_version()}, {platform.machine()}, "
-        f"{_cpus()} CPUs. Each cell: a fresh process; seconds are the best of the runs "
-        "shown; peak RSS is the process's maximum resident set (the interpreter with "
-        "pandas and pyarrow imported, before reading, is the 'base').",
+        f"{_cpus()} CPUs. Each cell: a fresh process; seconds (wall clock) are the best of "
+        "the runs shown, CPU s its user + system time, load the machine's 1-minute load "
+        "average after it; peak RSS is the process's maximum resident set (the interpreter "
+        "with pandas and pyarrow imported, before reading, is the 'base').",
         "",
-        "| rows | CSV MiB | reader | runs | seconds | peak RSS MiB | base RSS MiB | "
-        "ours / pyarrow | ours / duckdb |",
-        "|---:|---:|---|---:|---:|---:|---:|---:|---:|",
+        "| rows | CSV MiB | reader | runs | seconds | CPU s | load | peak RSS MiB | "
+        "base RSS MiB | ours / pyarrow | ours / duckdb | peak / duckdb's |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
-        ref = {x["what"]: x["seconds"] for x in rows if x["n"] == r["n"]}
-        ratio = ("", "")
+        ref = {x["what"]: x for x in rows if x["n"] == r["n"]}
+        ratio = ["", "", ""]
         if r["what"].startswith("import"):
-            ratio = tuple(
-                f"{r['seconds'] / ref[k]:.1f}x" if k in ref else "" for k in ("pyarrow", "duckdb")
-            )
+            ratio = [
+                *(
+                    f"{r['seconds'] / ref[k]['seconds']:.1f}x" if k in ref else ""
+                    for k in ("pyarrow", "duckdb")
+                ),
+                f"{r['peak_mb'] / ref['duckdb']['peak_mb']:.1f}x" if "duckdb" in ref else "",
+            ]
         lines.append(
             f"| {r['n']:,} | {r['size_mb']:.0f} | {LABELS[r['what']]} | {r['runs']} | "
-            f"{r['seconds']:.2f} | {r['peak_mb']:.0f} | {r['base_mb']:.0f} | "
-            f"{ratio[0]} | {ratio[1]} |"
+            f"{r['seconds']:.2f} | {r['cpu']:.2f} | {r['load']:.1f} | {r['peak_mb']:.0f} | "
+            f"{r['base_mb']:.0f} | {ratio[0]} | {ratio[1]} | {ratio[2]} |"
         )
     out = Path(args.out)
     # the written reading of the numbers (a "## Reading" section) survives a re-run
@@ -181,7 +193,7 @@ def main() -> None:
 
 
 def _cpus() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 if __name__ == "__main__":

@@ -71,3 +71,38 @@ def test_tables_cannot_be_edited_behind_the_fingerprint() -> None:
         cohort.patients = view  # type: ignore[misc]
     with pytest.raises(AttributeError, match="read-only"):
         cohort.fingerprint = "x"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["a", "b", "c", "é", "zz"],  # sorted, every value once
+        ["a", "a", "b", "c", "c", "c"],  # sorted, with runs
+        ["b", "a", "c"],  # not sorted: pandas' own path
+        ["a", None, "b"],  # missing values: pandas' own path
+        ["", "", "x"],
+        ["a"],
+        [],
+    ],
+)
+def test_column_hashes_equal_pandas(values, monkeypatch) -> None:
+    import numpy as np
+    import pandas as pd
+
+    import dah_outcomes.cohort as cohort_module
+
+    s = pd.Series(values, dtype="string[pyarrow]")
+    want = pd.util.hash_pandas_object(s, index=False).to_numpy()
+    assert np.array_equal(cohort_module.column_hashes(s), want)
+    # hashed a slice of distinct values at a time: the same bytes
+    monkeypatch.setattr(cohort_module, "_HASH_SLICE", 2)
+    assert np.array_equal(cohort_module.column_hashes(s), want)
+
+
+def test_design_inferred_without_a_membership_pass(small_tables) -> None:
+    p, e = small_tables
+    # fewer episodes than patients: a population without looking ids up
+    assert Cohort(p, e.iloc[:2]).design == "population"
+    # every patient with an episode: a case series
+    only = p[p["patient_id"].isin(e["patient_id"])]
+    assert Cohort(only, e).design == "case_series"

@@ -252,3 +252,60 @@ def test_every_rule_has_a_case() -> None:
 
     covered |= {rule for rule, _ in TREATMENT_CASES}
     assert covered == set(RULES), sorted(set(RULES) - covered)
+
+
+# ---------------------------------------------------------------- bulk paths equal pandas
+
+
+def _pandas_iso(s: pd.Series) -> pd.Series:
+    """The reference: pandas' own ISO 8601 parser, as validation used it before."""
+    out = pd.to_datetime(s.astype("string").str.strip(), errors="coerce", format="ISO8601")
+    return out.astype("datetime64[s]")
+
+
+def test_bulk_iso_dates_equal_pandas_on_every_calendar_case() -> None:
+    import numpy as np
+
+    from dah_outcomes.validation.dates import parse_iso_dates
+
+    rng = np.random.default_rng(7)
+    y, m, d = rng.integers(0, 10000, 5000), rng.integers(0, 14, 5000), rng.integers(0, 33, 5000)
+    edge = ["2010-02-29", "2012-02-29", "1900-02-29", "2000-02-29", "0000-02-29", "2010-04-31"]
+    values = [f"{a:04d}-{b:02d}-{c:02d}" for a, b, c in zip(y, m, d, strict=True)] + edge
+    plain = pd.Series([*values, None], dtype="string[pyarrow]")
+    got = parse_iso_dates(plain)
+    assert got.equals(_pandas_iso(plain))
+    assert got.isna().sum() > 100  # the impossible days are missing, not rolled over
+    assert pd.isna(got.iloc[len(values) - 6])  # 2010-02-29: missing, not 1 March
+    assert got.iloc[len(values) - 5] == pd.Timestamp("2012-02-29")
+    # anything but plain dates goes to pandas whole: same answer
+    for odd in ([" 2010-01-01"], ["2010-01-01T10:00"], ["2010/01/01"], ["20100101"], ["2010-1-1"]):
+        s = pd.Series(["2010-01-05", *odd, None], dtype="string[pyarrow]")
+        assert parse_iso_dates(s).equals(_pandas_iso(s)), odd
+    sliced = pd.Series(["x", "2010-01-05", None, "2011-12-31"], dtype="string[pyarrow]").iloc[1:]
+    assert parse_iso_dates(sliced).equals(_pandas_iso(sliced))
+    objects = pd.Series(["2010-01-05", None], dtype=object)
+    assert parse_iso_dates(objects).equals(_pandas_iso(objects))
+
+
+def test_patient_codes_match_the_string_checks() -> None:
+    import numpy as np
+
+    from dah_outcomes.validation.ids import PatientCodes
+
+    rng = np.random.default_rng(3)
+    pool = np.array([f"P{i}" for i in range(40)] + [None], dtype=object)
+    p = pd.DataFrame({"patient_id": pd.array(rng.choice(pool, 60), dtype="string[pyarrow]")})
+    e = pd.DataFrame({"patient_id": pd.array(rng.choice(pool, 80), dtype="string[pyarrow]")})
+    codes = PatientCodes.of(p, e)
+    assert codes is not None
+    ids = p["patient_id"].astype(object).where(p["patient_id"].notna(), "<missing>")
+    assert np.array_equal(codes.duplicated_patients(), ids.duplicated(keep=False).to_numpy())
+    first = {v: i for i, v in reversed(list(enumerate(ids)))}
+    want = [first.get(v, -1) for v in e["patient_id"].astype(object).fillna("<missing>")]
+    assert codes.patient_row().tolist() == want
+    # equal codes for equal ids across the tables, missing matching missing
+    both = np.concatenate([codes.patients, codes.episodes])
+    key = pd.concat([ids, e["patient_id"].astype(object).fillna("<missing>")]).to_numpy()
+    assert pd.Series(both).groupby(key).nunique().eq(1).all()
+    assert codes.n == len(set(key))

@@ -30,7 +30,6 @@ from dah_outcomes.io._vocabulary import (
     strip_text,
 )
 from dah_outcomes.schema import Column
-from dah_outcomes.validation import first_positions
 
 __all__ = [
     "EPOCHS",
@@ -119,8 +118,31 @@ def by_uniques(raw: pd.Series, translate: Callable[[pd.Series], pd.Series]) -> p
     codes, uniques = pd.factorize(raw, use_na_sentinel=False)
     if len(uniques) > n // 2:
         return translate(raw)
-    done = translate(raw.iloc[first_positions(codes, len(uniques))])
+    sample = raw.iloc[_first_positions(codes, len(uniques))]
+    done = translate(sample)
+    if done.dtype == raw.dtype and done.array.equals(sample.array):
+        # every value translates to itself (ISO dates, plain codes): the column as it is,
+        # without spreading a copy of it back over the rows
+        same = raw.copy(deep=False)
+        same.name = done.name
+        return same
     return pd.Series(done.array.take(codes), index=raw.index, name=done.name)
+
+
+def _first_positions(codes: np.ndarray, k: int) -> np.ndarray:
+    """Position of the first element of each code ``0..k-1`` (codes from a factorisation).
+
+    Factorisations number values in order of first appearance, so a first element is one
+    whose code exceeds every code before it: one vectorised pass instead of a sort (checked,
+    with a sort as the fallback).
+    """
+    if not len(codes):
+        return np.empty(0, dtype=np.int64)
+    seen = np.maximum.accumulate(codes)
+    first = np.flatnonzero(np.concatenate([[True], codes[1:] > seen[:-1]]))
+    if len(first) == k and np.array_equal(codes[first], np.arange(k)):
+        return first
+    return np.unique(codes, return_index=True)[1]
 
 
 def apply_labels(raw: pd.Series, labels: Mapping[Any, str]) -> pd.Series:
@@ -250,11 +272,9 @@ def _dates(s: pd.Series, fmt: str | None, opts: ValueOptions) -> pd.Series:
     validator (partial dates and times of day unless the mapping's policy reads them)."""
     if pd.api.types.is_datetime64_any_dtype(s):
         return _timestamps(s, opts)
-    if fmt is None and isinstance(s.dtype, pd.StringDtype):
+    if fmt is None and isinstance(s.dtype, pd.StringDtype) and _all_ten_long(s):
         # only a value of another length can be a year, a year-month or a time of day
-        whole = (s.str.len() == 10).fillna(True).to_numpy(dtype=bool)
-        if whole.all():
-            return s  # dates go to the validator as they are
+        return s  # dates go to the validator as they are
     obj = s.astype(object)
     text = obj.map(_as_text)
     if fmt is None:
@@ -280,6 +300,18 @@ def _dates(s: pd.Series, fmt: str | None, opts: ValueOptions) -> pd.Series:
     bad = parsed.isna() & text.map(lambda v: isinstance(v, str))
     marked = text.map(lambda v: _not_format(v, fmt) if isinstance(v, str) else v)
     return text.where(parsed.isna(), iso).where(~bad, marked)
+
+
+def _all_ten_long(s: pd.Series) -> bool:
+    """Whether every value present is 10 characters long (Arrow's kernel when the text is
+    Arrow's: pandas' ``str.len`` builds a nullable integer column to compare)."""
+    if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        lengths = pc.utf8_length(pa.chunked_array(pa.array(s.array)))
+        return lengths.null_count == len(lengths) or bool(pc.all(pc.equal(lengths, 10)).as_py())
+    return bool((s.str.len() == 10).fillna(True).all())
 
 
 def _not_format(v: str, fmt: str) -> str:

@@ -149,12 +149,21 @@ def derive_fields(
             given = out.get(source)
         if given is None:
             continue
-        fill = _blank(target) & ~_blank(given)
+        fill = (_blank(target) & ~_blank(given)).to_numpy(dtype=bool)
         if fill.any():
-            target = target.astype(object).where(~fill, given.astype(object))
-            out[field_name] = target
-        counts[field_name] = counts.get(field_name, 0) + int(fill.sum())
+            out[field_name] = _filled(target, fill, given.to_numpy(dtype=object))
+        _count(counts, field_name, fill)
     return out
+
+
+def _filled(target: pd.Series, fill: np.ndarray, values: np.ndarray) -> pd.Series:
+    """``target`` with the rows ``fill`` set from ``values`` (what each derivation does)."""
+    return target.astype(object).where(~fill, values)
+
+
+def _count(counts: dict[str, int], field_name: str, fill: np.ndarray) -> None:
+    """Add the rows a derivation filled to ``counts`` (the import's provenance)."""
+    counts[field_name] = counts.get(field_name, 0) + int(fill.sum())
 
 
 def _iso(values: pd.Series) -> pd.Series:
@@ -223,6 +232,6 @@ def derive_episode_fields(
     value[within] = True
     fill = blank & known & (within | no_death | after)
     out = episodes.copy()
-    out["in_hospital_death"] = target.astype(object).where(~fill, value)
-    counts["in_hospital_death"] = counts.get("in_hospital_death", 0) + int(fill.sum())
+    out["in_hospital_death"] = _filled(target, fill, value)
+    _count(counts, "in_hospital_death", fill)
     return out

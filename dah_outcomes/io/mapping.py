@@ -453,6 +453,7 @@ def apply_mapping(
     *,
     table: str = "patients",
     value_labels: Mapping[str, Mapping[Any, str]] | None = None,
+    shared: Translation | None = None,
 ) -> Translation:
     """Translate a source frame into one contract table's columns (no validation).
 
@@ -467,6 +468,10 @@ def apply_mapping(
     value_labels : mapping, optional
         Column -> {code: label} (SPSS/Stata); applied before value maps when the mapping's
         ``use_value_labels`` is true.
+    shared : Translation, optional
+        Another table's translation of the same frame by the same mapping: a contract column
+        of the same name, kind and source column (the ``patient_id`` both tables of a flat
+        file hold) is taken from it rather than translated twice.
 
     Returns
     -------
@@ -494,6 +499,15 @@ def apply_mapping(
                 missing.append(" | ".join(rule.sources))
             continue
         used[col.name] = str(src)
+        if (
+            shared is not None
+            and shared.used.get(col.name) == str(src)
+            and col.name in shared.frame.columns
+            and CONTRACT[col.name].kind == col.kind
+            and not (rule is not None and rule.offset_from)
+        ):
+            out[col.name] = shared.frame[col.name]
+            continue
         raw = frame[src]
         if mapping.use_value_labels and value_labels and src in value_labels:
             raw = apply_labels(raw, value_labels[src])

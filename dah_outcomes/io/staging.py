@@ -385,9 +385,9 @@ class Ledger:
             groups.append(local + n_groups)
             n_groups += int(local.max()) + 1 if len(local) else 0
             n += len(idx)
-        self.file_code = np.concatenate(files) if files else np.empty(0, dtype=np.int32)
-        self.row = np.concatenate(rows) if rows else np.empty(0, dtype=np.int64)
-        self.group = np.concatenate(groups) if groups else np.empty(0, dtype=np.int64)
+        self.file_code = _joined(files, np.int32)
+        self.row = _joined(rows, np.int64)
+        self.group = _joined(groups, np.int64)
         self.alive = np.ones(n, dtype=bool)
         self.records: list[pd.DataFrame] = []
 
@@ -460,6 +460,13 @@ class Ledger:
             start = self.offsets[file]
             return self.alive[start : start + len(index)]
         return self.alive[self.uids(file, index)]
+
+
+def _joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+    """The parts end to end; a single part as it is (ten million rows: no copy)."""
+    if len(parts) == 1:
+        return parts[0]
+    return np.concatenate(parts) if parts else np.empty(0, dtype=dtype)
 
 
 def _with_file(problems: pd.DataFrame, table_file: Mapping[str, str]) -> pd.DataFrame:

@@ -116,7 +116,8 @@ def flat_tables(
         Treatment -> rows giving course fields without a start date (no course).
     """
     pt = apply_mapping(frame, m, table="patients", value_labels=value_labels)
-    et = apply_mapping(frame, m, table="episodes", value_labels=value_labels)
+    # the patient_id of a row is translated once for both tables
+    et = apply_mapping(frame, m, table="episodes", value_labels=value_labels, shared=pt)
     e = et.frame
     constants = {n for n, r in m.columns.items() if r.constant is not None}
     content = [

@@ -17,6 +17,8 @@ import pandas as pd
 
 from dah_outcomes.results import ResultMixin
 from dah_outcomes.schema import TABLES, TREATMENT_FLAGS, Column
+from dah_outcomes.validation.dates import parse_iso_dates
+from dah_outcomes.validation.ids import PatientCodes, is_arrow_text
 from dah_outcomes.vital_status import (
     VITAL_STATUS_RULES,
     Problem,
@@ -280,16 +282,16 @@ def _coerce_column(s: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray]:
         out = s.astype("string").str.strip()
         return out, np.zeros(len(s), dtype=bool)
     if col.kind == "date":
-        if pd.api.types.is_datetime64_any_dtype(s):
-            out = s
-        else:
-            # The contract's dates are ISO 8601 (YYYY-MM-DD): an ambiguous 12/03/1975 is a
-            # type problem here; importers convert declared source formats before this.
-            out = pd.to_datetime(s.astype("string").str.strip(), errors="coerce", format="ISO8601")
+        # The contract's dates are ISO 8601 (YYYY-MM-DD): an ambiguous 12/03/1975 is a type
+        # problem here; importers convert declared source formats before this.
+        out = s if pd.api.types.is_datetime64_any_dtype(s) else parse_iso_dates(s)
         out = out.astype("datetime64[s]")
         return out, present & out.isna().to_numpy()
     if col.kind == "bool":
-        if pd.api.types.is_bool_dtype(s):
+        # flags an importer has translated are True/False objects: no text round trip
+        if pd.api.types.is_bool_dtype(s) or (
+            s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) == "boolean"
+        ):
             return s.astype("boolean"), np.zeros(len(s), dtype=bool)
         text = s.astype("string").str.strip().str.lower()
         out = pd.Series(pd.NA, index=s.index, dtype="boolean")
@@ -370,7 +372,7 @@ def is_member(values: pd.Series, pool: pd.Series) -> np.ndarray:
     pandas' ``isin`` on Arrow-backed strings loops in Python; a hash index does not, and
     Arrow's own ``is_in`` does not even convert the strings to Python objects.
     """
-    if _arrow_text(values) and _arrow_text(pool):
+    if is_arrow_text(values) and is_arrow_text(pool):
         import pyarrow as pa
         import pyarrow.compute as pc
 
@@ -382,78 +384,12 @@ def is_member(values: pd.Series, pool: pd.Series) -> np.ndarray:
     return index.get_indexer(values.to_numpy(dtype=object)) >= 0
 
 
-def _arrow_text(s: pd.Series) -> bool:
-    return isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow"
-
-
 def _before(a: pd.Series, b: pd.Series) -> np.ndarray:
     """a < b where both are present."""
     return (a < b).fillna(False).to_numpy(dtype=bool)
 
 
-def first_positions(codes: np.ndarray, k: int) -> np.ndarray:
-    """Position of the first element of each code ``0..k-1`` (codes from a factorisation).
-
-    Factorisations number values in order of first appearance, so a first element is one
-    whose code exceeds every code before it: one vectorised pass instead of a sort (checked,
-    with a sort as the fallback).
-    """
-    if not len(codes):
-        return np.empty(0, dtype=np.int64)
-    seen = np.maximum.accumulate(codes)
-    first = np.flatnonzero(np.concatenate([[True], codes[1:] > seen[:-1]]))
-    if len(first) == k and np.array_equal(codes[first], np.arange(k)):
-        return first
-    return np.unique(codes, return_index=True)[1]
-
-
-@dataclass(frozen=True, slots=True)
-class _IdCodes:
-    """Patient ids of both tables as integers: equal codes for equal ids, missing included.
-
-    Hashing ten million id strings once, instead of once per check (duplicates, membership,
-    the join of episodes to their patient), is most of the cross-row checks' time.
-    """
-
-    patients: np.ndarray
-    episodes: np.ndarray
-    n: int
-
-    @classmethod
-    def of(cls, p: pd.DataFrame, e: pd.DataFrame) -> _IdCodes | None:
-        if "patient_id" not in p or "patient_id" not in e:
-            return None
-        if not (_arrow_text(p["patient_id"]) and _arrow_text(e["patient_id"])):
-            return None
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        parts = [
-            pa.chunked_array(pa.array(t["patient_id"].array)).cast(pa.large_string())
-            for t in (p, e)
-        ]
-        both = pa.chunked_array(
-            [c for part in parts for c in part.chunks], type=pa.large_string()
-        ).combine_chunks()
-        enc = pc.dictionary_encode(both, null_encoding="encode")
-        codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-        return cls(codes[: len(p)], codes[len(p) :], len(enc.dictionary))
-
-    def duplicated_patients(self) -> np.ndarray:
-        """Patients rows whose id another patients row shares (``duplicated(keep=False)``)."""
-        return np.bincount(self.patients, minlength=self.n)[self.patients] > 1
-
-    def patient_row(self) -> np.ndarray:
-        """For each episode, the position of its patient's first row (-1: no such patient)."""
-        first = np.full(self.n, -1, dtype=np.int64)
-        # the patients' ids come first in the encoding: their codes are 0..k-1
-        k = int(self.patients.max()) + 1 if len(self.patients) else 0
-        pos = first_positions(self.patients, k)
-        first[self.patients[pos]] = pos
-        return first[self.episodes]
-
-
-def _check_patients(p: pd.DataFrame, c: _Collector, ids: _IdCodes | None = None) -> None:
+def _check_patients(p: pd.DataFrame, c: _Collector, ids: PatientCodes | None = None) -> None:
     if "patient_id" in p:
         dup = (
             ids.duplicated_patients()
@@ -498,7 +434,7 @@ def _check_patients(p: pd.DataFrame, c: _Collector, ids: _IdCodes | None = None)
 
 
 def _check_episodes(
-    e: pd.DataFrame, p: pd.DataFrame, c: _Collector, ids: _IdCodes | None = None
+    e: pd.DataFrame, p: pd.DataFrame, c: _Collector, ids: PatientCodes | None = None
 ) -> None:
     _check_episode_rows(e, c)
     if "patient_id" in e and "patient_id" in p:
@@ -555,7 +491,7 @@ def _check_episode_rows(e: pd.DataFrame, c: _Collector) -> None:
 
 
 def _check_episodes_against_patients(
-    e: pd.DataFrame, p: pd.DataFrame, c: _Collector, ids: _IdCodes | None
+    e: pd.DataFrame, p: pd.DataFrame, c: _Collector, ids: PatientCodes | None
 ) -> None:
     """Rules joining each episode to its patient: known patient, onset within follow-up,
     death dates consistent with in-hospital death."""
@@ -736,7 +672,7 @@ def check_tables(patients: pd.DataFrame, episodes: pd.DataFrame) -> pd.DataFrame
         The problems found, columns ``table, row, patient_id, column, value, rule, hint``.
     """
     c = _Collector()
-    ids = _IdCodes.of(patients, episodes)
+    ids = PatientCodes.of(patients, episodes)
     _check_patients(patients, c, ids)
     _check_episodes(episodes, patients, c, ids)
     return c.frame()
@@ -777,7 +713,7 @@ def validate_tables(
     else:
         t, _ = coerce_table(treatments, "treatments", allow_extra=allow_extra, collector=c)
         n_rows["treatments"] = len(treatments)
-    ids = _IdCodes.of(p, e)
+    ids = PatientCodes.of(p, e)
     _check_patients(p, c, ids)
     _check_episodes(e, p, c, ids)
     _check_treatments(t, e, p, c)
