@@ -6,6 +6,7 @@ The public API is re-exported here; the modules hold the logic.
 from dah_outcomes._show_versions import show_versions
 from dah_outcomes._version import __version__
 from dah_outcomes.analyses.arm_risks import StandardisedRisks, standardised_risks
+from dah_outcomes.analyses.baseline import TableOne, table_one
 from dah_outcomes.analyses.hazard_ratios import DEFAULT_ADJUSTMENT, HazardRatios, hazard_ratios
 from dah_outcomes.analyses.imputed_cohorts import ImputedCohorts, impute_cohort
 from dah_outcomes.analyses.mnar_sensitivity import arm_mortality_tipping_point
@@ -16,6 +17,7 @@ from dah_outcomes.analyses.survival import (
     recurrence_by_group,
     survival_by_group,
 )
+from dah_outcomes.analyses.table_files import write_table
 from dah_outcomes.analyses.target_trial import TargetTrialEmulation, emulate_target_trial
 from dah_outcomes.analyses.treatment_effects import TreatmentEffect, treatment_effect
 from dah_outcomes.cohort import Cohort
@@ -183,6 +185,7 @@ __all__ = [
     "SmallSampleWarning",
     "StandardisedRisks",
     "SurvivalByGroup",
+    "TableOne",
     "TargetTrialEmulation",
     "TippingPointResult",
     "TreatmentEffect",
@@ -257,7 +260,9 @@ __all__ = [
     "summarize_vital_status",
     "suppress_small_cells",
     "survival_by_group",
+    "table_one",
     "treatment_effect",
     "validate_tables",
     "write_import",
+    "write_table",
 ]

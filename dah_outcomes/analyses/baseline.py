@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from dah_outcomes.analyses.table_files import write_table
 from dah_outcomes.cohort import Cohort
 from dah_outcomes.endpoints.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition
 from dah_outcomes.endpoints.frames import patient_outcomes
@@ -82,6 +84,11 @@ class TableOne(ResultMixin):
         groups = ", ".join(f"{g} (n = {n:,})" for g, n in self.counts.items())
         return f"Table 1 by {self.by}: {groups}"
 
+    @property
+    def caption(self) -> str:
+        """The table's title, with the patients per group (as its files are captioned)."""
+        return self._title()
+
     def summary_frame(self) -> pd.DataFrame:
         """The table as a paper prints it: the characteristic (with its statistic), a cell
         per group, the missing counts only where something is missing, and the SMD to two
@@ -105,6 +112,32 @@ class TableOne(ResultMixin):
             for v, n in zip(t["smd"].astype(float), note, strict=True)
         ]
         return out
+
+    def write(self, path: str | Path) -> Path:
+        """Write :meth:`summary_frame` to a file, its format by suffix: ``.csv``, ``.md``
+        (Markdown), ``.tex`` (LaTeX, booktabs) or ``.html``, with the title as caption.
+
+        Parameters
+        ----------
+        path : str or Path
+            The file (written atomically; the same table gives the same bytes).
+
+        Returns
+        -------
+        Path
+            The file written.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from dah_outcomes import generate_cohort, table_one
+        >>> t1 = table_one(generate_cohort(n_sle=2000, seed=1), by="era")
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     text = t1.write(Path(d) / "table1.md").read_text()
+        >>> text.startswith("**Table 1 by era")
+        True
+        """
+        return write_table(self.summary_frame(), path, caption=self.caption)
 
 
 #: columns of ``TableOne.table`` that are not a group's cells

@@ -51,7 +51,11 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "treatment-effect": (
         "dah-outcomes treatment-effect cohort/ --treatment cyclophosphamide --method time-varying",
     ),
-    "report": ("dah-outcomes report cohort/ --out report.html --min-cell 5",),
+    "report": (
+        "dah-outcomes report cohort/ --out report.html --min-cell 5",
+        "dah-outcomes report cohort/ --missing mi --strategy plasmapheresis:7",
+    ),
+    "table-one": ("dah-outcomes table-one cohort/ --by era --out table1.tex",),
     "emulate": (
         "dah-outcomes emulate cohort/ --treatment cyclophosphamide --grace-days 2 "
         "--horizon-days 90 --bootstrap 200 --seed 1",

@@ -48,8 +48,22 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_table_one(args: argparse.Namespace) -> int:
+    from dah_outcomes.analyses.baseline import table_one
+    from dah_outcomes.analyses.table_files import table_text
+    from dah_outcomes.io import load_cohort
+
+    result = table_one(load_cohort(args.path), by=args.by)
+    if args.out is None:
+        print(table_text(result.summary_frame(), ".md", caption=result.caption), end="")
+        return 0
+    print(f"wrote {result.write(args.out)}")
+    return 0
+
+
 def register(sub: Any) -> None:
-    """Add the ``report`` subcommand to the top-level parser's subparsers."""
+    """Add the ``report`` and ``table-one`` subcommands to the top-level parser's
+    subparsers."""
     from dah_outcomes.report.causal_sections import REPORT_BOOTSTRAP, REPORT_HORIZON_DAYS
     from dah_outcomes.stats.proportions import PROPORTION_METHODS
 
@@ -100,3 +114,17 @@ def register(sub: Any) -> None:
         f"{REPORT_BOOTSTRAP}); --seed seeds them",
     )
     rp.set_defaults(func=_cmd_report)
+
+    from dah_outcomes.analyses.table_files import TABLE_FORMATS
+
+    t1 = sub.add_parser("table-one", help="Table 1 (baseline characteristics) as a paper's file")
+    t1.add_argument("path", metavar="DIR", help="the cohort folder")
+    add_by(t1, "arm")
+    t1.add_argument(
+        "--out",
+        metavar="FILE",
+        help="write the table to FILE, its format by suffix: "
+        + ", ".join(f"{k} ({v})" for k, v in TABLE_FORMATS.items())
+        + "; default: print it as Markdown",
+    )
+    t1.set_defaults(func=_cmd_table_one)

@@ -178,6 +178,24 @@ def survival_sections(
             ],
         )
     )
+    # the methods follow the page's order: survival, recurrence, hazard ratios, effects
+    methods.append(
+        "Survival from the first DAH onset (death from any cause, censored at the end of "
+        "follow-up) was estimated by Kaplan-Meier with Greenwood variances and "
+        f"{result.km.conf_type}-transformed {level} pointwise intervals; medians as R's "
+        "quantile.survfit; "
+        + (
+            "groups compared by the log-rank test"
+            if result.logrank is not None
+            else "survival at 30 and 90 days and 1 year, and the medians, pooled over the "
+            "completed cohorts (complementary log-log scale), with no log-rank test (Rubin's "
+            "rules pool estimates, not test statistics)"
+            if imputed is not None
+            else "no groups to compare"
+        )
+        + ". Arms were not randomised: differences are confounded by indication (sicker "
+        "patients receive more aggressive treatment)."
+    )
     _recurrence_figure(
         s, cohort, by, conf_level, arms, eras, horizon, methods, hidden, colors, min_cell
     )
@@ -208,14 +226,6 @@ def survival_sections(
         s.paragraphs.append(
             f"Log-rank test across {by}s: chi-square {lr.statistic:.2f} on "
             f"{lr.df} df, p {p_text(lr.p_value)}."
-        )
-        methods.append(
-            "Survival from the first DAH onset (death from any cause, censored at the end of "
-            "follow-up) was estimated by Kaplan-Meier with Greenwood variances and "
-            f"{result.km.conf_type}-transformed {level} pointwise intervals; medians as R's "
-            "quantile.survfit; groups compared by the log-rank test. Arms were not randomised: "
-            "differences are confounded by indication (sicker patients receive more "
-            "aggressive treatment)."
         )
     return [s]
 
