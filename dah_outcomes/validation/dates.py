@@ -10,6 +10,8 @@ goes to pandas as before, whole, so its result cannot differ.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -18,8 +20,6 @@ __all__ = ["parse_iso_dates"]
 #: Byte positions of the digits and of the two dashes in ``YYYY-MM-DD``.
 _DIGITS = [0, 1, 2, 3, 5, 6, 8, 9]
 _DASHES = [4, 7]
-#: Days per month, padded so that the invalid months 0 and 13 index it (then rejected).
-_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31, 0], dtype=np.int32)
 
 
 def parse_iso_dates(s: pd.Series) -> pd.Series:
@@ -73,22 +73,21 @@ def _plain_days(text: pd.Series) -> np.ndarray | None:
     year = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
     month = d[:, 4] * 10 + d[:, 5]
     day = d[:, 6] * 10 + d[:, 7]
-    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
-    length = _MONTH_DAYS[np.clip(month, 0, 13)] + ((month == 2) & leap)
-    valid = (month >= 1) & (month <= 12) & (day >= 1) & (day <= length)
-    parsed = (_days_from_civil(year, month, day) * 86400).astype("datetime64[s]")
+    # the first day of each month of years 0000-9999, looked up: one gather per value
+    # instead of calendar arithmetic (a month 0 or 13 reads a neighbour and is rejected)
+    starts = _month_starts()
+    at = year * 12 + np.clip(month, 1, 12) - 1
+    first = starts[at]
+    valid = (month >= 1) & (month <= 12) & (day >= 1) & (day <= starts[at + 1] - first)
+    parsed = ((first + day - 1) * 86400).astype("datetime64[s]")
     if present.all() and valid.all():
         return parsed
     out[np.flatnonzero(present)[valid]] = parsed[valid]
     return out
 
 
-def _days_from_civil(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
-    """Days since 1970-01-01 of proleptic Gregorian dates (H. Hinnant's ``days_from_civil``):
-    integer arithmetic, where numpy's month-to-day conversion walks a calendar per value."""
-    y = year.astype(np.int64) - (month <= 2)
-    era = np.floor_divide(y, 400)
-    yoe = y - era * 400
-    doy = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146097 + doe - 719468
+@functools.cache
+def _month_starts() -> np.ndarray:
+    """Days since 1970-01-01 of the first of every month from 0000-01 to 10000-01."""
+    months = np.arange("0000-01", "10000-02", dtype="datetime64[M]")
+    return months.astype("datetime64[D]").astype(np.int64)
