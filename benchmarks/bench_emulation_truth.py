@@ -228,12 +228,13 @@ def run(
     scenarios: list[str],
     checkpoint: Path,
     treatments: list[str] | None = None,
+    seed0: int = SEED0,
 ) -> None:
     checkpoint.unlink(missing_ok=True)
     for rep in range(reps):
         rows = []
         for scenario in scenarios:
-            rows += replicate(scenario, SEED0 + rep, n_sle, bootstrap, treatments)
+            rows += replicate(scenario, seed0 + rep, n_sle, bootstrap, treatments)
         pd.DataFrame(rows).to_csv(checkpoint, mode="a", header=not checkpoint.exists(), index=False)
         if (rep + 1) % 10 == 0:
             print(f"{rep + 1}/{reps}", flush=True)
@@ -296,7 +297,8 @@ def render(
     lines = [
         "# Ground truth of strategies: clone-censor-weight against the simulated truth",
         "",
-        f"{meta['reps']} replicate cohorts per scenario (seeds {SEED0}-{SEED0 + meta['reps'] - 1})"
+        f"{meta['reps']} replicate cohorts per scenario (seeds {int(res['seed'].min())}-"
+        f"{int(res['seed'].max())})"
         f" of {meta['n_sle']:,} SLE patients (about {int(res['n'].median()):,} DAH patients "
         f"each), {meta['bootstrap']} bootstrap replicates per interval (95%: percentile, "
         f"and normal from the same replicates), horizon {HORIZON} days; measured "
@@ -431,6 +433,13 @@ def main() -> None:
     ap.add_argument("--scenarios", nargs="*", default=["seed-article", "rescue-null"])
     ap.add_argument("--treatments", nargs="*", help="only these treatments of TARGETS")
     ap.add_argument(
+        "--seed0",
+        type=int,
+        default=SEED0,
+        help="seed of the first replicate cohort (another value gives fresh cohorts; with "
+        "--bootstrap 0, the estimates' spread over many more of them, quickly)",
+    )
+    ap.add_argument(
         "--checkpoint",
         nargs="+",
         default=["benchmarks/results/emulation_truth.csv"],
@@ -446,7 +455,15 @@ def main() -> None:
     checkpoint, run_file = checkpoints[0], checkpoints[0].with_suffix(".json")
     started, load0 = time.time(), os.getloadavg()[0]
     if not args.render_only:
-        run(args.reps, args.n_sle, args.bootstrap, args.scenarios, checkpoint, args.treatments)
+        run(
+            args.reps,
+            args.n_sle,
+            args.bootstrap,
+            args.scenarios,
+            checkpoint,
+            args.treatments,
+            args.seed0,
+        )
         run_file.write_text(
             json.dumps(
                 {
