@@ -183,7 +183,13 @@ def test_report_in_a_real_browser(cohort: Cohort, tmp_path: Path) -> None:
     page_path = tmp_path / "report.html"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DahOutcomesWarning)
-        page_path.write_text(report(cohort, min_cell=5, bootstrap=10, seed=1), encoding="utf-8")
+        from dah_outcomes import compare_cited_figures
+
+        cited = compare_cited_figures(cohort)
+        page_path.write_text(
+            report(cohort, min_cell=5, bootstrap=10, seed=1, cited_figures=cited),
+            encoding="utf-8",
+        )
     n_figures = page_path.read_text("utf-8").count("<figure")
     assert n_figures >= 8  # KM, CIF, forest, two trials' risks, love, overlap, ...
     console, failed = [], []
@@ -195,7 +201,14 @@ def test_report_in_a_real_browser(cohort: Cohort, tmp_path: Path) -> None:
         page.on("pageerror", lambda exc: console.append(("pageerror", str(exc))))
         page.goto(page_path.as_uri())
         assert page.locator("h1").inner_text().startswith("Diffuse alveolar")
-        for section in ("#table1", "#outcomes", "#survival", "#target-trials", "#methods"):
+        for section in (
+            "#table1",
+            "#outcomes",
+            "#cited-figures",
+            "#survival",
+            "#target-trials",
+            "#methods",
+        ):
             assert page.locator(section).is_visible(), section
         tables = page.locator("table")
         assert tables.count() >= 8
@@ -305,3 +318,56 @@ def test_each_group_keeps_its_colour_across_the_page(
     extended = page_colors({"a": km["MP+CYC"]}, ["a", "Unknown"])
     assert extended["a"] == km["MP+CYC"]
     assert extended["Unknown"] not in {km["MP+CYC"]}
+
+
+def test_figures_are_numbered_and_written_as_files(cohort: Cohort, tmp_path: Path) -> None:
+    """Every figure of the page is numbered in its caption and, with ``figures_dir``, written
+    as figure-NN.png (300 dpi) and figure-NN.svg, the same bytes twice; the cited figures'
+    section sits after the outcomes when given."""
+    from PIL import Image
+
+    from dah_outcomes import compare_cited_figures
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DahOutcomesWarning)
+        comparison = compare_cited_figures(cohort)
+    with immortal_time():
+        page = report(cohort, emulate=False, cited_figures=comparison, figures_dir=tmp_path / "one")
+    with immortal_time():
+        report(cohort, emulate=False, cited_figures=comparison, figures_dir=tmp_path / "two")
+    n = page.count("<figure")
+    assert n >= 5
+    for k in range(1, n + 1):
+        assert f"<strong>Figure {k}.</strong>" in page
+    assert f"<strong>Figure {n + 1}.</strong>" not in page
+    names = sorted(p.name for p in (tmp_path / "one").iterdir())
+    assert names == sorted(
+        f"figure-{k:02d}.{ext}" for k in range(1, n + 1) for ext in ("png", "svg")
+    )
+    for name in names:
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
+    with Image.open(tmp_path / "one" / "figure-01.png") as image:
+        assert round(image.info["dpi"][0]) == 300
+    assert "figure files</dt><dd>figure-01 to figure-" in html.unescape(page)
+    ids = re.findall(r'<section[^>]*id="([^"]+)"', page)
+    assert ids.index("outcomes") < ids.index("cited-figures") < ids.index("survival")
+    cited = html.unescape(page[page.index('id="cited-figures"') : page.index('id="survival"')])
+    for rec in comparison.to_frame().to_dict("records"):
+        assert f"{rec['printed']}" in cited
+        assert f"{rec['events']:,} / {rec['total']:,}" in cited
+    assert "not the printed figure, but the printed figure lies inside" in cited
+
+
+def test_cli_report_writes_its_figures_beside_the_page(tmp_path: Path) -> None:
+    out = tmp_path / "c"
+    assert main(["generate", "--n-sle", "3000", "--seed", "2", "--out", str(out)]) == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DahOutcomesWarning)
+        argv = ["report", str(out), "--out", str(tmp_path / "page.html"), "--no-emulation"]
+        assert main(argv) == 0
+        assert (tmp_path / "page_figures" / "figure-01.png").exists()
+        assert main([*argv, "--figures-dir", str(tmp_path / "figs")]) == 0
+        assert (tmp_path / "figs" / "figure-01.svg").exists()
+        (tmp_path / "page.html").unlink()
+        assert main([*argv, "--out", str(tmp_path / "bare.html"), "--no-figure-files"]) == 0
+    assert not (tmp_path / "bare_figures").exists()

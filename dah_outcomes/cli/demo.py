@@ -128,6 +128,12 @@ def _write_outputs(
     for ext in ("png", "svg"):
         write_atomic(out / f"cited_figures.{ext}", functools.partial(_save, ax, format=ext))
     write_report(
-        report(cohort, title=f"DAH in SLE: synthetic cohort '{scenario}' (seed {seed})"),
+        report(
+            cohort,
+            title=f"DAH in SLE: synthetic cohort '{scenario}' (seed {seed})",
+            cited_figures=comparison,
+            seed=seed,
+            figures_dir=out / "report_figures",
+        ),
         out / "report.html",
     )

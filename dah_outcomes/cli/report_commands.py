@@ -25,8 +25,15 @@ def _strategy(text: str) -> tuple[str, int]:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from dah_outcomes.io import load_cohort
     from dah_outcomes.report.page import report_from_folder, write_report
+
+    out = Path(args.out)
+    figures = None
+    if not args.no_figure_files:
+        figures = Path(args.figures_dir or out.with_name(f"{out.stem}_figures"))
 
     html = report_from_folder(
         load_cohort(args.path),
@@ -42,9 +49,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
         strategies=args.strategy,
         horizon_days=args.horizon_days,
         bootstrap=args.bootstrap,
+        figures_dir=figures,
     )
-    path = write_report(html, args.out)
-    print(f"wrote {path}")
+    path = write_report(html, out)
+    print(f"wrote {path}" + ("" if figures is None else f" and its figures in {figures}/"))
     return 0
 
 
@@ -69,7 +77,18 @@ def register(sub: Any) -> None:
 
     rp = sub.add_parser("report", help="write the self-contained HTML analysis report")
     rp.add_argument("path", metavar="DIR")
-    rp.add_argument("--out", default="report.html")
+    rp.add_argument("--out", default="report.html", help="the page (default report.html)")
+    rp.add_argument(
+        "--figures-dir",
+        metavar="DIR",
+        help="where the page's figures are also written, numbered, as PNG (300 dpi) and SVG "
+        "(default: OUT's name with _figures, beside it)",
+    )
+    rp.add_argument(
+        "--no-figure-files",
+        action="store_true",
+        help="write the page only (its figures stay inline)",
+    )
     add_by(rp, "arm")
     rp.add_argument("--min-cell", type=int, help="mask counts below N (small-cell suppression)")
     rp.add_argument("--ci-method", choices=sorted(PROPORTION_METHODS), default="wilson")

@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from markupsafe import Markup
 
 from dah_outcomes.analyses.arm_risks import IN_HOSPITAL, StandardisedRisks, standardised_risks
 from dah_outcomes.analyses.balance import SMD_THRESHOLD, WeightedTableOne, weighted_table_one
@@ -19,7 +18,7 @@ from dah_outcomes.cohort import Cohort
 from dah_outcomes.endpoints.arms import ArmDefinition, EraDefinition
 from dah_outcomes.endpoints.timelines import compared_treatments, treatment_timing
 from dah_outcomes.errors import ArgumentError, EstimationError
-from dah_outcomes.plotting import plot_love, plot_overlap, to_svg
+from dah_outcomes.plotting import plot_love, plot_overlap
 from dah_outcomes.report.sections import SUPPRESSED, Figure, Section, Table, fmt_pct
 from dah_outcomes.stats.propensity import PropensityWeights
 from dah_outcomes.suppression import hidden_groups, suppress_small_cells
@@ -308,8 +307,8 @@ def _balance(s: Section, wt1: WeightedTableOne, std: StandardisedRisks, hidden: 
     )
     ax = plot_love(t, threshold=wt1.threshold)
     s.figures.append(
-        Figure(
-            Markup(to_svg(ax)),
+        Figure.of(
+            ax,
             "Love plot: each characteristic's largest absolute pairwise SMD across the arms, "
             "unweighted (open) and weighted (filled); the dashed line is the threshold "
             f"{wt1.threshold:g}.",
@@ -329,8 +328,8 @@ def _balance(s: Section, wt1: WeightedTableOne, std: StandardisedRisks, hidden: 
     visible = replace(pw, arm=pw.arm[keep], scores=pw.scores[keep], weights=pw.weights[keep])
     ax = plot_overlap(visible, arm=shown[0])
     s.figures.append(
-        Figure(
-            Markup(to_svg(ax)),
+        Figure.of(
+            ax,
             f"Overlap: the distribution of the propensity of {shown[0]} among the patients of "
             "each arm (the AIPW estimator's propensity model); a region of scores where an "
             "arm has no patients is a violation of positivity.",

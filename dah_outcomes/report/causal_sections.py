@@ -18,14 +18,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from markupsafe import Markup
 
 from dah_outcomes.analyses.target_trial import TargetTrialEmulation, emulate_target_trial
 from dah_outcomes.cohort import Cohort
 from dah_outcomes.endpoints.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition
 from dah_outcomes.endpoints.timelines import treatment_names
 from dah_outcomes.errors import ArgumentError, DahOutcomesWarning, EstimationError, warn
-from dah_outcomes.plotting import to_svg
 from dah_outcomes.report.causal_arms import arm_risk_section
 from dah_outcomes.report.causal_figures import plot_strategy_risks
 from dah_outcomes.report.sections import SUPPRESSED, Figure, Section, Table, fmt_pct
@@ -489,8 +487,8 @@ def _curves_figure(fit: TargetTrialEmulation, shown: list[str]) -> Figure:
     at = curves[curves["day"] == p.horizon_days].to_dict("records")
     band = f", {p.conf_level:.0%} pointwise bootstrap band" if p.bootstrap else ""
     missing = " A strategy too few patients follow is not drawn." if len(shown) < 2 else ""
-    return Figure(
-        Markup(to_svg(ax)),
+    return Figure.of(
+        ax,
         f"Risk of death from DAH onset under each strategy of the target trial of {title} "
         f"(weighted Kaplan-Meier of the clones{band}); the dashed line ends the grace "
         f"period.{missing}",

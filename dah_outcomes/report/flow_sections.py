@@ -7,10 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from markupsafe import Markup
 
 from dah_outcomes.cohort import Cohort
-from dah_outcomes.plotting import plot_flow, to_svg
+from dah_outcomes.plotting import plot_flow
 from dah_outcomes.plotting.flow import flow_reason
 from dah_outcomes.report.sections import Figure, Section, Table, masked_count
 from dah_outcomes.vital_status import summarize_vital_status
@@ -79,8 +78,8 @@ def _import_figure(flow: pd.DataFrame, min_cell: int | None) -> Figure:
         + "; rejected: "
         + ("; ".join(f"{r} {'suppressed' if c is None else c}" for r, c in reasons) or "none")
     )
-    return Figure(
-        Markup(to_svg(ax)),
+    return Figure.of(
+        ax,
         "Participant flow of the import: source rows read, rows rejected by reason, and "
         "the cohort they became.",
         "Import flow diagram: " + alt,
@@ -165,8 +164,8 @@ def flow_section(cohort: Cohort, flow: pd.DataFrame | None, min_cell: int | None
     )
     ax = plot_flow(steps, exclusions)
     s.figures.append(
-        Figure(
-            Markup(to_svg(ax)),
+        Figure.of(
+            ax,
             "Participant flow from the cohort to the analysed first episodes.",
             "Flow diagram: " + "; ".join(f"{a}: {b}" for a, b in steps),
         )

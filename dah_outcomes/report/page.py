@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import platform
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -20,15 +20,18 @@ from dah_outcomes.cohort import Cohort
 from dah_outcomes.endpoints.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition
 from dah_outcomes.endpoints.grouping import GROUPINGS, check_by
 from dah_outcomes.errors import ArgumentError, DahOutcomesWarning, warn
+from dah_outcomes.plotting import save_figure
 from dah_outcomes.report.causal_sections import (
     REPORT_BOOTSTRAP,
     REPORT_HORIZON_DAYS,
     causal_sections,
 )
+from dah_outcomes.report.cited_sections import cited_figures_section
 from dah_outcomes.report.flow_sections import flow_section
 from dah_outcomes.report.missing_sections import missing_data_methods, missing_data_section
 from dah_outcomes.report.sections import (
     SUPPRESSED,
+    Figure,
     Section,
     Table,
     fmt_count,
@@ -36,11 +39,19 @@ from dah_outcomes.report.sections import (
     masked_count,
 )
 from dah_outcomes.report.survival_sections import REPORT_LANDMARK_DAYS, survival_sections
+from dah_outcomes.reproduce.verdicts import ReproductionResult
 from dah_outcomes.stats.proportions import PROPORTION_METHODS
 from dah_outcomes.suppression import hidden_groups, suppress_small_cells
 from dah_outcomes.vital_status import summarize_vital_status
 
-__all__ = ["MISSING_HANDLING", "report", "report_from_folder", "write_report"]
+__all__ = [
+    "FIGURE_FILE_DPI",
+    "MISSING_HANDLING",
+    "report",
+    "report_from_folder",
+    "write_figure_files",
+    "write_report",
+]
 
 
 def _table_one_section(
@@ -424,6 +435,8 @@ def report(
     strategies: Sequence[tuple[str, int]] | None = None,
     horizon_days: int = REPORT_HORIZON_DAYS,
     bootstrap: int = REPORT_BOOTSTRAP,
+    figures_dir: str | Path | None = None,
+    cited_figures: ReproductionResult | None = None,
 ) -> str:
     """The analysis report as one self-contained HTML page.
 
@@ -473,6 +486,13 @@ def report(
         The day at which the strategies' risks of death are compared.
     bootstrap : int, default 50
         Bootstrap replicates of the causal sections' intervals (0 for none).
+    cited_figures : ReproductionResult, optional
+        The cited figures recomputed from this cohort
+        (:func:`~dah_outcomes.reproduce.cited_figures.compare_cited_figures`), shown after
+        the outcomes with their verdicts (the demo's report shows them).
+    figures_dir : str or Path, optional
+        Also write every figure of the page there, as ``figure-NN.png`` (300 dpi) and
+        ``figure-NN.svg``, NN its number on the page (figures are numbered either way).
 
     Returns
     -------
@@ -508,6 +528,8 @@ def report(
             cohort, by, ci_method, conf_level, arms, eras, min_cell, hidden, imputed
         )
         sections.append(outcomes)
+        if cited_figures is not None:
+            sections.append(cited_figures_section(cited_figures, min_cell))
         sections.extend(
             survival_sections(
                 cohort,
@@ -559,6 +581,16 @@ def report(
     handled = {"missing data": MISSING_HANDLING[missing]}
     if missing == "mi":
         handled |= {"imputations": str(imputations), "imputation seed": str(seed)}
+    figures = [f for section in sections for f in section.figures]
+    for number, figure in enumerate(figures, start=1):
+        figure.number = number
+    if figures_dir is not None:
+        written = write_figure_files(figures, figures_dir)
+        # not the folder: the page is the same bytes wherever it and its figures are written
+        handled["figure files"] = (
+            f"figure-01 to figure-{len(figures):02d}, PNG at {FIGURE_FILE_DPI} dpi and SVG "
+            f"({len(written)} files)"
+        )
     sections.append(_provenance_section(cohort, min_cell, {**handled, **(extra_provenance or {})}))
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
     template = env.from_string(
@@ -572,6 +604,42 @@ def report(
         ),
         sections=sections,
     )
+
+
+#: Resolution of the report's PNG figure files (journals ask for 300 dpi or more).
+FIGURE_FILE_DPI = 300
+
+
+def write_figure_files(figures: Sequence[Figure], folder: str | Path) -> list[Path]:
+    """Write each numbered figure as ``figure-NN.png`` (:data:`FIGURE_FILE_DPI`) and
+    ``figure-NN.svg`` into ``folder``, each file atomically (the same figure, the same bytes).
+
+    Parameters
+    ----------
+    figures : sequence of Figure
+        The page's figures, numbered.
+    folder : str or Path
+        Where to write them (created if needed).
+
+    Returns
+    -------
+    list of Path
+        The files written, in order.
+    """
+    from dah_outcomes.io.files import write_atomic
+
+    def saver(axes: Any, fmt: str, dpi: float) -> Callable[[Path], None]:
+        return lambda tmp: save_figure(axes, tmp, format=fmt, dpi=dpi)
+
+    folder = Path(folder)
+    out: list[Path] = []
+    for figure in figures:
+        if figure.axes is None:  # pragma: no cover - every page figure keeps its drawing
+            continue
+        for fmt, dpi in (("png", FIGURE_FILE_DPI), ("svg", 72.0)):
+            path = folder / f"figure-{figure.number:02d}.{fmt}"
+            out.append(write_atomic(path, saver(figure.axes, fmt, dpi)))
+    return out
 
 
 def report_from_folder(cohort: Cohort, folder: str | Path, **kwargs: Any) -> str:

@@ -37,11 +37,25 @@ class Table:
 
 @dataclass
 class Figure:
-    """An inline SVG figure with its caption and its text alternative."""
+    """An inline SVG figure with its caption and its text alternative.
+
+    ``axes`` keeps the drawing the SVG was made from, so the page's figures can also be
+    written as files (:func:`~dah_outcomes.report.page.write_report`); ``number`` is its
+    place on the page, set when the page is assembled.
+    """
 
     svg: Markup
     caption: str
     alt: str
+    axes: Any = field(default=None, repr=False)
+    number: int = 0
+
+    @classmethod
+    def of(cls, ax: Any, caption: str, alt: str) -> Figure:
+        """The figure of ``ax`` as inline SVG, keeping ``ax`` for the figure files."""
+        from dah_outcomes.plotting import to_svg
+
+        return cls(Markup(to_svg(ax)), caption, alt, axes=ax)
 
 
 @dataclass

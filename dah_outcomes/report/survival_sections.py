@@ -9,7 +9,6 @@ from dataclasses import replace
 from typing import Any
 
 import pandas as pd
-from markupsafe import Markup
 
 from dah_outcomes.analyses.adjustment import COVARIATES
 from dah_outcomes.analyses.hazard_ratios import HazardRatios, hazard_ratios
@@ -19,7 +18,7 @@ from dah_outcomes.analyses.treatment_effects import METHODS, TreatmentEffect, tr
 from dah_outcomes.cohort import Cohort
 from dah_outcomes.endpoints.arms import ArmDefinition, EraDefinition
 from dah_outcomes.errors import EstimationError
-from dah_outcomes.plotting import plot_cif, plot_forest, plot_km, to_svg
+from dah_outcomes.plotting import plot_cif, plot_forest, plot_km
 from dah_outcomes.plotting.colors import PALETTE, group_colors
 from dah_outcomes.report.missing_sections import left_out_phrase
 from dah_outcomes.report.sections import (
@@ -112,8 +111,8 @@ def survival_sections(
             pval=result.logrank if result.logrank is not None else False,
         )
         s.figures.append(
-            Figure(
-                Markup(to_svg(ax)),
+            Figure.of(
+                ax,
                 f"Kaplan-Meier survival from first DAH onset by {by} ({level} pointwise CI, "
                 f"{result.km.conf_type} transform); + marks censoring; numbers at risk below "
                 "the axis."
@@ -271,8 +270,8 @@ def _recurrence_figure(
     )
     at = cif.at([365, 1825], cause=1)
     s.figures.append(
-        Figure(
-            Markup(to_svg(ax)),
+        Figure.of(
+            ax,
             f"Cumulative incidence of a first recurrence by {by}, death before recurrence as a "
             "competing event (Aalen-Johansen).",
             "Cumulative incidence of recurrence by group: "
@@ -325,8 +324,8 @@ def _hazard_ratio_figure(hr: HazardRatios) -> Figure:
     ax = plot_forest(table, label="label", reference=hr.reference)
     # the reference is the forest's own first row: the title stays short enough to fit
     ax.set_title("Adjusted hazard ratios of death", loc="left")
-    return Figure(
-        Markup(to_svg(ax)),
+    return Figure.of(
+        ax,
         f"Cox hazard ratios of death with {hr.conf_level:.0%} CIs; arms are not "
         "randomised, so residual confounding by indication remains.",
         "Forest plot of hazard ratios: "
