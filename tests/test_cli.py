@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from dah_outcomes.cli import main
-from dah_outcomes.errors import ImmortalTimeWarning
+from dah_outcomes.errors import DahOutcomesWarning, ImmortalTimeWarning
 
 ENDPOINT_KEYS = {
     "incidence",
@@ -173,11 +173,16 @@ def test_schema_and_scenarios(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_demo_writes_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with immortal_time_lines():  # rates and the report by arm
+    with immortal_time_lines(), warnings.catch_warnings():
+        # rates and the report by arm; the report's causal sections on a 30,000-patient
+        # cohort also warn (positivity for cyclophosphamide by day 2, few rituximab deaths):
+        # the command prints each as a 'warning:' line
+        warnings.simplefilter("always", DahOutcomesWarning)
         assert main(["demo", "--out", str(tmp_path), "--n-sle", "30000", "--seed", "1"]) == 0
     captured = capsys.readouterr()
     out = captured.out
     assert "warning: outcome rates by arm: " in captured.err
+    assert "warning: clone_censor_weight: positivity fails" in captured.err
     assert "mortality_aggressive" in out
     for name in (
         "cited_figures.csv",
@@ -186,8 +191,14 @@ def test_demo_writes_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         "cited_figures.svg",
         "rates_by_arm.csv",
         "cohort/provenance.json",
+        "report.html",
+        "report_figures/figure-01.png",
+        "report_figures/figure-01.svg",
     ):
         assert (tmp_path / name).stat().st_size > 0, name
+    page = (tmp_path / "report.html").read_text("utf-8")
+    assert 'id="cited-figures"' in page
+    assert 'id="target-trials"' in page
 
 
 def test_acceptance_rates_on_200k_seed_article(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from dah_outcomes.cli.arguments import add_by, add_missing
+from dah_outcomes.cli.arguments import add_by, add_missing, whole_number
 
 __all__ = ["register"]
 
@@ -118,7 +118,7 @@ def register(sub: Any) -> None:
     )
     rp.add_argument(
         "--horizon-days",
-        type=int,
+        type=whole_number(1),
         default=REPORT_HORIZON_DAYS,
         metavar="D",
         help=f"day at which the strategies' risks of death are compared (default "
@@ -126,7 +126,7 @@ def register(sub: Any) -> None:
     )
     rp.add_argument(
         "--bootstrap",
-        type=int,
+        type=whole_number(0),
         default=REPORT_BOOTSTRAP,
         metavar="B",
         help=f"bootstrap replicates of the causal intervals, 0 for none (default "
