@@ -20,16 +20,20 @@ from dah_outcomes.endpoints.timelines import compared_treatments, treatment_timi
 from dah_outcomes.errors import ArgumentError, EstimationError
 from dah_outcomes.plotting import plot_love, plot_overlap
 from dah_outcomes.report.sections import SUPPRESSED, Figure, Section, Table, fmt_pct
-from dah_outcomes.stats.propensity import PropensityWeights
+from dah_outcomes.stats.propensity import (
+    MAX_NORMALISED_WEIGHT,
+    POSITIVITY_BOUNDS,
+    PropensityWeights,
+)
 from dah_outcomes.suppression import hidden_groups, suppress_small_cells
 
 __all__ = ["arm_risk_section"]
 
 #: A propensity of an arm below which a patient's chance of it is a near-violation of
-#: positivity, and a stabilised weight above which it is extreme (the thresholds the
-#: propensity diagnostics announce).
-POSITIVITY_FLOOR = 0.01
-EXTREME_WEIGHT = 10.0
+#: positivity, and a stabilised weight (over its arm's mean) above which it is extreme: the
+#: thresholds the propensity diagnostics warn at, so the page and the warning agree.
+POSITIVITY_FLOOR = POSITIVITY_BOUNDS[0]
+EXTREME_WEIGHT = MAX_NORMALISED_WEIGHT
 
 _METHOD_LABEL = {"observed": "Observed", "gcomputation": "g-computation", "aipw": "AIPW"}
 
