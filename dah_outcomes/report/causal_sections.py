@@ -27,7 +27,7 @@ from dah_outcomes.errors import ArgumentError, DahOutcomesWarning, EstimationErr
 from dah_outcomes.report.causal_arms import arm_risk_section
 from dah_outcomes.report.causal_figures import plot_strategy_risks
 from dah_outcomes.report.sections import SUPPRESSED, Figure, Section, Table, fmt_pct
-from dah_outcomes.stats.clone_censor import EXTREME_WEIGHT
+from dah_outcomes.stats.clone_censor import EXTREME_CLONE_WEIGHT
 from dah_outcomes.suppression import suppress_small_cells
 
 __all__ = [
@@ -583,7 +583,7 @@ def _weights_table(fit: TargetTrialEmulation, hidden: list[bool]) -> Table:
         ],
         rows,
         f"Stabilised inverse-probability-of-censoring weights over the uncensored person-days, "
-        f"{truncation}. A mean far from 1 or a weight above {EXTREME_WEIGHT:g} points to a "
+        f"{truncation}. A mean far from 1 or a weight above {EXTREME_CLONE_WEIGHT:g} points to a "
         "misspecified censoring model or to patients who (almost) never follow a strategy "
         "(a near-violation of positivity); the effective sample size (Kish) of the clones "
         "entering the day after the grace period says how many patients the weighted risk "

@@ -23,9 +23,9 @@ from dah_outcomes.stats._cox_engine import design_matrix
 
 __all__ = [
     "NO_START",
-    "POSITIVITY_FLOOR",
     "START",
     "TABLE_COLUMNS",
+    "UNCENSORED_PROBABILITY_FLOOR",
     "CensoringModel",
     "CloneFit",
     "aggregate_rows",
@@ -291,7 +291,7 @@ class CloneFit:
 
 
 #: A fitted probability of remaining uncensored below which positivity is taken to fail.
-POSITIVITY_FLOOR = 1e-6
+UNCENSORED_PROBABILITY_FLOOR = 1e-6
 
 
 def row_weights(
@@ -316,7 +316,7 @@ def row_weights(
             f_rows[model.rows], max_iter, tol, None if start is None else start[k]
         )
         coefficients[k], converged = beta, converged and ok
-        floor = (p > 1 - POSITIVITY_FLOOR) & (f_rows[model.rows] > 0)
+        floor = (p > 1 - UNCENSORED_PROBABILITY_FLOOR) & (f_rows[model.rows] > 0)
         nonpositive[k] = len(np.unique(table["patient"][model.rows][floor]))
         with np.errstate(divide="ignore"):
             factor = -np.log1p(-p) + (np.log1p(-marginal) if stabilized else 0.0)

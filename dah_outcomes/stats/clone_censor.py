@@ -53,8 +53,8 @@ from dah_outcomes.stats._checks import (
 )
 from dah_outcomes.stats._clone_engine import (
     NO_START,
-    POSITIVITY_FLOOR,
     START,
+    UNCENSORED_PROBABILITY_FLOOR,
     CensoringModel,
     CloneFit,
     aggregate_rows,
@@ -71,7 +71,7 @@ from dah_outcomes.stats._clone_engine import (
 from dah_outcomes.stats.propensity import PositivityDiagnostics, positivity_diagnostics
 
 __all__ = [
-    "EXTREME_WEIGHT",
+    "EXTREME_CLONE_WEIGHT",
     "INTERVALS",
     "MIN_STRATEGY_EVENTS",
     "CloneCensorResult",
@@ -92,7 +92,7 @@ INTERVALS = {
 
 #: A clone weight above which the weights are announced as extreme (a near-violation of
 #: positivity: a few clones stand for many; consider truncation or a coarser adjustment set).
-EXTREME_WEIGHT = 20.0
+EXTREME_CLONE_WEIGHT = 20.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -455,11 +455,12 @@ def _positivity(
         probabilities.append(lowest[np.isfinite(lowest)])
         entering = m & ~table["censored"] & (table["start"] == grace + 1)
         weights.append(fit.weights[entering])
-        if raw_max[k] > EXTREME_WEIGHT:
+        if raw_max[k] > EXTREME_CLONE_WEIGHT:
             done = f"truncated at the {truncate:g}th percentile" if truncate else "untruncated"
             also.append(
                 f"extreme censoring weights under '{labels[k]}': the largest is "
-                f"{raw_max[k]:.1f} (> {EXTREME_WEIGHT:g}; {done}): few patients stand for many"
+                f"{raw_max[k]:.1f} (> {EXTREME_CLONE_WEIGHT:g}; {done}): few patients stand "
+                "for many"
             )
         if fit.n_nonpositive[k] == 0:
             continue
@@ -468,7 +469,7 @@ def _positivity(
         likely = f" (the censoring model diverges on {terms})" if terms else ""
         also.append(
             f"positivity fails under '{labels[k]}': {fit.n_nonpositive[k]} patients have a "
-            f"probability below {POSITIVITY_FLOOR:g} of following it given their "
+            f"probability below {UNCENSORED_PROBABILITY_FLOOR:g} of following it given their "
             f"covariates{likely}; nobody like them follows it, so its risk stands for the "
             "other patients only (restrict eligibility to patients who can follow both "
             "strategies, or leave the covariate out of the adjustment set if it is not a "
@@ -624,7 +625,8 @@ def clone_censor_weight(
         period is below 0.01 (or about 0), a final clone weight exceeds 10 times its
         strategy's mean, the clones entering day ``grace + 1`` have an effective sample size
         below half their number, or a weight before truncation exceeds
-        :data:`EXTREME_WEIGHT` (:func:`~dah_outcomes.stats.propensity.positivity_diagnostics`).
+        :data:`EXTREME_CLONE_WEIGHT`
+        (:func:`~dah_outcomes.stats.propensity.positivity_diagnostics`).
     DroppedRowsWarning
         When rows are left out for a missing value.
     ConvergenceWarning

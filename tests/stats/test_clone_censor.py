@@ -24,7 +24,7 @@ from dah_outcomes.errors import (
 )
 from dah_outcomes.stats._clone_engine import censoring_models, clone_arrays, fit_once
 from dah_outcomes.stats.clone_censor import (
-    EXTREME_WEIGHT,
+    EXTREME_CLONE_WEIGHT,
     CloneCensorResult,
     clone_censor_weight,
     clone_table,
@@ -366,7 +366,7 @@ def test_warnings_are_issued_and_recorded() -> None:
     with pytest.warns(PositivityWarning) as record:
         extreme = ccw(rare, grace=3, horizon=60, covariates=["group"], stabilized=False)
     assert any("extreme censoring weights" in str(r.message) for r in record)
-    assert extreme.weights["max_untruncated"].max() > EXTREME_WEIGHT
+    assert extreme.weights["max_untruncated"].max() > EXTREME_CLONE_WEIGHT
 
 
 def test_missing_covariates_are_dropped_and_counted() -> None:
