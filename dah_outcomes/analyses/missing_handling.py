@@ -83,12 +83,14 @@ def check_missing(missing: str, imputations: int, seed: int) -> None:
     """
     if missing not in MISSING_METHODS:
         raise ArgumentError(f"missing must be one of {list(MISSING_METHODS)}, got {missing!r}")
-    if isinstance(imputations, bool) or not isinstance(imputations, int | np.integer):
-        raise ArgumentError(f"imputations must be a whole number >= 2, got {imputations!r}")
-    if imputations < 2:
+    if (
+        isinstance(imputations, bool)
+        or not isinstance(imputations, int | np.integer)
+        or imputations < 2
+    ):
         raise ArgumentError(
-            f"imputations must be at least 2 (Rubin's rules need the spread between "
-            f"imputations), got {imputations}"
+            f"imputations must be a whole number of at least 2 (Rubin's rules need the spread "
+            f"between imputations), got {imputations!r}"
         )
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ArgumentError(f"seed must be a whole number >= 0, got {seed!r}")

@@ -15,6 +15,7 @@ import pandas as pd
 
 from dah_outcomes.analyses.baseline import table_one
 from dah_outcomes.analyses.imputed_cohorts import ImputedCohorts, impute_cohort
+from dah_outcomes.analyses.missing_handling import check_missing
 from dah_outcomes.analyses.outcome_rates import rates
 from dah_outcomes.cohort import Cohort
 from dah_outcomes.endpoints.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition
@@ -395,24 +396,12 @@ def _provenance_section(cohort: Cohort, min_cell: int | None, extra: dict[str, A
     return s
 
 
-#: The report's ways of handling missing values (``report(missing=...)``), in words.
+#: The report's ways of handling missing values (``report(missing=...)``), as its provenance
+#: words them (the keys are :data:`~dah_outcomes.analyses.missing_handling.MISSING_METHODS`').
 MISSING_HANDLING: dict[str, str] = {
     "complete-case": "complete case (patients missing a needed value left out, counted)",
     "mi": "multiple imputation by chained equations, pooled by Rubin's rules",
 }
-
-
-def _check_missing(missing: object, imputations: object, seed: object) -> None:
-    """Refuse an unknown missing-data handling, or a bad number of imputations or seed."""
-    if missing not in MISSING_HANDLING:
-        raise ArgumentError(f"missing must be one of {list(MISSING_HANDLING)}, got {missing!r}")
-    if isinstance(imputations, bool) or not isinstance(imputations, int) or imputations < 2:
-        raise ArgumentError(
-            f"imputations must be a whole number of at least 2 (Rubin's rules need a "
-            f"between-imputation variance), got {imputations!r}"
-        )
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ArgumentError(f"seed must be a whole number >= 0, got {seed!r}")
 
 
 def report(
@@ -506,7 +495,7 @@ def report(
         isinstance(min_cell, bool) or not isinstance(min_cell, int) or min_cell < 1
     ):
         raise ArgumentError(f"min_cell must be a positive whole number, got {min_cell!r}")
-    _check_missing(missing, imputations, seed)
+    check_missing(missing, imputations, seed)
     if not isinstance(emulate, bool):
         raise ArgumentError(f"emulate must be True or False, got {emulate!r}")
     # one set of completed cohorts for every analysis on the page, so the pooled tables all
