@@ -188,7 +188,7 @@ def test_missing_section_masks_small_counts(cohort: Cohort) -> None:
 def test_report_states_the_missing_data_handling(cohort: Cohort) -> None:
     page = _report(cohort)
     provenance = _text(page[page.index('id="provenance"') :])
-    assert "missing data complete case" in provenance
+    assert "missing data complete-case analysis" in provenance
     with pytest.raises(ArgumentError, match="missing must be one of"):
         report(cohort, missing="drop")
     with pytest.raises(ArgumentError, match="imputations must be a whole number of at least 2"):

@@ -15,7 +15,7 @@ import pandas as pd
 
 from dah_outcomes.analyses.baseline import table_one
 from dah_outcomes.analyses.imputed_cohorts import ImputedCohorts, impute_cohort
-from dah_outcomes.analyses.missing_handling import check_missing
+from dah_outcomes.analyses.missing_handling import MISSING_METHODS, check_missing
 from dah_outcomes.analyses.outcome_rates import rates
 from dah_outcomes.cohort import Cohort
 from dah_outcomes.endpoints.arms import DEFAULT_ARMS, DEFAULT_ERAS, ArmDefinition, EraDefinition
@@ -47,7 +47,6 @@ from dah_outcomes.vital_status import summarize_vital_status
 
 __all__ = [
     "FIGURE_FILE_DPI",
-    "MISSING_HANDLING",
     "report",
     "report_from_folder",
     "write_figure_files",
@@ -396,14 +395,6 @@ def _provenance_section(cohort: Cohort, min_cell: int | None, extra: dict[str, A
     return s
 
 
-#: The report's ways of handling missing values (``report(missing=...)``), as its provenance
-#: words them (the keys are :data:`~dah_outcomes.analyses.missing_handling.MISSING_METHODS`').
-MISSING_HANDLING: dict[str, str] = {
-    "complete-case": "complete case (patients missing a needed value left out, counted)",
-    "mi": "multiple imputation by chained equations, pooled by Rubin's rules",
-}
-
-
 def report(
     cohort: Cohort,
     *,
@@ -567,7 +558,7 @@ def report(
             cohort, by, ci_method, conf_level, arms, eras, dict(result.definitions), extra_methods
         )
     )
-    handled = {"missing data": MISSING_HANDLING[missing]}
+    handled = {"missing data": MISSING_METHODS[missing]}
     if missing == "mi":
         handled |= {"imputations": str(imputations), "imputation seed": str(seed)}
     figures = [f for section in sections for f in section.figures]
